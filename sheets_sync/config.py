@@ -1,0 +1,104 @@
+"""Typed settings, loaded once: defaults → ``SHEETS_SYNC_*`` environment → overrides.
+
+Every field has a default that runs the embedded demo with no set-up. A bad
+value is a :class:`ConfigError` naming the variable and what it expects.
+Secrets are read from the environment only, never from files in the repo.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sheets_sync.errors import ConfigError
+
+ENV_PREFIX = "SHEETS_SYNC_"
+
+
+def _packaged_templates_dir() -> Path:
+    """Templates ship inside the wheel; in a source checkout they sit beside the package."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "_templates"
+    return packaged if packaged.is_dir() else here.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the library needs to know about its surroundings."""
+
+    database_url: str = "sqlite:///tradein.db"
+    sheets_api_url: str | None = None
+    templates_dir: Path = field(default_factory=_packaged_templates_dir)
+    config_file: Path | None = None
+    payload_cap_bytes: int = 2_000_000
+    retry_deadline_seconds: float = 120.0
+    request_timeout_seconds: float = 60.0
+    sql_echo: bool = False
+
+    @classmethod
+    def load(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Layer the environment over the defaults, then explicit overrides over both."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            name = ENV_PREFIX + f.name.upper()
+            if name in env and env[name] != "":
+                values[f.name] = _parse(name, env[name], f.type)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Catch values that parse but cannot work, naming the variable."""
+        if "://" not in self.database_url:
+            raise ConfigError(
+                f"{ENV_PREFIX}DATABASE_URL={self.database_url!r} is not a database URL; "
+                "use e.g. sqlite:///tradein.db or postgresql+psycopg://user@host:5432/db"
+            )
+        if self.payload_cap_bytes < 10_000:
+            raise ConfigError(f"{ENV_PREFIX}PAYLOAD_CAP_BYTES must be at least 10000 bytes")
+        if self.sheets_api_url and not self.sheets_api_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"{ENV_PREFIX}SHEETS_API_URL={self.sheets_api_url!r} must start with "
+                "http:// or https:// (e.g. http://127.0.0.1:8765 for the emulator)"
+            )
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (used by tests and CLI overrides)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _parse(name: str, raw: str, annotation: Any) -> Any:
+    """Parse one environment value by its field's annotation (kept as a string)."""
+    kind = str(annotation)
+    try:
+        if kind.startswith("bool"):
+            return _parse_bool(raw)
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+        if kind.startswith("Path"):
+            return Path(raw).expanduser()
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {kind.split()[0]}") from None
+    return raw
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)

@@ -1,0 +1,103 @@
+"""Engines and connections, with failures turned into messages a user can act on."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from sqlalchemy import create_engine, event, exc, inspect, select
+from sqlalchemy.engine import Engine, make_url
+
+from sheets_sync import schema
+from sheets_sync.errors import ConfigError, DatabaseError
+
+# SQLite has no DECIMAL type; SQLAlchemy round-trips NUMERIC(10,2) through
+# floats and quantizes on the way out, which is exact for cents. The warning
+# it emits on every query says just that, so it is silenced here once.
+warnings.filterwarnings("ignore", message=".*does \\*not\\* support Decimal objects natively.*")
+
+_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` as psycopg 3 URLs."""
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        raise ConfigError(
+            f"SHEETS_SYNC_DATABASE_URL={url!r} is not a database URL; use e.g. "
+            "sqlite:///tradein.db or postgresql+psycopg://user@127.0.0.1:5432/db"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in _DRIVERS:
+        raise ConfigError(
+            f"unsupported database {backend!r} in {url!r}: use sqlite:/// or postgresql+psycopg://"
+        )
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    """An engine for ``url``; SQLite gets WAL and a busy timeout for concurrent readers."""
+    url = normalise_url(url)
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def describe(engine: Engine) -> str:
+    """Where the engine points, without the password (for messages and logs)."""
+    url = engine.url
+    if engine.dialect.name == "sqlite":
+        return f"SQLite database {url.database or ':memory:'}"
+    return f"PostgreSQL at {url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+
+
+def check_connection(engine: Engine) -> None:
+    """Fail early with host and port when the database cannot be reached."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(select(1))
+    except exc.OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise DatabaseError(
+            f"cannot connect to {describe(engine)}: {reason}. "
+            "Check SHEETS_SYNC_DATABASE_URL and that the server is running."
+        ) from None
+
+
+def init_db(engine: Engine) -> None:
+    """Create the schema if missing (idempotent, never drops data)."""
+    check_connection(engine)
+    schema.create_all(engine)
+
+
+def missing_tables(engine: Engine) -> list[str]:
+    """Tables of the schema the database does not have yet."""
+    present = set(inspect(engine).get_table_names())
+    return [t for t in schema.metadata.tables if t not in present]
+
+
+def require_schema(engine: Engine) -> None:
+    """Refuse to run a job against a database that was never initialised."""
+    check_connection(engine)
+    missing = missing_tables(engine)
+    if missing:
+        raise DatabaseError(
+            f"{describe(engine)} has no table(s) {', '.join(missing)}; "
+            "run `sheets-sync init-db` (or `sheets-sync demo-data`) first."
+        )

@@ -1,0 +1,56 @@
+"""One exception hierarchy for the whole library.
+
+Callers (the CLI, the webhook, the job runner) need to know two things about a
+failure: can retrying help, and what should the user do. ``TransientError``
+subclasses are worth retrying; everything else is terminal and its message
+names the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SheetsSyncError(Exception):
+    """Base class: every error the library raises on purpose."""
+
+
+class TransientError(SheetsSyncError):
+    """A failure that may go away on retry (quota, 5xx, timeout, dropped link)."""
+
+
+class ConfigError(SheetsSyncError):
+    """A setting is missing or malformed; the message names the variable or key."""
+
+
+class DatabaseError(SheetsSyncError):
+    """The database is unreachable, or holds data a command refuses to overwrite."""
+
+
+class TemplateError(SheetsSyncError):
+    """A tab template is invalid; the message names the file, the key and the fix."""
+
+
+class LimitError(SheetsSyncError):
+    """A write would break a destination limit (cells, columns, characters)."""
+
+
+class DestinationError(SheetsSyncError):
+    """The destination cannot be written (not shared, not found, bad spec)."""
+
+
+class SheetsAPIError(SheetsSyncError):
+    """Google (or the emulator) answered with an error; carries the response."""
+
+    def __init__(self, message: str, status: int, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class TransientSheetsAPIError(SheetsAPIError, TransientError):
+    """A Sheets API answer worth retrying (429, 5xx)."""
+
+
+class PricingError(SheetsSyncError):
+    """A pricing push cannot proceed as a whole (bad tab, missing columns)."""

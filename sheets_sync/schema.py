@@ -1,0 +1,220 @@
+"""The data model of DESIGN §3, as SQLAlchemy Core metadata.
+
+Table and column names are a contract (tests, the sheets and users' own SQL
+rely on them). The same metadata creates identical schemas on SQLite and
+PostgreSQL. Timestamps are stored as naive UTC; money is NUMERIC(10,2).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+Money = Numeric(10, 2, asdecimal=True)
+
+GRADES: tuple[str, ...] = ("flawless", "good", "used", "cracked", "nf_used", "nf_cracked")
+"""Best to worst; a grade's rank is its index + 1."""
+
+GRADE_RANK: dict[str, int] = {g: i + 1 for i, g in enumerate(GRADES)}
+
+CATEGORIES: tuple[str, ...] = ("smartphone", "tablet", "laptop", "console", "smartwatch")
+SELLER_STATUSES: tuple[str, ...] = ("onboarding", "active", "paused", "offboarded")
+ORDER_STATUSES: tuple[str, ...] = (
+    "created",
+    "shipped",
+    "received",
+    "counter_offered",
+    "validated",
+    "paid",
+    "cancelled",
+    "returned",
+    "suspended",
+)
+COUNTER_OFFER_STATUSES: tuple[str, ...] = ("accepted", "refused", "expired")
+ONBOARDING_STEPS: tuple[str, ...] = (
+    "contract_signed",
+    "kyc_verified",
+    "pricing_uploaded",
+    "shipping_configured",
+    "first_order_received",
+)
+CHANGE_SOURCES: tuple[str, ...] = ("sheet", "cli", "api", "import")
+RUN_TRIGGERS: tuple[str, ...] = ("cli", "menu", "cron", "api")
+RUN_STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed")
+
+
+def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+sellers = Table(
+    "sellers",
+    metadata,
+    Column("seller_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("country", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("onboarded_at", DateTime, nullable=True),
+    _one_of("status", SELLER_STATUSES, "ck_sellers_status"),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("product_id", Text, primary_key=True),
+    Column("category", Text, nullable=False),
+    Column("brand", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("storage_gb", Integer, nullable=True),
+    Column("release_year", Integer, nullable=False),
+    _one_of("category", CATEGORIES, "ck_products_category"),
+)
+
+price_grid = Table(
+    "price_grid",
+    metadata,
+    Column("seller_id", Text, ForeignKey("sellers.seller_id"), nullable=False),
+    Column("product_id", Text, ForeignKey("products.product_id"), nullable=False),
+    Column("grade", Text, nullable=False),
+    Column("country", Text, nullable=False),
+    Column("price", Money, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("updated_at", DateTime, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    PrimaryKeyConstraint("seller_id", "product_id", "grade", "country", name="pk_price_grid"),
+    _one_of("grade", GRADES, "ck_price_grid_grade"),
+    CheckConstraint("price >= 0", name="ck_price_grid_price"),
+    CheckConstraint("version >= 1", name="ck_price_grid_version"),
+)
+
+price_changes = Table(
+    "price_changes",
+    metadata,
+    Column("change_id", Integer, primary_key=True, autoincrement=True),
+    Column("seller_id", Text, nullable=False),
+    Column("product_id", Text, nullable=False),
+    Column("grade", Text, nullable=False),
+    Column("country", Text, nullable=False),
+    Column("old_price", Money, nullable=True),
+    Column("new_price", Money, nullable=False),
+    Column("changed_by", Text, nullable=False),
+    Column("changed_at", DateTime, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("request_id", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+    _one_of("source", CHANGE_SOURCES, "ck_price_changes_source"),
+    Index("ix_price_changes_request", "request_id"),
+    Index("ix_price_changes_row", "seller_id", "product_id", "grade", "country"),
+)
+
+tradein_orders = Table(
+    "tradein_orders",
+    metadata,
+    Column("order_id", Text, primary_key=True),
+    Column("seller_id", Text, nullable=False),
+    Column("product_id", Text, nullable=False),
+    Column("country", Text, nullable=False),
+    Column("declared_grade", Text, nullable=False),
+    Column("offered_price", Money, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("shipped_at", DateTime),
+    Column("received_at", DateTime),
+    Column("inspected_at", DateTime),
+    Column("inspected_grade", Text),
+    Column("counter_offer_price", Money),
+    Column("counter_offer_status", Text),
+    Column("counter_answered_at", DateTime),
+    Column("paid_at", DateTime),
+    Column("paid_price", Money),
+    Column("cancelled_at", DateTime),
+    Column("returned_at", DateTime),
+    Column("suspended_reason", Text),
+    Column("csat", SmallInteger),
+    _one_of("status", ORDER_STATUSES, "ck_orders_status"),
+    CheckConstraint("csat IS NULL OR csat BETWEEN 1 AND 5", name="ck_orders_csat"),
+    Index("ix_orders_created_at", "created_at"),
+    Index("ix_orders_seller", "seller_id"),
+)
+
+seller_onboarding = Table(
+    "seller_onboarding",
+    metadata,
+    Column("seller_id", Text, nullable=False),
+    Column("step", Text, nullable=False),
+    Column("completed_at", DateTime, nullable=True),
+    PrimaryKeyConstraint("seller_id", "step", name="pk_seller_onboarding"),
+    _one_of("step", ONBOARDING_STEPS, "ck_onboarding_step"),
+)
+
+targets = Table(
+    "targets",
+    metadata,
+    Column("month", Date, nullable=False),
+    Column("country", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("orders_target", Integer, nullable=False),
+    Column("paid_amount_target", Money, nullable=False),
+    PrimaryKeyConstraint("month", "country", "category", name="pk_targets"),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("kind", Text, nullable=False, server_default="sync"),
+    Column("spreadsheet", Text, nullable=False),
+    Column("trigger", Text, nullable=False),
+    Column("requested_by", Text, nullable=True),
+    Column("status", Text, nullable=False),
+    Column("queued_at", DateTime, nullable=False),
+    Column("started_at", DateTime),
+    Column("finished_at", DateTime),
+    Column("duration_seconds", Float),
+    Column("tabs", Text),
+    Column("api_calls", Integer),
+    Column("cells_written", Integer),
+    Column("bytes_sent", Integer),
+    Column("rows_written", Integer),
+    Column("error", Text),
+    _one_of("trigger", RUN_TRIGGERS, "ck_sync_runs_trigger"),
+    _one_of("status", RUN_STATUSES, "ck_sync_runs_status"),
+    Index("ix_sync_runs_spreadsheet", "spreadsheet", "queued_at"),
+)
+
+DATA_TABLES: tuple[Table, ...] = (
+    sellers,
+    products,
+    price_grid,
+    price_changes,
+    tradein_orders,
+    seller_onboarding,
+    targets,
+)
+"""Tables the demo generator fills (and ``--replace`` empties), children last."""
+
+
+def create_all(engine: Engine) -> None:
+    """Create missing tables and indexes; never drops or alters existing data."""
+    metadata.create_all(engine, checkfirst=True)

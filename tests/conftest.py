@@ -1,0 +1,102 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when reachable).
+
+Every test that takes ``engine`` (or ``db_url``) runs once per database kind.
+Under ``CI=true`` an unreachable PostgreSQL is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+
+from sheets_sync import schema
+from sheets_sync.db import make_engine
+
+DB_KINDS = ("sqlite", "postgresql")
+PG_ADMIN_URL = os.environ.get(
+    "SHEETS_SYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _pg_reachable() -> str | None:
+    """None when PostgreSQL answers, else the reason it does not."""
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as error:
+        return str(error).splitlines()[0]
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_session_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (per xdist worker), dropped after."""
+    reason = _pg_reachable()
+    if reason is not None:
+        message = f"PostgreSQL unreachable at {PG_ADMIN_URL}: {reason}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: PostgreSQL is required)")
+        pytest.skip(message)
+    name = f"sheets_sync_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=DB_KINDS)
+def db_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(db_kind: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """URL of an empty database with the schema created, one per test."""
+    if db_kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'tradein.db'}"
+    else:
+        url = request.getfixturevalue("pg_session_url")
+        _reset_postgres(url)
+    engine = make_engine(url)
+    schema.create_all(engine)
+    engine.dispose()
+    yield url
+
+
+def _reset_postgres(url: str) -> None:
+    """Drop everything a previous test left in the session database."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path) -> CliRunner:
+    """A CLI runner isolated from the developer's environment and working directory."""
+    for key in list(os.environ):
+        if key.startswith("SHEETS_SYNC_") and key != "SHEETS_SYNC_TEST_PG_URL":
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
