@@ -1,0 +1,1 @@
+"""KPI queries pushed down to the database (DESIGN §4)."""

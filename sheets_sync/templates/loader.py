@@ -1,0 +1,359 @@
+"""Load and validate tab templates from YAML, failing early with file, key and fix.
+
+A template that loads is safe to run: every header it refers to exists, its
+query is known (or its SQL file is there), its types and formats are valid.
+Problems found only at run time (a user SQL returning other columns) are
+reported by the query layer with the same precision.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from sheets_sync.errors import TemplateError
+from sheets_sync.templates.model import (
+    ColumnSpec,
+    ColumnType,
+    ConditionalFormat,
+    ConditionKind,
+    PivotSpec,
+    PivotValue,
+    Summarize,
+    TabTemplate,
+)
+
+TAB_KEYS = {
+    "title", "description", "query", "sql", "columns", "key", "window_days", "params",
+    "freeze", "filter", "truncate_to_limit", "conditional_formats", "pivots", "order",
+}  # fmt: skip
+COLUMN_KEYS = {"header", "source", "type", "format", "width", "editable", "hidden"}
+PIVOT_KEYS = {"title", "rows", "columns", "values", "sort_rows"}
+VALUE_KEYS = {"column", "summarize", "label"}
+FORMAT_KEYS = {"column", "when", "values", "value", "background", "font_color", "bold"}
+FREEZE_KEYS = {"rows", "columns"}
+MAX_TITLE = 100
+E = TypeVar("E")
+
+
+class _Where:
+    """Builds messages that say which file and key went wrong and how to fix it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str, fix: str) -> TemplateError:
+        return TemplateError(f"{self.path}: {key}: {problem}. Fix: {fix}")
+
+
+def load_templates(
+    directory: Path, query_columns: Mapping[str, Collection[str]] | None = None
+) -> dict[str, TabTemplate]:
+    """All ``*.yaml`` templates of ``directory/tabs`` (or ``directory``), keyed by title.
+
+    ``query_columns`` maps each built-in query name to the columns it returns, so a
+    template naming an unknown query or source fails here rather than mid-sync.
+    """
+    tabs_dir = directory / "tabs" if (directory / "tabs").is_dir() else directory
+    if not tabs_dir.is_dir():
+        raise TemplateError(
+            f"{tabs_dir}: no templates directory. Fix: set SHEETS_SYNC_TEMPLATES_DIR to a "
+            "folder holding tabs/*.yaml"
+        )
+    templates: dict[str, TabTemplate] = {}
+    for path in sorted(tabs_dir.glob("*.y*ml")):
+        template = load_template(path, query_columns)
+        if template.title in templates:
+            other = templates[template.title].source_file
+            raise _Where(path).fail(
+                "title",
+                f"{template.title!r} is also the title of {other}",
+                "give each tab its own title",
+            )
+        templates[template.title] = template
+    return dict(sorted(templates.items(), key=lambda item: (item[1].order, item[0])))
+
+
+def load_template(
+    path: Path, query_columns: Mapping[str, Collection[str]] | None = None
+) -> TabTemplate:
+    """Parse one template file; see :func:`load_templates`."""
+    where = _Where(path)
+    raw = _read_yaml(path, where)
+    _check_keys(raw, TAB_KEYS, "", where)
+    title = _title(raw.get("title"), "title", where)
+    columns = _columns(raw.get("columns"), where)
+    headers = [c.header for c in columns]
+    query, sql_path = _query(raw, path, where)
+    if query is not None and query_columns is not None:
+        _check_sources(query, columns, query_columns, where)
+    freeze = _mapping(raw.get("freeze", {}), "freeze", where)
+    _check_keys(freeze, FREEZE_KEYS, "freeze.", where)
+    return TabTemplate(
+        title=title,
+        columns=columns,
+        query=query,
+        sql_path=sql_path,
+        description=str(raw.get("description", "")),
+        key=tuple(_headers(raw.get("key", []), headers, "key", where)),
+        window_days=_positive_int(raw.get("window_days"), "window_days", where),
+        params=_mapping(raw.get("params", {}), "params", where),
+        freeze_rows=_count(freeze.get("rows", 1), "freeze.rows", where),
+        freeze_columns=_count(freeze.get("columns", 0), "freeze.columns", where),
+        filter=_bool(raw.get("filter", True), "filter", where),
+        truncate_to_limit=_bool(raw.get("truncate_to_limit", False), "truncate_to_limit", where),
+        conditional_formats=_conditional_formats(
+            raw.get("conditional_formats", []), headers, where
+        ),
+        pivots=_pivots(raw.get("pivots", []), columns, where),
+        order=_count(raw.get("order", 100), "order", where),
+        source_file=path,
+    )
+
+
+def _read_yaml(path: Path, where: _Where) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        raise where.fail("(file)", f"invalid YAML at {at}", "correct the YAML syntax") from None
+    if not isinstance(raw, dict):
+        raise where.fail(
+            "(file)", "the file is not a mapping", "write `title:`, `columns:`, … keys"
+        )
+    return raw
+
+
+def _check_keys(raw: Mapping[str, Any], allowed: set[str], prefix: str, where: _Where) -> None:
+    for key in raw:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            hint = f"did you mean {prefix}{close[0]}?" if close else f"use one of {sorted(allowed)}"
+            raise where.fail(f"{prefix}{key}", "unknown key", hint)
+
+
+def _title(value: Any, key: str, where: _Where) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise where.fail(key, "missing or empty", "give the sheet a title, e.g. `title: KPI Daily`")
+    if len(value) > MAX_TITLE or any(ch in value for ch in "[]*?:/\\'"):
+        raise where.fail(
+            key, f"{value!r} is not a valid sheet title",
+            f"use at most {MAX_TITLE} characters and none of [ ] * ? : / \\ '",
+        )  # fmt: skip
+    return value
+
+
+def _query(raw: Mapping[str, Any], path: Path, where: _Where) -> tuple[str | None, Path | None]:
+    query, sql = raw.get("query"), raw.get("sql")
+    if (query is None) == (sql is None):
+        raise where.fail(
+            "query", "exactly one of `query` or `sql` is required",
+            "name a built-in query (`query: kpi_daily`) or a SQL file (`sql: my_report.sql`)",
+        )  # fmt: skip
+    if query is not None:
+        if not isinstance(query, str):
+            raise where.fail("query", "must be a name", "e.g. `query: kpi_daily`")
+        return query, None
+    candidates = [path.parent / str(sql), path.parent.parent / "sql" / str(sql)]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        raise where.fail(
+            "sql", f"file {sql!r} not found (looked in {', '.join(str(c) for c in candidates)})",
+            "put the .sql file beside the template or in templates/sql/",
+        )  # fmt: skip
+    return None, found
+
+
+def _check_sources(
+    query: str,
+    columns: tuple[ColumnSpec, ...],
+    query_columns: Mapping[str, Collection[str]],
+    where: _Where,
+) -> None:
+    if query not in query_columns:
+        close = difflib.get_close_matches(query, sorted(query_columns), n=1)
+        hint = f"did you mean {close[0]}?" if close else f"use one of {sorted(query_columns)}"
+        raise where.fail("query", f"unknown built-in query {query!r}", hint)
+    available = query_columns[query]
+    for i, column in enumerate(columns):
+        if column.source not in available:
+            raise where.fail(
+                f"columns[{i}].source", f"query {query!r} has no column {column.source!r}",
+                f"use one of {sorted(available)}",
+            )  # fmt: skip
+
+
+def _columns(value: Any, where: _Where) -> tuple[ColumnSpec, ...]:
+    if not isinstance(value, list) or not value:
+        raise where.fail("columns", "missing or empty", "list the columns, each with a `header:`")
+    columns = tuple(_column(item, f"columns[{i}]", where) for i, item in enumerate(value))
+    seen: set[str] = set()
+    for i, column in enumerate(columns):
+        if column.header in seen:
+            raise where.fail(
+                f"columns[{i}].header", f"{column.header!r} appears twice", "rename one"
+            )
+        seen.add(column.header)
+    return columns
+
+
+def _column(item: Any, key: str, where: _Where) -> ColumnSpec:
+    raw = _mapping(item, key, where)
+    _check_keys(raw, COLUMN_KEYS, f"{key}.", where)
+    header = raw.get("header")
+    if not isinstance(header, str) or not header.strip():
+        raise where.fail(f"{key}.header", "missing or empty", "give the column a header label")
+    return ColumnSpec(
+        header=header,
+        source=str(raw.get("source") or _snake(header)),
+        type=_enum(ColumnType, raw.get("type", "text"), f"{key}.type", where),
+        number_format=_optional_str(raw.get("format"), f"{key}.format", where),
+        width=_positive_int(raw.get("width"), f"{key}.width", where),
+        editable=_bool(raw.get("editable", False), f"{key}.editable", where),
+        hidden=_bool(raw.get("hidden", False), f"{key}.hidden", where),
+    )
+
+
+def _pivots(value: Any, columns: tuple[ColumnSpec, ...], where: _Where) -> tuple[PivotSpec, ...]:
+    headers = [c.header for c in columns]
+    numeric = {c.header for c in columns if c.type.is_numeric}
+    pivots = []
+    for i, item in enumerate(_list(value, "pivots", where)):
+        key = f"pivots[{i}]"
+        raw = _mapping(item, key, where)
+        _check_keys(raw, PIVOT_KEYS, f"{key}.", where)
+        values = tuple(
+            _pivot_value(v, f"{key}.values[{j}]", headers, numeric, where)
+            for j, v in enumerate(_list(raw.get("values"), f"{key}.values", where))
+        )
+        if not values:
+            raise where.fail(f"{key}.values", "no values", "add e.g. `- column: Orders created`")
+        pivots.append(
+            PivotSpec(
+                title=_title(raw.get("title"), f"{key}.title", where),
+                rows=tuple(_headers(raw.get("rows", []), headers, f"{key}.rows", where)),
+                columns=tuple(_headers(raw.get("columns", []), headers, f"{key}.columns", where)),
+                values=values,
+                sort_rows=str(raw.get("sort_rows", "ASCENDING")).upper(),
+            )
+        )
+    return tuple(pivots)
+
+
+def _pivot_value(
+    item: Any, key: str, headers: list[str], numeric: set[str], where: _Where
+) -> PivotValue:
+    raw = _mapping(item, key, where)
+    _check_keys(raw, VALUE_KEYS, f"{key}.", where)
+    column = _headers([raw.get("column")], headers, f"{key}.column", where)[0]
+    summarize = _enum(
+        Summarize, str(raw.get("summarize", "SUM")).upper(), f"{key}.summarize", where
+    )
+    if summarize is not Summarize.COUNTA and column not in numeric:
+        raise where.fail(
+            f"{key}.column", f"{column!r} is not numeric, so it cannot be {summarize.value}-med",
+            "pick a numeric column or `summarize: COUNTA`",
+        )  # fmt: skip
+    label = raw.get("label")
+    return PivotValue(column=column, summarize=summarize, label=str(label) if label else None)
+
+
+def _conditional_formats(
+    value: Any, headers: list[str], where: _Where
+) -> tuple[ConditionalFormat, ...]:
+    rules = []
+    for i, item in enumerate(_list(value, "conditional_formats", where)):
+        key = f"conditional_formats[{i}]"
+        raw = _mapping(item, key, where)
+        _check_keys(raw, FORMAT_KEYS, f"{key}.", where)
+        values = raw.get("values", [raw["value"]] if "value" in raw else [])
+        rules.append(
+            ConditionalFormat(
+                column=_headers([raw.get("column")], headers, f"{key}.column", where)[0],
+                condition=_enum(ConditionKind, raw.get("when"), f"{key}.when", where),
+                values=tuple(str(v) for v in _list(values, f"{key}.values", where)),
+                background=_colour(raw.get("background"), f"{key}.background", where),
+                font_color=_colour(raw.get("font_color"), f"{key}.font_color", where),
+                bold=_bool(raw.get("bold", False), f"{key}.bold", where),
+            )
+        )
+    return tuple(rules)
+
+
+def _headers(value: Any, headers: list[str], key: str, where: _Where) -> list[str]:
+    names = _list(value, key, where)
+    for name in names:
+        if name not in headers:
+            close = difflib.get_close_matches(str(name), headers, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"use one of {headers}"
+            raise where.fail(key, f"{name!r} is not a column header of this tab", hint)
+    return [str(n) for n in names]
+
+
+def _enum(kind: Callable[[Any], E], value: Any, key: str, where: _Where) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = [m.value for m in kind]  # type: ignore[attr-defined]
+        raise where.fail(key, f"{value!r} is not allowed", f"use one of {allowed}") from None
+
+
+def _mapping(value: Any, key: str, where: _Where) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise where.fail(key, "must be a mapping", "write `name: value` pairs under it")
+    return value
+
+
+def _list(value: Any, key: str, where: _Where) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise where.fail(key, "must be a list", "write one `- item` per line under it")
+    return value
+
+
+def _positive_int(value: Any, key: str, where: _Where) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise where.fail(key, f"{value!r} is not a positive whole number", "e.g. `90`")
+    return value
+
+
+def _count(value: Any, key: str, where: _Where) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise where.fail(key, f"{value!r} is not a whole number ≥ 0", "e.g. `1`")
+    return value
+
+
+def _bool(value: Any, key: str, where: _Where) -> bool:
+    if not isinstance(value, bool):
+        raise where.fail(key, f"{value!r} is not true/false", "write `true` or `false`")
+    return value
+
+
+def _optional_str(value: Any, key: str, where: _Where) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise where.fail(key, f"{value!r} is not text", 'quote it, e.g. "#,##0.00"')
+    return value
+
+
+def _colour(value: Any, key: str, where: _Where) -> str | None:
+    text = _optional_str(value, key, where)
+    if text is not None and not (len(text) == 7 and text.startswith("#")):
+        raise where.fail(key, f"{text!r} is not a colour", 'write it as "#RRGGBB"')
+    if text is not None:
+        try:
+            int(text[1:], 16)
+        except ValueError:
+            raise where.fail(key, f"{text!r} is not a colour", 'write it as "#RRGGBB"') from None
+    return text
+
+
+def _snake(header: str) -> str:
+    return "_".join("".join(ch if ch.isalnum() else " " for ch in header.lower()).split())

@@ -1,0 +1,160 @@
+"""What a tab template declares, as typed objects (DESIGN §5).
+
+A template is loaded and validated once (see :mod:`.loader`); everything
+downstream (queries, frames, backends, pivots) reads these frozen objects and
+never the YAML. Column references elsewhere in a template use the column's
+header label, the name the team sees in the sheet.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ColumnType(enum.StrEnum):
+    TEXT = "text"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    MONEY = "money"
+    PERCENT = "percent"
+    DATE = "date"
+    DATETIME = "datetime"
+    BOOLEAN = "boolean"
+
+    @property
+    def is_numeric(self) -> bool:
+        return self in NUMERIC_TYPES
+
+    @property
+    def default_format(self) -> str | None:
+        return DEFAULT_FORMATS.get(self)
+
+
+NUMERIC_TYPES = frozenset(
+    {ColumnType.INTEGER, ColumnType.DECIMAL, ColumnType.MONEY, ColumnType.PERCENT}
+)
+
+DEFAULT_FORMATS: dict[ColumnType, str] = {
+    ColumnType.INTEGER: "#,##0",
+    ColumnType.DECIMAL: "#,##0.00",
+    ColumnType.MONEY: "#,##0.00",
+    ColumnType.PERCENT: "0.0%",
+    ColumnType.DATE: "yyyy-mm-dd",
+    ColumnType.DATETIME: "yyyy-mm-dd hh:mm",
+}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One managed column: where its values come from and how they look."""
+
+    header: str
+    source: str
+    type: ColumnType = ColumnType.TEXT
+    number_format: str | None = None
+    width: int | None = None
+    editable: bool = False
+    hidden: bool = False
+
+    @property
+    def effective_format(self) -> str | None:
+        return self.number_format or self.type.default_format
+
+
+class Summarize(enum.StrEnum):
+    """Pivot value functions; additive ones only, so any slice aggregates correctly."""
+
+    SUM = "SUM"
+    COUNTA = "COUNTA"
+    COUNT = "COUNT"
+    MIN = "MIN"
+    MAX = "MAX"
+
+
+@dataclass(frozen=True)
+class PivotValue:
+    column: str
+    summarize: Summarize = Summarize.SUM
+    label: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.label or f"{self.summarize.value} of {self.column}"
+
+
+@dataclass(frozen=True)
+class PivotSpec:
+    """A native pivot table on its own sheet whose source is the template's data rows."""
+
+    title: str
+    rows: tuple[str, ...]
+    values: tuple[PivotValue, ...]
+    columns: tuple[str, ...] = ()
+    sort_rows: str = "ASCENDING"
+
+
+class ConditionKind(enum.StrEnum):
+    TEXT_EQ = "text_eq"
+    TEXT_CONTAINS = "text_contains"
+    NUMBER_GREATER = "number_greater"
+    NUMBER_LESS = "number_less"
+    NUMBER_BETWEEN = "number_between"
+    NOT_BLANK = "not_blank"
+
+
+@dataclass(frozen=True)
+class ConditionalFormat:
+    """Colour the cells of one column when a condition holds (e.g. RAG status)."""
+
+    column: str
+    condition: ConditionKind
+    values: tuple[str, ...] = ()
+    background: str | None = None
+    font_color: str | None = None
+    bold: bool = False
+
+
+@dataclass(frozen=True)
+class TabTemplate:
+    """A managed tab: title, query, columns, key, window and presentation."""
+
+    title: str
+    columns: tuple[ColumnSpec, ...]
+    query: str | None = None
+    sql_path: Path | None = None
+    description: str = ""
+    key: tuple[str, ...] = ()
+    window_days: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    freeze_rows: int = 1
+    freeze_columns: int = 0
+    filter: bool = True
+    truncate_to_limit: bool = False
+    conditional_formats: tuple[ConditionalFormat, ...] = ()
+    pivots: tuple[PivotSpec, ...] = ()
+    order: int = 100
+    source_file: Path | None = None
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+    def column(self, header: str) -> ColumnSpec:
+        for column in self.columns:
+            if column.header == header:
+                return column
+        raise KeyError(header)
+
+    def column_index(self, header: str) -> int:
+        return self.headers.index(header)
+
+    @property
+    def key_indexes(self) -> tuple[int, ...]:
+        return tuple(self.column_index(h) for h in self.key)
+
+    @property
+    def editable_headers(self) -> list[str]:
+        return [c.header for c in self.columns if c.editable]
