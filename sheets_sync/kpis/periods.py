@@ -1,0 +1,207 @@
+"""`KPI Weekly` and `KPI Monthly` (DESIGN §4, §5): country × category per ISO week / month.
+
+They reuse KPI Daily's event branches grouped by week or month start, then
+compute the derived rates as ratios of the summed measures in SQL (never an
+average of daily rates). A zero denominator gives NULL, an empty cell. Monthly
+adds the `targets` of the month and the attainment against them.
+
+Windows are widened to whole periods: the first week (month) of the window is
+complete, the last one runs to ``as_of`` (week / month to date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.sql.selectable import Subquery
+
+from sheets_sync.kpis.daily import (
+    MEASURES,
+    Grain,
+    event_branches,
+    orders,
+    summed,
+    window_clauses,
+)
+from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
+from sheets_sync.kpis.runner import derived_column
+from sheets_sync.kpis.sqlfuncs import day_of, iso_week_label, month_label, month_start, week_start
+from sheets_sync.schema import Money, targets
+
+COHORT = "created_shipped"
+"""Orders created in the period that shipped by ``as_of`` (ship-rate numerator)."""
+
+TARGETS = ("orders_target", "paid_amount_target")
+
+RATES: tuple[str, ...] = (
+    "ship_rate",
+    "counter_offer_rate",
+    "counter_acceptance",
+    "sla_rate",
+    "average_paid_price",
+    "csat",
+)
+MONTHLY_EXTRA: tuple[str, ...] = (
+    "orders_target",
+    "orders_attainment",
+    "paid_amount_target",
+    "paid_amount_attainment",
+)
+DIMENSIONS = ("country", "category")
+
+
+def _ratio(numerator: ColumnElement[Any], denominator: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``numerator / denominator`` as a double on both databases; NULL when dividing by zero."""
+    return cast(numerator, Float) / func.nullif(cast(denominator, Float), 0, type_=Float)
+
+
+def _money_ratio(amount: ColumnElement[Any], count: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Rounding the sum to cents first makes SQLite's float sum equal PostgreSQL's exact one."""
+    return _ratio(func.round(amount, 2), count)
+
+
+def rate_columns(c: Any) -> list[ColumnElement[Any]]:
+    """The derived rates of §4 from summed measures ``c``."""
+    accepted, refused = c.counter_offers_accepted, c.counter_offers_refused
+    return [
+        _ratio(c[COHORT], c.orders_created).label("ship_rate"),
+        _ratio(c.counter_offers, c.inspected).label("counter_offer_rate"),
+        _ratio(accepted, accepted + refused).label("counter_acceptance"),
+        _ratio(c.inspected_within_sla, c.inspected).label("sla_rate"),
+        _money_ratio(c.paid_amount, c.paid).label("average_paid_price"),
+        _ratio(c.csat_sum, c.csat_responses).label("csat"),
+    ]
+
+
+def _grain(context: QueryContext, period: Callable[[Any], Any], start: dt.date | None) -> Grain:
+    shipped_by_as_of = and_(*window_clauses(orders.c.shipped_at, None, context.as_of))
+    cohort = func.sum(case((shipped_by_as_of, 1), else_=0))
+    return Grain(
+        period=period,
+        dimensions=DIMENSIONS,
+        start=start,
+        end=context.as_of,
+        filters=context.filters,
+        extra={"created_at": {COHORT: cohort}},
+    )
+
+
+def _periodic(context: QueryContext, grain: Grain, with_targets: bool) -> Subquery:
+    """Summed measures (and targets) per period × country × category."""
+    branches = event_branches(grain)
+    if with_targets:
+        branches = [_with_null_targets(b) for b in branches]
+        if "seller_id" not in context.filters:  # targets are per market, not per seller
+            branches.append(_targets_branch(grain))
+    union = union_all(*branches).subquery("events")
+    totals = summed(union, grain, (*MEASURES, COHORT))
+    if with_targets:
+        totals = totals.add_columns(*(func.max(union.c[t]).label(t) for t in TARGETS))
+    return totals.subquery("totals")
+
+
+def _with_null_targets(branch: Select[Any]) -> Select[Any]:
+    return branch.add_columns(
+        cast(null(), Integer).label("orders_target"),
+        cast(null(), Money).label("paid_amount_target"),
+    )
+
+
+def _targets_branch(grain: Grain) -> Select[Any]:
+    """The month's targets as a branch with zero measures, so a target with no orders shows."""
+    t = targets.c
+    zeros = [cast(0, Money if m.endswith("amount") else Integer).label(m) for m in MEASURES]
+    where = [t.month <= grain.end]
+    if grain.start is not None:
+        where.append(t.month >= grain.start)
+    where += [t[k].in_(v) for k, v in grain.filters.items() if k in DIMENSIONS and v]
+    return select(
+        t.month.label("period"),
+        t.country,
+        t.category,
+        *zeros,
+        cast(0, Integer).label(COHORT),
+        t.orders_target,
+        t.paid_amount_target,
+    ).where(and_(*where))
+
+
+def _week(ts: ColumnElement[Any]) -> ColumnElement[Any]:
+    return week_start(day_of(ts))
+
+
+def _month(ts: ColumnElement[Any]) -> ColumnElement[Any]:
+    return month_start(day_of(ts))
+
+
+def _measure_columns(c: Any) -> list[ColumnElement[Any]]:
+    return [c[m] for m in (*MEASURES, COHORT)]
+
+
+def build_kpi_weekly(context: QueryContext) -> Select[Any]:
+    """KPI Weekly: one row per ISO week × country × category, with rates."""
+    start = context.window_start
+    if start is not None:
+        start -= dt.timedelta(days=start.weekday())
+    totals = _periodic(context, _grain(context, _week, start), with_targets=False)
+    c = totals.c
+    return select(
+        c.period.label("week_start"), c.country, c.category, *_measure_columns(c), *rate_columns(c)
+    ).order_by(c.period, c.country, c.category)
+
+
+def build_kpi_monthly(context: QueryContext) -> Select[Any]:
+    """KPI Monthly: one row per month × country × category, with rates, targets, attainment."""
+    start = context.window_start.replace(day=1) if context.window_start is not None else None
+    totals = _periodic(context, _grain(context, _month, start), with_targets=True)
+    c = totals.c
+    return select(
+        c.period.label("month_start"),
+        c.country,
+        c.category,
+        *_measure_columns(c),
+        *rate_columns(c),
+        c.orders_target,
+        _ratio(c.orders_created, c.orders_target).label("orders_attainment"),
+        c.paid_amount_target,
+        _money_ratio(c.paid_amount, c.paid_amount_target).label("paid_amount_attainment"),
+    ).order_by(c.period, c.country, c.category)
+
+
+def _columns(label: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return (label, f"{label}_start", *DIMENSIONS, *MEASURES, COHORT, *RATES, *extra)
+
+
+WEEKLY_COLUMNS = _columns("week")
+MONTHLY_COLUMNS = _columns("month", MONTHLY_EXTRA)
+
+KPI_WEEKLY = register(
+    BuiltinQuery(
+        name="kpi_weekly", build=build_kpi_weekly, columns=WEEKLY_COLUMNS, default_window_days=91
+    )
+)
+KPI_MONTHLY = register(
+    BuiltinQuery(
+        name="kpi_monthly",
+        build=build_kpi_monthly,
+        columns=MONTHLY_COLUMNS,
+        default_window_days=365,
+    )
+)
+derived_column("kpi_weekly", "week", "week_start", iso_week_label)
+derived_column("kpi_monthly", "month", "month_start", month_label)

@@ -1,0 +1,247 @@
+"""Run a tab's query (built-in or a user ``.sql`` file) and turn its rows into a typed frame.
+
+The database does all the aggregation; this layer only maps result columns to
+the template's columns by ``source`` and coerces each value to the column's
+type, so both databases give identical frames (SQLite sums money as floats and
+returns raw-SQL dates as strings; PostgreSQL returns Decimals for sums).
+Presentation-only columns a query cannot spell portably (the ISO week label of
+a day) are derived here from a column the query does return.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import exc, func, select, text
+from sqlalchemy.engine import Connection
+
+from sheets_sync.errors import TemplateError
+from sheets_sync.frame import Row, TabFrame
+from sheets_sync.kpis.registry import BUILTIN_QUERIES, BuiltinQuery, QueryContext
+from sheets_sync.schema import tradein_orders
+from sheets_sync.templates.model import ColumnSpec, ColumnType, TabTemplate
+
+CENT = Decimal("0.01")
+PERCENT_PLACES = 6
+EVENT_COLUMNS = (
+    "created_at", "shipped_at", "received_at", "inspected_at", "counter_answered_at",
+    "paid_at", "cancelled_at", "returned_at",
+)  # fmt: skip
+
+Converter = Callable[[Any], Any]
+DERIVED: dict[str, dict[str, tuple[str, Converter]]] = {}
+"""Query name → {column → (column it is derived from, function)}."""
+
+
+def derived_column(query: str, column: str, source: str, function: Converter) -> None:
+    """Declare that ``query``'s ``column`` is ``function(value of source)`` (labels only)."""
+    DERIVED.setdefault(query, {})[column] = (source, functools.lru_cache(maxsize=4096)(function))
+
+
+def default_as_of(conn: Connection) -> dt.date:
+    """The data's last day: the latest event of any order (today, UTC, when there is none)."""
+    maxima = conn.execute(select(*(func.max(tradein_orders.c[c]) for c in EVENT_COLUMNS))).one()
+    days = [_to_date(value) for value in maxima if value is not None]
+    return max(days) if days else dt.datetime.now(dt.UTC).date()
+
+
+def build_context(
+    conn: Connection,
+    template: TabTemplate,
+    as_of: dt.date | None = None,
+    filters: Mapping[str, tuple[str, ...]] | None = None,
+) -> QueryContext:
+    """The template's params over its query's defaults, its window over the query's default."""
+    builtin = _builtin(template) if template.query is not None else None
+    defaults: Mapping[str, Any] = builtin.defaults if builtin else {}
+    default_window = builtin.default_window_days if builtin else None
+    return QueryContext(
+        as_of=as_of if as_of is not None else default_as_of(conn),
+        window_days=template.window_days if template.window_days is not None else default_window,
+        filters=dict(filters or {}),
+        params={**defaults, **template.params},
+        dialect=conn.dialect.name,
+    )
+
+
+def compute_frame(conn: Connection, template: TabTemplate, context: QueryContext) -> TabFrame:
+    """Execute the template's query in the database and return its rows, typed and ordered."""
+    if template.sql_path is not None:
+        names, rows = _run_user_sql(conn, template.sql_path, context)
+        where = str(template.sql_path)
+    else:
+        query = _builtin(template)
+        result = conn.execute(query.build(context))
+        names, rows = list(result.keys()), result.all()
+        where = f"built-in query {query.name!r}"
+    extractors = [_extractor(template, column, names, where) for column in template.columns]
+    converters = [_converter(column, where) for column in template.columns]
+    typed = [
+        tuple(
+            convert(extract(row)) for extract, convert in zip(extractors, converters, strict=True)
+        )
+        for row in rows
+    ]
+    return TabFrame(template=template, rows=_ordered(typed, template))
+
+
+def _builtin(template: TabTemplate) -> BuiltinQuery:
+    try:
+        return BUILTIN_QUERIES[str(template.query)]
+    except KeyError:
+        raise TemplateError(
+            f"{template.source_file}: query: unknown built-in query {template.query!r}. "
+            f"Fix: use one of {sorted(BUILTIN_QUERIES)}"
+        ) from None
+
+
+def user_sql_binds(context: QueryContext) -> dict[str, Any]:
+    """What a user ``.sql`` file may bind: ``:as_of``, ``:window_start``, ``:window_end``, params."""
+    return {
+        **context.params,
+        "as_of": context.as_of,
+        "window_start": context.window_start,
+        "window_end": context.as_of,
+    }
+
+
+def _run_user_sql(
+    conn: Connection, path: Path, context: QueryContext
+) -> tuple[list[str], Sequence[Any]]:
+    try:
+        sql = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise TemplateError(
+            f"{path}: cannot read the SQL file ({error.strerror}). Fix: check the path"
+        ) from None
+    try:
+        result = conn.execute(text(sql), user_sql_binds(context))
+        return list(result.keys()), result.all()
+    except exc.SQLAlchemyError as error:
+        raise TemplateError(
+            f"{path}: the query failed on {conn.dialect.name}: {_reason(error)}. Fix: correct "
+            "the SQL (binds available: :as_of, :window_start, :window_end and the template's "
+            "params)"
+        ) from None
+
+
+def _reason(error: exc.SQLAlchemyError) -> str:
+    orig = getattr(error, "orig", None)
+    lines = str(orig if orig is not None else error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _extractor(
+    template: TabTemplate, column: ColumnSpec, names: list[str], where: str
+) -> Callable[[Row], Any]:
+    if column.source in names:
+        return _item(names.index(column.source))
+    derived = DERIVED.get(str(template.query), {}).get(column.source)
+    if derived is not None and derived[0] in names:
+        index, function = names.index(derived[0]), derived[1]
+        return lambda row: None if row[index] is None else function(_to_date(row[index]))
+    raise TemplateError(
+        f"{where}: returns no column {column.source!r} for column {column.header!r} of "
+        f"{template.source_file or template.title}. Fix: return it (e.g. `... AS "
+        f"{column.source}`) or set the column's `source:` to one of {names}"
+    )
+
+
+def _item(index: int) -> Callable[[Row], Any]:
+    return lambda row: row[index]
+
+
+def _ordered(rows: list[Row], template: TabTemplate) -> list[Row]:
+    """Sorted by the key columns (NULLs first), so both databases give the same order."""
+    if not template.key:
+        return rows
+    indexes = template.key_indexes
+    return sorted(rows, key=lambda row: tuple((row[i] is not None, row[i]) for i in indexes))
+
+
+def _converter(column: ColumnSpec, where: str) -> Converter:
+    convert = _CONVERTERS[column.type]
+
+    def run(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return convert(value)
+        except (ValueError, TypeError, ArithmeticError):
+            raise TemplateError(
+                f"{where}: value {value!r} of column {column.source!r} is not a valid "
+                f"{column.type.value} (for {column.header!r}). Fix: return a "
+                f"{column.type.value} or change the column's `type:`"
+            ) from None
+
+    return run
+
+
+def _to_decimal(value: Any) -> Decimal:
+    if isinstance(value, float):
+        value = repr(
+            value
+        )  # the shortest repr: 0.1 + 0.2 → '0.30000000000000004', not binary noise
+    try:
+        return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise ValueError(value) from None
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    number = Decimal(repr(value) if isinstance(value, float) else value)
+    return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _to_percent(value: Any) -> float:
+    return round(float(value), PERCENT_PLACES)
+
+
+def _to_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _to_datetime(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time())
+    return dt.datetime.fromisoformat(str(value))
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered not in {"true", "false", "t", "f", "1", "0", "yes", "no"}:
+            raise ValueError(value)
+        return lowered in {"true", "t", "1", "yes"}
+    return bool(value)
+
+
+def _to_text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+_CONVERTERS: dict[ColumnType, Converter] = {
+    ColumnType.TEXT: _to_text,
+    ColumnType.INTEGER: _to_int,
+    ColumnType.DECIMAL: _to_decimal,
+    ColumnType.MONEY: _to_decimal,
+    ColumnType.PERCENT: _to_percent,
+    ColumnType.DATE: _to_date,
+    ColumnType.DATETIME: _to_datetime,
+    ColumnType.BOOLEAN: _to_bool,
+}
