@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from sheets_sync import db
 from sheets_sync.cli import AppContext, database_option, main, pass_app
+from sheets_sync.demo import DemoSpec, DemoSummary, ProgressCallback, generate, yesterday_utc
+from sheets_sync.demo.spec import DEFAULT_DAYS, DEFAULT_ORDERS, DEFAULT_SEED, MAX_ORDERS
 
 
 @main.command("init-db")
@@ -22,3 +36,130 @@ def init_db(app: AppContext) -> None:
     """
     db.init_db(app.engine)
     click.echo(f"Schema ready in {db.describe(app.engine)}.")
+
+
+DEMO_DATABASE_URL = "sqlite:///tradein.db"
+"""Where ``sheets-sync demo`` puts its database: ``tradein.db`` in the working directory."""
+
+
+@contextmanager
+def _progress_bar() -> Iterator[ProgressCallback | None]:
+    """A rich progress bar on a terminal; nothing when piped or under tests."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    tasks: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("{task.description:<18}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as bar:
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        yield report
+
+
+def _load_demo(app: AppContext, spec: DemoSpec, replace: bool) -> DemoSummary:
+    with _progress_bar() as progress:
+        summary = generate(app.engine, spec, replace=replace, progress=progress)
+    counts = summary.counts
+    click.echo(
+        f"Loaded {counts['tradein_orders']:,} orders, {counts['sellers']} sellers, "
+        f"{counts['products']} products, {counts['price_grid']:,} prices, "
+        f"{counts['targets']} targets into {summary.database} in {summary.seconds:.1f} s "
+        f"({spec.start_date} to {spec.end_date}, seed {spec.seed})."
+    )
+    return summary
+
+
+def _demo_spec(orders: int, seed: int, end_date: dt.datetime | None, days: int) -> DemoSpec:
+    end = end_date.date() if end_date else yesterday_utc()
+    return DemoSpec(orders=orders, seed=seed, end_date=end, days=days)
+
+
+_orders_option = click.option(
+    "--orders",
+    type=click.IntRange(0, MAX_ORDERS),
+    default=DEFAULT_ORDERS,
+    show_default=True,
+    help="How many trade-in orders to generate.",
+)
+_seed_option = click.option(
+    "--seed",
+    type=click.IntRange(0),
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="Random seed: the same seed and end date give the same data.",
+)
+_end_date_option = click.option(
+    "--end-date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Last day of data, YYYY-MM-DD (default: yesterday, UTC).",
+)
+_days_option = click.option(
+    "--days",
+    type=click.IntRange(7, 3660),
+    default=DEFAULT_DAYS,
+    show_default=True,
+    help="How many days of orders, ending on the end date.",
+)
+
+
+@main.command("demo-data")
+@_orders_option
+@_seed_option
+@_end_date_option
+@_days_option
+@click.option(
+    "--replace", is_flag=True, help="Delete the existing data (all data tables) and reload."
+)
+@database_option
+@pass_app
+def demo_data(
+    app: AppContext,
+    orders: int,
+    seed: int,
+    end_date: dt.datetime | None,
+    days: int,
+    replace: bool,
+) -> None:
+    """Fill the database with realistic, deterministic demo data.
+
+    Sellers, products, price grid, orders (the whole funnel, recent ones
+    still in flight), onboarding and monthly targets. Creates the tables if
+    needed; refuses to touch a database that already holds data unless
+    --replace is given.
+
+    \b
+    Example:
+        sheets-sync demo-data --orders 100000 --seed 7 --end-date 2025-06-30 --days 90
+    """
+    _load_demo(app, _demo_spec(orders, seed, end_date, days), replace)
+
+
+@main.command("demo")
+@_orders_option
+@_seed_option
+@pass_app
+def demo(app: AppContext, orders: int, seed: int) -> None:
+    """Build the demo in the current directory: tradein.db filled with demo data.
+
+    Regenerates tradein.db (its data tables are replaced) so the demo can be
+    run again; the data ends yesterday (UTC).
+
+    \b
+    Example:
+        mkdir tradein-demo && cd tradein-demo && sheets-sync demo
+    """
+    app.close()
+    app.settings = app.settings.replace(database_url=DEMO_DATABASE_URL)
+    spec = _demo_spec(orders, seed, None, DEFAULT_DAYS)
+    _load_demo(app, spec, replace=True)

@@ -138,7 +138,8 @@ def _load_postgresql(
 
 def refuse_existing(conn: Connection) -> None:
     """Refuse to mix demo data with existing data (one line naming the fix)."""
-    for table in schema.DATA_TABLES:
+    orders_first = sorted(schema.DATA_TABLES, key=lambda t: t.name != "tradein_orders")
+    for table in orders_first:
         rows = conn.execute(select(func.count()).select_from(table)).scalar_one()
         if rows:
             raise DatabaseError(

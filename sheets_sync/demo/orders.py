@@ -74,7 +74,7 @@ def _candidates(grid: pd.DataFrame, products: pd.DataFrame) -> dict[str, np.ndar
     price = grid["price"].to_numpy().reshape(-1, len(GRADES))
     base = grid.iloc[:: len(GRADES)]
     product = pd.Index(products["product_id"]).get_indexer(base["product_id"].to_numpy())
-    country = pd.Index(MARKETS).get_indexer(base["country"].to_numpy())
+    country = pd.Index(MARKETS).get_indexer(pd.Index(base["country"]))
     b_idx, g_idx = np.nonzero(price > 0)
     key = (product[b_idx] * len(MARKETS) + country[b_idx]) * len(GRADES) + g_idx
     order = np.lexsort((base["seller_id"].to_numpy()[b_idx], -price[b_idx, g_idx], key))
