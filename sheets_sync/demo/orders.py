@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sheets_sync.demo.sellers import MARKET_WEIGHT
+from sheets_sync.demo.sellers import MARKET_WEIGHT, N_DOMINANT
 from sheets_sync.demo.spec import CURRENCY, DRIFT_BP_PER_DAY, MARKETS, DemoSpec
 from sheets_sync.schema import GRADES
 
@@ -108,13 +108,21 @@ def _winners(
     return cand["b_idx"][pick], cand["g_idx"][pick]
 
 
-def _seller_quality(sellers: np.ndarray, rng: np.random.Generator) -> tuple[dict, dict]:
-    """Per-seller multipliers of inspection time and counter-offer rate (two laggards)."""
-    slow = rng.uniform(0.75, 1.25, sellers.size)
-    picky = rng.uniform(0.7, 1.3, sellers.size)
-    laggards = rng.choice(sellers.size, min(2, sellers.size), replace=False)
+def _seller_quality(sellers: pd.DataFrame, rng: np.random.Generator) -> tuple[dict, dict]:
+    """Per-seller multipliers of inspection time and counter-offer rate.
+
+    The big sellers run tight operations; two mid-sized ones lag (slow
+    inspections, many counter-offers) so the scorecard and alerts have work.
+    """
+    rank = sellers["rank"].to_numpy()
+    big = rank < N_DOMINANT
+    slow = np.where(big, rng.uniform(0.92, 1.08, rank.size), rng.uniform(0.8, 1.25, rank.size))
+    picky = np.where(big, rng.uniform(0.9, 1.1, rank.size), rng.uniform(0.7, 1.3, rank.size))
+    tail = np.nonzero(~big & (sellers["status"] == "active").to_numpy())[0]
+    laggards = rng.choice(tail, min(2, tail.size), replace=False)
     slow[laggards], picky[laggards] = 2.2, 1.8
-    return dict(zip(sellers, slow, strict=True)), dict(zip(sellers, picky, strict=True))
+    ids = sellers["seller_id"].to_numpy()
+    return dict(zip(ids, slow, strict=True)), dict(zip(ids, picky, strict=True))
 
 
 def _delay(
@@ -136,7 +144,7 @@ def _fulfilment(
     )
     ship_after = _delay(rng, n, 40, 0.7, 1, 13 * 24)
     transit = _delay(rng, n, 50, 0.35, 12, 8 * 24)
-    inspect = (_delay(rng, n, 26, 0.6, 0.5, 20 * 24) * slow).astype(np.int64)
+    inspect = (_delay(rng, n, 23, 0.6, 0.5, 20 * 24) * slow).astype(np.int64)
     shipped = np.where(ship, created + ship_after, NEVER)
     received = np.where(ship, shipped + transit, NEVER)
     return {
@@ -249,7 +257,7 @@ def orders_frame(
     n = created.size
     b, g = _winners(cand, n, rng)
     seller_ids = cand["base_seller"][b]
-    slow_by, picky_by = _seller_quality(sellers["seller_id"].to_numpy(), rng)
+    slow_by, picky_by = _seller_quality(sellers, rng)
     slow = pd.Series(seller_ids).map(slow_by).to_numpy(dtype=float)
     picky = pd.Series(seller_ids).map(picky_by).to_numpy(dtype=float)
     market = pd.Index(MARKETS).get_indexer(cand["base_country"][b])
