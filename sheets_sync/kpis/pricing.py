@@ -1,0 +1,182 @@
+"""The display columns of the Pricing tab (DESIGN §7): where each listing stands.
+
+One row per ``price_grid`` row. Within a market cell (product × grade ×
+country), sellers compete to pay the customer the most, so:
+
+- ``best_price``: the highest active price (``price > 0``) in the cell, shown on
+  every row of the cell (NULL when nobody lists it);
+- ``rank``: dense rank by price, highest first, among active listings (1 =
+  best, ties share a rank); NULL for an offline listing (price 0);
+- ``price_to_win``: the best price of the *other* sellers' active listings in
+  the cell plus one ``step``: the lowest price that beats every competitor (for
+  a seller already alone at rank 1 it is below its current price, a saving);
+  NULL when no competitor lists the cell;
+- ``orders_28d``: this seller's orders of that product, declared grade and
+  country created in the 28 days ending on ``as_of``;
+- ``suggested_price``: advisory; the price to win held within ±``max_change_pct``
+  of the current price (the push's reason-free change) and at most ``ceiling``;
+  NULL for offline listings (relisting is the team's decision) and when there
+  is no price to win.
+
+Money arithmetic runs in integer cents so both databases round identically; a
+capped suggestion is truncated towards the current price, so it never breaks the
+guardrail by a fraction of a cent. Windows are computed over every seller
+before ``filters`` (``seller_id``, ``country``) restrict the rows, so a sheet
+filtered to one seller still compares it with the whole market.
+``new_price``, ``reason`` and ``status`` are empty here (the team and the push
+fill them); ``version`` is the row's optimistic-lock version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Text, and_, case, cast, func, literal_column, null, select
+from sqlalchemy.sql import ColumnElement, Select, Subquery
+
+from sheets_sync.errors import TemplateError
+from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
+from sheets_sync.kpis.scorecard import (
+    filter_values,
+    merged_params,
+    number_param,
+    trailing_bounds,
+)
+from sheets_sync.schema import GRADE_RANK, Money, price_grid, products, sellers, tradein_orders
+
+ORDERS_WINDOW_DAYS = 28
+
+DEFAULTS: dict[str, Any] = {"step": 1.00, "max_change_pct": 30, "ceiling": 5000.00}
+
+COLUMNS = (
+    "seller_id",
+    "seller",
+    "product_id",
+    "category",
+    "brand",
+    "model",
+    "storage_gb",
+    "grade",
+    "country",
+    "currency",
+    "current_price",
+    "best_price",
+    "rank",
+    "price_to_win",
+    "orders_28d",
+    "suggested_price",
+    "new_price",
+    "reason",
+    "status",
+    "version",
+)
+
+
+def cents(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A money column as whole cents (exact on both databases, whatever the storage)."""
+    return cast(func.round(value * 100), BigInteger)
+
+
+def money(cents_value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Whole cents back to money; the result type quantizes SQLite's float to cents."""
+    return cast(cents_value * literal_column("0.01"), Money)
+
+
+def _cells() -> Subquery:
+    """Every listing with its cell's best active price and its dense rank."""
+    g = price_grid.c
+    cell = (g.product_id, g.grade, g.country)
+    price = cents(g.price).label("cents")
+    active = price > 0
+    return select(
+        *g,
+        price,
+        func.max(case((active, price))).over(partition_by=cell).label("best"),
+        case((active, func.dense_rank().over(
+            partition_by=(*cell, case((active, 1), else_=0)), order_by=price.desc()))
+        ).label("rank"),
+    ).subquery("ranked")  # fmt: skip
+
+
+def _competition(ranked: Subquery) -> Subquery:
+    """Adds the best competing price: the best, unless this listing holds it alone."""
+    r = ranked.c
+    cell = (r.product_id, r.grade, r.country)
+    at_best = func.sum(case((r.cents == r.best, 1), else_=0)).over(partition_by=cell)
+    second = func.max(case((and_(r.cents > 0, r.cents < r.best), r.cents))).over(partition_by=cell)
+    competing = case((and_(r.cents == r.best, at_best == 1), second), else_=r.best)
+    return select(*r, competing.label("competing")).subquery("competition")
+
+
+def _orders_28d(ctx: QueryContext) -> Subquery:
+    o = tradein_orders.c
+    start, end = trailing_bounds(ctx.as_of, ORDERS_WINDOW_DAYS)
+    return (
+        select(o.seller_id, o.product_id, o.declared_grade, o.country,
+               func.count().label("orders"))
+        .where(o.created_at >= start, o.created_at < end)
+        .group_by(o.seller_id, o.product_id, o.declared_grade, o.country)
+        .subquery("orders_28d")
+    )  # fmt: skip
+
+
+def _guardrails(ctx: QueryContext) -> tuple[int, int, int]:
+    """Validated ``(step, ceiling, max change in basis points)`` in cents and basis points."""
+    params = merged_params(ctx, DEFAULTS)
+    step = round(number_param(params, "step", 0.01) * 100)
+    ceiling = round(number_param(params, "ceiling", 0.01) * 100)
+    basis_points = round(number_param(params, "max_change_pct", 0) * 100)
+    if basis_points > 10_000:
+        raise TemplateError(
+            f"params.max_change_pct: {basis_points / 100:g} is above 100. "
+            "Fix: give a percentage between 0 and 100, e.g. `max_change_pct: 30`"
+        )
+    return step, ceiling, basis_points
+
+
+def _suggested(current: ColumnElement[Any], to_win: ColumnElement[Any],
+               ctx: QueryContext) -> ColumnElement[Any]:  # fmt: skip
+    """Price to win, clamped to ±max change of the current price and to the ceiling (cents)."""
+    _, ceiling, basis_points = _guardrails(ctx)
+    allowance = current * basis_points // 10_000  # truncated: never beyond the guardrail
+    high, low = current + allowance, current - allowance
+    clamped = case((to_win > high, high), (to_win < low, low), else_=to_win)
+    capped = case((clamped > ceiling, ceiling), else_=clamped)
+    return case((and_(current > 0, to_win.is_not(None)), capped))
+
+
+def build(ctx: QueryContext) -> Select[Any]:
+    """Pricing display rows ordered seller, product, grade (best first), country."""
+    listings = _competition(_cells())
+    c = listings.c
+    orders = _orders_28d(ctx)
+    step = _guardrails(ctx)[0]
+    to_win = c.competing + step
+    p, s = products.c, sellers.c
+    query = (
+        select(
+            c.seller_id, s.name.label("seller"), c.product_id, p.category, p.brand, p.model,
+            p.storage_gb, c.grade, c.country, c.currency, c.price.label("current_price"),
+            money(c.best).label("best_price"), cast(c.rank, BigInteger).label("rank"),
+            money(to_win).label("price_to_win"),
+            func.coalesce(orders.c.orders, 0).label("orders_28d"),
+            money(_suggested(c.cents, to_win, ctx)).label("suggested_price"),
+            cast(null(), Money).label("new_price"), cast(null(), Text).label("reason"),
+            cast(null(), Text).label("status"), c.version,
+        )
+        .join_from(listings, sellers, s.seller_id == c.seller_id)
+        .join(products, p.product_id == c.product_id)
+        .outerjoin(orders, and_(orders.c.seller_id == c.seller_id,
+                                orders.c.product_id == c.product_id,
+                                orders.c.declared_grade == c.grade,
+                                orders.c.country == c.country))
+    )  # fmt: skip
+    if seller_ids := filter_values(ctx, "seller_id"):
+        query = query.where(c.seller_id.in_(seller_ids))
+    if countries := filter_values(ctx, "country"):
+        query = query.where(c.country.in_(countries))
+    rank = case(*((c.grade == g, r) for g, r in GRADE_RANK.items()), else_=0)
+    return query.order_by(c.seller_id, c.product_id, rank, c.country)
+
+
+QUERY = register(BuiltinQuery(name="pricing", build=build, columns=COLUMNS, defaults=DEFAULTS))

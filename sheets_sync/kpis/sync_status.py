@@ -1,0 +1,62 @@
+"""Sync Status: the last runs recorded in ``sync_runs``, newest first.
+
+``when`` is the moment a run started, or was queued when it has not started
+yet; ``duration_seconds`` is the recorded duration, else computed from the
+start and finish timestamps (NULL while running). The error text is cut to
+``max_error_chars`` so one long traceback cannot break a sheet's per-cell
+limit. The template's ``limit`` param (default 50) is how many runs are shown;
+there is no date window: the tab shows the latest runs whatever their age.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Float, cast, func, select
+from sqlalchemy.sql import Select
+
+from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
+from sheets_sync.kpis.scorecard import int_param, merged_params
+from sheets_sync.kpis.sqlfuncs import seconds_between
+from sheets_sync.schema import sync_runs
+
+DEFAULTS: dict[str, Any] = {"limit": 50, "max_error_chars": 1000}
+
+COLUMNS = (
+    "run_id",
+    "when",
+    "trigger",
+    "requested_by",
+    "kind",
+    "spreadsheet",
+    "status",
+    "duration_seconds",
+    "tabs",
+    "api_calls",
+    "cells_written",
+    "bytes_sent",
+    "error",
+)
+
+
+def build(ctx: QueryContext) -> Select[Any]:
+    """The ``limit`` latest runs; ties on time broken by run id so the order is stable."""
+    params = merged_params(ctx, DEFAULTS)
+    limit = int_param(params, "limit", 1)
+    max_error = int_param(params, "max_error_chars", 1)
+    r = sync_runs.c
+    when = func.coalesce(r.started_at, r.queued_at)
+    measured = cast(seconds_between(r.finished_at, r.started_at), Float)
+    return (
+        select(
+            r.run_id, when.label("when"), r.trigger, r.requested_by, r.kind, r.spreadsheet,
+            r.status, func.coalesce(r.duration_seconds, measured).label("duration_seconds"),
+            r.tabs, r.api_calls, r.cells_written, r.bytes_sent,
+            func.substr(r.error, 1, max_error).label("error"),
+        )
+        .order_by(when.desc(), r.run_id.desc())
+        .limit(limit)
+    )  # fmt: skip
+
+
+QUERY = register(BuiltinQuery(name="sync_status", build=build, columns=COLUMNS, defaults=DEFAULTS))
