@@ -1,0 +1,207 @@
+"""The local workbook backend: ``xlsx:PATH`` (DESIGN §6), the embedded default.
+
+Same tabs as Google Sheets — typed cells with number formats, a bold frozen
+header, an autofilter over the data, widths, hidden and protected columns,
+conditional formats — plus each template pivot rendered as a computed table
+on its own sheet. Re-syncing replaces managed tabs in place (same position),
+keeps the team's columns to the right of keyed tabs with their rows (see
+:mod:`.xlsx_extras`) and never touches sheets it does not manage.
+
+A write is atomic: the workbook is saved to a temporary file beside the
+destination and moved over it with ``os.replace``, so a failure at any point
+leaves the previous workbook intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.worksheet import Worksheet
+
+from sheets_sync.backends import xlsx_cells as cells
+from sheets_sync.backends import xlsx_extras as extras
+from sheets_sync.backends import xlsx_layout as layout
+from sheets_sync.backends.base import TabReport, WriteReport
+from sheets_sync.backends.pivot import PivotTable, compute_pivot
+from sheets_sync.errors import DestinationError, LimitError
+from sheets_sync.frame import TabFrame
+from sheets_sync.limits import XLSX_LIMITS, XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, Limits, check_frames
+from sheets_sync.templates.model import PivotSpec
+
+_SCRATCH_TITLE = "~sheets-sync"
+
+
+class XlsxBackend:
+    """Writes managed tabs into one ``.xlsx`` file; see the module docstring."""
+
+    limits: Limits = XLSX_LIMITS
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def destination(self) -> str:
+        return f"xlsx:{self.path}"
+
+    def check_limits(self, frames: Sequence[TabFrame]) -> None:
+        """Sheet size, cell text and title length, plus clashing tab/pivot titles."""
+        check_frames(frames, self.limits)
+        seen: dict[str, str] = {}
+        for frame in frames:
+            for title in [frame.title, *(p.title for p in frame.template.pivots)]:
+                key = title.casefold()
+                if key in seen:
+                    raise LimitError(
+                        f"tab {title!r} clashes with {seen[key]!r}: a workbook cannot hold two "
+                        "sheets with the same title (case-insensitive); rename one in its template"
+                    )
+                seen[key] = title
+
+    def write_tabs(self, frames: Sequence[TabFrame]) -> WriteReport:
+        self.check_limits(frames)
+        wb, fresh = self._open()
+        report = WriteReport()
+        for frame in frames:
+            report.tabs.append(self._write_tab(wb, frame))
+            for spec in frame.template.pivots:
+                report.tabs.append(self._write_pivot(wb, frame, spec))
+        if fresh:
+            wb.active = 0
+        self._save(wb)
+        return report
+
+    def read_tab(self, title: str) -> list[list[Any]]:
+        """Cell values as stored; formulas a user typed come back as their text."""
+        if not self.path.is_file():
+            raise DestinationError(f"{self.path} does not exist; run `sheets-sync sync` first")
+        wb = self._load(read_only=True)
+        try:
+            if title not in wb.sheetnames:
+                raise DestinationError(
+                    f"{self.path} has no tab {title!r}; its tabs are {wb.sheetnames}"
+                )
+            rows = [list(r) for r in wb[title].iter_rows(values_only=True)]
+        finally:
+            wb.close()
+        while rows and all(v is None for v in rows[-1]):
+            rows.pop()
+        return rows
+
+    # -- one tab ---------------------------------------------------------------
+
+    def _write_tab(self, wb: Workbook, frame: TabFrame) -> TabReport:
+        start = time.perf_counter()
+        ws, old = _fresh_sheet(wb, frame.title)
+        kept = extras.Extras()
+        if old is not None:
+            width = extras.managed_width(wb, frame.title, frame.width)
+            kept = extras.capture(old, frame, width)
+        template = frame.template
+        cells.write_header(ws, frame.headers)
+        cells.write_rows(ws, frame.rows, cells.ColumnStyles(ws, template.columns))
+        cells.set_widths(ws, template.columns, frame.rows)
+        extras.restore(ws, kept, frame)
+        layout.freeze(ws, template.freeze_rows, template.freeze_columns)
+        if template.filter:
+            layout.autofilter(ws, frame.width, len(frame.rows))
+        layout.conditional_formats(ws, template, len(frame.rows))
+        layout.protect(ws, frame.width + kept.width)
+        _swap(wb, ws, old, frame.title)
+        extras.record_range(wb, frame.title, frame.width, len(frame.rows))
+        seconds = time.perf_counter() - start
+        return TabReport(frame.title, len(frame.rows), frame.cell_count, seconds)
+
+    def _write_pivot(self, wb: Workbook, frame: TabFrame, spec: PivotSpec) -> TabReport:
+        start = time.perf_counter()
+        table = compute_pivot(frame, spec)
+        _check_pivot_size(frame, table)
+        ws, old = _fresh_sheet(wb, spec.title)
+        cells.write_header(ws, table.headers)
+        cells.write_rows(ws, table.rows, cells.ColumnStyles(ws, table.column_specs))
+        total_styles = cells.ColumnStyles(ws, table.column_specs, bold=True)
+        cells.write_rows(ws, [table.total], total_styles, first_row=len(table.rows) + 2)
+        cells.set_widths(ws, table.column_specs, table.rows)
+        layout.freeze(ws, 1, table.label_columns)
+        layout.protect(ws, len(table.headers))
+        _swap(wb, ws, old, spec.title)
+        written = (len(table.rows) + 2) * len(table.headers)
+        return TabReport(spec.title, len(table.rows), written, time.perf_counter() - start)
+
+    # -- the file --------------------------------------------------------------
+
+    def _open(self) -> tuple[Workbook, bool]:
+        """The existing workbook to update, or a new empty one (``fresh``)."""
+        directory = self.path.parent
+        if not directory.is_dir():
+            raise DestinationError(
+                f"cannot write {self.path}: folder {directory} does not exist; create it first"
+            )
+        if not self.path.exists():
+            wb = Workbook()
+            wb.remove(wb.active)
+            return wb, True
+        return self._load(read_only=False), False
+
+    def _load(self, read_only: bool) -> Workbook:
+        try:
+            return load_workbook(self.path, read_only=read_only, data_only=False)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+            raise DestinationError(
+                f"{self.path} is not a readable .xlsx workbook ({error}); move it away or "
+                "choose another path"
+            ) from None
+
+    def _save(self, wb: Workbook) -> None:
+        """Save beside the destination, then atomically replace it."""
+        handle, tmp = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+        )
+        os.close(handle)
+        try:
+            wb.save(tmp)
+            with open(tmp, "rb") as written:
+                os.fsync(written.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+def _fresh_sheet(wb: Workbook, title: str) -> tuple[Worksheet, Worksheet | None]:
+    """A new empty sheet where ``title`` is (or at the end), and the old one if any."""
+    if title not in wb.sheetnames:
+        return wb.create_sheet(title), None
+    old = wb[title]
+    return wb.create_sheet(_SCRATCH_TITLE, wb.index(old)), old
+
+
+def _swap(wb: Workbook, ws: Worksheet, old: Worksheet | None, title: str) -> None:
+    """Drop the previous version of the tab and give the new one its title."""
+    if old is None:
+        return
+    was_active = wb.active is old
+    wb.remove(old)
+    ws.title = title
+    if was_active:
+        wb.active = wb.index(ws)
+    ws.sheet_view.tabSelected = was_active
+
+
+def _check_pivot_size(frame: TabFrame, table: PivotTable) -> None:
+    rows, columns = len(table.rows) + 2, len(table.headers)
+    if rows > XLSX_MAX_ROWS or columns > XLSX_MAX_COLUMNS:
+        raise LimitError(
+            f"pivot {table.title!r} of tab {frame.title!r} would be {rows:,} rows × "
+            f"{columns:,} columns, over the workbook's {XLSX_MAX_ROWS:,} × {XLSX_MAX_COLUMNS:,}; "
+            "pivot on fewer distinct values (e.g. Week instead of Date) in its template"
+        )

@@ -1,0 +1,118 @@
+"""Sheet-level presentation of a managed tab: freeze, filter, protection, rules.
+
+Protection guards the team against editing computed cells by accident: the
+sheet is protected without a password, editable template columns and every
+column to the right of the managed ones (where the team adds its notes) are
+unlocked, and sorting/filtering stay allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from openpyxl.formatting.rule import CellIsRule, FormulaRule, Rule
+from openpyxl.styles import Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.dimensions import ColumnDimension
+from openpyxl.worksheet.worksheet import Worksheet
+
+from sheets_sync.errors import TemplateError
+from sheets_sync.limits import XLSX_MAX_COLUMNS
+from sheets_sync.templates.model import ConditionalFormat, ConditionKind, TabTemplate
+
+
+def freeze(ws: Worksheet, rows: int, columns: int) -> None:
+    ws.freeze_panes = None if rows == 0 and columns == 0 else ws.cell(rows + 1, columns + 1)
+
+
+def data_ref(width: int, rows: int) -> str:
+    """The A1 range of the header plus ``rows`` data rows over ``width`` columns."""
+    return f"A1:{get_column_letter(width)}{rows + 1}"
+
+
+def autofilter(ws: Worksheet, width: int, rows: int) -> None:
+    ws.auto_filter.ref = data_ref(width, rows)
+
+
+def protect(ws: Worksheet, width: int) -> None:
+    """Lock managed non-editable cells; leave editable and team columns open."""
+    if width < XLSX_MAX_COLUMNS:
+        extra = ColumnDimension(ws, min=width + 1, max=XLSX_MAX_COLUMNS)
+        extra.protection = Protection(locked=False)
+        ws.column_dimensions[get_column_letter(width + 1)] = extra
+    sheet = ws.protection
+    sheet.sheet = True
+    sheet.sort = False
+    sheet.autoFilter = False
+    sheet.formatColumns = False
+    sheet.formatRows = False
+    sheet.formatCells = False
+
+
+def conditional_formats(ws: Worksheet, template: TabTemplate, rows: int) -> None:
+    """Template rules over each column's data cells (nothing to colour on an empty tab)."""
+    if rows == 0:
+        return
+    for index, rule in enumerate(template.conditional_formats):
+        column = get_column_letter(template.column_index(rule.column) + 1)
+        ref = f"{column}2:{column}{rows + 1}"
+        for built in _rules(rule, f"{column}2", template, index):
+            ws.conditional_formatting.add(ref, built)
+
+
+def _rules(rule: ConditionalFormat, first: str, template: TabTemplate, index: int) -> list[Rule]:
+    look = {
+        "fill": PatternFill(bgColor=_argb(rule.background)) if rule.background else None,
+        "font": Font(color=_argb(rule.font_color), bold=rule.bold or None)
+        if rule.font_color or rule.bold
+        else None,
+    }
+    kind = rule.condition
+    if kind is ConditionKind.TEXT_EQ:
+        return [CellIsRule(operator="equal", formula=[_text(v)], **look) for v in rule.values]
+    if kind is ConditionKind.TEXT_CONTAINS:
+        return [
+            FormulaRule(formula=[f"NOT(ISERROR(SEARCH({_text(v)},{first})))"], **look)
+            for v in rule.values
+        ]
+    if kind is ConditionKind.NOT_BLANK:
+        return [FormulaRule(formula=[f"LEN(TRIM({first}))>0"], **look)]
+    numbers = _numbers(rule, template, index)
+    operator = {
+        ConditionKind.NUMBER_GREATER: "greaterThan",
+        ConditionKind.NUMBER_LESS: "lessThan",
+        ConditionKind.NUMBER_BETWEEN: "between",
+    }[kind]
+    needed = 2 if kind is ConditionKind.NUMBER_BETWEEN else 1
+    if len(numbers) != needed:
+        raise _bad_rule(template, index, f"{kind.value} needs {needed} value(s)")
+    return [CellIsRule(operator=operator, formula=numbers, **look)]
+
+
+def _numbers(rule: ConditionalFormat, template: TabTemplate, index: int) -> list[str]:
+    out = []
+    for value in rule.values:
+        try:
+            out.append(repr(float(value)))
+        except ValueError:
+            raise _bad_rule(template, index, f"{value!r} is not a number") from None
+    return out
+
+
+def _bad_rule(template: TabTemplate, index: int, problem: str) -> TemplateError:
+    return TemplateError(
+        f"{template.source_file or template.title}: conditional_formats[{index}].values: "
+        f"{problem}. Fix: give numbers, e.g. `values: [0.9]` (two for number_between)"
+    )
+
+
+def _text(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _argb(colour: str | None) -> str:
+    return "FF" + (colour or "#000000").lstrip("#").upper()
+
+
+def column_letters(count: int) -> Sequence[str]:
+    return [get_column_letter(i) for i in range(1, count + 1)]

@@ -1,0 +1,76 @@
+"""Where a sync writes: ``xlsx:PATH`` or ``gsheets:SPREADSHEET_ID`` (DESIGN §6).
+
+Parsing is separate from opening so the CLI and the webhook can reject a bad
+destination before touching the database. Each backend is imported only when
+its destination is opened: the workbook backend needs no Google libraries and
+the Google backend no openpyxl.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sheets_sync.backends.base import SheetBackend
+from sheets_sync.config import Settings
+from sheets_sync.errors import DestinationError
+
+ACCEPTED_FORMS = "xlsx:PATH (e.g. xlsx:tradein-ops.xlsx) or gsheets:SPREADSHEET_ID"
+_SPREADSHEET_ID = re.compile(r"^[A-Za-z0-9_-]{10,}$")
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A parsed destination: its kind (``xlsx`` / ``gsheets``) and target."""
+
+    kind: str
+    target: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.target}"
+
+
+def parse_destination(spec: str) -> Destination:
+    """Split ``KIND:TARGET`` and validate the target for its kind."""
+    kind, sep, target = spec.strip().partition(":")
+    kind = kind.lower()
+    if not sep or kind not in _OPENERS or not target.strip():
+        raise DestinationError(f"destination {spec!r} is not understood; write {ACCEPTED_FORMS}")
+    target = target.strip()
+    if kind == "xlsx" and not target.lower().endswith(".xlsx"):
+        raise DestinationError(
+            f"destination {spec!r}: a workbook path must end in .xlsx, e.g. xlsx:{target}.xlsx"
+        )
+    if kind == "gsheets" and not _SPREADSHEET_ID.match(target):
+        raise DestinationError(
+            f"destination {spec!r}: {target!r} is not a spreadsheet id; copy the id from the "
+            "sheet's URL (docs.google.com/spreadsheets/d/<ID>/edit), e.g. gsheets:1AbC…"
+        )
+    return Destination(kind, target)
+
+
+def open_destination(spec: str | Destination, settings: Settings) -> SheetBackend:
+    """The backend writing to ``spec``."""
+    destination = spec if isinstance(spec, Destination) else parse_destination(spec)
+    return _OPENERS[destination.kind](destination, settings)
+
+
+def _open_xlsx(destination: Destination, settings: Settings) -> SheetBackend:
+    from sheets_sync.backends.xlsx import XlsxBackend
+
+    return XlsxBackend(Path(destination.target).expanduser())
+
+
+def _open_gsheets(destination: Destination, settings: Settings) -> SheetBackend:
+    from sheets_sync.gsheets.backend import GoogleSheetsBackend
+
+    backend: SheetBackend = GoogleSheetsBackend(settings, destination.target)
+    return backend
+
+
+_OPENERS: dict[str, Callable[[Destination, Settings], SheetBackend]] = {
+    "xlsx": _open_xlsx,
+    "gsheets": _open_gsheets,
+}
