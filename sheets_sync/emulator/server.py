@@ -1,0 +1,408 @@
+"""The WSGI application and the threaded werkzeug server that serves it.
+
+Routing works on the raw request path, so a range like ``'a/b'!A1`` sent
+percent-encoded (as gspread does) is not mistaken for a path separator.
+Every API request passes, in order: counting, fault injection, quota, the
+handler, and counting of the answer's size.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from sheets_sync.emulator import api, drive
+from sheets_sync.emulator.apierror import ApiError, bad_request, not_found
+from sheets_sync.emulator.batch import SUPPORTED_KINDS
+from sheets_sync.emulator.controls import Controls, Fault
+from sheets_sync.emulator.spreadsheets import Store
+
+StartResponse = Callable[..., Any]
+Reply = tuple[int, Any, dict[str, str]]
+
+_SHEETS = re.compile(r"^/v4/spreadsheets(?:/(?P<id>[^/:]+))?(?P<rest>.*)$")
+_DRIVE = re.compile(r"^/drive/v3/files(?:/(?P<id>[^/]+))?(?P<rest>/.*)?$")
+_READS = {"spreadsheets.get", "spreadsheets.values.get", "spreadsheets.values.batchGet"}
+
+
+class Emulator:
+    """The whole emulator state: spreadsheets, controls, issued tokens."""
+
+    def __init__(self) -> None:
+        self.store = Store()
+        self.controls = Controls()
+        self.tokens: dict[str, str] = {}
+
+    def reset(self) -> None:
+        with self.store.lock:
+            self.store.clear()
+        self.tokens.clear()
+        self.controls.reset()
+
+    # -- WSGI ------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        raw_path = str(environ.get("RAW_URI") or environ.get("PATH_INFO") or "/").split("?", 1)[0]
+        method = str(environ["REQUEST_METHOD"]).upper()
+        args = _query(environ)
+        body_bytes = _read_body(environ)
+        if raw_path.startswith("/_emulator/"):
+            status, payload, headers = self._control(method, raw_path, body_bytes)
+            return _respond(start_response, status, payload, headers)
+        kind = request_kind(method, raw_path)
+        with self.controls.lock:
+            self.controls.counters.requests += 1
+            self.controls.counters.by_kind[kind] += 1
+            self.controls.counters.bytes_in += len(body_bytes)
+        fault = self.controls.fault_for(method, raw_path, kind)
+        if fault is not None:
+            dropped = self._fire(fault, environ)
+            if dropped is not None:
+                return dropped
+        status, payload, headers = self._dispatch(method, raw_path, kind, args, body_bytes, environ)
+        out = _respond(start_response, status, payload, headers)
+        with self.controls.lock:
+            self.controls.counters.by_status[str(status)] += 1
+            self.controls.counters.bytes_out += sum(len(b) for b in out)
+        return out
+
+    def _fire(self, fault: Fault, environ: dict[str, Any]) -> Iterable[bytes] | None:
+        """Hang or drop here; 429/500/503 are raised later as ordinary error answers."""
+        if fault.kind == "hang":
+            self.controls.release.wait(fault.hang_seconds)
+        if fault.kind in ("hang", "drop"):
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            return []
+        environ["emulator.fault"] = fault
+        return None
+
+    def _dispatch(
+        self,
+        method: str,
+        path: str,
+        kind: str,
+        args: dict[str, Any],
+        body: bytes,
+        environ: dict[str, Any],
+    ) -> Reply:
+        try:
+            fault = environ.get("emulator.fault")
+            if fault is not None:
+                headers = (
+                    {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+                )
+                messages = {"429": "Resource has been exhausted (e.g. check quota).",
+                            "500": "Internal error encountered.", "503": "The service is currently unavailable."}  # fmt: skip
+                raise ApiError(int(fault.kind), messages[fault.kind], headers=headers)
+            user = self._user(environ)
+            if kind.startswith("spreadsheets."):
+                self.controls.quotas.check(user, kind not in _READS)
+            with self.store.lock:
+                return self._route(method, path, kind, args, _json(body, environ), user)
+        except ApiError as error:
+            return error.code, error.body(), error.headers
+
+    def _user(self, environ: dict[str, Any]) -> str:
+        auth = str(environ.get("HTTP_AUTHORIZATION") or "")
+        token = auth.removeprefix("Bearer ").strip()
+        return self.tokens.get(token, token or "anonymous")
+
+    def _route(
+        self, method: str, path: str, kind: str, args: dict[str, Any], body: Any, user: str
+    ) -> Reply:
+        if kind == "oauth2.token":
+            token, who = drive.issue_token(
+                {k: v[0] if isinstance(v, list) else v for k, v in body.items()}
+            )
+            self.tokens[token] = who
+            return 200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}, {}
+        if kind.startswith("drive."):
+            return self._drive(method, path, kind, args, body, user)
+        return self._sheets(path, kind, args, body, user)
+
+    def _sheets(self, path: str, kind: str, args: dict[str, Any], body: Any, user: str) -> Reply:
+        match = _SHEETS.match(path)
+        assert match is not None
+        sid = unquote(match.group("id") or "")
+        rest = match.group("rest")
+        store, cells = self.store, 0
+        if kind == "spreadsheets.create":
+            result: Any = api.create(store, body, user)
+        elif kind == "spreadsheets.get":
+            result = api.get(store, sid, args)
+        elif kind == "spreadsheets.batchUpdate":
+            result, kinds, cells = api.batch_update(store, sid, body)
+            self._count_batch(kinds)
+        elif kind == "spreadsheets.values.batchGet":
+            result = api.values_batch_get(store, sid, args)
+        elif kind == "spreadsheets.values.batchUpdate":
+            result, cells = api.values_batch_update(store, sid, body)
+        elif kind == "spreadsheets.values.batchClear":
+            result = api.values_batch_clear(store, sid, body)
+        elif kind == "spreadsheets.sheets.copyTo":
+            result = api.copy_to(store, sid, int(rest.split("/")[2].split(":")[0]), body)
+        else:
+            result, cells = self._values_one(kind, sid, rest, args, body)
+        with self.controls.lock:
+            self.controls.counters.cells_written += cells
+        return 200, result, {}
+
+    def _values_one(
+        self, kind: str, sid: str, rest: str, args: dict[str, Any], body: Any
+    ) -> tuple[Any, int]:
+        encoded = rest[len("/values/") :]
+        if kind in ("spreadsheets.values.append", "spreadsheets.values.clear"):
+            encoded = encoded.rsplit(":", 1)[0]
+        rng = unquote(encoded)
+        if kind == "spreadsheets.values.get":
+            return api.values_get(self.store, sid, rng, args), 0
+        if kind == "spreadsheets.values.update":
+            return api.values_update(self.store, sid, rng, args, body)
+        if kind == "spreadsheets.values.append":
+            return api.values_append(self.store, sid, rng, args, body)
+        if kind == "spreadsheets.values.clear":
+            return api.values_clear(self.store, sid, rng), 0
+        raise not_found(f"Method not found: {kind}")
+
+    def _count_batch(self, kinds: list[str]) -> None:
+        with self.controls.lock:
+            self.controls.counters.batch_requests.update(kinds)
+
+    def _drive(
+        self, method: str, path: str, kind: str, args: dict[str, Any], body: Any, user: str
+    ) -> Reply:
+        match = _DRIVE.match(path)
+        assert match is not None
+        fid, rest = unquote(match.group("id") or ""), match.group("rest") or ""
+        store = self.store
+        if kind == "drive.files.create":
+            return 200, drive.create(store, body, user), {}
+        if kind == "drive.files.list":
+            return 200, drive.list_files(store, args), {}
+        if kind == "drive.files.get":
+            return 200, drive.get_file(store, fid, args), {}
+        if kind == "drive.files.delete":
+            drive.delete_file(store, fid)
+            return 204, None, {}
+        if kind == "drive.files.copy":
+            return 200, drive.copy_file(store, fid, body, user), {}
+        if kind == "drive.permissions.create":
+            return 200, drive.add_permission(store, fid, body), {}
+        if kind == "drive.permissions.list":
+            return 200, drive.list_permissions(store, fid), {}
+        if kind == "drive.permissions.delete":
+            drive.delete_permission(store, fid, unquote(rest.rsplit("/", 1)[1]))
+            return 204, None, {}
+        raise ApiError(404, f"The Sheets API emulator does not serve {method} {path}")
+
+    # -- controls --------------------------------------------------------------
+
+    def _control(self, method: str, path: str, body: bytes) -> Reply:
+        try:
+            data = json.loads(body) if body.strip() else {}
+        except ValueError:
+            return 400, bad_request("control body must be JSON").body(), {}
+        try:
+            return self._control_route(method, path.removeprefix("/_emulator/").strip("/"), data)
+        except ApiError as error:
+            return error.code, error.body(), {}
+        except (TypeError, ValueError, re.error) as error:
+            return 400, bad_request(f"bad control request: {error}").body(), {}
+
+    def _control_route(self, method: str, name: str, data: dict[str, Any]) -> Reply:
+        controls = self.controls
+        if (method, name) == ("POST", "reset"):
+            self.reset()
+            return 200, {"reset": True}, {}
+        if (method, name) == ("GET", "counters"):
+            with controls.lock:
+                return 200, controls.counters.as_json(), {}
+        if (method, name) == ("POST", "counters/reset"):
+            with controls.lock:
+                controls.counters = type(controls.counters)()
+            return 200, {"reset": True}, {}
+        if (method, name) == ("POST", "faults"):
+            fault = controls.add_fault(data)
+            return 200, {"fault": fault.__dict__}, {}
+        if (method, name) == ("GET", "faults"):
+            return 200, {"faults": [f.__dict__ for f in controls.faults]}, {}
+        if (method, name) == ("DELETE", "faults"):
+            controls.faults = []
+            controls.release.set()
+            controls.release = threading.Event()
+            return 200, {"faults": []}, {}
+        if name == "quotas":
+            if method == "POST":
+                controls.quotas.configure(data)
+            return 200, controls.quotas.as_json(), {}
+        if (method, name) == ("GET", "info"):
+            return (
+                200,
+                {
+                    "supported_batch_requests": SUPPORTED_KINDS,
+                    "spreadsheets": len(self.store.books),
+                },
+                {},
+            )
+        if method == "POST" and name.startswith("spreadsheets/") and name.endswith("/access"):
+            sid = name.split("/")[1]
+            with self.store.lock:
+                book = self.store.books.get(sid)
+                if book is None:
+                    raise not_found()
+                book.forbidden = not bool(data.get("allowed", False))
+            return 200, {"spreadsheetId": sid, "allowed": not book.forbidden}, {}
+        raise not_found(f"No emulator control {method} /_emulator/{name}")
+
+
+def request_kind(method: str, path: str) -> str:
+    """``spreadsheets.values.update``, ``drive.files.list``, ... for counters and faults."""
+    if path in ("/token", "/oauth2/v4/token"):
+        return "oauth2.token"
+    if path.startswith("/drive/v3/files"):
+        return _drive_kind(method, path)
+    match = _SHEETS.match(path)
+    if match is None:
+        return "unknown"
+    rest = match.group("rest")
+    if not match.group("id"):
+        return "spreadsheets.create" if method == "POST" else "unknown"
+    if rest == "":
+        return "spreadsheets.get" if method == "GET" else "unknown"
+    if rest == ":batchUpdate":
+        return "spreadsheets.batchUpdate"
+    if rest in ("/values:batchGet", "/values:batchUpdate", "/values:batchClear"):
+        return "spreadsheets.values." + rest.split(":")[1]
+    if rest.startswith("/sheets/") and rest.endswith(":copyTo"):
+        return "spreadsheets.sheets.copyTo"
+    if rest.startswith("/values/"):
+        tail = rest.rsplit(":", 1)[1] if ":" in rest else ""
+        if tail in ("append", "clear") and method == "POST":
+            return "spreadsheets.values." + tail
+        return {"GET": "spreadsheets.values.get", "PUT": "spreadsheets.values.update"}.get(
+            method, "unknown"
+        )
+    return "unknown"
+
+
+def _drive_kind(method: str, path: str) -> str:
+    match = _DRIVE.match(path)
+    if match is None:
+        return "unknown"
+    fid, rest = match.group("id"), match.group("rest") or ""
+    if not fid:
+        return {"POST": "drive.files.create", "GET": "drive.files.list"}.get(method, "unknown")
+    if rest == "":
+        return {"GET": "drive.files.get", "DELETE": "drive.files.delete"}.get(method, "unknown")
+    if rest == "/copy":
+        return "drive.files.copy"
+    if rest.startswith("/permissions"):
+        by_method = {"POST": "create", "GET": "list", "DELETE": "delete"}
+        return "drive.permissions." + by_method.get(method, "unknown")
+    return "unknown"
+
+
+def _query(environ: dict[str, Any]) -> dict[str, Any]:
+    parsed = parse_qs(str(environ.get("QUERY_STRING") or ""), keep_blank_values=True)
+    return {k: (v if k == "ranges" else v[-1]) for k, v in parsed.items()}
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return environ["wsgi.input"].read(length) if length else b""
+
+
+def _json(body: bytes, environ: dict[str, Any]) -> Any:
+    if not body:
+        return {}
+    if "application/x-www-form-urlencoded" in str(environ.get("CONTENT_TYPE") or ""):
+        return {k: v[-1] for k, v in parse_qs(body.decode()).items()}
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise bad_request("Invalid JSON payload received.") from None
+    if not isinstance(data, dict):
+        raise bad_request("Invalid JSON payload received: expected an object.")
+    return data
+
+
+def _respond(
+    start_response: StartResponse, status: int, payload: Any, headers: dict[str, str]
+) -> list[bytes]:
+    data = (
+        b""
+        if payload is None
+        else json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    )
+    reason = {200: "OK", 204: "No Content", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+              429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}  # fmt: skip
+    head = [("Content-Type", "application/json; charset=UTF-8"), ("Content-Length", str(len(data)))]
+    head += list(headers.items())
+    start_response(f"{status} {reason.get(status, 'Error')}", head)
+    return [data]
+
+
+class EmulatorServer:
+    """The emulator on a werkzeug threaded server, in a background thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.emulator = Emulator()
+        self._server: BaseWSGIServer = make_server(host, port, self.emulator, threaded=True)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> EmulatorServer:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="sheets-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self.emulator.controls.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def reset(self) -> None:
+        self.emulator.reset()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_emulator(port: int = 0) -> EmulatorServer:
+    """Start an emulator on 127.0.0.1 (a free port by default) and return it running."""
+    return EmulatorServer(port=port).start()
+
+
+_ = time

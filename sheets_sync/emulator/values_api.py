@@ -1,0 +1,260 @@
+"""``spreadsheets.values.*``: get, batchGet, update, batchUpdate, append, clear, batchClear.
+
+Writes are validated completely (ranges, grid limits, cell sizes) before the
+first cell changes, so a failing request changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sheets_sync.emulator import a1
+from sheets_sync.emulator.apierror import bad_request
+from sheets_sync.emulator.grid import CLEAR, Cell, has_value
+from sheets_sync.emulator.render import read_values
+from sheets_sync.emulator.spreadsheets import Sheet, Spreadsheet, check_bounds, clip
+from sheets_sync.emulator.values import raw_entry, user_entered_entry
+
+INPUT_OPTIONS = ("RAW", "USER_ENTERED")
+RENDER_OPTIONS = ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA")
+DATE_OPTIONS = ("SERIAL_NUMBER", "FORMATTED_STRING")
+DIMENSIONS = ("ROWS", "COLUMNS")
+
+
+@dataclass
+class ReadOptions:
+    major: str = "ROWS"
+    render: str = "FORMATTED_VALUE"
+    dates: str = "SERIAL_NUMBER"
+
+    @classmethod
+    def from_args(cls, args: dict[str, Any], prefix: str = "") -> ReadOptions:
+        def pick(name: str, default: str, allowed: tuple[str, ...]) -> str:
+            value = args.get(prefix + name) or default
+            if value not in allowed:
+                raise bad_request(
+                    f"Invalid value at '{prefix + name}' ({value}): expected one of {', '.join(allowed)}"
+                )
+            return str(value)
+
+        major = "ROWS" if prefix else pick("majorDimension", "ROWS", DIMENSIONS)
+        render = pick("valueRenderOption", "FORMATTED_VALUE", RENDER_OPTIONS)
+        dates = pick("dateTimeRenderOption", "SERIAL_NUMBER", DATE_OPTIONS)
+        return cls(major, render, dates)
+
+
+def get(book: Spreadsheet, text: str, opts: ReadOptions) -> dict[str, Any]:
+    sheet, bounds = book.resolve(text)
+    check_bounds(sheet, bounds)
+    r0, r1, c0, c1 = clip(sheet, bounds)
+    rows = read_values(book, sheet, r0, r1, c0, c1, opts.render, opts.dates)
+    body: dict[str, Any] = {
+        "range": a1.format_range(sheet.title, r0, r1, c0, c1),
+        "majorDimension": opts.major,
+    }
+    if opts.major == "COLUMNS":
+        rows = _transpose(rows)
+    if rows:
+        body["values"] = rows
+    return body
+
+
+def _transpose(rows: list[list[Any]]) -> list[list[Any]]:
+    width = max((len(r) for r in rows), default=0)
+    cols = [[r[c] if c < len(r) else "" for r in rows] for c in range(width)]
+    for col in cols:
+        while col and col[-1] == "":
+            col.pop()
+    return cols
+
+
+@dataclass
+class Write:
+    """One validated write: where, and the entries row by row (None = unchanged)."""
+
+    sheet: Sheet
+    r0: int
+    c0: int
+    rows: list[list[Any]]
+
+    @property
+    def height(self) -> int:
+        return len(self.rows)
+
+    @property
+    def width(self) -> int:
+        return max((len(r) for r in self.rows), default=0)
+
+    def cells(self) -> int:
+        return sum(len(r) - r.count(None) for r in self.rows)
+
+
+def prepare(book: Spreadsheet, text: str, body: dict[str, Any], option: str, where: str) -> Write:
+    """Resolve, convert and bound-check one ValueRange without writing anything."""
+    if option not in INPUT_OPTIONS:
+        raise bad_request(f"Invalid valueInputOption: {option!r}; use RAW or USER_ENTERED")
+    sheet, bounds = book.resolve(text)
+    values = body.get("values") or []
+    if not isinstance(values, list) or not all(isinstance(r, list) for r in values):
+        raise bad_request(f"Invalid value at '{where}values': expected a list of lists")
+    if body.get("majorDimension", "ROWS") == "COLUMNS":
+        values = _columns_to_rows(values)
+    rows = _convert(values, option, where)
+    write = Write(sheet, bounds.r0, bounds.c0, rows)
+    _check_fits(write, bounds)
+    return write
+
+
+def _columns_to_rows(cols: list[list[Any]]) -> list[list[Any]]:
+    height = max((len(c) for c in cols), default=0)
+    return [[c[r] if r < len(c) else None for c in cols] for r in range(height)]
+
+
+def _convert(values: list[list[Any]], option: str, where: str) -> list[list[Any]]:
+    convert = raw_entry if option == "RAW" else user_entered_entry
+    out = []
+    for i, row in enumerate(values):
+        if option == "RAW" and all(type(v) in (int, float, bool) for v in row):
+            out.append(list(row))
+            continue
+        out.append([convert(v, f"{where}values[{i}][{j}]") for j, v in enumerate(row)])
+    return out
+
+
+def _check_fits(write: Write, bounds: a1.Bounds) -> None:
+    sheet = write.sheet
+    r1 = write.r0 + max(write.height, 1)
+    c1 = write.c0 + max(write.width, 1)
+    single_cell = bounds.r1 == bounds.r0 + 1 and bounds.c1 == bounds.c0 + 1
+    too_tall = bounds.r1 is not None and write.height > bounds.r1 - bounds.r0
+    too_wide = bounds.c1 is not None and write.width > bounds.c1 - bounds.c0
+    if not single_cell and (too_tall or too_wide):
+        raise bad_request(
+            "Requested writing within range ["
+            f"{a1.format_range(sheet.title, *_closed(sheet, bounds))}], but tried writing "
+            f"to {'row' if write.height > (bounds.r1 or 0) - bounds.r0 else 'column'} "
+            f"[{r1 if write.height > (bounds.r1 or 0) - bounds.r0 else a1.column_letters(c1 - 1)}]"
+        )
+    check_bounds(sheet, a1.Bounds(write.r0, r1, write.c0, c1))
+
+
+def _closed(sheet: Sheet, bounds: a1.Bounds) -> tuple[int, int, int, int]:
+    r0, r1, c0, c1 = clip(sheet, bounds)
+    return r0, r1, c0, c1
+
+
+def apply(write: Write) -> int:
+    """Write the entries; returns the number of cells written."""
+    grid = write.sheet.writable()
+    for i, row in enumerate(write.rows):
+        if row:
+            grid.write_row(write.r0 + i, write.c0, row)
+    return write.cells()
+
+
+def update_response(book: Spreadsheet, write: Write) -> dict[str, Any]:
+    """UpdateValuesResponse: what was covered by the values sent."""
+    body: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
+    if write.height and write.width:
+        body["updatedRange"] = a1.format_range(
+            write.sheet.title, write.r0, write.r0 + write.height, write.c0, write.c0 + write.width
+        )
+        body["updatedRows"] = sum(1 for r in write.rows if any(e is not None for e in r))
+        body["updatedColumns"] = len(
+            {j for r in write.rows for j, e in enumerate(r) if e is not None}
+        )
+        body["updatedCells"] = write.cells()
+    else:
+        body["updatedRange"] = a1.format_range(
+            write.sheet.title, write.r0, write.r0 + 1, write.c0, write.c0 + 1
+        )
+    return body
+
+
+def with_values(book: Spreadsheet, write: Write, body: dict[str, Any], opts: ReadOptions) -> None:
+    """includeValuesInResponse: echo the written range as rendered now."""
+    if write.height and write.width:
+        body["updatedData"] = get(book, body["updatedRange"], opts)
+    else:
+        body["updatedData"] = {"range": body["updatedRange"], "majorDimension": "ROWS"}
+
+
+def clear(book: Spreadsheet, text: str) -> str:
+    sheet, bounds = book.resolve(text)
+    check_bounds(sheet, bounds)
+    r0, r1, c0, c1 = clip(sheet, bounds)
+    sheet.writable().clear_values(r0, r1, c0, c1)
+    return a1.format_range(sheet.title, r0, r1, c0, c1)
+
+
+def find_append_row(sheet: Sheet, bounds: a1.Bounds) -> tuple[int, int | None]:
+    """(row to write at, end of the table found or None): after the table in ``bounds``."""
+    r0, r1, c0, c1 = clip(sheet, bounds)
+    grid = sheet.grid
+    filled = sorted(
+        r for r, row in grid.rows.items() if r >= r0 and any(has_value(e) for e in row[c0:c1])
+    )
+    if not filled or (bounds.r1 is not None and bounds.r1 - bounds.r0 == 1 and filled[0] != r0):
+        return r0, None
+    start = filled[0]
+    end = start
+    for r in filled:
+        if r > end:
+            break
+        end = r + 1
+    return end, start
+
+
+def append(
+    book: Spreadsheet, text: str, body: dict[str, Any], option: str, insert: bool
+) -> tuple[Write, str | None]:
+    """values.append: find the table, grow the grid as needed (rows and columns), write after it."""
+    if option not in INPUT_OPTIONS:
+        raise bad_request(f"Invalid valueInputOption: {option!r}; use RAW or USER_ENTERED")
+    sheet, bounds = book.resolve(text)
+    check_bounds(sheet, bounds)
+    values = body.get("values") or []
+    if body.get("majorDimension", "ROWS") == "COLUMNS":
+        values = _columns_to_rows(values)
+    rows = _convert(values, option, "")
+    at, table_start = find_append_row(sheet, bounds)
+    _, _, c0, c1 = clip(sheet, bounds)
+    write = Write(sheet, at, c0, rows)
+    table_range = None
+    if table_start is not None:
+        right = max(_last_filled_col(sheet, r, c0, c1) for r in range(table_start, at))
+        table_range = a1.format_range(sheet.title, table_start, at, c0, max(right, c0 + 1))
+    _grow_for(book, write, insert)
+    return write, table_range
+
+
+def _last_filled_col(sheet: Sheet, r: int, c0: int, c1: int) -> int:
+    row = sheet.grid.rows.get(r, [])
+    filled = [c for c in range(c0, min(c1, len(row))) if has_value(row[c])]
+    return max(filled, default=c0) + 1
+
+
+def _grow_for(book: Spreadsheet, write: Write, insert: bool) -> None:
+    sheet = write.sheet
+    new_rows = write.height if insert else max(0, write.r0 + write.height - sheet.row_count)
+    new_cols = max(0, write.c0 + write.width - sheet.col_count)
+    if new_cols and sheet.col_count + new_cols > a1.MAX_COLUMNS:
+        raise bad_request(
+            f"This action would increase the number of columns above the limit of {a1.MAX_COLUMNS}."
+        )
+    extra = new_rows * (sheet.col_count + new_cols) + new_cols * sheet.row_count
+    if extra:
+        book.check_cells(extra)
+    grid_props = sheet.properties["gridProperties"]
+    if insert and new_rows and write.r0 < sheet.row_count:
+        sheet.writable().insert_rows(write.r0, new_rows)
+    grid_props["rowCount"] += new_rows
+    grid_props["columnCount"] += new_cols
+
+
+def boxed_formula(entry: Any) -> bool:
+    return type(entry) is Cell and entry.formula is not None
+
+
+__all__ = ["CLEAR", "ReadOptions", "Write", "append", "apply", "clear", "get", "prepare"]

@@ -1,0 +1,265 @@
+"""Builders of ``spreadsheets:batchUpdate`` requests for one managed tab.
+
+Each function returns plain request dicts; :mod:`.plan` puts them, for every
+tab, into the ONE structural batch Google applies atomically. Presentation
+requests (formats, widths, filter, pivots) are idempotent, so sending them on
+every sync costs bytes in a request we send anyway, never an extra call.
+Ranges that should follow the data (protection, conditional formats) are
+whole columns, so new rows are covered without rewriting them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sheets_sync.gsheets.cells import colour, number_format
+from sheets_sync.gsheets.state import SheetState
+from sheets_sync.templates.model import ConditionalFormat, PivotSpec, TabTemplate
+
+HEADER_BACKGROUND = {"red": 0.9, "green": 0.93, "blue": 0.97}
+PROTECTION_TAG = "sheets-sync: managed columns"
+NOT_A_NAME = re.compile(r"^([A-Za-z]{1,3}\d+|[Rr]\d*[Cc]\d*|true|false)$", re.IGNORECASE)
+
+
+def grid(sheet_id: int, row0: int, row1: int | None, col0: int, col1: int) -> dict[str, Any]:
+    """A GridRange; ``row1=None`` leaves the end open (the whole column below ``row0``)."""
+    rng: dict[str, Any] = {"sheetId": sheet_id, "startRowIndex": row0}
+    if row1 is not None:
+        rng["endRowIndex"] = row1
+    rng.update(startColumnIndex=col0, endColumnIndex=col1)
+    return rng
+
+
+def add_sheet(sheet_id: int, title: str, rows: int, cols: int, frozen: tuple[int, int]) -> dict:
+    grid_props = {"rowCount": rows, "columnCount": cols}
+    grid_props.update(frozenRowCount=frozen[0], frozenColumnCount=frozen[1])
+    props = {"sheetId": sheet_id, "title": title, "gridProperties": grid_props}
+    return {"addSheet": {"properties": props}}
+
+
+def resize(sheet_id: int, rows: int, cols: int, frozen: tuple[int, int]) -> dict[str, Any]:
+    grid_props = {"rowCount": rows, "columnCount": cols}
+    grid_props.update(frozenRowCount=frozen[0], frozenColumnCount=frozen[1])
+    return {
+        "updateSheetProperties": {
+            "properties": {"sheetId": sheet_id, "gridProperties": grid_props},
+            "fields": "gridProperties(rowCount,columnCount,frozenRowCount,frozenColumnCount)",
+        }
+    }
+
+
+def delete_rows(sheet_id: int, start: int, count: int) -> dict[str, Any]:
+    rng = {"sheetId": sheet_id, "dimension": "ROWS", "startIndex": start, "endIndex": start + count}
+    return {"deleteDimension": {"range": rng}}
+
+
+def insert_rows(sheet_id: int, start: int, count: int) -> dict[str, Any]:
+    """New rows take the format of the data row above, never the header's."""
+    rng = {"sheetId": sheet_id, "dimension": "ROWS", "startIndex": start, "endIndex": start + count}
+    return {"insertDimension": {"range": rng, "inheritFromBefore": start > 1}}
+
+
+def presentation(template: TabTemplate, sheet_id: int, rows: int) -> list[dict[str, Any]]:
+    """Header style, number formats, widths and hidden columns (all idempotent)."""
+    width = len(template.columns)
+    header_format = {"textFormat": {"bold": True}, "backgroundColor": HEADER_BACKGROUND}
+    out: list[dict[str, Any]] = [
+        {
+            "repeatCell": {
+                "range": grid(sheet_id, 0, 1, 0, width),
+                "cell": {"userEnteredFormat": header_format},
+                "fields": "userEnteredFormat(textFormat.bold,backgroundColor)",
+            }
+        }
+    ]
+    for index, column in enumerate(template.columns):
+        fmt = number_format(column.type, column.effective_format)
+        if fmt is not None and rows > 1:
+            out.append(
+                {
+                    "repeatCell": {
+                        "range": grid(sheet_id, 1, rows, index, index + 1),
+                        "cell": {"userEnteredFormat": {"numberFormat": fmt}},
+                        "fields": "userEnteredFormat.numberFormat",
+                    }
+                }
+            )
+        out.extend(_column_properties(sheet_id, index, column.width, column.hidden))
+    return out
+
+
+def _column_properties(sheet_id: int, index: int, width: int | None, hidden: bool) -> list[dict]:
+    props: dict[str, Any] = {"hiddenByUser": hidden}
+    if width is not None:
+        props["pixelSize"] = width
+    rng = {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": index, "endIndex": index + 1}
+    fields = ",".join(sorted(props))
+    return [{"updateDimensionProperties": {"range": rng, "properties": props, "fields": fields}}]
+
+
+def basic_filter(
+    template: TabTemplate, sheet_id: int, data_rows: int, current: SheetState | None
+) -> list[dict[str, Any]]:
+    """Cover exactly header + data, keeping whatever criteria the team set."""
+    existing = current.basic_filter if current is not None else None
+    if not template.filter:
+        return [{"clearBasicFilter": {"sheetId": sheet_id}}] if existing else []
+    spec = {k: v for k, v in (existing or {}).items() if k != "range"}
+    spec["range"] = grid(sheet_id, 0, data_rows + 1, 0, len(template.columns))
+    return [{"setBasicFilter": {"filter": spec}}]
+
+
+def protection(
+    template: TabTemplate, sheet_id: int, current: SheetState | None
+) -> list[dict[str, Any]]:
+    """Protect runs of non-editable columns; replace ours only when they differ.
+
+    A tab with editable columns (Pricing) gets real protection. A report tab
+    gets warning-only protection so the team can still sort and filter it.
+    """
+    warning_only = not template.editable_headers
+    wanted = _protected_runs(template)
+    ours = [p for p in (current.protected_ranges if current else []) if _is_ours(p)]
+    have = sorted(
+        (
+            p["range"].get("startColumnIndex", 0),
+            p["range"].get("endColumnIndex", 0),
+            bool(p.get("warningOnly", False)),
+        )
+        for p in ours
+    )
+    if have == [(c0, c1, warning_only) for c0, c1 in wanted]:
+        return []
+    out: list[dict[str, Any]] = [
+        {"deleteProtectedRange": {"protectedRangeId": p["protectedRangeId"]}} for p in ours
+    ]
+    for c0, c1 in wanted:
+        rng = {"sheetId": sheet_id, "startColumnIndex": c0, "endColumnIndex": c1}
+        spec = {"range": rng, "description": PROTECTION_TAG, "warningOnly": warning_only}
+        out.append({"addProtectedRange": {"protectedRange": spec}})
+    return out
+
+
+def _is_ours(protected: dict[str, Any]) -> bool:
+    return str(protected.get("description", "")).startswith(PROTECTION_TAG)
+
+
+def _protected_runs(template: TabTemplate) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for index, column in enumerate(template.columns):
+        if column.editable:
+            continue
+        if runs and runs[-1][1] == index:
+            runs[-1] = (runs[-1][0], index + 1)
+        else:
+            runs.append((index, index + 1))
+    return runs
+
+
+def range_name(title: str) -> str:
+    """A valid named-range name for a tab: ``KPI Daily`` → ``KPI_Daily``."""
+    name = re.sub(r"\W+", "_", title, flags=re.ASCII).strip("_") or "tab"
+    if name[0].isdigit() or NOT_A_NAME.match(name):
+        name = "tab_" + name
+    return name
+
+
+def named_range(
+    title: str, sheet_id: int, data_rows: int, width: int, existing: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """One named range per tab over exactly the data rows (at least one row)."""
+    rng = grid(sheet_id, 1, max(data_rows, 1) + 1, 0, width)
+    if existing is None:
+        return [{"addNamedRange": {"namedRange": {"name": range_name(title), "range": rng}}}]
+    if existing.get("range") == rng:
+        return []
+    spec = {"namedRangeId": existing["namedRangeId"], "name": existing["name"], "range": rng}
+    return [{"updateNamedRange": {"namedRange": spec, "fields": "range"}}]
+
+
+CONDITION_TYPES = {
+    "text_eq": "TEXT_EQ",
+    "text_contains": "TEXT_CONTAINS",
+    "number_greater": "NUMBER_GREATER",
+    "number_less": "NUMBER_LESS",
+    "number_between": "NUMBER_BETWEEN",
+    "not_blank": "NOT_BLANK",
+}
+
+
+def conditional_formats(
+    template: TabTemplate, sheet_id: int, current: SheetState | None
+) -> list[dict[str, Any]]:
+    """Replace the tab's managed-column rules only when they differ from the template's."""
+    wanted = [_rule(template, sheet_id, rule) for rule in template.conditional_formats]
+    existing = current.conditional_formats if current else []
+    width = len(template.columns)
+    ours = [i for i, rule in enumerate(existing) if _within(rule, width)]
+    if [existing[i] for i in ours] == wanted:
+        return []
+    out: list[dict[str, Any]] = [
+        {"deleteConditionalFormatRule": {"sheetId": sheet_id, "index": i}} for i in reversed(ours)
+    ]
+    out.extend(
+        {"addConditionalFormatRule": {"rule": rule, "index": i}} for i, rule in enumerate(wanted)
+    )
+    return out
+
+
+def _within(rule: dict[str, Any], width: int) -> bool:
+    """Rules on data rows of managed columns are ours; the team's other rules are kept."""
+    ranges = rule.get("ranges", [])
+    return bool(ranges) and all(
+        r.get("startRowIndex") == 1 and r.get("endColumnIndex", width + 1) <= width for r in ranges
+    )
+
+
+def _rule(template: TabTemplate, sheet_id: int, rule: ConditionalFormat) -> dict[str, Any]:
+    column = template.column_index(rule.column)
+    condition: dict[str, Any] = {"type": CONDITION_TYPES[rule.condition.value]}
+    if rule.values:
+        condition["values"] = [{"userEnteredValue": v} for v in rule.values]
+    fmt: dict[str, Any] = {}
+    if rule.background:
+        fmt["backgroundColor"] = colour(rule.background)
+    text: dict[str, Any] = {}
+    if rule.font_color:
+        text["foregroundColor"] = colour(rule.font_color)
+    if rule.bold:
+        text["bold"] = True
+    if text:
+        fmt["textFormat"] = text
+    return {
+        "ranges": [grid(sheet_id, 1, None, column, column + 1)],
+        "booleanRule": {"condition": condition, "format": fmt},
+    }
+
+
+def pivot(
+    template: TabTemplate, spec: PivotSpec, source_id: int, pivot_id: int, data_rows: int
+) -> dict[str, Any]:
+    """A native pivot table in A1 of its sheet; its source is header + exactly the data rows."""
+
+    def group(header: str, order: str) -> dict[str, Any]:
+        offset = template.column_index(header)
+        return {"sourceColumnOffset": offset, "showTotals": True, "sortOrder": order}
+
+    table: dict[str, Any] = {
+        "source": grid(source_id, 0, data_rows + 1, 0, len(template.columns)),
+        "rows": [group(h, spec.sort_rows) for h in spec.rows],
+        "values": [
+            {
+                "summarizeFunction": v.summarize.value,
+                "sourceColumnOffset": template.column_index(v.column),
+                "name": v.display_name,
+            }
+            for v in spec.values
+        ],
+        "valueLayout": "HORIZONTAL",
+    }
+    if spec.columns:
+        table["columns"] = [group(h, "ASCENDING") for h in spec.columns]
+    start = {"sheetId": pivot_id, "rowIndex": 0, "columnIndex": 0}
+    cells = {"rows": [{"values": [{"pivotTable": table}]}], "start": start, "fields": "pivotTable"}
+    return {"updateCells": cells}
