@@ -1,0 +1,221 @@
+"""Our retry layer under gspread: backoff with full jitter under one deadline.
+
+gspread's own ``BackOffHTTPClient`` retries 403s forever and ignores
+``Retry-After``; this client replaces :meth:`gspread.HTTPClient.request`, the
+one method every gspread call goes through, so all calls (ours and any made
+by gspread itself) share the same policy and counters:
+
+* 429, 5xx, timeouts and dropped connections are retried, waiting
+  ``uniform(0, min(cap, base·2^attempt))`` (full jitter) or the server's
+  ``Retry-After`` if longer, until the overall deadline would pass; then
+  :class:`TransientSheetsAPIError`.
+* A request that may have been applied before it failed (a 5xx, a read
+  timeout or a dropped connection on a *non-replayable* request, such as a
+  structural batch with row deletions) is not re-sent blindly: it raises at
+  once so the caller re-plans from what is actually there.
+* Any other error answer is :class:`SheetsAPIError` carrying status and body.
+
+The clock, sleep and random source are injectable so tests never wait.
+Nothing here logs headers: they carry the access token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from gspread.http_client import HTTPClient
+
+from sheets_sync.errors import SheetsAPIError, TransientSheetsAPIError
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    deadline_seconds: float = 120.0
+    base_seconds: float = 0.5
+    cap_seconds: float = 32.0
+
+    def backoff(self, attempt: int, draw: float) -> float:
+        """Full jitter: anywhere between 0 and the exponential ceiling of this attempt."""
+        return draw * min(self.cap_seconds, self.base_seconds * 2**attempt)
+
+
+@dataclass
+class Counters:
+    """What went over the wire, attempts included (the report's API calls and bytes)."""
+
+    requests: int = 0
+    bytes_sent: int = 0
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class _Failure:
+    status: int
+    message: str
+    body: Any = None
+    retry_after: float | None = None
+    maybe_applied: bool = True
+
+
+class RetryingHTTPClient(HTTPClient):
+    """A gspread HTTP client with our retry policy, counters and error types."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        policy: RetryPolicy | None = None,
+        *,
+        timeout: float | None = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        draw: Callable[[], float] = random.random,
+    ) -> None:
+        super().__init__(auth=None, session=session)  # type: ignore[arg-type]
+        self.policy = policy or RetryPolicy()
+        self.timeout = timeout
+        self.clock, self.sleep, self.draw = clock, sleep, draw
+        self.counters = Counters()
+        self.replayable: Callable[[str, str], bool] = _replayable
+
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        params: MutableMapping[str, Any] | None = None,
+        data: bytes | None = None,
+        json: Mapping[str, Any] | None = None,
+        files: Any = None,
+        headers: MutableMapping[str, str] | None = None,
+    ) -> requests.Response:
+        body, headers = _encode(data, json, headers)
+        replayable = self.replayable(method, endpoint)
+        deadline = self.clock() + self.policy.deadline_seconds
+        attempt = 0
+        while True:
+            failure = self._attempt(method, endpoint, params, body, files, headers)
+            if isinstance(failure, requests.Response):
+                return failure
+            if failure.maybe_applied and not replayable:
+                raise _error(
+                    method, endpoint, failure, attempt + 1, "not replayed: it may have been applied"
+                )
+            delay = max(self.policy.backoff(attempt, self.draw()), failure.retry_after or 0.0)
+            if self.clock() + delay > deadline:
+                raise _error(method, endpoint, failure, attempt + 1, "retry deadline reached")
+            log.info(
+                "sheets api %s %s: %s; retry in %.2fs",
+                method.upper(),
+                _path(endpoint),
+                failure.message,
+                delay,
+            )
+            self.counters.retries += 1
+            self.sleep(delay)
+            attempt += 1
+
+    def _attempt(
+        self, method: str, endpoint: str, params: Any, body: bytes | None, files: Any, headers: Any
+    ) -> requests.Response | _Failure:
+        """One try: the response if it is usable, else why it failed (raises if terminal)."""
+        self.counters.requests += 1
+        self.counters.bytes_sent += len(body or b"")
+        try:
+            response = self.session.request(
+                method=method, url=endpoint, params=params, data=body,
+                files=files, headers=headers, timeout=self.timeout,
+            )  # fmt: skip
+        except requests.ConnectTimeout as error:
+            return _Failure(0, f"connect timeout ({type(error).__name__})", maybe_applied=False)
+        except (requests.ConnectionError, requests.Timeout) as error:
+            return _Failure(0, f"{type(error).__name__}: {_first_line(error)}")
+        if response.ok:
+            return response
+        status, message, payload = _describe(response)
+        if status not in RETRYABLE_STATUSES:
+            raise SheetsAPIError(
+                f"Sheets API {status} on {method.upper()} {_path(endpoint)}: {message}",
+                status,
+                payload,
+            )
+        return _Failure(
+            status,
+            f"{status} {message}",
+            payload,
+            _retry_after(response),
+            maybe_applied=status != 429,
+        )
+
+
+def _replayable(method: str, endpoint: str) -> bool:
+    """Reads and explicit-range value writes are idempotent; a structural batch is not."""
+    return (
+        method.lower() == "get" or not endpoint.endswith(":batchUpdate") or "/values:" in endpoint
+    )
+
+
+def _encode(
+    data: bytes | None, payload: Mapping[str, Any] | None, headers: MutableMapping[str, str] | None
+) -> tuple[bytes | None, dict[str, str]]:
+    """Serialise JSON once, compactly, so the bytes we count are the bytes we send."""
+    out = dict(headers or {})
+    if payload is None:
+        return data, out
+    out["Content-Type"] = "application/json"
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode(), out
+
+
+def _describe(response: requests.Response) -> tuple[int, str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        return response.status_code, response.text[:200] or response.reason, None
+    error = payload.get("error", {}) if isinstance(payload, dict) else {}
+    message = error.get("message") if isinstance(error, dict) else None
+    return response.status_code, str(message or response.reason), payload
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """``Retry-After`` in seconds or as an HTTP date; None when absent or unreadable."""
+    raw = response.headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _error(
+    method: str, endpoint: str, failure: _Failure, attempts: int, why: str
+) -> TransientSheetsAPIError:
+    message = (
+        f"Sheets API {method.upper()} {_path(endpoint)} failed after {attempts} attempt(s) "
+        f"({why}): {failure.message}"
+    )
+    return TransientSheetsAPIError(message, failure.status, failure.body)
+
+
+def _path(endpoint: str) -> str:
+    """The URL without host or query: enough to say which call failed, nothing secret."""
+    return "/" + endpoint.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0][:200] if str(error) else ""

@@ -1,0 +1,247 @@
+"""Plan building for the Google backend: pure functions, no HTTP.
+
+A small in-test applier replays a plan's row requests and value ranges on a
+list-of-rows sheet, so the assertions are about the resulting content (what
+the team sees), not about the exact request shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from sheets_sync.frame import TabFrame
+from sheets_sync.gsheets.cells import a1_range, column_letter, same_cell, to_cell
+from sheets_sync.gsheets.plan import build_plan, pack
+from sheets_sync.gsheets.state import BookState, SheetState
+from sheets_sync.templates.model import ColumnSpec, ColumnType, PivotSpec, PivotValue, TabTemplate
+
+CAP = 2_000_000
+
+
+def daily_template(key: tuple[str, ...] = ("Date", "Country"), pivots=()) -> TabTemplate:
+    return TabTemplate(
+        title="KPI Daily",
+        columns=(
+            ColumnSpec("Date", "day", ColumnType.DATE),
+            ColumnSpec("Country", "country"),
+            ColumnSpec("Orders created", "orders", ColumnType.INTEGER),
+            ColumnSpec("Paid amount", "paid", ColumnType.MONEY),
+        ),
+        key=key,
+        pivots=pivots,
+    )
+
+
+def day_rows(first: date, days: int, countries=("DE", "FR"), bump: int = 0) -> list[tuple]:
+    return [
+        (first + timedelta(days=d), c, d * 10 + i + bump, Decimal(f"{d}.{i}5"))
+        for d in range(days)
+        for i, c in enumerate(countries)
+    ]
+
+
+def sheet_with(frame: TabFrame, team: dict[int, str] | None = None) -> list[list[Any]]:
+    """What the API would read back after a perfect sync, plus team cells in column E."""
+    rows = [list(frame.headers)] + [[to_cell(v) for v in r] for r in frame.rows]
+    for index, note in (team or {}).items():
+        rows[index] = rows[index] + [note]
+    return rows
+
+
+def state_of(title: str, rows: list[list[Any]], sheet_id: int = 7) -> BookState:
+    sheet = SheetState(sheet_id, title, len(rows) + 10, 6)
+    return BookState({title: sheet}, [], {title: [r[:4] for r in rows]})
+
+
+def apply(plan, title: str, grid: list[list[Any]]) -> list[list[Any]]:
+    """Replay row deletions/insertions, the grid resize, then the value writes."""
+    grid = [list(r) for r in grid]
+    for request in plan.requests:
+        kind, body = next(iter(request.items()))
+        if kind == "deleteDimension":
+            rng = body["range"]
+            del grid[rng["startIndex"] : rng["endIndex"]]
+        elif kind == "insertDimension":
+            rng = body["range"]
+            grid[rng["startIndex"] : rng["startIndex"]] = [
+                [] for _ in range(rng["endIndex"] - rng["startIndex"])
+            ]
+        elif kind == "updateSheetProperties":
+            rows = body["properties"]["gridProperties"]["rowCount"]
+            grid = (grid + [[] for _ in range(rows)])[:rows]
+        elif kind == "addSheet":
+            grid = [[] for _ in range(body["properties"]["gridProperties"]["rowCount"])]
+    for body in plan.value_bodies:
+        assert body["valueInputOption"] == "RAW"
+        for vr in body["data"]:
+            _write(grid, title, vr)
+    while grid and not any(c not in ("", None) for c in grid[-1]):
+        grid.pop()
+    return grid
+
+
+def _write(grid: list[list[Any]], title: str, vr: dict[str, Any]) -> None:
+    sheet, bounds = vr["range"].rsplit("!", 1)
+    assert sheet == "'" + title + "'"
+    col_letters, row = re.match(r"([A-Z]+)(\d+)", bounds).groups()
+    col0 = sum((ord(ch) - 64) * 26**i for i, ch in enumerate(reversed(col_letters))) - 1
+    for r, values in enumerate(vr["values"], start=int(row) - 1):
+        line = grid[r]
+        line.extend([""] * (col0 + len(values) - len(line)))
+        line[col0 : col0 + len(values)] = values
+
+
+def managed(grid: list[list[Any]]) -> list[list[Any]]:
+    return [[*r, "", "", "", ""][:4] for r in grid]
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        (None, ""),
+        (date(1899, 12, 31), 1),
+        (date(2024, 1, 1), 45292),
+        (datetime(2024, 1, 1, 12, 0), 45292.5),
+        (Decimal("12.50"), 12.5),
+        (7, 7),
+        (True, True),
+        (float("nan"), ""),
+        ('=IMPORTXML("http://x","//a")', '=IMPORTXML("http://x","//a")'),
+    ],
+)
+def test_values_become_typed_json_cells(value, cell):
+    assert to_cell(value) == cell
+    assert type(to_cell(value)) is type(cell)
+
+
+@pytest.mark.parametrize(
+    ("current", "desired", "same"),
+    [
+        (None, "", True),
+        ("", "", True),
+        (1, True, False),
+        (12.5, 12.5000000001, True),
+        (45292, 45292.0, True),
+        ("1", 1, False),
+    ],
+)
+def test_cells_compare_as_the_sheet_holds_them(current, desired, same):
+    assert same_cell(current, desired) is same
+
+
+@pytest.mark.parametrize(
+    ("index", "letters"), [(0, "A"), (25, "Z"), (26, "AA"), (701, "ZZ"), (18277, "ZZZ")]
+)
+def test_column_letters(index, letters):
+    assert column_letter(index) == letters
+
+
+def test_ranges_quote_titles_with_quotes_and_symbols():
+    assert a1_range("Pivot · Bob's", 1, 0, 3, 2) == "'Pivot · Bob''s'!A2:B3"
+
+
+def test_first_sync_builds_every_sheet_in_one_batch_and_writes_every_cell():
+    pivot = PivotSpec("Pivot · Country", rows=("Country",), values=(PivotValue("Orders created"),))
+    frame = TabFrame(daily_template(pivots=(pivot,)), day_rows(date(2024, 3, 1), 5))
+    plan = build_plan(BookState(), [frame], CAP)
+    kinds = [next(iter(r)) for r in plan.requests]
+    assert kinds.count("addSheet") == 2
+    assert "addNamedRange" in kinds and "setBasicFilter" in kinds
+    table = next(r["updateCells"] for r in plan.requests if "updateCells" in r)
+    source = table["rows"][0]["values"][0]["pivotTable"]["source"]
+    assert (source["startRowIndex"], source["endRowIndex"]) == (0, 11)
+    assert plan.cells_written == frame.cell_count
+    assert apply(plan, "KPI Daily", []) == sheet_with(frame)
+
+
+@pytest.mark.parametrize("key", [("Date", "Country"), ()], ids=["keyed", "unkeyed"])
+def test_next_day_moves_the_window_and_writes_only_the_new_day(key):
+    before = TabFrame(daily_template(key), day_rows(date(2024, 3, 1), 30))
+    after = TabFrame(daily_template(key), [*before.rows[2:], *day_rows(date(2024, 3, 31), 1)])
+    plan = build_plan(state_of("KPI Daily", sheet_with(before)), [after], CAP)
+    deletes = [r["deleteDimension"]["range"] for r in plan.requests if "deleteDimension" in r]
+    assert [(d["startIndex"], d["endIndex"]) for d in deletes] == [(1, 3)]
+    assert not any("insertDimension" in r for r in plan.requests)
+    assert plan.cells_written == 2 * after.width
+    assert apply(plan, "KPI Daily", sheet_with(before)) == sheet_with(after)
+
+
+def test_keyed_rows_keep_team_cells_through_churn_and_a_resort():
+    before = TabFrame(daily_template(), day_rows(date(2024, 3, 1), 4))
+    sheet = sheet_with(before, team={1: "call DE", 4: "check FR", 8: "last"})
+    resorted = [sheet[0], *sorted(sheet[1:], key=lambda r: (r[1], -r[0]))]
+    rows = day_rows(date(2024, 3, 1), 5, bump=1)
+    rows = [
+        r for r in rows if r[0] != date(2024, 3, 2)
+    ]  # a day vanishes, one appears, values change
+    after = TabFrame(daily_template(), rows)
+    grid = apply(build_plan(state_of("KPI Daily", resorted), [after], CAP), "KPI Daily", resorted)
+    by_key = {(r[0], r[1]): r for r in grid[1:]}
+    assert sorted(managed(grid)[1:]) == sorted(sheet_with(after)[1:])
+    assert by_key[(to_cell(date(2024, 3, 1)), "DE")][4:] == ["call DE"]
+    assert by_key[(to_cell(date(2024, 3, 4)), "FR")][4:] == ["last"]
+    assert all(len(r) <= 4 or r[4] != "check FR" for r in grid)  # its day vanished with its row
+    assert grid[0] == list(after.headers)
+
+
+def test_new_keys_are_inserted_beside_their_neighbours():
+    before = TabFrame(daily_template(), day_rows(date(2024, 3, 1), 3, countries=("DE",)))
+    after = TabFrame(daily_template(), day_rows(date(2024, 3, 1), 3, countries=("DE", "ES")))
+    plan = build_plan(state_of("KPI Daily", sheet_with(before)), [after], CAP)
+    inserts = [
+        r["insertDimension"]["range"]["startIndex"] for r in plan.requests if "insertDimension" in r
+    ]
+    assert inserts == [2, 4]  # after 03-01 DE and 03-02 DE; the last ES row is appended
+    assert apply(plan, "KPI Daily", sheet_with(before)) == sheet_with(after)
+    assert plan.cells_written == 3 * after.width
+
+
+def test_a_formula_typed_over_a_managed_cell_is_overwritten_and_text_stays_raw():
+    frame = TabFrame(
+        daily_template(), [(date(2024, 3, 1), '=IMPORTXML("http://x","//a")', 1, Decimal(2))]
+    )
+    sheet = sheet_with(frame)
+    sheet[1][2] = "=1+1"
+    plan = build_plan(state_of("KPI Daily", sheet), [frame], CAP)
+    assert plan.cells_written == 1
+    written = plan.value_bodies[0]["data"][0]
+    assert written["range"] == "'KPI Daily'!C2:C2" and written["values"] == [[1]]
+
+
+def test_unchanged_tab_writes_no_values():
+    frame = TabFrame(daily_template(), day_rows(date(2024, 3, 1), 10))
+    plan = build_plan(state_of("KPI Daily", sheet_with(frame)), [frame], CAP)
+    assert plan.value_bodies == [] and plan.cells_written == 0
+    assert not any("deleteDimension" in r or "insertDimension" in r for r in plan.requests)
+
+
+@pytest.mark.parametrize("cap", [10_000, 30_000])
+def test_value_bodies_stay_under_the_payload_cap_and_cover_every_cell(cap):
+    frame = TabFrame(
+        daily_template(), day_rows(date(2020, 1, 1), 600, countries=("DE", "FR", "ES"))
+    )
+    plan = build_plan(BookState(), [frame], cap)
+    sizes = [len(json.dumps(b, separators=(",", ":")).encode()) for b in plan.value_bodies]
+    assert len(sizes) > 1 and max(sizes) <= cap
+    assert apply(plan, "KPI Daily", []) == sheet_with(frame)
+
+
+def test_pack_keeps_small_ranges_in_one_body():
+    ranges = [
+        {"range": f"'T'!A{i}:A{i}", "majorDimension": "ROWS", "values": [[i]]} for i in range(1, 50)
+    ]
+    assert len(pack(ranges, 10_000)) == 1
+
+
+def test_total_cells_after_the_sync_count_team_columns_and_other_sheets():
+    frame = TabFrame(daily_template(), day_rows(date(2024, 3, 1), 4))
+    state = state_of("KPI Daily", sheet_with(frame))
+    state.sheets["Notes"] = SheetState(99, "Notes", 100, 10)
+    plan = build_plan(state, [frame], CAP)
+    assert plan.cells_after == 9 * 6 + 1000
