@@ -1,0 +1,168 @@
+"""Sync commands: ``sync`` (write tabs to a destination) and ``tabs`` (list templates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from sheets_sync.cli import AppContext, database_option, main, pass_app
+from sheets_sync.config import Settings
+from sheets_sync.destinations import parse_destination
+from sheets_sync.sync import Progress as ProgressCallback
+from sheets_sync.sync import ProgressEvent, SyncResult, load_all_templates, run_sync
+
+DEFAULT_DESTINATION = "xlsx:tradein-ops.xlsx"
+
+
+def _console() -> Console:
+    """Output through click's stream, so it is captured by tests and redirected by shells."""
+    terminal = sys.stdout.isatty()
+    stream = click.get_text_stream("stdout")
+    return Console(file=stream, highlight=False, width=None if terminal else 110)
+
+
+@contextmanager
+def sync_progress() -> Iterator[ProgressCallback | None]:
+    """A rich progress bar over the tabs on a terminal; silent when piped or under tests."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(),
+    ) as bar:
+        task = bar.add_task("Computing tabs", total=None)
+
+        def report(event: ProgressEvent) -> None:
+            if event.phase == "compute":
+                bar.update(task, total=event.total, description=f"Computing {event.title}")
+            elif event.phase == "computed":
+                bar.update(task, completed=event.index)
+            elif event.phase == "write":
+                bar.update(task, description=f"Writing {event.title}"[:60])
+            elif event.phase == "done":
+                bar.update(task, description="Done")
+
+        yield report
+
+
+def run_and_report(
+    engine: Engine,
+    settings: Settings,
+    destination: str,
+    tabs: list[str] | None = None,
+    as_of: dt.date | None = None,
+) -> SyncResult:
+    """Run a CLI sync with progress, then print the summary table (shared with ``demo``)."""
+    with sync_progress() as progress:
+        result = run_sync(
+            engine,
+            settings,
+            destination,
+            tabs=tabs,
+            trigger="cli",
+            requested_by=_user(),
+            progress=progress,
+            as_of=as_of,
+        )
+    print_summary(result)
+    return result
+
+
+def print_summary(result: SyncResult) -> None:
+    table = Table(title=f"Synced to {result.destination} (data as of {result.as_of})")
+    table.add_column("Tab")
+    table.add_column("Rows", justify="right")
+    table.add_column("Cells", justify="right")
+    table.add_column("Seconds", justify="right")
+    for tab in result.tabs:
+        note = f" (cut from {tab.truncated_from:,})" if tab.truncated_from else ""
+        table.add_row(tab.title, f"{tab.rows:,}{note}", f"{tab.cells:,}", f"{tab.seconds:.2f}")
+    table.add_section()
+    table.add_row(
+        "Total", f"{result.rows_written:,}", f"{result.cells_written:,}", f"{result.seconds:.2f}"
+    )
+    console = _console()
+    console.print(table)
+    console.print(f"Run {result.run_id} recorded in sync_runs.")
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+def _tab_list(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [t.strip() for t in value.split(",") if t.strip()] or None
+
+
+@main.command("sync")
+@click.option(
+    "--to",
+    "destination",
+    default=DEFAULT_DESTINATION,
+    show_default=True,
+    help="Where to write: xlsx:PATH or gsheets:SPREADSHEET_ID.",
+)
+@click.option("--tabs", default=None, help='Only these tabs, e.g. "KPI Daily,Pricing".')
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Last day included, YYYY-MM-DD (default: the data's last day).",
+)
+@database_option
+@pass_app
+def sync(app: AppContext, destination: str, tabs: str | None, as_of: dt.datetime | None) -> None:
+    """Compute the tabs in the database and write them to a workbook or a spreadsheet.
+
+    Every run is recorded in sync_runs (see the Sync Status tab).
+
+    \b
+    Examples:
+        sheets-sync sync --to xlsx:tradein-ops.xlsx
+        sheets-sync sync --to xlsx:report.xlsx --tabs "KPI Daily,Pricing" --as-of 2025-06-30
+    """
+    parse_destination(destination)
+    day = as_of.date() if as_of else None
+    run_and_report(app.engine, app.settings, destination, _tab_list(tabs), day)
+
+
+@main.command("tabs")
+@pass_app
+def tabs(app: AppContext) -> None:
+    """List the tab templates: title, query, columns, key and pivots.
+
+    \b
+    Example:
+        SHEETS_SYNC_TEMPLATES_DIR=./my-templates sheets-sync tabs
+    """
+    table = Table(title=f"Templates in {app.settings.templates_dir}")
+    for name in ("Title", "Query", "Columns", "Key", "Pivots"):
+        table.add_column(name)
+    for template in load_all_templates(app.settings).values():
+        query = template.query or (template.sql_path.name if template.sql_path else "")
+        table.add_row(
+            template.title,
+            query,
+            str(len(template.columns)),
+            ", ".join(template.key) or "—",
+            ", ".join(p.title for p in template.pivots) or "—",
+        )
+    _console().print(table)

@@ -1,0 +1,124 @@
+"""Recording runs in ``sync_runs``: queued → running → succeeded / failed.
+
+Each status change is its own short transaction, committed at once, so the
+``Sync Status`` tab computed during a run already shows it as running, the
+webhook can report progress, and a run that crashes half-way is still
+recorded as failed with its error (the failure is written on a fresh
+connection, outside whatever transaction broke).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from sheets_sync.errors import ConfigError, SheetsSyncError
+from sheets_sync.schema import RUN_TRIGGERS, sync_runs
+
+MAX_ERROR_CHARS = 4000
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC, as every timestamp of the schema."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def queue_run(
+    engine: Engine,
+    spreadsheet: str,
+    trigger: str = "cli",
+    requested_by: str | None = None,
+    tabs: Sequence[str] = (),
+    kind: str = "sync",
+) -> str:
+    """Insert a queued run and return its id (a UUID4 string)."""
+    if trigger not in RUN_TRIGGERS:
+        raise ConfigError(f"unknown run trigger {trigger!r}; use one of {list(RUN_TRIGGERS)}")
+    run_id = str(uuid.uuid4())
+    with engine.begin() as conn:
+        conn.execute(
+            sync_runs.insert().values(
+                run_id=run_id,
+                kind=kind,
+                spreadsheet=spreadsheet,
+                trigger=trigger,
+                requested_by=requested_by,
+                status="queued",
+                queued_at=utcnow(),
+                tabs=", ".join(tabs) or None,
+            )
+        )
+    return run_id
+
+
+def mark_running(engine: Engine, run_id: str) -> None:
+    _update(engine, run_id, status="running", started_at=utcnow())
+
+
+def mark_succeeded(
+    engine: Engine,
+    run_id: str,
+    *,
+    tabs: Sequence[str],
+    api_calls: int,
+    cells_written: int,
+    bytes_sent: int,
+    rows_written: int,
+) -> None:
+    finished = utcnow()
+    _update(
+        engine,
+        run_id,
+        status="succeeded",
+        finished_at=finished,
+        duration_seconds=_duration(engine, run_id, finished),
+        tabs=", ".join(tabs),
+        api_calls=api_calls,
+        cells_written=cells_written,
+        bytes_sent=bytes_sent,
+        rows_written=rows_written,
+        error=None,
+    )
+
+
+def mark_failed(engine: Engine, run_id: str, error: BaseException | str) -> None:
+    """Record the failure; the message is what the user saw, cut to a sheet-safe length."""
+    finished = utcnow()
+    message = error if isinstance(error, str) else describe_error(error)
+    _update(
+        engine,
+        run_id,
+        status="failed",
+        finished_at=finished,
+        duration_seconds=_duration(engine, run_id, finished),
+        error=message[:MAX_ERROR_CHARS],
+    )
+
+
+def describe_error(error: BaseException) -> str:
+    """Library errors carry their own message; anything else also names its type."""
+    text = str(error) or repr(error)
+    return text if isinstance(error, SheetsSyncError) else f"{type(error).__name__}: {text}"
+
+
+def get_run(engine: Engine, run_id: str) -> dict[str, Any] | None:
+    """The run's row as a dict (for the CLI, the webhook's status endpoint and tests)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(sync_runs).where(sync_runs.c.run_id == run_id)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def _duration(engine: Engine, run_id: str, finished: dt.datetime) -> float | None:
+    run = get_run(engine, run_id)
+    started = run and run["started_at"]
+    return round((finished - started).total_seconds(), 3) if started else None
+
+
+def _update(engine: Engine, run_id: str, **values: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(sync_runs).where(sync_runs.c.run_id == run_id).values(**values))

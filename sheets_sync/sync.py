@@ -1,0 +1,228 @@
+"""The sync engine: templates → frames computed in the database → one backend write.
+
+It does not know which backend it talks to (DESIGN §6): it loads the
+templates once, computes every selected tab's frame, fits the frames to the
+destination's limits *before* the first write (truncating a window only where
+the template allows it), then hands them over in one ``write_tabs`` call.
+Every run is recorded in ``sync_runs``; the run is marked running before the
+frames are computed, so the ``Sync Status`` tab shows the run writing it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Connection, Engine
+
+from sheets_sync import db, runs
+from sheets_sync.backends.base import SheetBackend, TabReport, WriteReport
+from sheets_sync.config import Settings
+from sheets_sync.destinations import open_destination
+from sheets_sync.errors import ConfigError
+from sheets_sync.frame import TabFrame
+from sheets_sync.limits import Limits, fit_frames
+from sheets_sync.templates import TabTemplate, load_templates
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One step of a run, for progress displays: ``phase`` is compute, write or done."""
+
+    phase: str
+    title: str
+    index: int
+    total: int
+    rows: int = 0
+
+
+Progress = Callable[[ProgressEvent], None]
+
+
+@dataclass
+class TabResult:
+    title: str
+    rows: int
+    cells: int
+    compute_seconds: float = 0.0
+    write_seconds: float = 0.0
+    truncated_from: int | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.compute_seconds + self.write_seconds
+
+
+@dataclass
+class SyncResult:
+    """What a run did, for the CLI summary, the webhook and tests."""
+
+    run_id: str
+    destination: str
+    as_of: dt.date | None
+    tabs: list[TabResult] = field(default_factory=list)
+    api_calls: int = 0
+    bytes_sent: int = 0
+    seconds: float = 0.0
+
+    @property
+    def cells_written(self) -> int:
+        return sum(t.cells for t in self.tabs)
+
+    @property
+    def rows_written(self) -> int:
+        return sum(t.rows for t in self.tabs)
+
+
+def load_all_templates(settings: Settings) -> dict[str, TabTemplate]:
+    """Every template of ``settings.templates_dir``, validated against the built-in queries."""
+    import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
+    from sheets_sync.kpis.registry import query_columns
+
+    return load_templates(settings.templates_dir, query_columns())
+
+
+def select_templates(
+    templates: Mapping[str, TabTemplate], titles: Sequence[str] | None
+) -> list[TabTemplate]:
+    """The templates named by ``titles`` (all when None), in template order."""
+    if not titles:
+        return list(templates.values())
+    wanted = [t.strip() for t in titles if t.strip()]
+    unknown = [t for t in wanted if t not in templates]
+    if unknown:
+        raise ConfigError(
+            f"unknown tab(s) {', '.join(repr(t) for t in unknown)}; the tabs are: "
+            f"{', '.join(templates)} (titles are case-sensitive; separate them with commas)"
+        )
+    return [t for title, t in templates.items() if title in wanted]
+
+
+def run_sync(
+    engine: Engine,
+    settings: Settings,
+    destination: str | SheetBackend,
+    tabs: Sequence[str] | None = None,
+    trigger: str = "cli",
+    requested_by: str | None = None,
+    progress: Progress | None = None,
+    as_of: dt.date | None = None,
+    filters: Mapping[str, tuple[str, ...]] | None = None,
+    run_id: str | None = None,
+) -> SyncResult:
+    """Compute and write the selected tabs; record the run; raise on failure.
+
+    ``run_id`` lets a caller that queued the run already (the webhook) have it
+    picked up here; otherwise a run is queued now. Usage errors (unknown tab,
+    bad destination, uninitialised database) are raised before any run is
+    recorded; anything failing after that is recorded as failed and re-raised.
+    """
+    selected = select_templates(load_all_templates(settings), tabs)
+    backend = (
+        open_destination(destination, settings) if isinstance(destination, str) else destination
+    )
+    db.require_schema(engine)
+    titles = [t.title for t in selected]
+    if run_id is None:
+        run_id = runs.queue_run(engine, backend.destination, trigger, requested_by, titles)
+    runs.mark_running(engine, run_id)
+    try:
+        result = _run(engine, backend, selected, run_id, progress, as_of, filters)
+    except BaseException as error:
+        runs.mark_failed(engine, run_id, error)
+        raise
+    runs.mark_succeeded(
+        engine,
+        run_id,
+        tabs=titles,
+        api_calls=result.api_calls,
+        cells_written=result.cells_written,
+        bytes_sent=result.bytes_sent,
+        rows_written=result.rows_written,
+    )
+    return result
+
+
+def _run(
+    engine: Engine,
+    backend: SheetBackend,
+    selected: Sequence[TabTemplate],
+    run_id: str,
+    progress: Progress | None,
+    as_of: dt.date | None,
+    filters: Mapping[str, tuple[str, ...]] | None,
+) -> SyncResult:
+    started = time.perf_counter()
+    notify = progress or (lambda event: None)
+    with engine.connect() as conn:
+        day, frames, compute_seconds = _compute(conn, selected, as_of, filters, notify)
+    frames = _fit(backend, frames)
+    backend.check_limits(frames)
+    notify(ProgressEvent("write", backend.destination, len(frames), len(frames)))
+    report = backend.write_tabs(frames)
+    result = SyncResult(run_id, backend.destination, day, api_calls=report.api_calls)
+    result.bytes_sent = report.bytes_sent
+    result.tabs = _tab_results(frames, compute_seconds, report)
+    result.seconds = time.perf_counter() - started
+    notify(ProgressEvent("done", backend.destination, len(frames), len(frames)))
+    return result
+
+
+def _compute(
+    conn: Connection,
+    selected: Sequence[TabTemplate],
+    as_of: dt.date | None,
+    filters: Mapping[str, tuple[str, ...]] | None,
+    notify: Progress,
+) -> tuple[dt.date, list[TabFrame], dict[str, float]]:
+    """Every frame, all as of the same day (the data's last day unless given)."""
+    from sheets_sync.kpis.runner import build_context, compute_frame, default_as_of
+
+    day = as_of if as_of is not None else default_as_of(conn)
+    frames: list[TabFrame] = []
+    seconds: dict[str, float] = {}
+    for index, template in enumerate(selected):
+        notify(ProgressEvent("compute", template.title, index, len(selected)))
+        start = time.perf_counter()
+        context = build_context(conn, template, as_of=day, filters=filters)
+        frames.append(compute_frame(conn, template, context))
+        seconds[template.title] = time.perf_counter() - start
+        notify(
+            ProgressEvent(
+                "computed", template.title, index + 1, len(selected), rows=len(frames[-1].rows)
+            )
+        )
+    return day, frames, seconds
+
+
+def _fit(backend: SheetBackend, frames: list[TabFrame]) -> list[TabFrame]:
+    """Truncate windows the templates allow to shrink; backends without limits skip this."""
+    limits = getattr(backend, "limits", None)
+    return fit_frames(frames, limits) if isinstance(limits, Limits) else frames
+
+
+def _tab_results(
+    frames: Sequence[TabFrame], compute_seconds: Mapping[str, float], report: WriteReport
+) -> list[TabResult]:
+    """Managed tabs then pivot sheets, each with its compute and write time."""
+    written: dict[str, TabReport] = {t.title: t for t in report.tabs}
+    results: list[TabResult] = []
+    for frame in frames:
+        tab = written.get(frame.title)
+        results.append(
+            TabResult(
+                frame.title,
+                len(frame.rows),
+                tab.cells_written if tab else frame.cell_count,
+                compute_seconds.get(frame.title, 0.0),
+                tab.seconds if tab else 0.0,
+                frame.truncated_from,
+            )
+        )
+    known = {f.title for f in frames}
+    for tab in report.tabs:
+        if tab.title not in known:
+            results.append(TabResult(tab.title, tab.rows, tab.cells_written, 0.0, tab.seconds))
+    return results
