@@ -18,6 +18,8 @@ from sqlalchemy.engine import Engine, make_url
 from sheets_sync import schema
 from sheets_sync.db import make_engine
 
+pytest_plugins = ["fixtures_emulator"]  # the Sheets API emulator fixtures
+
 DB_KINDS = ("sqlite", "postgresql")
 PG_ADMIN_URL = os.environ.get(
     "SHEETS_SYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -155,7 +155,7 @@ def duplicate_sheet(book: Spreadsheet, payload: dict[str, Any]) -> dict[str, Any
             "properties": {
                 "sheetId": payload.get("newSheetId"),
                 "title": payload.get("newSheetName") or f"Copy of {source.title}",
-                "index": payload.get("insertSheetIndex", len(book.sheets)),
+                "index": payload.get("insertSheetIndex") if payload.get("insertSheetIndex") is not None else len(book.sheets),
                 "gridProperties": copy.deepcopy(source.properties["gridProperties"]),
             }
         },
@@ -244,8 +244,7 @@ def _dim_range(
     size = sheet.row_count if dim == "ROWS" else sheet.col_count
     start = int(rng.get("startIndex", 0))
     end = int(rng.get("endIndex", size))
-    limit = size if not allow_end else size
-    if not 0 <= start < end or (end > limit and not allow_end):
+    if not 0 <= start < end or (end > size and not allow_end):
         raise bad_request(
             f"Invalid dimension range [{start}, {end}) on a sheet with {size} {dim.lower()}."
         )

@@ -375,7 +375,7 @@ def merge_cells(book: Spreadsheet, payload: dict[str, Any]) -> None:
                 "endRowIndex": p[1],
                 "startColumnIndex": p[2],
                 "endColumnIndex": p[3],
-            }  # fmt: skip
+            }
         )
 
 

@@ -8,6 +8,7 @@ handler, and counting of the answer's size.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -82,10 +83,8 @@ class Emulator:
         if fault.kind in ("hang", "drop"):
             sock = environ.get("werkzeug.socket")
             if sock is not None:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
             return []
         environ["emulator.fault"] = fault
         return None
@@ -115,6 +114,9 @@ class Emulator:
                 return self._route(method, path, kind, args, _json(body, environ), user)
         except ApiError as error:
             return error.code, error.body(), error.headers
+        except Exception:  # a bug in the emulator: answer like Google's 500, keep the traceback
+            logging.getLogger(__name__).exception("emulator failure on %s %s", method, path)
+            return 500, ApiError(500, "Internal error encountered.").body(), {}
 
     def _user(self, environ: dict[str, Any]) -> str:
         auth = str(environ.get("HTTP_AUTHORIZATION") or "")
@@ -130,6 +132,8 @@ class Emulator:
             )
             self.tokens[token] = who
             return 200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}, {}
+        if kind == "unknown":
+            raise ApiError(404, f"Method not found: the Sheets API emulator does not serve {method} {path}")
         if kind.startswith("drive."):
             return self._drive(method, path, kind, args, body, user)
         return self._sheets(path, kind, args, body, user)
@@ -200,6 +204,9 @@ class Emulator:
             return 204, None, {}
         if kind == "drive.files.copy":
             return 200, drive.copy_file(store, fid, body, user), {}
+        if kind == "drive.comments.list":
+            drive.get_file(store, fid, {})
+            return 200, {"kind": "drive#commentList", "comments": []}, {}
         if kind == "drive.permissions.create":
             return 200, drive.add_permission(store, fid, body), {}
         if kind == "drive.permissions.list":
@@ -310,6 +317,8 @@ def _drive_kind(method: str, path: str) -> str:
         return {"GET": "drive.files.get", "DELETE": "drive.files.delete"}.get(method, "unknown")
     if rest == "/copy":
         return "drive.files.copy"
+    if rest == "/comments" and method == "GET":
+        return "drive.comments.list"
     if rest.startswith("/permissions"):
         by_method = {"POST": "create", "GET": "list", "DELETE": "delete"}
         return "drive.permissions." + by_method.get(method, "unknown")

@@ -32,7 +32,7 @@ def _shift_one(rng: dict[str, Any], keys: tuple[str, str], at: int, n: int) -> N
         if hi is not None and hi > at:
             rng[hi_key] = hi + n
         return
-    d0, d1 = at, at - n
+    d0, _d1 = at, at - n
     if lo is not None:
         rng[lo_key] = lo if lo < d0 else max(d0, lo + n)
     if hi is not None:

@@ -31,10 +31,11 @@ class ReadOptions:
     @classmethod
     def from_args(cls, args: dict[str, Any], prefix: str = "") -> ReadOptions:
         def pick(name: str, default: str, allowed: tuple[str, ...]) -> str:
-            value = args.get(prefix + name) or default
+            key = prefix + name[0].upper() + name[1:] if prefix else name
+            value = args.get(key) or default
             if value not in allowed:
                 raise bad_request(
-                    f"Invalid value at '{prefix + name}' ({value}): expected one of {', '.join(allowed)}"
+                    f"Invalid value at '{key}' ({value}): expected one of {', '.join(allowed)}"
                 )
             return str(value)
 
@@ -190,7 +191,7 @@ def clear(book: Spreadsheet, text: str) -> str:
 
 def find_append_row(sheet: Sheet, bounds: a1.Bounds) -> tuple[int, int | None]:
     """(row to write at, end of the table found or None): after the table in ``bounds``."""
-    r0, r1, c0, c1 = clip(sheet, bounds)
+    r0, _r1, c0, c1 = clip(sheet, bounds)
     grid = sheet.grid
     filled = sorted(
         r for r, row in grid.rows.items() if r >= r0 and any(has_value(e) for e in row[c0:c1])
