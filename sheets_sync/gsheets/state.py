@@ -19,7 +19,7 @@ METADATA_FIELDS = (
     "protectedRanges,basicFilter,conditionalFormats),"
     "namedRanges"
 )
-VALUE_READ_PARAMS = {
+VALUE_READ_PARAMS: dict[str, str | int | bool | float | list[str] | None] = {
     "valueRenderOption": "FORMULA",
     "dateTimeRenderOption": "SERIAL_NUMBER",
     "majorDimension": "ROWS",

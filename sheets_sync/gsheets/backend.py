@@ -1,0 +1,177 @@
+"""``gsheets:SPREADSHEET_ID``: the managed tabs written with a handful of HTTP requests.
+
+A sync is: one ``spreadsheets.get`` (metadata only, field mask), one
+``values:batchGet`` of the managed columns of every existing managed tab, one
+``spreadsheets:batchUpdate`` carrying all structure (applied atomically by
+Google), then ``values:batchUpdate`` bodies of changed cells under the payload
+cap. Limits are checked on the frames before any request, and again with the
+sheet's real size after the metadata read, before any write.
+
+If the structural batch fails in a way that may or may not have applied it
+(a 5xx, a dropped connection), it is never replayed blindly: the state is read
+again and a fresh plan is sent, so row deletions cannot happen twice. A value
+write that fails for good leaves a mix of old and new cells; the next run
+diffs against what is actually there and converges.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sheets_sync.backends.base import TabReport, WriteReport
+from sheets_sync.config import Settings
+from sheets_sync.errors import DestinationError, LimitError, SheetsAPIError, TransientSheetsAPIError
+from sheets_sync.frame import TabFrame
+from sheets_sync.gsheets.auth import account_email, load_credentials, make_session
+from sheets_sync.gsheets.cells import columns_range, quote_title
+from sheets_sync.gsheets.http import RetryingHTTPClient, RetryPolicy
+from sheets_sync.gsheets.plan import Plan, build_plan
+from sheets_sync.gsheets.state import METADATA_FIELDS, VALUE_READ_PARAMS, BookState
+from sheets_sync.limits import GOOGLE_LIMITS, GOOGLE_MAX_CELLS, check_frames, fit_frames
+
+log = logging.getLogger(__name__)
+
+STRUCTURE_ATTEMPTS = 3
+
+
+class GoogleSheetsBackend:
+    """The Google Sheets destination (real gspread HTTP client, our retry policy)."""
+
+    limits = GOOGLE_LIMITS
+
+    def __init__(
+        self,
+        settings: Settings,
+        spreadsheet_id: str,
+        http: RetryingHTTPClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.spreadsheet_id = spreadsheet_id
+        self.account: str | None = None
+        if http is None:
+            credentials = load_credentials(settings)
+            self.account = account_email(credentials)
+            http = RetryingHTTPClient(
+                make_session(settings, credentials),
+                RetryPolicy(deadline_seconds=settings.retry_deadline_seconds),
+                timeout=settings.request_timeout_seconds,
+            )
+        self.http = http
+
+    @property
+    def destination(self) -> str:
+        return f"gsheets:{self.spreadsheet_id}"
+
+    def check_limits(self, frames: Sequence[TabFrame]) -> None:
+        """Frame-only checks: no request is made, so a too-big sync fails before any."""
+        check_frames(frames, GOOGLE_LIMITS)
+
+    def write_tabs(self, frames: Sequence[TabFrame]) -> WriteReport:
+        self.check_limits(frames)
+        before = (self.http.counters.requests, self.http.counters.bytes_sent)
+        started = time.perf_counter()
+        plan = self._write_structure(frames)
+        for body in plan.value_bodies:
+            self.http.values_batch_update(self.spreadsheet_id, body)
+        seconds = time.perf_counter() - started
+        log.info(
+            "gsheets %s: %d structural requests, %d value bodies, %d cells",
+            self.spreadsheet_id, len(plan.requests), len(plan.value_bodies), plan.cells_written,
+        )  # fmt: skip
+        return WriteReport(
+            tabs=[TabReport(t.title, t.rows, t.cells_written, seconds) for t in plan.tabs],
+            api_calls=self.http.counters.requests - before[0],
+            bytes_sent=self.http.counters.bytes_sent - before[1],
+        )
+
+    def _write_structure(self, frames: Sequence[TabFrame]) -> Plan:
+        """Read, plan and send the structural batch; re-plan if it may have half-landed."""
+        deadline = time.monotonic() + self.settings.retry_deadline_seconds
+        for attempt in range(1, STRUCTURE_ATTEMPTS + 1):
+            plan = self._plan(frames)
+            if not plan.requests:
+                return plan
+            try:
+                self.http.batch_update(self.spreadsheet_id, {"requests": plan.requests})
+                return plan
+            except TransientSheetsAPIError as error:
+                if attempt == STRUCTURE_ATTEMPTS or time.monotonic() > deadline:
+                    raise
+                log.warning(
+                    "gsheets %s: structural batch failed (%s); re-planning",
+                    self.spreadsheet_id,
+                    error,
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _plan(self, frames: Sequence[TabFrame]) -> Plan:
+        state = self._read_state(frames)
+        fitted = fit_frames(list(frames), GOOGLE_LIMITS, _other_cells(state, frames))
+        plan = build_plan(state, fitted, self.settings.payload_cap_bytes)
+        if plan.cells_after > GOOGLE_MAX_CELLS:
+            biggest = max(fitted, key=lambda f: f.cell_count)
+            raise LimitError(
+                f"spreadsheet {self.spreadsheet_id}: after this sync it would hold "
+                f"{plan.cells_after:,} cells, over Google's {GOOGLE_MAX_CELLS:,}; the biggest "
+                f"tab is {biggest.title!r} ({biggest.cell_count:,} cells): shorten its "
+                "`window_days`, set `truncate_to_limit: true`, or delete unused sheets"
+            )
+        return plan
+
+    def _read_state(self, frames: Sequence[TabFrame]) -> BookState:
+        state = BookState.from_metadata(self._metadata())
+        existing = [f for f in frames if f.title in state.sheets]
+        if not existing:
+            return state
+        ranges = [columns_range(f.title, f.width) for f in existing]
+        answer = self.http.values_batch_get(self.spreadsheet_id, ranges, params=VALUE_READ_PARAMS)
+        return state.with_values([f.title for f in existing], answer.get("valueRanges", []))
+
+    def _metadata(self) -> dict[str, Any]:
+        try:
+            meta: dict[str, Any] = self.http.spreadsheets_get(
+                self.spreadsheet_id, params={"fields": METADATA_FIELDS}
+            )
+        except SheetsAPIError as error:
+            if error.status in (403, 404):
+                raise self._not_shared(error) from None
+            raise
+        return meta
+
+    def _not_shared(self, error: SheetsAPIError) -> DestinationError:
+        who = self.account or "the service account this app runs as"
+        what = "not found" if error.status == 404 else "not accessible"
+        return DestinationError(
+            f"spreadsheet {self.spreadsheet_id} is {what} ({error.status}): share it with "
+            f"{who} as Editor (Share → add {who}), and check the id in the sheet's URL"
+        )
+
+    def read_tab(self, title: str) -> list[list[Any]]:
+        """Cells as the user typed them: formulas as text, dates as serial numbers."""
+        try:
+            answer = self.http.values_get(
+                self.spreadsheet_id, quote_title(title), params=VALUE_READ_PARAMS
+            )
+        except SheetsAPIError as error:
+            if error.status in (403, 404):
+                raise self._not_shared(error) from None
+            if error.status == 400:
+                raise DestinationError(
+                    f"spreadsheet {self.spreadsheet_id} has no tab {title!r}; run a sync to create it"
+                ) from None
+            raise
+        return [list(row) for row in answer.get("values", [])]
+
+
+def _other_cells(state: BookState, frames: Sequence[TabFrame]) -> int:
+    """Cells the frames do not account for: other sheets and the team's extra columns."""
+    titles = {f.title for f in frames}
+    other = sum(s.cells for t, s in state.sheets.items() if t not in titles)
+    for frame in frames:
+        sheet = state.sheets.get(frame.title)
+        if sheet is not None and sheet.col_count > frame.width:
+            other += (sheet.col_count - frame.width) * (len(frame.rows) + 1)
+    return other
