@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sheets_sync.emulator.grid import Cell, Layer
+from sheets_sync.emulator.grid import Cell, Layer, entry_value
 from sheets_sync.emulator.spreadsheets import Sheet, Spreadsheet
 from sheets_sync.emulator.values import render
 
@@ -103,12 +103,16 @@ def _render_row(
     cells = []
     for c in range(c0, width):
         entry = row[c] if c < len(row) else None
-        if entry is None and (r, c) in overlay:
+        if (r, c) in overlay and entry_value(entry) is None and not _has_formula(entry):
             entry = overlay[(r, c)]
         cells.append(_render_cell(sheet, layers, r, c, entry, option, dates))
     while cells and cells[-1] == "":
         cells.pop()
     return cells
+
+
+def _has_formula(entry: Any) -> bool:
+    return type(entry) is Cell and entry.formula is not None
 
 
 def _render_cell(

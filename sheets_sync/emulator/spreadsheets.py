@@ -190,7 +190,10 @@ class Spreadsheet:
             return sheet, a1.WHOLE
         bounds = a1.parse_cells(cells)
         if bounds is None:
-            raise bad_request(f"Unable to parse range: {text}")
+            named = self.named_range(cells)
+            if named is None:
+                raise bad_request(f"Unable to parse range: {text}")
+            return self.grid_range(named["range"])
         return sheet, bounds
 
     def _first_visible(self) -> Sheet:
