@@ -150,16 +150,20 @@ def demo_data(
 @_seed_option
 @pass_app
 def demo(app: AppContext, orders: int, seed: int) -> None:
-    """Build the demo in the current directory: tradein.db filled with demo data.
+    """Build the demo in the current directory: tradein.db and tradein-ops.xlsx.
 
     Regenerates tradein.db (its data tables are replaced) so the demo can be
-    run again; the data ends yesterday (UTC).
+    run again; the data ends yesterday (UTC). Then writes every tab into the
+    workbook tradein-ops.xlsx (team columns of an existing one are kept).
 
     \b
     Example:
         mkdir tradein-demo && cd tradein-demo && sheets-sync demo
     """
+    from sheets_sync.cli.sync_commands import DEFAULT_DESTINATION, run_and_report
+
     app.close()
     app.settings = app.settings.replace(database_url=DEMO_DATABASE_URL)
     spec = _demo_spec(orders, seed, None, DEFAULT_DAYS)
     _load_demo(app, spec, replace=True)
+    run_and_report(app.engine, app.settings, DEFAULT_DESTINATION)

@@ -24,10 +24,9 @@ DEFAULT_DESTINATION = "xlsx:tradein-ops.xlsx"
 
 
 def _console() -> Console:
-    """Output through click's stream, so it is captured by tests and redirected by shells."""
+    """Plain, wide enough output when piped (logs, tests); rich output on a terminal."""
     terminal = sys.stdout.isatty()
-    stream = click.get_text_stream("stdout")
-    return Console(file=stream, highlight=False, width=None if terminal else 110)
+    return Console(file=sys.stdout, highlight=False, width=None if terminal else 110)
 
 
 @contextmanager
