@@ -28,6 +28,7 @@ from sheets_sync.templates.model import ColumnSpec, ColumnType, TabTemplate
 
 CENT = Decimal("0.01")
 PERCENT_PLACES = 6
+NO_WINDOW_START = dt.date(1900, 1, 1)
 EVENT_COLUMNS = (
     "created_at", "shipped_at", "received_at", "inspected_at", "counter_answered_at",
     "paid_at", "cancelled_at", "returned_at",
@@ -101,12 +102,19 @@ def _builtin(template: TabTemplate) -> BuiltinQuery:
 
 
 def user_sql_binds(context: QueryContext) -> dict[str, Any]:
-    """What a user ``.sql`` file may bind: ``:as_of``, ``:window_start``, ``:window_end``, params."""
+    """The bind parameters a user ``.sql`` file may use, besides the template's ``params``.
+
+    ``:as_of`` / ``:window_end`` (the last day included), ``:window_start`` (the first,
+    ``NO_WINDOW_START`` when the template has no window) and ``:window_end_exclusive``
+    (the day after), so ``ts >= :window_start AND ts < :window_end_exclusive`` selects
+    the window's timestamps the same way on SQLite and PostgreSQL.
+    """
     return {
         **context.params,
         "as_of": context.as_of,
-        "window_start": context.window_start,
+        "window_start": context.window_start or NO_WINDOW_START,
         "window_end": context.as_of,
+        "window_end_exclusive": context.as_of + dt.timedelta(days=1),
     }
 
 
@@ -125,8 +133,8 @@ def _run_user_sql(
     except exc.SQLAlchemyError as error:
         raise TemplateError(
             f"{path}: the query failed on {conn.dialect.name}: {_reason(error)}. Fix: correct "
-            "the SQL (binds available: :as_of, :window_start, :window_end and the template's "
-            "params)"
+            "the SQL (binds available: :as_of, :window_start, :window_end, "
+            ":window_end_exclusive and the template's params)"
         ) from None
 
 
