@@ -1,0 +1,152 @@
+"""Our retry layer under gspread, against the emulator's fault injection.
+
+Sleeping goes through an injected fake clock, so a storm of 429s or a
+deadline of minutes costs no wall time.
+"""
+
+from __future__ import annotations
+
+import gspread
+import pytest
+
+from sheets_sync.errors import SheetsAPIError, TransientSheetsAPIError
+from sheets_sync.gsheets.http import RetryingHTTPClient, RetryPolicy
+from sheets_sync.gsheets.session import google_session
+
+VALUES = "'Sheet1'!A1:B2"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sheet_id(gspread_client: gspread.Client) -> str:
+    return str(gspread_client.create("Retries").id)
+
+
+def client(
+    emulator, clock: FakeClock, deadline: float = 60.0, draw: float = 1.0
+) -> RetryingHTTPClient:
+    return RetryingHTTPClient(
+        google_session(emulator.url),
+        RetryPolicy(deadline_seconds=deadline, base_seconds=0.5, cap_seconds=8.0),
+        timeout=5,
+        clock=clock,
+        sleep=clock.sleep,
+        draw=lambda: draw,
+    )
+
+
+def write(http: RetryingHTTPClient, sheet_id: str, values: list[list[object]]) -> None:
+    body = {"valueInputOption": "RAW", "data": [{"range": VALUES, "values": values}]}
+    http.values_batch_update(sheet_id, body)
+
+
+def read(http: RetryingHTTPClient, sheet_id: str) -> list[list[object]]:
+    return http.values_get(sheet_id, VALUES).get("values", [])
+
+
+@pytest.mark.parametrize(
+    ("attempt", "draw", "delay"),
+    [(0, 1.0, 0.5), (3, 1.0, 4.0), (10, 1.0, 8.0), (10, 0.25, 2.0), (5, 0.0, 0.0)],
+)
+def test_backoff_is_exponential_capped_and_fully_jittered(attempt, draw, delay):
+    assert RetryPolicy(base_seconds=0.5, cap_seconds=8.0).backoff(attempt, draw) == delay
+
+
+def test_a_429_storm_completes_within_the_deadline(emulator, controls, clock, sheet_id):
+    http = client(emulator, clock, deadline=60)
+    controls.fault(kind="429", times=6, request_kind="spreadsheets.values.batchUpdate")
+    write(http, sheet_id, [[1, 2], [3, 4]])
+    assert read(http, sheet_id) == [["1", "2"], ["3", "4"]]
+    assert clock.sleeps == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    assert http.counters.requests == 8 and http.counters.retries == 6
+    assert controls.counters()["by_kind"]["spreadsheets.values.batchUpdate"] == 7
+
+
+def test_retry_after_is_honoured_when_longer_than_the_backoff(emulator, controls, clock, sheet_id):
+    http = client(emulator, clock)
+    controls.fault(kind="429", times=1, retry_after=7, method="GET")
+    read(http, sheet_id)
+    assert clock.sleeps == [7.0]
+
+
+def test_transient_errors_give_up_at_the_deadline(emulator, controls, clock, sheet_id):
+    http = client(emulator, clock, deadline=20)
+    controls.fault(kind="503", times=1000, method="GET")
+    with pytest.raises(TransientSheetsAPIError, match="retry deadline reached") as raised:
+        read(http, sheet_id)
+    assert raised.value.status == 503
+    assert sum(clock.sleeps) <= 20
+    assert clock.sleeps[-1] == 8.0
+
+
+def test_a_dropped_connection_on_a_value_write_is_retried_and_writes_once(
+    emulator, controls, clock, sheet_id
+):
+    http = client(emulator, clock)
+    controls.fault(kind="drop", times=2, request_kind="spreadsheets.values.batchUpdate")
+    write(http, sheet_id, [["a", "b"]])
+    assert read(http, sheet_id) == [["a", "b"]]
+    assert len(clock.sleeps) == 2
+
+
+def test_a_structural_batch_that_may_have_applied_is_not_replayed(
+    emulator, controls, clock, sheet_id
+):
+    http = client(emulator, clock)
+    controls.fault(kind="500", times=1, request_kind="spreadsheets.batchUpdate")
+    insert = {
+        "insertDimension": {
+            "range": {"sheetId": 0, "dimension": "ROWS", "startIndex": 0, "endIndex": 1}
+        }
+    }
+    with pytest.raises(TransientSheetsAPIError, match="not replayed"):
+        http.batch_update(sheet_id, {"requests": [insert]})
+    assert clock.sleeps == []
+    assert controls.counters()["by_kind"]["spreadsheets.batchUpdate"] == 1
+
+
+def test_a_structural_batch_refused_by_quota_is_retried(emulator, controls, clock, sheet_id):
+    http = client(emulator, clock)
+    controls.fault(kind="429", times=2, request_kind="spreadsheets.batchUpdate")
+    http.batch_update(
+        sheet_id,
+        {
+            "requests": [
+                {"updateSpreadsheetProperties": {"properties": {"title": "T"}, "fields": "title"}}
+            ]
+        },
+    )
+    assert len(clock.sleeps) == 2
+
+
+def test_a_client_error_is_terminal_and_carries_the_answer(emulator, controls, clock, sheet_id):
+    http = client(emulator, clock)
+    with pytest.raises(SheetsAPIError) as raised:
+        http.values_get(sheet_id, "'No such tab'!A1")
+    assert raised.value.status == 400 and not isinstance(raised.value, TransientSheetsAPIError)
+    assert raised.value.body["error"]["status"] == "INVALID_ARGUMENT"
+    assert clock.sleeps == [] and http.counters.requests == 1
+
+
+def test_bytes_counted_are_the_bytes_the_server_received(emulator, controls, clock, sheet_id):
+    http = client(emulator, clock)
+    before = controls.counters()["bytes_in"]
+    write(http, sheet_id, [["é" * 100, 3.5]])
+    assert http.counters.bytes_sent == controls.counters()["bytes_in"] - before > 200
