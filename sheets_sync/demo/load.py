@@ -60,7 +60,7 @@ def _encode(values: pd.Series, kind: str, dialect: str) -> list[Any]:
     if kind == "datetime":
         out = _datetime_text(values, ".000000" if dialect == "sqlite" else "")
     elif kind == "date":
-        out = pd.to_datetime(values).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+        out = pd.to_datetime(values).dt.strftime("%Y-%m-%d").to_numpy(dtype=object, copy=True)
     elif kind == "money":
         cents = values.to_numpy(dtype="float64", na_value=0.0) / 100
         out = (
@@ -72,7 +72,7 @@ def _encode(values: pd.Series, kind: str, dialect: str) -> list[Any]:
         ints = values.to_numpy(dtype="int64", na_value=0)
         out = ints.astype(object) if dialect == "sqlite" else ints.astype(str).astype(object)
     else:
-        out = values.to_numpy(dtype=object)
+        out = values.to_numpy(dtype=object, copy=True)
         if dialect == "postgresql":
             out = _escape_copy_text(out, missing)
     out[missing] = null
