@@ -36,7 +36,9 @@ def test_resize_insert_delete_append_dimensions(sh: gspread.Spreadsheet) -> None
     ws = sh.sheet1
     assert (ws.row_count, ws.col_count) == (14, 5)
     assert ws.get_all_values()[:2] == [["c", "r1"], ["", "r3"]]
-    sh.batch_update({"requests": [{"appendDimension": {"sheetId": 0, "dimension": "COLUMNS", "length": 3}}]})
+    sh.batch_update(
+        {"requests": [{"appendDimension": {"sheetId": 0, "dimension": "COLUMNS", "length": 3}}]}
+    )
     assert sh.sheet1.col_count == 8
 
 
@@ -144,16 +146,25 @@ def test_conditional_format_rules(sh: gspread.Spreadsheet) -> None:
             "booleanRule": {"condition": {"type": "NUMBER_LESS", "values": [{"userEnteredValue": "0.85"}]},
                             "format": {"backgroundColor": {"red": 1}}}}  # fmt: skip
     sh.batch_update({"requests": [{"addConditionalFormatRule": {"rule": rule, "index": 0}}]})
-    assert _sheet_meta(sh)["conditionalFormats"][0]["booleanRule"]["condition"]["type"] == "NUMBER_LESS"
-    reply = sh.batch_update({"requests": [{"deleteConditionalFormatRule": {"sheetId": 0, "index": 0}}]})
+    assert (
+        _sheet_meta(sh)["conditionalFormats"][0]["booleanRule"]["condition"]["type"]
+        == "NUMBER_LESS"
+    )
+    reply = sh.batch_update(
+        {"requests": [{"deleteConditionalFormatRule": {"sheetId": 0, "index": 0}}]}
+    )
     assert reply["replies"][0]["deleteConditionalFormatRule"]["rule"]["ranges"] == rule["ranges"]
     assert "conditionalFormats" not in _sheet_meta(sh)
 
 
 def test_data_validation(sh: gspread.Spreadsheet) -> None:
     ws = sh.sheet1
-    ws.add_validation("B2:B5", ValidationConditionType.one_of_list, ["yes", "no"], showCustomUi=True)
-    meta = sh.fetch_sheet_metadata({"ranges": "Sheet1!B3", "fields": "sheets.data.rowData.values.dataValidation"})
+    ws.add_validation(
+        "B2:B5", ValidationConditionType.one_of_list, ["yes", "no"], showCustomUi=True
+    )
+    meta = sh.fetch_sheet_metadata(
+        {"ranges": "Sheet1!B3", "fields": "sheets.data.rowData.values.dataValidation"}
+    )
     rule = meta["sheets"][0]["data"][0]["rowData"][0]["values"][0]["dataValidation"]
     assert rule["condition"]["type"] == "ONE_OF_LIST"
 
@@ -178,7 +189,9 @@ def _pivot(source_sheet: int, end_row: int) -> dict[str, Any]:
 
 def test_pivot_table_is_stored_validated_and_rendered(sh: gspread.Spreadsheet) -> None:
     data = sh.add_worksheet("Data", rows=10, cols=3)
-    data.update([["Country", "Seller", "Orders"], ["FR", "s1", 3], ["DE", "s2", 4], ["FR", "s3", 5]], "A1")
+    data.update(
+        [["Country", "Seller", "Orders"], ["FR", "s1", 3], ["DE", "s2", 4], ["FR", "s3", 5]], "A1"
+    )
     pivots = sh.add_worksheet("Pivot", rows=20, cols=5)
     sh.batch_update({"requests": [{"updateCells": {
         "start": {"sheetId": pivots.id, "rowIndex": 0, "columnIndex": 0},
@@ -186,7 +199,9 @@ def test_pivot_table_is_stored_validated_and_rendered(sh: gspread.Spreadsheet) -
     got = pivots.get_all_values()
     assert got == [["Country", "SUM of Orders", "COUNTA of Seller"], ["DE", "4", "1"], ["FR", "8", "2"],
                    ["Grand Total", "12", "3"]]  # fmt: skip
-    meta = sh.fetch_sheet_metadata({"ranges": "Pivot!A1", "fields": "sheets.data.rowData.values.pivotTable"})
+    meta = sh.fetch_sheet_metadata(
+        {"ranges": "Pivot!A1", "fields": "sheets.data.rowData.values.pivotTable"}
+    )
     stored = meta["sheets"][0]["data"][0]["rowData"][0]["values"][0]["pivotTable"]
     assert stored["source"]["endRowIndex"] == 4
     with pytest.raises(gspread.exceptions.APIError) as info:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gspread
 import pytest
 import requests
-
 from fixtures_emulator import EmulatorControls
 
 
@@ -14,7 +13,9 @@ def sh(gspread_client: gspread.Client) -> gspread.Spreadsheet:
     return gspread_client.create("Controls")
 
 
-@pytest.mark.parametrize(("kind", "status"), [("429", "RESOURCE_EXHAUSTED"), ("500", "INTERNAL"), ("503", "UNAVAILABLE")])
+@pytest.mark.parametrize(
+    ("kind", "status"), [("429", "RESOURCE_EXHAUSTED"), ("500", "INTERNAL"), ("503", "UNAVAILABLE")]
+)
 def test_nth_matching_request_fails_with_status(
     sh: gspread.Spreadsheet, controls: EmulatorControls, kind: str, status: str
 ) -> None:
@@ -35,7 +36,9 @@ def test_fault_matches_method_and_path(sh: gspread.Spreadsheet, controls: Emulat
         sh.sheet1.get("A1")
 
 
-def test_hang_past_the_client_timeout(gspread_client: gspread.Client, controls: EmulatorControls) -> None:
+def test_hang_past_the_client_timeout(
+    gspread_client: gspread.Client, controls: EmulatorControls
+) -> None:
     sh = gspread_client.create("Hang")
     controls.fault(kind="hang", request_kind="spreadsheets.values.get", hang_seconds=5)
     gspread_client.set_timeout(0.3)
@@ -62,7 +65,10 @@ def test_write_quota_per_user(sh: gspread.Spreadsheet, controls: EmulatorControl
     sh.sheet1.update([[2]], "A1")
     with pytest.raises(gspread.exceptions.APIError) as info:
         sh.sheet1.update([[3]], "A1")
-    assert info.value.code == 429 and "Write requests per minute per user" in info.value.error["message"]
+    assert (
+        info.value.code == 429
+        and "Write requests per minute per user" in info.value.error["message"]
+    )
     assert sh.sheet1.acell("A1").value == "2"  # reads have their own quota (off)
 
 
@@ -88,7 +94,9 @@ def test_counters(sh: gspread.Spreadsheet, controls: EmulatorControls) -> None:
     assert after["requests"] == before["requests"] + 2
 
 
-def test_forbidden_spreadsheet_is_403(gspread_client: gspread.Client, controls: EmulatorControls) -> None:
+def test_forbidden_spreadsheet_is_403(
+    gspread_client: gspread.Client, controls: EmulatorControls
+) -> None:
     sh = gspread_client.create("Private")
     controls.forbid(sh.id)
     with pytest.raises(gspread.exceptions.APIError) as info:
@@ -98,7 +106,9 @@ def test_forbidden_spreadsheet_is_403(gspread_client: gspread.Client, controls: 
         gspread_client.open_by_key(sh.id)
 
 
-def test_reset_empties_everything(gspread_client: gspread.Client, controls: EmulatorControls) -> None:
+def test_reset_empties_everything(
+    gspread_client: gspread.Client, controls: EmulatorControls
+) -> None:
     gspread_client.create("Gone")
     controls.quotas(read_per_minute=1)
     controls.reset()

@@ -17,7 +17,9 @@ SHEETS_MIME = "application/vnd.google-apps.spreadsheet"
 
 
 def _create(url: str, title: str = "Raw") -> str:
-    r = requests.post(f"{url}/drive/v3/files", json={"name": title, "mimeType": SHEETS_MIME}, timeout=5)
+    r = requests.post(
+        f"{url}/drive/v3/files", json={"name": title, "mimeType": SHEETS_MIME}, timeout=5
+    )
     assert r.status_code == 200
     return str(r.json()["id"])
 
@@ -28,11 +30,18 @@ def _create(url: str, title: str = "Raw") -> str:
         ("GET", "/v4/spreadsheets/missing", 404, "NOT_FOUND"),
         ("GET", "/v4/spreadsheets/{id}/values/Nope!A1", 400, "INVALID_ARGUMENT"),
         ("POST", "/v4/spreadsheets/{id}:batchUpdate", 400, "INVALID_ARGUMENT"),
-        ("GET", "/v4/spreadsheets/{id}/values/A1?valueRenderOption=PRETTY", 400, "INVALID_ARGUMENT"),
+        (
+            "GET",
+            "/v4/spreadsheets/{id}/values/A1?valueRenderOption=PRETTY",
+            400,
+            "INVALID_ARGUMENT",
+        ),
         ("GET", "/v4/nothing/here", 404, "NOT_FOUND"),
     ],
 )
-def test_error_bodies_have_googles_shape(emulator: EmulatorServer, method: str, path: str, code: int, status: str) -> None:
+def test_error_bodies_have_googles_shape(
+    emulator: EmulatorServer, method: str, path: str, code: int, status: str
+) -> None:
     sid = _create(emulator.url)
     r = requests.request(method, emulator.url + path.format(id=sid), json={}, timeout=5)
     assert r.status_code == code
@@ -87,7 +96,9 @@ def _service_account_info(token_uri: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("token_uri", ["https://oauth2.googleapis.com/token", "{url}/token"])
-def test_service_account_gets_a_token_and_is_the_user(emulator: EmulatorServer, token_uri: str) -> None:
+def test_service_account_gets_a_token_and_is_the_user(
+    emulator: EmulatorServer, token_uri: str
+) -> None:
     info = _service_account_info(token_uri.format(url=emulator.url))
     creds = service_account.Credentials.from_service_account_info(
         info, scopes=["https://www.googleapis.com/auth/spreadsheets"]
@@ -95,15 +106,22 @@ def test_service_account_gets_a_token_and_is_the_user(emulator: EmulatorServer, 
     client = emulator_client(emulator.url, credentials=creds)
     sh = client.create("Authorised")
     assert creds.token and creds.token.startswith("emu-")
-    owner = [p for p in sh.list_permissions() if p["role"] == "owner"][0]
+    owner = next(p for p in sh.list_permissions() if p["role"] == "owner")
     assert owner["emailAddress"] == "sync@demo.iam.gserviceaccount.com"
 
 
 def test_session_rewrites_only_google_hosts() -> None:
     base = "http://127.0.0.1:9"
-    assert rewrite_url("https://sheets.googleapis.com/v4/spreadsheets/x", base) == base + "/v4/spreadsheets/x"
-    assert rewrite_url("https://www.googleapis.com/drive/v3/files", base) == base + "/drive/v3/files"
+    assert (
+        rewrite_url("https://sheets.googleapis.com/v4/spreadsheets/x", base)
+        == base + "/v4/spreadsheets/x"
+    )
+    assert (
+        rewrite_url("https://www.googleapis.com/drive/v3/files", base) == base + "/drive/v3/files"
+    )
     assert rewrite_url("https://oauth2.googleapis.com/token", base) == base + "/token"
     assert rewrite_url("https://example.com/a", base) == "https://example.com/a"
-    assert rewrite_url("https://sheets.googleapis.com/v4", None) == "https://sheets.googleapis.com/v4"
+    assert (
+        rewrite_url("https://sheets.googleapis.com/v4", None) == "https://sheets.googleapis.com/v4"
+    )
     assert isinstance(google_session(base), requests.Session)

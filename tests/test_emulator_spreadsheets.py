@@ -24,7 +24,11 @@ def test_unknown_spreadsheet_is_404_like_google(gspread_client: gspread.Client) 
     with pytest.raises(gspread.exceptions.SpreadsheetNotFound) as info:
         gspread_client.open_by_key("does-not-exist")
     error = info.value.__cause__.response.json()["error"]  # type: ignore[union-attr]
-    assert error == {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}
+    assert error == {
+        "code": 404,
+        "message": "Requested entity was not found.",
+        "status": "NOT_FOUND",
+    }
 
 
 def test_copy_keeps_values(gspread_client: gspread.Client) -> None:
@@ -53,7 +57,9 @@ def test_fields_mask_and_ranges(gspread_client: gspread.Client) -> None:
         {"properties": {"title": "Sheet1", "gridProperties": {"rowCount": 1000}}},
         {"properties": {"title": "KPI Daily", "gridProperties": {"rowCount": 5}}},
     ]}  # fmt: skip
-    one = sh.fetch_sheet_metadata({"ranges": "'KPI Daily'!A1:B2", "fields": "sheets.properties.title"})
+    one = sh.fetch_sheet_metadata(
+        {"ranges": "'KPI Daily'!A1:B2", "fields": "sheets.properties.title"}
+    )
     assert one == {"sheets": [{"properties": {"title": "KPI Daily"}}]}
 
 
@@ -65,7 +71,9 @@ def test_include_grid_data_returns_cell_data(gspread_client: gspread.Client) -> 
     assert (data["startRow"], data["startColumn"]) == (1, 1)
     first = data["rowData"][0]["values"]
     assert first[0]["userEnteredValue"] == {"stringValue": "txt"}
-    assert first[1]["effectiveValue"] == {"numberValue": 2.5} and first[1]["formattedValue"] == "2.5"
+    assert (
+        first[1]["effectiveValue"] == {"numberValue": 2.5} and first[1]["formattedValue"] == "2.5"
+    )
     assert data["rowData"][1]["values"][1]["userEnteredValue"] == {"formulaValue": "=A1"}
     assert len(data["rowMetadata"]) == 2 and len(data["columnMetadata"]) == 2
 

@@ -34,7 +34,9 @@ def test_raw_keeps_text_as_typed(ws: gspread.Worksheet) -> None:
         ("-2.5", -2.5, "-2.5"),
     ],
 )
-def test_user_entered_is_parsed(ws: gspread.Worksheet, typed: str, unformatted: object, formatted: str) -> None:
+def test_user_entered_is_parsed(
+    ws: gspread.Worksheet, typed: str, unformatted: object, formatted: str
+) -> None:
     ws.update([[typed]], "B2", value_input_option=ValueInputOption.user_entered)
     assert ws.get("B2", value_render_option=ValueRenderOption.unformatted) == [[unformatted]]
     assert ws.get("B2") == [[formatted]]
@@ -51,7 +53,9 @@ def test_user_entered_formula_is_stored_and_returned_under_formula(ws: gspread.W
 )
 def test_date_time_render_option(ws: gspread.Worksheet, date_option: str, expected: object) -> None:
     ws.update([["2024-01-05 12:00:00"]], "A1", raw=False)
-    got = ws.get("A1", value_render_option=ValueRenderOption.unformatted, date_time_render_option=date_option)
+    got = ws.get(
+        "A1", value_render_option=ValueRenderOption.unformatted, date_time_render_option=date_option
+    )
     assert got == [[expected]] or got == [[expected.replace("2024-01-05", "2024-01-05")]]  # type: ignore[union-attr]
 
 
@@ -103,7 +107,9 @@ def test_include_values_in_response(ws: gspread.Worksheet) -> None:
 
 
 def test_batch_update_and_batch_get(ws: gspread.Worksheet) -> None:
-    answer = ws.batch_update([{"range": "A1:B1", "values": [[1, 2]]}, {"range": "D5", "values": [["x"]]}])
+    answer = ws.batch_update(
+        [{"range": "A1:B1", "values": [[1, 2]]}, {"range": "D5", "values": [["x"]]}]
+    )
     assert answer["totalUpdatedCells"] == 3 and len(answer["responses"]) == 2
     got = ws.batch_get(["A1:B1", "D5", "Z9"])
     assert [list(v) for v in got] == [[["1", "2"]], [["x"]], []]
@@ -139,7 +145,9 @@ def test_clear_and_batch_clear(ws: gspread.Worksheet) -> None:
 
 def test_empty_string_clears_and_null_skips(ws: gspread.Worksheet) -> None:
     ws.update([["a", "b", "c"]], "A1")
-    ws.spreadsheet.values_update("Sheet1!A1", params={"valueInputOption": "RAW"}, body={"values": [["", None, "z"]]})
+    ws.spreadsheet.values_update(
+        "Sheet1!A1", params={"valueInputOption": "RAW"}, body={"values": [["", None, "z"]]}
+    )
     assert ws.get("A1:C1") == [["", "b", "z"]]
 
 
@@ -153,7 +161,9 @@ def test_empty_string_clears_and_null_skips(ws: gspread.Worksheet) -> None:
 )
 def test_bad_ranges_are_400(ws: gspread.Worksheet, range_name: str, message: str) -> None:
     with pytest.raises(gspread.exceptions.APIError) as info:
-        ws.spreadsheet.values_update(range_name, params={"valueInputOption": "RAW"}, body={"values": [[1]]})
+        ws.spreadsheet.values_update(
+            range_name, params={"valueInputOption": "RAW"}, body={"values": [[1]]}
+        )
     assert info.value.code == 400
     assert message in info.value.error["message"]
     assert info.value.error["status"] == "INVALID_ARGUMENT"
@@ -166,9 +176,13 @@ def test_write_bigger_than_a_multi_cell_range_is_refused(ws: gspread.Worksheet) 
     assert ws.get_all_values() in ([[]], [])
 
 
-def test_cell_over_50000_characters_is_refused_and_nothing_is_written(ws: gspread.Worksheet) -> None:
+def test_cell_over_50000_characters_is_refused_and_nothing_is_written(
+    ws: gspread.Worksheet,
+) -> None:
     with pytest.raises(gspread.exceptions.APIError) as info:
-        ws.batch_update([{"range": "A1", "values": [["ok"]]}, {"range": "B1", "values": [["x" * 50_001]]}])
+        ws.batch_update(
+            [{"range": "A1", "values": [["ok"]]}, {"range": "B1", "values": [["x" * 50_001]]}]
+        )
     assert info.value.code == 400 and "50000" in info.value.error["message"]
     assert ws.get_all_values() in ([[]], [])
     ws.update([["x" * 50_000]], "A1")
@@ -188,4 +202,6 @@ def test_number_formats_render_formatted_values(ws: gspread.Worksheet) -> None:
     ws.format("C1", {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}})
     ws.format("D1", {"numberFormat": {"type": "NUMBER", "pattern": "0.00"}})
     assert ws.get("A1:D1") == [["1,234.50 €", "25.6%", "2024-01-05", "-3.00"]]
-    assert ws.get("A1:D1", value_render_option=ValueRenderOption.unformatted) == [[1234.5, 0.256, 45296, -3]]
+    assert ws.get("A1:D1", value_render_option=ValueRenderOption.unformatted) == [
+        [1234.5, 0.256, 45296, -3]
+    ]

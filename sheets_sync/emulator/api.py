@@ -178,4 +178,4 @@ def copy_to(store: Store, sid: str, sheet_id: int, body: Args) -> dict[str, Any]
                                                   "gridProperties": dict(sheet.properties["gridProperties"])}})  # fmt: skip
     work.sheet_by_id(reply["properties"]["sheetId"])._grid = sheet.grid.copy()
     store.put(work)
-    return reply["properties"]  # type: ignore[no-any-return]
+    return reply["properties"]

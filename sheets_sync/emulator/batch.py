@@ -155,7 +155,9 @@ def duplicate_sheet(book: Spreadsheet, payload: dict[str, Any]) -> dict[str, Any
             "properties": {
                 "sheetId": payload.get("newSheetId"),
                 "title": payload.get("newSheetName") or f"Copy of {source.title}",
-                "index": payload.get("insertSheetIndex") if payload.get("insertSheetIndex") is not None else len(book.sheets),
+                "index": payload.get("insertSheetIndex")
+                if payload.get("insertSheetIndex") is not None
+                else len(book.sheets),
                 "gridProperties": copy.deepcopy(source.properties["gridProperties"]),
             }
         },

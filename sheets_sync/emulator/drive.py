@@ -77,7 +77,7 @@ def list_files(store: Store, args: dict[str, Any]) -> dict[str, Any]:
 
 def _masked(body: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     mask = fieldmask.parse(str(args.get("fields") or ""))
-    return fieldmask.apply(body, mask)  # type: ignore[no-any-return]
+    return fieldmask.apply(body, mask)
 
 
 def get_file(store: Store, file_id: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -71,7 +71,7 @@ class Layer:
 def entry_value(entry: Any) -> Scalar | None:
     """The stored value of an entry (a formula's value is not computed: None)."""
     if entry is None or type(entry) is not Cell:
-        return entry  # type: ignore[no-any-return]
+        return entry
     return entry.value
 
 

@@ -33,7 +33,7 @@ def spreadsheet_json(
     }
     if book.named_ranges:
         body["namedRanges"] = copy.deepcopy(book.named_ranges)
-    return fieldmask.apply(body, mask)  # type: ignore[no-any-return]
+    return fieldmask.apply(body, mask)
 
 
 def _ranges_by_sheet(

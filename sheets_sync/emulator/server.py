@@ -133,7 +133,9 @@ class Emulator:
             self.tokens[token] = who
             return 200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}, {}
         if kind == "unknown":
-            raise ApiError(404, f"Method not found: the Sheets API emulator does not serve {method} {path}")
+            raise ApiError(
+                404, f"Method not found: the Sheets API emulator does not serve {method} {path}"
+            )
         if kind.startswith("drive."):
             return self._drive(method, path, kind, args, body, user)
         return self._sheets(path, kind, args, body, user)

@@ -1,0 +1,104 @@
+"""How fast is the Sheets API emulator, and what does its memory follow?
+
+Starts ``sheets-sync emulator`` as a separate process (as a user would run
+it), then measures over real HTTP with real gspread:
+  1. a 1,000,000-cell ``values:batchUpdate`` (50,000 rows × 20 columns,
+     mixed numbers and text, RAW), end to end and as counted by the emulator;
+  2. reading it back (``values.get`` of the whole tab, UNFORMATTED_VALUE);
+  3. the emulator's resident memory: idle, after growing an empty grid to
+     ~10,000,000 cells (should stay flat), and after storing the 1M cells.
+
+Run:  .venv/bin/python bench/emulator_speed.py
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from sheets_sync.gsheets.session import emulator_client
+
+ROWS, COLS = 50_000, 20
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wait_up(url: str) -> None:
+    for _ in range(100):
+        try:
+            requests.get(url + "/_emulator/counters", timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise SystemExit("emulator did not start")
+
+
+def main() -> None:
+    port = free_port()
+    exe = Path(sys.executable).with_name("sheets-sync")
+    proc = subprocess.Popen(
+        [str(exe), "emulator", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(url)
+        run(url, proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def run(url: str, pid: int) -> None:
+    client = emulator_client(url)
+    client.set_timeout(300)
+    sh = client.create("Bench")
+    idle = rss_mb(pid)
+    big = sh.add_worksheet("Empty grid", rows=380_000, cols=26)  # 9,880,000 empty cells
+    after_empty_grid = rss_mb(pid)
+    sh.del_worksheet(big)
+    ws = sh.add_worksheet("Data", rows=ROWS, cols=COLS)
+    values = [
+        [(r * COLS + c) * 0.5 if c % 2 else f"s{r}-{c}" for c in range(COLS)] for r in range(ROWS)
+    ]
+    t0 = time.perf_counter()
+    answer = ws.spreadsheet.values_batch_update(
+        {"valueInputOption": "RAW", "data": [{"range": "Data!A1", "values": values}]}
+    )
+    write_s = time.perf_counter() - t0
+    after_write = rss_mb(pid)
+    t0 = time.perf_counter()
+    got = ws.get("A1:T50000", value_render_option="UNFORMATTED_VALUE")
+    read_s = time.perf_counter() - t0
+    counters = requests.get(url + "/_emulator/counters", timeout=10).json()
+    assert answer["totalUpdatedCells"] == ROWS * COLS and len(got) == ROWS
+    print(f"cells written            {answer['totalUpdatedCells']:,}")
+    print(f"request body             {counters['bytes_in'] / 1e6:.1f} MB")
+    print(f"values:batchUpdate       {write_s:.2f} s end to end (HTTP + JSON + apply)")
+    print(f"values.get (1M cells)    {read_s:.2f} s end to end")
+    print(f"emulator RSS idle        {idle:.0f} MB")
+    print(f"  + empty 9.88M-cell tab {after_empty_grid - idle:+.1f} MB")
+    print(f"  + 1M stored cells      {after_write - idle:+.0f} MB")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()
