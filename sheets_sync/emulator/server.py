@@ -14,7 +14,6 @@ import logging
 import re
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -371,6 +370,8 @@ class EmulatorServer:
     """The emulator on a werkzeug threaded server, in a background thread."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        if port:
+            _check_free(host, port)  # werkzeug would print and sys.exit instead of raising
         self.emulator = Emulator()
         self._server: BaseWSGIServer = make_server(host, port, self.emulator, threaded=True)
         self._thread: threading.Thread | None = None
@@ -411,9 +412,13 @@ class EmulatorServer:
         self.stop()
 
 
+def _check_free(host: str, port: int) -> None:
+    """Raise OSError when ``host:port`` cannot be bound."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
 def start_emulator(port: int = 0) -> EmulatorServer:
     """Start an emulator on 127.0.0.1 (a free port by default) and return it running."""
     return EmulatorServer(port=port).start()
-
-
-_ = time
