@@ -41,8 +41,16 @@ GRID = [
     ("S1", "P1", "flawless", "FR", "300.00"), ("S2", "P1", "flawless", "FR", "250.00"),
     # P1 used FR: far apart, so both suggestions hit the ±30 % guardrail
     ("S1", "P1", "used", "FR", "100.00"), ("S2", "P1", "used", "FR", "180.00"),
+    ("S4", "P1", "used", "FR", "120.00"),  # its good grade is offline: no bound on it
+    # P2 FR: S3's good-grade suggestion (123.50) is lowered to its flawless one (91.00)
+    ("S3", "P2", "flawless", "FR", "100.00"), ("S4", "P2", "flawless", "FR", "90.00"),
+    ("S3", "P2", "good", "FR", "95.00"),
+    # P2 DE: S4's flawless (60.00, unchallenged) is below its good floor (69.99 − 30 %)
+    ("S4", "P2", "flawless", "DE", "60.00"),
     # P1 good DE: no competitor; P1 cracked DE: nobody online
     ("S1", "P1", "good", "DE", "120.00"),
+    # P1 used DE: S1's suggestion (131.00) is lowered to its unchallenged good price
+    ("S1", "P1", "used", "DE", "110.00"), ("S2", "P1", "used", "DE", "130.00"),
     ("S1", "P1", "cracked", "DE", "0.00"), ("S2", "P1", "cracked", "DE", "0.00"),
     # P2 good FR: the price to win is above the ceiling
     ("S1", "P2", "good", "FR", "4990.00"), ("S2", "P2", "good", "FR", "5500.00"),
@@ -123,6 +131,12 @@ def keyed(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], dict[str, Any]]:
 
 def reference(step: str = "1.00", pct: str = "30", ceiling: str = "5000.00") -> dict:
     """Every display figure per grid row, by plain loops over the lists above."""
+    raw = competition(step, pct, ceiling)
+    return {key: {**figures, "suggested_price": monotonic(raw, key, D(pct))}
+            for key, figures in raw.items()}  # fmt: skip
+
+
+def competition(step: str, pct: str, ceiling: str) -> dict:
     result = {}
     for seller, product, grade, country, price_text in GRID:
         price = D(price_text)
@@ -142,6 +156,23 @@ def reference(step: str = "1.00", pct: str = "30", ceiling: str = "5000.00") -> 
             "suggested_price": suggest(price, to_win, D(pct), D(ceiling)),
         }  # fmt: skip
     return result
+
+
+def monotonic(figures: dict, key: tuple[str, ...], pct: Decimal) -> Decimal | None:
+    """Lowered to the lowest proposal of the same or better grades, not under the floor."""
+    own = figures[key]
+    if own["suggested_price"] is None:
+        return None
+    seller, product, grade, country = key
+    above = [
+        f["suggested_price"] if f["suggested_price"] is not None else f["current_price"]
+        for (s, p, g, c), f in figures.items()
+        if (s, p, c) == (seller, product, country) and f["current_price"] > 0
+        and schema.GRADE_RANK[g] <= schema.GRADE_RANK[grade]
+    ]  # fmt: skip
+    price = own["current_price"]
+    floor = price - (price * pct / 100).quantize(D("0.01"), rounding="ROUND_DOWN")
+    return min(max(min(above), floor), own["suggested_price"])
 
 
 def suggest(price: Decimal, to_win: Decimal | None, pct: Decimal, ceiling: Decimal) -> Any:
@@ -184,16 +215,21 @@ def test_every_figure_matches_reference(grid, params, step, pct, ceiling):
         (("S3", "P1", "good", "FR"), "200.00", 2, "201.00", "195.00"),  # capped at +30 %
         (("S4", "P1", "good", "FR"), "200.00", None, "201.00", None),  # offline
         (("S1", "P1", "flawless", "FR"), "300.00", 1, "251.00", "251.00"),  # alone: a saving
-        (("S1", "P1", "used", "FR"), "180.00", 2, "181.00", "130.00"),  # +30 %
-        (("S2", "P1", "used", "FR"), "180.00", 1, "101.00", "126.00"),  # −30 %
+        (("S1", "P1", "used", "FR"), "180.00", 3, "181.00", "130.00"),  # +30 %
+        (("S2", "P1", "used", "FR"), "180.00", 1, "121.00", "126.00"),  # −30 %
+        (("S4", "P1", "used", "FR"), "180.00", 2, "181.00", "156.00"),
         (("S1", "P1", "good", "DE"), "120.00", 1, None, None),  # no competitor
         (("S1", "P1", "cracked", "DE"), None, None, None, None),  # nobody online
         (("S1", "P2", "good", "FR"), "5500.00", 2, "5501.00", "5000.00"),  # ceiling
         (("S3", "P2", "good", "DE"), "99.99", 2, "100.99", "43.32"),  # 43.329 truncated
         (("S4", "P2", "good", "DE"), "99.99", 1, "34.33", "70.00"),  # 69.993 truncated up
         (("S2", "P2", "used", "DE"), "50.00", 2, "51.00", "51.00"),  # dense rank tie
-        (("S3", "P2", "used", "DE"), "50.00", 2, "51.00", "51.00"),
+        (("S3", "P2", "used", "DE"), "50.00", 2, "51.00", "43.32"),  # not above its good grade
         (("S4", "P2", "used", "DE"), "50.00", 3, "51.00", "39.00"),
+        (("S3", "P2", "flawless", "FR"), "100.00", 1, "91.00", "91.00"),
+        (("S1", "P1", "used", "DE"), "130.00", 2, "131.00", "120.00"),  # lowered: 131.00
+        (("S3", "P2", "good", "FR"), "5500.00", 3, "5501.00", "91.00"),  # lowered: 123.50
+        (("S4", "P2", "flawless", "DE"), "60.00", 1, None, None),
     ],
 )
 def test_worked_examples(grid, key, best, rank, to_win, suggested):

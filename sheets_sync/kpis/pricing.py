@@ -14,7 +14,10 @@ country), sellers compete to pay the customer the most, so:
 - ``orders_28d``: this seller's orders of that product, declared grade and
   country created in the 28 days ending on ``as_of``;
 - ``suggested_price``: advisory; the price to win held within ±``max_change_pct``
-  of the current price (the push's reason-free change) and at most ``ceiling``;
+  of the current price (the push's reason-free change) and at most ``ceiling``,
+  then lowered so it never pays more than a better grade of the same seller ×
+  product × market would (its suggestion, else its current price; offline
+  grades do not count), though never under its own −max_change_pct floor;
   NULL for offline listings (relisting is the team's decision) and when there
   is no price to win.
 
@@ -134,33 +137,59 @@ def _guardrails(ctx: QueryContext) -> tuple[int, int, int]:
     return step, ceiling, basis_points
 
 
-def _suggested(current: ColumnElement[Any], to_win: ColumnElement[Any],
-               ctx: QueryContext) -> ColumnElement[Any]:  # fmt: skip
-    """Price to win, clamped to ±max change of the current price and to the ceiling (cents)."""
-    _, ceiling, basis_points = _guardrails(ctx)
-    allowance = current * basis_points // 10_000  # truncated: never beyond the guardrail
-    high, low = current + allowance, current - allowance
+def _proposals(listings: Subquery, ctx: QueryContext) -> Subquery:
+    """Adds price to win and the guardrail-capped suggestion, in cents.
+
+    ``floor`` is the lowest reason-free price; ``proposed`` is what the listing
+    would pay if the suggestion were taken (its current price when there is none).
+    """
+    c = listings.c
+    step, ceiling, basis_points = _guardrails(ctx)
+    to_win = c.competing + step
+    allowance = c.cents * basis_points // 10_000  # truncated: never beyond the guardrail
+    high, low = c.cents + allowance, c.cents - allowance
     clamped = case((to_win > high, high), (to_win < low, low), else_=to_win)
     capped = case((clamped > ceiling, ceiling), else_=clamped)
-    return case((and_(current > 0, to_win.is_not(None)), capped))
+    suggested = case((and_(c.cents > 0, to_win.is_not(None)), capped))
+    proposed = case((c.cents > 0, func.coalesce(suggested, c.cents)))
+    grade = case(*((c.grade == g, r) for g, r in GRADE_RANK.items()), else_=0)
+    return select(
+        *c, to_win.label("to_win"), suggested.label("suggested"), low.label("floor"),
+        proposed.label("proposed"), grade.label("grade_rank"),
+    ).subquery("proposals")  # fmt: skip
+
+
+def _monotonic(proposals: Subquery) -> Subquery:
+    """Adds the suggestion kept at or below every better grade's proposal (same seller × product × market).
+
+    A better grade never pays less than a worse one, so a suggestion is lowered to
+    the lowest proposal of the grades above it, but never under its own guardrail
+    floor: when the two conflict the guardrail wins (the push would refuse it).
+    """
+    p = proposals.c
+    lowest_above = func.min(p.proposed).over(
+        partition_by=(p.seller_id, p.product_id, p.country), order_by=p.grade_rank,
+        rows=(None, 0),
+    )  # fmt: skip
+    lowered = case((lowest_above < p.floor, p.floor), else_=lowest_above)
+    kept = case((lowered < p.suggested, lowered), else_=p.suggested)
+    return select(*p, kept.label("monotonic")).subquery("monotonic")
 
 
 def build(ctx: QueryContext) -> Select[Any]:
     """Pricing display rows ordered seller, product, grade (best first), country."""
-    listings = _competition(_cells())
+    listings = _monotonic(_proposals(_competition(_cells()), ctx))
     c = listings.c
     orders = _orders_28d(ctx)
-    step = _guardrails(ctx)[0]
-    to_win = c.competing + step
     p, s = products.c, sellers.c
     query = (
         select(
             c.seller_id, s.name.label("seller"), c.product_id, p.category, p.brand, p.model,
             p.storage_gb, c.grade, c.country, c.currency, c.price.label("current_price"),
             money(c.best).label("best_price"), cast(c.rank, BigInteger).label("rank"),
-            money(to_win).label("price_to_win"),
+            money(c.to_win).label("price_to_win"),
             func.coalesce(orders.c.orders, 0).label("orders_28d"),
-            money(_suggested(c.cents, to_win, ctx)).label("suggested_price"),
+            money(c.monotonic).label("suggested_price"),
             cast(null(), Money).label("new_price"), cast(null(), Text).label("reason"),
             cast(null(), Text).label("status"), c.version,
         )
@@ -175,8 +204,7 @@ def build(ctx: QueryContext) -> Select[Any]:
         query = query.where(c.seller_id.in_(seller_ids))
     if countries := filter_values(ctx, "country"):
         query = query.where(c.country.in_(countries))
-    rank = case(*((c.grade == g, r) for g, r in GRADE_RANK.items()), else_=0)
-    return query.order_by(c.seller_id, c.product_id, rank, c.country)
+    return query.order_by(c.seller_id, c.product_id, c.grade_rank, c.country)
 
 
 QUERY = register(BuiltinQuery(name="pricing", build=build, columns=COLUMNS, defaults=DEFAULTS))
