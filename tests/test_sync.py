@@ -259,3 +259,23 @@ def test_cli_tabs_lists_the_templates(runner) -> None:
     assert result.exit_code == 0, result.output
     for title in ("KPI Daily", "Pricing", "Sync Status", "Pivot · Country × Week"):
         assert title in result.output
+
+
+def test_the_worked_example_report_syncs_on_both_databases(loaded, db_url, tmp_path) -> None:
+    """README's "Adding a report": copy the example's YAML and SQL beside the others."""
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES / "tabs", templates / "tabs")
+    shutil.copytree(TEMPLATES / "examples" / "sql", templates / "sql")
+    shutil.copy(TEMPLATES / "examples" / "tabs" / "seller_coverage.yaml", templates / "tabs")
+    settings = Settings.load(environ={}, database_url=db_url, templates_dir=templates)
+    book = tmp_path / "ops.xlsx"
+    run_sync(loaded, settings, f"xlsx:{book}", tabs=["Seller Coverage"])
+    rows = {r["Seller ID"]: r for r in sheet_records(book, "Seller Coverage")}
+    assert set(rows) == {"S1", "S2"}
+    assert (rows["S1"]["Listings"], rows["S1"]["Products"], rows["S1"]["Markets"]) == (2, 1, 1)
+    assert (rows["S2"]["Listings"], rows["S2"]["Products"]) == (2, 2)
+    assert rows["S2"]["Seller"] == INJECTION
+    assert rows["S1"]["Offline share"] == 0
+    # created within the 28-day window: O1, O2 (S1) and O3, O4 (S2); O5 is older
+    assert (rows["S1"]["Orders in window"], rows["S2"]["Orders in window"]) == (2, 2)
+    assert "Pivot · Coverage" in load_workbook(book).sheetnames

@@ -1,0 +1,264 @@
+"""Tab templates: the shipped ones load, and every mistake fails with file, key and fix."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
+from sheets_sync.errors import TemplateError
+from sheets_sync.kpis.registry import query_columns
+from sheets_sync.templates import ColumnType, Summarize, load_template, load_templates
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+BUILT_IN_TITLES = {
+    "KPI Daily", "KPI Weekly", "KPI Monthly", "Seller Scorecard", "Pricing", "Onboarding",
+    "Sync Status",
+}  # fmt: skip
+
+GOOD = """\
+title: My Report
+sql: report.sql
+key: [Country]
+columns:
+  - {header: Country, type: text}
+  - {header: Orders, type: integer}
+  - {header: Paid amount, type: money}
+"""
+
+
+def write_template(folder: Path, text: str, name: str = "report.yaml") -> Path:
+    (folder / "report.sql").write_text("SELECT 'FR' AS country, 1 AS orders, 2.5 AS paid_amount")
+    path = folder / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_the_shipped_templates_load_with_the_built_in_tabs() -> None:
+    templates = load_templates(TEMPLATES, query_columns())
+    assert set(templates) >= BUILT_IN_TITLES
+    assert next(iter(templates)) == "KPI Daily"
+    pivots = {p.title for t in templates.values() for p in t.pivots}
+    assert "Pivot · Country × Week" in pivots
+
+
+def test_the_worked_example_loads_but_is_not_synced_by_default() -> None:
+    examples = load_templates(TEMPLATES / "examples", query_columns())
+    assert list(examples) == ["Seller Coverage"]
+    example = examples["Seller Coverage"]
+    assert example.sql_path is not None and example.sql_path.name == "seller_coverage.sql"
+    assert "Seller Coverage" not in load_templates(TEMPLATES, query_columns())
+
+
+def test_a_good_template_gets_defaults(tmp_path: Path) -> None:
+    template = load_template(write_template(tmp_path, GOOD))
+    assert template.headers == ["Country", "Orders", "Paid amount"]
+    assert [c.source for c in template.columns] == ["country", "orders", "paid_amount"]
+    assert template.column("Paid amount").type is ColumnType.MONEY
+    assert (template.freeze_rows, template.freeze_columns, template.filter) == (1, 0, True)
+    assert template.sql_path == tmp_path / "report.sql"
+
+
+def test_sql_may_live_in_the_sibling_sql_folder(tmp_path: Path) -> None:
+    (tmp_path / "tabs").mkdir()
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "sql" / "shared.sql").write_text("SELECT 1 AS country")
+    path = tmp_path / "tabs" / "r.yaml"
+    path.write_text("title: R\nsql: shared.sql\ncolumns: [{header: Country}]\n")
+    assert load_template(path).sql_path == tmp_path / "sql" / "shared.sql"
+
+
+BAD = [
+    pytest.param(
+        GOOD.replace("title:", "titel:"), "titel", "unknown key", "did you mean title?",
+        id="unknown-key-did-you-mean",
+    ),
+    pytest.param(
+        GOOD.replace("type: integer", "type: integer, widht: 80"), "columns[1].widht",
+        "unknown key", "did you mean columns[1].width?", id="unknown-column-key",
+    ),
+    pytest.param(
+        GOOD + "freeze: {row: 1}\n", "freeze.row", "unknown key", "did you mean freeze.rows?",
+        id="unknown-freeze-key",
+    ),
+    pytest.param(
+        GOOD.replace("title: My Report\n", ""), "title", "missing or empty",
+        "give the sheet a title", id="missing-title",
+    ),
+    pytest.param(
+        GOOD.replace("My Report", "KPI/Report"), "title", "not a valid sheet title",
+        "none of [ ] * ? : / \\", id="bad-title-characters",
+    ),
+    pytest.param(
+        GOOD.replace("type: money", "type: euros"), "columns[2].type", "'euros' is not allowed",
+        "use one of ['text', 'integer', 'decimal', 'money'", id="bad-type",
+    ),
+    pytest.param(
+        GOOD.replace("key: [Country]", "key: [Contry]"), "key",
+        "'Contry' is not a column header", "did you mean 'Country'?", id="unknown-key-header",
+    ),
+    pytest.param(
+        GOOD + "pivots:\n  - {title: P, rows: [Countries], values: [{column: Orders}]}\n",
+        "pivots[0].rows", "'Countries' is not a column header", "did you mean 'Country'?",
+        id="unknown-pivot-row",
+    ),
+    pytest.param(
+        GOOD + "pivots:\n  - {title: P, rows: [Country], values: [{column: Order}]}\n",
+        "pivots[0].values[0].column", "'Order' is not a column header",
+        "did you mean 'Orders'?", id="unknown-pivot-value",
+    ),
+    pytest.param(
+        GOOD + "pivots:\n  - {title: P, rows: [Country], values: [{column: Country}]}\n",
+        "pivots[0].values[0].column", "'Country' is not numeric, so it cannot be SUM",
+        "pick a numeric column or `summarize: COUNTA`", id="non-numeric-sum",
+    ),
+    pytest.param(
+        GOOD + "pivots:\n  - {title: P, rows: [Country], values: [{column: Orders, "
+        "summarize: AVERAGE}]}\n",
+        "pivots[0].values[0].summarize", "'AVERAGE' is not allowed", "use one of ['SUM'",
+        id="non-additive-summarize",
+    ),
+    pytest.param(
+        GOOD + "pivots:\n  - {title: P, rows: [Country]}\n", "pivots[0].values", "no values",
+        "add e.g.", id="pivot-without-values",
+    ),
+    pytest.param(
+        GOOD + "conditional_formats:\n  - {column: Paid amout, when: number_less, value: 1}\n",
+        "conditional_formats[0].column", "'Paid amout' is not a column header",
+        "did you mean 'Paid amount'?", id="unknown-format-column",
+    ),
+    pytest.param(
+        GOOD + "conditional_formats:\n  - {column: Orders, when: lower, value: 1}\n",
+        "conditional_formats[0].when", "'lower' is not allowed", "use one of",
+        id="bad-format-condition",
+    ),
+    pytest.param(
+        GOOD + "conditional_formats:\n  - {column: Orders, when: number_less, value: 1, "
+        "background: red}\n",
+        "conditional_formats[0].background", "'red' is not a colour", "#RRGGBB",
+        id="bad-colour",
+    ),
+    pytest.param(
+        GOOD.replace("report.sql", "missing.sql"), "sql", "file 'missing.sql' not found",
+        "put the .sql file beside the template or in templates/sql/", id="missing-sql-file",
+    ),
+    pytest.param(
+        GOOD.replace("sql: report.sql", "query: kpi_daily\nsql: report.sql"), "query",
+        "exactly one of `query` or `sql`", "name a built-in query", id="query-and-sql",
+    ),
+    pytest.param(
+        GOOD.replace("sql: report.sql\n", ""), "query", "exactly one of `query` or `sql`",
+        "name a built-in query", id="neither-query-nor-sql",
+    ),
+    pytest.param(
+        GOOD.replace("sql: report.sql", "query: kpi_dialy"), "query",
+        "unknown built-in query 'kpi_dialy'", "did you mean kpi_daily?",
+        id="unknown-built-in-query",
+    ),
+    pytest.param(
+        GOOD.replace("sql: report.sql", "query: kpi_daily").replace(
+            "{header: Orders, type: integer}", "{header: Orders, source: order_count}"
+        ),
+        "columns[1].source", "query 'kpi_daily' has no column 'order_count'", "use one of",
+        id="unknown-source-column",
+    ),
+    pytest.param(
+        GOOD.replace("{header: Orders, type: integer}", "{header: Country}"),
+        "columns[1].header", "'Country' appears twice", "rename one", id="duplicate-header",
+    ),
+    pytest.param(
+        GOOD.replace("type: integer", "type: integer, width: -5"), "columns[1].width",
+        "-5 is not a positive whole number", "e.g. `90`", id="negative-width",
+    ),
+    pytest.param(
+        GOOD.replace("type: integer", "type: integer, editable: maybe"), "columns[1].editable",
+        "'maybe' is not true/false", "write `true` or `false`", id="editable-not-bool",
+    ),
+    pytest.param(
+        GOOD + "window_days: 0\n", "window_days", "0 is not a positive whole number",
+        "e.g. `90`", id="zero-window",
+    ),
+    pytest.param(
+        GOOD + "freeze: {rows: -1}\n", "freeze.rows", "-1 is not a whole number ≥ 0", "e.g. `1`",
+        id="negative-freeze",
+    ),
+    pytest.param(
+        GOOD.split("columns:")[0] + "columns: []\n", "columns", "missing or empty",
+        "list the columns", id="no-columns",
+    ),
+    pytest.param(
+        GOOD.replace("  - {header: Country, type: text}\n", "  - {type: text}\n"),
+        "columns[0].header", "missing or empty", "give the column a header label",
+        id="column-without-header",
+    ),
+    pytest.param(
+        GOOD.replace("key: [Country]", "key: Country"), "key", "must be a list",
+        "write one `- item` per line", id="key-not-a-list",
+    ),
+    pytest.param(
+        "- just\n- a list\n", "(file)", "the file is not a mapping", "write `title:`",
+        id="not-a-mapping",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "key", "problem", "fix"), BAD)
+def test_a_bad_template_names_file_key_and_fix(
+    tmp_path: Path, text: str, key: str, problem: str, fix: str
+) -> None:
+    path = write_template(tmp_path, text)
+    with pytest.raises(TemplateError) as failure:
+        load_template(path, query_columns())
+    message = str(failure.value)
+    assert message.startswith(f"{path}: {key}: ")
+    assert problem in message
+    assert "Fix: " in message and fix in message.split("Fix: ", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("title: R\ncolumns:\n\t- {header: A}\norder: 1\n", 3),
+        ("title: R\n  columns: [\n", 2),
+        ("title: R\ncolumns:\n  - header: A\n   type: text\n", 4),
+    ],
+)
+def test_invalid_yaml_names_the_line(tmp_path: Path, text: str, line: int) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    with pytest.raises(TemplateError, match=rf"{path}: \(file\): invalid YAML at line {line}\b"):
+        load_template(path)
+
+
+def test_two_files_with_the_same_title_are_refused(tmp_path: Path) -> None:
+    write_template(tmp_path, GOOD, "a.yaml")
+    second = write_template(tmp_path, GOOD, "b.yaml")
+    with pytest.raises(TemplateError) as failure:
+        load_templates(tmp_path)
+    message = str(failure.value)
+    assert message.startswith(f"{second}: title: 'My Report' is also the title of ")
+    assert str(tmp_path / "a.yaml") in message and "Fix: give each tab its own title" in message
+
+
+def test_a_missing_templates_folder_says_which_setting_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError, match="SHEETS_SYNC_TEMPLATES_DIR"):
+        load_templates(tmp_path / "nowhere")
+
+
+def test_templates_are_ordered_by_their_order_then_title(tmp_path: Path) -> None:
+    for name, title, order in [("z", "Zeta", 5), ("a", "Alpha", 50), ("b", "Beta", 5)]:
+        text = GOOD.replace("My Report", title) + f"order: {order}\n"
+        write_template(tmp_path, text, f"{name}.yaml")
+    assert list(load_templates(tmp_path)) == ["Beta", "Zeta", "Alpha"]
+
+
+def test_pivot_values_default_to_sum_and_counta_is_allowed_on_text(tmp_path: Path) -> None:
+    text = GOOD + (
+        "pivots:\n  - title: P\n    rows: [Country]\n    values:\n"
+        "      - {column: Orders}\n      - {column: Country, summarize: counta, label: Markets}\n"
+    )
+    (pivot,) = load_template(write_template(tmp_path, text)).pivots
+    assert [v.summarize for v in pivot.values] == [Summarize.SUM, Summarize.COUNTA]
+    assert [v.display_name for v in pivot.values] == ["SUM of Orders", "Markets"]
