@@ -85,20 +85,29 @@ def money(cents_value: ColumnElement[Any]) -> ColumnElement[Any]:
     return cast(cents_value * literal_column("0.01"), Money)
 
 
-def _cells() -> Subquery:
-    """Every listing with its cell's best active price and its dense rank."""
-    g = price_grid.c
+def _cells(ctx: QueryContext) -> Subquery:
+    """Every listing with its recent orders, its cell's best active price and its dense rank.
+
+    The orders are joined here, to the ``price_grid`` table itself, so SQLite
+    indexes the small aggregate instead of scanning it once per listing.
+    """
+    g, orders = price_grid.c, _orders_28d(ctx)
     cell = (g.product_id, g.grade, g.country)
     price = cents(g.price).label("cents")
     active = price > 0
-    return select(
-        *g,
-        price,
-        func.max(case((active, price))).over(partition_by=cell).label("best"),
-        case((active, func.dense_rank().over(
-            partition_by=(*cell, case((active, 1), else_=0)), order_by=price.desc()))
-        ).label("rank"),
-    ).subquery("ranked")  # fmt: skip
+    return (
+        select(
+            *g, price, func.coalesce(orders.c.orders, 0).label("orders_28d"),
+            func.max(case((active, price))).over(partition_by=cell).label("best"),
+            case((active, func.dense_rank().over(
+                partition_by=(*cell, case((active, 1), else_=0)), order_by=price.desc()))
+            ).label("rank"),
+        )
+        .select_from(price_grid.outerjoin(orders, and_(
+            orders.c.seller_id == g.seller_id, orders.c.product_id == g.product_id,
+            orders.c.declared_grade == g.grade, orders.c.country == g.country)))
+        .subquery("ranked")
+    )  # fmt: skip
 
 
 def _competition(ranked: Subquery) -> Subquery:
@@ -178,28 +187,35 @@ def _monotonic(proposals: Subquery) -> Subquery:
 
 def build(ctx: QueryContext) -> Select[Any]:
     """Pricing display rows ordered seller, product, grade (best first), country."""
-    listings = _monotonic(_proposals(_competition(_cells()), ctx))
+    listings = _monotonic(_proposals(_competition(_cells(ctx)), ctx))
     c = listings.c
-    orders = _orders_28d(ctx)
     p, s = products.c, sellers.c
     query = (
         select(
-            c.seller_id, s.name.label("seller"), c.product_id, p.category, p.brand, p.model,
-            p.storage_gb, c.grade, c.country, c.currency, c.price.label("current_price"),
-            money(c.best).label("best_price"), cast(c.rank, BigInteger).label("rank"),
+            c.seller_id,
+            s.name.label("seller"),
+            c.product_id,
+            p.category,
+            p.brand,
+            p.model,
+            p.storage_gb,
+            c.grade,
+            c.country,
+            c.currency,
+            c.price.label("current_price"),
+            money(c.best).label("best_price"),
+            cast(c.rank, BigInteger).label("rank"),
             money(c.to_win).label("price_to_win"),
-            func.coalesce(orders.c.orders, 0).label("orders_28d"),
+            c.orders_28d,
             money(c.monotonic).label("suggested_price"),
-            cast(null(), Money).label("new_price"), cast(null(), Text).label("reason"),
-            cast(null(), Text).label("status"), c.version,
+            cast(null(), Money).label("new_price"),
+            cast(null(), Text).label("reason"),
+            cast(null(), Text).label("status"),
+            c.version,
         )
         .join_from(listings, sellers, s.seller_id == c.seller_id)
         .join(products, p.product_id == c.product_id)
-        .outerjoin(orders, and_(orders.c.seller_id == c.seller_id,
-                                orders.c.product_id == c.product_id,
-                                orders.c.declared_grade == c.grade,
-                                orders.c.country == c.country))
-    )  # fmt: skip
+    )
     if seller_ids := filter_values(ctx, "seller_id"):
         query = query.where(c.seller_id.in_(seller_ids))
     if countries := filter_values(ctx, "country"):
