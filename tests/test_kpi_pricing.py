@@ -116,6 +116,12 @@ def grid(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def default_rows(grid: Engine) -> dict[tuple[str, ...], dict[str, Any]]:
+    """The unfiltered tab with the default params, computed once per database."""
+    return keyed(run(grid))
+
+
 def run(engine: Engine, **context: Any) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         result = conn.execute(pricing.build(QueryContext(as_of=AS_OF, **context)))
@@ -232,8 +238,8 @@ def test_every_figure_matches_reference(grid, params, step, pct, ceiling):
         (("S4", "P2", "flawless", "DE"), "60.00", 1, None, None),
     ],
 )
-def test_worked_examples(grid, key, best, rank, to_win, suggested):
-    row = keyed(run(grid))[key]
+def test_worked_examples(default_rows, key, best, rank, to_win, suggested):
+    row = default_rows[key]
     assert (row["best_price"], row["rank"], row["price_to_win"], row["suggested_price"]) == (
         as_money(best), rank, as_money(to_win), as_money(suggested),
     )  # fmt: skip

@@ -225,48 +225,52 @@ def _win_share_sums(ctx: QueryContext) -> Subquery:
     )  # fmt: skip
 
 
-def _rates(ctx: QueryContext) -> Subquery:
-    """One row per listed seller with its volumes and rates (the figures of the tab)."""
-    ev, win, s = _events(ctx), _win_share_sums(ctx), sellers.c
+def _zero(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A seller without events in the window has an outer-join NULL: count it as 0."""
+    return func.coalesce(column, 0)
 
-    def z(column: ColumnElement[Any]) -> ColumnElement[Any]:
-        return func.coalesce(column, 0)
 
-    figures: list[ColumnElement[Any]] = []
-    for w in WINDOWS:
-        e = {name: z(ev.c[f"{name}_{w}"]) for name in (
-            "orders", "inspected", "sla", "counter", "accepted", "refused",
-            "csat_sum", "csat_n", "pay_seconds", "pay_n")}  # fmt: skip
-        figures += [
-            cast(e["orders"], Integer).label(f"orders_{w}d"),
-            cast(e["inspected"], Integer).label(f"inspected_{w}d"),
-            ratio(z(win.c[f"own_{w}"]), z(win.c[f"all_{w}"])).label(f"win_share_{w}d"),
-            ratio(e["counter"], e["inspected"]).label(f"counter_offer_rate_{w}d"),
-            ratio(e["sla"], e["inspected"]).label(f"sla_rate_{w}d"),
-            ratio(e["accepted"], e["accepted"] + e["refused"]).label(f"counter_acceptance_{w}d"),
-            ratio(e["csat_sum"], e["csat_n"]).label(f"csat_{w}d"),
-            ratio(e["pay_seconds"], e["pay_n"] * SECONDS_PER_DAY).label(f"avg_days_to_pay_{w}d"),
-        ]
-    longest = max(WINDOWS)
-    active = (
-        z(ev.c[f"orders_{longest}"])
-        + z(ev.c[f"inspected_{longest}"])
-        + z(ev.c[f"accepted_{longest}"])
-        + z(ev.c[f"refused_{longest}"])
-        + z(ev.c[f"pay_n_{longest}"])
-    )
+def _figures(ev: Subquery, win: Subquery, w: int) -> list[ColumnElement[Any]]:
+    """One window's volumes and rates, named as the tab's columns."""
+    e = {name: _zero(ev.c[f"{name}_{w}"]) for name in (
+        "orders", "inspected", "sla", "counter", "accepted", "refused",
+        "csat_sum", "csat_n", "pay_seconds", "pay_n")}  # fmt: skip
+    return [
+        cast(e["orders"], Integer).label(f"orders_{w}d"),
+        cast(e["inspected"], Integer).label(f"inspected_{w}d"),
+        ratio(_zero(win.c[f"own_{w}"]), _zero(win.c[f"all_{w}"])).label(f"win_share_{w}d"),
+        ratio(e["counter"], e["inspected"]).label(f"counter_offer_rate_{w}d"),
+        ratio(e["sla"], e["inspected"]).label(f"sla_rate_{w}d"),
+        ratio(e["accepted"], e["accepted"] + e["refused"]).label(f"counter_acceptance_{w}d"),
+        ratio(e["csat_sum"], e["csat_n"]).label(f"csat_{w}d"),
+        ratio(e["pay_seconds"], e["pay_n"] * SECONDS_PER_DAY).label(f"avg_days_to_pay_{w}d"),
+    ]
+
+
+def _listed(ev: Subquery, ctx: QueryContext) -> list[ColumnElement[Any]]:
+    """Active sellers, and any other seller with an event in the longest window."""
+    s, longest = sellers.c, max(WINDOWS)
+    events = ("orders", "inspected", "accepted", "refused", "pay_n")
+    activity = sum((_zero(ev.c[f"{name}_{longest}"]) for name in events), literal(0))
     wheres = [
-        or_(s.status == "active", active > 0),
+        or_(s.status == "active", activity > 0),
         s.created_at < trailing_bounds(ctx.as_of, 1)[1],
     ]
     if seller_ids := filter_values(ctx, "seller_id"):
         wheres.append(s.seller_id.in_(seller_ids))
+    return wheres
+
+
+def _rates(ctx: QueryContext) -> Subquery:
+    """One row per listed seller with its volumes and rates (the figures of the tab)."""
+    ev, win, s = _events(ctx), _win_share_sums(ctx), sellers.c
+    figures = [f for w in WINDOWS for f in _figures(ev, win, w)]
     return (
         select(s.seller_id, s.name.label("seller"), s.country,
                s.status.label("seller_status"), *figures)
         .select_from(sellers.outerjoin(ev, ev.c.seller_id == s.seller_id)
                      .outerjoin(win, win.c.seller_id == s.seller_id))
-        .where(*wheres)
+        .where(*_listed(ev, ctx))
         .subquery("rates")
     )  # fmt: skip
 
