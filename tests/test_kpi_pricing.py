@@ -18,6 +18,7 @@ from sheets_sync.db import make_engine
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import pricing
 from sheets_sync.kpis.registry import QueryContext, query_columns
+from sheets_sync.kpis.runner import build_context, compute_frame
 from sheets_sync.templates import load_templates
 
 AS_OF = dt.date(2026, 5, 31)
@@ -327,3 +328,19 @@ def test_template_has_the_contract_columns():
         "Current price", "Best price", "Price to win", "Suggested price", "New price",
     }  # fmt: skip
     assert template.query == "pricing"
+
+
+def test_template_runs_through_the_runner(grid):
+    """The template's columns map onto the query; money comes out as Decimal cents."""
+    template = load_templates(TEMPLATES, query_columns())["Pricing"]
+    with grid.connect() as conn:
+        frame = compute_frame(conn, template, build_context(conn, template, as_of=AS_OF))
+    expected = reference()
+    assert len(frame.rows) == len(expected)
+    for row in frame.rows:
+        cells = dict(zip(frame.headers, row, strict=True))
+        figures = expected[frame.key_of(row)]
+        assert cells["Suggested price"] == figures["suggested_price"]
+        assert cells["Best price"] == figures["best_price"]
+        assert cells["Orders 28d"] == figures["orders_28d"]
+        assert (cells["New price"], cells["Reason"], cells["Status"]) == (None, None, None)

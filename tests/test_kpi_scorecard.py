@@ -19,6 +19,7 @@ from sheets_sync.db import make_engine
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import scorecard
 from sheets_sync.kpis.registry import QueryContext, query_columns
+from sheets_sync.kpis.runner import build_context, compute_frame
 from sheets_sync.templates import load_templates
 
 AS_OF = dt.date(2026, 3, 28)
@@ -393,3 +394,17 @@ def test_win_share_counts_only_the_cells_a_seller_sold_in_that_window(engine):
     for (seller, days), value in expected.items():
         assert reference(orders, seller, days)[f"win_share_{days}d"] == pytest.approx(value)
         assert rows[seller][f"win_share_{days}d"] == pytest.approx(value), (seller, days)
+
+
+def test_template_runs_through_the_runner(market):
+    """The template's columns map onto the query and come out typed."""
+    engine, orders = market
+    template = load_templates(TEMPLATES, query_columns())["Seller Scorecard"]
+    with engine.connect() as conn:
+        frame = compute_frame(conn, template, build_context(conn, template, as_of=AS_OF))
+    rows = {row[0]: dict(zip(frame.headers, row, strict=True)) for row in frame.rows}
+    assert sorted(rows) == ["S1", "S2", "S3", "S5"]
+    s1 = reference(orders, "S1", 28)
+    assert rows["S1"]["Orders 28d"] == s1["orders_28d"]
+    assert rows["S1"]["SLA rate 28d"] == pytest.approx(s1["sla_rate_28d"], abs=1e-6)
+    assert rows["S1"]["Status"] in scorecard.STATUSES
