@@ -5,7 +5,8 @@ text: openpyxl turns any string starting with ``=`` into a formula, so text
 cells get their data type forced back to string — a seller named
 ``=IMPORTXML(…)`` is shown literally and never evaluated. Per-column styles
 are built once and copied onto each cell, which is several times faster than
-setting ``number_format`` and ``protection`` cell by cell.
+setting ``number_format`` and ``protection`` cell by cell. Empty cells are
+written only where their style matters (editable columns, total rows).
 """
 
 from __future__ import annotations
@@ -36,9 +37,7 @@ class ColumnStyles:
     def __init__(self, ws: Worksheet, columns: Sequence[ColumnSpec], bold: bool = False) -> None:
         self.styles = [_style_array(ws, c, bold) for c in columns]
         self.types = [c.type for c in columns]
-
-    def apply(self, cell: Cell, index: int) -> None:
-        cell._style = copy.copy(self.styles[index])
+        self.keep_empty = [c.editable or bold for c in columns]
 
 
 def _style_array(ws: Worksheet, column: ColumnSpec, bold: bool) -> Any:
@@ -65,12 +64,22 @@ def write_header(ws: Worksheet, headers: Sequence[str]) -> None:
 def write_rows(
     ws: Worksheet, rows: Sequence[Sequence[Any]], styles: ColumnStyles, first_row: int = 2
 ) -> None:
-    """Data rows from ``first_row`` on, typed and styled per column."""
+    """Data rows from ``first_row`` on, typed and styled per column.
+
+    Cells are built directly and placed in the sheet's cell map (what
+    ``Worksheet.append`` does), skipping ``Worksheet.cell``'s lookups: this loop
+    runs once per cell of the workbook. Empty cells are only created where
+    their style matters (editable columns stay unlocked when empty).
+    """
+    grid = ws._cells
+    keep_empty = styles.keep_empty
     for r, row in enumerate(rows, start=first_row):
         for c, value in enumerate(row):
-            cell = ws.cell(row=r, column=c + 1)
+            if value is None and not keep_empty[c]:
+                continue
+            cell = Cell(ws, row=r, column=c + 1, style_array=copy.copy(styles.styles[c]))
             set_value(cell, to_cell_value(value, styles.types[c]))
-            styles.apply(cell, c)
+            grid[(r, c + 1)] = cell
 
 
 def set_value(cell: Cell, value: Any) -> None:
