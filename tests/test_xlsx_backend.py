@@ -228,6 +228,10 @@ def test_team_columns_follow_their_rows_when_rows_move_appear_and_vanish(book: P
         (dt.date(2025, 6, 2), "DE"): "DE day 2",
     }
     assert "call DE" not in [c.value for c in ws["J"]]  # its row vanished
+    assert ws.column_dimensions["J"].protection.locked is False  # new notes can be typed
+    assert (
+        ws.column_dimensions["K"].min == 11 and ws.column_dimensions["K"].protection.locked is False
+    )
 
 
 def test_team_columns_shift_right_when_the_template_gains_a_column(book: Path) -> None:

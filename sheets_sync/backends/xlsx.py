@@ -114,7 +114,7 @@ class XlsxBackend:
         if template.filter:
             layout.autofilter(ws, frame.width, len(frame.rows))
         layout.conditional_formats(ws, template, len(frame.rows))
-        layout.protect(ws, frame.width + kept.width)
+        layout.protect(ws, frame.width, kept.width)
         _swap(wb, ws, old, frame.title)
         extras.record_range(wb, frame.title, frame.width, len(frame.rows))
         seconds = time.perf_counter() - start

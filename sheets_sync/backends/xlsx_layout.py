@@ -34,12 +34,20 @@ def autofilter(ws: Worksheet, width: int, rows: int) -> None:
     ws.auto_filter.ref = data_ref(width, rows)
 
 
-def protect(ws: Worksheet, width: int) -> None:
-    """Lock managed non-editable cells; leave editable and team columns open."""
-    if width < XLSX_MAX_COLUMNS:
-        extra = ColumnDimension(ws, min=width + 1, max=XLSX_MAX_COLUMNS)
-        extra.protection = Protection(locked=False)
-        ws.column_dimensions[get_column_letter(width + 1)] = extra
+def protect(ws: Worksheet, width: int, team_columns: int = 0) -> None:
+    """Lock managed non-editable cells; leave editable and team columns open.
+
+    Columns right of the managed ones are unlocked as whole columns, so the
+    team can type in any row: those already holding team cells one by one
+    (they keep their own widths), every later one through a single range.
+    """
+    for column in range(width + 1, width + team_columns + 1):
+        ws.column_dimensions[get_column_letter(column)].protection = Protection(locked=False)
+    first_free = width + team_columns + 1
+    if first_free <= XLSX_MAX_COLUMNS:
+        rest = ColumnDimension(ws, min=first_free, max=XLSX_MAX_COLUMNS)
+        rest.protection = Protection(locked=False)
+        ws.column_dimensions[get_column_letter(first_free)] = rest
     sheet = ws.protection
     sheet.sheet = True
     sheet.sort = False
