@@ -162,10 +162,15 @@ def _run(
     backend.check_limits(frames)
     notify(ProgressEvent("write", backend.destination, len(frames), len(frames)))
     report = backend.write_tabs(frames)
-    result = SyncResult(run_id, backend.destination, day, api_calls=report.api_calls)
-    result.bytes_sent = report.bytes_sent
-    result.tabs = _tab_results(frames, compute_seconds, report)
-    result.seconds = time.perf_counter() - started
+    result = SyncResult(
+        run_id,
+        backend.destination,
+        day,
+        tabs=_tab_results(frames, compute_seconds, report),
+        api_calls=report.api_calls,
+        bytes_sent=report.bytes_sent,
+        seconds=time.perf_counter() - started,
+    )
     notify(ProgressEvent("done", backend.destination, len(frames), len(frames)))
     return result
 
