@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from collections.abc import Iterator
 from decimal import Decimal
@@ -408,3 +409,29 @@ def test_template_runs_through_the_runner(market):
     assert rows["S1"]["Orders 28d"] == s1["orders_28d"]
     assert rows["S1"]["SLA rate 28d"] == pytest.approx(s1["sla_rate_28d"], abs=1e-6)
     assert rows["S1"]["Status"] in scorecard.STATUSES
+
+
+@pytest.mark.parametrize(
+    ("metric", "direction", "window"),
+    [
+        ("sla_rate", "below", 28),
+        ("counter_offer_rate", "above", 7),
+        ("avg_days_to_pay", "above", 28),
+        ("csat", "below", 7),
+    ],
+)
+def test_each_colour_is_reachable(market, metric, direction, window):
+    """Limits set between the three sellers' own figures give one seller each colour."""
+    engine, orders = market
+    values = sorted(reference(orders, s, window)[f"{metric}_{window}d"] for s in ("S1", "S2", "S3"))
+    assert len(set(values)) == 3, values
+    best_first = values if direction == "above" else values[::-1]
+    amber, red = ((a + b) / 2 for a, b in itertools.pairwise(best_first))
+    params = {"min_volume": 1, "status_window_days": window,
+              "thresholds": {metric: {"direction": direction, "amber": amber, "red": red}}}  # fmt: skip
+    rows = run(engine, params=params)
+    colours = {rows[s]["status"] for s in ("S1", "S2", "S3")}
+    assert colours == {"GREEN", "AMBER", "RED"}
+    for seller in ("S1", "S2", "S3"):
+        figures = reference(orders, seller, window)
+        assert rows[seller]["status"] == reference_status(figures, params), seller

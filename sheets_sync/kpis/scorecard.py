@@ -61,12 +61,12 @@ RATES = (
 DIRECTIONS = ("above", "below")
 
 DEFAULTS: dict[str, Any] = {
-    "min_volume": 10,
+    "min_volume": 20,
     "status_window_days": 28,
     "thresholds": {
         "counter_offer_rate": {"direction": "above", "amber": 0.25, "red": 0.35},
         "sla_rate": {"direction": "below", "amber": 0.85, "red": 0.75},
-        "counter_acceptance": {"direction": "below", "amber": 0.60, "red": 0.50},
+        "counter_acceptance": {"direction": "below", "amber": 0.50, "red": 0.40},
         "csat": {"direction": "below", "amber": 4.0, "red": 3.5},
     },
 }
