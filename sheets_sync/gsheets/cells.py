@@ -28,6 +28,9 @@ Cell = str | int | float | bool
 
 def to_cell(value: Any) -> Cell:
     """One frame value as a JSON cell value (NULL → empty, dates → serials)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return value
     if value is None:
         return EMPTY
     if isinstance(value, str | bool):
@@ -64,6 +67,8 @@ def same_cell(current: Any, desired: Cell) -> bool:
     floats are compared with a relative tolerance because serials and money
     round-trip through JSON text.
     """
+    if type(current) is type(desired) and current == desired:
+        return True
     if desired == EMPTY:
         return current is None or current == EMPTY
     if isinstance(desired, bool) or isinstance(current, bool):

@@ -155,8 +155,17 @@ class Block:
         return len(self.values) * len(self.values[0])
 
 
-def changed_runs(current: Sequence[Any] | None, desired: Sequence[Cell]) -> list[tuple[int, int]]:
-    """Column runs ``(start, end)`` of cells whose value differs."""
+def changed_runs(
+    current: Sequence[Any] | None, desired: Sequence[Cell], exact: Sequence[int] = ()
+) -> list[tuple[int, int]]:
+    """Column runs ``(start, end)`` of cells whose value differs.
+
+    Most rows are unchanged, so a row equal by Python's ``==`` is accepted at
+    once, after checking the ``exact`` columns (booleans, where ``1 == True``).
+    """
+    same = current is not None and current == desired
+    if same and all(type(current[i]) is type(desired[i]) for i in exact):  # type: ignore[index]
+        return []
     runs: list[tuple[int, int]] = []
     start = None
     have = current or ()
