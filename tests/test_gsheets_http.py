@@ -6,10 +6,23 @@ deadline of minutes costs no wall time.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import gspread
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sheets_sync.errors import SheetsAPIError, TransientSheetsAPIError
+from sheets_sync.config import Settings
+from sheets_sync.errors import (
+    ConfigError,
+    DestinationError,
+    SheetsAPIError,
+    TransientSheetsAPIError,
+)
+from sheets_sync.gsheets.auth import account_email, is_local_emulator, load_credentials
+from sheets_sync.gsheets.backend import GoogleSheetsBackend
 from sheets_sync.gsheets.http import RetryingHTTPClient, RetryPolicy
 from sheets_sync.gsheets.session import google_session
 
@@ -150,3 +163,86 @@ def test_bytes_counted_are_the_bytes_the_server_received(emulator, controls, clo
     before = controls.counters()["bytes_in"]
     write(http, sheet_id, [["é" * 100, 3.5]])
     assert http.counters.bytes_sent == controls.counters()["bytes_in"] - before > 200
+
+
+# -- credentials ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real (locally generated) service-account key; the emulator issues its tokens."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    info = {
+        "type": "service_account",
+        "project_id": "tradein-ops",
+        "private_key_id": "k1",
+        "private_key": pem.decode(),
+        "client_email": "sync-bot@tradein-ops.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    path = tmp_path_factory.mktemp("sa") / "key.json"
+    path.write_text(json.dumps(info))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("http://127.0.0.1:8765", True),
+        ("http://localhost:9000", True),
+        ("https://sheets.example.com", False),
+        ("http://127.0.0.1.example.com", False),
+        (None, False),
+    ],
+)
+def test_only_a_loopback_api_url_goes_without_credentials(url, local):
+    assert is_local_emulator(url) is local
+
+
+def test_the_emulator_on_loopback_needs_no_credentials(emulator):
+    settings = Settings.load(environ={}, sheets_api_url=emulator.url)
+    assert (
+        load_credentials(settings, environ={"GOOGLE_APPLICATION_CREDENTIALS": "/nope.json"}) is None
+    )
+
+
+def test_a_missing_key_file_names_the_variable(tmp_path):
+    settings = Settings.load(environ={})
+    with pytest.raises(ConfigError, match="GOOGLE_APPLICATION_CREDENTIALS=.*no such file"):
+        load_credentials(
+            settings, environ={"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "key.json")}
+        )
+
+
+def test_a_key_file_that_is_not_a_service_account_is_refused(tmp_path):
+    bad = tmp_path / "key.json"
+    bad.write_text(json.dumps({"type": "authorized_user"}))
+    with pytest.raises(ConfigError, match="not a service-account JSON key"):
+        load_credentials(
+            Settings.load(environ={}), environ={"GOOGLE_APPLICATION_CREDENTIALS": str(bad)}
+        )
+
+
+def test_an_unshared_spreadsheet_error_names_the_service_account(
+    emulator, controls, key_file, gspread_client
+):
+    """A real token exchange through the emulator, then a spreadsheet the account cannot open."""
+    sheet_id = gspread_client.create("Not shared").id
+    settings = Settings.load(environ={})
+    credentials = load_credentials(
+        settings, environ={"GOOGLE_APPLICATION_CREDENTIALS": str(key_file)}
+    )
+    assert account_email(credentials) == "sync-bot@tradein-ops.iam.gserviceaccount.com"
+    backend = GoogleSheetsBackend(
+        settings.replace(sheets_api_url=emulator.url), sheet_id, credentials=credentials
+    )
+    assert backend.read_tab("Sheet1") == []  # the JWT grant went through; the token works
+    controls.forbid(sheet_id)
+    with pytest.raises(
+        DestinationError, match="share it with sync-bot@tradein-ops.iam.gserviceaccount.com"
+    ):
+        backend.read_tab("Sheet1")

@@ -21,6 +21,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from google.auth.credentials import Credentials
+
 from sheets_sync.backends.base import TabReport, WriteReport
 from sheets_sync.config import Settings
 from sheets_sync.errors import DestinationError, LimitError, SheetsAPIError, TransientSheetsAPIError
@@ -47,13 +49,15 @@ class GoogleSheetsBackend:
         settings: Settings,
         spreadsheet_id: str,
         http: RetryingHTTPClient | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
+        """``credentials`` default to :func:`load_credentials`; ``http`` to our retrying client."""
         self.settings = settings
         self.spreadsheet_id = spreadsheet_id
-        self.account: str | None = None
-        if http is None:
+        if credentials is None and http is None:
             credentials = load_credentials(settings)
-            self.account = account_email(credentials)
+        self.account = account_email(credentials)
+        if http is None:
             http = RetryingHTTPClient(
                 make_session(settings, credentials),
                 RetryPolicy(deadline_seconds=settings.retry_deadline_seconds),
