@@ -162,6 +162,12 @@ def test_text_that_looks_like_a_formula_stays_literal(book: Path, value: str) ->
     assert XlsxBackend(book).read_tab("KPI Daily")[1][2] == value
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), Decimal("NaN")])
+def test_values_a_workbook_cannot_hold_become_empty_cells(book: Path, value) -> None:
+    frame = TabFrame(template(), [(*row(1, "FR")[:5], value, *row(1, "FR")[6:])])
+    assert write(book, frame)["KPI Daily"]["F2"].value is None
+
+
 def test_text_with_control_characters_is_written_safely(book: Path) -> None:
     frame = TabFrame(template(), [row(1, "FR", seller="Bad\x01Name")])
     assert write(book, frame)["KPI Daily"]["C2"].value == "Bad\ufffdName"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -90,8 +91,12 @@ def set_value(cell: Cell, value: Any) -> None:
 
 
 def to_cell_value(value: Any, kind: ColumnType) -> Any:
-    """A frame value as openpyxl should store it for a column of ``kind``."""
-    if value is None:
+    """A frame value as openpyxl should store it for a column of ``kind``.
+
+    NaN and infinities have no spelling in a workbook (Excel reports the file
+    as corrupt), so they become empty cells, like NULL.
+    """
+    if value is None or (isinstance(value, float | Decimal) and not math.isfinite(value)):
         return None
     if isinstance(value, str):
         return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
