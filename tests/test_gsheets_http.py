@@ -212,7 +212,7 @@ def test_the_emulator_on_loopback_needs_no_credentials(emulator):
 
 def test_a_missing_key_file_names_the_variable(tmp_path):
     settings = Settings.load(environ={})
-    with pytest.raises(ConfigError, match="GOOGLE_APPLICATION_CREDENTIALS=.*no such file"):
+    with pytest.raises(ConfigError, match=r"GOOGLE_APPLICATION_CREDENTIALS=.*no such file"):
         load_credentials(
             settings, environ={"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "key.json")}
         )
@@ -243,6 +243,6 @@ def test_an_unshared_spreadsheet_error_names_the_service_account(
     assert backend.read_tab("Sheet1") == []  # the JWT grant went through; the token works
     controls.forbid(sheet_id)
     with pytest.raises(
-        DestinationError, match="share it with sync-bot@tradein-ops.iam.gserviceaccount.com"
+        DestinationError, match=r"share it with sync-bot@tradein-ops\.iam\.gserviceaccount\.com"
     ):
         backend.read_tab("Sheet1")
