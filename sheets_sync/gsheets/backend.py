@@ -76,17 +76,15 @@ class GoogleSheetsBackend:
     def write_tabs(self, frames: Sequence[TabFrame]) -> WriteReport:
         self.check_limits(frames)
         before = (self.http.counters.requests, self.http.counters.bytes_sent)
-        started = time.perf_counter()
         plan = self._write_structure(frames)
         for body in plan.value_bodies:
             self.http.values_batch_update(self.spreadsheet_id, body)
-        seconds = time.perf_counter() - started
         log.info(
             "gsheets %s: %d structural requests, %d value bodies, %d cells",
             self.spreadsheet_id, len(plan.requests), len(plan.value_bodies), plan.cells_written,
         )  # fmt: skip
         return WriteReport(
-            tabs=[TabReport(t.title, t.rows, t.cells_written, seconds) for t in plan.tabs],
+            tabs=[TabReport(t.title, t.rows, t.cells_written) for t in plan.tabs],
             api_calls=self.http.counters.requests - before[0],
             bytes_sent=self.http.counters.bytes_sent - before[1],
         )
@@ -146,11 +144,15 @@ class GoogleSheetsBackend:
         return meta
 
     def _not_shared(self, error: SheetsAPIError) -> DestinationError:
-        who = self.account or "the service account this app runs as"
         what = "not found" if error.status == 404 else "not accessible"
+        fix = (
+            f"share it with {self.account} as Editor"
+            if self.account
+            else "share it as Editor with the service account the app runs as"
+        )
         return DestinationError(
-            f"spreadsheet {self.spreadsheet_id} is {what} ({error.status}): share it with "
-            f"{who} as Editor (Share → add {who}), and check the id in the sheet's URL"
+            f"spreadsheet {self.spreadsheet_id} is {what} ({error.status}): {fix}, "
+            "and check the id against the sheet's URL (docs.google.com/spreadsheets/d/<ID>/edit)"
         )
 
     def read_tab(self, title: str) -> list[list[Any]]:
