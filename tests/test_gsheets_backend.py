@@ -289,7 +289,7 @@ def test_a_spreadsheet_too_full_for_the_sync_fails_before_any_write(
 
 def test_an_unshared_spreadsheet_names_the_fix(emulator, controls, sheet, daily):
     controls.forbid(sheet.id)
-    with pytest.raises(DestinationError, match="share it with"):
+    with pytest.raises(DestinationError, match=r"not accessible \(403\): share it as Editor"):
         backend(emulator, sheet.id).write_tabs([daily(LAST_DAY)])
 
 
