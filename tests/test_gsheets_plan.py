@@ -245,3 +245,32 @@ def test_total_cells_after_the_sync_count_team_columns_and_other_sheets():
     state.sheets["Notes"] = SheetState(99, "Notes", 100, 10)
     plan = build_plan(state, [frame], CAP)
     assert plan.cells_after == 9 * 6 + 1000
+
+
+def pricing_template() -> TabTemplate:
+    return TabTemplate(
+        title="Pricing",
+        columns=(
+            ColumnSpec("Seller ID", "seller_id"),
+            ColumnSpec("Current price", "price", ColumnType.MONEY),
+            ColumnSpec("New price", "new_price", ColumnType.MONEY, editable=True),
+            ColumnSpec("Status", "status"),
+        ),
+        key=("Seller ID",),
+    )
+
+
+def test_a_price_the_team_typed_survives_a_sync_until_it_is_pushed():
+    before = [
+        ["Seller ID", "Current price", "New price", "Status"],
+        ["S1", 10, 12.5, "old"],
+        ["S2", 20, "", "x"],
+    ]
+    frame = TabFrame(
+        pricing_template(), [("S1", Decimal("11.00"), None, None), ("S2", Decimal(20), None, None)]
+    )
+    plan = build_plan(state_of("Pricing", before), [frame], CAP)
+    grid = apply(plan, "Pricing", before)
+    assert grid[1:] == [["S1", 11.0, 12.5, ""], ["S2", 20, "", ""]]
+    written = [vr["range"] for body in plan.value_bodies for vr in body["data"]]
+    assert all("C" not in rng.split("!")[1] for rng in written)

@@ -155,23 +155,36 @@ class Block:
         return len(self.values) * len(self.values[0])
 
 
+@dataclass(frozen=True)
+class ColumnRules:
+    """Per-tab comparison rules: which columns need exact types, which keep the team's input.
+
+    ``exact``: booleans (``1 == True`` in Python, not in a sheet). ``keep``:
+    editable columns (``New price``, ``Reason``): a value the team typed
+    there is pending work, so a NULL from the database never erases it.
+    """
+
+    exact: frozenset[int] = frozenset()
+    keep: frozenset[int] = frozenset()
+
+
 def changed_runs(
-    current: Sequence[Any] | None, desired: Sequence[Cell], exact: Sequence[int] = ()
+    current: Sequence[Any] | None, desired: Sequence[Cell], rules: ColumnRules = ColumnRules()
 ) -> list[tuple[int, int]]:
-    """Column runs ``(start, end)`` of cells whose value differs.
+    """Column runs ``(start, end)`` of cells to write.
 
     Most rows are unchanged, so a row equal by Python's ``==`` is accepted at
-    once, after checking the ``exact`` columns (booleans, where ``1 == True``).
+    once, after checking the exact-type columns.
     """
     same = current is not None and current == desired
-    if same and all(type(current[i]) is type(desired[i]) for i in exact):  # type: ignore[index]
+    if same and all(type(current[i]) is type(desired[i]) for i in rules.exact):  # type: ignore[index]
         return []
     runs: list[tuple[int, int]] = []
     start = None
     have = current or ()
     for col, want in enumerate(desired):
         now = have[col] if col < len(have) else None
-        if not same_cell(now, want):
+        if not (same_cell(now, want) or (want == "" and col in rules.keep)):
             if start is None:
                 start = col
         elif start is not None:

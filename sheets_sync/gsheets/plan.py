@@ -20,7 +20,15 @@ from typing import Any
 from sheets_sync.frame import TabFrame
 from sheets_sync.gsheets import structure
 from sheets_sync.gsheets.cells import Cell, a1_range, to_row
-from sheets_sync.gsheets.diff import Alignment, Block, align_keyed, align_rows, blocks, changed_runs
+from sheets_sync.gsheets.diff import (
+    Alignment,
+    Block,
+    ColumnRules,
+    align_keyed,
+    align_rows,
+    blocks,
+    changed_runs,
+)
 from sheets_sync.gsheets.state import BookState, SheetState
 from sheets_sync.templates.model import ColumnType
 
@@ -183,14 +191,18 @@ def _changed_blocks(
     frame: TabFrame, have: list[list[Any]], desired: list[list[Cell]], alignment: Alignment
 ) -> list[Block]:
     """Header row, then every data row at its final position, compared cell by cell."""
-    exact = [i for i, c in enumerate(frame.template.columns) if c.type is ColumnType.BOOLEAN]
+    columns = frame.template.columns
+    rules = ColumnRules(
+        exact=frozenset(i for i, c in enumerate(columns) if c.type is ColumnType.BOOLEAN),
+        keep=frozenset(i for i, c in enumerate(columns) if c.editable),
+    )
     header: list[Cell] = list(frame.headers)
     rows = [(0, header, changed_runs(have[0] if have else None, header))]
     current = have[1:]
     for position, placement in enumerate(alignment.layout):
         before = current[placement.source] if placement.source is not None else None
         values = desired[placement.desired]
-        rows.append((position + 1, values, changed_runs(before, values, exact)))
+        rows.append((position + 1, values, changed_runs(before, values, rules)))
     return blocks([r for r in rows if r[2]])
 
 
