@@ -274,3 +274,17 @@ def test_a_price_the_team_typed_survives_a_sync_until_it_is_pushed():
     assert grid[1:] == [["S1", 11.0, 12.5, ""], ["S2", 20, "", ""]]
     written = [vr["range"] for body in plan.value_bodies for vr in body["data"]]
     assert all("C" not in rng.split("!")[1] for rng in written)
+
+
+def test_a_tab_that_empties_keeps_a_row_below_its_frozen_header():
+    before = TabFrame(daily_template(), day_rows(date(2024, 3, 1), 2))
+    rows = sheet_with(before)
+    state = BookState(
+        {"KPI Daily": SheetState(7, "KPI Daily", len(rows), 4)}, [], {"KPI Daily": rows}
+    )
+    plan = build_plan(state, [TabFrame(daily_template(), [])], CAP)
+    kinds = [next(iter(r)) for r in plan.requests]
+    assert kinds.index("appendDimension") < kinds.index("deleteDimension")
+    resize = next(r["updateSheetProperties"] for r in plan.requests if "updateSheetProperties" in r)
+    assert resize["properties"]["gridProperties"]["rowCount"] == 2
+    assert apply(plan, "KPI Daily", rows) == [list(before.headers)]

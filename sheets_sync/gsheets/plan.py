@@ -129,6 +129,9 @@ def _plan_tab(
     if current is None:
         requests.append(structure.add_sheet(sheet_id, frame.title, rows, cols, frozen))
     else:
+        if current.row_count - len(alignment.deletions) <= template.freeze_rows:
+            # Google refuses a grid left with only frozen rows, even mid-batch.
+            requests.append(structure.append_rows(sheet_id, template.freeze_rows + 1))
         requests.extend(_realign(sheet_id, alignment))
         requests.append(structure.resize(sheet_id, rows, cols, frozen))
     requests.extend(_decorate(state, frame, sheet_id, current, len(desired), rows))

@@ -54,6 +54,10 @@ def delete_rows(sheet_id: int, start: int, count: int) -> dict[str, Any]:
     return {"deleteDimension": {"range": rng}}
 
 
+def append_rows(sheet_id: int, count: int) -> dict[str, Any]:
+    return {"appendDimension": {"sheetId": sheet_id, "dimension": "ROWS", "length": count}}
+
+
 def insert_rows(sheet_id: int, start: int, count: int) -> dict[str, Any]:
     """New rows take the format of the data row above, never the header's."""
     rng = {"sheetId": sheet_id, "dimension": "ROWS", "startIndex": start, "endIndex": start + count}
