@@ -23,7 +23,7 @@ from sheets_sync.errors import (
 )
 from sheets_sync.gsheets.auth import account_email, is_local_emulator, load_credentials
 from sheets_sync.gsheets.backend import GoogleSheetsBackend
-from sheets_sync.gsheets.http import RetryingHTTPClient, RetryPolicy
+from sheets_sync.gsheets.http import RetryingHTTPClient, RetryPolicy, _replayable
 from sheets_sync.gsheets.session import google_session
 
 VALUES = "'Sheet1'!A1:B2"
@@ -246,3 +246,18 @@ def test_an_unshared_spreadsheet_error_names_the_service_account(
         DestinationError, match=r"share it with sync-bot@tradein-ops\.iam\.gserviceaccount\.com"
     ):
         backend.read_tab("Sheet1")
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "replayable"),
+    [
+        ("get", "https://sheets.googleapis.com/v4/spreadsheets/x/values:batchGet", True),
+        ("post", "https://sheets.googleapis.com/v4/spreadsheets/x/values:batchUpdate", True),
+        ("put", "https://sheets.googleapis.com/v4/spreadsheets/x/values/'T'!A1", True),
+        ("post", "https://sheets.googleapis.com/v4/spreadsheets/x:batchUpdate", False),
+        ("post", "https://sheets.googleapis.com/v4/spreadsheets/x/values/'T'!A1:append", False),
+        ("post", "https://www.googleapis.com/drive/v3/files", False),
+    ],
+)
+def test_only_idempotent_requests_are_replayed_after_an_ambiguous_failure(method, url, replayable):
+    assert _replayable(method, url) is replayable

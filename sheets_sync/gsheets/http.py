@@ -159,10 +159,17 @@ class RetryingHTTPClient(HTTPClient):
 
 
 def _replayable(method: str, endpoint: str) -> bool:
-    """Reads and explicit-range value writes are idempotent; a structural batch is not."""
-    return (
-        method.lower() == "get" or not endpoint.endswith(":batchUpdate") or "/values:" in endpoint
-    )
+    """Safe to send twice: reads, and value writes with explicit ranges.
+
+    Everything else (a structural batch with row deletions, an append, a file
+    creation) may have been applied before the failure, so it is not replayed.
+    """
+    verb, path = method.upper(), endpoint.split("?", 1)[0]
+    if verb == "GET":
+        return True
+    if verb == "PUT" and "/values/" in path:
+        return True
+    return verb == "POST" and path.endswith(("/values:batchUpdate", "/values:batchClear"))
 
 
 def _encode(
