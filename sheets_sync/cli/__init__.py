@@ -45,9 +45,16 @@ class AppContext:
             self._engine = make_engine(self.settings.database_url, echo=self.settings.sql_echo)
         return self._engine
 
+    def use_database(self, url: str) -> None:
+        """Point at another database (the ``--database-url`` option)."""
+        self.close()
+        self.settings = self.settings.replace(database_url=url)
+        self.settings.validate()
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
+            self._engine = None
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -65,12 +72,8 @@ def database_option(func: F) -> F:
     @click.pass_context
     @functools.wraps(func)
     def wrapper(ctx: click.Context, *args: Any, database_url: str | None, **kwargs: Any) -> Any:
-        app: AppContext = ctx.find_object(AppContext)
         if database_url:
-            app.close()
-            app.settings = app.settings.replace(database_url=database_url)
-            app.settings.validate()
-            app._engine = None
+            ctx.find_object(AppContext).use_database(database_url)  # type: ignore[union-attr]
         return ctx.invoke(func, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
