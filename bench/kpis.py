@@ -12,8 +12,7 @@ subprocess ``--repeat`` times:
   then groupby (:mod:`kpis_baseline`).
 
 Wall time is the median of the runs; peak memory is the subprocess's peak RSS
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) and that peak minus the RSS right
-after imports. The three tabs of both variants must be equal row for row.
+(``VmHWM`` of /proc/self/status) and that peak minus its RSS right after imports. The three tabs of both variants must be equal row for row.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ import argparse
 import datetime as dt
 import os
 import pickle
-import resource
 import statistics
 import subprocess
 import sys
@@ -59,12 +57,17 @@ PG_DB = "sheets_sync_bench_kpis"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 
 
-def _rss_kb() -> int:
+def _status_kb(field: str) -> int:
+    """A memory figure of this process from /proc (``VmRSS`` now, ``VmHWM`` its peak).
+
+    ``getrusage``'s ``ru_maxrss`` would not do: Linux carries the parent's peak
+    over ``fork`` + ``exec``, so every worker would report at least the parent's RSS.
+    """
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
-    return 0
+    raise RuntimeError(f"no {field} in /proc/self/status (this benchmark needs Linux)")
 
 
 def pushdown(url: str, as_of: dt.date) -> dict[str, list[Any]]:
@@ -93,13 +96,13 @@ VARIANTS = {"pushdown": pushdown, "pandas": baseline}
 
 def worker(variant: str, url: str, as_of: dt.date, repeat: int, out: Path) -> None:
     """Run one variant ``repeat`` times in this (fresh) process and pickle what it measured."""
-    base_rss = _rss_kb()
+    base_rss = _status_kb("VmRSS")
     times, result = [], {}
     for _ in range(repeat):
         started = time.perf_counter()
         result = VARIANTS[variant](url, as_of)
         times.append(time.perf_counter() - started)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _status_kb("VmHWM")
     out.write_bytes(
         pickle.dumps({"times": times, "peak_kb": peak, "base_kb": base_rss, "tabs": result})
     )
@@ -234,8 +237,8 @@ def section(summaries: list[dict[str, Any]], args: argparse.Namespace, command: 
         "(`compute_frame` of the three templates) vs the obvious baseline (`SELECT *` orders "
         "joined to products and sellers into pandas, then groupby; `bench/kpis_baseline.py`). "
         f"Wall time: median of {args.repeat} runs in one subprocess per variant; memory: that "
-        "subprocess's peak RSS (`getrusage` `ru_maxrss`), and the same minus its RSS after "
-        "imports. Both variants' rows are compared with `==` and were equal.",
+        "subprocess's peak RSS (`VmHWM` in /proc/self/status), and the same minus its RSS "
+        "after imports. Both variants' rows are compared with `==` and were equal.",
         "",
         f"Command: `{command}`  ",
         f"Machine: {os.cpu_count()} CPUs, shared with other jobs; {dt.date.today().isoformat()}.",

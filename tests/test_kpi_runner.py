@@ -97,14 +97,18 @@ def test_user_sql_template_runs_with_binds_and_params(engine, tmp_path, volume_o
     ]  # fmt: skip
 
 
-def test_user_sql_error_names_the_file_and_the_fix(engine, tmp_path):
-    path = _write_template(tmp_path, "SELECT seller_id, no_such_column FROM tradein_orders")
-    tab = load_template(path)
-    with pytest.raises(TemplateError) as error:
-        frame(engine, tab, as_of=dt.date(2026, 1, 1))
+def test_user_sql_error_names_the_file_and_leaves_the_connection_usable(engine, tmp_path):
+    load(engine, [order("O1", D(2026, 1, 1))])
+    tab = load_template(_write_template(tmp_path, "SELECT seller_id, no_such_column FROM sellers"))
+    daily = template("kpi_daily")
+    with engine.connect() as conn:
+        with pytest.raises(TemplateError) as error:
+            compute_frame(conn, tab, build_context(conn, tab, as_of=dt.date(2026, 1, 1)))
+        next_tab = compute_frame(conn, daily, build_context(conn, daily))
     message = str(error.value)
     assert "seller_volume.sql" in message and "no_such_column" in message
     assert "Fix:" in message and ":window_start" in message
+    assert len(next_tab.rows) == 1
 
 
 def test_missing_column_names_the_column_and_what_the_query_returns(engine, tmp_path):

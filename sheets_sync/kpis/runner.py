@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -140,14 +141,21 @@ def _run_user_sql(
             f"{path}: cannot read the SQL file ({error.strerror}). Fix: check the path"
         ) from None
     try:
-        result = conn.execute(text(sql), user_sql_binds(context))
-        return list(result.keys()), result.all()
+        with _savepoint(conn):
+            result = conn.execute(text(sql), user_sql_binds(context))
+            return list(result.keys()), result.all()
     except exc.SQLAlchemyError as error:
         raise TemplateError(
             f"{path}: the query failed on {conn.dialect.name}: {_reason(error)}. Fix: correct "
             "the SQL (binds available: :as_of, :window_start, :window_end, "
             ":window_end_exclusive and the template's params)"
         ) from None
+
+
+def _savepoint(conn: Connection) -> AbstractContextManager[Any]:
+    """On PostgreSQL a failed statement aborts the whole transaction; a savepoint keeps
+    the caller's connection usable for the next tab. (SQLite has no such state.)"""
+    return conn.begin_nested() if conn.dialect.name == "postgresql" else nullcontext()
 
 
 def _reason(error: exc.SQLAlchemyError) -> str:
