@@ -348,3 +348,32 @@ def test_a_connection_dropped_during_value_writes_then_a_rerun_converges(
     assert_same_content(got, want)
     assert result.cells_written < len(want) * len(want[0])
     assert last_run(synced_db)["status"] == "succeeded"
+
+
+def test_pivots_named_range_and_filter_cover_exactly_the_data_after_churn(emulator, sheet, daily):
+    gs = backend(emulator, sheet.id)
+    gs.write_tabs([daily(LAST_DAY - dt.timedelta(days=3), 7)])
+    frame = daily(LAST_DAY, 7)
+    gs.write_tabs([frame])
+    fields = "sheets(properties(sheetId,title),basicFilter,protectedRanges,data.rowData.values.pivotTable),namedRanges"
+    meta = sheet.fetch_sheet_metadata(params={"fields": fields, "includeGridData": "true"})
+    sheets = {s["properties"]["title"]: s for s in meta["sheets"]}
+    data_id = sheets[frame.title]["properties"]["sheetId"]
+    exact = {
+        "sheetId": data_id,
+        "startRowIndex": 0,
+        "endRowIndex": len(frame.rows) + 1,
+        "startColumnIndex": 0,
+        "endColumnIndex": frame.width,
+    }
+    assert sheets[frame.title]["basicFilter"]["range"] == exact
+    named = next(r for r in meta["namedRanges"] if r["name"] == "KPI_Daily")
+    assert named["range"] == {**exact, "startRowIndex": 1}
+    assert frame.template.pivots
+    for spec in frame.template.pivots:
+        pivot = sheets[spec.title]["data"][0]["rowData"][0]["values"][0]["pivotTable"]
+        assert pivot["source"] == exact
+    protected = sheets[frame.title]["protectedRanges"]
+    assert [(p["range"]["startColumnIndex"], p["range"]["endColumnIndex"]) for p in protected] == [
+        (0, frame.width)
+    ]
