@@ -377,3 +377,19 @@ def test_pivots_named_range_and_filter_cover_exactly_the_data_after_churn(emulat
     assert [(p["range"]["startColumnIndex"], p["range"]["endColumnIndex"]) for p in protected] == [
         (0, frame.width)
     ]
+
+
+def test_a_structural_batch_that_failed_once_is_re_planned_not_replayed(
+    emulator, controls, sheet, daily
+):
+    gs = backend(emulator, sheet.id)
+    gs.write_tabs([daily(LAST_DAY - dt.timedelta(days=3), 7)])
+    frame = daily(LAST_DAY, 7)
+    controls.fault(kind="500", times=1, request_kind="spreadsheets.batchUpdate")
+    start = controls.counters()
+    gs.write_tabs([frame])
+    assert_same_content(gs.read_tab(frame.title), expected(frame))
+    counts = kinds_since(start, controls.counters())
+    assert (
+        counts["spreadsheets.get"] == 2 and counts["spreadsheets.batchUpdate"] == 2
+    )  # read again, new plan
