@@ -119,7 +119,7 @@ def _event_measures() -> list[tuple[str, Mapping[str, ColumnElement[Any]]]]:
     ]  # fmt: skip
 
 
-def _zero(name: str) -> ColumnElement[Any]:
+def zero(name: str) -> ColumnElement[Any]:
     """A typed zero, so every UNION branch has the same column types on PostgreSQL."""
     return cast(literal_column("0"), Money if name in MONEY_MEASURES else Integer)
 
@@ -156,7 +156,7 @@ def _branch(
     ts = orders.c[ts_name]
     period = grain.period(ts)
     dims = [_dimension(d) for d in grain.dimensions]
-    values = [measures[n].label(n) if n in measures else _zero(n).label(n) for n in names]
+    values = [measures[n].label(n) if n in measures else zero(n).label(n) for n in names]
     where = window_clauses(ts, grain.start, grain.end) + filter_clauses(grain.filters)
     if ts_name == "counter_answered_at":
         where.append(orders.c.counter_offer_status.in_(ANSWERED_STATUSES))

@@ -37,6 +37,7 @@ from sheets_sync.kpis.daily import (
     orders,
     summed,
     window_clauses,
+    zero,
 )
 from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
 from sheets_sync.kpis.runner import derived_column
@@ -125,7 +126,7 @@ def _with_null_targets(branch: Select[Any]) -> Select[Any]:
 def _targets_branch(grain: Grain) -> Select[Any]:
     """The month's targets as a branch with zero measures, so a target with no orders shows."""
     t = targets.c
-    zeros = [cast(0, Money if m.endswith("amount") else Integer).label(m) for m in MEASURES]
+    zeros = [zero(m).label(m) for m in (*MEASURES, COHORT)]
     where = [t.month <= grain.end]
     if grain.start is not None:
         where.append(t.month >= grain.start)
@@ -135,7 +136,6 @@ def _targets_branch(grain: Grain) -> Select[Any]:
         t.country,
         t.category,
         *zeros,
-        cast(0, Integer).label(COHORT),
         t.orders_target,
         t.paid_amount_target,
     ).where(and_(*where))
