@@ -4,8 +4,8 @@ Every measure is dated by its own event (an order created on Monday, received
 on Wednesday and paid on Friday counts on three days), so the query is a
 ``UNION ALL`` of one small grouped select per event family (each reading only
 the orders whose event falls in the window), summed by an outer ``GROUP BY``.
-The same branches, grouped by ISO week or month instead of day, feed
-`KPI Weekly` and `KPI Monthly` (:mod:`.periods`).
+`KPI Weekly` and `KPI Monthly` (:mod:`.periods`) share these definitions and
+helpers but group the orders once first, which pays off at coarser periods.
 """
 
 from __future__ import annotations
@@ -68,22 +68,13 @@ Period = Callable[[ColumnElement[Any]], ColumnElement[Any]]
 
 @dataclass(frozen=True)
 class Grain:
-    """How branches group: the period of an event timestamp, and the dimensions.
-
-    ``extra`` adds measures beyond §4 to the branch of one event column
-    (e.g. the ship-rate cohort on ``created_at``) by measure name.
-    """
+    """How branches group: the period of an event timestamp, the dimensions, the window."""
 
     period: Period
     dimensions: tuple[str, ...]
     start: dt.date | None
     end: dt.date
     filters: Mapping[str, tuple[str, ...]]
-    extra: Mapping[str, Mapping[str, ColumnElement[Any]]] | None = None
-
-    @property
-    def extra_names(self) -> tuple[str, ...]:
-        return tuple(name for branch in (self.extra or {}).values() for name in branch)
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -146,7 +137,7 @@ def filter_clauses(filters: Mapping[str, tuple[str, ...]]) -> list[Any]:
     return [columns[k].in_(values) for k, values in filters.items() if k in columns and values]
 
 
-def _dimension(name: str) -> ColumnElement[Any]:
+def dimension(name: str) -> ColumnElement[Any]:
     return products.c.category if name == "category" else orders.c[name]
 
 
@@ -155,13 +146,13 @@ def _branch(
 ) -> Select[Any]:
     ts = orders.c[ts_name]
     period = grain.period(ts)
-    dims = [_dimension(d) for d in grain.dimensions]
+    dims = [dimension(d) for d in grain.dimensions]
     values = [measures[n].label(n) if n in measures else zero(n).label(n) for n in names]
     where = window_clauses(ts, grain.start, grain.end) + filter_clauses(grain.filters)
     if ts_name == "counter_answered_at":
         where.append(orders.c.counter_offer_status.in_(ANSWERED_STATUSES))
     return (
-        select(period.label("period"), *(_dimension(n).label(n) for n in grain.dimensions), *values)
+        select(period.label("period"), *(dimension(n).label(n) for n in grain.dimensions), *values)
         .select_from(orders.join(products, products.c.product_id == orders.c.product_id))
         .where(and_(*where))
         .group_by(period, *dims)
@@ -170,12 +161,7 @@ def _branch(
 
 def event_branches(grain: Grain) -> list[Select[Any]]:
     """One grouped select per event family, all with the same columns."""
-    names = (*MEASURES, *grain.extra_names)
-    branches = []
-    for ts_name, measures in _event_measures():
-        extra = dict((grain.extra or {}).get(ts_name, {}))
-        branches.append(_branch(grain, ts_name, {**measures, **extra}, names))
-    return branches
+    return [_branch(grain, ts, measures, MEASURES) for ts, measures in _event_measures()]
 
 
 def summed(union: Subquery, grain: Grain, names: Sequence[str]) -> Select[Any]:

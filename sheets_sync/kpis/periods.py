@@ -1,7 +1,9 @@
 """`KPI Weekly` and `KPI Monthly` (DESIGN §4, §5): country × category per ISO week / month.
 
-They reuse KPI Daily's event branches grouped by week or month start, then
-compute the derived rates as ratios of the summed measures in SQL (never an
+Same definitions as KPI Daily (each measure dated by its own event), but the
+orders are first grouped once by the combination of their events' periods (a
+compact table), then one branch per event family sums it; the derived rates
+are computed as ratios of the summed measures in SQL (never an
 average of daily rates). A zero denominator gives NULL, an empty cell. Monthly
 adds the `targets` of the month and the attainment against them.
 
@@ -25,15 +27,20 @@ from sqlalchemy import (
     cast,
     func,
     null,
+    or_,
     select,
     union_all,
 )
-from sqlalchemy.sql.selectable import Subquery
+from sqlalchemy.sql.selectable import CTE, Subquery
 
 from sheets_sync.kpis.daily import (
+    ANSWERED_STATUSES,
     MEASURES,
+    REFUSED_STATUSES,
+    SLA_SECONDS,
     Grain,
-    event_branches,
+    dimension,
+    filter_clauses,
     orders,
     summed,
     window_clauses,
@@ -41,9 +48,20 @@ from sheets_sync.kpis.daily import (
 )
 from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
 from sheets_sync.kpis.runner import derived_column
-from sheets_sync.kpis.sqlfuncs import day_of, iso_week_label, month_label, month_start, week_start
-from sheets_sync.schema import Money, targets
+from sheets_sync.kpis.sqlfuncs import (
+    day_of,
+    iso_week_label,
+    month_label,
+    month_start,
+    seconds_between,
+    week_start,
+)
+from sheets_sync.schema import Money, products, targets
 
+EVENTS = (
+    "created_at", "shipped_at", "received_at", "inspected_at", "counter_answered_at",
+    "paid_at", "cancelled_at", "returned_at",
+)  # fmt: skip
 COHORT = "created_shipped"
 """Orders created in the period that shipped by ``as_of`` (ship-rate numerator)."""
 
@@ -90,21 +108,110 @@ def rate_columns(c: Any) -> list[ColumnElement[Any]]:
 
 
 def _grain(context: QueryContext, period: Callable[[Any], Any], start: dt.date | None) -> Grain:
-    shipped_by_as_of = and_(*window_clauses(orders.c.shipped_at, None, context.as_of))
-    cohort = func.sum(case((shipped_by_as_of, 1), else_=0))
     return Grain(
         period=period,
         dimensions=DIMENSIONS,
         start=start,
         end=context.as_of,
         filters=context.filters,
-        extra={"created_at": {COHORT: cohort}},
     )
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return case((condition, 1), else_=0)
+
+
+def _in_window(grain: Grain, ts: str) -> ColumnElement[bool]:
+    clauses = window_clauses(orders.c[ts], grain.start, grain.end)
+    if ts == "counter_answered_at":
+        clauses.append(orders.c.counter_offer_status.in_(ANSWERED_STATUSES))
+    return and_(*clauses)
+
+
+def _per_order(grain: Grain) -> Subquery:
+    """Each order with the period of each of its events (NULL outside the window)."""
+    o = orders.c
+    sla = seconds_between(o.inspected_at, o.received_at) <= SLA_SECONDS
+    shipped_by_as_of = and_(*window_clauses(o.shipped_at, None, grain.end))
+    periods = [case((_in_window(grain, ts), grain.period(o[ts]))).label(ts) for ts in EVENTS]
+    inputs = [
+        o.offered_price,
+        _flag(sla).label("within_sla"),
+        _flag(o.counter_offer_price.is_not(None)).label("countered"),
+        _flag(o.counter_offer_status == "accepted").label("accepted"),
+        _flag(o.counter_offer_status.in_(REFUSED_STATUSES)).label("refused"),
+        o.paid_price,
+        o.csat,
+        _flag(shipped_by_as_of).label(COHORT),
+    ]
+    any_event = or_(*(_in_window(grain, ts) for ts in EVENTS))
+    return (
+        select(*periods, *(dimension(d).label(d) for d in grain.dimensions), *inputs)
+        .select_from(orders.join(products, products.c.product_id == o.product_id))
+        .where(any_event, *filter_clauses(grain.filters))
+        .subquery("per_order")
+    )
+
+
+def _compact(grain: Grain) -> CTE:
+    """Orders grouped by their combination of event periods: one sort of the orders.
+
+    SQLite aggregates by sorting, so grouping the orders once (a few thousand
+    combinations per year by month) beats sorting them again for each event.
+    """
+    p = _per_order(grain).c
+    keys = [*(p[ts] for ts in EVENTS), *(p[d] for d in grain.dimensions)]
+    sums = [func.sum(p[c]).label(c) for c in (
+        "offered_price", "within_sla", "countered", "accepted", "refused", "paid_price", "csat",
+        COHORT,
+    )]  # fmt: skip
+    return (
+        select(*keys, func.count().label("orders"), *sums, func.count(p.csat).label("csat_n"))
+        .group_by(*keys)
+        .cte("compact")
+    )
+
+
+COMPACT_SOURCES: dict[str, dict[str, str]] = {
+    "created_at": {"orders_created": "orders", "offered_amount": "offered_price", COHORT: COHORT},
+    "shipped_at": {"shipped": "orders"},
+    "received_at": {"received": "orders"},
+    "inspected_at": {
+        "inspected": "orders", "inspected_within_sla": "within_sla", "counter_offers": "countered",
+    },
+    "counter_answered_at": {"counter_offers_accepted": "accepted", "counter_offers_refused": "refused"},
+    "paid_at": {
+        "paid": "orders", "paid_amount": "paid_price", "csat_sum": "csat", "csat_responses": "csat_n",
+    },
+    "cancelled_at": {"cancelled": "orders"},
+    "returned_at": {"returned": "orders"},
+}  # fmt: skip
+"""Event → {measure: column of the compact table summed for it}."""
+
+
+def period_branches(grain: Grain) -> list[Select[Any]]:
+    """One small grouped select per event family over the compact table."""
+    compact = _compact(grain)
+    c = compact.c
+    names = (*MEASURES, COHORT)
+    branches = []
+    for ts, sources in COMPACT_SOURCES.items():
+        values = [
+            func.coalesce(func.sum(c[sources[n]]), 0).label(n) if n in sources else zero(n).label(n)
+            for n in names
+        ]
+        dims = [c[d] for d in grain.dimensions]
+        branches.append(
+            select(c[ts].label("period"), *dims, *values)
+            .where(c[ts].is_not(None))
+            .group_by(c[ts], *dims)
+        )
+    return branches
 
 
 def _periodic(context: QueryContext, grain: Grain, with_targets: bool) -> Subquery:
     """Summed measures (and targets) per period × country × category."""
-    branches = event_branches(grain)
+    branches = period_branches(grain)
     if with_targets:
         branches = [_with_null_targets(b) for b in branches]
         if "seller_id" not in context.filters:  # targets are per market, not per seller
