@@ -252,7 +252,11 @@ def section(summaries: list[dict[str, Any]], args: argparse.Namespace, command: 
         "one 90-day SQLite branch took 0.30 s by full scan vs 0.31 s with an index on `paid_at` "
         "(and 0.31 s vs 0.37 s `NOT INDEXED` on the existing `created_at` index); PostgreSQL "
         "reads each branch by sequential scan in ~0.15 s. SQLite's cost is its GROUP BY sorter "
-        "(no hash aggregation): KPI Monthly's 365-day window is about half of its time.",
+        "(no hash aggregation), so KPI Weekly / Monthly first group the orders once by the "
+        "combination of their events' periods, then sum that compact table per event family: "
+        "KPI Monthly went from 5.9 to 3.8 s on SQLite and 2.3 to 1.3 s on PostgreSQL. KPI Daily "
+        "keeps one grouped scan per event family (the compact table does not pay off by day: "
+        "2.4 vs 2.2 s on SQLite).",
         "",
     ])  # fmt: skip
 
