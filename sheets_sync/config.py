@@ -40,9 +40,7 @@ class Settings:
     sql_echo: bool = False
 
     @classmethod
-    def load(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Layer the environment over the defaults, then explicit overrides over both."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}

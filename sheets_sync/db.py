@@ -16,7 +16,11 @@ from sheets_sync.errors import ConfigError, DatabaseError
 # it emits on every query says just that, so it is silenced here once.
 warnings.filterwarnings("ignore", message=".*does \\*not\\* support Decimal objects natively.*")
 
-_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+_DRIVERS = {
+    "sqlite": "sqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+}
 
 
 def normalise_url(url: str) -> str:

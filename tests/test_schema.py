@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import inspect, insert, select
+from sqlalchemy import insert, inspect, select
 
 from sheets_sync import db, schema
 
@@ -13,19 +13,53 @@ CONTRACT_COLUMNS = {
     "sellers": ["seller_id", "name", "country", "status", "created_at", "onboarded_at"],
     "products": ["product_id", "category", "brand", "model", "storage_gb", "release_year"],
     "price_grid": [
-        "seller_id", "product_id", "grade", "country", "price", "currency", "version",
-        "updated_at", "updated_by",
+        "seller_id",
+        "product_id",
+        "grade",
+        "country",
+        "price",
+        "currency",
+        "version",
+        "updated_at",
+        "updated_by",
     ],
     "price_changes": [
-        "change_id", "seller_id", "product_id", "grade", "country", "old_price", "new_price",
-        "changed_by", "changed_at", "source", "request_id", "reason",
+        "change_id",
+        "seller_id",
+        "product_id",
+        "grade",
+        "country",
+        "old_price",
+        "new_price",
+        "changed_by",
+        "changed_at",
+        "source",
+        "request_id",
+        "reason",
     ],
     "tradein_orders": [
-        "order_id", "seller_id", "product_id", "country", "declared_grade", "offered_price",
-        "currency", "status", "created_at", "shipped_at", "received_at", "inspected_at",
-        "inspected_grade", "counter_offer_price", "counter_offer_status",
-        "counter_answered_at", "paid_at", "paid_price", "cancelled_at", "returned_at",
-        "suspended_reason", "csat",
+        "order_id",
+        "seller_id",
+        "product_id",
+        "country",
+        "declared_grade",
+        "offered_price",
+        "currency",
+        "status",
+        "created_at",
+        "shipped_at",
+        "received_at",
+        "inspected_at",
+        "inspected_grade",
+        "counter_offer_price",
+        "counter_offer_status",
+        "counter_answered_at",
+        "paid_at",
+        "paid_price",
+        "cancelled_at",
+        "returned_at",
+        "suspended_reason",
+        "csat",
     ],
     "seller_onboarding": ["seller_id", "step", "completed_at"],
     "targets": ["month", "country", "category", "orders_target", "paid_amount_target"],
@@ -57,15 +91,34 @@ def test_money_is_exact_decimal(engine):
 
     now = dt.datetime(2026, 1, 1)
     with engine.begin() as conn:
-        conn.execute(insert(schema.sellers).values(
-            seller_id="S1", name="A", country="FR", status="active", created_at=now))
-        conn.execute(insert(schema.products).values(
-            product_id="P1", category="smartphone", brand="Apple", model="iPhone 13",
-            storage_gb=128, release_year=2021))
-        conn.execute(insert(schema.price_grid).values(
-            seller_id="S1", product_id="P1", grade="good", country="FR",
-            price=Decimal("123.45"), currency="EUR", version=1, updated_at=now,
-            updated_by="test"))
+        conn.execute(
+            insert(schema.sellers).values(
+                seller_id="S1", name="A", country="FR", status="active", created_at=now
+            )
+        )
+        conn.execute(
+            insert(schema.products).values(
+                product_id="P1",
+                category="smartphone",
+                brand="Apple",
+                model="iPhone 13",
+                storage_gb=128,
+                release_year=2021,
+            )
+        )
+        conn.execute(
+            insert(schema.price_grid).values(
+                seller_id="S1",
+                product_id="P1",
+                grade="good",
+                country="FR",
+                price=Decimal("123.45"),
+                currency="EUR",
+                version=1,
+                updated_at=now,
+                updated_by="test",
+            )
+        )
     with engine.connect() as conn:
         price = conn.execute(select(schema.price_grid.c.price)).scalar_one()
     assert price == Decimal("123.45")

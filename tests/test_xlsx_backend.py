@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 import zipfile
 from collections import defaultdict
 from decimal import Decimal
@@ -292,6 +294,22 @@ def test_a_failure_mid_write_leaves_the_previous_workbook_intact(book: Path) -> 
         XlsxBackend(book).write_tabs([TabFrame(template(), [row(9, "IT")]), TabFrame(bad, ROWS)])
     assert book.read_bytes() == before
     assert [p.name for p in book.parent.iterdir()] == [book.name]  # no temporary file left
+
+
+def test_a_new_workbook_is_readable_by_the_team_as_the_umask_says(book: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        XlsxBackend(book).write_tabs([TabFrame(template(), ROWS)])
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(book.stat().st_mode) == 0o644
+
+
+def test_a_resync_keeps_the_workbook_s_mode(book: Path) -> None:
+    XlsxBackend(book).write_tabs([TabFrame(template(), ROWS)])
+    book.chmod(0o640)
+    XlsxBackend(book).write_tabs([TabFrame(template(), ROWS)])
+    assert stat.S_IMODE(book.stat().st_mode) == 0o640
 
 
 # -- pivots -------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 import time
 import zipfile
@@ -167,6 +168,7 @@ class XlsxBackend:
         )
         os.close(handle)
         try:
+            os.chmod(tmp, _file_mode(self.path))
             wb.save(tmp)
             with open(tmp, "rb") as written:
                 os.fsync(written.fileno())
@@ -175,6 +177,16 @@ class XlsxBackend:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+
+
+def _file_mode(path: Path) -> int:
+    """The replaced file keeps its mode; a new one gets the usual umask mode, not
+    ``mkstemp``'s owner-only 0600 (a shared report folder must stay readable)."""
+    if path.exists():
+        return stat.S_IMODE(path.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fresh_sheet(wb: Workbook, title: str) -> tuple[Worksheet, Worksheet | None]:

@@ -100,9 +100,11 @@ def main(ctx: click.Context) -> None:
 
 def _register_commands() -> None:
     """Import command modules so they attach themselves to ``main``."""
-    from sheets_sync.cli import db_commands  # noqa: F401
-    from sheets_sync.cli import sync_commands  # noqa: F401
-    from sheets_sync.cli import emulator_command  # noqa: F401
+    from sheets_sync.cli import (
+        db_commands,  # noqa: F401
+        emulator_command,  # noqa: F401
+        sync_commands,  # noqa: F401
+    )
 
 
 _register_commands()
