@@ -16,7 +16,7 @@ from kpi_data import TEMPLATES_DIR, frame, load, order, records, template
 
 from sheets_sync.errors import SheetsSyncError, TemplateError
 from sheets_sync.kpis.registry import BUILTIN_QUERIES, query_columns
-from sheets_sync.kpis.runner import build_context, compute_frame, default_as_of
+from sheets_sync.kpis.runner import build_context, compute_frame, default_as_of, strip_sql_comments
 from sheets_sync.templates import load_template, load_templates
 
 D = dt.datetime
@@ -95,6 +95,37 @@ def test_user_sql_template_runs_with_binds_and_params(engine, tmp_path, volume_o
          "Offered": Decimal("100.49"), "Average offer": Decimal("50.25"),
          "First order": D(2026, 3, 5, 8), "Share": 0.333333, "As of": dt.date(2026, 3, 10)},
     ]  # fmt: skip
+
+
+def test_bind_names_inside_sql_comments_are_ignored(engine, tmp_path, volume_orders):
+    load(engine, volume_orders)
+    commented = SELLER_VOLUME_SQL.replace(
+        "-- Orders per seller",
+        "-- Uses :as_of and :not_a_bind /* :nor_this */\n-- Orders per seller",
+    ).replace("FROM tradein_orders o", "/* :window_start, ':quoted' */ FROM tradein_orders o")
+    _write_template(tmp_path, commented)
+    tab = load_templates(tmp_path)["Seller Volume"]
+    plain = tmp_path / "plain"
+    _write_template(plain, SELLER_VOLUME_SQL)
+    expected = records(
+        frame(engine, load_templates(plain)["Seller Volume"], as_of=dt.date(2026, 3, 10))
+    )
+    assert records(frame(engine, tab, as_of=dt.date(2026, 3, 10))) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT 1 -- :as_of", "SELECT 1 "),
+        ("SELECT '--not a comment' AS a", "SELECT '--not a comment' AS a"),
+        ("SELECT 'it''s /* kept */' AS a", "SELECT 'it''s /* kept */' AS a"),
+        ('SELECT 1 AS "odd--name"', 'SELECT 1 AS "odd--name"'),
+        ("SELECT 1/* gone */+2", "SELECT 1 +2"),
+        ("SELECT x::date FROM t", "SELECT x::date FROM t"),
+    ],
+)
+def test_strip_sql_comments_keeps_quoted_text(sql, expected):
+    assert strip_sql_comments(sql) == expected
 
 
 def test_user_sql_error_names_the_file_and_leaves_the_connection_usable(engine, tmp_path):

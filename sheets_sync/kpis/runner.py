@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -142,7 +143,7 @@ def _run_user_sql(
         ) from None
     try:
         with _savepoint(conn):
-            result = conn.execute(text(sql), user_sql_binds(context))
+            result = conn.execute(text(strip_sql_comments(sql)), user_sql_binds(context))
             return list(result.keys()), result.all()
     except exc.SQLAlchemyError as error:
         raise TemplateError(
@@ -150,6 +151,28 @@ def _run_user_sql(
             "the SQL (binds available: :as_of, :window_start, :window_end, "
             ":window_end_exclusive and the template's params)"
         ) from None
+
+
+_SQL_TOKENS = re.compile(
+    r"(?P<quoted>'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")"
+    r"|(?P<line>--[^\n]*)"
+    r"|(?P<block>/\*.*?\*/)",
+    re.DOTALL,
+)
+
+
+def strip_sql_comments(sql: str) -> str:
+    """Drop ``--`` and ``/* */`` comments, keeping quoted text intact.
+
+    SQLAlchemy's ``text()`` takes every ``:name`` as a bind parameter, even inside a
+    comment, so a report documenting ``-- uses :as_of`` would fail with a confusing
+    binding error. Comments never change what the query does, so they go.
+    """
+
+    def keep(match: re.Match[str]) -> str:
+        return match.group("quoted") or (" " if match.group("block") else "")
+
+    return _SQL_TOKENS.sub(keep, sql)
 
 
 def _savepoint(conn: Connection) -> AbstractContextManager[Any]:
