@@ -1,7 +1,6 @@
 -- Seller Coverage (example): one row per seller, computed in the database.
--- Portable SQL (SQLite and PostgreSQL). Bind parameters: as_of, window_start,
--- window_end and the template's params, each written with a leading colon in
--- the query (never in a comment: a colon-name in a comment is taken as a bind).
+-- Portable SQL (SQLite and PostgreSQL). Bind parameters: :as_of, :window_start,
+-- :window_end, :window_end_exclusive and the template's params.
 -- Column names are the template's `source`s (the header in snake_case unless
 -- the column says otherwise).
 SELECT
