@@ -87,6 +87,27 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="module", params=DB_KINDS)
+def module_engine(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Engine]:
+    """An empty database per kind shared by one test module: load it once, query it often.
+
+    On PostgreSQL it is a schema named after the module, which the per-test
+    ``engine`` fixture (it recreates ``public``) leaves alone.
+    """
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp(name) / 'tradein.db'}")
+    else:
+        url = request.getfixturevalue("pg_session_url")
+        with make_engine(url).begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{name}"'))
+        engine = create_engine(url, connect_args={"options": f"-c search_path={name}"})
+    schema.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)

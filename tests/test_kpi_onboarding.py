@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync import schema
-from sheets_sync.db import make_engine
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import onboarding
 from sheets_sync.kpis.registry import QueryContext, query_columns
@@ -22,7 +20,6 @@ from sheets_sync.templates import load_templates
 
 AS_OF = dt.date(2026, 7, 15)
 MIDNIGHT = dt.datetime.combine(AS_OF, dt.time())
-PG_SCHEMA = "kpi_onboarding_steps"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 C1, C2, C3, C4, C5 = ONBOARDING_STEPS
 
@@ -67,21 +64,11 @@ def load(engine: Engine) -> None:
         ])  # fmt: skip
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def steps(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Engine]:
-    """The sellers above in one database per kind (their own schema on PostgreSQL)."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('onb') / 'onboarding.db'}")
-    else:
-        url = request.getfixturevalue("pg_session_url")
-        with make_engine(url).begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
-        engine = create_engine(url, connect_args={"options": f"-c search_path={PG_SCHEMA}"})
-    schema.create_all(engine)
-    load(engine)
-    yield engine
-    engine.dispose()
+@pytest.fixture(scope="module")
+def steps(module_engine: Engine) -> Engine:
+    """The sellers above in one database per kind."""
+    load(module_engine)
+    return module_engine
 
 
 def run(engine: Engine, **context: Any) -> dict[str, dict[str, Any]]:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync import schema
-from sheets_sync.db import make_engine
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import pricing
 from sheets_sync.kpis.registry import QueryContext, query_columns
@@ -23,7 +21,6 @@ from sheets_sync.templates import load_templates
 
 AS_OF = dt.date(2026, 5, 31)
 MIDNIGHT = dt.datetime.combine(AS_OF, dt.time())
-PG_SCHEMA = "kpi_pricing_grid"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 D = Decimal
 
@@ -100,21 +97,11 @@ def load(engine: Engine) -> None:
         ])  # fmt: skip
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def grid(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Engine]:
-    """The grid above in one database per kind (its own schema on PostgreSQL)."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('pricing') / 'grid.db'}")
-    else:
-        url = request.getfixturevalue("pg_session_url")
-        with make_engine(url).begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
-        engine = create_engine(url, connect_args={"options": f"-c search_path={PG_SCHEMA}"})
-    schema.create_all(engine)
-    load(engine)
-    yield engine
-    engine.dispose()
+@pytest.fixture(scope="module")
+def grid(module_engine: Engine) -> Engine:
+    """The grid above in one database per kind."""
+    load(module_engine)
+    return module_engine
 
 
 @pytest.fixture(scope="module")

@@ -5,18 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync import schema
-from sheets_sync.db import make_engine
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import scorecard
 from sheets_sync.kpis.registry import QueryContext, query_columns
@@ -26,7 +24,6 @@ from sheets_sync.templates import load_templates
 AS_OF = dt.date(2026, 3, 28)
 MIDNIGHT = dt.datetime.combine(AS_OF, dt.time())
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-PG_SCHEMA = "kpi_scorecard_market"
 RATE_NAMES = ("counter_offer_rate", "sla_rate", "counter_acceptance", "csat", "avg_days_to_pay")
 
 SELLERS = [
@@ -173,26 +170,12 @@ def reference_status(figures: dict[str, Any], params: dict[str, Any]) -> str:
 # -- fixtures ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def market(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[tuple[Engine, list]]:
-    """One database per kind holding the seeded market, shared by this module's tests.
-
-    On PostgreSQL it lives in its own schema, which the per-test ``engine`` fixture
-    (it recreates ``public``) leaves alone.
-    """
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('scorecard') / 'market.db'}")
-    else:
-        url = request.getfixturevalue("pg_session_url")
-        with make_engine(url).begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
-        engine = create_engine(url, connect_args={"options": f"-c search_path={PG_SCHEMA}"})
-    schema.create_all(engine)
+@pytest.fixture(scope="module")
+def market(module_engine: Engine) -> tuple[Engine, list]:
+    """The seeded market, in one database per kind shared by this module's tests."""
     orders = random_orders()
-    load(engine, orders)
-    yield engine, orders
-    engine.dispose()
+    load(module_engine, orders)
+    return module_engine, orders
 
 
 def run(engine: Engine, **context: Any) -> dict[str, dict[str, Any]]:
