@@ -23,7 +23,7 @@ from sheets_sync.config import Settings
 from sheets_sync.destinations import open_destination
 from sheets_sync.errors import ConfigError
 from sheets_sync.frame import TabFrame
-from sheets_sync.limits import Limits, fit_frames
+from sheets_sync.limits import fit_frames
 from sheets_sync.templates import TabTemplate, load_templates
 
 
@@ -158,7 +158,7 @@ def _run(
     notify = progress or (lambda event: None)
     with engine.connect() as conn:
         day, frames, compute_seconds = _compute(conn, selected, as_of, filters, notify)
-    frames = _fit(backend, frames)
+    frames = fit_frames(frames, backend.limits)
     backend.check_limits(frames)
     notify(ProgressEvent("write", backend.destination, len(frames), len(frames)))
     report = backend.write_tabs(frames)
@@ -200,12 +200,6 @@ def _compute(
             )
         )
     return day, frames, seconds
-
-
-def _fit(backend: SheetBackend, frames: list[TabFrame]) -> list[TabFrame]:
-    """Truncate windows the templates allow to shrink; backends without limits skip this."""
-    limits = getattr(backend, "limits", None)
-    return fit_frames(frames, limits) if isinstance(limits, Limits) else frames
 
 
 def _tab_results(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sheets_sync.frame import TabFrame
+from sheets_sync.limits import Limits
 
 
 @dataclass
@@ -42,6 +43,9 @@ class WriteReport:
 
 class SheetBackend(Protocol):
     """A destination of managed tabs: ``xlsx:PATH`` or ``gsheets:SPREADSHEET_ID``."""
+
+    limits: Limits
+    """What the destination accepts; the engine fits windows to it before writing."""
 
     @property
     def destination(self) -> str:
