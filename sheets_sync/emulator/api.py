@@ -65,7 +65,11 @@ def values_get(store: Store, sid: str, rng: str, args: Args) -> dict[str, Any]:
 def values_batch_get(store: Store, sid: str, args: Args) -> dict[str, Any]:
     book, opts = store.get(sid), ReadOptions.from_args(args)
     ranges = args.get("ranges") or []
-    return {"spreadsheetId": sid, "valueRanges": [values_api.get(book, r, opts) for r in ranges]}
+    pivots: dict[int, dict[tuple[int, int], Any]] = {}
+    return {
+        "spreadsheetId": sid,
+        "valueRanges": [values_api.get(book, r, opts, pivots) for r in ranges],
+    }
 
 
 def _response_opts(args: Args) -> ReadOptions:

@@ -9,6 +9,7 @@ stranger renders as its closest simple reading; see docs/emulator.md.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any
 
@@ -63,25 +64,42 @@ def general(value: float) -> str:
 
 def format_pattern(value: float, pattern: str) -> str:
     """A numeric pattern: sections ``pos;neg;zero``, literals, ``,`` ``.`` ``%``."""
-    sections = _split_sections(pattern)
-    section = sections[0]
+    sections = _compiled(pattern)
     negative_explicit = value < 0 and len(sections) > 1
     if negative_explicit:
         section = sections[1]
     elif value == 0 and len(sections) > 2:
         section = sections[2]
-    body = _literalise(section)
-    first = re.search(r"[0#?]", body)
-    if first is None:
-        return body
-    last = max(body.rfind(ch) for ch in "0#?")
-    prefix, core, suffix = body[: first.start()], body[first.start() : last + 1], body[last + 1 :]
-    if "%" in body:
+    else:
+        section = sections[0]
+    prefix, core, suffix, percent = section
+    if core is None:
+        return prefix
+    if percent:
         value *= 100
     number = _format_core(abs(value) if negative_explicit else value, core)
     if not negative_explicit and number.startswith("-"):
         return "-" + prefix + number[1:] + suffix
     return prefix + number + suffix
+
+
+Section = tuple[str, "tuple[int, int, str, int, bool] | None", str, bool]
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> list[Section]:
+    """Each section as (prefix, core spec, suffix, percent), parsed once per pattern."""
+    out: list[Section] = []
+    for section in _split_sections(pattern):
+        body = _literalise(section)
+        first = re.search(r"[0#?]", body)
+        if first is None:
+            out.append((body, None, "", False))
+            continue
+        last = max(body.rfind(ch) for ch in "0#?")
+        core = body[first.start() : last + 1]
+        out.append((body[: first.start()], _core_spec(core), body[last + 1 :], "%" in body))
+    return out
 
 
 def _split_sections(pattern: str) -> list[str]:
@@ -106,17 +124,21 @@ def _literalise(section: str) -> str:
     return re.sub(r'"([^"]*)"', lambda m: m.group(1), section)
 
 
-def _format_core(value: float, core: str) -> str:
+def _core_spec(core: str) -> tuple[int, int, str, int, bool]:
+    """(decimals, minimum decimals, grouping, minimum integer digits, has a dot)."""
     integer_part, _, fraction_part = core.partition(".")
     decimals = sum(fraction_part.count(ch) for ch in "0#?")
-    min_decimals = fraction_part.count("0")
     grouping = "," if "," in integer_part else ""
-    min_int = integer_part.count("0")
+    return decimals, fraction_part.count("0"), grouping, integer_part.count("0"), "." in core
+
+
+def _format_core(value: float, spec: tuple[int, int, str, int, bool]) -> str:
+    decimals, min_decimals, grouping, min_int, has_dot = spec
     text = f"{value:{grouping}.{decimals}f}"
     if decimals > min_decimals:
         whole, _, frac = text.partition(".")
         frac = frac.rstrip("0").ljust(min_decimals, "0")
-        text = whole + ("." + frac if frac else ("." if "." in core and min_decimals else ""))
+        text = whole + ("." + frac if frac else ("." if has_dot and min_decimals else ""))
     whole, dot, frac = text.partition(".")
     sign = "-" if whole.startswith("-") else ""
     digits = whole.lstrip("-")
@@ -129,8 +151,10 @@ def _format_core(value: float, core: str) -> str:
 
 def format_datetime(serial: float, pattern: str) -> str:
     """A date/time pattern; ``m`` is minutes after ``h`` or before ``s``, like Sheets."""
-    moment = _EPOCH + dt.timedelta(days=serial)
-    moment = moment + dt.timedelta(microseconds=500_000)
+    try:
+        moment = _EPOCH + dt.timedelta(days=serial, microseconds=500_000)
+    except OverflowError:  # beyond year 9999: no date to show, the number is all there is
+        return general(serial)
     moment = moment.replace(microsecond=0)
     tokens = _DATE_TOKEN.findall(pattern)
     twelve = any(t.lower() in ("am/pm", "a/p") for t in tokens)

@@ -8,11 +8,13 @@ read time into the cells they cover, so they always reflect their source.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from sheets_sync.emulator.grid import Cell, Layer, entry_value
+from sheets_sync.emulator.numfmt import is_datetime_format
 from sheets_sync.emulator.spreadsheets import Sheet, Spreadsheet
-from sheets_sync.emulator.values import render
+from sheets_sync.emulator.values import formatted, render
 
 VALIDATION = "dataValidation"
 
@@ -68,24 +70,138 @@ def validation_rule(sheet: Sheet, r: int, c: int, entry: Any) -> dict[str, Any] 
 
 
 def read_values(
-    book: Spreadsheet, sheet: Sheet, r0: int, r1: int, c0: int, c1: int, option: str, dates: str
+    book: Spreadsheet,
+    sheet: Sheet,
+    r0: int,
+    r1: int,
+    c0: int,
+    c1: int,
+    option: str,
+    dates: str,
+    overlay: dict[tuple[int, int], Any] | None = None,
 ) -> list[list[Any]]:
-    """Rendered rows of a range, with trailing empty cells and rows trimmed like Google."""
+    """Rendered rows of a range, with trailing empty cells and rows trimmed like Google.
+
+    ``overlay`` (the sheet's rendered pivots) may be passed in so a batchGet of
+    many ranges on one sheet computes its pivots once.
+    """
     from sheets_sync.emulator.pivot import render_pivots
 
     grid = sheet.grid
-    overlay = render_pivots(book, sheet)
+    if overlay is None:
+        overlay = render_pivots(book, sheet)
     layers = [x for x in grid.layers if x.r0 < r1 and x.r1 > r0 and x.c0 < c1 and x.c1 > c0]
     keys = {k for k in grid.rows if r0 <= k < r1}
-    keys.update(r for r, _ in overlay if r0 <= r < r1)
+    pivot_rows = {r for r, _ in overlay if r0 <= r < r1}
+    keys.update(pivot_rows)
+    formats = ColumnFormats(layers, c0, c1)
+    options = (_fast_cell(option, dates), option, dates)
     out: list[list[Any]] = []
     for r in sorted(keys):
         row = grid.rows.get(r, [])
-        rendered = _render_row(sheet, layers, overlay, r, row, c0, c1, option, dates)
+        if r in pivot_rows:
+            rendered = _render_row(sheet, layers, overlay, r, row, c0, c1, option, dates)
+        else:
+            rendered = _render_plain_row(sheet, layers, formats.for_row(r), options, r, row, c0, c1)
         if rendered:
             out.extend([] for _ in range(r - r0 - len(out)))
             out.append(rendered)
     return out
+
+
+class ColumnFormats:
+    """The layer-given number format of each column of a range, per row.
+
+    Rows covered by the same layers share one list, folded once; this keeps a
+    big read linear in the cells instead of folding layers for every cell.
+    """
+
+    def __init__(self, layers: list[Layer], c0: int, c1: int) -> None:
+        self.layers = [x for x in layers if x.fields != [VALIDATION]]
+        self.c0, self.c1 = c0, c1
+        self._span: tuple[int, int, list[Any] | None] = (0, -1, None)
+        self._by_key: dict[tuple[int, ...], list[Any] | None] = {}
+
+    def for_row(self, r: int) -> list[Any] | None:
+        """Formats indexed by ``c - c0`` (None: no layer sets a number format in this row)."""
+        lo, hi, cols = self._span
+        if lo <= r < hi:
+            return cols
+        if not self.layers:
+            self._span = (0, 1 << 62, None)
+            return None
+        key = tuple(i for i, x in enumerate(self.layers) if x.r0 <= r < x.r1)
+        edges = [x.r0 for x in self.layers if x.r0 > r] + [x.r1 for x in self.layers if x.r1 > r]
+        cols = self._by_key.get(key) if key in self._by_key else self._columns(key)
+        self._by_key[key] = cols
+        self._span = (r, min(edges, default=1 << 62), cols)
+        return cols
+
+    def _columns(self, key: tuple[int, ...]) -> list[Any] | None:
+        folded: dict[tuple[int, ...], Any] = {}
+        out = []
+        for c in range(self.c0, self.c1):
+            cover = tuple(i for i in key if self.layers[i].c0 <= c < self.layers[i].c1)
+            if cover not in folded:
+                fmt: dict[str, Any] = {}
+                for i in cover:
+                    fmt = fold_layer(fmt, self.layers[i])
+                folded[cover] = fmt.get("numberFormat")
+            out.append(folded[cover])
+        return out if any(f is not None for f in out) else None
+
+
+FastCell = Callable[[Any, Any], Any]
+
+
+def _fast_cell(option: str, dates: str) -> FastCell:
+    """How a plain (unboxed, non-text) value renders under the read options."""
+    if option == "FORMATTED_VALUE":
+        return formatted
+    formatted_dates = dates == "FORMATTED_STRING"
+
+    def unformatted(value: Any, number_format: Any) -> Any:
+        if (
+            formatted_dates
+            and number_format
+            and type(value) is not bool
+            and is_datetime_format(number_format)
+        ):
+            return formatted(value, number_format)
+        if type(value) is float and value.is_integer() and abs(value) < 2**53:
+            return int(value)
+        return value
+
+    return unformatted
+
+
+def _render_plain_row(
+    sheet: Sheet,
+    layers: list[Layer],
+    col_formats: list[Any] | None,
+    options: tuple[FastCell, str, str],
+    r: int,
+    row: list[Any],
+    c0: int,
+    c1: int,
+) -> list[Any]:
+    """One row without pivot output: plain values take the fast path, boxed cells the full one."""
+    fast, option, dates = options
+    cells: list[Any] = []
+    append = cells.append
+    for c, entry in enumerate(row[c0:c1], c0):
+        kind = type(entry)
+        if entry is None:
+            append("")
+        elif kind is str:
+            append(entry)
+        elif kind is Cell:
+            append(_render_cell(sheet, layers, r, c, entry, option, dates))
+        else:
+            append(fast(entry, None if col_formats is None else col_formats[c - c0]))
+    while cells and cells[-1] == "":
+        cells.pop()
+    return cells
 
 
 def _render_row(

@@ -12,6 +12,7 @@ from typing import Any
 from sheets_sync.emulator import a1
 from sheets_sync.emulator.apierror import bad_request
 from sheets_sync.emulator.grid import CLEAR, Cell, has_value
+from sheets_sync.emulator.pivot import render_pivots
 from sheets_sync.emulator.render import read_values
 from sheets_sync.emulator.spreadsheets import Sheet, Spreadsheet, check_bounds, clip
 from sheets_sync.emulator.values import raw_entry, user_entered_entry
@@ -45,11 +46,22 @@ class ReadOptions:
         return cls(major, render, dates)
 
 
-def get(book: Spreadsheet, text: str, opts: ReadOptions) -> dict[str, Any]:
+def get(
+    book: Spreadsheet,
+    text: str,
+    opts: ReadOptions,
+    pivots: dict[int, dict[tuple[int, int], Any]] | None = None,
+) -> dict[str, Any]:
+    """One ValueRange; ``pivots`` caches rendered pivots by sheet id across a batchGet."""
     sheet, bounds = book.resolve(text)
     check_bounds(sheet, bounds)
     r0, r1, c0, c1 = clip(sheet, bounds)
-    rows = read_values(book, sheet, r0, r1, c0, c1, opts.render, opts.dates)
+    overlay = None
+    if pivots is not None:
+        overlay = pivots.get(sheet.sheet_id)
+        if overlay is None:
+            overlay = pivots[sheet.sheet_id] = render_pivots(book, sheet)
+    rows = read_values(book, sheet, r0, r1, c0, c1, opts.render, opts.dates, overlay)
     body: dict[str, Any] = {
         "range": a1.format_range(sheet.title, r0, r1, c0, c1),
         "majorDimension": opts.major,
