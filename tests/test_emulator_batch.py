@@ -101,8 +101,8 @@ def test_repeat_cell_value_and_update_cells_note(sh: gspread.Spreadsheet) -> Non
 def test_basic_filter_set_and_clear(sh: gspread.Spreadsheet) -> None:
     ws = sh.sheet1
     ws.set_basic_filter("A1:C10")
-    assert _sheet_meta(sh)["basicFilter"]["range"] == {
-        "sheetId": 0, "startRowIndex": 0, "endRowIndex": 10, "startColumnIndex": 0, "endColumnIndex": 3}  # fmt: skip
+    assert _sheet_meta(sh)["basicFilter"]["range"] == {  # sheetId 0 is left out, as Google does
+        "startRowIndex": 0, "endRowIndex": 10, "startColumnIndex": 0, "endColumnIndex": 3}  # fmt: skip
     ws.clear_basic_filter()
     assert "basicFilter" not in _sheet_meta(sh)
 
@@ -153,7 +153,9 @@ def test_conditional_format_rules(sh: gspread.Spreadsheet) -> None:
     reply = sh.batch_update(
         {"requests": [{"deleteConditionalFormatRule": {"sheetId": 0, "index": 0}}]}
     )
-    assert reply["replies"][0]["deleteConditionalFormatRule"]["rule"]["ranges"] == rule["ranges"]
+    assert reply["replies"][0]["deleteConditionalFormatRule"]["rule"]["ranges"] == [
+        {"startRowIndex": 1, "endRowIndex": 10}  # sheetId 0 is implicit in Google's answers
+    ]
     assert "conditionalFormats" not in _sheet_meta(sh)
 
 

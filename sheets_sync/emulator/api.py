@@ -121,8 +121,11 @@ def values_batch_update(store: Store, sid: str, body: Args) -> tuple[dict[str, A
             values_api.with_values(book, w, r, opts)
     out = {
         "spreadsheetId": sid,
-        "totalUpdatedRows": sum(r.get("updatedRows", 0) for r in responses),
-        "totalUpdatedColumns": sum(r.get("updatedColumns", 0) for r in responses),
+        # Google counts distinct rows/columns touched, not a sum over ranges
+        "totalUpdatedRows": len({(w.sheet.sheet_id, r) for w in writes for r in w.touched_rows()}),
+        "totalUpdatedColumns": len(
+            {(w.sheet.sheet_id, c) for w in writes for c in w.touched_columns()}
+        ),
         "totalUpdatedCells": sum(r.get("updatedCells", 0) for r in responses),
         "totalUpdatedSheets": len({w.sheet.sheet_id for w in writes if w.cells()}),
         "responses": responses,

@@ -14,7 +14,15 @@ from typing import Any
 
 from sheets_sync.emulator import batch_cells
 from sheets_sync.emulator.apierror import ApiError, bad_request
+from sheets_sync.emulator.move import move_dimension
 from sheets_sync.emulator.render import set_path
+from sheets_sync.emulator.shapes import (
+    drop_nulls,
+    normalise_colours,
+    public_properties,
+    public_ranges,
+    twin_paths,
+)
 from sheets_sync.emulator.shift import shift_ranges
 from sheets_sync.emulator.spreadsheets import (
     DEFAULT_COLS,
@@ -31,7 +39,7 @@ Handler = Callable[[Spreadsheet, dict[str, Any]], dict[str, Any] | None]
 GOOGLE_ONLY_KINDS = {
     "updateBorders", "cutPaste", "copyPaste", "findReplace",
     "pasteData", "textToColumns", "updateFilterView", "addFilterView", "deleteFilterView",
-    "duplicateFilterView", "appendCells", "deleteRange", "insertRange", "moveDimension",
+    "duplicateFilterView", "appendCells", "deleteRange", "insertRange",
     "updateEmbeddedObjectPosition", "addChart", "updateChartSpec", "deleteEmbeddedObject",
     "sortRange", "randomizeRange", "addBanding", "updateBanding", "deleteBanding",
     "createDeveloperMetadata", "updateDeveloperMetadata", "deleteDeveloperMetadata",
@@ -71,14 +79,22 @@ def _one(book: Spreadsheet, i: int, request: Any) -> dict[str, Any]:
             "Cannot find field."
         )
     try:
-        reply = handler(book, payload or {})
+        reply = handler(book, drop_nulls(payload or {}))
     except ApiError as error:
         if error.code != 400 or error.message.startswith("Invalid requests["):
             raise
         raise bad_request(f"Invalid requests[{i}].{kind}: {error.message}") from None
     except (KeyError, TypeError, ValueError) as error:
         raise bad_request(f"Invalid requests[{i}].{kind}: malformed request ({error})") from None
-    return {kind: reply} if reply else {}
+    return {kind: _public_reply(reply)} if reply else {}
+
+
+def _public_reply(reply: dict[str, Any]) -> dict[str, Any]:
+    """A reply as Google shapes it (defaults left out, sheet 0 implicit in ranges)."""
+    out = public_ranges(reply)
+    if isinstance(out.get("properties"), dict) and "sheetId" in out["properties"]:
+        out["properties"] = public_properties(out["properties"])
+    return dict(out)
 
 
 # -- sheets --------------------------------------------------------------------
@@ -104,6 +120,9 @@ def add_sheet(book: Spreadsheet, payload: dict[str, Any]) -> dict[str, Any]:
     for key in ("hidden", "tabColor", "tabColorStyle", "rightToLeft"):
         if key in props:
             full[key] = props[key]
+    normalise_colours(full)
+    if full.get("hidden") and all(s.properties.get("hidden") for s in book.sheets):
+        raise bad_request("You can't hide all the sheets in a document.")
     book.sheets.insert(index, Sheet(full))
     book.reindex()
     return {"properties": copy.deepcopy(full)}
@@ -170,9 +189,9 @@ def duplicate_sheet(book: Spreadsheet, payload: dict[str, Any]) -> dict[str, Any
 
 
 def update_sheet_properties(book: Spreadsheet, payload: dict[str, Any]) -> None:
-    props = payload.get("properties") or {}
+    props = normalise_colours(copy.deepcopy(payload.get("properties") or {}))
     sheet = book.sheet_by_id(props.get("sheetId"))
-    for path in _fields(payload):
+    for path in twin_paths(_fields(payload)):
         if path in ("sheetId", "sheetType"):
             raise bad_request(f"{path} cannot be changed.")
         if path == "title":
@@ -184,6 +203,8 @@ def update_sheet_properties(book: Spreadsheet, payload: dict[str, Any]) -> None:
             _update_grid(book, sheet, path, props)
             continue
         set_path(sheet.properties, path, props)
+    if all(s.properties.get("hidden") for s in book.sheets):
+        raise bad_request("You can't hide all the sheets in a document.")
 
 
 def _fields(payload: dict[str, Any]) -> list[str]:
@@ -340,6 +361,7 @@ HANDLERS: dict[str, Handler] = {
     "appendDimension": append_dimension,
     "updateDimensionProperties": update_dimension_properties,
     "autoResizeDimensions": auto_resize_dimensions,
+    "moveDimension": move_dimension,
     **batch_cells.HANDLERS,
 }
 SUPPORTED_KINDS = sorted(HANDLERS)

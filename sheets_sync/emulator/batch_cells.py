@@ -14,6 +14,7 @@ from sheets_sync.emulator import fieldmask, pivot
 from sheets_sync.emulator.apierror import bad_request
 from sheets_sync.emulator.grid import CLEAR, Cell, Layer
 from sheets_sync.emulator.render import VALIDATION, set_path
+from sheets_sync.emulator.shapes import normalise_colours, twin_paths
 from sheets_sync.emulator.spreadsheets import Sheet, Spreadsheet, check_bounds, clip
 from sheets_sync.emulator.values import from_extended
 
@@ -62,7 +63,12 @@ def _format_paths(paths: list[str]) -> list[str]:
             subs.append("*")
         elif path.startswith("userEnteredFormat."):
             subs.append(path.split(".", 1)[1])
-    return subs
+    return subs if "*" in subs else twin_paths(subs)
+
+
+def _user_format(data: dict[str, Any]) -> dict[str, Any]:
+    """The request's userEnteredFormat, colours stored as Google stores them."""
+    return normalise_colours(copy.deepcopy(data.get("userEnteredFormat") or {}))
 
 
 # -- repeatCell / updateCells ----------------------------------------------------
@@ -76,9 +82,7 @@ def repeat_cell(book: Spreadsheet, payload: dict[str, Any]) -> None:
     grid = sheet.writable()
     subs = _format_paths(paths)
     if subs:
-        add_layer(
-            sheet, Layer(r0, r1, c0, c1, copy.deepcopy(data.get("userEnteredFormat") or {}), subs)
-        )
+        add_layer(sheet, Layer(r0, r1, c0, c1, _user_format(data), subs))
     if "dataValidation" in paths:
         add_layer(
             sheet,
@@ -162,11 +166,12 @@ def _write_cell(
     subs = _format_paths(paths)
     if subs:
         fmt = {} if "*" in subs else copy.deepcopy(cell.fmt or {})
+        given = _user_format(data)
         for sub in subs:
             if sub == "*":
-                fmt = copy.deepcopy(data.get("userEnteredFormat") or {})
+                fmt = copy.deepcopy(given)
             else:
-                set_path(fmt, sub, data.get("userEnteredFormat") or {})
+                set_path(fmt, sub, given)
         cell.fmt = fmt or None
     if "note" in paths:
         cell.note = data.get("note") or None
@@ -203,8 +208,10 @@ def set_basic_filter(book: Spreadsheet, payload: dict[str, Any]) -> None:
     flt = copy.deepcopy(payload.get("filter") or {})
     if "range" not in flt:
         raise bad_request("filter.range is required.")
-    sheet, _ = book.grid_range(flt["range"])
-    flt["range"].setdefault("sheetId", sheet.sheet_id)
+    sheet, bounds = book.grid_range(flt["range"])
+    r0, r1, c0, c1 = clip(sheet, bounds)  # Google stores the filter's range with explicit bounds
+    flt["range"] = {"sheetId": sheet.sheet_id, "startRowIndex": r0, "endRowIndex": r1,
+                    "startColumnIndex": c0, "endColumnIndex": c1}  # fmt: skip
     sheet.basic_filter = flt
 
 
@@ -229,11 +236,15 @@ def add_protected_range(book: Spreadsheet, payload: dict[str, Any]) -> dict[str,
     sheet, _ = book.grid_range(protected["range"])
     protected["range"].setdefault("sheetId", sheet.sheet_id)
     protected["protectedRangeId"] = book.rng.randrange(1, 2**31 - 1)
-    protected.setdefault("requestingUserCanEdit", True)
+    protected["requestingUserCanEdit"] = True  # read-only: the caller owns the spreadsheet
     if not protected.get("warningOnly"):
-        protected.setdefault("editors", {"users": [book.owner]})
+        protected.pop("warningOnly", None)
+    asked = {k: v for k, v in (protected.get("editors") or {}).items() if v not in ([], False)}
+    reply = {**protected, "editors": asked}
+    users = [book.owner, *[u for u in asked.get("users", []) if u != book.owner]]
+    protected["editors"] = {**asked, "users": users}  # Google adds the owner as an editor
     sheet.protected_ranges.append(protected)
-    return {"protectedRange": copy.deepcopy(protected)}
+    return {"protectedRange": copy.deepcopy(reply)}
 
 
 def _find_protected(book: Spreadsheet, range_id: Any) -> tuple[Sheet, dict[str, Any]]:
@@ -363,6 +374,8 @@ def merge_cells(book: Spreadsheet, payload: dict[str, Any]) -> None:
         pieces = [(r0, r1, c, c + 1) for c in range(c0, c1)]
     else:
         raise bad_request(f"Invalid mergeType {kind!r}")
+    box = (r0, r1, c0, c1)
+    sheet.merges = [m for m in sheet.merges if not _inside(m, box)]  # re-merging replaces them
     for p in pieces:
         if any(_overlap(p, m) for m in sheet.merges):
             raise bad_request(
@@ -383,6 +396,13 @@ def _overlap(p: tuple[int, int, int, int], m: dict[str, Any]) -> bool:
     return (
         p[0] < m["endRowIndex"] and m["startRowIndex"] < p[1]
         and p[2] < m["endColumnIndex"] and m["startColumnIndex"] < p[3]
+    )  # fmt: skip
+
+
+def _inside(m: dict[str, Any], box: tuple[int, int, int, int]) -> bool:
+    return (
+        box[0] <= m["startRowIndex"] and m["endRowIndex"] <= box[1]
+        and box[2] <= m["startColumnIndex"] and m["endColumnIndex"] <= box[3]
     )  # fmt: skip
 
 

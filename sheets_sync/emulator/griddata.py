@@ -14,6 +14,7 @@ from sheets_sync.emulator import fieldmask
 from sheets_sync.emulator.grid import Cell
 from sheets_sync.emulator.pivot import render_pivots
 from sheets_sync.emulator.render import user_format, validation_rule
+from sheets_sync.emulator.shapes import public_properties, public_ranges
 from sheets_sync.emulator.spreadsheets import DEFAULT_FORMAT, Sheet, Spreadsheet, check_bounds, clip
 from sheets_sync.emulator.values import formatted, typed_value
 
@@ -32,7 +33,7 @@ def spreadsheet_json(
         "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{book.spreadsheet_id}/edit",
     }
     if book.named_ranges:
-        body["namedRanges"] = copy.deepcopy(book.named_ranges)
+        body["namedRanges"] = public_ranges(book.named_ranges)
     return fieldmask.apply(body, mask)
 
 
@@ -54,7 +55,7 @@ def _sheet_json(
     boxes: list[tuple[int, int, int, int]] | None,
     mask: fieldmask.Mask | None,
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"properties": copy.deepcopy(sheet.properties)}
+    out: dict[str, Any] = {"properties": copy.deepcopy(public_properties(sheet.properties))}
     for key, value in (
         ("basicFilter", sheet.basic_filter),
         ("protectedRanges", sheet.protected_ranges),
@@ -62,7 +63,7 @@ def _sheet_json(
         ("merges", sheet.merges),
     ):
         if value:
-            out[key] = copy.deepcopy(value)
+            out[key] = public_ranges(value)
     if want_data:
         boxes = boxes or [(0, sheet.row_count, 0, sheet.col_count)]
         out["data"] = [_grid_data(book, sheet, box, mask) for box in boxes]
@@ -144,7 +145,7 @@ def _cell_data(
         if entry.note is not None:
             out["note"] = entry.note
         if entry.pivot is not None:
-            out["pivotTable"] = copy.deepcopy(entry.pivot)
+            out["pivotTable"] = public_ranges(entry.pivot)
     rule = validation_rule(sheet, r, c, entry)
     if rule:
         out["dataValidation"] = copy.deepcopy(rule)

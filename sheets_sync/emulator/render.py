@@ -30,7 +30,7 @@ def set_path(target: dict[str, Any], path: str, source: dict[str, Any]) -> None:
     node = target
     for key in keys[:-1]:
         node = node.setdefault(key, {})
-    if src is None:
+    if src is None or src == {}:  # an empty message is an unset one
         node.pop(keys[-1], None)
     else:
         node[keys[-1]] = copy.deepcopy(src)

@@ -18,7 +18,7 @@ def shift_ranges(book: Spreadsheet, sheet_id: int, dim: str, at: int, n: int) ->
         if dim == "ROWS"
         else ("startColumnIndex", "endColumnIndex")
     )
-    for rng in _all_ranges(book):
+    for rng in all_ranges(book):
         if rng.get("sheetId", 0) == sheet_id:
             _shift_one(rng, keys, at, n)
 
@@ -39,7 +39,8 @@ def _shift_one(rng: dict[str, Any], keys: tuple[str, str], at: int, n: int) -> N
         rng[hi_key] = hi if hi <= d0 else max(d0, hi + n)
 
 
-def _all_ranges(book: Spreadsheet) -> Iterator[dict[str, Any]]:
+def all_ranges(book: Spreadsheet) -> Iterator[dict[str, Any]]:
+    """Every stored GridRange of the spreadsheet, live (mutating one moves it)."""
     for named in book.named_ranges:
         yield named["range"]
     for sheet in book.sheets:

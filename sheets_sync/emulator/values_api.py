@@ -102,6 +102,20 @@ class Write:
     def cells(self) -> int:
         return sum(len(r) - r.count(None) for r in self.rows)
 
+    def touched_rows(self) -> set[int]:
+        """Rows where at least one cell is written (``None`` leaves a cell alone)."""
+        return {self.r0 + i for i, row in enumerate(self.rows) if len(row) > row.count(None)}
+
+    def touched_columns(self) -> set[int]:
+        """Columns where at least one cell is written; full rows are counted without a scan."""
+        width, partial = 0, set[int]()
+        for row in self.rows:
+            if None not in row:
+                width = max(width, len(row))
+            else:
+                partial.update(j for j, e in enumerate(row) if e is not None)
+        return {self.c0 + j for j in range(width)} | {self.c0 + j for j in partial}
+
 
 def prepare(book: Spreadsheet, text: str, body: dict[str, Any], option: str, where: str) -> Write:
     """Resolve, convert and bound-check one ValueRange without writing anything."""
@@ -173,10 +187,8 @@ def update_response(book: Spreadsheet, write: Write) -> dict[str, Any]:
         body["updatedRange"] = a1.format_range(
             write.sheet.title, write.r0, write.r0 + write.height, write.c0, write.c0 + write.width
         )
-        body["updatedRows"] = sum(1 for r in write.rows if any(e is not None for e in r))
-        body["updatedColumns"] = len(
-            {j for r in write.rows for j, e in enumerate(r) if e is not None}
-        )
+        body["updatedRows"] = len(write.touched_rows())
+        body["updatedColumns"] = len(write.touched_columns())
         body["updatedCells"] = write.cells()
     else:
         body["updatedRange"] = a1.format_range(
