@@ -4,11 +4,15 @@ Starts ``sheets-sync emulator`` as a separate process (as a user would run
 it), then measures over real HTTP with real gspread:
   1. a 1,000,000-cell ``values:batchUpdate`` (50,000 rows × 20 columns,
      mixed numbers and text, RAW), end to end and as counted by the emulator;
-  2. reading it back (``values.get`` of the whole tab, UNFORMATTED_VALUE);
-  3. the emulator's resident memory: idle, after growing an empty grid to
+  2. reading it back (``values.get`` of the whole tab, UNFORMATTED_VALUE) —
+     the baseline for 3;
+  3. the same read once the ten numeric columns carry a number format
+     (``repeatCell``, as our Google backend writes them), under FORMULA (what
+     the backend reads) and FORMATTED_VALUE (gspread's default);
+  4. the emulator's resident memory: idle, after growing an empty grid to
      ~10,000,000 cells (should stay flat), and after storing the 1M cells.
 
-Run:  .venv/bin/python bench/emulator_speed.py
+Run:  .venv/bin/python -P bench/emulator_speed.py   (-P: bench/sheets_sync.py would shadow the package)
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -88,16 +93,47 @@ def run(url: str, pid: int) -> None:
     t0 = time.perf_counter()
     got = ws.get("A1:T50000", value_render_option="UNFORMATTED_VALUE")
     read_s = time.perf_counter() - t0
+    formatted_s = read_formatted(ws)
     counters = requests.get(url + "/_emulator/counters", timeout=10).json()
     assert answer["totalUpdatedCells"] == ROWS * COLS and len(got) == ROWS
     print(f"cells written            {answer['totalUpdatedCells']:,}")
     print(f"request body             {counters['bytes_in'] / 1e6:.1f} MB")
     print(f"values:batchUpdate       {write_s:.2f} s end to end (HTTP + JSON + apply)")
-    print(f"values.get (1M cells)    {read_s:.2f} s end to end")
+    print(f"values.get (1M cells)    {read_s:.2f} s end to end (baseline: no formats)")
+    for option, seconds in formatted_s.items():
+        print(
+            f"  formatted cols, {option:<17} {seconds:.2f} s ({seconds / read_s:.1f}× the baseline)"
+        )
     print(f"emulator RSS idle        {idle:.0f} MB")
     print(f"  + empty 9.88M-cell tab {after_empty_grid - idle:+.1f} MB")
     print(f"  + 1M stored cells      {after_write - idle:+.0f} MB")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+
+
+def read_formatted(ws: Any) -> dict[str, float]:
+    """Format every numeric column, then time whole-tab reads under two render options."""
+    fmt = {"numberFormat": {"type": "NUMBER", "pattern": "#,##0.00"}}
+    ws.spreadsheet.batch_update(
+        {
+            "requests": [
+                {
+                    "repeatCell": {
+                        "range": {"sheetId": ws.id, "startColumnIndex": c, "endColumnIndex": c + 1},
+                        "cell": {"userEnteredFormat": fmt},
+                        "fields": "userEnteredFormat.numberFormat",
+                    }
+                }
+                for c in range(1, COLS, 2)
+            ]
+        }
+    )
+    out = {}
+    for option in ("FORMULA", "FORMATTED_VALUE"):
+        t0 = time.perf_counter()
+        got = ws.get("A1:T50000", value_render_option=option)
+        out[option] = time.perf_counter() - t0
+        assert len(got) == ROWS
+    return out
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ first cell changes, so a failing request changes nothing.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,21 +101,30 @@ class Write:
         return max((len(r) for r in self.rows), default=0)
 
     def cells(self) -> int:
-        return sum(len(r) - r.count(None) for r in self.rows)
+        return self._counts[0]
 
     def touched_rows(self) -> set[int]:
         """Rows where at least one cell is written (``None`` leaves a cell alone)."""
-        return {self.r0 + i for i, row in enumerate(self.rows) if len(row) > row.count(None)}
+        return self._counts[1]
 
     def touched_columns(self) -> set[int]:
-        """Columns where at least one cell is written; full rows are counted without a scan."""
-        width, partial = 0, set[int]()
-        for row in self.rows:
-            if None not in row:
+        """Columns where at least one cell is written."""
+        return self._counts[2]
+
+    @functools.cached_property
+    def _counts(self) -> tuple[int, set[int], set[int]]:
+        """Cells, rows and columns written, in one pass (rows without a None skip the scan)."""
+        cells, rows, width, partial = 0, set[int](), 0, set[int]()
+        for i, row in enumerate(self.rows):
+            missing = row.count(None)
+            cells += len(row) - missing
+            if len(row) > missing:
+                rows.add(self.r0 + i)
+            if not missing:
                 width = max(width, len(row))
             else:
                 partial.update(j for j, e in enumerate(row) if e is not None)
-        return {self.c0 + j for j in range(width)} | {self.c0 + j for j in partial}
+        return cells, rows, set(range(self.c0, self.c0 + width)) | {self.c0 + j for j in partial}
 
 
 def prepare(book: Spreadsheet, text: str, body: dict[str, Any], option: str, where: str) -> Write:
