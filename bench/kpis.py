@@ -42,13 +42,14 @@ from sheets_sync.demo import DemoSpec, generate  # noqa: E402
 from sheets_sync.kpis.registry import query_columns  # noqa: E402
 from sheets_sync.kpis.runner import build_context, compute_frame, default_as_of  # noqa: E402
 from sheets_sync.schema import tradein_orders  # noqa: E402
-from sheets_sync.templates import load_template  # noqa: E402
+from sheets_sync.templates import TabTemplate, load_template  # noqa: E402
 
 sys.path.append(str(BENCH))
 import kpis_baseline  # noqa: E402
 
 ROOT = BENCH.parent
-TABS = ("kpi_daily", "kpi_weekly", "kpi_monthly")
+TABS = ("kpi_daily", "kpi_weekly", "kpi_monthly", "seller_scorecard", "pricing", "onboarding")
+ALL = "all"
 END_DATE = dt.date(2026, 10, 31)
 PG_ADMIN = os.environ.get(
     "SHEETS_SYNC_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -70,37 +71,50 @@ def _status_kb(field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/self/status (this benchmark needs Linux)")
 
 
-def pushdown(url: str, as_of: dt.date) -> dict[str, list[Any]]:
-    """The three KPI tabs as the sync engine computes them."""
+def templates(names: tuple[str, ...]) -> list[TabTemplate]:
+    return [
+        load_template(ROOT / "templates" / "tabs" / f"{name}.yaml", query_columns())
+        for name in names
+    ]
+
+
+def pushdown(url: str, as_of: dt.date, tabs: list[TabTemplate]) -> dict[str, list[Any]]:
+    """The tabs as the sync engine computes them: the database aggregates, Python types rows."""
     engine = make_engine(url)
     frames = {}
     with engine.connect() as conn:
-        for name in TABS:
-            template = load_template(ROOT / "templates" / "tabs" / f"{name}.yaml", query_columns())
+        for template in tabs:
             frame = compute_frame(conn, template, build_context(conn, template, as_of=as_of))
             frames[template.title] = list(frame.rows)
     engine.dispose()
     return frames
 
 
-def baseline(url: str, as_of: dt.date) -> dict[str, list[Any]]:
+def baseline(url: str, as_of: dt.date, tabs: list[TabTemplate]) -> dict[str, list[Any]]:
+    """The same tabs the pandas way; each raw table is read once per run, on first use."""
     engine = make_engine(url)
+    frames = {}
     with engine.connect() as conn:
-        tabs = kpis_baseline.all_tabs(conn, as_of)
+        tables = kpis_baseline.Tables(conn)
+        for template in tabs:
+            ctx = build_context(conn, template, as_of=as_of)  # the template's params and window
+            params = {**ctx.params, "window_days": ctx.window_days}
+            frames[template.title] = kpis_baseline.compute(tables, template, as_of, params)
     engine.dispose()
-    return tabs
+    return frames
 
 
 VARIANTS = {"pushdown": pushdown, "pandas": baseline}
 
 
-def worker(variant: str, url: str, as_of: dt.date, repeat: int, out: Path) -> None:
-    """Run one variant ``repeat`` times in this (fresh) process and pickle what it measured."""
+def worker(variant: str, url: str, as_of: dt.date, scope: str, repeat: int, out: Path) -> None:
+    """Run one variant on ``scope`` (a tab or all of them) ``repeat`` times in this fresh process."""
     base_rss = _status_kb("VmRSS")
+    tabs = templates(TABS if scope == ALL else (scope,))
     times, result = [], {}
     for _ in range(repeat):
         started = time.perf_counter()
-        result = VARIANTS[variant](url, as_of)
+        result = VARIANTS[variant](url, as_of, tabs)
         times.append(time.perf_counter() - started)
     peak = _status_kb("VmHWM")
     out.write_bytes(
@@ -108,10 +122,10 @@ def worker(variant: str, url: str, as_of: dt.date, repeat: int, out: Path) -> No
     )
 
 
-def run_variant(variant: str, url: str, as_of: dt.date, repeat: int) -> dict[str, Any]:
+def run_variant(variant: str, url: str, as_of: dt.date, scope: str, repeat: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.pickle"
-        command = [sys.executable, __file__, "--worker", variant, "--url", url,
+        command = [sys.executable, __file__, "--worker", variant, "--url", url, "--scope", scope,
                    "--as-of", as_of.isoformat(), "--repeat", str(repeat), "--out", str(out)]  # fmt: skip
         subprocess.run(command, check=True)
         return pickle.loads(out.read_bytes())
@@ -164,52 +178,82 @@ def _generate(url: str, orders: int) -> None:
     engine.dispose()
 
 
-def compare(db: str, url: str, repeat: int) -> list[dict[str, Any]]:
-    """Both variants on one database; fails loudly when their numbers differ."""
+def compare(db: str, url: str, repeat: int, scopes: list[str]) -> list[dict[str, Any]]:
+    """Both variants on one database, per tab and for all tabs; fails loudly when numbers differ."""
     engine = make_engine(url)
     with engine.connect() as conn:
         as_of = default_as_of(conn)
     engine.dispose()
-    results = {v: run_variant(v, url, as_of, repeat) for v in VARIANTS}
-    for title, rows in results["pushdown"]["tabs"].items():
-        other = results["pandas"]["tabs"][title]
+    summaries = []
+    for scope in scopes:
+        results = {v: run_variant(v, url, as_of, scope, repeat) for v in VARIANTS}
+        rows = _check_equal(db, results["pushdown"]["tabs"], results["pandas"]["tabs"])
+        summaries.append(_summary(db, scope, results, rows))
+        push, base = (summaries[-1][v]["median_s"] for v in VARIANTS)
+        print(f"  {db} {scope}: numbers equal ({rows:,} rows); pushdown {push:.2f} s, "
+              f"pandas {base:.2f} s", flush=True)  # fmt: skip
+    return summaries
+
+
+def _check_equal(db: str, pushed: dict[str, list[Any]], pandas_: dict[str, list[Any]]) -> int:
+    """The row count when every tab's rows are equal, else exit naming the first difference."""
+    for title, rows in pushed.items():
+        other = pandas_[title]
         if rows != other:
-            diff = next((a, b) for a, b in zip(rows, other, strict=False) if a != b) if rows else ()
+            diff = next(((a, b) for a, b in zip(rows, other, strict=False) if a != b), ())
             raise SystemExit(
-                f"{db} {title}: pushdown and pandas differ ({len(rows)} vs {len(other)} rows); first: {diff}"
+                f"{db} {title}: pushdown and pandas differ ({len(rows)} vs {len(other)} rows); "
+                f"first: {diff}"
             )
-    rows_count = {t: len(r) for t, r in results["pushdown"]["tabs"].items()}
-    print(f"  {db}: numbers equal ({rows_count})", flush=True)
-    return [_summary(db, v, results[v], rows_count) for v in VARIANTS]
+    return sum(len(rows) for rows in pushed.values())
 
 
-def _summary(db: str, variant: str, result: dict[str, Any], rows: dict[str, int]) -> dict[str, Any]:
-    return {
-        "db": db, "variant": variant, "median_s": statistics.median(result["times"]),
-        "times": result["times"], "peak_mb": result["peak_kb"] / 1024,
-        "delta_mb": (result["peak_kb"] - result["base_kb"]) / 1024, "rows": rows,
+def _summary(db: str, scope: str, results: dict[str, dict[str, Any]], rows: int) -> dict[str, Any]:
+    figures = {
+        v: {"median_s": statistics.median(r["times"]), "times": r["times"],
+            "peak_mb": r["peak_kb"] / 1024, "delta_mb": (r["peak_kb"] - r["base_kb"]) / 1024}
+        for v, r in results.items()
     }  # fmt: skip
+    return {"db": db, "scope": scope, "rows": rows, **figures}
+
+
+def _label(scope: str) -> str:
+    return "**all tabs**" if scope == ALL else TITLES[scope]
+
+
+TITLES = {
+    "kpi_daily": "KPI Daily", "kpi_weekly": "KPI Weekly", "kpi_monthly": "KPI Monthly",
+    "seller_scorecard": "Seller Scorecard", "pricing": "Pricing", "onboarding": "Onboarding",
+}  # fmt: skip
 
 
 def table(summaries: list[dict[str, Any]]) -> str:
     lines = [
-        "| database | variant | wall time (median) | runs | peak RSS | peak RSS above imports |",
-        "|---|---|---:|---|---:|---:|",
+        "| database | query | rows | pushdown (median; runs) | pandas (median; runs) | "
+        "speed-up | pushdown peak RSS (above imports) | pandas peak RSS (above imports) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for s in summaries:
-        runs = ", ".join(f"{t:.2f}" for t in s["times"])
-        lines.append(f"| {s['db']} | {s['variant']} | {s['median_s']:.2f} s | {runs} | "
-                     f"{s['peak_mb']:.0f} MB | {s['delta_mb']:.0f} MB |")  # fmt: skip
-    for db in dict.fromkeys(s["db"] for s in summaries):
-        push, base = (
-            next(s for s in summaries if s["db"] == db and s["variant"] == v) for v in VARIANTS
-        )
-        lines.append("")
-        lines.append(
-            f"{db}: pushdown is {base['median_s'] / push['median_s']:.1f}× faster and uses "
-            f"{push['delta_mb'] / base['delta_mb']:.1%} of the baseline's memory above imports."
-        )
+        push, base = s["pushdown"], s["pandas"]
+        cells = [s["db"], _label(s["scope"]), f"{s['rows']:,}", _seconds(push), _seconds(base),
+                 f"{base['median_s'] / push['median_s']:.1f}×", _memory(push), _memory(base)]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    for s in summaries:
+        if s["scope"] == ALL:
+            push, base = s["pushdown"], s["pandas"]
+            lines += ["", f"{s['db']}, all tabs: pushdown is {base['median_s'] / push['median_s']:.1f}× "
+                      f"faster and uses {push['delta_mb'] / base['delta_mb']:.1%} of the baseline's "
+                      "memory above imports."]  # fmt: skip
     return "\n".join(lines)
+
+
+def _seconds(figures: dict[str, Any]) -> str:
+    runs = ", ".join(f"{t:.2f}" for t in figures["times"])
+    return f"{figures['median_s']:.2f} s ({runs})"
+
+
+def _memory(figures: dict[str, Any]) -> str:
+    return f"{figures['peak_mb']:.0f} MB ({figures['delta_mb']:.0f} MB)"
 
 
 def write_section(body: str) -> None:
@@ -228,17 +272,22 @@ def write_section(body: str) -> None:
 
 
 def section(summaries: list[dict[str, Any]], args: argparse.Namespace, command: str) -> str:
-    rows = summaries[0]["rows"]
     return "\n".join([
         "## KPIs",
         "",
-        f"KPI Daily / Weekly / Monthly over {args.orders:,} demo orders (365 days, seed 42; "
-        f"{', '.join(f'{t}: {n:,} rows' for t, n in rows.items())}): SQL pushdown "
-        "(`compute_frame` of the three templates) vs the obvious baseline (`SELECT *` orders "
-        "joined to products and sellers into pandas, then groupby; `bench/kpis_baseline.py`). "
-        f"Wall time: median of {args.repeat} runs in one subprocess per variant; memory: that "
-        "subprocess's peak RSS (`VmHWM` in /proc/self/status), and the same minus its RSS "
-        "after imports. Both variants' rows are compared with `==` and were equal.",
+        f"Every order-reading KPI tab over {args.orders:,} demo orders (365 days, seed 42) — "
+        "KPI Daily / Weekly / Monthly, Seller Scorecard, Pricing (best price, rank, price to "
+        "win, orders 28d, suggested price) — plus Onboarding (sellers and their steps): SQL "
+        "pushdown (`compute_frame` of each template) vs the obvious baseline (`SELECT *` of "
+        "the raw tables a tab needs into pandas, orders joined to their category and seller "
+        "name, then groupby / merge / rank; `bench/kpis_baseline.py`, one function per KPI). "
+        "Each row of the table is its own subprocess per variant: one tab alone (the pandas "
+        "side reads the tables that tab needs, so each pays its own read of the orders), or "
+        "**all tabs** in one go (pandas reads each table once and shares it, as one pandas "
+        f"report would). Wall time: median of {args.repeat} runs; memory: that subprocess's "
+        "peak RSS (`VmHWM` in /proc/self/status), and in brackets the same minus its RSS after "
+        "imports. Every tab's rows, typed by the runner on one side and by the baseline on the "
+        "other, are compared with `==` and were equal.",
         "",
         f"Command: `{command}`  ",
         f"Machine: {os.cpu_count()} CPUs, shared with other jobs; {dt.date.today().isoformat()}.",
@@ -267,6 +316,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument(
+        "--tabs", default=",".join([*TABS, ALL]), help=f"any of {', '.join([*TABS, ALL])}"
+    )
+    parser.add_argument(
         "--sqlite-path",
         type=Path,
         default=Path(tempfile.gettempdir()) / "sheets_sync_bench_kpis.db",
@@ -274,13 +326,18 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the datasets for the next run")
     parser.add_argument("--write-results", action="store_true", help="update bench/RESULTS.md")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--scope", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--as-of", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.url, dt.date.fromisoformat(args.as_of), args.repeat, args.out)
+        as_of = dt.date.fromisoformat(args.as_of)
+        worker(args.worker, args.url, as_of, args.scope, args.repeat, args.out)
         return
+    scopes = args.tabs.split(",")
+    if unknown := set(scopes) - {*TABS, ALL}:
+        parser.error(f"--tabs: unknown {sorted(unknown)}; use any of {', '.join([*TABS, ALL])}")
     command = " ".join(["python bench/kpis.py", *sys.argv[1:]])
     summaries = []
     for db in args.databases.split(","):
@@ -290,7 +347,7 @@ def main() -> None:
             if db == "sqlite"
             else prepare_postgresql(args.orders)
         )
-        summaries += compare(db, url, args.repeat)
+        summaries += compare(db, url, args.repeat, scopes)
         if not args.keep:
             args.sqlite_path.unlink(missing_ok=True) if db == "sqlite" else drop_postgresql()
     print(table(summaries))

@@ -1,23 +1,28 @@
-"""The baseline the KPI pushdown is measured against: all orders into pandas, then groupby.
+"""The baseline the KPI pushdown is measured against: raw tables into pandas, then groupby.
 
-This is the obvious way to build the same `KPI Daily` / `KPI Weekly` /
-`KPI Monthly` numbers (DESIGN §4): ``SELECT *`` from ``tradein_orders`` joined to
-products and sellers, parse the timestamps, then one filtered ``groupby`` per
-event family. Rows come out typed exactly like the runner's frames (money as
-Decimal cents, rates as floats rounded to 6 places) so results can be compared
-with ``==``.
+This is the obvious way to build the same tabs: ``SELECT *`` each raw table a
+tab needs into pandas (orders joined to their product's category and seller
+name), parse the timestamps, then one small function per KPI with
+groupby / merge / rank following its module's docstring in
+``sheets_sync/kpis/``. The result is typed by the tab's column types the way
+the runner types the database's rows (money and decimals as Decimal cents,
+percents as floats rounded to 6 places, integers as int) and sorted by the
+tab's key, so both variants can be compared with ``==``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+
+from sheets_sync.schema import GRADE_RANK, ONBOARDING_STEPS
+from sheets_sync.templates.model import ColumnType, TabTemplate
 
 EVENTS = (
     "created_at", "shipped_at", "received_at", "inspected_at", "counter_answered_at",
@@ -29,21 +34,57 @@ MEASURES = (
     "counter_offers_refused", "paid", "paid_amount", "cancelled", "returned",
     "csat_sum", "csat_responses",
 )  # fmt: skip
-MONEY = {"offered_amount", "paid_amount", "average_paid_price", "paid_amount_target"}
-SQL = """
+SLA = pd.Timedelta(hours=48)
+ORDERS_SQL = """
 SELECT o.*, p.category, s.name AS seller
 FROM tradein_orders o
 JOIN products p ON p.product_id = o.product_id
 LEFT JOIN sellers s ON s.seller_id = o.seller_id
 """
+TIMESTAMPS = {
+    "orders": EVENTS,
+    "sellers": ("created_at", "onboarded_at"),
+    "seller_onboarding": ("completed_at",),
+    "targets": ("month",),
+}
 
 
-def read_orders(conn: Connection) -> pd.DataFrame:
-    """Every order with its category and seller name, timestamps parsed."""
-    frame = pd.read_sql_query(text(SQL), conn)
-    for column in EVENTS:
-        frame[column] = pd.to_datetime(frame[column], format="ISO8601")
-    return frame
+class Tables:
+    """The raw tables, each read with ``SELECT *`` the first time a KPI asks for it.
+
+    A run computing one tab reads only what that tab needs; a run computing
+    every tab reads each table once and shares it, as a pandas report would.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            sql = ORDERS_SQL if name == "orders" else f"SELECT * FROM {name}"
+            frame = pd.read_sql_query(text(sql), self.conn)
+            for column in TIMESTAMPS.get(name, ()):
+                frame[column] = pd.to_datetime(frame[column], format="ISO8601")
+            self._frames[name] = frame
+        return self._frames[name]
+
+
+def day_bounds(first: dt.date, last: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Half-open timestamp bounds of the UTC days ``first`` … ``last`` inclusive."""
+    return pd.Timestamp(first), pd.Timestamp(last + dt.timedelta(days=1))
+
+
+def trailing(as_of: dt.date, days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    return day_bounds(as_of - dt.timedelta(days=days - 1), as_of)
+
+
+def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """numerator / denominator as floats, NaN (an empty cell) where the denominator is 0."""
+    return numerator.astype(float) / denominator.astype(float).where(denominator != 0)
+
+
+# -- KPI Daily / Weekly / Monthly (DESIGN §4) --
 
 
 def _event_measures(rows: pd.DataFrame, event: str) -> dict[str, Any]:
@@ -54,7 +95,7 @@ def _event_measures(rows: pd.DataFrame, event: str) -> dict[str, Any]:
         delay = rows["inspected_at"] - rows["received_at"]
         return {
             "inspected": 1,
-            "inspected_within_sla": (delay <= pd.Timedelta(hours=48)).astype(int),
+            "inspected_within_sla": (delay <= SLA).astype(int),
             "counter_offers": rows["counter_offer_price"].notna().astype(int),
         }
     if event == "counter_answered_at":
@@ -87,7 +128,7 @@ def aggregate(
     orders: pd.DataFrame, start: dt.date, end: dt.date, grain: str, dims: list[str]
 ) -> pd.DataFrame:
     """Summed measures (and the ship-rate cohort) per period × dims, like the SQL does."""
-    lo, hi = pd.Timestamp(start), pd.Timestamp(end + dt.timedelta(days=1))
+    lo, hi = day_bounds(start, end)
     parts = []
     for event in EVENTS:
         rows = orders[(orders[event] >= lo) & (orders[event] < hi)]
@@ -102,65 +143,21 @@ def aggregate(
     return pd.concat(parts).fillna(0).groupby(level=list(range(len(dims) + 1))).sum()
 
 
-def _cents(value: Any) -> Decimal | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    return Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    return numerator.astype(float) / denominator.astype(float).where(denominator != 0)
-
-
-def _with_rates(table: pd.DataFrame) -> pd.DataFrame:
-    t = table
+def _with_rates(t: pd.DataFrame) -> pd.DataFrame:
     answered = t["counter_offers_accepted"] + t["counter_offers_refused"]
-    t["ship_rate"] = _ratio(t["created_shipped"], t["orders_created"])
-    t["counter_offer_rate"] = _ratio(t["counter_offers"], t["inspected"])
-    t["counter_acceptance"] = _ratio(t["counter_offers_accepted"], answered)
-    t["sla_rate"] = _ratio(t["inspected_within_sla"], t["inspected"])
-    t["average_paid_price"] = _ratio(t["paid_amount"].round(2), t["paid"])
-    t["csat"] = _ratio(t["csat_sum"], t["csat_responses"])
+    t["ship_rate"] = ratio(t["created_shipped"], t["orders_created"])
+    t["counter_offer_rate"] = ratio(t["counter_offers"], t["inspected"])
+    t["counter_acceptance"] = ratio(t["counter_offers_accepted"], answered)
+    t["sla_rate"] = ratio(t["inspected_within_sla"], t["inspected"])
+    t["average_paid_price"] = ratio(t["paid_amount"].round(2), t["paid"])
+    t["csat"] = ratio(t["csat_sum"], t["csat_responses"])
     return t
 
 
-def _typed(value: Any, column: str) -> Any:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if column in MONEY or column == "csat":
-        return _cents(value)
-    if isinstance(value, float | np.floating):
-        return round(float(value), 6)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-INTEGERS = {*MEASURES, "created_shipped", "orders_target"} - MONEY
-RATES = (
-    "ship_rate", "counter_offer_rate", "counter_acceptance", "sla_rate",
-    "average_paid_price", "csat",
-)  # fmt: skip
-PERIOD_MEASURES = (*MEASURES, "created_shipped", *RATES)
-
-
-def _rows(table: pd.DataFrame, columns: list[str], key: list[str]) -> list[tuple[Any, ...]]:
-    table = table.sort_values(key, kind="stable")
-    rows = []
-    for record in table[columns].itertuples(index=False, name=None):
-        rows.append(tuple(_value(v, c) for v, c in zip(record, columns, strict=True)))
-    return rows
-
-
-def _value(value: Any, column: str) -> Any:
-    if column in INTEGERS and value is not None and not pd.isna(value):
-        return int(value)
-    return _typed(value, column)
-
-
-def daily_rows(orders: pd.DataFrame, as_of: dt.date, window_days: int = 90) -> list[Any]:
-    """`KPI Daily`: the last ``window_days`` days up to ``as_of``."""
-    start = as_of - dt.timedelta(days=window_days - 1)
+def kpi_daily(tables: Tables, as_of: dt.date, params: Mapping[str, Any]) -> pd.DataFrame:
+    """`KPI Daily`: the last 90 days up to ``as_of``, per day × country × seller × category."""
+    orders = tables["orders"]
+    start = as_of - dt.timedelta(days=params["window_days"] - 1)
     dims = ["country", "seller_id", "category"]
     table = aggregate(orders, start, as_of, "day", dims).reset_index()
     names = orders.drop_duplicates("seller_id").set_index("seller_id")["seller"]
@@ -168,57 +165,265 @@ def daily_rows(orders: pd.DataFrame, as_of: dt.date, window_days: int = 90) -> l
     table["date"] = table["period"].dt.date
     table["week"] = table["period"].dt.strftime("%G-W%V")
     table["month"] = table["period"].dt.strftime("%Y-%m")
-    columns = ["date", "week", "month", "country", "seller_id", "seller", "category", *MEASURES]
-    return _rows(table, columns, ["date", "country", "seller_id", "category"])
+    return table
 
 
-def weekly_rows(orders: pd.DataFrame, as_of: dt.date, window_days: int = 91) -> list[Any]:
-    """`KPI Weekly`: whole ISO weeks from the one holding ``as_of - window_days + 1``."""
-    start = as_of - dt.timedelta(days=window_days - 1)
+def kpi_weekly(tables: Tables, as_of: dt.date, params: Mapping[str, Any]) -> pd.DataFrame:
+    """`KPI Weekly`: whole ISO weeks from the one holding ``as_of - window + 1``."""
+    start = as_of - dt.timedelta(days=params["window_days"] - 1)
     start -= dt.timedelta(days=start.weekday())
-    table = _with_rates(aggregate(orders, start, as_of, "week", ["country", "category"]))
-    table = table.reset_index()
+    table = aggregate(tables["orders"], start, as_of, "week", ["country", "category"])
+    table = _with_rates(table).reset_index()
     table["week_start"] = table["period"].dt.date
     table["week"] = table["period"].dt.strftime("%G-W%V")
-    columns = ["week", "week_start", "country", "category", *PERIOD_MEASURES]
-    return _rows(table, columns, ["week", "country", "category"])
+    return table
 
 
-def monthly_rows(
-    orders: pd.DataFrame, targets: pd.DataFrame, as_of: dt.date, window_days: int = 365
-) -> list[Any]:
+def kpi_monthly(tables: Tables, as_of: dt.date, params: Mapping[str, Any]) -> pd.DataFrame:
     """`KPI Monthly`: whole months, with targets (outer-joined) and attainment."""
-    start = (as_of - dt.timedelta(days=window_days - 1)).replace(day=1)
-    dims = ["period", "country", "category"]
-    table = aggregate(orders, start, as_of, "month", ["country", "category"]).reset_index()
-    month = pd.to_datetime(targets["month"])
-    wanted = targets[(month >= pd.Timestamp(start)) & (month <= pd.Timestamp(as_of))]
-    wanted = wanted.assign(period=month).drop(columns="month")
-    table = table.merge(wanted, on=dims, how="outer")
+    start = (as_of - dt.timedelta(days=params["window_days"] - 1)).replace(day=1)
+    table = aggregate(tables["orders"], start, as_of, "month", ["country", "category"])
+    targets = tables["targets"]
+    wanted = targets[targets["month"].between(pd.Timestamp(start), pd.Timestamp(as_of))]
+    wanted = wanted.rename(columns={"month": "period"})
+    table = table.reset_index().merge(wanted, on=["period", "country", "category"], how="outer")
     summed = [*MEASURES, "created_shipped"]
     table[summed] = table[summed].fillna(0)
     table = _with_rates(table)
-    table["orders_attainment"] = _ratio(table["orders_created"], table["orders_target"])
-    table["paid_amount_attainment"] = _ratio(
+    table["orders_attainment"] = ratio(table["orders_created"], table["orders_target"])
+    table["paid_amount_attainment"] = ratio(
         table["paid_amount"].round(2), table["paid_amount_target"].astype(float)
     )
     table["month_start"] = table["period"].dt.date
     table["month"] = table["period"].dt.strftime("%Y-%m")
-    extra = ["orders_target", "orders_attainment", "paid_amount_target", "paid_amount_attainment"]
-    columns = ["month", "month_start", "country", "category", *PERIOD_MEASURES, *extra]
-    return _rows(table, columns, ["month", "country", "category"])
+    return table
 
 
-def read_targets(conn: Connection) -> pd.DataFrame:
-    return pd.read_sql_query(text("SELECT * FROM targets"), conn)
+# -- Seller Scorecard (sheets_sync/kpis/scorecard.py) --
 
 
-def all_tabs(conn: Connection, as_of: dt.date) -> dict[str, list[Any]]:
-    """The three tabs computed the pandas way, keyed by sheet title."""
-    orders = read_orders(conn)
-    targets = read_targets(conn)
-    return {
-        "KPI Daily": daily_rows(orders, as_of),
-        "KPI Weekly": weekly_rows(orders, as_of),
-        "KPI Monthly": monthly_rows(orders, targets, as_of),
-    }
+def _seller_window(orders: pd.DataFrame, as_of: dt.date, w: int) -> pd.DataFrame:
+    """Per seller, one trailing window's sums; every measure dated by its own event."""
+    lo, hi = trailing(as_of, w)
+    o = orders
+    created, inspected, answered, paid = (
+        o[c].ge(lo) & o[c].lt(hi)
+        for c in ("created_at", "inspected_at", "counter_answered_at", "paid_at")
+    )
+    start = o["counter_answered_at"].fillna(o["inspected_at"])
+    started, rated = paid & start.notna(), paid & o["csat"].notna()
+    flags = pd.DataFrame({
+        "seller_id": o["seller_id"],
+        "orders": created, "inspected": inspected,
+        "sla": inspected & (o["inspected_at"] - o["received_at"]).le(SLA),
+        "counter": inspected & o["counter_offer_price"].notna(),
+        "accepted": answered & o["counter_offer_status"].eq("accepted"),
+        "refused": answered & o["counter_offer_status"].isin(["refused", "expired"]),
+        "answered": answered, "paid": paid,
+        "csat_sum": o["csat"].where(rated, 0), "csat_n": rated,
+        "pay_seconds": (o["paid_at"] - start).dt.total_seconds().round().where(started, 0),
+        "pay_n": started,
+    })  # fmt: skip
+    return flags.groupby("seller_id").sum()
+
+
+def _win_share(orders: pd.DataFrame, as_of: dt.date, w: int) -> pd.Series:
+    """A seller's orders / all orders created in the country × category cells it sold in."""
+    lo, hi = trailing(as_of, w)
+    created = orders[orders["created_at"].ge(lo) & orders["created_at"].lt(hi)]
+    cell = ["country", "category"]
+    own = created.groupby(["seller_id", *cell]).size().rename("own").reset_index()
+    market = created.groupby(cell).size().rename("market").reset_index()
+    sums = own.merge(market, on=cell).groupby("seller_id")[["own", "market"]].sum()
+    return ratio(sums["own"], sums["market"])
+
+
+def _window_figures(orders: pd.DataFrame, as_of: dt.date, w: int) -> pd.DataFrame:
+    s = _seller_window(orders, as_of, w)
+    return pd.DataFrame({
+        f"orders_{w}d": s["orders"], f"inspected_{w}d": s["inspected"],
+        f"win_share_{w}d": _win_share(orders, as_of, w),
+        f"counter_offer_rate_{w}d": ratio(s["counter"], s["inspected"]),
+        f"sla_rate_{w}d": ratio(s["sla"], s["inspected"]),
+        f"counter_acceptance_{w}d": ratio(s["accepted"], s["accepted"] + s["refused"]),
+        f"csat_{w}d": ratio(s["csat_sum"], s["csat_n"]),
+        f"avg_days_to_pay_{w}d": ratio(s["pay_seconds"], s["pay_n"] * 86400.0),
+        f"events_{w}d": s[["orders", "inspected", "answered", "paid"]].sum(axis=1),
+    })  # fmt: skip
+
+
+def _rag(table: pd.DataFrame, params: Mapping[str, Any]) -> pd.Series:
+    """LOW VOLUME under min_volume, else RED / AMBER strictly beyond a limit, else GREEN."""
+    w = params["status_window_days"]
+    red = amber = pd.Series(False, index=table.index)
+    for metric, limits in params["thresholds"].items():
+        rate = table[f"{metric}_{w}d"]
+        beyond = rate.gt if limits["direction"] == "above" else rate.lt
+        red, amber = red | beyond(limits["red"]), amber | beyond(limits["amber"])
+    status = pd.Series("GREEN", index=table.index).mask(amber, "AMBER").mask(red, "RED")
+    return status.mask(table[f"orders_{w}d"] < params["min_volume"], "LOW VOLUME")
+
+
+def seller_scorecard(tables: Tables, as_of: dt.date, params: Mapping[str, Any]) -> pd.DataFrame:
+    """Active sellers and any seller with an event in 28 days, with volumes, rates and RAG."""
+    orders = tables["orders"]
+    figures = pd.concat([_window_figures(orders, as_of, w) for w in (7, 28)], axis=1)
+    sellers = tables["sellers"].rename(columns={"name": "seller", "status": "seller_status"})
+    table = sellers.merge(figures, left_on="seller_id", right_index=True, how="left")
+    volumes = [f"{m}_{w}d" for m in ("orders", "inspected", "events") for w in (7, 28)]
+    table[volumes] = table[volumes].fillna(0)
+    listed = table["seller_status"].eq("active") | table["events_28d"].gt(0)
+    table = table[listed & table["created_at"].lt(trailing(as_of, 1)[1])].copy()
+    table["status"] = _rag(table, params)
+    return table
+
+
+# -- Pricing (sheets_sync/kpis/pricing.py), money in integer cents --
+
+
+def _cents(values: pd.Series) -> pd.Series:
+    return (values.astype(float) * 100).round().astype("int64")
+
+
+def _competition(grid: pd.DataFrame) -> pd.DataFrame:
+    """Best active price, dense rank and the best price of the other sellers, per cell."""
+    cell = ["product_id", "grade", "country"]
+    active = grid["cents"].where(grid["cents"] > 0)
+    grid["best"] = active.groupby([grid[c] for c in cell]).transform("max")
+    grid["rank"] = active.groupby([grid[c] for c in cell]).rank(method="dense", ascending=False)
+    at_best = grid["cents"].eq(grid["best"])
+    alone = at_best & at_best.groupby([grid[c] for c in cell]).transform("sum").eq(1)
+    below = active.where(~at_best)
+    grid["second"] = below.groupby([grid[c] for c in cell]).transform("max")
+    grid["competing"] = grid["second"].where(alone, grid["best"])
+    return grid
+
+
+def _suggestion(grid: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFrame:
+    """Price to win held within ±max_change_pct (truncated) and under the ceiling."""
+    step, ceiling = round(params["step"] * 100), round(params["ceiling"] * 100)
+    allowance = grid["cents"] * round(params["max_change_pct"] * 100) // 10_000
+    grid["floor"] = grid["cents"] - allowance
+    grid["to_win"] = grid["competing"] + step
+    capped = grid["to_win"].clip(grid["floor"], grid["cents"] + allowance).clip(upper=ceiling)
+    grid["suggested"] = capped.where(grid["cents"] > 0)
+    grid["proposed"] = grid["suggested"].fillna(grid["cents"]).where(grid["cents"] > 0)
+    return grid
+
+
+def _monotonic(grid: pd.DataFrame) -> pd.Series:
+    """The suggestion lowered to the lowest proposal of the same or better grades (seller ×
+    product × market), though never under its own floor."""
+    grid = grid.assign(grade_rank=grid["grade"].map(GRADE_RANK))
+    grid = grid.sort_values(["seller_id", "product_id", "country", "grade_rank"])
+    lowest = grid.groupby(["seller_id", "product_id", "country"])["proposed"].cummin()
+    return grid["suggested"].clip(upper=lowest.clip(lower=grid["floor"]))
+
+
+def pricing(tables: Tables, as_of: dt.date, params: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per price_grid row: where it stands in its cell, orders 28d, suggestion."""
+    grid = tables["price_grid"].rename(columns={"price": "current_price"})
+    grid["cents"] = _cents(grid["current_price"])
+    grid = _suggestion(_competition(grid), params)
+    grid["suggested_price"] = _monotonic(grid) / 100
+    grid["best_price"], grid["price_to_win"] = grid["best"] / 100, grid["to_win"] / 100
+    orders = tables["orders"]
+    lo, hi = trailing(as_of, 28)
+    recent = orders[orders["created_at"].ge(lo) & orders["created_at"].lt(hi)]
+    listing = ["seller_id", "product_id", "declared_grade", "country"]
+    counts = recent.groupby(listing).size().rename("orders_28d").reset_index()
+    counts = counts.rename(columns={"declared_grade": "grade"})
+    grid = grid.merge(counts, on=["seller_id", "product_id", "grade", "country"], how="left")
+    grid["orders_28d"] = grid["orders_28d"].fillna(0)
+    sellers = tables["sellers"][["seller_id", "name"]].rename(columns={"name": "seller"})
+    grid = grid.merge(sellers, on="seller_id").merge(tables["products"], on="product_id")
+    return grid.assign(new_price=None, reason=None, status=None)
+
+
+# -- Onboarding (sheets_sync/kpis/onboarding.py) --
+
+
+def onboarding(tables: Tables, as_of: dt.date, params: Mapping[str, Any]) -> pd.DataFrame:
+    """Sellers (not offboarded, created by as_of) with steps left, and how long they wait."""
+    end = trailing(as_of, 1)[1]
+    sellers = tables["sellers"]
+    sellers = sellers[sellers["created_at"].lt(end) & sellers["status"].ne("offboarded")]
+    steps = tables["seller_onboarding"]
+    done = steps[steps["completed_at"].lt(end)]
+    flags = pd.crosstab(done["seller_id"], done["step"]).reindex(columns=ONBOARDING_STEPS)
+    table = sellers.rename(columns={"name": "seller", "created_at": "created"}).set_index(
+        "seller_id"
+    )
+    flags = flags.reindex(table.index).fillna(0).gt(0)
+    table["steps_done"] = flags.sum(axis=1)
+    table["current_step"] = flags.idxmin(axis=1).where(~flags.all(axis=1))
+    latest = done.groupby("seller_id")["completed_at"].max().reindex(table.index)
+    table["last_progress"] = latest.where(latest > table["created"], table["created"])
+    days = table["last_progress"].dt.normalize()
+    table["days_stalled"] = (pd.Timestamp(as_of) - days).dt.days
+    table["stalled"] = (
+        table["days_stalled"].gt(params["stall_days"]).map({True: "yes", False: "no"})
+    )
+    return table[table["steps_done"] < len(ONBOARDING_STEPS)].reset_index()
+
+
+# -- typing the rows like the runner does, and the registry of KPIs --
+
+
+def _money(value: Any) -> Decimal:
+    number = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    return number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _integer(value: Any) -> int:
+    return int(Decimal(repr(float(value))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _date(value: Any) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _datetime(value: Any) -> dt.datetime:
+    return pd.Timestamp(value).to_pydatetime()
+
+
+TYPERS: dict[ColumnType, Callable[[Any], Any]] = {
+    ColumnType.TEXT: str,
+    ColumnType.INTEGER: _integer,
+    ColumnType.DECIMAL: _money,
+    ColumnType.MONEY: _money,
+    ColumnType.PERCENT: lambda value: round(float(value), 6),
+    ColumnType.DATE: _date,
+    ColumnType.DATETIME: _datetime,
+}
+
+
+def typed_rows(table: pd.DataFrame, template: TabTemplate) -> list[tuple[Any, ...]]:
+    """The tab's columns typed like the runner's frame, sorted by its key (NULLs first)."""
+    typers = [TYPERS[column.type] for column in template.columns]
+    sources = table[[column.source for column in template.columns]]
+    rows = [
+        tuple(None if pd.isna(v) else typer(v) for v, typer in zip(record, typers, strict=True))
+        for record in sources.itertuples(index=False, name=None)
+    ]
+    keys = template.key_indexes
+    return sorted(rows, key=lambda row: tuple((row[i] is not None, row[i]) for i in keys))
+
+
+KPI = Callable[[Tables, dt.date, Mapping[str, Any]], pd.DataFrame]
+KPIS: dict[str, KPI] = {
+    "kpi_daily": kpi_daily,
+    "kpi_weekly": kpi_weekly,
+    "kpi_monthly": kpi_monthly,
+    "seller_scorecard": seller_scorecard,
+    "pricing": pricing,
+    "onboarding": onboarding,
+}
+"""Built-in query name → its pandas computation (the template's params and window in ``params``)."""
+
+
+def compute(
+    tables: Tables, template: TabTemplate, as_of: dt.date, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """One tab's rows the pandas way, typed and ordered like ``compute_frame``'s."""
+    return typed_rows(KPIS[str(template.query)](tables, as_of, params), template)
