@@ -165,3 +165,22 @@ def test_a_huge_serial_under_a_date_format_reads_as_a_number(sh: gspread.Spreads
     ws.update([[1e20]], "A1", raw=True)
     ws.format("A1", {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}})
     assert ws.acell("A1").value == "1E+20"
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        (
+            {"fields": "comments/content,nextPageToken"},
+            {"comments": []},
+        ),  # what gspread's copy asks
+        ({}, {"kind": "drive#commentList", "comments": []}),
+    ],
+)
+def test_drive_comment_listing_honours_fields(
+    emulator: Any, sh: gspread.Spreadsheet, params: dict[str, str], expected: dict[str, Any]
+) -> None:
+    answer = requests.get(
+        f"{emulator.url}/drive/v3/files/{sh.id}/comments", params=params, timeout=10
+    )
+    assert answer.status_code == 200 and answer.json() == expected

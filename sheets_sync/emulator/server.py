@@ -207,7 +207,12 @@ class Emulator:
             return 200, drive.copy_file(store, fid, body, user), {}
         if kind == "drive.comments.list":
             drive.get_file(store, fid, {})
-            return 200, {"kind": "drive#commentList", "comments": []}, {}
+            listing = (
+                {"comments": []}
+                if args.get("fields")
+                else {"kind": "drive#commentList", "comments": []}
+            )
+            return 200, listing, {}
         if kind == "drive.permissions.create":
             return 200, drive.add_permission(store, fid, body), {}
         if kind == "drive.permissions.list":
