@@ -1,18 +1,23 @@
-"""Benchmark: KPI Daily / Weekly / Monthly pushed down to SQL vs "all orders into pandas".
+"""Benchmark: every KPI tab pushed down to SQL vs "raw tables into pandas, then groupby".
 
-    .venv/bin/python bench/kpis.py [--orders 1000000] [--repeat 3] [--write-results]
+    .venv/bin/python bench/kpis.py [--orders 1000000] [--repeat 3] [--tabs pricing,all]
+                                   [--databases sqlite,postgresql] [--keep] [--write-results]
 
 Generates the demo dataset (``sheets_sync.demo``) into a SQLite file and a
-scratch PostgreSQL database, then, per database, runs each variant in its own
-subprocess ``--repeat`` times:
+scratch PostgreSQL database, then, per database and per scope (each tab alone,
+then ``all`` of them), runs each variant in its own subprocess ``--repeat`` times:
 
-* ``pushdown``: the runner's ``compute_frame`` for the three KPI templates (the
+* ``pushdown``: the runner's ``compute_frame`` for the tab templates (the
   database aggregates; Python only types the result rows);
-* ``pandas``: ``SELECT *`` orders joined to products and sellers into pandas,
-  then groupby (:mod:`kpis_baseline`).
+* ``pandas``: ``SELECT *`` of the raw tables the tabs need into pandas (each
+  read once per run), then groupby / merge / rank (:mod:`kpis_baseline`).
 
-Wall time is the median of the runs; peak memory is the subprocess's peak RSS
-(``VmHWM`` of /proc/self/status) and that peak minus its RSS right after imports. The three tabs of both variants must be equal row for row.
+Tabs: KPI Daily, KPI Weekly, KPI Monthly, Seller Scorecard, Pricing and
+Onboarding (Sync Status reads ``sync_runs`` only and is left out). Wall time is
+the median of the runs; peak memory is the subprocess's peak RSS (``VmHWM`` of
+/proc/self/status) and that peak minus its RSS right after imports. Every tab
+of both variants must be equal row for row, or the script exits naming the
+first differing row.
 """
 
 from __future__ import annotations
