@@ -1,4 +1,4 @@
-"""moveDimension through real gspread: cells, formats and every range that points at them."""
+"""moveDimension and sortRange through real gspread: cells, formats and the ranges pointing at them."""
 
 from __future__ import annotations
 
@@ -133,3 +133,41 @@ def test_bad_moves_are_400_and_change_nothing(
     assert info.value.error["message"].startswith("Invalid requests[1].moveDimension")
     assert message in info.value.error["message"]
     assert ws.col_values(1) == ["a", "b"]
+
+
+ROWS = [["sku", "grade", "price"], ["p1", "B", 30], ["p2", "a", 10], ["p3", "", 20],
+        ["p4", "b", 10], ["p5", "A", ""]]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("specs", "expected"),
+    [
+        ([(3, "asc")], ["p2", "p4", "p3", "p1", "p5"]),  # equal prices keep their order; blank last
+        ([(3, "des")], ["p1", "p3", "p2", "p4", "p5"]),  # blank still last
+        ([(2, "asc"), (3, "des")], ["p2", "p5", "p1", "p4", "p3"]),  # case-insensitive, then price
+    ],
+)
+def test_sort_range_orders_rows_like_sheets(
+    sh: gspread.Spreadsheet, specs: list[tuple[int, str]], expected: list[str]
+) -> None:
+    ws = sh.sheet1
+    ws.update(ROWS, "A1")
+    ws.update_note("A3", "p2's note")
+    ws.sort(*specs, range="A2:C6")
+    assert ws.col_values(1) == ["sku", *expected]
+    assert ws.get_note(f"A{expected.index('p2') + 2}") == "p2's note"
+
+
+def test_sort_range_puts_numbers_before_text_before_booleans(sh: gspread.Spreadsheet) -> None:
+    ws = sh.sheet1
+    ws.update([["x"], [True], [5], ["apple"], [-1]], "A1")
+    ws.sort((1, "asc"), range="A1:A5")
+    assert ws.get("A1:A5", value_render_option="UNFORMATTED_VALUE") == [
+        [-1], [5], ["apple"], ["x"], [True]]  # fmt: skip
+
+
+def test_sort_range_key_outside_the_range_is_400(sh: gspread.Spreadsheet) -> None:
+    sh.sheet1.update(ROWS, "A1")
+    with pytest.raises(gspread.exceptions.APIError) as info:
+        sh.sheet1.sort((4, "asc"), range="A2:C6")
+    assert info.value.code == 400 and "outside the sorted columns" in info.value.error["message"]

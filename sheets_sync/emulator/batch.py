@@ -14,7 +14,7 @@ from typing import Any
 
 from sheets_sync.emulator import batch_cells
 from sheets_sync.emulator.apierror import ApiError, bad_request
-from sheets_sync.emulator.move import move_dimension
+from sheets_sync.emulator.move import move_dimension, sort_range
 from sheets_sync.emulator.render import set_path
 from sheets_sync.emulator.shapes import (
     drop_nulls,
@@ -41,7 +41,7 @@ GOOGLE_ONLY_KINDS = {
     "pasteData", "textToColumns", "updateFilterView", "addFilterView", "deleteFilterView",
     "duplicateFilterView", "appendCells", "deleteRange", "insertRange",
     "updateEmbeddedObjectPosition", "addChart", "updateChartSpec", "deleteEmbeddedObject",
-    "sortRange", "randomizeRange", "addBanding", "updateBanding", "deleteBanding",
+    "randomizeRange", "addBanding", "updateBanding", "deleteBanding",
     "createDeveloperMetadata", "updateDeveloperMetadata", "deleteDeveloperMetadata",
     "autoFill", "addDimensionGroup", "deleteDimensionGroup", "updateDimensionGroup",
     "trimWhitespace", "deleteDuplicates", "addSlicer", "updateSlicerSpec", "addDataSource",
@@ -362,6 +362,7 @@ HANDLERS: dict[str, Handler] = {
     "updateDimensionProperties": update_dimension_properties,
     "autoResizeDimensions": auto_resize_dimensions,
     "moveDimension": move_dimension,
+    "sortRange": sort_range,
     **batch_cells.HANDLERS,
 }
 SUPPORTED_KINDS = sorted(HANDLERS)

@@ -1,4 +1,4 @@
-"""``moveDimension``: move rows or columns, with everything that points at them.
+"""``moveDimension`` and ``sortRange``: rows and columns that change places.
 
 Google's rule: ``destinationIndex`` is given in the coordinates *before* the
 source rows/columns are taken out, so moving ROWS [1, 3) to 4 turns
@@ -12,13 +12,14 @@ moved rows/columns it held and grows when they land inside it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Any
 
 from sheets_sync.emulator.apierror import bad_request
-from sheets_sync.emulator.grid import Grid, Layer
+from sheets_sync.emulator.grid import Grid, Layer, entry_value
 from sheets_sync.emulator.shift import all_ranges
-from sheets_sync.emulator.spreadsheets import Sheet, Spreadsheet
+from sheets_sync.emulator.spreadsheets import Sheet, Spreadsheet, clip
 
 
 def move_dimension(book: Spreadsheet, payload: dict[str, Any]) -> None:
@@ -141,3 +142,65 @@ def _move_layer(layer: Layer, dim: str, move: Move) -> list[Layer]:
         else:
             out.append(Layer(layer.r0, layer.r1, a, b, layer.fmt, list(layer.fields)))
     return out
+
+
+# -- sortRange -------------------------------------------------------------------
+
+
+def sort_range(book: Spreadsheet, payload: dict[str, Any]) -> None:
+    """Sort the rows of a range by its columns; the range's cells move, rows outside stay.
+
+    Order as in Sheets: numbers, then text (case-insensitive), then booleans;
+    empty cells last whichever the direction. Later specs break ties, and
+    equal rows keep their order.
+    """
+    sheet, bounds = book.grid_range(payload.get("range") or {})
+    r0, r1, c0, c1 = clip(sheet, bounds)
+    specs = payload.get("sortSpecs") or []
+    if not specs:
+        raise bad_request("sortSpecs must name at least one column to sort by.")
+    grid = sheet.writable()
+    rows = [_cells_of(grid, r, c0, c1) for r in range(r0, r1)]
+    for spec in reversed(specs):
+        column = int(spec.get("dimensionIndex", 0))
+        if not c0 <= column < c1:
+            raise bad_request(
+                f"sortSpecs dimensionIndex {column} is outside the sorted columns [{c0}, {c1})."
+            )
+        descending = spec.get("sortOrder", "ASCENDING") == "DESCENDING"
+        rows.sort(key=functools.partial(_row_key, column - c0, descending), reverse=descending)
+    for offset, cells in enumerate(rows):
+        _put_cells(grid, r0 + offset, c0, cells)
+
+
+def _cells_of(grid: Grid, r: int, c0: int, c1: int) -> list[Any]:
+    row = grid.rows.get(r, [])
+    return [row[c] if c < len(row) else None for c in range(c0, c1)]
+
+
+def _put_cells(grid: Grid, r: int, c0: int, cells: list[Any]) -> None:
+    row = grid.rows.setdefault(r, [])
+    end = c0 + len(cells)
+    if len(row) < end:
+        row.extend([None] * (end - len(row)))
+    row[c0:end] = cells
+    while row and row[-1] is None:
+        row.pop()
+    if not row:
+        del grid.rows[r]
+
+
+def _row_key(j: int, descending: bool, cells: list[Any]) -> tuple[Any, ...]:
+    return _sort_key(cells[j], descending)
+
+
+def _sort_key(entry: Any, descending: bool) -> tuple[Any, ...]:
+    value = entry_value(entry)
+    present = value is not None and value != ""
+    if not present:  # empty cells sort last in both directions
+        return (not descending, 0, 0)
+    if type(value) is bool:
+        return (descending, 2, value)
+    if type(value) is str:
+        return (descending, 1, value.casefold())
+    return (descending, 0, value)
