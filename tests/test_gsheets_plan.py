@@ -7,6 +7,7 @@ the team sees), not about the exact request shapes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import date, datetime, timedelta
@@ -16,10 +17,19 @@ from typing import Any
 import pytest
 
 from sheets_sync.frame import TabFrame
+from sheets_sync.gsheets import structure
 from sheets_sync.gsheets.cells import a1_range, column_letter, same_cell, to_cell
 from sheets_sync.gsheets.plan import build_plan, pack
 from sheets_sync.gsheets.state import BookState, SheetState
-from sheets_sync.templates.model import ColumnSpec, ColumnType, PivotSpec, PivotValue, TabTemplate
+from sheets_sync.templates.model import (
+    ColumnSpec,
+    ColumnType,
+    ConditionalFormat,
+    ConditionKind,
+    PivotSpec,
+    PivotValue,
+    TabTemplate,
+)
 
 CAP = 2_000_000
 
@@ -288,3 +298,62 @@ def test_a_tab_that_empties_keeps_a_row_below_its_frozen_header():
     resize = next(r["updateSheetProperties"] for r in plan.requests if "updateSheetProperties" in r)
     assert resize["properties"]["gridProperties"]["rowCount"] == 2
     assert apply(plan, "KPI Daily", rows) == [list(before.headers)]
+
+
+# -- structure already in place is not re-sent -----------------------------------
+
+RAG = (
+    ConditionalFormat("Country", ConditionKind.TEXT_EQ, ("FR",), background="#F4CCCC", bold=True),
+    ConditionalFormat("Orders created", ConditionKind.NUMBER_LESS, ("5",), font_color="#CC0000"),
+)
+
+
+def google_answer(sent: Any) -> Any:
+    """What Google answers for a rule or range we sent: defaults left out, colours in 8-bit
+    steps with zero channels dropped, each colour with its ``…Style`` twin."""
+    if isinstance(sent, list):
+        return [google_answer(item) for item in sent]
+    if not isinstance(sent, dict):
+        return sent
+    out: dict[str, Any] = {}
+    for key, item in sent.items():
+        if key in ("sheetId", "startRowIndex", "startColumnIndex") and item == 0:
+            continue
+        if key in ("backgroundColor", "foregroundColor"):
+            stored = {c: round(round(v * 255) / 255, 8) for c, v in item.items() if v}
+            out[key] = stored
+            out[f"{key}Style"] = {"rgbColor": stored}
+        else:
+            out[key] = google_answer(item)
+    return out
+
+
+@pytest.mark.parametrize("sheet_id", [0, 7])
+def test_conditional_formats_read_back_in_google_s_shape_are_not_re_sent(sheet_id):
+    template = dataclasses.replace(daily_template(), conditional_formats=RAG)
+    wanted = structure.conditional_formats(template, sheet_id, None)
+    rules = [r["addConditionalFormatRule"]["rule"] for r in wanted]
+    current = SheetState(sheet_id, "KPI Daily", 10, 4, conditional_formats=google_answer(rules))
+    assert structure.conditional_formats(template, sheet_id, current) == []
+
+
+def test_a_changed_conditional_format_colour_is_re_sent():
+    template = dataclasses.replace(daily_template(), conditional_formats=RAG)
+    rules = [
+        r["addConditionalFormatRule"]["rule"]
+        for r in structure.conditional_formats(template, 0, None)
+    ]
+    recoloured = dataclasses.replace(
+        template, conditional_formats=(dataclasses.replace(RAG[0], background="#F4CCCD"), RAG[1])
+    )
+    current = SheetState(0, "KPI Daily", 10, 4, conditional_formats=google_answer(rules))
+    assert structure.conditional_formats(recoloured, 0, current) != []
+
+
+@pytest.mark.parametrize("sheet_id", [0, 7])
+def test_a_named_range_read_back_without_defaults_is_not_updated(sheet_id):
+    [add] = structure.named_range("KPI Daily", sheet_id, 20, 4, None)
+    sent = add["addNamedRange"]["namedRange"]
+    existing = {"namedRangeId": "n1", "name": sent["name"], "range": google_answer(sent["range"])}
+    assert structure.named_range("KPI Daily", sheet_id, 20, 4, existing) == []
+    assert structure.named_range("KPI Daily", sheet_id, 21, 4, existing) != []

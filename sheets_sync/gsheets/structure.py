@@ -176,7 +176,7 @@ def named_range(
     rng = grid(sheet_id, 1, max(data_rows, 1) + 1, 0, width)
     if existing is None:
         return [{"addNamedRange": {"namedRange": {"name": range_name(title), "range": rng}}}]
-    if existing.get("range") == rng:
+    if as_google_answers(existing.get("range")) == as_google_answers(rng):
         return []
     spec = {"namedRangeId": existing["namedRangeId"], "name": existing["name"], "range": rng}
     return [{"updateNamedRange": {"namedRange": spec, "fields": "range"}}]
@@ -200,7 +200,7 @@ def conditional_formats(
     existing = current.conditional_formats if current else []
     width = len(template.columns)
     ours = [i for i, rule in enumerate(existing) if _within(rule, width)]
-    if [existing[i] for i in ours] == wanted:
+    if as_google_answers([existing[i] for i in ours]) == as_google_answers(wanted):
         return []
     out: list[dict[str, Any]] = [
         {"deleteConditionalFormatRule": {"sheetId": sheet_id, "index": i}} for i in reversed(ours)
@@ -208,6 +208,39 @@ def conditional_formats(
     out.extend(
         {"addConditionalFormatRule": {"rule": rule, "index": i}} for i, rule in enumerate(wanted)
     )
+    return out
+
+
+_RANGE_KEYS = frozenset(
+    {"sheetId", "startRowIndex", "endRowIndex", "startColumnIndex", "endColumnIndex"}
+)
+_RANGE_DEFAULTS = {"sheetId": 0, "startRowIndex": 0, "startColumnIndex": 0}
+_COLOUR_KEYS = frozenset({"backgroundColor", "foregroundColor", "tabColor"})
+_CHANNELS = ("red", "green", "blue", "alpha")
+
+
+def as_google_answers(value: Any) -> Any:
+    """What we send in the form Google answers it, so "already there" compares true.
+
+    Google leaves default values out (``sheetId`` 0, zero start indexes, zero
+    colour channels), keeps colours in 8-bit steps (0.9569 comes back as
+    0.95686275) and adds a ``…Style`` twin to every colour. Comparing raw
+    dicts would re-send unchanged rules and ranges on every sync.
+    """
+    if isinstance(value, list):
+        return [as_google_answers(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key.endswith("Style"):
+            continue
+        if key in _COLOUR_KEYS and isinstance(item, dict):
+            out[key] = tuple(round(float(item.get(c, 0)) * 255) for c in _CHANNELS)
+        else:
+            out[key] = as_google_answers(item)
+    if out and out.keys() <= _RANGE_KEYS:
+        out = {**_RANGE_DEFAULTS, **out}
     return out
 
 
