@@ -265,13 +265,8 @@ def _rag(table: pd.DataFrame, params: Mapping[str, Any]) -> pd.Series:
 
 
 def seller_scorecard(tables: Tables, as_of: dt.date, params: Mapping[str, Any]) -> pd.DataFrame:
-    """Active sellers and any seller with an event in 28 days, with volumes, rates and RAG.
-
-    "An event" is read as the docstring says: any of the order's eight timestamps. The
-    query only counts the events it measures (created, inspected, counter answered,
-    paid), so a paused seller whose only event is a shipment or a cancellation is listed
-    here and not there; the demo data has no such seller (non-active sellers have no orders).
-    """
+    """Active sellers and any seller with an order event in 28 days (any of the order's
+    eight timestamps), with volumes, rates and RAG."""
     orders = tables["orders"]
     figures = pd.concat([_window_figures(orders, as_of, w) for w in (7, 28)], axis=1)
     sellers = tables["sellers"].rename(columns={"name": "seller", "status": "seller_status"})

@@ -193,6 +193,24 @@ def test_lists_active_sellers_and_others_with_activity(market):
     assert sorted(run(engine)) == ["S1", "S2", "S3", "S5"]
 
 
+@pytest.mark.parametrize(
+    ("event", "days_before", "listed"),
+    [
+        ("shipped_at", 10, True),
+        ("received_at", 27, True),  # the first instant of the window
+        ("cancelled_at", 0.1, True),
+        ("returned_at", 3, True),
+        ("returned_at", 27.01, False),  # the day before it
+    ],
+)
+def test_a_paused_seller_with_any_order_event_in_28_days_is_listed(
+    engine, event, days_before, listed
+):
+    """Even when the event is not one the scorecard measures (a shipment, a return…)."""
+    load(engine, [order(1, "S4", at(60), **{event: at(days_before)})])
+    assert ("S4" in run(engine)) is listed
+
+
 @pytest.mark.parametrize("seller", ["S1", "S2", "S3", "S5"])
 @pytest.mark.parametrize("days", [7, 28])
 def test_figures_match_reference(market, seller, days):

@@ -27,7 +27,9 @@ a limit keeps the better colour; a NULL rate never raises the status. Limits
 and their direction (``above``: higher is worse; ``below``: lower is worse) come
 from the template's ``params.thresholds``.
 
-Rows: active sellers, plus any other seller with an event in the 28-day window.
+Rows: active sellers, plus any other seller with an order event (created,
+shipped, received, inspected, answered, paid, cancelled or returned) in the
+28-day window — a paused seller still shipping or returning devices shows up.
 ``filters``: ``seller_id`` restricts rows; ``country`` restricts the orders
 counted to those markets (win share then covers those markets only).
 """
@@ -47,6 +49,10 @@ from sheets_sync.kpis.sqlfuncs import seconds_between
 from sheets_sync.schema import products, sellers, tradein_orders
 
 WINDOWS = (7, 28)
+EVENT_COLUMNS = (
+    "created_at", "shipped_at", "received_at", "inspected_at", "counter_answered_at",
+    "paid_at", "cancelled_at", "returned_at",
+)  # fmt: skip
 SLA_SECONDS = 48 * 3600
 SECONDS_PER_DAY = 86400.0
 STATUSES = ("RED", "AMBER", "GREEN", "LOW VOLUME")
@@ -178,9 +184,10 @@ def _events(ctx: QueryContext) -> Subquery:
     """Per-seller event sums over the orders touching the longest window."""
     o = tradein_orders.c
     start, end = trailing_bounds(ctx.as_of, max(WINDOWS))
-    touched = or_(*(c >= start for c in (o.created_at, o.inspected_at, o.counter_answered_at,
-                                          o.paid_at)))  # fmt: skip
+    touched = or_(*(o[c] >= start for c in EVENT_COLUMNS))
     measures = [m for w in WINDOWS for m in _window_measures(w, ctx.as_of)]
+    activity = count_if(or_(*(_in(o[c], (start, end)) for c in EVENT_COLUMNS)))
+    measures.append(activity.label("activity"))
     return (
         select(o.seller_id, *measures)
         .where(touched, o.created_at < end, *_order_filters(ctx))
@@ -248,12 +255,10 @@ def _figures(ev: Subquery, win: Subquery, w: int) -> list[ColumnElement[Any]]:
 
 
 def _listed(ev: Subquery, ctx: QueryContext) -> list[ColumnElement[Any]]:
-    """Active sellers, and any other seller with an event in the longest window."""
-    s, longest = sellers.c, max(WINDOWS)
-    events = ("orders", "inspected", "accepted", "refused", "pay_n")
-    activity = sum((_zero(ev.c[f"{name}_{longest}"]) for name in events), literal(0))
+    """Active sellers, and any other seller with an order event in the longest window."""
+    s = sellers.c
     wheres = [
-        or_(s.status == "active", activity > 0),
+        or_(s.status == "active", _zero(ev.c.activity) > 0),
         s.created_at < trailing_bounds(ctx.as_of, 1)[1],
     ]
     if seller_ids := filter_values(ctx, "seller_id"):
