@@ -247,6 +247,14 @@ def test_a_missing_templates_folder_says_which_setting_to_fix(tmp_path: Path) ->
         load_templates(tmp_path / "nowhere")
 
 
+@pytest.mark.parametrize("layout", ["empty", "tabs folder empty"])
+def test_a_folder_without_templates_is_an_error_not_an_empty_sync(tmp_path: Path, layout) -> None:
+    if layout == "tabs folder empty":
+        (tmp_path / "tabs").mkdir()
+    with pytest.raises(TemplateError, match=r"no tab templates \(\*\.yaml\) found.*SHEETS_SYNC"):
+        load_templates(tmp_path)
+
+
 def test_templates_are_ordered_by_their_order_then_title(tmp_path: Path) -> None:
     for name, title, order in [("z", "Zeta", 5), ("a", "Alpha", 50), ("b", "Beta", 5)]:
         text = GOOD.replace("My Report", title) + f"order: {order}\n"

@@ -64,8 +64,14 @@ def load_templates(
             f"{tabs_dir}: no templates directory. Fix: set SHEETS_SYNC_TEMPLATES_DIR to a "
             "folder holding tabs/*.yaml"
         )
+    paths = sorted(tabs_dir.glob("*.y*ml"))
+    if not paths:
+        raise TemplateError(
+            f"{tabs_dir}: no tab templates (*.yaml) found. Fix: point SHEETS_SYNC_TEMPLATES_DIR "
+            "at a folder whose tabs/ holds the templates (the packaged ones are used by default)"
+        )
     templates: dict[str, TabTemplate] = {}
-    for path in sorted(tabs_dir.glob("*.y*ml")):
+    for path in paths:
         template = load_template(path, query_columns)
         if template.title in templates:
             other = templates[template.title].source_file
