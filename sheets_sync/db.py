@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, exc, inspect, select
@@ -97,7 +98,18 @@ def missing_tables(engine: Engine) -> list[str]:
 
 
 def require_schema(engine: Engine) -> None:
-    """Refuse to run a job against a database that was never initialised."""
+    """Refuse to run a job against a database that was never initialised.
+
+    A missing SQLite file is reported before connecting, since connecting would
+    leave an empty database file behind in the user's folder.
+    """
+    database = engine.url.database
+    is_file = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+    if is_file and not Path(str(database)).exists():
+        raise DatabaseError(
+            f"SQLite database {database} does not exist; run `sheets-sync demo` (demo data) "
+            "or `sheets-sync init-db`, or set SHEETS_SYNC_DATABASE_URL to your database."
+        )
     check_connection(engine)
     missing = missing_tables(engine)
     if missing:

@@ -129,3 +129,10 @@ def test_require_schema_names_missing_tables(tmp_path):
     engine = db.make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(db.DatabaseError, match="sheets-sync init-db"):
         db.require_schema(engine)
+
+
+def test_require_schema_does_not_create_a_missing_sqlite_file(tmp_path):
+    path = tmp_path / "nowhere.db"
+    with pytest.raises(db.DatabaseError, match="does not exist; run `sheets-sync demo`"):
+        db.require_schema(db.make_engine(f"sqlite:///{path}"))
+    assert not path.exists()
