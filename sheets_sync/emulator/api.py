@@ -72,6 +72,14 @@ def values_batch_get(store: Store, sid: str, args: Args) -> dict[str, Any]:
     }
 
 
+def _input_option(args: Args) -> str:
+    """Google refuses a values write without ``valueInputOption`` (gspread always sends it)."""
+    option = args.get("valueInputOption")
+    if not option:
+        raise bad_request("'valueInputOption' is required but not specified")
+    return str(option)
+
+
 def _response_opts(args: Args) -> ReadOptions:
     return ReadOptions.from_args(args, prefix="response")
 
@@ -80,9 +88,7 @@ def values_update(
     store: Store, sid: str, rng: str, args: Args, body: Args
 ) -> tuple[dict[str, Any], int]:
     book = store.get(sid)
-    option = args.get("valueInputOption")
-    if not option:
-        raise bad_request("'valueInputOption' is required but not specified")
+    option = _input_option(args)
     if body.get("range") and body["range"] != rng:
         _check_same_range(book, body["range"], rng)
     write = values_api.prepare(book, rng, body, option, "")
@@ -137,9 +143,7 @@ def values_append(
     store: Store, sid: str, rng: str, args: Args, body: Args
 ) -> tuple[dict[str, Any], int]:
     book = store.get(sid)
-    option = args.get("valueInputOption")
-    if not option:
-        raise bad_request("'valueInputOption' is required but not specified")
+    option = _input_option(args)
     insert = (args.get("insertDataOption") or "OVERWRITE") == "INSERT_ROWS"
     work = book.fork()
     write, table = values_api.append(work, rng, body, option, insert)
