@@ -20,7 +20,6 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
-    case,
     cast,
     func,
     literal_column,
@@ -29,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.selectable import FromClause, Subquery
 
+from sheets_sync.kpis.common import count_if
 from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
 from sheets_sync.kpis.runner import derived_column
 from sheets_sync.kpis.sqlfuncs import day_of, iso_week_label, month_label, seconds_between
@@ -77,10 +77,6 @@ class Grain:
     filters: Mapping[str, tuple[str, ...]]
 
 
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-    return func.sum(case((condition, 1), else_=0))
-
-
 def _event_measures() -> list[tuple[str, Mapping[str, ColumnElement[Any]]]]:
     """Event column → the measures dated by it (the definitions of §4)."""
     o = orders.c
@@ -92,12 +88,12 @@ def _event_measures() -> list[tuple[str, Mapping[str, ColumnElement[Any]]]]:
         ("received_at", {"received": func.count()}),
         ("inspected_at", {
             "inspected": func.count(),
-            "inspected_within_sla": _count_if(sla),
+            "inspected_within_sla": count_if(sla),
             "counter_offers": func.count(o.counter_offer_price),
         }),
         ("counter_answered_at", {
-            "counter_offers_accepted": _count_if(status == "accepted"),
-            "counter_offers_refused": _count_if(status.in_(REFUSED_STATUSES)),
+            "counter_offers_accepted": count_if(status == "accepted"),
+            "counter_offers_refused": count_if(status.in_(REFUSED_STATUSES)),
         }),
         ("paid_at", {
             "paid": func.count(),

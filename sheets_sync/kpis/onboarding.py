@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import Date, Integer, and_, case, cast, func, literal, select
 from sqlalchemy.sql import ColumnElement, Select, Subquery
 
+from sheets_sync.kpis.common import filter_values, int_param, merged_params, trailing_bounds
 from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
-from sheets_sync.kpis.scorecard import filter_values, int_param, merged_params, trailing_bounds
 from sheets_sync.kpis.sqlfuncs import days_between
 from sheets_sync.schema import ONBOARDING_STEPS, seller_onboarding, sellers
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Integer,
     Select,
     and_,
@@ -33,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.selectable import CTE, Subquery
 
+from sheets_sync.kpis.common import ratio
 from sheets_sync.kpis.daily import (
     ANSWERED_STATUSES,
     MEASURES,
@@ -84,26 +84,21 @@ MONTHLY_EXTRA: tuple[str, ...] = (
 DIMENSIONS = ("country", "category")
 
 
-def _ratio(numerator: ColumnElement[Any], denominator: ColumnElement[Any]) -> ColumnElement[Any]:
-    """``numerator / denominator`` as a double on both databases; NULL when dividing by zero."""
-    return cast(numerator, Float) / func.nullif(cast(denominator, Float), 0, type_=Float)
-
-
 def _money_ratio(amount: ColumnElement[Any], count: ColumnElement[Any]) -> ColumnElement[Any]:
     """Rounding the sum to cents first makes SQLite's float sum equal PostgreSQL's exact one."""
-    return _ratio(func.round(amount, 2), count)
+    return ratio(func.round(amount, 2), count)
 
 
 def rate_columns(c: Any) -> list[ColumnElement[Any]]:
     """The derived rates of §4 from summed measures ``c``."""
     accepted, refused = c.counter_offers_accepted, c.counter_offers_refused
     return [
-        _ratio(c[COHORT], c.orders_created).label("ship_rate"),
-        _ratio(c.counter_offers, c.inspected).label("counter_offer_rate"),
-        _ratio(accepted, accepted + refused).label("counter_acceptance"),
-        _ratio(c.inspected_within_sla, c.inspected).label("sla_rate"),
+        ratio(c[COHORT], c.orders_created).label("ship_rate"),
+        ratio(c.counter_offers, c.inspected).label("counter_offer_rate"),
+        ratio(accepted, accepted + refused).label("counter_acceptance"),
+        ratio(c.inspected_within_sla, c.inspected).label("sla_rate"),
         _money_ratio(c.paid_amount, c.paid).label("average_paid_price"),
-        _ratio(c.csat_sum, c.csat_responses).label("csat"),
+        ratio(c.csat_sum, c.csat_responses).label("csat"),
     ]
 
 
@@ -284,7 +279,7 @@ def build_kpi_monthly(context: QueryContext) -> Select[Any]:
         *_measure_columns(c),
         *rate_columns(c),
         c.orders_target,
-        _ratio(c.orders_created, c.orders_target).label("orders_attainment"),
+        ratio(c.orders_created, c.orders_target).label("orders_attainment"),
         c.paid_amount_target,
         _money_ratio(c.paid_amount, c.paid_amount_target).label("paid_amount_attainment"),
     ).order_by(c.period, c.country, c.category)

@@ -38,13 +38,13 @@ from sqlalchemy import BigInteger, Text, and_, case, cast, func, literal_column,
 from sqlalchemy.sql import ColumnElement, Select, Subquery
 
 from sheets_sync.errors import TemplateError
-from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
-from sheets_sync.kpis.scorecard import (
+from sheets_sync.kpis.common import (
     filter_values,
     merged_params,
     number_param,
     trailing_bounds,
 )
+from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
 from sheets_sync.schema import GRADE_RANK, Money, price_grid, products, sellers, tradein_orders
 
 ORDERS_WINDOW_DAYS = 28

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Float, cast, func, select
 from sqlalchemy.sql import Select
 
+from sheets_sync.kpis.common import int_param, merged_params
 from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
-from sheets_sync.kpis.scorecard import int_param, merged_params
 from sheets_sync.kpis.sqlfuncs import seconds_between
 from sheets_sync.schema import sync_runs
 
