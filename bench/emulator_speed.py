@@ -27,7 +27,7 @@ from typing import Any
 
 import requests
 
-from sheets_sync.gsheets.session import emulator_client
+from sheets_emulator.client import emulator_client
 
 ROWS, COLS = 50_000, 20
 

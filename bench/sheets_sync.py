@@ -46,16 +46,16 @@ import pandas as pd
 import requests
 from gspread_dataframe import set_with_dataframe
 
+from sheets_emulator.client import emulator_client
+from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
+from sheets_sync.backends.gsheets.cells import quote_title, same_cell, to_cell, to_row
+from sheets_sync.backends.gsheets.plan import build_plan
+from sheets_sync.backends.gsheets.state import BookState, SheetState
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
 from sheets_sync.demo import generate
 from sheets_sync.demo.spec import DemoSpec
 from sheets_sync.frame import TabFrame
-from sheets_sync.gsheets.backend import GoogleSheetsBackend
-from sheets_sync.gsheets.cells import quote_title, same_cell, to_cell, to_row
-from sheets_sync.gsheets.plan import build_plan
-from sheets_sync.gsheets.session import emulator_client
-from sheets_sync.gsheets.state import BookState, SheetState
 from sheets_sync.kpis.runner import build_context, compute_frame
 from sheets_sync.sync import load_all_templates
 from sheets_sync.templates.model import ColumnSpec, ColumnType, TabTemplate

@@ -27,7 +27,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from sheets_sync.backends.xlsx import XlsxBackend
+from sheets_sync.backends.xlsx.backend import XlsxBackend
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
 from sheets_sync.demo import DemoSpec, generate

@@ -58,13 +58,13 @@ def open_destination(spec: str | Destination, settings: Settings) -> SheetBacken
 
 
 def _open_xlsx(destination: Destination, settings: Settings) -> SheetBackend:
-    from sheets_sync.backends.xlsx import XlsxBackend
+    from sheets_sync.backends.xlsx.backend import XlsxBackend
 
     return XlsxBackend(Path(destination.target).expanduser())
 
 
 def _open_gsheets(destination: Destination, settings: Settings) -> SheetBackend:
-    from sheets_sync.gsheets.backend import GoogleSheetsBackend
+    from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
 
     backend: SheetBackend = GoogleSheetsBackend(settings, destination.target)
     return backend

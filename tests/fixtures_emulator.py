@@ -14,8 +14,8 @@ import gspread
 import pytest
 import requests
 
-from sheets_sync.emulator.server import EmulatorServer
-from sheets_sync.gsheets.session import emulator_client
+from sheets_emulator.client import emulator_client
+from sheets_emulator.server import EmulatorServer
 
 
 @pytest.fixture(scope="session")

@@ -17,15 +17,15 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from sheets_sync import runs, schema
-from sheets_sync.backends.xlsx import XlsxBackend
+from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
+from sheets_sync.backends.gsheets.cells import same_cell, to_cell
+from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
+from sheets_sync.backends.gsheets.session import google_session
+from sheets_sync.backends.xlsx.backend import XlsxBackend
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
 from sheets_sync.errors import DestinationError, LimitError, TransientSheetsAPIError
 from sheets_sync.frame import TabFrame
-from sheets_sync.gsheets.backend import GoogleSheetsBackend
-from sheets_sync.gsheets.cells import same_cell, to_cell
-from sheets_sync.gsheets.http import RetryingHTTPClient, RetryPolicy
-from sheets_sync.gsheets.session import google_session
 from sheets_sync.sync import run_sync
 from sheets_sync.templates.model import ColumnSpec, ColumnType, TabTemplate
 

@@ -14,6 +14,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from sheets_sync.backends.gsheets.auth import account_email, is_local_emulator, load_credentials
+from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
+from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy, _replayable
+from sheets_sync.backends.gsheets.session import google_session
 from sheets_sync.config import Settings
 from sheets_sync.errors import (
     ConfigError,
@@ -21,10 +25,6 @@ from sheets_sync.errors import (
     SheetsAPIError,
     TransientSheetsAPIError,
 )
-from sheets_sync.gsheets.auth import account_email, is_local_emulator, load_credentials
-from sheets_sync.gsheets.backend import GoogleSheetsBackend
-from sheets_sync.gsheets.http import RetryingHTTPClient, RetryPolicy, _replayable
-from sheets_sync.gsheets.session import google_session
 
 VALUES = "'Sheet1'!A1:B2"
 

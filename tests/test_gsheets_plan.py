@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from sheets_sync.backends.gsheets import structure
+from sheets_sync.backends.gsheets.cells import a1_range, column_letter, same_cell, to_cell
+from sheets_sync.backends.gsheets.plan import build_plan, pack
+from sheets_sync.backends.gsheets.state import BookState, SheetState
 from sheets_sync.frame import TabFrame
-from sheets_sync.gsheets import structure
-from sheets_sync.gsheets.cells import a1_range, column_letter, same_cell, to_cell
-from sheets_sync.gsheets.plan import build_plan, pack
-from sheets_sync.gsheets.state import BookState, SheetState
 from sheets_sync.templates.model import (
     ColumnSpec,
     ColumnType,

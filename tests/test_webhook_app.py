@@ -56,8 +56,8 @@ def test_the_library_never_imports_flask():
     import sys
 
     code = (
-        "import sys, sheets_sync.cli, sheets_sync.sync, sheets_sync.gsheets.backend, "
-        "sheets_sync.emulator.server; print('flask' in sys.modules)"
+        "import sys, sheets_sync.cli, sheets_sync.sync, sheets_sync.backends.gsheets.backend, "
+        "sheets_emulator.server; print('flask' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

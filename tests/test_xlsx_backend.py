@@ -15,7 +15,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from sheets_sync.backends.pivot import GRAND_TOTAL
-from sheets_sync.backends.xlsx import XlsxBackend
+from sheets_sync.backends.xlsx.backend import XlsxBackend
 from sheets_sync.destinations import parse_destination
 from sheets_sync.errors import DestinationError, LimitError, TemplateError
 from sheets_sync.frame import TabFrame

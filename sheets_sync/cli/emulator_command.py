@@ -23,7 +23,7 @@ def emulator(port: int, read_quota: int | None, write_quota: int | None) -> None
         export SHEETS_SYNC_SHEETS_API_URL=http://127.0.0.1:8765
     Test controls live under http://127.0.0.1:PORT/_emulator/ (see docs/emulator.md).
     """
-    from sheets_sync.emulator.server import EmulatorServer
+    from sheets_emulator.server import EmulatorServer
 
     try:
         server = EmulatorServer(port=port)

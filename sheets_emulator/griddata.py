@@ -10,13 +10,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sheets_sync.emulator import fieldmask
-from sheets_sync.emulator.grid import Cell
-from sheets_sync.emulator.pivot import render_pivots
-from sheets_sync.emulator.render import user_format, validation_rule
-from sheets_sync.emulator.shapes import public_properties, public_ranges
-from sheets_sync.emulator.spreadsheets import DEFAULT_FORMAT, Sheet, Spreadsheet, check_bounds, clip
-from sheets_sync.emulator.values import formatted, typed_value
+from sheets_emulator import fieldmask
+from sheets_emulator.grid import Cell
+from sheets_emulator.pivot import render_pivots
+from sheets_emulator.render import user_format, validation_rule
+from sheets_emulator.shapes import public_properties, public_ranges
+from sheets_emulator.spreadsheets import DEFAULT_FORMAT, Sheet, Spreadsheet, check_bounds, clip
+from sheets_emulator.values import formatted, typed_value
 
 
 def spreadsheet_json(

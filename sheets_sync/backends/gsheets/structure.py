@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sheets_sync.gsheets.cells import colour, number_format
-from sheets_sync.gsheets.state import SheetState
+from sheets_sync.backends.gsheets.cells import colour, number_format
+from sheets_sync.backends.gsheets.state import SheetState
 from sheets_sync.templates.model import ConditionalFormat, PivotSpec, TabTemplate
 
 HEADER_BACKGROUND = {"red": 0.9, "green": 0.93, "blue": 0.97}

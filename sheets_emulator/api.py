@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sheets_sync.emulator import batch, values_api
-from sheets_sync.emulator.apierror import bad_request
-from sheets_sync.emulator.griddata import spreadsheet_json
-from sheets_sync.emulator.spreadsheets import Sheet, Store, new_spreadsheet, sheet_properties
-from sheets_sync.emulator.values_api import ReadOptions
+from sheets_emulator import batch, values_api
+from sheets_emulator.apierror import bad_request
+from sheets_emulator.griddata import spreadsheet_json
+from sheets_emulator.spreadsheets import Sheet, Store, new_spreadsheet, sheet_properties
+from sheets_emulator.values_api import ReadOptions
 
 Args = dict[str, Any]
 

@@ -16,9 +16,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from sheets_sync.emulator import a1
-from sheets_sync.emulator.apierror import ApiError, bad_request, not_found
-from sheets_sync.emulator.grid import Grid
+from sheets_emulator import a1
+from sheets_emulator.apierror import ApiError, bad_request, not_found
+from sheets_emulator.grid import Grid
 
 MAX_CELLS = 10_000_000
 MAX_COLUMNS = a1.MAX_COLUMNS

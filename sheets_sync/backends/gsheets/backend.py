@@ -24,14 +24,14 @@ from typing import Any
 from google.auth.credentials import Credentials
 
 from sheets_sync.backends.base import TabReport, WriteReport
+from sheets_sync.backends.gsheets.auth import account_email, load_credentials, make_session
+from sheets_sync.backends.gsheets.cells import columns_range, quote_title
+from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
+from sheets_sync.backends.gsheets.plan import Plan, build_plan
+from sheets_sync.backends.gsheets.state import METADATA_FIELDS, VALUE_READ_PARAMS, BookState
 from sheets_sync.config import Settings
 from sheets_sync.errors import DestinationError, LimitError, SheetsAPIError, TransientSheetsAPIError
 from sheets_sync.frame import TabFrame
-from sheets_sync.gsheets.auth import account_email, load_credentials, make_session
-from sheets_sync.gsheets.cells import columns_range, quote_title
-from sheets_sync.gsheets.http import RetryingHTTPClient, RetryPolicy
-from sheets_sync.gsheets.plan import Plan, build_plan
-from sheets_sync.gsheets.state import METADATA_FIELDS, VALUE_READ_PARAMS, BookState
 from sheets_sync.limits import GOOGLE_LIMITS, GOOGLE_MAX_CELLS, check_frames, fit_frames
 
 log = logging.getLogger(__name__)

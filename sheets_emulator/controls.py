@@ -13,7 +13,7 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sheets_sync.emulator.apierror import ApiError, bad_request
+from sheets_emulator.apierror import ApiError, bad_request
 
 FAULT_KINDS = ("429", "500", "503", "hang", "drop")
 

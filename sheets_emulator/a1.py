@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sheets_sync.emulator.apierror import bad_request
+from sheets_emulator.apierror import bad_request
 
 MAX_COLUMNS = 18_278  # ZZZ
 

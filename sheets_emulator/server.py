@@ -20,11 +20,11 @@ from urllib.parse import parse_qs, unquote
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from sheets_sync.emulator import api, drive
-from sheets_sync.emulator.apierror import ApiError, bad_request, not_found
-from sheets_sync.emulator.batch import SUPPORTED_KINDS
-from sheets_sync.emulator.controls import Controls, Fault
-from sheets_sync.emulator.spreadsheets import Store
+from sheets_emulator import api, drive
+from sheets_emulator.apierror import ApiError, bad_request, not_found
+from sheets_emulator.batch import SUPPORTED_KINDS
+from sheets_emulator.controls import Controls, Fault
+from sheets_emulator.spreadsheets import Store
 
 StartResponse = Callable[..., Any]
 Reply = tuple[int, Any, dict[str, str]]

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sheets_sync.emulator.apierror import bad_request
-from sheets_sync.emulator.grid import Cell, entry_value
-from sheets_sync.emulator.spreadsheets import Sheet, Spreadsheet, clip
+from sheets_emulator.apierror import bad_request
+from sheets_emulator.grid import Cell, entry_value
+from sheets_emulator.spreadsheets import Sheet, Spreadsheet, clip
 
 SUMMARIES: dict[str, Callable[[list[Any]], Any]] = {
     "SUM": lambda xs: sum(x for x in xs if _is_num(x)),

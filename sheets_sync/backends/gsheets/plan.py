@@ -17,10 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sheets_sync.frame import TabFrame
-from sheets_sync.gsheets import structure
-from sheets_sync.gsheets.cells import Cell, a1_range, to_row
-from sheets_sync.gsheets.diff import (
+from sheets_sync.backends.gsheets import structure
+from sheets_sync.backends.gsheets.cells import Cell, a1_range, to_row
+from sheets_sync.backends.gsheets.diff import (
     Alignment,
     Block,
     ColumnRules,
@@ -29,7 +28,8 @@ from sheets_sync.gsheets.diff import (
     blocks,
     changed_runs,
 )
-from sheets_sync.gsheets.state import BookState, SheetState
+from sheets_sync.backends.gsheets.state import BookState, SheetState
+from sheets_sync.frame import TabFrame
 from sheets_sync.templates.model import ColumnType
 
 PIVOT_SHEET_ROWS = 1000

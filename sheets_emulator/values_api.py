@@ -10,13 +10,13 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sheets_sync.emulator import a1
-from sheets_sync.emulator.apierror import bad_request
-from sheets_sync.emulator.grid import CLEAR, Cell, has_value
-from sheets_sync.emulator.pivot import render_pivots
-from sheets_sync.emulator.render import read_values
-from sheets_sync.emulator.spreadsheets import Sheet, Spreadsheet, check_bounds, clip
-from sheets_sync.emulator.values import raw_entry, user_entered_entry
+from sheets_emulator import a1
+from sheets_emulator.apierror import bad_request
+from sheets_emulator.grid import CLEAR, Cell, has_value
+from sheets_emulator.pivot import render_pivots
+from sheets_emulator.render import read_values
+from sheets_emulator.spreadsheets import Sheet, Spreadsheet, check_bounds, clip
+from sheets_emulator.values import raw_entry, user_entered_entry
 
 INPUT_OPTIONS = ("RAW", "USER_ENTERED")
 RENDER_OPTIONS = ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA")

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sheets_sync.emulator.grid import Cell
-from sheets_sync.emulator.spreadsheets import Spreadsheet
+from sheets_emulator.grid import Cell
+from sheets_emulator.spreadsheets import Spreadsheet
 
 
 def shift_ranges(book: Spreadsheet, sheet_id: int, dim: str, at: int, n: int) -> None:

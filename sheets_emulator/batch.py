@@ -12,19 +12,19 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from sheets_sync.emulator import batch_cells
-from sheets_sync.emulator.apierror import ApiError, bad_request
-from sheets_sync.emulator.move import move_dimension, sort_range
-from sheets_sync.emulator.render import set_path
-from sheets_sync.emulator.shapes import (
+from sheets_emulator import batch_cells
+from sheets_emulator.apierror import ApiError, bad_request
+from sheets_emulator.move import move_dimension, sort_range
+from sheets_emulator.render import set_path
+from sheets_emulator.shapes import (
     drop_nulls,
     normalise_colours,
     public_properties,
     public_ranges,
     twin_paths,
 )
-from sheets_sync.emulator.shift import shift_ranges
-from sheets_sync.emulator.spreadsheets import (
+from sheets_emulator.shift import shift_ranges
+from sheets_emulator.spreadsheets import (
     DEFAULT_COLS,
     DEFAULT_ROWS,
     MAX_COLUMNS,

@@ -10,8 +10,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.oauth2 import service_account
 
-from sheets_sync.emulator.server import EmulatorServer
-from sheets_sync.gsheets.session import emulator_client, google_session, rewrite_url
+from sheets_emulator.client import emulator_client
+from sheets_emulator.server import EmulatorServer
+from sheets_sync.backends.gsheets.session import google_session, rewrite_url
 
 SHEETS_MIME = "application/vnd.google-apps.spreadsheet"
 

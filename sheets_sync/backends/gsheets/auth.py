@@ -19,9 +19,9 @@ from google.auth.credentials import Credentials
 from google.auth.exceptions import DefaultCredentialsError
 from google.oauth2 import service_account
 
+from sheets_sync.backends.gsheets.session import google_session
 from sheets_sync.config import Settings
 from sheets_sync.errors import ConfigError
-from sheets_sync.gsheets.session import google_session
 
 SCOPES = (
     "https://www.googleapis.com/auth/spreadsheets",

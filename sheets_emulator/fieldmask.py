@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sheets_sync.emulator.apierror import bad_request
+from sheets_emulator.apierror import bad_request
 
 Mask = dict[str, "Mask"]
 

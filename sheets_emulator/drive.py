@@ -11,9 +11,9 @@ import re
 import secrets
 from typing import Any
 
-from sheets_sync.emulator import fieldmask
-from sheets_sync.emulator.apierror import ApiError, bad_request
-from sheets_sync.emulator.spreadsheets import Spreadsheet, Store, new_spreadsheet
+from sheets_emulator import fieldmask
+from sheets_emulator.apierror import ApiError, bad_request
+from sheets_emulator.spreadsheets import Spreadsheet, Store, new_spreadsheet
 
 SHEETS_MIME = "application/vnd.google-apps.spreadsheet"
 _NAME_EQ = re.compile(r"name\s*=\s*(['\"])(.*?)\1")

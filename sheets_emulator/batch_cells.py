@@ -10,13 +10,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from sheets_sync.emulator import fieldmask, pivot
-from sheets_sync.emulator.apierror import bad_request
-from sheets_sync.emulator.grid import CLEAR, Cell, Layer
-from sheets_sync.emulator.render import VALIDATION, set_path
-from sheets_sync.emulator.shapes import normalise_colours, twin_paths
-from sheets_sync.emulator.spreadsheets import Sheet, Spreadsheet, check_bounds, clip
-from sheets_sync.emulator.values import from_extended
+from sheets_emulator import fieldmask, pivot
+from sheets_emulator.apierror import bad_request
+from sheets_emulator.grid import CLEAR, Cell, Layer
+from sheets_emulator.render import VALIDATION, set_path
+from sheets_emulator.shapes import normalise_colours, twin_paths
+from sheets_emulator.spreadsheets import Sheet, Spreadsheet, check_bounds, clip
+from sheets_emulator.values import from_extended
 
 CELL_FIELDS = ("userEnteredValue", "userEnteredFormat", "note", "dataValidation", "pivotTable")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -141,7 +141,7 @@ def update_cells(book: Spreadsheet, payload: dict[str, Any]) -> None:
         r0, c0 = int(start.get("rowIndex", 0)), int(start.get("columnIndex", 0))
         width = max((len(r.get("values") or []) for r in rows), default=0)
         r1, c1 = r0 + len(rows), c0 + width
-        from sheets_sync.emulator.a1 import Bounds
+        from sheets_emulator.a1 import Bounds
 
         check_bounds(sheet, Bounds(r0, max(r1, r0 + 1), c0, max(c1, c0 + 1)))
     for i in range(r1 - r0):

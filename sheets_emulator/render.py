@@ -11,10 +11,10 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from sheets_sync.emulator.grid import Cell, Layer, entry_value
-from sheets_sync.emulator.numfmt import is_datetime_format
-from sheets_sync.emulator.spreadsheets import Sheet, Spreadsheet
-from sheets_sync.emulator.values import formatted, render
+from sheets_emulator.grid import Cell, Layer, entry_value
+from sheets_emulator.numfmt import is_datetime_format
+from sheets_emulator.spreadsheets import Sheet, Spreadsheet
+from sheets_emulator.values import formatted, render
 
 VALIDATION = "dataValidation"
 
@@ -85,7 +85,7 @@ def read_values(
     ``overlay`` (the sheet's rendered pivots) may be passed in so a batchGet of
     many ranges on one sheet computes its pivots once.
     """
-    from sheets_sync.emulator.pivot import render_pivots
+    from sheets_emulator.pivot import render_pivots
 
     grid = sheet.grid
     if overlay is None:

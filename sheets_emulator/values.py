@@ -11,9 +11,9 @@ import datetime as dt
 import re
 from typing import Any
 
-from sheets_sync.emulator.apierror import bad_request
-from sheets_sync.emulator.grid import CLEAR, Cell, Scalar
-from sheets_sync.emulator.numfmt import format_number, is_datetime_format
+from sheets_emulator.apierror import bad_request
+from sheets_emulator.grid import CLEAR, Cell, Scalar
+from sheets_emulator.numfmt import format_number, is_datetime_format
 
 EPOCH = dt.datetime(1899, 12, 30)
 MAX_CELL_CHARS = 50_000

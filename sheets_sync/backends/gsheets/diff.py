@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sheets_sync.gsheets.cells import Cell, normalise_key, same_cell
+from sheets_sync.backends.gsheets.cells import Cell, normalise_key, same_cell
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ header, an autofilter over the data, widths, hidden and protected columns,
 conditional formats — plus each template pivot rendered as a computed table
 on its own sheet. Re-syncing replaces managed tabs in place (same position),
 keeps the team's columns to the right of keyed tabs with their rows (see
-:mod:`.xlsx_extras`) and never touches sheets it does not manage.
+:mod:`.extras`) and never touches sheets it does not manage.
 
 A write is atomic: the workbook is saved to a temporary file beside the
 destination and moved over it with ``os.replace``, so a failure at any point
@@ -28,11 +28,9 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
-from sheets_sync.backends import xlsx_cells as cells
-from sheets_sync.backends import xlsx_extras as extras
-from sheets_sync.backends import xlsx_layout as layout
 from sheets_sync.backends.base import TabReport, WriteReport
 from sheets_sync.backends.pivot import PivotTable, compute_pivot
+from sheets_sync.backends.xlsx import cells, extras, layout
 from sheets_sync.errors import DestinationError, LimitError
 from sheets_sync.frame import TabFrame
 from sheets_sync.limits import XLSX_LIMITS, XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, Limits, check_frames

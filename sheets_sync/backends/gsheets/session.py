@@ -1,4 +1,4 @@
-"""HTTP sessions that send Google API calls to another base URL (the emulator).
+"""HTTP sessions that send Google API calls to another base URL (the emulator, a proxy).
 
 gspread takes a ``requests.Session``; giving it one of these points real,
 unmodified gspread at ``SHEETS_SYNC_SHEETS_API_URL`` without touching its
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import gspread
 import requests
 from google.auth.credentials import Credentials
 from google.auth.transport.requests import AuthorizedSession, Request
@@ -69,8 +68,3 @@ def google_session(
     if credentials is None:
         return RewritingSession(base_url)
     return RewritingAuthorizedSession(credentials, base_url)
-
-
-def emulator_client(base_url: str, credentials: Credentials | None = None) -> gspread.Client:
-    """A real gspread client talking to the emulator at ``base_url``."""
-    return gspread.Client(auth=None, session=google_session(base_url, credentials))  # type: ignore[arg-type]

@@ -16,10 +16,10 @@ import functools
 import itertools
 from typing import Any
 
-from sheets_sync.emulator.apierror import bad_request
-from sheets_sync.emulator.grid import Grid, Layer, entry_value
-from sheets_sync.emulator.shift import all_ranges
-from sheets_sync.emulator.spreadsheets import Sheet, Spreadsheet, clip
+from sheets_emulator.apierror import bad_request
+from sheets_emulator.grid import Grid, Layer, entry_value
+from sheets_emulator.shift import all_ranges
+from sheets_emulator.spreadsheets import Sheet, Spreadsheet, clip
 
 
 def move_dimension(book: Spreadsheet, payload: dict[str, Any]) -> None:
