@@ -1,6 +1,6 @@
 """The sync engine: templates → frames computed in the database → one backend write.
 
-It does not know which backend it talks to (DESIGN §6): it loads the
+It does not know which backend it talks to (docs/design.md §6): it loads the
 templates once, computes every selected tab's frame, fits the frames to the
 destination's limits *before* the first write (truncating a window only where
 the template allows it), then hands them over in one ``write_tabs`` call.

@@ -2,7 +2,7 @@
 
 The references walk the same rows one order at a time, the obvious way, so a
 KPI query is checked against an independent computation of its definition
-(DESIGN §4), not against numbers copied from its own output.
+(docs/design.md §4), not against numbers copied from its own output.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Invariant tests load a small dataset into the real database and check what
 was stored (read back through SQLAlchemy). Distribution tests check the
-magnitudes of DESIGN §3 on a ~20k-order dataset built once, in memory.
+magnitudes of docs/design.md §3 on a ~20k-order dataset built once, in memory.
 """
 
 from __future__ import annotations
@@ -331,7 +331,7 @@ def test_frames_do_not_depend_on_the_order_count_for_the_catalogue():
         pd.testing.assert_frame_equal(small[name], large[name])
 
 
-# --- magnitudes of DESIGN §3 (in memory, ~20k orders) -------------------------------
+# --- magnitudes of docs/design.md §3 (in memory, ~20k orders) -------------------------------
 
 
 def test_funnel_magnitudes(big):

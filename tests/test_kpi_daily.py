@@ -1,4 +1,4 @@
-"""`KPI Daily` matches DESIGN §4 exactly, on SQLite and PostgreSQL.
+"""`KPI Daily` matches docs/design.md §4 exactly, on SQLite and PostgreSQL.
 
 Each test loads a few hand-built orders with explicit timestamps and checks the
 tab the sync engine would get against a straightforward Python computation.

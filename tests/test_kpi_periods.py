@@ -1,7 +1,7 @@
 """`KPI Weekly` and `KPI Monthly`: sums per period, rates as ratios of sums, targets.
 
 Checked on SQLite and PostgreSQL against a straightforward Python computation
-of DESIGN §4 over the same hand-built orders.
+of docs/design.md §4 over the same hand-built orders.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pricing display columns equal a plain-Python computation, on both databases (DESIGN §7)."""
+"""Pricing display columns equal a plain-Python computation on both databases (docs/design.md §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The schema of DESIGN §3 exists with its contract names, idempotently, on both databases."""
+"""The schema of docs/design.md §3 exists with its contract names, idempotently, on both DBs."""
 
 from __future__ import annotations
 

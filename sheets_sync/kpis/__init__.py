@@ -1,4 +1,4 @@
-"""KPI queries pushed down to the database (DESIGN §4)."""
+"""KPI queries pushed down to the database (docs/design.md §4)."""
 
 import sheets_sync.kpis.onboarding  # registers onboarding
 import sheets_sync.kpis.pricing  # registers pricing

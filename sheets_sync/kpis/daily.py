@@ -1,4 +1,4 @@
-"""`KPI Daily` (DESIGN §4): the pivot-ready fact table, aggregated by the database.
+"""`KPI Daily` (docs/design.md §4): the pivot-ready fact table, aggregated by the database.
 
 Every measure is dated by its own event (an order created on Monday, received
 on Wednesday and paid on Friday counts on three days), so the query is a

@@ -1,4 +1,4 @@
-"""`KPI Weekly` and `KPI Monthly` (DESIGN §4, §5): country × category per ISO week / month.
+"""`KPI Weekly` and `KPI Monthly` (docs/design.md §4, §5): country × category per ISO week / month.
 
 Same definitions as KPI Daily (each measure dated by its own event), but the
 orders are first grouped once by the combination of their events' periods (a

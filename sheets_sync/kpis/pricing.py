@@ -1,4 +1,4 @@
-"""The display columns of the Pricing tab (DESIGN §7): where each listing stands.
+"""The display columns of the Pricing tab (docs/design.md §7): where each listing stands.
 
 One row per ``price_grid`` row. Within a market cell (product × grade ×
 country), sellers compete to pay the customer the most, so:

@@ -1,4 +1,4 @@
-"""Seller Scorecard: per seller, trailing 7 and 28 days, with a RAG status (DESIGN §4, §5).
+"""Seller Scorecard: per seller, trailing 7 and 28 days, with a RAG status (docs/design.md §4, §5).
 
 Every measure is dated by its own event, as in KPI Daily: a trailing window of
 ``n`` days holds the events whose UTC day is in ``[as_of - (n - 1), as_of]``, so
