@@ -78,7 +78,6 @@ class SyncResult:
 
 def load_all_templates(settings: Settings) -> dict[str, TabTemplate]:
     """Every template of ``settings.templates_dir``, validated against the built-in queries."""
-    import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
     from sheets_sync.kpis.registry import query_columns
 
     return load_templates(settings.templates_dir, query_columns())

@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync import schema
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import onboarding
-from sheets_sync.kpis.registry import QueryContext, query_columns
+from sheets_sync.kpis.registry import query_columns
 from sheets_sync.schema import ONBOARDING_STEPS
 from sheets_sync.templates import load_templates
 
@@ -73,7 +72,7 @@ def steps(module_engine: Engine) -> Engine:
 
 def run(engine: Engine, **context: Any) -> dict[str, dict[str, Any]]:
     with engine.connect() as conn:
-        result = conn.execute(onboarding.build(QueryContext(as_of=AS_OF, **context)))
+        result = conn.execute(onboarding.build(onboarding.QUERY.context(AS_OF, **context)))
         return {row["seller_id"]: dict(row) for row in result.mappings()}
 
 
@@ -152,7 +151,7 @@ def test_filters(steps, filters, expected):
 @pytest.mark.parametrize("value", [-1, "14", 2.5, True])
 def test_bad_stall_days_names_the_key(value):
     with pytest.raises(TemplateError, match=r"params\.stall_days: .* Fix:"):
-        onboarding.build(QueryContext(as_of=AS_OF, params={"stall_days": value}))
+        onboarding.build(onboarding.QUERY.context(AS_OF, params={"stall_days": value}))
 
 
 def test_template_flags_stalled_rows():

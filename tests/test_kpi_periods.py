@@ -119,6 +119,60 @@ def test_rates_are_ratios_of_sums_not_averages_of_daily_rates(engine):
     assert rows[0]["Counter-offer rate"] == 0.25
 
 
+SLA = dt.timedelta(hours=48)
+SECOND = dt.timedelta(seconds=1)
+
+
+def _received_then_inspected(order_id, received, delay):
+    return order(
+        order_id, received - dt.timedelta(days=2), status="validated",
+        shipped_at=received - dt.timedelta(days=1), received_at=received,
+        inspected_at=received + delay, inspected_grade="good",
+    )  # fmt: skip
+
+
+def _around_the_sla():
+    """Inspections either side of 48 h; two received on a Saturday in February, inspected
+    on the Monday 2 March, so the SLA counts in the inspection's week and month."""
+    monday = D(2026, 3, 2, 8)
+    delays = [SLA - SECOND, SLA, SLA, SLA + SECOND, SLA + SECOND, 3 * SLA]
+    orders = [_received_then_inspected(f"T{i}", monday, d) for i, d in enumerate(delays)]
+    saturday = D(2026, 2, 28, 12)
+    orders.append(_received_then_inspected("EDGE_IN", saturday, SLA))
+    orders.append(_received_then_inspected("EDGE_OUT", saturday, SLA + SECOND))
+    return orders
+
+
+@pytest.mark.parametrize(
+    ("tab", "period_of", "label", "start_header"),
+    [
+        (KPI_WEEKLY, _monday, _week_label, "Week start"),
+        (KPI_MONTHLY, _first, _month_label, "Month start"),
+    ],
+    ids=["weekly", "monthly"],
+)
+def test_inspection_sla_is_48_hours_inclusive(engine, tab, period_of, label, start_header):
+    orders = _around_the_sla()
+    load(engine, orders)
+    result = frame(engine, tab)
+    as_of = _last_day(orders)
+    table = reference_periods(
+        orders, period_of(as_of - dt.timedelta(days=tab.window_days - 1)), as_of, period_of
+    )
+    assert list(result.rows) == expected_period_rows(table, label, with_targets=tab is KPI_MONTHLY)
+
+    expected: dict[dt.date, list[int]] = {}
+    for o in orders:  # plain Python: exactly 48 h is within, 48 h + 1 s is late
+        counts = expected.setdefault(period_of(o["inspected_at"].date()), [0, 0])
+        counts[0] += 1
+        counts[1] += int(o["inspected_at"] - o["received_at"] <= SLA)
+    assert expected == {period_of(dt.date(2026, 3, 2)): [8, 4]}  # the data straddles the SLA
+    inspected = [r for r in records(result) if r["Inspected"]]
+    got = {r[start_header]: [r["Inspected"], r["Inspected within SLA"]] for r in inspected}
+    assert got == expected
+    assert [r["SLA rate"] for r in inspected] == [0.5]
+
+
 def test_zero_denominators_give_empty_rates(engine):
     load(engine, [order("O1", D(2026, 5, 4, 10)), order("O2", D(2026, 5, 5, 10))])
     (row,) = records(frame(engine, KPI_WEEKLY))

@@ -11,11 +11,10 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync import schema
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import pricing
-from sheets_sync.kpis.registry import QueryContext, query_columns
+from sheets_sync.kpis.registry import query_columns
 from sheets_sync.kpis.runner import build_context, compute_frame
 from sheets_sync.templates import load_templates
 
@@ -112,7 +111,7 @@ def default_rows(grid: Engine) -> dict[tuple[str, ...], dict[str, Any]]:
 
 def run(engine: Engine, **context: Any) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        result = conn.execute(pricing.build(QueryContext(as_of=AS_OF, **context)))
+        result = conn.execute(pricing.build(pricing.QUERY.context(AS_OF, **context)))
         return [dict(row) for row in result.mappings()]
 
 
@@ -297,7 +296,7 @@ def test_filters_restrict_rows_not_the_competition(grid, filters):
 )
 def test_bad_params_name_the_key_and_the_fix(params, message):
     with pytest.raises(TemplateError, match="Fix:") as error:
-        pricing.build(QueryContext(as_of=AS_OF, params=params))
+        pricing.build(pricing.QUERY.context(AS_OF, params=params))
     assert message in str(error.value)
 
 

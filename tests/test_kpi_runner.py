@@ -15,7 +15,7 @@ import pytest
 from kpi_data import TEMPLATES_DIR, frame, load, order, records, template
 
 from sheets_sync.errors import SheetsSyncError, TemplateError
-from sheets_sync.kpis.registry import BUILTIN_QUERIES, query_columns
+from sheets_sync.kpis.registry import builtin_query, query_columns
 from sheets_sync.kpis.runner import build_context, compute_frame, default_as_of, strip_sql_comments
 from sheets_sync.templates import load_template, load_templates
 
@@ -211,7 +211,7 @@ def test_context_merges_template_settings_over_query_defaults(engine, tmp_path):
         context = build_context(
             conn, custom, as_of=dt.date(2026, 1, 31), filters={"country": ("FR",)}
         )
-        assert context.window_days == BUILTIN_QUERIES["kpi_daily"].default_window_days == 90
+        assert context.window_days == builtin_query("kpi_daily").default_window_days == 90
         assert context.window_start == dt.date(2025, 11, 3)
         assert context.params == {"note": "x"} and context.filters == {"country": ("FR",)}
         assert context.dialect == engine.dialect.name

@@ -13,11 +13,10 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync import schema
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import scorecard
-from sheets_sync.kpis.registry import QueryContext, query_columns
+from sheets_sync.kpis.registry import query_columns
 from sheets_sync.kpis.runner import build_context, compute_frame
 from sheets_sync.templates import load_templates
 
@@ -181,7 +180,7 @@ def market(module_engine: Engine) -> tuple[Engine, list]:
 def run(engine: Engine, **context: Any) -> dict[str, dict[str, Any]]:
     """The scorecard rows keyed by seller id, as the database returns them."""
     with engine.connect() as conn:
-        result = conn.execute(scorecard.build(QueryContext(as_of=AS_OF, **context)))
+        result = conn.execute(scorecard.build(scorecard.QUERY.context(AS_OF, **context)))
         return {row["seller_id"]: dict(row) for row in result.mappings()}
 
 
@@ -379,7 +378,7 @@ def test_days_to_pay_start_at_agreement(engine):
 )  # fmt: skip
 def test_bad_params_name_the_key_and_the_fix(params, message):
     with pytest.raises(TemplateError, match="Fix:") as error:
-        scorecard.build(QueryContext(as_of=AS_OF, params=params))
+        scorecard.build(scorecard.QUERY.context(AS_OF, params=params))
     assert message in str(error.value)
 
 

@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync import schema
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import sync_status
-from sheets_sync.kpis.registry import QueryContext, query_columns
+from sheets_sync.kpis.registry import query_columns
 from sheets_sync.templates import load_templates
 
 AS_OF = dt.date(2026, 2, 1)
@@ -51,7 +50,7 @@ def load(engine: Engine, runs: list[dict[str, Any]]) -> None:
 
 def run(engine: Engine, **params: Any) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        query = sync_status.build(QueryContext(as_of=AS_OF, params=params))
+        query = sync_status.build(sync_status.QUERY.context(AS_OF, params=params))
         return [dict(row) for row in conn.execute(query).mappings()]
 
 
@@ -107,7 +106,7 @@ def test_empty_history_is_an_empty_tab(engine):
                                              ({"max_error_chars": -3}, "max_error_chars")])  # fmt: skip
 def test_bad_params_name_the_key(params, key):
     with pytest.raises(TemplateError, match=rf"params\.{key}: .* Fix:"):
-        sync_status.build(QueryContext(as_of=AS_OF, params=params))
+        sync_status.build(sync_status.QUERY.context(AS_OF, params=params))
 
 
 def test_template_columns_and_limit():

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis.registry import query_columns
 from sheets_sync.templates import ColumnType, Summarize, load_template, load_templates
