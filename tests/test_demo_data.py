@@ -14,6 +14,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import ORDER_LIFECYCLE_COLUMNS
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
@@ -28,20 +29,7 @@ CUTOFF = pd.Timestamp(END + dt.timedelta(days=1))
 SMALL = DemoSpec(orders=3_000, seed=5, end_date=END, days=60)
 
 CHAIN = ["created_at", "shipped_at", "received_at", "inspected_at", "counter_answered_at"]
-OPTIONAL = [
-    "shipped_at",
-    "received_at",
-    "inspected_at",
-    "inspected_grade",
-    "counter_offer_price",
-    "counter_offer_status",
-    "counter_answered_at",
-    "paid_at",
-    "paid_price",
-    "cancelled_at",
-    "returned_at",
-    "suspended_reason",
-]
+OPTIONAL = list(ORDER_LIFECYCLE_COLUMNS)
 INSPECTED = {"shipped_at", "received_at", "inspected_at", "inspected_grade"}
 COUNTER = {"counter_offer_price", "counter_offer_status", "counter_answered_at"}
 # status -> (optional columns always set, optional columns that may be set); the rest are NULL.

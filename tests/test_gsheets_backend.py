@@ -14,6 +14,7 @@ from pathlib import Path
 import gspread
 import kpi_data
 import pytest
+from helpers import INJECTION, column, shipped_template, tab
 from sqlalchemy.engine import Engine
 
 from sheets_sync import runs, schema
@@ -27,7 +28,7 @@ from sheets_sync.db import make_engine
 from sheets_sync.errors import DestinationError, LimitError, TransientSheetsAPIError
 from sheets_sync.frame import TabFrame
 from sheets_sync.sync import run_sync
-from sheets_sync.templates.model import ColumnSpec, ColumnType, TabTemplate
+from sheets_sync.templates.model import ColumnType, TabTemplate
 
 START = dt.date(2025, 3, 1)
 LAST_DAY = dt.date(2025, 3, 20)
@@ -43,7 +44,7 @@ def kpi_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 @pytest.fixture(scope="module")
 def daily(kpi_engine: Engine) -> Callable[[dt.date], TabFrame]:
-    template = kpi_data.template("kpi_daily")
+    template = shipped_template("kpi_daily")
 
     def compute(day: dt.date, window_days: int | None = None) -> TabFrame:
         tab = dataclasses.replace(template, window_days=window_days or template.window_days)
@@ -54,7 +55,7 @@ def daily(kpi_engine: Engine) -> Callable[[dt.date], TabFrame]:
 
 @pytest.fixture(scope="module")
 def frames(kpi_engine: Engine, daily) -> list[TabFrame]:
-    weekly = kpi_data.frame(kpi_engine, kpi_data.template("kpi_weekly"), as_of=LAST_DAY)
+    weekly = kpi_data.frame(kpi_engine, shipped_template("kpi_weekly"), as_of=LAST_DAY)
     return [daily(LAST_DAY), weekly]
 
 
@@ -226,18 +227,13 @@ def test_team_columns_stay_with_their_row_through_resort_and_churn(emulator, she
         )
 
 
-INJECTION = '=IMPORTXML("http://x","//a")'
-
-
 @pytest.fixture
 def seller_template() -> TabTemplate:
-    return TabTemplate(
-        title="Sellers",
-        columns=(
-            ColumnSpec("Seller ID", "seller_id"),
-            ColumnSpec("Seller", "name"),
-            ColumnSpec("Since", "since", ColumnType.DATE),
-        ),
+    return tab(
+        "Sellers",
+        column("Seller ID"),
+        column("Seller"),
+        column("Since", ColumnType.DATE),
         key=("Seller ID",),
     )
 
@@ -273,8 +269,7 @@ def test_limit_violations_fail_before_any_request(
 
 
 def _wide(columns: int) -> TabTemplate:
-    specs = tuple(ColumnSpec(f"C{i}", f"c{i}", ColumnType.INTEGER) for i in range(columns))
-    return TabTemplate(title="Wide", columns=specs, filter=False)
+    return tab("Wide", *(column(f"C{i}", ColumnType.INTEGER) for i in range(columns)), filter=False)
 
 
 def test_a_spreadsheet_too_full_for_the_sync_fails_before_any_write(
@@ -343,7 +338,7 @@ def test_a_connection_dropped_during_value_writes_then_a_rerun_converges(
         sync(synced_db, backend(emulator, sheet.id, deadline=5, cap=10_000), LAST_DAY)
     assert last_run(synced_db)["status"] == "failed"
     result = sync(synced_db, backend(emulator, sheet.id, cap=10_000), LAST_DAY)
-    want = expected(kpi_data.frame(synced_db, kpi_data.template("kpi_daily"), as_of=LAST_DAY))
+    want = expected(kpi_data.frame(synced_db, shipped_template("kpi_daily"), as_of=LAST_DAY))
     got = backend(emulator, sheet.id).read_tab("KPI Daily")
     assert_same_content(got, want)
     assert result.cells_written < len(want) * len(want[0])

@@ -6,10 +6,11 @@ import datetime as dt
 import itertools
 import random
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
+from helpers import shipped_template
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
@@ -17,13 +18,11 @@ import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync import schema
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import scorecard
-from sheets_sync.kpis.registry import QueryContext, query_columns
+from sheets_sync.kpis.registry import QueryContext
 from sheets_sync.kpis.runner import build_context, compute_frame
-from sheets_sync.templates import load_templates
 
 AS_OF = dt.date(2026, 3, 28)
 MIDNIGHT = dt.datetime.combine(AS_OF, dt.time())
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 RATE_NAMES = ("counter_offer_rate", "sla_rate", "counter_acceptance", "csat", "avg_days_to_pay")
 
 SELLERS = [
@@ -45,13 +44,8 @@ def at(days_before: float, seconds: int = 0) -> dt.datetime:
 
 
 def order(n: int, seller: str, created: dt.datetime, **fields: Any) -> dict[str, Any]:
-    """A trade-in order with only the timestamps it reached (status is not what we measure)."""
-    row: dict[str, Any] = {c.name: None for c in schema.tradein_orders.columns}
-    row.update(order_id=f"O{n:05d}", seller_id=seller, product_id="P1", country="FR",
-               declared_grade="good", offered_price=Decimal("100.00"), currency="EUR",
-               status="created", created_at=created)  # fmt: skip
-    row.update(fields)
-    return row
+    """Order ``O{n:05d}`` with only the timestamps it reached (status is not what we measure)."""
+    return helpers.order(f"O{n:05d}", created, seller_id=seller, **fields)
 
 
 def load(engine: Engine, orders: list[dict[str, Any]]) -> None:
@@ -232,7 +226,7 @@ def test_reference_data_exercises_every_measure(market):
 
 def test_status_follows_template_thresholds(market):
     engine, orders = market
-    params = load_templates(TEMPLATES, query_columns())["Seller Scorecard"].params
+    params = shipped_template("seller_scorecard").params
     rows = run(engine, params=params)
     for seller, row in rows.items():
         figures = reference(orders, seller, 28) | reference(orders, seller, 7)
@@ -401,7 +395,7 @@ def test_win_share_counts_only_the_cells_a_seller_sold_in_that_window(engine):
 def test_template_runs_through_the_runner(market):
     """The template's columns map onto the query and come out typed."""
     engine, orders = market
-    template = load_templates(TEMPLATES, query_columns())["Seller Scorecard"]
+    template = shipped_template("seller_scorecard")
     with engine.connect() as conn:
         frame = compute_frame(conn, template, build_context(conn, template, as_of=AS_OF))
     rows = {row[0]: dict(zip(frame.headers, row, strict=True)) for row in frame.rows}

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import shipped_template
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
@@ -14,12 +14,10 @@ import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync import schema
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import sync_status
-from sheets_sync.kpis.registry import QueryContext, query_columns
-from sheets_sync.templates import load_templates
+from sheets_sync.kpis.registry import QueryContext
 
 AS_OF = dt.date(2026, 2, 1)
 T0 = dt.datetime(2026, 1, 1, 6, 0)
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TRIGGERS = ("cli", "menu", "cron", "api")
 
 
@@ -111,7 +109,7 @@ def test_bad_params_name_the_key(params, key):
 
 
 def test_template_columns_and_limit():
-    template = load_templates(TEMPLATES, query_columns())["Sync Status"]
+    template = shipped_template("sync_status")
     assert template.headers[:12] == [
         "When", "Trigger", "Requested by", "Kind", "Spreadsheet", "Status", "Duration (s)",
         "Tabs", "API calls", "Cells written", "Bytes sent", "Error",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import INJECTION
 from openpyxl import Workbook, load_workbook
 
 from sheets_sync.backends.pivot import GRAND_TOTAL
@@ -31,7 +32,6 @@ from sheets_sync.templates.model import (
     TabTemplate,
 )
 
-INJECTION = '=IMPORTXML("http://example.com","//a")'
 COLUMNS = (
     ColumnSpec("Date", "day", ColumnType.DATE, width=95),
     ColumnSpec("Country", "country"),
