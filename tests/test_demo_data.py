@@ -294,7 +294,11 @@ def test_refuses_existing_data_and_keeps_it(engine):
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"orders": -1}, "--orders"), ({"days": 3}, "--days"), ({"seed": -2}, "--seed")],
+    [
+        ({"orders": -1}, r"--orders must be between 0 and [\d,]+ \(got -1\)"),
+        ({"days": 3}, r"--days must be between 7 and 3660 \(got 3\)"),
+        ({"seed": -2}, r"--seed must be a non-negative integer \(got -2\)"),
+    ],
 )
 def test_bad_spec_names_the_option(kwargs, message):
     with pytest.raises(ConfigError, match=message):

@@ -252,9 +252,19 @@ def test_text_that_looks_like_a_formula_stays_literal(emulator, sheet, seller_te
 @pytest.mark.parametrize(
     ("rows", "columns", "message"),
     [
-        ([("S1", "x" * 50_001, None)], 3, "50,001 characters"),
-        ([], 18_279, "18,279 columns"),
-        ([tuple(range(5_000))] * 2_000, 5_000, "10,005,000 cells"),
+        (
+            [("S1", "x" * 50_001, None)],
+            3,
+            "tab 'Sellers': the cell in row 2, column 'Seller' has 50,001 characters, "
+            "Google Sheets allows at most 50,000 per cell",
+        ),
+        ([], 18_279, "tab 'Wide': 18,279 columns exceed Google Sheets's 18,278 columns per sheet"),
+        (
+            [tuple(range(5_000))] * 2_000,
+            5_000,
+            "the sync would hold 10,005,000 cells, over Google Sheets's 10,000,000 per "
+            "spreadsheet; the biggest tab is 'Wide'",
+        ),
     ],
     ids=["cell", "columns", "cells"],
 )
@@ -277,8 +287,11 @@ def test_a_spreadsheet_too_full_for_the_sync_fails_before_any_write(
 ):
     sheet.add_worksheet("Archive", rows=99_720, cols=100)  # with Sheet1: 9,998,000 cells
     start = controls.counters()
-    with pytest.raises(LimitError, match="10,000,000"):
-        backend(emulator, sheet.id).write_tabs([daily(LAST_DAY)])
+    frame = daily(LAST_DAY)
+    total = f"{9_998_000 + frame.cell_count:,}"  # the other sheets count too
+    over = rf"would hold {total} cells, over Google Sheets's 10,000,000 per spreadsheet"
+    with pytest.raises(LimitError, match=over + "; the biggest tab is 'KPI Daily'"):
+        backend(emulator, sheet.id).write_tabs([frame])
     assert kinds_since(start, controls.counters()) == {"spreadsheets.get": 1}  # read, never wrote
 
 

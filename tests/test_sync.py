@@ -167,7 +167,7 @@ def test_unknown_tab_lists_the_valid_ones_and_records_nothing(loaded, settings, 
 
 def test_a_failed_write_is_recorded_with_its_error(loaded, settings, tmp_path) -> None:
     target = tmp_path / "missing-folder" / "ops.xlsx"
-    with pytest.raises(DestinationError, match="missing-folder"):
+    with pytest.raises(DestinationError, match=r"missing-folder does not exist; create it first"):
         run_sync(loaded, settings, f"xlsx:{target}", tabs=["Onboarding"], trigger="cron")
     (run,) = runs(loaded)
     assert (run["status"], run["trigger"]) == ("failed", "cron")
@@ -185,7 +185,13 @@ def test_a_limit_failure_happens_before_writing(loaded, db_url, tmp_path) -> Non
     book = tmp_path / "ops.xlsx"
     run_sync(loaded, settings, f"xlsx:{book}", tabs=["Pricing"])
     before = book.read_bytes()
-    with pytest.raises(LimitError, match=r"'Onboarding of all the new sellers'.*33.*31"):
+    with pytest.raises(
+        LimitError,
+        match=(
+            r"tab 'Onboarding of all the new sellers': the title has 33 characters"
+            r", xlsx allows at most 31"
+        ),
+    ):
         run_sync(
             loaded, settings, f"xlsx:{book}", tabs=["Pricing", "Onboarding of all the new sellers"]
         )

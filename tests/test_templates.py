@@ -242,7 +242,9 @@ def test_two_files_with_the_same_title_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_missing_templates_folder_says_which_setting_to_fix(tmp_path: Path) -> None:
-    with pytest.raises(TemplateError, match="SHEETS_SYNC_TEMPLATES_DIR"):
+    with pytest.raises(
+        TemplateError, match=r"no templates directory\. Fix: set SHEETS_SYNC_TEMPLATES_DIR"
+    ):
         load_templates(tmp_path / "nowhere")
 
 
