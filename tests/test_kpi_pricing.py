@@ -286,10 +286,10 @@ def test_filters_restrict_rows_not_the_competition(grid, filters):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"step": 0}, "params.step"),
-        ({"step": "1,00"}, "params.step"),
+        ({"step": 0}, "params.step: 0 is not a number ≥ 0.01"),
+        ({"step": "1,00"}, "params.step: '1,00' is not a number ≥ 0.01"),
         ({"max_change_pct": 150}, "params.max_change_pct: 150 is above 100"),
-        ({"ceiling": -5}, "params.ceiling"),
+        ({"ceiling": -5}, "params.ceiling: -5 is not a number ≥ 0.01"),
     ],
 )
 def test_bad_params_name_the_key_and_the_fix(params, message):

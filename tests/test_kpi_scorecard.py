@@ -360,15 +360,15 @@ def test_days_to_pay_start_at_agreement(engine):
         ({"thresholds": {"refund_rate": {"direction": "above", "amber": 1, "red": 2}}},
          "params.thresholds.refund_rate: unknown metric"),
         ({"thresholds": {"sla_rate": {"direction": "up", "amber": 0.9, "red": 0.8}}},
-         "params.thresholds.sla_rate.direction"),
+         "params.thresholds.sla_rate.direction: 'up' is not allowed"),
         ({"thresholds": {"sla_rate": {"direction": "below", "amber": 0.8, "red": 0.9}}},
          "red 0.9 is not beyond amber 0.8"),
         ({"thresholds": {"csat": {"direction": "below", "amber": "4"}}},
          "needs exactly `direction`, `amber` and `red`"),
         ({"thresholds": {"csat": {"direction": "below", "amber": "4", "red": 3}}},
          "params.thresholds.csat.amber: '4' is not a number"),
-        ({"status_window_days": 14}, "params.status_window_days: 14"),
-        ({"min_volume": -1}, "params.min_volume"),
+        ({"status_window_days": 14}, "params.status_window_days: 14 is not a window of this tab"),
+        ({"min_volume": -1}, "params.min_volume: -1 is not a whole number ≥ 0"),
     ],
 )  # fmt: skip
 def test_bad_params_name_the_key_and_the_fix(params, message):
