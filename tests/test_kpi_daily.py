@@ -11,19 +11,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from kpi_data import (
-    MEASURES,
-    expected_daily_rows,
-    frame,
-    load,
-    order,
-    random_orders,
-    records,
-    template,
-)
+from helpers import order, shipped_template
+from kpi_data import MEASURES, expected_daily_rows, frame, load, random_orders, records
 
 D = dt.datetime
-KPI_DAILY = template("kpi_daily")
+KPI_DAILY = shipped_template("kpi_daily")
 
 
 def _only(rows, day):

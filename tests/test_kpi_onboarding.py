@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import shipped_template
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import onboarding
-from sheets_sync.kpis.registry import query_columns
 from sheets_sync.schema import ONBOARDING_STEPS
-from sheets_sync.templates import load_templates
 
 AS_OF = dt.date(2026, 7, 15)
 MIDNIGHT = dt.datetime.combine(AS_OF, dt.time())
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 C1, C2, C3, C4, C5 = ONBOARDING_STEPS
 
 
@@ -155,7 +152,7 @@ def test_bad_stall_days_names_the_key(value):
 
 
 def test_template_flags_stalled_rows():
-    template = load_templates(TEMPLATES, query_columns())["Onboarding"]
+    template = shipped_template("onboarding")
     assert template.params["stall_days"] == 14
     assert template.key == ("Seller ID",)
     rule = next(r for r in template.conditional_formats if r.column == "Stalled")

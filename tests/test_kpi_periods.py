@@ -11,20 +11,19 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from helpers import order, shipped_template
 from kpi_data import (
     expected_period_rows,
     frame,
     load,
-    order,
     random_orders,
     records,
     reference_periods,
-    template,
 )
 
 D = dt.datetime
-KPI_WEEKLY = template("kpi_weekly")
-KPI_MONTHLY = template("kpi_monthly")
+KPI_WEEKLY = shipped_template("kpi_weekly")
+KPI_MONTHLY = shipped_template("kpi_monthly")
 
 
 def _monday(day: dt.date) -> dt.date:

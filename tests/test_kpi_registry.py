@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kpi_data import TEMPLATES_DIR, template
+from helpers import TEMPLATES as TEMPLATES_DIR
+from helpers import shipped_template as template
 
 from sheets_sync.config import Settings
 from sheets_sync.errors import TemplateError

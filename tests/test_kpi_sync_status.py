@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import shipped_template
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import sync_status
-from sheets_sync.kpis.registry import query_columns
-from sheets_sync.templates import load_templates
 
 AS_OF = dt.date(2026, 2, 1)
 T0 = dt.datetime(2026, 1, 1, 6, 0)
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TRIGGERS = ("cli", "menu", "cron", "api")
 
 
@@ -110,7 +107,7 @@ def test_bad_params_name_the_key(params, key):
 
 
 def test_template_columns_and_limit():
-    template = load_templates(TEMPLATES, query_columns())["Sync Status"]
+    template = shipped_template("sync_status")
     assert template.headers[:12] == [
         "When", "Trigger", "Requested by", "Kind", "Spreadsheet", "Status", "Duration (s)",
         "Tabs", "API calls", "Cells written", "Bytes sent", "Error",
