@@ -175,12 +175,18 @@ def _replayable(method: str, endpoint: str) -> bool:
 def _encode(
     data: bytes | None, payload: Mapping[str, Any] | None, headers: MutableMapping[str, str] | None
 ) -> tuple[bytes | None, dict[str, str]]:
-    """Serialise JSON once, compactly, so the bytes we count are the bytes we send."""
+    """Serialise JSON once, compactly, so the bytes we count are the bytes we send.
+
+    UTF-8 rather than ``\\uXXXX`` escapes: :func:`.plan.pack` sizes bodies that
+    way, and escapes (6 bytes a character) would push accented text past the cap.
+    """
     out = dict(headers or {})
     if payload is None:
         return data, out
     out["Content-Type"] = "application/json"
-    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode(), out
+    return json.dumps(
+        payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode(), out
 
 
 def _describe(response: requests.Response) -> tuple[int, str, Any]:
