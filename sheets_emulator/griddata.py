@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sheets_emulator import fieldmask
+from sheets_emulator import devmeta_api, fieldmask
 from sheets_emulator.grid import Cell
 from sheets_emulator.pivot import render_pivots
 from sheets_emulator.render import user_format, validation_rule
@@ -34,6 +34,8 @@ def spreadsheet_json(
     }
     if book.named_ranges:
         body["namedRanges"] = public_ranges(book.named_ranges)
+    if devmeta_api.for_spreadsheet(book):
+        body["developerMetadata"] = devmeta_api.for_spreadsheet(book)
     return fieldmask.apply(body, mask)
 
 
@@ -64,6 +66,9 @@ def _sheet_json(
     ):
         if value:
             out[key] = public_ranges(value)
+    metadata = devmeta_api.for_sheet(book, sheet.sheet_id)
+    if metadata:
+        out["developerMetadata"] = metadata
     if want_data:
         boxes = boxes or [(0, sheet.row_count, 0, sheet.col_count)]
         out["data"] = [_grid_data(book, sheet, box, mask) for box in boxes]
