@@ -129,6 +129,16 @@ def for_sheet(book: Spreadsheet, sheet_id: int) -> list[dict[str, Any]]:
     return [devmeta.public(m) for m in book.developer_metadata if devmeta.sheet_of(m) == sheet_id]
 
 
+def on_dimension(book: Spreadsheet, sheet_id: int, dim: str) -> list[dict[str, Any]]:
+    """The row (``ROWS``) or column (``COLUMNS``) metadata of one sheet, as answered."""
+    return [
+        devmeta.public(m)
+        for m in book.developer_metadata
+        if devmeta.sheet_of(m) == sheet_id
+        and m["location"].get("dimensionRange", {}).get("dimension") == dim
+    ]
+
+
 HANDLERS = {
     "createDeveloperMetadata": create,
     "updateDeveloperMetadata": update,

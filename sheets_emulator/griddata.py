@@ -90,9 +90,21 @@ def _grid_data(
             data["rowData"] = rows
     if fieldmask.selects(mask, "sheets", "data", "rowMetadata"):
         data["rowMetadata"] = [_dim_meta(sheet.grid.row_meta.get(r), 21) for r in range(r0, r1)]
+        _with_developer_metadata(book, sheet.sheet_id, "ROWS", r0, data["rowMetadata"])
     if fieldmask.selects(mask, "sheets", "data", "columnMetadata"):
         data["columnMetadata"] = [_dim_meta(sheet.grid.col_meta.get(c), 100) for c in range(c0, c1)]
+        _with_developer_metadata(book, sheet.sheet_id, "COLUMNS", c0, data["columnMetadata"])
     return data
+
+
+def _with_developer_metadata(
+    book: Spreadsheet, sheet_id: int, dim: str, first: int, props: list[dict[str, Any]]
+) -> None:
+    """Row/column developer metadata also shows in its DimensionProperties, as in Google."""
+    for entry in devmeta_api.on_dimension(book, sheet_id, dim):
+        index = entry["location"]["dimensionRange"].get("startIndex", 0) - first
+        if 0 <= index < len(props):
+            props[index].setdefault("developerMetadata", []).append(entry)
 
 
 def _dim_meta(meta: dict[str, Any] | None, default: int) -> dict[str, Any]:

@@ -553,3 +553,18 @@ def test_a_bad_delete_is_a_400(
 ) -> None:
     message = batch_error(tagged, {"deleteDeveloperMetadata": payload})
     assert message.startswith("Invalid requests[0].deleteDeveloperMetadata:") and says in message
+
+
+@pytest.mark.parametrize(
+    ("part", "key", "index"), [("rowMetadata", "row3", 2), ("columnMetadata", "colB", 1)]
+)
+def test_grid_data_shows_row_and_column_metadata_in_their_dimension_properties(
+    tagged: gspread.Spreadsheet, part: str, key: str, index: int
+) -> None:
+    got = tagged.fetch_sheet_metadata(
+        params={"fields": f"sheets.data.{part}", "ranges": "Sheet1!A1:D5"}
+    )
+    props = got["sheets"][0]["data"][0][part]
+    tagged_at = [i for i, p in enumerate(props) if "developerMetadata" in p]
+    assert tagged_at == [index]
+    assert [m["metadataKey"] for m in props[index]["developerMetadata"]] == [key]
