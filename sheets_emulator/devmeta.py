@@ -202,11 +202,23 @@ def _check_lookup(book: Spreadsheet, lookup: Any, where: str) -> None:
         )
     if "metadataLocation" in lookup:
         parse_location(book, lookup["metadataLocation"], single=False)
+    if "metadataId" in lookup and not _is_int(lookup["metadataId"]):
+        raise bad_request(
+            f"{where}.developerMetadataLookup.metadataId must be an integer, "
+            f"not {lookup['metadataId']!r}."
+        )
     for key, allowed in (("locationType", LOCATION_TYPES), ("visibility", VISIBILITIES)):
         if key in lookup and lookup[key] not in allowed:
             raise bad_request(
                 f"{where}.developerMetadataLookup.{key} must be one of {', '.join(allowed)}."
             )
+
+
+def _is_int(value: Any) -> bool:
+    try:
+        return not isinstance(value, bool) and int(value) == float(value)
+    except (TypeError, ValueError):
+        return False
 
 
 def _lookup_matches(book: Spreadsheet, lookup: dict[str, Any], entry: dict[str, Any]) -> bool:

@@ -96,7 +96,10 @@ def _selected(book: Spreadsheet, filters: list[dict[str, Any]]) -> list[dict[str
 
 def search(book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
     """``POST .../developerMetadata:search``: each match with the filters that matched it."""
-    filters = _filters(book, drop_nulls(body).get("dataFilters"), "dataFilters")
+    try:
+        filters = _filters(book, drop_nulls(body).get("dataFilters"), "dataFilters")
+    except (KeyError, TypeError, ValueError) as error:
+        raise bad_request(f"Invalid dataFilters: malformed request ({error})") from None
     matched = []
     for entry in book.developer_metadata:
         hits = [f for f in filters if devmeta.matches(book, f, entry)]

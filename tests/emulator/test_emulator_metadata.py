@@ -316,6 +316,17 @@ def test_a_search_that_finds_nothing_answers_an_empty_object(tagged: gspread.Spr
         ([lookup(locationMatchingStrategy="EXACT_LOCATION")], "needs a metadataLocation"),
         ([lookup(locationType="CELL")], "locationType must be one of"),
         ([{"a1Range": "Nope!A1"}], "Unable to parse range"),
+        ([lookup(metadataId="seven")], "metadataId must be an integer"),
+        (
+            [
+                lookup(
+                    metadataLocation={
+                        "dimensionRange": {"dimension": "ROWS", "startIndex": "x", "endIndex": 2}
+                    }
+                )
+            ],
+            "malformed",
+        ),
     ],
 )
 def test_a_bad_search_is_a_400(
