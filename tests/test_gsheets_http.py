@@ -138,7 +138,8 @@ class TimedSession(RewritingSession):
         try:
             return super().request(method, url, *args, **kwargs)
         except requests.RequestException:
-            self.clock.now += kwargs["timeout"]
+            timeout = kwargs["timeout"]
+            self.clock.now += timeout[1] if isinstance(timeout, tuple) else timeout  # read part
             raise
 
 
@@ -168,6 +169,22 @@ def test_a_hung_request_never_outlives_the_retry_deadline(
         read(http, sheet_id)
     assert session.timeouts == timeouts
     assert clock.now - start == pytest.approx(deadline)
+
+
+def test_a_connect_and_read_timeout_pair_is_capped_too(emulator, controls, clock, sheet_id):
+    session = TimedSession(emulator.url, clock)
+    http = RetryingHTTPClient(
+        session,
+        RetryPolicy(deadline_seconds=30.0, base_seconds=0.5, cap_seconds=8.0),
+        clock=clock,
+        sleep=clock.sleep,
+        draw=lambda: 1.0,
+    )
+    http.set_timeout((5.0, 60.0))  # gspread's own setter: (connect, read)
+    controls.fault(kind="hang", times=100, method="GET", hang_seconds=0.05)
+    with pytest.raises(TransientSheetsAPIError, match="retry deadline reached"):
+        read(http, sheet_id)
+    assert session.timeouts == [(5.0, 30.0)]
 
 
 def test_transient_errors_give_up_at_the_deadline(emulator, controls, clock, sheet_id):
