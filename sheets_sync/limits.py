@@ -1,16 +1,22 @@
 """Destination size limits, checked before the first write (docs/design.md §6).
 
-Both backends share these figures and the check so a sync that cannot fit
-fails the same way everywhere: before any request or file write, naming the
-tab and the numbers. A template with ``truncate_to_limit: true`` instead keeps
-its most recent rows (the window shrinks from its old end) until it fits.
+This module alone holds the figures and the messages, so a sync that cannot
+fit fails the same way everywhere, naming the tab and the numbers. A template
+with ``truncate_to_limit: true`` instead keeps its most recent rows (the
+window shrinks from its old end) until it fits.
+
+The backend fits, not the engine: only it knows what the destination already
+holds. It calls :func:`fit_each_tab` before its first request (titles, rows,
+columns and characters depend on the frames alone) and, where the destination
+caps its total, :func:`fit_cell_total` once it has read what else is there;
+then it writes the fitted frames and reports them, truncation included.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sheets_sync.errors import LimitError
@@ -57,27 +63,68 @@ GOOGLE_LIMITS = Limits(
 )
 
 
-def fit_frames(frames: Sequence[TabFrame], limits: Limits, other_cells: int = 0) -> list[TabFrame]:
-    """The frames, truncated where templates allow, or ``LimitError`` if they cannot fit.
+def fit_each_tab(frames: Sequence[TabFrame], limits: Limits) -> list[TabFrame]:
+    """Fit and check what each tab allows on its own: titles, rows, columns, characters.
 
-    ``other_cells`` counts cells the destination already holds outside these
-    tabs (Google counts every sheet of the spreadsheet against its cell limit).
+    Nothing here depends on what the destination already holds, so a backend
+    calls it before its first request; a tab over the row limit is cut to its
+    most recent rows where its template allows, and ``LimitError`` names the
+    first tab and figure that cannot fit.
     """
     fitted = [_fit_rows(frame, limits) for frame in frames]
-    fitted = _fit_total(fitted, limits, other_cells)
-    check_frames(fitted, limits, other_cells)
+    _check_titles(fitted, limits)
+    for frame in fitted:
+        _check_shape(frame, limits)
+        _check_cell_chars(frame, limits)
     return fitted
 
 
-def check_frames(frames: Sequence[TabFrame], limits: Limits, other_cells: int = 0) -> None:
-    """Raise ``LimitError`` naming the first tab and figure over a limit."""
+def fit_cell_total(
+    frames: Sequence[TabFrame], limits: Limits, other_cells: int = 0
+) -> list[TabFrame]:
+    """Fit and check the destination's cell total, counting ``other_cells`` it keeps.
+
+    ``other_cells`` is every cell the destination will hold besides the frames'
+    own (Google counts other sheets, pivot sheets and the team's extra columns
+    against its per-spreadsheet limit), so only the backend that read the
+    destination can call this. Truncatable tabs shrink, biggest first, until
+    the total fits; otherwise ``LimitError`` names the total and the biggest tab.
+    """
+    fitted = _fit_total(list(frames), limits, other_cells)
+    _check_total(fitted, limits, other_cells)
+    return fitted
+
+
+def check_pivot_size(tab: str, pivot: str, rows: int, columns: int, limits: Limits) -> None:
+    """A pivot computed locally (the workbook) must fit a sheet like any tab."""
+    max_rows, max_columns = limits.max_rows_per_sheet, limits.max_columns
+    if (max_rows is not None and rows > max_rows) or (
+        max_columns is not None and columns > max_columns
+    ):
+        raise LimitError(
+            f"pivot {pivot!r} of tab {tab!r} would be {rows:,} rows × {columns:,} columns, "
+            f"over {limits.name}'s {_figure(max_rows)} × {_figure(max_columns)}; pivot on "
+            "fewer distinct values (e.g. Week instead of Date) in its template"
+        )
+
+
+def _figure(cap: int | None) -> str:
+    return "unlimited" if cap is None else f"{cap:,}"
+
+
+def _check_titles(frames: Sequence[TabFrame], limits: Limits) -> None:
+    """Title length, and no two sheets whose titles differ only by case."""
+    seen: dict[str, str] = {}
     for frame in frames:
-        _check_title(frame.title, limits)
-        for pivot in frame.template.pivots:
-            _check_title(pivot.title, limits)
-        _check_shape(frame, limits)
-        _check_cell_chars(frame, limits)
-    _check_total(frames, limits, other_cells)
+        for title in [frame.title, *(p.title for p in frame.template.pivots)]:
+            _check_title(title, limits)
+            key = title.casefold()
+            if key in seen:
+                raise LimitError(
+                    f"tab {title!r} clashes with {seen[key]!r}: {limits.name} cannot hold two "
+                    "sheets with the same title (case-insensitive); rename one in its template"
+                )
+            seen[key] = title
 
 
 def _check_title(title: str, limits: Limits) -> None:
@@ -120,16 +167,18 @@ def _check_cell_chars(frame: TabFrame, limits: Limits) -> None:
 
 def _check_total(frames: Sequence[TabFrame], limits: Limits, other_cells: int) -> None:
     cap = limits.max_cells_total
-    if cap is None:
-        return
     total = other_cells + sum(f.cell_count for f in frames)
-    if total > cap:
-        biggest = max(frames, key=lambda f: f.cell_count)
-        raise LimitError(
-            f"the sync would hold {total:,} cells, over {limits.name}'s {cap:,} per "
-            f"spreadsheet; the biggest tab is {biggest.title!r} with {biggest.cell_count:,} "
-            "cells: shorten its `window_days` or set `truncate_to_limit: true` in its template"
-        )
+    if cap is None or not frames or total <= cap:
+        return
+    biggest = max(frames, key=lambda f: f.cell_count)
+    kept = f" ({other_cells:,} of them outside the synced tabs' data)" if other_cells else ""
+    raise LimitError(
+        f"after the sync the spreadsheet would hold {total:,} cells{kept}, over "
+        f"{limits.name}'s {cap:,} cells per spreadsheet; the biggest tab is "
+        f"{biggest.title!r} with {biggest.cell_count:,} cells: shorten its `window_days` or "
+        "set `truncate_to_limit: true` in its template"
+        + (", or delete unused sheets" if other_cells else "")
+    )
 
 
 def _fit_rows(frame: TabFrame, limits: Limits) -> TabFrame:
@@ -190,7 +239,3 @@ def _date_key(value: object) -> tuple[int, str]:
     if isinstance(value, dt.datetime | dt.date):
         return (1, value.isoformat())
     return (0, "")
-
-
-def count_cells(frames: Iterable[TabFrame]) -> int:
-    return sum(f.cell_count for f in frames)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
+from sheets_sync.backends.base import WriteReport
 from sheets_sync.errors import ConfigError, SheetsSyncError
 from sheets_sync.schema import RUN_TRIGGERS, sync_runs
 
@@ -61,15 +62,9 @@ def mark_running(engine: Engine, run_id: str) -> None:
 
 
 def mark_succeeded(
-    engine: Engine,
-    run_id: str,
-    *,
-    tabs: Sequence[str],
-    api_calls: int,
-    cells_written: int,
-    bytes_sent: int,
-    rows_written: int,
+    engine: Engine, run_id: str, *, tabs: Sequence[str], written: WriteReport
 ) -> None:
+    """Record the figures the backend reported, so a tab it cut to fit counts as cut."""
     finished = utcnow()
     _update(
         engine,
@@ -78,10 +73,10 @@ def mark_succeeded(
         finished_at=finished,
         duration_seconds=_duration(engine, run_id, finished),
         tabs=", ".join(tabs),
-        api_calls=api_calls,
-        cells_written=cells_written,
-        bytes_sent=bytes_sent,
-        rows_written=rows_written,
+        api_calls=written.api_calls,
+        cells_written=written.cells_written,
+        bytes_sent=written.bytes_sent,
+        rows_written=written.rows_written,
         error=None,
     )
 

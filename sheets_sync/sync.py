@@ -1,11 +1,13 @@
 """The sync engine: templates → frames computed in the database → one backend write.
 
 It does not know which backend it talks to (docs/design.md §6): it loads the
-templates once, computes every selected tab's frame, fits the frames to the
-destination's limits *before* the first write (truncating a window only where
-the template allows it), then hands them over in one ``write_tabs`` call.
-Every run is recorded in ``sync_runs``; the run is marked running before the
-frames are computed, so the ``Sync Status`` tab shows the run writing it.
+templates once, computes every selected tab's frame, then hands them over in
+one ``write_tabs`` call. The backend, which alone knows what its destination
+already holds, fits them to the limits before its first write (truncating a
+window only where the template allows it) and reports what it wrote; the
+result and ``sync_runs`` are built from that report. Every run is recorded in
+``sync_runs``; the run is marked running before the frames are computed, so
+the ``Sync Status`` tab shows the run writing it.
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Connection, Engine
 
 from sheets_sync import db, runs
-from sheets_sync.backends.base import SheetBackend, TabReport, WriteReport
+from sheets_sync.backends.base import SheetBackend, WriteReport, WrittenTab
 from sheets_sync.config import Settings
 from sheets_sync.destinations import open_destination
 from sheets_sync.errors import ConfigError
 from sheets_sync.frame import TabFrame
-from sheets_sync.limits import fit_frames
 from sheets_sync.templates import TabTemplate, load_templates
 
 
@@ -42,38 +43,37 @@ Progress = Callable[[ProgressEvent], None]
 
 
 @dataclass
-class TabResult:
-    title: str
-    rows: int
-    cells: int
-    compute_seconds: float = 0.0
-    write_seconds: float = 0.0
-    truncated_from: int | None = None
-
-    @property
-    def seconds(self) -> float:
-        return self.compute_seconds + self.write_seconds
-
-
-@dataclass
 class SyncResult:
-    """What a run did, for the CLI summary, the webhook and tests."""
+    """What a run did, for the CLI summary, the webhook and tests.
+
+    ``written`` is the backend's report with each tab's compute time attached.
+    """
 
     run_id: str
     destination: str
     as_of: dt.date | None
-    tabs: list[TabResult] = field(default_factory=list)
-    api_calls: int = 0
-    bytes_sent: int = 0
+    written: WriteReport = field(default_factory=WriteReport)
     seconds: float = 0.0
 
     @property
+    def tabs(self) -> list[WrittenTab]:
+        return self.written.tabs
+
+    @property
     def cells_written(self) -> int:
-        return sum(t.cells for t in self.tabs)
+        return self.written.cells_written
 
     @property
     def rows_written(self) -> int:
-        return sum(t.rows for t in self.tabs)
+        return self.written.rows_written
+
+    @property
+    def api_calls(self) -> int:
+        return self.written.api_calls
+
+    @property
+    def bytes_sent(self) -> int:
+        return self.written.bytes_sent
 
 
 def load_all_templates(settings: Settings) -> dict[str, TabTemplate]:
@@ -132,15 +132,7 @@ def run_sync(
     except BaseException as error:
         runs.mark_failed(engine, run_id, error)
         raise
-    runs.mark_succeeded(
-        engine,
-        run_id,
-        tabs=titles,
-        api_calls=result.api_calls,
-        cells_written=result.cells_written,
-        bytes_sent=result.bytes_sent,
-        rows_written=result.rows_written,
-    )
+    runs.mark_succeeded(engine, run_id, tabs=titles, written=result.written)
     return result
 
 
@@ -157,19 +149,12 @@ def _run(
     notify = progress or (lambda event: None)
     with engine.connect() as conn:
         day, frames, compute_seconds = _compute(conn, selected, as_of, filters, notify)
-    frames = fit_frames(frames, backend.limits)
-    backend.check_limits(frames)
     notify(ProgressEvent("write", backend.destination, len(frames), len(frames)))
-    report = backend.write_tabs(frames)
-    result = SyncResult(
-        run_id,
-        backend.destination,
-        day,
-        tabs=_tab_results(frames, compute_seconds, report),
-        api_calls=report.api_calls,
-        bytes_sent=report.bytes_sent,
-        seconds=time.perf_counter() - started,
-    )
+    written = backend.write_tabs(frames)
+    for tab in written.tabs:
+        tab.compute_seconds = compute_seconds.get(tab.title, 0.0)
+    seconds = time.perf_counter() - started
+    result = SyncResult(run_id, backend.destination, day, written, seconds)
     notify(ProgressEvent("done", backend.destination, len(frames), len(frames)))
     return result
 
@@ -199,28 +184,3 @@ def _compute(
             )
         )
     return day, frames, seconds
-
-
-def _tab_results(
-    frames: Sequence[TabFrame], compute_seconds: Mapping[str, float], report: WriteReport
-) -> list[TabResult]:
-    """Managed tabs then pivot sheets, each with its compute and write time."""
-    written: dict[str, TabReport] = {t.title: t for t in report.tabs}
-    results: list[TabResult] = []
-    for frame in frames:
-        tab = written.get(frame.title)
-        results.append(
-            TabResult(
-                frame.title,
-                len(frame.rows),
-                tab.cells_written if tab else frame.cell_count,
-                compute_seconds.get(frame.title, 0.0),
-                tab.seconds if tab else 0.0,
-                frame.truncated_from,
-            )
-        )
-    known = {f.title for f in frames}
-    for tab in report.tabs:
-        if tab.title not in known:
-            results.append(TabResult(tab.title, tab.rows, tab.cells_written, 0.0, tab.seconds))
-    return results

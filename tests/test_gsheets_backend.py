@@ -8,25 +8,29 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import gspread
 import kpi_data
 import pytest
-from helpers import INJECTION, column, shipped_template, tab
+from helpers import INJECTION, TEMPLATES, column, shipped_template, tab
 from sqlalchemy.engine import Engine
 
 from sheets_sync import runs, schema
 from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
 from sheets_sync.backends.gsheets.cells import same_cell, to_cell
 from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
+from sheets_sync.backends.gsheets.plan import PIVOT_SHEET_COLS, PIVOT_SHEET_ROWS
 from sheets_sync.backends.gsheets.session import google_session
 from sheets_sync.backends.xlsx.backend import XlsxBackend
+from sheets_sync.cli.sync_commands import print_summary
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
 from sheets_sync.errors import DestinationError, LimitError, TransientSheetsAPIError
 from sheets_sync.frame import TabFrame
+from sheets_sync.limits import GOOGLE_MAX_CELLS
 from sheets_sync.sync import run_sync
 from sheets_sync.templates.model import ColumnType, TabTemplate
 
@@ -259,16 +263,10 @@ def test_text_that_looks_like_a_formula_stays_literal(emulator, sheet, seller_te
             "Google Sheets allows at most 50,000 per cell",
         ),
         ([], 18_279, "tab 'Wide': 18,279 columns exceed Google Sheets's 18,278 columns per sheet"),
-        (
-            [tuple(range(5_000))] * 2_000,
-            5_000,
-            "the sync would hold 10,005,000 cells, over Google Sheets's 10,000,000 per "
-            "spreadsheet; the biggest tab is 'Wide'",
-        ),
     ],
-    ids=["cell", "columns", "cells"],
+    ids=["cell", "columns"],
 )
-def test_limit_violations_fail_before_any_request(
+def test_limits_of_each_tab_fail_before_any_request(
     emulator, controls, sheet, seller_template, rows, columns, message
 ):
     template = seller_template if columns == 3 else _wide(columns)
@@ -282,15 +280,26 @@ def _wide(columns: int) -> TabTemplate:
     return tab("Wide", *(column(f"C{i}", ColumnType.INTEGER) for i in range(columns)), filter=False)
 
 
+def test_frames_over_the_cell_total_fail_after_reading_never_writing(emulator, controls, sheet):
+    start = controls.counters()
+    with pytest.raises(LimitError, match=r"would hold 10,031,000 cells \(26,000 of them"):
+        backend(emulator, sheet.id).write_tabs(
+            [TabFrame(_wide(5_000), [tuple(range(5_000))] * 2_000)]
+        )
+    assert kinds_since(start, controls.counters()) == {"spreadsheets.get": 1}
+
+
 def test_a_spreadsheet_too_full_for_the_sync_fails_before_any_write(
     emulator, controls, sheet, daily
 ):
     sheet.add_worksheet("Archive", rows=99_720, cols=100)  # with Sheet1: 9,998,000 cells
     start = controls.counters()
     frame = daily(LAST_DAY)
-    total = f"{9_998_000 + frame.cell_count:,}"  # the other sheets count too
-    over = rf"would hold {total} cells, over Google Sheets's 10,000,000 per spreadsheet"
-    with pytest.raises(LimitError, match=over + "; the biggest tab is 'KPI Daily'"):
+    # The other sheets count too, and so do KPI Daily's two new pivot sheets (1,000 × 26 each).
+    outside = 9_998_000 + 2 * 26_000
+    total = f"{outside + frame.cell_count:,}"
+    over = rf"would hold {total} cells \({outside:,} of them outside the synced tabs' data\), over"
+    with pytest.raises(LimitError, match=over + ".*the biggest tab is 'KPI Daily'.*delete unused"):
         backend(emulator, sheet.id).write_tabs([frame])
     assert kinds_since(start, controls.counters()) == {"spreadsheets.get": 1}  # read, never wrote
 
@@ -401,3 +410,52 @@ def test_a_structural_batch_that_failed_once_is_re_planned_not_replayed(
     assert (
         counts["spreadsheets.get"] == 2 and counts["spreadsheets.batchUpdate"] == 2
     )  # read again, new plan
+
+
+@pytest.fixture
+def truncatable_settings(tmp_path: Path) -> Settings:
+    """The shipped templates, with KPI Daily allowed to lose its oldest rows to fit."""
+    tabs = tmp_path / "templates" / "tabs"
+    shutil.copytree(TEMPLATES / "tabs", tabs)
+    with (tabs / "kpi_daily.yaml").open("a") as yaml:
+        yaml.write("truncate_to_limit: true\n")
+    return Settings.load(environ={}, templates_dir=tmp_path / "templates")
+
+
+def test_a_tab_cut_to_fit_beside_other_sheets_is_reported_with_the_rows_it_got(
+    emulator, sheet, synced_db, truncatable_settings, capsys
+):
+    """Only the backend sees the other sheets: the engine's frame is not what got written."""
+    full = kpi_data.frame(synced_db, shipped_template("kpi_daily"), as_of=LAST_DAY)
+    keep = 10
+    assert len(full.rows) > keep
+    pivots = len(full.template.pivots) * PIVOT_SHEET_ROWS * PIVOT_SHEET_COLS  # new, default size
+    room = (keep + 1) * full.width + pivots  # exactly KPI Daily's header and newest rows
+    archive = GOOGLE_MAX_CELLS - 1000 * 26 - room  # Sheet1 is 1000 × 26
+    sheet.add_worksheet("Archive", rows=archive // 100, cols=100)
+    if archive % 100:
+        sheet.add_worksheet("Archive tail", rows=archive % 100, cols=1)
+    gs = backend(emulator, sheet.id)
+
+    result = run_sync(synced_db, truncatable_settings, gs, tabs=["KPI Daily"], as_of=LAST_DAY)
+
+    daily_tab = result.tabs[0]
+    assert (daily_tab.title, daily_tab.rows, daily_tab.truncated_from) == (
+        "KPI Daily",
+        keep,
+        len(full.rows),
+    )
+    assert result.rows_written == keep  # Google computes the pivot sheets' rows itself
+    got = gs.read_tab("KPI Daily")
+    assert len(got) == keep + 1
+    newest = sorted((to_cell(r[0]) for r in full.rows), reverse=True)[:keep]
+    assert sorted((r[0] for r in got[1:]), reverse=True) == newest
+    run = last_run(synced_db)
+    assert (run["status"], run["rows_written"]) == ("succeeded", keep)
+    assert run["cells_written"] == result.cells_written
+    print_summary(result)
+    lines = capsys.readouterr().out.splitlines()
+    table = [[c.strip() for c in line.split("│")] for line in lines if line.count("│") > 3]
+    rows_column = {cells[1]: cells[2] for cells in table}
+    assert rows_column["KPI Daily"] == f"{keep} (cut from {len(full.rows)})"
+    assert rows_column["Total"] == str(keep)

@@ -137,7 +137,7 @@ def test_a_value_close_to_the_old_one_is_still_written(emulator, sheet, column, 
         plain(after),
         plain(BEFORE[column]),
     ]
-    assert sum(t.cells_written for t in report.tabs) == 1
+    assert sum(t.cells for t in report.tabs) == 1
 
 
 # -- 2. Protection covers exactly what the team must not type over -------------

@@ -19,7 +19,7 @@ from helpers import INJECTION, column, tab
 
 from sheets_sync.backends.gsheets import structure
 from sheets_sync.backends.gsheets.cells import a1_range, column_letter, same_cell, to_cell
-from sheets_sync.backends.gsheets.plan import build_plan, pack
+from sheets_sync.backends.gsheets.plan import build_plan, cells_besides_frames, pack
 from sheets_sync.backends.gsheets.state import BookState, SheetState
 from sheets_sync.frame import TabFrame
 from sheets_sync.templates.model import (
@@ -245,12 +245,40 @@ def test_pack_keeps_small_ranges_in_one_body():
     assert len(pack(ranges, 10_000)) == 1
 
 
-def test_total_cells_after_the_sync_count_team_columns_and_other_sheets():
-    frame = TabFrame(daily_template(), day_rows(date(2024, 3, 1), 4))
-    state = state_of("KPI Daily", sheet_with(frame))
+COUNTRY_PIVOT = PivotSpec(
+    "Pivot · Country", rows=("Country",), values=(PivotValue("Orders created"),)
+)
+
+
+@pytest.mark.parametrize(
+    ("pivots", "pivot_sheet", "pivot_cells"),
+    [((), None, 0), ((COUNTRY_PIVOT,), None, 1000 * 26), ((COUNTRY_PIVOT,), (30, 5), 150)],
+    ids=["no pivot", "new pivot sheet at its default size", "existing pivot sheet"],
+)
+def test_cells_besides_the_frames_count_other_sheets_team_columns_and_pivots(
+    pivots, pivot_sheet, pivot_cells
+):
+    frame = TabFrame(daily_template(pivots=pivots), day_rows(date(2024, 3, 1), 4))
+    state = state_of("KPI Daily", sheet_with(frame))  # six columns: two are the team's
     state.sheets["Notes"] = SheetState(99, "Notes", 100, 10)
-    plan = build_plan(state, [frame], CAP)
-    assert plan.cells_after == 9 * 6 + 1000
+    if pivot_sheet:
+        state.sheets[COUNTRY_PIVOT.title] = SheetState(100, COUNTRY_PIVOT.title, *pivot_sheet)
+    besides = cells_besides_frames(state, [frame])
+    assert besides == 1000 + 9 * 2 + pivot_cells  # Notes, the team's columns on nine rows
+    assert besides + frame.cell_count == 9 * 6 + 1000 + pivot_cells  # all after the sync
+
+
+def test_the_plan_reports_each_tab_then_each_pivot_sheet():
+    rows = day_rows(date(2024, 3, 1), 3)
+    cut = TabFrame(daily_template(pivots=(COUNTRY_PIVOT,)), rows, truncated_from=9)
+    other = TabFrame(dataclasses.replace(daily_template(), title="Other"), [])
+    plan = build_plan(BookState(), [cut, other], CAP)
+    got = [(t.title, t.rows, t.cells, t.truncated_from) for t in plan.tabs]
+    assert got == [
+        ("KPI Daily", 6, cut.cell_count, 9),
+        ("Other", 0, other.width, None),
+        ("Pivot · Country", None, 0, None),  # Google computes the pivot's rows itself
+    ]
 
 
 def pricing_template() -> TabTemplate:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import stat
@@ -20,7 +21,7 @@ from sheets_sync.backends.xlsx.backend import XlsxBackend
 from sheets_sync.destinations import parse_destination
 from sheets_sync.errors import DestinationError, LimitError, TemplateError
 from sheets_sync.frame import TabFrame
-from sheets_sync.limits import XLSX_MAX_CELL_CHARS, XLSX_MAX_ROWS, Limits, fit_frames
+from sheets_sync.limits import XLSX_LIMITS, XLSX_MAX_CELL_CHARS, XLSX_MAX_ROWS
 from sheets_sync.templates.model import (
     ColumnSpec,
     ColumnType,
@@ -399,7 +400,8 @@ def test_a_pivot_title_over_31_characters_fails_too(book: Path) -> None:
     spec = PivotSpec("Pivot · Country × Week × Seller × Day", ("Country",), (PivotValue("Orders"),))
     too_long = rf"tab '{spec.title}': the title has 37 characters, xlsx allows at most 31;"
     with pytest.raises(LimitError, match=too_long):
-        XlsxBackend(book).check_limits([TabFrame(template(pivots=(spec,)), ROWS)])
+        XlsxBackend(book).write_tabs([TabFrame(template(pivots=(spec,)), ROWS)])
+    assert not book.exists()
 
 
 def test_a_cell_over_32767_characters_names_the_tab_row_and_column(book: Path) -> None:
@@ -433,7 +435,28 @@ def test_two_sheets_with_the_same_title_are_refused(book: Path) -> None:
     with pytest.raises(
         LimitError, match=r"tab 'kpi daily' clashes with 'KPI Daily': .* the same title"
     ):
-        XlsxBackend(book).check_limits([TabFrame(template(pivots=(spec,)), ROWS)])
+        XlsxBackend(book).write_tabs([TabFrame(template(pivots=(spec,)), ROWS)])
+    assert not book.exists()
+
+
+def test_the_report_says_what_each_sheet_got_tabs_then_pivots(book: Path) -> None:
+    """A tab cut to fit is reported with the rows it kept, and its pivot sums those only."""
+    spec = PivotSpec("P", rows=("Country",), values=(PivotValue("Orders"),))
+    cut = TabFrame(template(pivots=(spec,), truncate_to_limit=True), PIVOT_ROWS)
+    other = TabFrame(template(title="Other"), ROWS)
+    workbook = XlsxBackend(book)
+    workbook.limits = dataclasses.replace(XLSX_LIMITS, max_rows_per_sheet=4)
+    report = workbook.write_tabs([cut, other])
+    got = [(t.title, t.rows, t.cells, t.truncated_from) for t in report.tabs]
+    width = len(COLUMNS)
+    assert got == [
+        ("KPI Daily", 3, 4 * width, len(PIVOT_ROWS)),
+        ("Other", 3, 4 * width, None),
+        ("P", 2, 4 * 2, None),  # FR and IT, with header and total rows, over two columns
+    ]
+    assert report.rows_written == 8 and report.cells_written == 8 * width + 8
+    kept = [(r[0].day, r[1]) for r in workbook.read_tab("KPI Daily")[1:]]
+    assert kept == [(2, "FR"), (3, "FR"), (3, "IT")]
 
 
 def test_read_tab_returns_values_with_formulas_as_text(book: Path) -> None:
@@ -493,46 +516,3 @@ def test_destinations_parse(spec: str, kind: str, target: str) -> None:
 def test_bad_destinations_say_what_is_accepted(spec: str, message: str) -> None:
     with pytest.raises(DestinationError, match=message):
         parse_destination(spec)
-
-
-# -- fitting frames to limits (shared with the Google backend) -----------------
-
-
-def test_a_truncatable_tab_keeps_its_most_recent_rows() -> None:
-    rows = [row(d, c) for d in (3, 1, 2) for c in ("DE", "FR")]
-    frame = TabFrame(template(truncate_to_limit=True), rows)
-    (fitted,) = fit_frames([frame], Limits("test", max_rows_per_sheet=5))
-    assert fitted.truncated_from == 6
-    assert [(r[0].day, r[1]) for r in fitted.rows] == [(3, "DE"), (3, "FR"), (2, "DE"), (2, "FR")]
-
-
-def test_a_tab_that_may_not_be_truncated_fails_instead() -> None:
-    frame = TabFrame(template(), [row(d, "FR") for d in range(1, 7)])
-    with pytest.raises(
-        LimitError,
-        match=(
-            r"tab 'KPI Daily': 7 rows \(with the header\)"
-            r" exceed test's 5 rows per sheet.*truncate_to_limit"
-        ),
-    ):
-        fit_frames([frame], Limits("test", max_rows_per_sheet=5))
-
-
-def test_the_spreadsheet_cell_total_shrinks_truncatable_tabs_only() -> None:
-    fixed = TabFrame(template(title="Fixed"), [row(d, "FR") for d in range(1, 5)])
-    elastic = TabFrame(template(truncate_to_limit=True), [row(d, "DE") for d in range(1, 11)])
-    width = len(COLUMNS)
-    cap = (5 + 6) * width  # Fixed needs 5 rows with its header; 6 are left for the other
-    fitted = fit_frames([fixed, elastic], Limits("test", max_cells_total=cap))
-    assert [len(f.rows) for f in fitted] == [4, 5]
-    assert [r[0].day for r in fitted[1].rows] == [6, 7, 8, 9, 10]
-    assert sum(f.cell_count for f in fitted) <= cap
-
-
-def test_over_the_cell_total_names_the_biggest_tab() -> None:
-    small = TabFrame(template(title="Small"), [row(1, "FR")])
-    big = TabFrame(template(), [row(d, "DE") for d in range(1, 11)])
-    with pytest.raises(
-        LimitError, match=r"over test's 50 per spreadsheet; the biggest tab is 'KPI Daily'"
-    ):
-        fit_frames([small, big], Limits("test", max_cells_total=50))

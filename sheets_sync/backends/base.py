@@ -1,9 +1,12 @@
 """The small interface every sheet backend implements (xlsx, Google Sheets).
 
 The sync engine computes frames and hands them over; it does not know which
-backend it talks to. A backend checks its destination's limits before the
-first write, writes all managed tabs (and the pivots declared on them) in as
-few round trips as it can, and reports what it did.
+backend it talks to. A backend fits the frames to its destination's limits
+once, before the first write (only it knows what the destination already
+holds; see :mod:`sheets_sync.limits`), writes all managed tabs (and the pivots
+declared on them) in as few round trips as it can, and reports what it
+actually wrote, so summaries and ``sync_runs`` never repeat the engine's
+pre-truncation figures.
 """
 
 from __future__ import annotations
@@ -13,51 +16,63 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sheets_sync.frame import TabFrame
-from sheets_sync.limits import Limits
 
 
 @dataclass
-class TabReport:
+class WrittenTab:
+    """What one write put on one sheet: a managed tab or a pivot sheet.
+
+    ``rows`` are data rows after the write (header excluded); ``None`` for a
+    pivot the destination computes itself (Google). ``cells`` are cells sent:
+    every cell for a workbook, only the changed ones for Google.
+    ``truncated_from`` is the row count before the tab was cut to fit.
+    ``compute_seconds`` is attached by the engine; backends fill the rest.
+    """
+
     title: str
-    rows: int
-    cells_written: int
-    seconds: float = 0.0
+    rows: int | None
+    cells: int
+    truncated_from: int | None = None
+    write_seconds: float = 0.0
+    compute_seconds: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return self.compute_seconds + self.write_seconds
 
 
 @dataclass
 class WriteReport:
-    """What one write did; Google backends fill the HTTP figures too."""
+    """What one write did: managed tabs in frame order, then pivot sheets.
 
-    tabs: list[TabReport] = field(default_factory=list)
+    Google backends fill the HTTP figures too.
+    """
+
+    tabs: list[WrittenTab] = field(default_factory=list)
     api_calls: int = 0
     bytes_sent: int = 0
 
     @property
     def cells_written(self) -> int:
-        return sum(t.cells_written for t in self.tabs)
+        return sum(t.cells for t in self.tabs)
 
     @property
     def rows_written(self) -> int:
-        return sum(t.rows for t in self.tabs)
+        return sum(t.rows or 0 for t in self.tabs)
 
 
 class SheetBackend(Protocol):
     """A destination of managed tabs: ``xlsx:PATH`` or ``gsheets:SPREADSHEET_ID``."""
-
-    limits: Limits
-    """What the destination accepts; the engine fits windows to it before writing."""
 
     @property
     def destination(self) -> str:
         """The destination as the user wrote it (recorded in ``sync_runs``)."""
         ...
 
-    def check_limits(self, frames: Sequence[TabFrame]) -> None:
-        """Raise ``LimitError`` naming the tab and figure before anything is written."""
-        ...
-
     def write_tabs(self, frames: Sequence[TabFrame]) -> WriteReport:
-        """Write every frame's tab (and its pivots); atomic per run where possible."""
+        """Fit the frames to the destination's limits (``LimitError`` before anything is
+        written), write every tab and its pivots (atomic per run where possible), and
+        report what was written."""
         ...
 
     def read_tab(self, title: str) -> list[list[Any]]:

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
+from sheets_sync.backends.base import WrittenTab
 from sheets_sync.cli import AppContext, database_option, main, pass_app
 from sheets_sync.config import Settings
 from sheets_sync.destinations import parse_destination
@@ -87,8 +88,7 @@ def print_summary(result: SyncResult) -> None:
     table.add_column("Cells", justify="right")
     table.add_column("Seconds", justify="right")
     for tab in result.tabs:
-        note = f" (cut from {tab.truncated_from:,})" if tab.truncated_from else ""
-        table.add_row(tab.title, f"{tab.rows:,}{note}", f"{tab.cells:,}", f"{tab.seconds:.2f}")
+        table.add_row(tab.title, _rows(tab), f"{tab.cells:,}", f"{tab.seconds:.2f}")
     table.add_section()
     table.add_row(
         "Total", f"{result.rows_written:,}", f"{result.cells_written:,}", f"{result.seconds:.2f}"
@@ -96,6 +96,14 @@ def print_summary(result: SyncResult) -> None:
     console = _console()
     console.print(table)
     console.print(f"Run {result.run_id} recorded in sync_runs.")
+
+
+def _rows(tab: WrittenTab) -> str:
+    """The rows the destination got; a pivot Google computes itself has none of ours."""
+    if tab.rows is None:
+        return "—"
+    note = f" (cut from {tab.truncated_from:,})" if tab.truncated_from else ""
+    return f"{tab.rows:,}{note}"
 
 
 def _user() -> str | None:

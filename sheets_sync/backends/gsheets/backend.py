@@ -4,8 +4,11 @@ A sync is: one ``spreadsheets.get`` (metadata only, field mask), one
 ``values:batchGet`` of the managed columns of every existing managed tab, one
 ``spreadsheets:batchUpdate`` carrying all structure (applied atomically by
 Google), then ``values:batchUpdate`` bodies of changed cells under the payload
-cap. Limits are checked on the frames before any request, and again with the
-sheet's real size after the metadata read, before any write.
+cap. Limits are fitted once per plan through :mod:`sheets_sync.limits`: what
+each tab allows on its own before any request, the spreadsheet's cell total
+(other sheets, pivot sheets, the team's columns) after the metadata read,
+before any write. The report is built from the plan actually sent, so a tab
+cut to fit is reported with the rows it really got.
 
 If the structural batch fails in a way that may or may not have applied it
 (a 5xx, a dropped connection), it is never replayed blindly: the state is read
@@ -23,16 +26,16 @@ from typing import Any
 
 from google.auth.credentials import Credentials
 
-from sheets_sync.backends.base import TabReport, WriteReport
+from sheets_sync.backends.base import WriteReport
 from sheets_sync.backends.gsheets.auth import account_email, load_credentials, make_session
 from sheets_sync.backends.gsheets.cells import columns_range, quote_title
 from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
-from sheets_sync.backends.gsheets.plan import Plan, build_plan
+from sheets_sync.backends.gsheets.plan import Plan, build_plan, cells_besides_frames
 from sheets_sync.backends.gsheets.state import METADATA_FIELDS, VALUE_READ_PARAMS, BookState
 from sheets_sync.config import Settings
-from sheets_sync.errors import DestinationError, LimitError, SheetsAPIError, TransientSheetsAPIError
+from sheets_sync.errors import DestinationError, SheetsAPIError, TransientSheetsAPIError
 from sheets_sync.frame import TabFrame
-from sheets_sync.limits import GOOGLE_LIMITS, GOOGLE_MAX_CELLS, check_frames, fit_frames
+from sheets_sync.limits import GOOGLE_LIMITS, Limits, fit_cell_total, fit_each_tab
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,7 @@ STRUCTURE_ATTEMPTS = 3
 class GoogleSheetsBackend:
     """The Google Sheets destination (real gspread HTTP client, our retry policy)."""
 
-    limits = GOOGLE_LIMITS
+    limits: Limits = GOOGLE_LIMITS
 
     def __init__(
         self,
@@ -69,14 +72,10 @@ class GoogleSheetsBackend:
     def destination(self) -> str:
         return f"gsheets:{self.spreadsheet_id}"
 
-    def check_limits(self, frames: Sequence[TabFrame]) -> None:
-        """Frame-only checks: no request is made, so a too-big sync fails before any."""
-        check_frames(frames, GOOGLE_LIMITS)
-
     def write_tabs(self, frames: Sequence[TabFrame]) -> WriteReport:
-        self.check_limits(frames)
+        fitted = fit_each_tab(frames, self.limits)  # before any request
         before = (self.http.counters.requests, self.http.counters.bytes_sent)
-        plan = self._write_structure(frames)
+        plan = self._write_structure(fitted)
         for body in plan.value_bodies:
             self.http.values_batch_update(self.spreadsheet_id, body)
         log.info(
@@ -84,7 +83,7 @@ class GoogleSheetsBackend:
             self.spreadsheet_id, len(plan.requests), len(plan.value_bodies), plan.cells_written,
         )  # fmt: skip
         return WriteReport(
-            tabs=[TabReport(t.title, t.rows, t.cells_written) for t in plan.tabs],
+            tabs=plan.tabs,
             api_calls=self.http.counters.requests - before[0],
             bytes_sent=self.http.counters.bytes_sent - before[1],
         )
@@ -110,18 +109,10 @@ class GoogleSheetsBackend:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _plan(self, frames: Sequence[TabFrame]) -> Plan:
+        """Read the spreadsheet, fit the cell total to what it holds, plan against it."""
         state = self._read_state(frames)
-        fitted = fit_frames(list(frames), GOOGLE_LIMITS, _other_cells(state, frames))
-        plan = build_plan(state, fitted, self.settings.payload_cap_bytes)
-        if plan.cells_after > GOOGLE_MAX_CELLS:
-            biggest = max(fitted, key=lambda f: f.cell_count)
-            raise LimitError(
-                f"spreadsheet {self.spreadsheet_id}: after this sync it would hold "
-                f"{plan.cells_after:,} cells, over Google's {GOOGLE_MAX_CELLS:,}; the biggest "
-                f"tab is {biggest.title!r} ({biggest.cell_count:,} cells): shorten its "
-                "`window_days`, set `truncate_to_limit: true`, or delete unused sheets"
-            )
-        return plan
+        fitted = fit_cell_total(frames, self.limits, cells_besides_frames(state, frames))
+        return build_plan(state, fitted, self.settings.payload_cap_bytes)
 
     def _read_state(self, frames: Sequence[TabFrame]) -> BookState:
         state = BookState.from_metadata(self._metadata())
@@ -170,14 +161,3 @@ class GoogleSheetsBackend:
                 ) from None
             raise
         return [list(row) for row in answer.get("values", [])]
-
-
-def _other_cells(state: BookState, frames: Sequence[TabFrame]) -> int:
-    """Cells the frames do not account for: other sheets and the team's extra columns."""
-    titles = {f.title for f in frames}
-    other = sum(s.cells for t, s in state.sheets.items() if t not in titles)
-    for frame in frames:
-        sheet = state.sheets.get(frame.title)
-        if sheet is not None and sheet.col_count > frame.width:
-            other += (sheet.col_count - frame.width) * (len(frame.rows) + 1)
-    return other

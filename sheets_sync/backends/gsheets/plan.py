@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sheets_sync.backends.base import WrittenTab
 from sheets_sync.backends.gsheets import structure
 from sheets_sync.backends.gsheets.cells import Cell, a1_range, to_row
 from sheets_sync.backends.gsheets.diff import (
@@ -38,46 +39,61 @@ BODY_OVERHEAD = 64  # {"valueInputOption":"RAW","data":[...]} around the ranges
 
 
 @dataclass
-class TabPlan:
-    title: str
-    rows: int
-    cells_written: int = 0
-    rows_inserted: int = 0
-    rows_deleted: int = 0
-
-
-@dataclass
 class Plan:
+    """The requests of one sync and what they write to each tab, then each pivot sheet."""
+
     requests: list[dict[str, Any]] = field(default_factory=list)
     value_bodies: list[dict[str, Any]] = field(default_factory=list)
-    tabs: list[TabPlan] = field(default_factory=list)
-    cells_after: int = 0
+    tabs: list[WrittenTab] = field(default_factory=list)
 
     @property
     def cells_written(self) -> int:
-        return sum(t.cells_written for t in self.tabs)
+        return sum(t.cells for t in self.tabs)
 
 
 def build_plan(state: BookState, frames: Sequence[TabFrame], payload_cap: int) -> Plan:
-    """The whole sync of ``frames`` against ``state`` (see the module docstring)."""
+    """The whole sync of ``frames`` (already fitted to the limits) against ``state``."""
     plan = Plan()
     ids = _SheetIds(state)
     ranges: list[dict[str, Any]] = []
-    managed: set[str] = set()
+    pivots: list[WrittenTab] = []
     for frame in frames:
-        tab_requests, tab_ranges, tab_plan, rows = _plan_tab(state, frame, ids)
+        tab_requests, tab_ranges, written = _plan_tab(state, frame, ids)
         plan.requests.extend(tab_requests)
         ranges.extend(tab_ranges)
-        plan.tabs.append(tab_plan)
-        managed.add(frame.title)
-        plan.cells_after += rows * max(frame.width, _current_cols(state, frame.title))
+        plan.tabs.append(written)
+        grid_rows, _ = _grid_size(state, frame)
         for spec in frame.template.pivots:
-            plan.requests.extend(_pivot_requests(state, frame, spec, ids, rows - 1))
-            managed.add(spec.title)
-            plan.cells_after += _pivot_cells(state, spec.title)
-    plan.cells_after += sum(s.cells for t, s in state.sheets.items() if t not in managed)
+            plan.requests.extend(_pivot_requests(state, frame, spec, ids, grid_rows - 1))
+            pivots.append(WrittenTab(spec.title, rows=None, cells=0))  # Google computes it
+    plan.tabs.extend(pivots)
     plan.value_bodies = pack(ranges, payload_cap)
     return plan
+
+
+def cells_besides_frames(state: BookState, frames: Sequence[TabFrame]) -> int:
+    """Cells the spreadsheet will hold after syncing ``frames``, besides the frames' own.
+
+    Google caps the whole spreadsheet, so other sheets, pivot sheets (new ones
+    at their default size), the team's columns right of a managed tab and rows
+    kept for frozen panes all count. Counted with the frames before any cut,
+    so a tab truncated to fit is over-counted a little, never under.
+    """
+    managed = {f.title for f in frames} | {p.title for f in frames for p in f.template.pivots}
+    cells = sum(s.cells for title, s in state.sheets.items() if title not in managed)
+    for frame in frames:
+        rows, cols = _grid_size(state, frame)
+        cells += rows * cols - frame.cell_count
+        cells += sum(_pivot_cells(state, spec.title) for spec in frame.template.pivots)
+    return cells
+
+
+def _grid_size(state: BookState, frame: TabFrame) -> tuple[int, int]:
+    """The tab's grid after the sync: its rows (at least one below frozen ones) and
+    its columns (the team's extra columns stay)."""
+    sheet = state.sheets.get(frame.title)
+    rows = max(len(frame.rows) + 1, frame.template.freeze_rows + 1)
+    return rows, max(frame.width, sheet.col_count if sheet else 0)
 
 
 class _SheetIds:
@@ -102,11 +118,6 @@ class _SheetIds:
         return self.new[title], True
 
 
-def _current_cols(state: BookState, title: str) -> int:
-    sheet = state.sheets.get(title)
-    return sheet.col_count if sheet else 0
-
-
 def _pivot_cells(state: BookState, title: str) -> int:
     sheet = state.sheets.get(title)
     return sheet.cells if sheet and sheet.cells else PIVOT_SHEET_ROWS * PIVOT_SHEET_COLS
@@ -114,16 +125,15 @@ def _pivot_cells(state: BookState, title: str) -> int:
 
 def _plan_tab(
     state: BookState, frame: TabFrame, ids: _SheetIds
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], TabPlan, int]:
-    """Requests, value ranges, report and final grid row count for one managed tab."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], WrittenTab]:
+    """Requests, value ranges and what gets written for one managed tab."""
     template = frame.template
     sheet_id, new = ids.of(frame.title)
     current = None if new else state.sheets[frame.title]
     have = state.values.get(frame.title, [])
     desired = [to_row(row) for row in frame.rows]
     alignment = _align(frame, have[1:], desired)
-    rows = max(len(desired) + 1, template.freeze_rows + 1)
-    cols = max(frame.width, current.col_count if current else 0)
+    rows, cols = _grid_size(state, frame)
     frozen = (template.freeze_rows, template.freeze_columns)
     requests: list[dict[str, Any]] = []
     if current is None:
@@ -136,11 +146,9 @@ def _plan_tab(
         requests.append(structure.resize(sheet_id, rows, cols, frozen))
     requests.extend(_decorate(state, frame, sheet_id, current, len(desired), rows))
     changed = _changed_blocks(frame, have, desired, alignment)
-    report = TabPlan(frame.title, len(desired), sum(b.cells for b in changed))
-    report.rows_deleted = len(alignment.deletions)
-    report.rows_inserted = sum(1 for p in alignment.layout if p.source is None)
-    ranges = [_value_range(frame.title, b) for b in changed]
-    return requests, ranges, report, rows
+    cells = sum(b.cells for b in changed)
+    written = WrittenTab(frame.title, len(desired), cells, frame.truncated_from)
+    return requests, [_value_range(frame.title, b) for b in changed], written
 
 
 def _align(frame: TabFrame, current: list[list[Any]], desired: list[list[Cell]]) -> Alignment:

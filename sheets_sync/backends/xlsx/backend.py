@@ -28,12 +28,12 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
-from sheets_sync.backends.base import TabReport, WriteReport
-from sheets_sync.backends.pivot import PivotTable, compute_pivot
+from sheets_sync.backends.base import WriteReport, WrittenTab
+from sheets_sync.backends.pivot import compute_pivot
 from sheets_sync.backends.xlsx import cells, extras, layout
-from sheets_sync.errors import DestinationError, LimitError
+from sheets_sync.errors import DestinationError
 from sheets_sync.frame import TabFrame
-from sheets_sync.limits import XLSX_LIMITS, XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, Limits, check_frames
+from sheets_sync.limits import XLSX_LIMITS, Limits, check_pivot_size, fit_each_tab
 from sheets_sync.templates.model import PivotSpec
 
 _SCRATCH_TITLE = "~sheets-sync"
@@ -51,32 +51,19 @@ class XlsxBackend:
     def destination(self) -> str:
         return f"xlsx:{self.path}"
 
-    def check_limits(self, frames: Sequence[TabFrame]) -> None:
-        """Sheet size, cell text and title length, plus clashing tab/pivot titles."""
-        check_frames(frames, self.limits)
-        seen: dict[str, str] = {}
-        for frame in frames:
-            for title in [frame.title, *(p.title for p in frame.template.pivots)]:
-                key = title.casefold()
-                if key in seen:
-                    raise LimitError(
-                        f"tab {title!r} clashes with {seen[key]!r}: a workbook cannot hold two "
-                        "sheets with the same title (case-insensitive); rename one in its template"
-                    )
-                seen[key] = title
-
     def write_tabs(self, frames: Sequence[TabFrame]) -> WriteReport:
-        self.check_limits(frames)
+        """Fit first (a workbook has no cell total), then build and atomically save."""
+        fitted = fit_each_tab(frames, self.limits)
         wb, fresh = self._open()
-        report = WriteReport()
-        for frame in frames:
-            report.tabs.append(self._write_tab(wb, frame))
-            for spec in frame.template.pivots:
-                report.tabs.append(self._write_pivot(wb, frame, spec))
+        written: list[WrittenTab] = []
+        pivots: list[WrittenTab] = []
+        for frame in fitted:
+            written.append(self._write_tab(wb, frame))
+            pivots.extend(self._write_pivot(wb, frame, spec) for spec in frame.template.pivots)
         if fresh:
             wb.active = 0
         self._save(wb)
-        return report
+        return WriteReport(tabs=written + pivots)
 
     def read_tab(self, title: str) -> list[list[Any]]:
         """Cell values as stored; formulas a user typed come back as their text."""
@@ -97,7 +84,7 @@ class XlsxBackend:
 
     # -- one tab ---------------------------------------------------------------
 
-    def _write_tab(self, wb: Workbook, frame: TabFrame) -> TabReport:
+    def _write_tab(self, wb: Workbook, frame: TabFrame) -> WrittenTab:
         start = time.perf_counter()
         ws, old = _fresh_sheet(wb, frame.title)
         kept = extras.Extras()
@@ -117,12 +104,15 @@ class XlsxBackend:
         _swap(wb, ws, old, frame.title)
         extras.record_range(wb, frame.title, frame.width, len(frame.rows))
         seconds = time.perf_counter() - start
-        return TabReport(frame.title, len(frame.rows), frame.cell_count, seconds)
+        return WrittenTab(
+            frame.title, len(frame.rows), frame.cell_count, frame.truncated_from, seconds
+        )
 
-    def _write_pivot(self, wb: Workbook, frame: TabFrame, spec: PivotSpec) -> TabReport:
+    def _write_pivot(self, wb: Workbook, frame: TabFrame, spec: PivotSpec) -> WrittenTab:
         start = time.perf_counter()
         table = compute_pivot(frame, spec)
-        _check_pivot_size(frame, table)
+        rows, columns = len(table.rows) + 2, len(table.headers)  # header and total rows
+        check_pivot_size(frame.title, table.title, rows, columns, self.limits)
         ws, old = _fresh_sheet(wb, spec.title)
         cells.write_header(ws, table.headers)
         cells.write_rows(ws, table.rows, cells.ColumnStyles(ws, table.column_specs))
@@ -132,8 +122,8 @@ class XlsxBackend:
         layout.freeze(ws, 1, table.label_columns)
         layout.protect(ws, len(table.headers))
         _swap(wb, ws, old, spec.title)
-        written = (len(table.rows) + 2) * len(table.headers)
-        return TabReport(spec.title, len(table.rows), written, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        return WrittenTab(spec.title, len(table.rows), rows * columns, write_seconds=seconds)
 
     # -- the file --------------------------------------------------------------
 
@@ -205,13 +195,3 @@ def _swap(wb: Workbook, ws: Worksheet, old: Worksheet | None, title: str) -> Non
     if was_active:
         wb.active = wb.index(ws)
     ws.sheet_view.tabSelected = was_active
-
-
-def _check_pivot_size(frame: TabFrame, table: PivotTable) -> None:
-    rows, columns = len(table.rows) + 2, len(table.headers)
-    if rows > XLSX_MAX_ROWS or columns > XLSX_MAX_COLUMNS:
-        raise LimitError(
-            f"pivot {table.title!r} of tab {frame.title!r} would be {rows:,} rows × "
-            f"{columns:,} columns, over the workbook's {XLSX_MAX_ROWS:,} × {XLSX_MAX_COLUMNS:,}; "
-            "pivot on fewer distinct values (e.g. Week instead of Date) in its template"
-        )
