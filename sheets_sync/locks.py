@@ -61,9 +61,12 @@ class Holder:
     expires_at: dt.datetime | None
 
     def describe(self) -> str:
+        """``run R (cli by ana, host h, pid 42) has held it since …``, for messages."""
         run = f"run {self.run_id}" if self.run_id else "a run"
         since = self.acquired_at.strftime("%Y-%m-%d %H:%M:%S")
-        return f"{run} ({self.owner}, host {self.host}, pid {self.pid}) since {since} UTC"
+        return (
+            f"{run} ({self.owner}, host {self.host}, pid {self.pid}) has held it since {since} UTC"
+        )
 
 
 def lock_key(destination: str) -> str:
@@ -301,7 +304,7 @@ def _delete_note(engine: Engine, key: str, token: str) -> None:
 def _busy(engine: Engine, destination: str, wait: float) -> BusyError:
     """The one-line error of a run that waited ``wait`` seconds in vain."""
     holder = read_holder(engine, destination)
-    who = holder.describe() if holder else "another run"
+    who = holder.describe() if holder else "another run holds it"
     if engine.dialect.name == "postgresql":
         crashed = "a crashed run's lock is released as soon as its database session ends"
     elif holder and holder.expires_at:
@@ -310,7 +313,7 @@ def _busy(engine: Engine, destination: str, wait: float) -> BusyError:
     else:
         crashed = "a crashed run's lease expires on its own"
     return BusyError(
-        f"{destination} is busy: {who} holds it (waited {wait:g} s). Wait for it to finish, "
+        f"{destination} is busy: {who}; waited {wait:g} s. Wait for it to finish, "
         f"or retry; {crashed} (SHEETS_SYNC_LOCK_WAIT_SECONDS sets how long to wait)",
         destination,
         holder,

@@ -98,12 +98,14 @@ def lock_rows(engine: Engine) -> list[dict[str, Any]]:
 
 def test_a_second_holder_waits_then_fails_naming_the_first(engine: Engine) -> None:
     first = destination_lock(engine, SHEET, "cli by ana", run_id="RUN-1", wait_seconds=0)
-    with first, pytest.raises(BusyError) as caught:
+    with first as me, pytest.raises(BusyError) as caught:
         take(engine, SHEET, "cron", run_id="RUN-2", wait_seconds=0.3)
     message = str(caught.value)
-    assert message.startswith(f"{SHEET} is busy: run RUN-1 (cli by ana, host ")
-    assert f"host {socket.gethostname()}, pid {os.getpid()}) since " in message
-    assert "waited 0.3 s" in message and "Wait for it to finish, or retry" in message
+    assert message.startswith(
+        f"{SHEET} is busy: run RUN-1 (cli by ana, host {socket.gethostname()}, pid {os.getpid()})"
+        f" has held it since {me.acquired_at:%Y-%m-%d %H:%M:%S} UTC; waited 0.3 s. "
+        "Wait for it to finish, or retry; "
+    )
     assert "\n" not in message
     if engine.dialect.name == "sqlite":
         assert "a crashed run's lease expires at " in message
@@ -350,7 +352,7 @@ def test_a_cli_sync_fails_naming_the_process_that_holds_the_workbook(
     holder = holder_process(f"xlsx:{tmp_path / 'ops.xlsx'}")
     output, _ = cli_sync(db_url, tmp_path, wait=0.2).communicate(timeout=60)
     assert "Error: xlsx:ops.xlsx is busy: run HOLDER-RUN (holder script, host " in output
-    assert f"pid {holder.pid}) since " in output and "Traceback" not in output
+    assert f"pid {holder.pid}) has held it since " in output and "Traceback" not in output
     assert not (tmp_path / "ops.xlsx").exists()
     assert finish(holder) == 0
     late = cli_sync(db_url, tmp_path, wait=0.2)
