@@ -14,6 +14,9 @@ share is the only thing they all see, so the lock lives there:
 
 Either way the holder is noted in ``sync_locks`` (run id, who, host, pid,
 since), so a run that waited in vain fails with a :class:`BusyError` naming it.
+On PostgreSQL the heartbeat pings the lock's session instead. A run that
+finds at the end that it lost its lock (lease lapsed and taken over, session
+dropped) fails with a :class:`BusyError` too rather than report a clean write.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,12 +106,14 @@ def destination_lock(
 
     The lock is released on exit, exception or not. ``owner`` says who runs
     (e.g. ``cli by ana``); ``run_id`` ties the lock to a ``sync_runs`` row.
+    ``lease_seconds`` is how soon a crashed holder's SQLite lease lapses; the
+    heartbeat renews (or, on PostgreSQL, pings) every third of it.
     """
     now = utcnow()
     me = Holder(lock_key(destination), owner, run_id, socket.gethostname(), os.getpid(), now, None)
     token = uuid.uuid4().hex
     if engine.dialect.name == "postgresql":
-        held = _advisory_lock(engine, me, token, destination, wait_seconds)
+        held = _advisory_lock(engine, me, token, destination, wait_seconds, lease_seconds)
     else:
         held = _lease(engine, me, token, destination, wait_seconds, lease_seconds)
     with held as holder:
@@ -146,19 +151,19 @@ def _lease(
         if time.monotonic() >= deadline:
             raise _busy(engine, destination, wait)
         time.sleep(POLL_SECONDS)
-    beat = _Heartbeat(engine, me.destination, token, lease)
-    beat.start()
+    beat = _Heartbeat(
+        me.destination, lease / 3, lambda: _renew(engine, me.destination, token, lease)
+    )
     try:
         yield holder
     finally:
         beat.stop()
         _delete_note(engine, me.destination, token)
     if beat.lost:
-        raise BusyError(
-            f"{destination}: this run lost its lock for more than {lease:g} s (the heartbeat "
-            "could not reach the database), so another run may have written at the same "
-            "time; run the sync again",
+        raise _lost(
             destination,
+            f"its lease lapsed (the database could not be reached for {lease:g} s, "
+            "SHEETS_SYNC_LOCK_LEASE_SECONDS)",
         )
 
 
@@ -182,36 +187,41 @@ def _take_lease(engine: Engine, me: Holder, token: str, lease: float) -> Holder 
     return dataclasses.replace(me, acquired_at=now, expires_at=mine["expires_at"])
 
 
-class _Heartbeat(threading.Thread):
-    """Pushes the lease's expiry forward every third of the lease while the run lasts.
+def _renew(engine: Engine, key: str, token: str, lease: float) -> bool:
+    """Push the lease's expiry forward; False once another run has taken it over.
 
-    A renewal that fails (database locked, unreachable) is retried at the next
-    beat; the lease only lapses after three misses in a row. A renewal that
-    finds the row gone or taken over marks the lock ``lost``.
+    A renewal that fails (database locked, unreachable) counts as kept: the
+    next beat tries again, and the lease only lapses after three misses.
+    """
+    expires = utcnow() + dt.timedelta(seconds=lease)
+    mine = (sync_locks.c.destination == key) & (sync_locks.c.token == token)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(update(sync_locks).where(mine).values(expires_at=expires))
+    except SQLAlchemyError:
+        return True
+    return result.rowcount == 1
+
+
+class _Heartbeat(threading.Thread):
+    """Calls ``keep`` every ``interval`` seconds while the run lasts; ``lost`` once it says no.
+
+    A daemon thread rather than renewals at phase boundaries: a single long
+    phase (one big tab's query, one slow upload) must not outlive the lease.
     """
 
-    def __init__(self, engine: Engine, key: str, token: str, lease: float) -> None:
-        super().__init__(name=f"sheets-sync lease {key}", daemon=True)
-        self.engine, self.key, self.token, self.lease = engine, key, token, lease
+    def __init__(self, key: str, interval: float, keep: Callable[[], bool]) -> None:
+        super().__init__(name=f"sheets-sync lock {key}", daemon=True)
+        self.interval, self.keep = interval, keep
         self.lost = False
         self._stopped = threading.Event()
+        self.start()
 
     def run(self) -> None:
-        while not self._stopped.wait(self.lease / 3):
-            try:
-                renewed = self._renew()
-            except SQLAlchemyError:
-                continue
-            if not renewed:
+        while not self._stopped.wait(self.interval):
+            if not self.keep():
                 self.lost = True
                 return
-
-    def _renew(self) -> bool:
-        expires = utcnow() + dt.timedelta(seconds=self.lease)
-        mine = (sync_locks.c.destination == self.key) & (sync_locks.c.token == self.token)
-        with self.engine.begin() as conn:
-            result = conn.execute(update(sync_locks).where(mine).values(expires_at=expires))
-        return result.rowcount == 1
 
     def stop(self) -> None:
         self._stopped.set()
@@ -223,7 +233,7 @@ class _Heartbeat(threading.Thread):
 
 @contextlib.contextmanager
 def _advisory_lock(
-    engine: Engine, me: Holder, token: str, destination: str, wait: float
+    engine: Engine, me: Holder, token: str, destination: str, wait: float, lease: float
 ) -> Iterator[Holder]:
     key = advisory_key(me.destination)
     conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -238,9 +248,29 @@ def _advisory_lock(
         raise
     try:
         holder = _note_holder(conn, me, token)
+    except BaseException:
+        _unlock(conn, key, me.destination, token)
+        raise
+    beat = _Heartbeat(me.destination, lease / 3, lambda: _ping(conn))
+    try:
         yield holder
     finally:
+        beat.stop()
         _unlock(conn, key, me.destination, token)
+    if beat.lost:
+        raise _lost(destination, "its database session, which held the lock, ended")
+
+
+def _ping(conn: Connection) -> bool:
+    """Whether the session holding the lock is still alive (the lock lives as long as it).
+
+    The ping also keeps an otherwise idle connection from being dropped by an
+    idle timeout on the way to the server during a long run.
+    """
+    try:
+        return bool(conn.execute(text("SELECT 1")).scalar() == 1)
+    except SQLAlchemyError:
+        return False
 
 
 def _note_holder(conn: Connection, me: Holder, token: str) -> Holder:
@@ -299,6 +329,15 @@ def _delete_note(engine: Engine, key: str, token: str) -> None:
     mine = (sync_locks.c.destination == key) & (sync_locks.c.token == token)
     with contextlib.suppress(SQLAlchemyError), engine.begin() as conn:
         conn.execute(delete(sync_locks).where(mine))
+
+
+def _lost(destination: str, why: str) -> BusyError:
+    """The error of a run that finished without its lock: its write may have raced another."""
+    return BusyError(
+        f"{destination}: this run lost its lock while it ran ({why}), so another run may "
+        "have written at the same time; run the sync again",
+        destination,
+    )
 
 
 def _busy(engine: Engine, destination: str, wait: float) -> BusyError:

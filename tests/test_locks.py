@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 from kpi_data import TEMPLATES_DIR, load, random_orders
 from openpyxl import load_workbook
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
 from sheets_sync.config import Settings
 from sheets_sync.errors import BusyError, ConfigError, TransientError
-from sheets_sync.locks import destination_lock, lock_key, read_holder
+from sheets_sync.locks import advisory_key, destination_lock, lock_key, read_holder
 from sheets_sync.sync import run_sync
 
 SHEETS_SYNC = Path(sys.executable).parent / "sheets-sync"
@@ -221,6 +221,47 @@ def test_a_long_run_keeps_its_lease(engine: Engine) -> None:
         if engine.dialect.name == "sqlite":
             assert me.expires_at is not None and note.expires_at is not None
             assert note.expires_at > me.expires_at  # renewed
+
+
+def steal(engine: Engine, destination: str) -> None:
+    """What a lost lock looks like: SQLite, a lease taken over; PostgreSQL, the session killed."""
+    key = lock_key(destination)
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.execute(
+                update(schema.sync_locks)
+                .where(schema.sync_locks.c.destination == key)
+                .values(token="thief", run_id="THIEF")
+            )
+        return
+    unsigned = advisory_key(key) & 0xFFFFFFFFFFFFFFFF
+    with engine.begin() as conn:
+        killed = (
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND classid = :hi AND objid = :lo AND database = "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database())"
+                ),
+                {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF},
+            )
+            .scalars()
+            .all()
+        )
+    assert killed == [True]
+
+
+def test_a_run_that_lost_its_lock_fails_instead_of_reporting_a_clean_write(engine) -> None:
+    import time
+
+    with (
+        pytest.raises(BusyError, match=rf"^{SHEET}: this run lost its lock while it ran \("),
+        destination_lock(engine, SHEET, "victim", run_id="VICTIM", lease_seconds=0.3),
+    ):
+        steal(engine, SHEET)
+        time.sleep(0.5)  # a few heartbeats
+    with destination_lock(engine, SHEET, "next", wait_seconds=0):
+        pass
 
 
 # -- other processes ---------------------------------------------------------------
