@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kpi_data import TEMPLATES_DIR, load, random_orders
+from helpers import TEMPLATES
+from kpi_data import load, random_orders
 from openpyxl import load_workbook
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Engine
@@ -298,7 +299,7 @@ def loaded(engine: Engine) -> Engine:
 
 def settings_for(db_url: str, wait: float) -> Settings:
     return Settings.load(
-        environ={}, database_url=db_url, templates_dir=TEMPLATES_DIR, lock_wait_seconds=wait
+        environ={}, database_url=db_url, templates_dir=TEMPLATES, lock_wait_seconds=wait
     )
 
 
