@@ -38,6 +38,8 @@ class Settings:
     retry_deadline_seconds: float = 120.0
     request_timeout_seconds: float = 60.0
     sql_echo: bool = False
+    lock_wait_seconds: float = 30.0
+    lock_lease_seconds: float = 120.0
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -65,6 +67,16 @@ class Settings:
             )
         if self.payload_cap_bytes < 10_000:
             raise ConfigError(f"{ENV_PREFIX}PAYLOAD_CAP_BYTES must be at least 10000 bytes")
+        if self.lock_wait_seconds < 0:
+            raise ConfigError(
+                f"{ENV_PREFIX}LOCK_WAIT_SECONDS={self.lock_wait_seconds} must be 0 or more "
+                "(how long a run waits for another run on the same spreadsheet, e.g. 30)"
+            )
+        if self.lock_lease_seconds <= 0:
+            raise ConfigError(
+                f"{ENV_PREFIX}LOCK_LEASE_SECONDS={self.lock_lease_seconds} must be more than 0 "
+                "(how soon a crashed run's lock on SQLite expires, e.g. 120)"
+            )
         if self.sheets_api_url and not self.sheets_api_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"{ENV_PREFIX}SHEETS_API_URL={self.sheets_api_url!r} must start with "

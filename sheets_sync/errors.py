@@ -19,6 +19,19 @@ class TransientError(SheetsSyncError):
     """A failure that may go away on retry (quota, 5xx, timeout, dropped link)."""
 
 
+class BusyError(TransientError):
+    """Another run holds the destination's lock and did not let go within the wait.
+
+    ``holder`` is the :class:`sheets_sync.locks.Holder` seen last (None when the
+    holder left no note), so callers can report it without parsing the message.
+    """
+
+    def __init__(self, message: str, destination: str, holder: Any = None) -> None:
+        super().__init__(message)
+        self.destination = destination
+        self.holder = holder
+
+
 class ConfigError(SheetsSyncError):
     """A setting is missing or malformed; the message names the variable or key."""
 

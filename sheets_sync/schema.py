@@ -203,6 +203,22 @@ sync_runs = Table(
     Index("ix_sync_runs_spreadsheet", "spreadsheet", "queued_at"),
 )
 
+sync_locks = Table(
+    "sync_locks",
+    metadata,
+    Column("destination", Text, primary_key=True),
+    Column("token", Text, nullable=False),
+    Column("owner", Text, nullable=False),
+    Column("run_id", Text, nullable=True),
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("acquired_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=True),
+)
+"""Who holds each destination's run lock (sheets_sync/locks.py): the SQLite lease
+itself, or on PostgreSQL a note beside the advisory lock so a waiting run can
+name the holder. ``destination`` is the lock key (a workbook's resolved path)."""
+
 DATA_TABLES: tuple[Table, ...] = (
     sellers,
     products,

@@ -25,6 +25,7 @@ from sheets_sync.config import Settings
 from sheets_sync.destinations import open_destination
 from sheets_sync.errors import ConfigError
 from sheets_sync.frame import TabFrame
+from sheets_sync.locks import destination_lock
 from sheets_sync.templates import TabTemplate, load_templates
 
 
@@ -117,6 +118,13 @@ def run_sync(
     picked up here; otherwise a run is queued now. Usage errors (unknown tab,
     bad destination, uninitialised database) are raised before any run is
     recorded; anything failing after that is recorded as failed and re-raised.
+
+    One run per destination at a time (:mod:`sheets_sync.locks`): the run stays
+    ``queued`` while it waits for another run on the same destination, so the
+    webhook joins it instead of queueing a twin; it is marked running, written
+    and marked done under the lock, so the next run's ``Sync Status`` already
+    shows it finished. A wait that runs out is recorded as failed with the
+    :class:`BusyError` naming the holder, and a queued row never stays behind.
     """
     selected = select_templates(load_all_templates(settings), tabs)
     backend = (
@@ -126,13 +134,22 @@ def run_sync(
     titles = [t.title for t in selected]
     if run_id is None:
         run_id = runs.queue_run(engine, backend.destination, trigger, requested_by, titles)
-    runs.mark_running(engine, run_id)
+    lock = destination_lock(
+        engine,
+        backend.destination,
+        f"{trigger} by {requested_by}" if requested_by else trigger,
+        run_id=run_id,
+        wait_seconds=settings.lock_wait_seconds,
+        lease_seconds=settings.lock_lease_seconds,
+    )
     try:
-        result = _run(engine, backend, selected, run_id, progress, as_of, filters)
+        with lock:
+            runs.mark_running(engine, run_id)
+            result = _run(engine, backend, selected, run_id, progress, as_of, filters)
+            runs.mark_succeeded(engine, run_id, tabs=titles, written=result.written)
     except BaseException as error:
         runs.mark_failed(engine, run_id, error)
         raise
-    runs.mark_succeeded(engine, run_id, tabs=titles, written=result.written)
     return result
 
 

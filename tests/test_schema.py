@@ -114,3 +114,26 @@ def test_require_schema_does_not_create_a_missing_sqlite_file(tmp_path):
     with pytest.raises(db.DatabaseError, match="does not exist; run `sheets-sync demo`"):
         db.require_schema(db.make_engine(f"sqlite:///{path}"))
     assert not path.exists()
+
+
+def test_init_db_adds_the_lock_table_to_an_older_database(engine):
+    """A database initialised before ``sync_locks`` existed gets it from `init-db`, data kept."""
+    schema.sync_locks.drop(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(schema.sellers).values(
+                seller_id="S1",
+                name="Acme",
+                country="FR",
+                status="active",
+                created_at=dt.datetime(2026, 1, 1),
+            )
+        )
+    with pytest.raises(db.DatabaseError, match=r"no table.*sync_locks.*sheets-sync init-db"):
+        db.require_schema(engine)
+    db.init_db(engine)
+    db.require_schema(engine)
+    columns = {c["name"] for c in inspect(engine).get_columns("sync_locks")}
+    assert {"destination", "owner", "run_id", "host", "pid", "acquired_at", "expires_at"} <= columns
+    with engine.connect() as conn:
+        assert conn.execute(select(schema.sellers.c.name)).scalars().all() == ["Acme"]
