@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import exc, func, select, text
 from sqlalchemy.engine import Connection
 
+from sheets_sync.db import bad_timestamp_error
 from sheets_sync.errors import TemplateError
 from sheets_sync.frame import Row, TabFrame
 from sheets_sync.kpis.registry import BUILTIN_QUERIES, BuiltinQuery, QueryContext
@@ -48,7 +49,10 @@ def derived_column(query: str, column: str, source: str, function: Converter) ->
 
 def default_as_of(conn: Connection) -> dt.date:
     """The data's last day: the latest event of any order (today, UTC, when there is none)."""
-    maxima = conn.execute(select(*(func.max(tradein_orders.c[c]) for c in EVENT_COLUMNS))).one()
+    try:
+        maxima = conn.execute(select(*(func.max(tradein_orders.c[c]) for c in EVENT_COLUMNS))).one()
+    except ValueError as err:  # SQLite keeps text in a DATETIME column; reading it fails
+        raise bad_timestamp_error(conn, tradein_orders, EVENT_COLUMNS, err) from err
     days = [_to_date(value) for value in maxima if value is not None]
     return max(days) if days else dt.datetime.now(dt.UTC).date()
 
@@ -108,11 +112,11 @@ def _tune_session(conn: Connection) -> None:
 def _builtin(template: TabTemplate) -> BuiltinQuery:
     try:
         return BUILTIN_QUERIES[str(template.query)]
-    except KeyError:
+    except KeyError as err:
         raise TemplateError(
             f"{template.source_file}: query: unknown built-in query {template.query!r}. "
             f"Fix: use one of {sorted(BUILTIN_QUERIES)}"
-        ) from None
+        ) from err
 
 
 def user_sql_binds(context: QueryContext) -> dict[str, Any]:
@@ -140,7 +144,7 @@ def _run_user_sql(
     except OSError as error:
         raise TemplateError(
             f"{path}: cannot read the SQL file ({error.strerror}). Fix: check the path"
-        ) from None
+        ) from error
     try:
         with _savepoint(conn):
             result = conn.execute(text(strip_sql_comments(sql)), user_sql_binds(context))
@@ -150,7 +154,7 @@ def _run_user_sql(
             f"{path}: the query failed on {conn.dialect.name}: {_reason(error)}. Fix: correct "
             "the SQL (binds available: :as_of, :window_start, :window_end, "
             ":window_end_exclusive and the template's params)"
-        ) from None
+        ) from error
 
 
 _SQL_TOKENS = re.compile(
@@ -223,12 +227,12 @@ def _converter(column: ColumnSpec, where: str) -> Converter:
             return None
         try:
             return convert(value)
-        except (ValueError, TypeError, ArithmeticError):
+        except (ValueError, TypeError, ArithmeticError) as error:
             raise TemplateError(
                 f"{where}: value {value!r} of column {column.source!r} is not a valid "
                 f"{column.type.value} (for {column.header!r}). Fix: return a "
                 f"{column.type.value} or change the column's `type:`"
-            ) from None
+            ) from error
 
     return run
 
@@ -241,7 +245,7 @@ def _to_decimal(value: Any) -> Decimal:
     try:
         return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
     except InvalidOperation:
-        raise ValueError(value) from None
+        raise ValueError(value) from None  # InvalidOperation says less than the value
 
 
 def _to_int(value: Any) -> int:
