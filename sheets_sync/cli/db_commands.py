@@ -161,9 +161,10 @@ def demo(app: AppContext, orders: int, seed: int) -> None:
         mkdir tradein-demo && cd tradein-demo && sheets-sync demo
     """
     from sheets_sync.cli.sync_commands import DEFAULT_DESTINATION, run_and_report
+    from sheets_sync.destinations import parse_destination
 
     app.close()
     app.settings = app.settings.replace(database_url=DEMO_DATABASE_URL)
     spec = _demo_spec(orders, seed, None, DEFAULT_DAYS)
     _load_demo(app, spec, replace=True)
-    run_and_report(app.engine, app.settings, DEFAULT_DESTINATION)
+    run_and_report(app.engine, app.settings, parse_destination(DEFAULT_DESTINATION))
