@@ -186,6 +186,12 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+DAY_OPTIONS = [
+    pytest.param("sync", "--as-of", "as-of", "the data's last day", id="sync-as-of"),
+    pytest.param("demo-data", "--end-date", "the end date", "yesterday (UTC)", id="demo-end-date"),
+]
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
@@ -196,21 +202,24 @@ def _today() -> dt.date:
          "1999-12-31 is before 2000-01-01, earlier than any trade-in data; give a day from "
          "2000-01-01 to today ({today}, UTC)"),
         ("9999-12-31",
-         "as-of is in the future: 9999-12-31 is after today ({today}, UTC); give a day up to "
-         "today, or leave the option out for the data's last day"),
+         "{what} is in the future: 9999-12-31 is after today ({today}, UTC); give a day up to "
+         "today, or leave the option out for {default}"),
         ("{in_two_days}",
-         "as-of is in the future: {in_two_days} is after today ({today}, UTC); give a day up to "
-         "today, or leave the option out for the data's last day"),
+         "{what} is in the future: {in_two_days} is after today ({today}, UTC); give a day up "
+         "to today, or leave the option out for {default}"),
         ("30/06/2025", "'30/06/2025' is not a day; write it as YYYY-MM-DD"),
         ("2025-02-30", "'2025-02-30' is not a day; write it as YYYY-MM-DD"),
     ],
 )  # fmt: skip
-def test_as_of_outside_its_range_is_a_usage_error(runner, db_url, value, message):
+@pytest.mark.parametrize(("command", "option", "what", "default"), DAY_OPTIONS)
+def test_a_day_outside_its_range_is_a_usage_error(
+    runner, db_url, command, option, what, default, value, message
+):
     today = _today()
-    dates = {"today": today, "in_two_days": today + dt.timedelta(days=2)}
-    args = ["sync", "--database-url", db_url, "--as-of", value.format(**dates)]
+    names = {"today": today, "in_two_days": today + dt.timedelta(days=2)}
+    args = [command, "--database-url", db_url, option, value.format(**names)]
     result = runner.invoke(main, args)
-    assert_usage_error(result, "--as-of", message.format(**dates))
+    assert_usage_error(result, option, message.format(**names, what=what, default=default))
     assert run_count(db_url) == 0
 
 

@@ -33,10 +33,18 @@ class DestinationType(click.ParamType):
             self.fail(str(error), param, ctx)
 
 
-class AsOfDate(click.ParamType):
-    """A ``YYYY-MM-DD`` day from :data:`EARLIEST_AS_OF` to today (UTC), never in the future."""
+class PastDay(click.ParamType):
+    """A ``YYYY-MM-DD`` day from :data:`EARLIEST_AS_OF` to today (UTC), never in the future.
+
+    ``what`` names the day in messages ("as-of"); ``default`` says what leaving
+    the option out gives.
+    """
 
     name = "date"
+
+    def __init__(self, what: str, default: str) -> None:
+        self.what = what
+        self.default = default
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, dt.date):
@@ -54,8 +62,8 @@ class AsOfDate(click.ParamType):
         today = dt.datetime.now(dt.UTC).date()
         if day > today:
             self.fail(
-                f"as-of is in the future: {day} is after today ({today}, UTC); give a day up "
-                "to today, or leave the option out for the data's last day",
+                f"{self.what} is in the future: {day} is after today ({today}, UTC); give a "
+                f"day up to today, or leave the option out for {self.default}",
                 param,
                 ctx,
             )

@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from sheets_sync.cli import AppContext, database_option, main, pass_app
-from sheets_sync.cli.params import AsOfDate, DestinationType, TabList
+from sheets_sync.cli.params import DestinationType, PastDay, TabList
 from sheets_sync.config import Settings
 from sheets_sync.destinations import Destination, check_writable, open_destination
 from sheets_sync.sync import Progress as ProgressCallback
@@ -123,7 +123,7 @@ def _user() -> str | None:
 )
 @click.option(
     "--as-of",
-    type=AsOfDate(),
+    type=PastDay("as-of", "the data's last day"),
     default=None,
     help="Last day included, YYYY-MM-DD, not after today (default: the data's last day).",
 )
