@@ -226,6 +226,17 @@ BAD = [
         id="pivot-title-too-long",
     ),
     pytest.param(
+        GOOD + "pivots:\n  - {title: My report, rows: [Country], values: [{column: Orders}]}\n",
+        "pivots[0].title", "'My report' is also the title of the tab", "each tab and pivot sheet",
+        9, id="pivot-titled-like-its-tab",
+    ),
+    pytest.param(
+        GOOD + "pivots:\n  - {title: P, rows: [Country], values: [{column: Orders}]}\n"
+        "  - {title: P, rows: [Country], values: [{column: Orders}]}\n",
+        "pivots[1].title", "'P' is also the title of pivots[0]", "its own title", 10,
+        id="two-pivots-same-title",
+    ),
+    pytest.param(
         GOOD.replace("My Report", "R" * 101), "title", "is not a valid sheet title",
         "use at most 100 characters", 1, id="title-too-long",
     ),
@@ -333,8 +344,21 @@ def test_two_files_with_the_same_title_are_refused(tmp_path: Path) -> None:
     with pytest.raises(TemplateError) as failure:
         load_templates(tmp_path)
     message = str(failure.value)
-    assert message.startswith(f"{second}: title: 'My Report' is also the title of ")
-    assert str(tmp_path / "a.yaml") in message and "Fix: give each tab its own title" in message
+    assert message == (
+        f"{second}: title: 'My Report' is also a sheet title in {tmp_path / 'a.yaml'}. "
+        "Fix: give each tab and pivot sheet its own title (titles are compared case-insensitively)"
+    )
+
+
+def test_a_pivot_titled_like_a_tab_of_another_file_is_refused(tmp_path: Path) -> None:
+    write_template(tmp_path, GOOD, "a.yaml")
+    pivot = "pivots:\n  - {title: my report, rows: [Country], values: [{column: Orders}]}\n"
+    second = write_template(tmp_path, GOOD.replace("My Report", "Other") + pivot, "b.yaml")
+    with pytest.raises(TemplateError) as failure:
+        load_templates(tmp_path)
+    assert str(failure.value).startswith(
+        f"{second}: pivots[0].title: 'my report' is also a sheet title in {tmp_path / 'a.yaml'}. "
+    )
 
 
 def test_a_missing_templates_folder_says_which_setting_to_fix(tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ VALUE_KEYS = {"column", "summarize", "label"}
 FORMAT_KEYS = {"column", "when", "values", "value", "background", "font_color", "bold"}
 FREEZE_KEYS = {"rows", "columns"}
 SORT_ORDERS = ("ASCENDING", "DESCENDING")
+SAME = "give each tab and pivot sheet its own title (titles are compared case-insensitively)"
 _HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 E = TypeVar("E")
 
@@ -62,15 +63,16 @@ def load_templates(
             "at a folder whose tabs/ holds the templates (the packaged ones are used by default)"
         )
     templates: dict[str, TabTemplate] = {}
+    owners: dict[str, Path] = {}
     for path in paths:
         template = load_template(path, query_columns)
-        if template.title in templates:
-            other = templates[template.title].source_file
-            raise Where(path).fail(
-                "title",
-                f"{template.title!r} is also the title of {other}",
-                "give each tab its own title",
-            )
+        for key, title in _sheet_titles(template.title, template.pivots):
+            if title.casefold() in owners:
+                other = owners[title.casefold()]
+                raise Where(path).fail(key, f"{title!r} is also a sheet title in {other}", SAME)
+        owners.update(
+            {t.casefold(): path for _, t in _sheet_titles(template.title, template.pivots)}
+        )
         templates[template.title] = template
     return dict(sorted(templates.items(), key=lambda item: (item[1].order, item[0])))
 
@@ -105,7 +107,7 @@ def load_template(
         conditional_formats=_conditional_formats(
             raw.get("conditional_formats", []), headers, where
         ),
-        pivots=_pivots(raw.get("pivots", []), columns, where),
+        pivots=_distinct(title, _pivots(raw.get("pivots", []), columns, where), where),
         order=_count(raw.get("order", 100), "order", where),
         source_file=path,
     )
@@ -235,6 +237,22 @@ def _pivots(value: Any, columns: tuple[ColumnSpec, ...], where: Where) -> tuple[
             )
         )
     return tuple(pivots)
+
+
+def _sheet_titles(title: str, pivots: tuple[PivotSpec, ...]) -> list[tuple[str, str]]:
+    """(key, title) of every sheet a template writes: its tab, then one per pivot."""
+    return [("title", title), *((f"pivots[{i}].title", p.title) for i, p in enumerate(pivots))]
+
+
+def _distinct(title: str, pivots: tuple[PivotSpec, ...], where: Where) -> tuple[PivotSpec, ...]:
+    """Pivots whose sheet titles differ from the tab's and each other's (case-insensitive,
+    as workbooks and spreadsheets compare them)."""
+    seen: dict[str, str] = {}
+    for key, name in _sheet_titles(title, pivots):
+        if name.casefold() in seen:
+            raise where.fail(key, f"{name!r} is also the title of {seen[name.casefold()]}", SAME)
+        seen[name.casefold()] = "the tab" if key == "title" else key.removesuffix(".title")
+    return pivots
 
 
 def _pivot_value(
