@@ -84,7 +84,7 @@ def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     return numerator.astype(float) / denominator.astype(float).where(denominator != 0)
 
 
-# -- KPI Daily / Weekly / Monthly (DESIGN §4) --
+# -- KPI Daily / Weekly / Monthly (docs/design.md §4) --
 
 
 def _event_measures(rows: pd.DataFrame, event: str) -> dict[str, Any]:

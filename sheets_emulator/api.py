@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sheets_emulator import batch, values_api
+from sheets_emulator import batch, devmeta_api, values_api
 from sheets_emulator.apierror import bad_request
 from sheets_emulator.griddata import spreadsheet_json
 from sheets_emulator.spreadsheets import Sheet, Store, new_spreadsheet, sheet_properties
@@ -56,6 +56,14 @@ def batch_update(store: Store, sid: str, body: Args) -> tuple[dict[str, Any], li
         )
     kinds = [next(iter(r)) for r in body.get("requests") or [] if isinstance(r, dict) and r]
     return out, kinds, 0
+
+
+def developer_metadata_search(store: Store, sid: str, body: Args) -> dict[str, Any]:
+    return devmeta_api.search(store.get(sid), body if isinstance(body, dict) else {})
+
+
+def developer_metadata_get(store: Store, sid: str, metadata_id: str) -> dict[str, Any]:
+    return devmeta_api.get(store.get(sid), metadata_id)
 
 
 def values_get(store: Store, sid: str, rng: str, args: Args) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from sheets_emulator import batch_cells
+from sheets_emulator import batch_cells, devmeta, devmeta_api
 from sheets_emulator.apierror import ApiError, bad_request
 from sheets_emulator.move import move_dimension, sort_range
 from sheets_emulator.render import set_path
@@ -42,7 +42,6 @@ GOOGLE_ONLY_KINDS = {
     "duplicateFilterView", "appendCells", "deleteRange", "insertRange",
     "updateEmbeddedObjectPosition", "addChart", "updateChartSpec", "deleteEmbeddedObject",
     "randomizeRange", "addBanding", "updateBanding", "deleteBanding",
-    "createDeveloperMetadata", "updateDeveloperMetadata", "deleteDeveloperMetadata",
     "autoFill", "addDimensionGroup", "deleteDimensionGroup", "updateDimensionGroup",
     "trimWhitespace", "deleteDuplicates", "addSlicer", "updateSlicerSpec", "addDataSource",
     "updateDataSource", "deleteDataSource", "refreshDataSource", "cancelDataSourceRefresh",
@@ -163,6 +162,7 @@ def delete_sheet(book: Spreadsheet, payload: dict[str, Any]) -> None:
     book.named_ranges = [
         n for n in book.named_ranges if n["range"].get("sheetId", 0) != sheet.sheet_id
     ]
+    devmeta.drop_sheet(book, sheet.sheet_id)
     book.reindex()
 
 
@@ -243,6 +243,7 @@ def _update_grid(book: Spreadsheet, sheet: Sheet, path: str, props: dict[str, An
         _check_dims(book, rows, cols, extra=rows * cols - sheet.row_count * sheet.col_count)
         if rows < sheet.row_count or cols < sheet.col_count:
             sheet.writable().truncate(rows, cols)
+            devmeta.drop_beyond(book, sheet.sheet_id, rows, cols)
         sheet.properties["gridProperties"][key] = new
         return
     set_path(sheet.properties, path, props)
@@ -364,5 +365,6 @@ HANDLERS: dict[str, Handler] = {
     "moveDimension": move_dimension,
     "sortRange": sort_range,
     **batch_cells.HANDLERS,
+    **devmeta_api.HANDLERS,
 }
 SUPPORTED_KINDS = sorted(HANDLERS)

@@ -15,7 +15,17 @@ from typing import Any
 
 from sheets_emulator.apierror import ApiError, bad_request
 
-FAULT_KINDS = ("429", "500", "503", "hang", "drop")
+FAULT_KINDS = (
+    "429",
+    "500",
+    "503",
+    "hang",
+    "drop",
+    "drop_after_apply",
+    "500_after_apply",
+    "503_after_apply",
+)
+"""``*_after_apply``: the request is applied (and committed), then the answer is lost."""
 
 
 @dataclass
@@ -47,7 +57,7 @@ class Fault:
     method: str | None = None
     path: str | None = None
     request_kind: str | None = None
-    retry_after: float | None = None
+    retry_after: float | str | None = None  # a string (an HTTP date) is sent verbatim
     hang_seconds: float = 30.0
     seen: int = 0
     fired: int = 0
@@ -64,7 +74,7 @@ class Fault:
             method=(body.get("method") or None) and str(body["method"]).upper(),
             path=body.get("path"),
             request_kind=body.get("request_kind"),
-            retry_after=body.get("retry_after"),
+            retry_after=_retry_after(body.get("retry_after")),
             hang_seconds=float(body.get("hang_seconds", 30.0)),
         )
         if fault.nth < 1 or fault.times < 1:
@@ -73,12 +83,30 @@ class Fault:
             re.compile(fault.path)
         return fault
 
+    @property
+    def after_apply(self) -> bool:
+        return self.kind.endswith("_after_apply")
+
+    @property
+    def status(self) -> str:
+        """The HTTP status an error fault answers with (``"500"`` for ``500_after_apply``)."""
+        return self.kind.removesuffix("_after_apply")
+
     def matches(self, method: str, path: str, kind: str) -> bool:
         return (
             (self.method is None or self.method == method)
             and (self.path is None or re.search(self.path, path) is not None)
             and (self.request_kind is None or self.request_kind == kind)
         )
+
+
+def _retry_after(value: Any) -> float | str | None:
+    """Seconds (a number) or any text, e.g. an RFC 7231 date ``Wed, 21 Oct 2026 07:28:00 GMT``."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise bad_request("retry_after must be a number of seconds or a string (an HTTP date)")
+    return value
 
 
 class Quotas:

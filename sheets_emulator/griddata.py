@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sheets_emulator import fieldmask
+from sheets_emulator import devmeta_api, fieldmask
 from sheets_emulator.grid import Cell
 from sheets_emulator.pivot import render_pivots
 from sheets_emulator.render import user_format, validation_rule
@@ -34,6 +34,8 @@ def spreadsheet_json(
     }
     if book.named_ranges:
         body["namedRanges"] = public_ranges(book.named_ranges)
+    if devmeta_api.for_spreadsheet(book):
+        body["developerMetadata"] = devmeta_api.for_spreadsheet(book)
     return fieldmask.apply(body, mask)
 
 
@@ -64,6 +66,9 @@ def _sheet_json(
     ):
         if value:
             out[key] = public_ranges(value)
+    metadata = devmeta_api.for_sheet(book, sheet.sheet_id)
+    if metadata:
+        out["developerMetadata"] = metadata
     if want_data:
         boxes = boxes or [(0, sheet.row_count, 0, sheet.col_count)]
         out["data"] = [_grid_data(book, sheet, box, mask) for box in boxes]
@@ -85,9 +90,21 @@ def _grid_data(
             data["rowData"] = rows
     if fieldmask.selects(mask, "sheets", "data", "rowMetadata"):
         data["rowMetadata"] = [_dim_meta(sheet.grid.row_meta.get(r), 21) for r in range(r0, r1)]
+        _with_developer_metadata(book, sheet.sheet_id, "ROWS", r0, data["rowMetadata"])
     if fieldmask.selects(mask, "sheets", "data", "columnMetadata"):
         data["columnMetadata"] = [_dim_meta(sheet.grid.col_meta.get(c), 100) for c in range(c0, c1)]
+        _with_developer_metadata(book, sheet.sheet_id, "COLUMNS", c0, data["columnMetadata"])
     return data
+
+
+def _with_developer_metadata(
+    book: Spreadsheet, sheet_id: int, dim: str, first: int, props: list[dict[str, Any]]
+) -> None:
+    """Row/column developer metadata also shows in its DimensionProperties, as in Google."""
+    for entry in devmeta_api.on_dimension(book, sheet_id, dim):
+        index = entry["location"]["dimensionRange"].get("startIndex", 0) - first
+        if 0 <= index < len(props):
+            props[index].setdefault("developerMetadata", []).append(entry)
 
 
 def _dim_meta(meta: dict[str, Any] | None, default: int) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import functools
 import itertools
 from typing import Any
 
+from sheets_emulator import devmeta
 from sheets_emulator.apierror import bad_request
 from sheets_emulator.grid import Grid, Layer, entry_value
 from sheets_emulator.shift import all_ranges
@@ -48,6 +49,7 @@ def move_dimension(book: Spreadsheet, payload: dict[str, Any]) -> None:
     for rng in all_ranges(book):
         if rng.get("sheetId", 0) == sheet.sheet_id:
             move.range(rng, dim)
+    devmeta.move(book, sheet.sheet_id, dim, move.new)
 
 
 class Move:

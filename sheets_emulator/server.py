@@ -31,7 +31,10 @@ Reply = tuple[int, Any, dict[str, str]]
 
 _SHEETS = re.compile(r"^/v4/spreadsheets(?:/(?P<id>[^/:]+))?(?P<rest>.*)$")
 _DRIVE = re.compile(r"^/drive/v3/files(?:/(?P<id>[^/]+))?(?P<rest>/.*)?$")
-_READS = {"spreadsheets.get", "spreadsheets.values.get", "spreadsheets.values.batchGet"}
+_READS = {
+    "spreadsheets.get", "spreadsheets.values.get", "spreadsheets.values.batchGet",
+    "spreadsheets.developerMetadata.get", "spreadsheets.developerMetadata.search",
+}  # fmt: skip
 
 
 class Emulator:
@@ -64,11 +67,15 @@ class Emulator:
             self.controls.counters.by_kind[kind] += 1
             self.controls.counters.bytes_in += len(body_bytes)
         fault = self.controls.fault_for(method, raw_path, kind)
-        if fault is not None:
+        if fault is not None and not fault.after_apply:
             dropped = self._fire(fault, environ)
             if dropped is not None:
                 return dropped
         status, payload, headers = self._dispatch(method, raw_path, kind, args, body_bytes, environ)
+        if fault is not None and fault.after_apply:
+            if fault.kind == "drop_after_apply":
+                return _drop(environ)
+            status, payload, headers = _fault_answer(fault)
         out = _respond(start_response, status, payload, headers)
         with self.controls.lock:
             self.controls.counters.by_status[str(status)] += 1
@@ -80,11 +87,7 @@ class Emulator:
         if fault.kind == "hang":
             self.controls.release.wait(fault.hang_seconds)
         if fault.kind in ("hang", "drop"):
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            return []
+            return _drop(environ)
         environ["emulator.fault"] = fault
         return None
 
@@ -100,12 +103,7 @@ class Emulator:
         try:
             fault = environ.get("emulator.fault")
             if fault is not None:
-                headers = (
-                    {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-                )
-                messages = {"429": "Resource has been exhausted (e.g. check quota).",
-                            "500": "Internal error encountered.", "503": "The service is currently unavailable."}  # fmt: skip
-                raise ApiError(int(fault.kind), messages[fault.kind], headers=headers)
+                return _fault_answer(fault)
             user = self._user(environ)
             if kind.startswith("spreadsheets."):
                 self.controls.quotas.check(user, kind not in _READS)
@@ -158,6 +156,10 @@ class Emulator:
             result, cells = api.values_batch_update(store, sid, body)
         elif kind == "spreadsheets.values.batchClear":
             result = api.values_batch_clear(store, sid, body)
+        elif kind == "spreadsheets.developerMetadata.search":
+            result = api.developer_metadata_search(store, sid, body)
+        elif kind == "spreadsheets.developerMetadata.get":
+            result = api.developer_metadata_get(store, sid, unquote(rest.rsplit("/", 1)[1]))
         elif kind == "spreadsheets.sheets.copyTo":
             result = api.copy_to(store, sid, int(rest.split("/")[2].split(":")[0]), body)
         else:
@@ -282,6 +284,37 @@ class Emulator:
         raise not_found(f"No emulator control {method} /_emulator/{name}")
 
 
+def _drop(environ: dict[str, Any]) -> list[bytes]:
+    """Close the connection without an answer (the client sees a reset or an empty reply)."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    return []
+
+
+_FAULT_MESSAGES = {
+    "429": "Resource has been exhausted (e.g. check quota).",
+    "500": "Internal error encountered.",
+    "503": "The service is currently unavailable.",
+}
+
+
+def _fault_answer(fault: Fault) -> Reply:
+    """The error answer of a 429/500/503 fault, ``Retry-After`` included when set."""
+    headers = (
+        {"Retry-After": _header_value(fault.retry_after)} if fault.retry_after is not None else {}
+    )
+    error = ApiError(int(fault.status), _FAULT_MESSAGES[fault.status], headers=headers)
+    return error.code, error.body(), error.headers
+
+
+def _header_value(value: float | str) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def request_kind(method: str, path: str) -> str:
     """``spreadsheets.values.update``, ``drive.files.list``, ... for counters and faults."""
     if path in ("/token", "/oauth2/v4/token"):
@@ -300,6 +333,10 @@ def request_kind(method: str, path: str) -> str:
         return "spreadsheets.batchUpdate"
     if rest in ("/values:batchGet", "/values:batchUpdate", "/values:batchClear"):
         return "spreadsheets.values." + rest.split(":")[1]
+    if rest == "/developerMetadata:search" and method == "POST":
+        return "spreadsheets.developerMetadata.search"
+    if rest.startswith("/developerMetadata/") and method == "GET":
+        return "spreadsheets.developerMetadata.get"
     if rest.startswith("/sheets/") and rest.endswith(":copyTo"):
         return "spreadsheets.sheets.copyTo"
     if rest.startswith("/values/"):

@@ -1,12 +1,14 @@
 """Keep every GridRange in a spreadsheet pointing at the same cells when rows or
 columns are inserted or deleted (named ranges, filters, protections,
-conditional formats, merges and pivot sources), as Google does."""
+conditional formats, merges and pivot sources), as Google does; developer
+metadata on a row or column moves with it too (see :mod:`.devmeta`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+from sheets_emulator import devmeta
 from sheets_emulator.grid import Cell
 from sheets_emulator.spreadsheets import Spreadsheet
 
@@ -21,6 +23,7 @@ def shift_ranges(book: Spreadsheet, sheet_id: int, dim: str, at: int, n: int) ->
     for rng in all_ranges(book):
         if rng.get("sheetId", 0) == sheet_id:
             _shift_one(rng, keys, at, n)
+    devmeta.shift(book, sheet_id, dim, at, n)
 
 
 def _shift_one(rng: dict[str, Any], keys: tuple[str, str], at: int, n: int) -> None:

@@ -109,6 +109,7 @@ class Spreadsheet:
     permissions: list[dict[str, Any]] = field(default_factory=list)
     forbidden: bool = False
     rng: random.Random = field(default_factory=random.Random)
+    developer_metadata: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -126,6 +127,7 @@ class Spreadsheet:
             copy.deepcopy(self.permissions),
             self.forbidden,
             self.rng,
+            copy.deepcopy(self.developer_metadata),
         )
 
     def touch(self) -> None:

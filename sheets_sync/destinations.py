@@ -1,4 +1,4 @@
-"""Where a sync writes: ``xlsx:PATH`` or ``gsheets:SPREADSHEET_ID`` (DESIGN §6).
+"""Where a sync writes: ``xlsx:PATH`` or ``gsheets:SPREADSHEET_ID`` (docs/design.md §6).
 
 Parsing is separate from opening so the CLI and the webhook can reject a bad
 destination before touching the database. Each backend is imported only when

@@ -1,4 +1,4 @@
-"""Destination size limits, checked before the first write (DESIGN §6).
+"""Destination size limits, checked before the first write (docs/design.md §6).
 
 Both backends share these figures and the check so a sync that cannot fit
 fails the same way everywhere: before any request or file write, naming the

@@ -1,4 +1,4 @@
-"""The data model of DESIGN §3, as SQLAlchemy Core metadata.
+"""The data model of docs/design.md §3, as SQLAlchemy Core metadata.
 
 Table and column names are a contract (tests, the sheets and users' own SQL
 rely on them). The same metadata creates identical schemas on SQLite and

@@ -1,6 +1,6 @@
 """The sync engine: templates → frames computed in the database → one backend write.
 
-It does not know which backend it talks to (DESIGN §6): it loads the
+It does not know which backend it talks to (docs/design.md §6): it loads the
 templates once, computes every selected tab's frame, fits the frames to the
 destination's limits *before* the first write (truncating a window only where
 the template allows it), then hands them over in one ``write_tabs`` call.
@@ -78,7 +78,6 @@ class SyncResult:
 
 def load_all_templates(settings: Settings) -> dict[str, TabTemplate]:
     """Every template of ``settings.templates_dir``, validated against the built-in queries."""
-    import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
     from sheets_sync.kpis.registry import query_columns
 
     return load_templates(settings.templates_dir, query_columns())

@@ -2,7 +2,7 @@
 
 The references walk the same rows one order at a time, the obvious way, so a
 KPI query is checked against an independent computation of its definition
-(DESIGN §4), not against numbers copied from its own output.
+(docs/design.md §4), not against numbers copied from its own output.
 """
 
 from __future__ import annotations
@@ -12,34 +12,28 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
+from helpers import INJECTION, order
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
 from sheets_sync.frame import TabFrame
-from sheets_sync.kpis.registry import query_columns
 from sheets_sync.kpis.runner import build_context, compute_frame
-from sheets_sync.templates import TabTemplate, load_template
+from sheets_sync.templates import TabTemplate
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 MEASURES = (
     "orders_created", "offered_amount", "shipped", "received", "inspected",
     "inspected_within_sla", "counter_offers", "counter_offers_accepted",
     "counter_offers_refused", "paid", "paid_amount", "cancelled", "returned",
     "csat_sum", "csat_responses",
 )  # fmt: skip
-EVENTS = (
-    "shipped_at", "received_at", "inspected_at", "counter_answered_at", "paid_at",
-    "cancelled_at", "returned_at",
-)  # fmt: skip
 CREATED = dt.datetime(2025, 1, 1)
 
 SELLERS = [
     {"seller_id": "S1", "name": "Recommerce Pro", "country": "FR"},
-    {"seller_id": "S2", "name": '=IMPORTXML("x")', "country": "DE"},
+    {"seller_id": "S2", "name": INJECTION, "country": "DE"},
     {"seller_id": "S3", "name": "Tech Renew", "country": "FR"},
 ]
 PRODUCTS = [
@@ -48,11 +42,6 @@ PRODUCTS = [
     {"product_id": "P3", "category": "laptop", "brand": "Apple", "model": "MacBook Air"},
 ]
 CATEGORY = {p["product_id"]: p["category"] for p in PRODUCTS}
-
-
-def template(name: str) -> TabTemplate:
-    """A shipped template (``kpi_daily``…), validated against the registered queries."""
-    return load_template(TEMPLATES_DIR / "tabs" / f"{name}.yaml", query_columns())
 
 
 def frame(
@@ -69,20 +58,6 @@ def frame(
 def records(result: TabFrame) -> list[dict[str, Any]]:
     """The frame's rows as header → value mappings, for readable assertions."""
     return [dict(zip(result.headers, row, strict=True)) for row in result.rows]
-
-
-def order(order_id: str, created: dt.datetime, **fields: Any) -> dict[str, Any]:
-    """An order row with every column; unspecified events are NULL."""
-    row: dict[str, Any] = {
-        "order_id": order_id, "seller_id": "S1", "product_id": "P1", "country": "FR",
-        "declared_grade": "good", "offered_price": Decimal("100.00"), "currency": "EUR",
-        "status": "created", "created_at": created, "inspected_grade": None,
-        "counter_offer_price": None, "counter_offer_status": None, "paid_price": None,
-        "suspended_reason": None, "csat": None,
-    }  # fmt: skip
-    row.update(dict.fromkeys(EVENTS))
-    row.update(fields)
-    return row
 
 
 def random_orders(count: int, start: dt.date, days: int, seed: int = 7) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -58,16 +59,28 @@ def test_explicit_override_beats_environment():
             "SHEETS_SYNC_PAYLOAD_CAP_BYTES='two megs' is not a valid int",
         ),
         ("SHEETS_SYNC_SQL_ECHO", "maybe", "SHEETS_SYNC_SQL_ECHO='maybe' is not a valid bool"),
-        ("SHEETS_SYNC_DATABASE_URL", "tradein.db", "is not a database URL"),
-        ("SHEETS_SYNC_SHEETS_API_URL", "127.0.0.1:8765", "must start with http://"),
-        ("SHEETS_SYNC_PAYLOAD_CAP_BYTES", "10", "at least 10000"),
+        (
+            "SHEETS_SYNC_DATABASE_URL",
+            "tradein.db",
+            "SHEETS_SYNC_DATABASE_URL='tradein.db' is not a database URL",
+        ),
+        (
+            "SHEETS_SYNC_SHEETS_API_URL",
+            "127.0.0.1:8765",
+            "SHEETS_SYNC_SHEETS_API_URL='127.0.0.1:8765' must start with http://",
+        ),
+        (
+            "SHEETS_SYNC_PAYLOAD_CAP_BYTES",
+            "10",
+            "SHEETS_SYNC_PAYLOAD_CAP_BYTES must be at least 10000",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(variable, raw, message):
-    with pytest.raises(ConfigError, match=message.replace("?", r"\?").replace("(", r"\(")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         Settings.load(environ={variable: raw})
 
 
 def test_unknown_override_is_refused():
-    with pytest.raises(ConfigError, match="unknown setting"):
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\): databse_url$"):
         Settings.load(environ={}, databse_url="sqlite://")

@@ -2,7 +2,7 @@
 
 Invariant tests load a small dataset into the real database and check what
 was stored (read back through SQLAlchemy). Distribution tests check the
-magnitudes of DESIGN §3 on a ~20k-order dataset built once, in memory.
+magnitudes of docs/design.md §3 on a ~20k-order dataset built once, in memory.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import ORDER_LIFECYCLE_COLUMNS
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
@@ -28,20 +29,7 @@ CUTOFF = pd.Timestamp(END + dt.timedelta(days=1))
 SMALL = DemoSpec(orders=3_000, seed=5, end_date=END, days=60)
 
 CHAIN = ["created_at", "shipped_at", "received_at", "inspected_at", "counter_answered_at"]
-OPTIONAL = [
-    "shipped_at",
-    "received_at",
-    "inspected_at",
-    "inspected_grade",
-    "counter_offer_price",
-    "counter_offer_status",
-    "counter_answered_at",
-    "paid_at",
-    "paid_price",
-    "cancelled_at",
-    "returned_at",
-    "suspended_reason",
-]
+OPTIONAL = list(ORDER_LIFECYCLE_COLUMNS)
 INSPECTED = {"shipped_at", "received_at", "inspected_at", "inspected_grade"}
 COUNTER = {"counter_offer_price", "counter_offer_status", "counter_answered_at"}
 # status -> (optional columns always set, optional columns that may be set); the rest are NULL.
@@ -306,7 +294,11 @@ def test_refuses_existing_data_and_keeps_it(engine):
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"orders": -1}, "--orders"), ({"days": 3}, "--days"), ({"seed": -2}, "--seed")],
+    [
+        ({"orders": -1}, r"--orders must be between 0 and [\d,]+ \(got -1\)"),
+        ({"days": 3}, r"--days must be between 7 and 3660 \(got 3\)"),
+        ({"seed": -2}, r"--seed must be a non-negative integer \(got -2\)"),
+    ],
 )
 def test_bad_spec_names_the_option(kwargs, message):
     with pytest.raises(ConfigError, match=message):
@@ -331,7 +323,7 @@ def test_frames_do_not_depend_on_the_order_count_for_the_catalogue():
         pd.testing.assert_frame_equal(small[name], large[name])
 
 
-# --- magnitudes of DESIGN §3 (in memory, ~20k orders) -------------------------------
+# --- magnitudes of docs/design.md §3 (in memory, ~20k orders) -------------------------------
 
 
 def test_funnel_magnitudes(big):

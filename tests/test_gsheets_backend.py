@@ -14,6 +14,7 @@ from pathlib import Path
 import gspread
 import kpi_data
 import pytest
+from helpers import INJECTION, column, shipped_template, tab
 from sqlalchemy.engine import Engine
 
 from sheets_sync import runs, schema
@@ -27,7 +28,7 @@ from sheets_sync.db import make_engine
 from sheets_sync.errors import DestinationError, LimitError, TransientSheetsAPIError
 from sheets_sync.frame import TabFrame
 from sheets_sync.sync import run_sync
-from sheets_sync.templates.model import ColumnSpec, ColumnType, TabTemplate
+from sheets_sync.templates.model import ColumnType, TabTemplate
 
 START = dt.date(2025, 3, 1)
 LAST_DAY = dt.date(2025, 3, 20)
@@ -43,7 +44,7 @@ def kpi_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 @pytest.fixture(scope="module")
 def daily(kpi_engine: Engine) -> Callable[[dt.date], TabFrame]:
-    template = kpi_data.template("kpi_daily")
+    template = shipped_template("kpi_daily")
 
     def compute(day: dt.date, window_days: int | None = None) -> TabFrame:
         tab = dataclasses.replace(template, window_days=window_days or template.window_days)
@@ -54,7 +55,7 @@ def daily(kpi_engine: Engine) -> Callable[[dt.date], TabFrame]:
 
 @pytest.fixture(scope="module")
 def frames(kpi_engine: Engine, daily) -> list[TabFrame]:
-    weekly = kpi_data.frame(kpi_engine, kpi_data.template("kpi_weekly"), as_of=LAST_DAY)
+    weekly = kpi_data.frame(kpi_engine, shipped_template("kpi_weekly"), as_of=LAST_DAY)
     return [daily(LAST_DAY), weekly]
 
 
@@ -226,18 +227,13 @@ def test_team_columns_stay_with_their_row_through_resort_and_churn(emulator, she
         )
 
 
-INJECTION = '=IMPORTXML("http://x","//a")'
-
-
 @pytest.fixture
 def seller_template() -> TabTemplate:
-    return TabTemplate(
-        title="Sellers",
-        columns=(
-            ColumnSpec("Seller ID", "seller_id"),
-            ColumnSpec("Seller", "name"),
-            ColumnSpec("Since", "since", ColumnType.DATE),
-        ),
+    return tab(
+        "Sellers",
+        column("Seller ID"),
+        column("Seller"),
+        column("Since", ColumnType.DATE),
         key=("Seller ID",),
     )
 
@@ -256,9 +252,19 @@ def test_text_that_looks_like_a_formula_stays_literal(emulator, sheet, seller_te
 @pytest.mark.parametrize(
     ("rows", "columns", "message"),
     [
-        ([("S1", "x" * 50_001, None)], 3, "50,001 characters"),
-        ([], 18_279, "18,279 columns"),
-        ([tuple(range(5_000))] * 2_000, 5_000, "10,005,000 cells"),
+        (
+            [("S1", "x" * 50_001, None)],
+            3,
+            "tab 'Sellers': the cell in row 2, column 'Seller' has 50,001 characters, "
+            "Google Sheets allows at most 50,000 per cell",
+        ),
+        ([], 18_279, "tab 'Wide': 18,279 columns exceed Google Sheets's 18,278 columns per sheet"),
+        (
+            [tuple(range(5_000))] * 2_000,
+            5_000,
+            "the sync would hold 10,005,000 cells, over Google Sheets's 10,000,000 per "
+            "spreadsheet; the biggest tab is 'Wide'",
+        ),
     ],
     ids=["cell", "columns", "cells"],
 )
@@ -273,8 +279,7 @@ def test_limit_violations_fail_before_any_request(
 
 
 def _wide(columns: int) -> TabTemplate:
-    specs = tuple(ColumnSpec(f"C{i}", f"c{i}", ColumnType.INTEGER) for i in range(columns))
-    return TabTemplate(title="Wide", columns=specs, filter=False)
+    return tab("Wide", *(column(f"C{i}", ColumnType.INTEGER) for i in range(columns)), filter=False)
 
 
 def test_a_spreadsheet_too_full_for_the_sync_fails_before_any_write(
@@ -282,8 +287,11 @@ def test_a_spreadsheet_too_full_for_the_sync_fails_before_any_write(
 ):
     sheet.add_worksheet("Archive", rows=99_720, cols=100)  # with Sheet1: 9,998,000 cells
     start = controls.counters()
-    with pytest.raises(LimitError, match="10,000,000"):
-        backend(emulator, sheet.id).write_tabs([daily(LAST_DAY)])
+    frame = daily(LAST_DAY)
+    total = f"{9_998_000 + frame.cell_count:,}"  # the other sheets count too
+    over = rf"would hold {total} cells, over Google Sheets's 10,000,000 per spreadsheet"
+    with pytest.raises(LimitError, match=over + "; the biggest tab is 'KPI Daily'"):
+        backend(emulator, sheet.id).write_tabs([frame])
     assert kinds_since(start, controls.counters()) == {"spreadsheets.get": 1}  # read, never wrote
 
 
@@ -343,7 +351,7 @@ def test_a_connection_dropped_during_value_writes_then_a_rerun_converges(
         sync(synced_db, backend(emulator, sheet.id, deadline=5, cap=10_000), LAST_DAY)
     assert last_run(synced_db)["status"] == "failed"
     result = sync(synced_db, backend(emulator, sheet.id, cap=10_000), LAST_DAY)
-    want = expected(kpi_data.frame(synced_db, kpi_data.template("kpi_daily"), as_of=LAST_DAY))
+    want = expected(kpi_data.frame(synced_db, shipped_template("kpi_daily"), as_of=LAST_DAY))
     got = backend(emulator, sheet.id).read_tab("KPI Daily")
     assert_same_content(got, want)
     assert result.cells_written < len(want) * len(want[0])

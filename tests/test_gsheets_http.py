@@ -11,13 +11,14 @@ from pathlib import Path
 
 import gspread
 import pytest
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sheets_sync.backends.gsheets.auth import account_email, is_local_emulator, load_credentials
 from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
 from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy, _replayable
-from sheets_sync.backends.gsheets.session import google_session
+from sheets_sync.backends.gsheets.session import RewritingSession, google_session
 from sheets_sync.config import Settings
 from sheets_sync.errors import (
     ConfigError,
@@ -97,6 +98,93 @@ def test_retry_after_is_honoured_when_longer_than_the_backoff(emulator, controls
     controls.fault(kind="429", times=1, retry_after=7, method="GET")
     read(http, sheet_id)
     assert clock.sleeps == [7.0]
+
+
+RETRY_DATE = "Wed, 21 Oct 2026 07:28:00 GMT"
+RETRY_DATE_EPOCH = 1792567680.0  # the same instant as a POSIX timestamp
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "wall_now", "slept"),
+    [
+        (RETRY_DATE, RETRY_DATE_EPOCH - 7, 7.0),  # seven seconds away: wait them out
+        (RETRY_DATE, RETRY_DATE_EPOCH - 90.5, 90.5),  # longer than any backoff
+        (RETRY_DATE, RETRY_DATE_EPOCH + 3600, 0.5),  # already past: the backoff decides
+        ("Wednesday, 21-Oct-26 07:28:00 GMT", RETRY_DATE_EPOCH - 4, 4.0),  # RFC 850 form
+        ("soon, maybe", RETRY_DATE_EPOCH, 0.5),  # unreadable: ignored
+    ],
+)
+def test_retry_after_as_an_http_date_is_honoured(
+    emulator, controls, clock, sheet_id, retry_after, wall_now, slept
+):
+    http = client(emulator, clock, deadline=120)
+    http.wall_clock = lambda: wall_now
+    controls.fault(kind="429", times=1, retry_after=retry_after, method="GET")
+    read(http, sheet_id)
+    assert clock.sleeps == [slept]
+
+
+class TimedSession(RewritingSession):
+    """A real session to the emulator that records each attempt's timeout; an attempt
+    that fails is charged its whole timeout on the fake clock (a hang that ran out)."""
+
+    def __init__(self, base_url: str, clock: FakeClock) -> None:
+        super().__init__(base_url)
+        self.clock = clock
+        self.timeouts: list[float] = []
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        self.timeouts.append(kwargs["timeout"])
+        try:
+            return super().request(method, url, *args, **kwargs)
+        except requests.RequestException:
+            timeout = kwargs["timeout"]
+            self.clock.now += timeout[1] if isinstance(timeout, tuple) else timeout  # read part
+            raise
+
+
+@pytest.mark.parametrize(
+    ("deadline", "timeout", "timeouts"),
+    [
+        (30.0, 60.0, [30.0]),  # one hung request may not take 60 s of a 30 s deadline
+        (100.0, 60.0, [60.0, 39.5]),  # the retry gets only what is left after 60 + 0.5
+        (200.0, 60.0, [60.0, 60.0, 60.0, 16.5]),
+    ],
+)
+def test_a_hung_request_never_outlives_the_retry_deadline(
+    emulator, controls, clock, sheet_id, deadline, timeout, timeouts
+):
+    session = TimedSession(emulator.url, clock)
+    http = RetryingHTTPClient(
+        session,
+        RetryPolicy(deadline_seconds=deadline, base_seconds=0.5, cap_seconds=8.0),
+        timeout=timeout,
+        clock=clock,
+        sleep=clock.sleep,
+        draw=lambda: 1.0,
+    )
+    controls.fault(kind="hang", times=100, method="GET", hang_seconds=0.05)
+    start = clock.now
+    with pytest.raises(TransientSheetsAPIError, match="retry deadline reached"):
+        read(http, sheet_id)
+    assert session.timeouts == timeouts
+    assert clock.now - start == pytest.approx(deadline)
+
+
+def test_a_connect_and_read_timeout_pair_is_capped_too(emulator, controls, clock, sheet_id):
+    session = TimedSession(emulator.url, clock)
+    http = RetryingHTTPClient(
+        session,
+        RetryPolicy(deadline_seconds=30.0, base_seconds=0.5, cap_seconds=8.0),
+        clock=clock,
+        sleep=clock.sleep,
+        draw=lambda: 1.0,
+    )
+    http.set_timeout((5.0, 60.0))  # gspread's own setter: (connect, read)
+    controls.fault(kind="hang", times=100, method="GET", hang_seconds=0.05)
+    with pytest.raises(TransientSheetsAPIError, match="retry deadline reached"):
+        read(http, sheet_id)
+    assert session.timeouts == [(5.0, 30.0)]
 
 
 def test_transient_errors_give_up_at_the_deadline(emulator, controls, clock, sheet_id):

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from helpers import INJECTION, column, tab
 
 from sheets_sync.backends.gsheets import structure
 from sheets_sync.backends.gsheets.cells import a1_range, column_letter, same_cell, to_cell
@@ -22,7 +23,6 @@ from sheets_sync.backends.gsheets.plan import build_plan, pack
 from sheets_sync.backends.gsheets.state import BookState, SheetState
 from sheets_sync.frame import TabFrame
 from sheets_sync.templates.model import (
-    ColumnSpec,
     ColumnType,
     ConditionalFormat,
     ConditionKind,
@@ -35,14 +35,12 @@ CAP = 2_000_000
 
 
 def daily_template(key: tuple[str, ...] = ("Date", "Country"), pivots=()) -> TabTemplate:
-    return TabTemplate(
-        title="KPI Daily",
-        columns=(
-            ColumnSpec("Date", "day", ColumnType.DATE),
-            ColumnSpec("Country", "country"),
-            ColumnSpec("Orders created", "orders", ColumnType.INTEGER),
-            ColumnSpec("Paid amount", "paid", ColumnType.MONEY),
-        ),
+    return tab(
+        "KPI Daily",
+        column("Date", ColumnType.DATE),
+        column("Country"),
+        column("Orders created", ColumnType.INTEGER),
+        column("Paid amount", ColumnType.MONEY),
         key=key,
         pivots=pivots,
     )
@@ -122,7 +120,7 @@ def managed(grid: list[list[Any]]) -> list[list[Any]]:
         (7, 7),
         (True, True),
         (float("nan"), ""),
-        ('=IMPORTXML("http://x","//a")', '=IMPORTXML("http://x","//a")'),
+        (INJECTION, INJECTION),
     ],
 )
 def test_values_become_typed_json_cells(value, cell):
@@ -213,9 +211,7 @@ def test_new_keys_are_inserted_beside_their_neighbours():
 
 
 def test_a_formula_typed_over_a_managed_cell_is_overwritten_and_text_stays_raw():
-    frame = TabFrame(
-        daily_template(), [(date(2024, 3, 1), '=IMPORTXML("http://x","//a")', 1, Decimal(2))]
-    )
+    frame = TabFrame(daily_template(), [(date(2024, 3, 1), INJECTION, 1, Decimal(2))])
     sheet = sheet_with(frame)
     sheet[1][2] = "=1+1"
     plan = build_plan(state_of("KPI Daily", sheet), [frame], CAP)
@@ -258,14 +254,12 @@ def test_total_cells_after_the_sync_count_team_columns_and_other_sheets():
 
 
 def pricing_template() -> TabTemplate:
-    return TabTemplate(
-        title="Pricing",
-        columns=(
-            ColumnSpec("Seller ID", "seller_id"),
-            ColumnSpec("Current price", "price", ColumnType.MONEY),
-            ColumnSpec("New price", "new_price", ColumnType.MONEY, editable=True),
-            ColumnSpec("Status", "status"),
-        ),
+    return tab(
+        "Pricing",
+        column("Seller ID"),
+        column("Current price", ColumnType.MONEY),
+        column("New price", ColumnType.MONEY, editable=True),
+        column("Status"),
         key=("Seller ID",),
     )
 

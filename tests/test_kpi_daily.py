@@ -1,4 +1,4 @@
-"""`KPI Daily` matches DESIGN §4 exactly, on SQLite and PostgreSQL.
+"""`KPI Daily` matches docs/design.md §4 exactly, on SQLite and PostgreSQL.
 
 Each test loads a few hand-built orders with explicit timestamps and checks the
 tab the sync engine would get against a straightforward Python computation.
@@ -11,19 +11,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from kpi_data import (
-    MEASURES,
-    expected_daily_rows,
-    frame,
-    load,
-    order,
-    random_orders,
-    records,
-    template,
-)
+from helpers import order, shipped_template
+from kpi_data import MEASURES, expected_daily_rows, frame, load, random_orders, records
 
 D = dt.datetime
-KPI_DAILY = template("kpi_daily")
+KPI_DAILY = shipped_template("kpi_daily")
 
 
 def _only(rows, day):

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import shipped_template
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync import schema
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import onboarding
-from sheets_sync.kpis.registry import QueryContext, query_columns
 from sheets_sync.schema import ONBOARDING_STEPS
-from sheets_sync.templates import load_templates
 
 AS_OF = dt.date(2026, 7, 15)
 MIDNIGHT = dt.datetime.combine(AS_OF, dt.time())
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 C1, C2, C3, C4, C5 = ONBOARDING_STEPS
 
 
@@ -73,7 +69,7 @@ def steps(module_engine: Engine) -> Engine:
 
 def run(engine: Engine, **context: Any) -> dict[str, dict[str, Any]]:
     with engine.connect() as conn:
-        result = conn.execute(onboarding.build(QueryContext(as_of=AS_OF, **context)))
+        result = conn.execute(onboarding.build(onboarding.QUERY.context(AS_OF, **context)))
         return {row["seller_id"]: dict(row) for row in result.mappings()}
 
 
@@ -152,11 +148,11 @@ def test_filters(steps, filters, expected):
 @pytest.mark.parametrize("value", [-1, "14", 2.5, True])
 def test_bad_stall_days_names_the_key(value):
     with pytest.raises(TemplateError, match=r"params\.stall_days: .* Fix:"):
-        onboarding.build(QueryContext(as_of=AS_OF, params={"stall_days": value}))
+        onboarding.build(onboarding.QUERY.context(AS_OF, params={"stall_days": value}))
 
 
 def test_template_flags_stalled_rows():
-    template = load_templates(TEMPLATES, query_columns())["Onboarding"]
+    template = shipped_template("onboarding")
     assert template.params["stall_days"] == 14
     assert template.key == ("Seller ID",)
     rule = next(r for r in template.conditional_formats if r.column == "Stalled")

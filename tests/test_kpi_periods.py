@@ -1,7 +1,7 @@
 """`KPI Weekly` and `KPI Monthly`: sums per period, rates as ratios of sums, targets.
 
 Checked on SQLite and PostgreSQL against a straightforward Python computation
-of DESIGN §4 over the same hand-built orders.
+of docs/design.md §4 over the same hand-built orders.
 """
 
 from __future__ import annotations
@@ -11,20 +11,19 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from helpers import order, shipped_template
 from kpi_data import (
     expected_period_rows,
     frame,
     load,
-    order,
     random_orders,
     records,
     reference_periods,
-    template,
 )
 
 D = dt.datetime
-KPI_WEEKLY = template("kpi_weekly")
-KPI_MONTHLY = template("kpi_monthly")
+KPI_WEEKLY = shipped_template("kpi_weekly")
+KPI_MONTHLY = shipped_template("kpi_monthly")
 
 
 def _monday(day: dt.date) -> dt.date:
@@ -117,6 +116,60 @@ def test_rates_are_ratios_of_sums_not_averages_of_daily_rates(engine):
     assert rows[0]["Inspected"] == 4 and rows[0]["Inspected within SLA"] == 1
     assert rows[0]["SLA rate"] == 0.25  # the mean of the daily rates would be 0.5
     assert rows[0]["Counter-offer rate"] == 0.25
+
+
+SLA = dt.timedelta(hours=48)
+SECOND = dt.timedelta(seconds=1)
+
+
+def _received_then_inspected(order_id, received, delay):
+    return order(
+        order_id, received - dt.timedelta(days=2), status="validated",
+        shipped_at=received - dt.timedelta(days=1), received_at=received,
+        inspected_at=received + delay, inspected_grade="good",
+    )  # fmt: skip
+
+
+def _around_the_sla():
+    """Inspections either side of 48 h; two received on a Saturday in February, inspected
+    on the Monday 2 March, so the SLA counts in the inspection's week and month."""
+    monday = D(2026, 3, 2, 8)
+    delays = [SLA - SECOND, SLA, SLA, SLA + SECOND, SLA + SECOND, 3 * SLA]
+    orders = [_received_then_inspected(f"T{i}", monday, d) for i, d in enumerate(delays)]
+    saturday = D(2026, 2, 28, 12)
+    orders.append(_received_then_inspected("EDGE_IN", saturday, SLA))
+    orders.append(_received_then_inspected("EDGE_OUT", saturday, SLA + SECOND))
+    return orders
+
+
+@pytest.mark.parametrize(
+    ("tab", "period_of", "label", "start_header"),
+    [
+        (KPI_WEEKLY, _monday, _week_label, "Week start"),
+        (KPI_MONTHLY, _first, _month_label, "Month start"),
+    ],
+    ids=["weekly", "monthly"],
+)
+def test_inspection_sla_is_48_hours_inclusive(engine, tab, period_of, label, start_header):
+    orders = _around_the_sla()
+    load(engine, orders)
+    result = frame(engine, tab)
+    as_of = _last_day(orders)
+    table = reference_periods(
+        orders, period_of(as_of - dt.timedelta(days=tab.window_days - 1)), as_of, period_of
+    )
+    assert list(result.rows) == expected_period_rows(table, label, with_targets=tab is KPI_MONTHLY)
+
+    expected: dict[dt.date, list[int]] = {}
+    for o in orders:  # plain Python: exactly 48 h is within, 48 h + 1 s is late
+        counts = expected.setdefault(period_of(o["inspected_at"].date()), [0, 0])
+        counts[0] += 1
+        counts[1] += int(o["inspected_at"] - o["received_at"] <= SLA)
+    assert expected == {period_of(dt.date(2026, 3, 2)): [8, 4]}  # the data straddles the SLA
+    inspected = [r for r in records(result) if r["Inspected"]]
+    got = {r[start_header]: [r["Inspected"], r["Inspected within SLA"]] for r in inspected}
+    assert got == expected
+    assert [r["SLA rate"] for r in inspected] == [0.5]
 
 
 def test_zero_denominators_give_empty_rates(engine):

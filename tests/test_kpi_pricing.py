@@ -1,27 +1,23 @@
-"""Pricing display columns equal a plain-Python computation, on both databases (DESIGN §7)."""
+"""Pricing display columns equal a plain-Python computation on both databases (docs/design.md §7)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import order, shipped_template
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync import schema
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import pricing
-from sheets_sync.kpis.registry import QueryContext, query_columns
 from sheets_sync.kpis.runner import build_context, compute_frame
-from sheets_sync.templates import load_templates
 
 AS_OF = dt.date(2026, 5, 31)
 MIDNIGHT = dt.datetime.combine(AS_OF, dt.time())
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 D = Decimal
 
 PRODUCTS = [
@@ -90,9 +86,8 @@ def load(engine: Engine) -> None:
              "updated_by": "test"} for i, (s, p, g, c, price) in enumerate(GRID)
         ])  # fmt: skip
         conn.execute(insert(schema.tradein_orders), [
-            {"order_id": f"O{n}", "seller_id": s, "product_id": p, "country": c,
-             "declared_grade": g, "offered_price": D("100.00"), "currency": "EUR",
-             "status": "created", "created_at": at(days, seconds)}
+            order(f"O{n}", at(days, seconds), seller_id=s, product_id=p, country=c,
+                  declared_grade=g)
             for n, (s, p, g, c, days, seconds) in enumerate(ORDERS)
         ])  # fmt: skip
 
@@ -112,7 +107,7 @@ def default_rows(grid: Engine) -> dict[tuple[str, ...], dict[str, Any]]:
 
 def run(engine: Engine, **context: Any) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        result = conn.execute(pricing.build(QueryContext(as_of=AS_OF, **context)))
+        result = conn.execute(pricing.build(pricing.QUERY.context(AS_OF, **context)))
         return [dict(row) for row in result.mappings()]
 
 
@@ -289,20 +284,20 @@ def test_filters_restrict_rows_not_the_competition(grid, filters):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"step": 0}, "params.step"),
-        ({"step": "1,00"}, "params.step"),
+        ({"step": 0}, "params.step: 0 is not a number ≥ 0.01"),
+        ({"step": "1,00"}, "params.step: '1,00' is not a number ≥ 0.01"),
         ({"max_change_pct": 150}, "params.max_change_pct: 150 is above 100"),
-        ({"ceiling": -5}, "params.ceiling"),
+        ({"ceiling": -5}, "params.ceiling: -5 is not a number ≥ 0.01"),
     ],
 )
 def test_bad_params_name_the_key_and_the_fix(params, message):
     with pytest.raises(TemplateError, match="Fix:") as error:
-        pricing.build(QueryContext(as_of=AS_OF, params=params))
+        pricing.build(pricing.QUERY.context(AS_OF, params=params))
     assert message in str(error.value)
 
 
 def test_template_has_the_contract_columns():
-    template = load_templates(TEMPLATES, query_columns())["Pricing"]
+    template = shipped_template("pricing")
     assert template.headers == [
         "Seller ID", "Seller", "Product ID", "Category", "Brand", "Model", "Storage (GB)",
         "Grade", "Country", "Currency", "Current price", "Best price", "Rank", "Price to win",
@@ -319,7 +314,7 @@ def test_template_has_the_contract_columns():
 
 def test_template_runs_through_the_runner(grid):
     """The template's columns map onto the query; money comes out as Decimal cents."""
-    template = load_templates(TEMPLATES, query_columns())["Pricing"]
+    template = shipped_template("pricing")
     with grid.connect() as conn:
         frame = compute_frame(conn, template, build_context(conn, template, as_of=AS_OF))
     expected = reference()

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import textwrap
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from kpi_data import TEMPLATES_DIR, frame, load, order, records, template
+from helpers import INJECTION, TEMPLATES, order, shipped_template, write_template_files
+from kpi_data import frame, load, records
 
 from sheets_sync.errors import SheetsSyncError, TemplateError
-from sheets_sync.kpis.registry import BUILTIN_QUERIES, query_columns
+from sheets_sync.kpis.registry import builtin_query, query_columns
 from sheets_sync.kpis.runner import build_context, compute_frame, default_as_of, strip_sql_comments
 from sheets_sync.templates import load_template, load_templates
 
@@ -59,12 +59,9 @@ columns:
 
 
 def _write_template(root: Path, sql: str, yaml_text: str = SELLER_VOLUME_YAML) -> Path:
-    (root / "tabs").mkdir(parents=True, exist_ok=True)
-    (root / "sql").mkdir(exist_ok=True)
-    (root / "sql" / "seller_volume.sql").write_text(sql, encoding="utf-8")
-    path = root / "tabs" / "seller_volume.yaml"
-    path.write_text(textwrap.dedent(yaml_text), encoding="utf-8")
-    return path
+    return write_template_files(
+        root / "tabs" / "seller_volume.yaml", yaml_text, root / "sql" / "seller_volume.sql", sql
+    )
 
 
 @pytest.fixture
@@ -91,7 +88,7 @@ def test_user_sql_template_runs_with_binds_and_params(engine, tmp_path, volume_o
         {"Seller ID": "S1", "Seller": "Recommerce Pro", "Orders": 3, "Offered": Decimal("30.01"),
          "Average offer": Decimal("10.00"), "First order": D(2026, 3, 4), "Share": 0.5,
          "As of": dt.date(2026, 3, 10)},
-        {"Seller ID": "S2", "Seller": '=IMPORTXML("x")', "Orders": 2,
+        {"Seller ID": "S2", "Seller": INJECTION, "Orders": 2,
          "Offered": Decimal("100.49"), "Average offer": Decimal("50.25"),
          "First order": D(2026, 3, 5, 8), "Share": 0.333333, "As of": dt.date(2026, 3, 10)},
     ]  # fmt: skip
@@ -131,7 +128,7 @@ def test_strip_sql_comments_keeps_quoted_text(sql, expected):
 def test_user_sql_error_names_the_file_and_leaves_the_connection_usable(engine, tmp_path):
     load(engine, [order("O1", D(2026, 1, 1))])
     tab = load_template(_write_template(tmp_path, "SELECT seller_id, no_such_column FROM sellers"))
-    daily = template("kpi_daily")
+    daily = shipped_template("kpi_daily")
     with engine.connect() as conn:
         with pytest.raises(TemplateError) as error:
             compute_frame(conn, tab, build_context(conn, tab, as_of=dt.date(2026, 1, 1)))
@@ -188,7 +185,7 @@ def test_rows_are_ordered_by_the_key_columns(engine, tmp_path):
     load(engine, [])
     tab = load_template(_write_template(tmp_path, sql, yaml_text))
     result = frame(engine, tab, as_of=dt.date(2026, 1, 1))
-    assert [r[1] for r in result.rows] == ['=IMPORTXML("x")', "Recommerce Pro", "Tech Renew"]
+    assert [r[1] for r in result.rows] == [INJECTION, "Recommerce Pro", "Tech Renew"]
 
 
 def test_default_as_of_is_the_latest_event_day(engine):
@@ -205,13 +202,13 @@ def test_default_as_of_is_the_latest_event_day(engine):
 
 
 def test_context_merges_template_settings_over_query_defaults(engine, tmp_path):
-    daily = template("kpi_daily")
+    daily = shipped_template("kpi_daily")
     custom = dataclasses.replace(daily, window_days=None, params={"note": "x"})
     with engine.connect() as conn:
         context = build_context(
             conn, custom, as_of=dt.date(2026, 1, 31), filters={"country": ("FR",)}
         )
-        assert context.window_days == BUILTIN_QUERIES["kpi_daily"].default_window_days == 90
+        assert context.window_days == builtin_query("kpi_daily").default_window_days == 90
         assert context.window_start == dt.date(2025, 11, 3)
         assert context.params == {"note": "x"} and context.filters == {"country": ("FR",)}
         assert context.dialect == engine.dialect.name
@@ -219,13 +216,14 @@ def test_context_merges_template_settings_over_query_defaults(engine, tmp_path):
 
 
 def test_unknown_builtin_query_is_a_template_error(engine):
-    broken = dataclasses.replace(template("kpi_daily"), query="kpi_dayly")
-    with engine.connect() as conn, pytest.raises(TemplateError, match="kpi_daily"):
+    broken = dataclasses.replace(shipped_template("kpi_daily"), query="kpi_dayly")
+    unknown = r"kpi_daily\.yaml: query: unknown built-in query 'kpi_dayly'\. Fix: use one of \["
+    with engine.connect() as conn, pytest.raises(TemplateError, match=unknown):
         compute_frame(conn, broken, build_context(conn, broken, as_of=dt.date(2026, 1, 1)))
 
 
 def test_shipped_kpi_templates_validate_with_their_pivots():
-    tabs = load_templates(TEMPLATES_DIR, query_columns())
+    tabs = load_templates(TEMPLATES, query_columns())
     assert [tabs[t].order for t in ("KPI Daily", "KPI Weekly", "KPI Monthly")] == [10, 20, 30]
     pivots = {p.title: p for p in tabs["KPI Daily"].pivots}
     country_week = pivots["Pivot · Country × Week"]

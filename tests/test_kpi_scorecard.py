@@ -6,24 +6,21 @@ import datetime as dt
 import itertools
 import random
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
+from helpers import shipped_template
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync import schema
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import scorecard
-from sheets_sync.kpis.registry import QueryContext, query_columns
 from sheets_sync.kpis.runner import build_context, compute_frame
-from sheets_sync.templates import load_templates
 
 AS_OF = dt.date(2026, 3, 28)
 MIDNIGHT = dt.datetime.combine(AS_OF, dt.time())
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 RATE_NAMES = ("counter_offer_rate", "sla_rate", "counter_acceptance", "csat", "avg_days_to_pay")
 
 SELLERS = [
@@ -45,13 +42,8 @@ def at(days_before: float, seconds: int = 0) -> dt.datetime:
 
 
 def order(n: int, seller: str, created: dt.datetime, **fields: Any) -> dict[str, Any]:
-    """A trade-in order with only the timestamps it reached (status is not what we measure)."""
-    row: dict[str, Any] = {c.name: None for c in schema.tradein_orders.columns}
-    row.update(order_id=f"O{n:05d}", seller_id=seller, product_id="P1", country="FR",
-               declared_grade="good", offered_price=Decimal("100.00"), currency="EUR",
-               status="created", created_at=created)  # fmt: skip
-    row.update(fields)
-    return row
+    """Order ``O{n:05d}`` with only the timestamps it reached (status is not what we measure)."""
+    return helpers.order(f"O{n:05d}", created, seller_id=seller, **fields)
 
 
 def load(engine: Engine, orders: list[dict[str, Any]]) -> None:
@@ -181,7 +173,7 @@ def market(module_engine: Engine) -> tuple[Engine, list]:
 def run(engine: Engine, **context: Any) -> dict[str, dict[str, Any]]:
     """The scorecard rows keyed by seller id, as the database returns them."""
     with engine.connect() as conn:
-        result = conn.execute(scorecard.build(QueryContext(as_of=AS_OF, **context)))
+        result = conn.execute(scorecard.build(scorecard.QUERY.context(AS_OF, **context)))
         return {row["seller_id"]: dict(row) for row in result.mappings()}
 
 
@@ -232,7 +224,7 @@ def test_reference_data_exercises_every_measure(market):
 
 def test_status_follows_template_thresholds(market):
     engine, orders = market
-    params = load_templates(TEMPLATES, query_columns())["Seller Scorecard"].params
+    params = shipped_template("seller_scorecard").params
     rows = run(engine, params=params)
     for seller, row in rows.items():
         figures = reference(orders, seller, 28) | reference(orders, seller, 7)
@@ -366,20 +358,20 @@ def test_days_to_pay_start_at_agreement(engine):
         ({"thresholds": {"refund_rate": {"direction": "above", "amber": 1, "red": 2}}},
          "params.thresholds.refund_rate: unknown metric"),
         ({"thresholds": {"sla_rate": {"direction": "up", "amber": 0.9, "red": 0.8}}},
-         "params.thresholds.sla_rate.direction"),
+         "params.thresholds.sla_rate.direction: 'up' is not allowed"),
         ({"thresholds": {"sla_rate": {"direction": "below", "amber": 0.8, "red": 0.9}}},
          "red 0.9 is not beyond amber 0.8"),
         ({"thresholds": {"csat": {"direction": "below", "amber": "4"}}},
          "needs exactly `direction`, `amber` and `red`"),
         ({"thresholds": {"csat": {"direction": "below", "amber": "4", "red": 3}}},
          "params.thresholds.csat.amber: '4' is not a number"),
-        ({"status_window_days": 14}, "params.status_window_days: 14"),
-        ({"min_volume": -1}, "params.min_volume"),
+        ({"status_window_days": 14}, "params.status_window_days: 14 is not a window of this tab"),
+        ({"min_volume": -1}, "params.min_volume: -1 is not a whole number ≥ 0"),
     ],
 )  # fmt: skip
 def test_bad_params_name_the_key_and_the_fix(params, message):
     with pytest.raises(TemplateError, match="Fix:") as error:
-        scorecard.build(QueryContext(as_of=AS_OF, params=params))
+        scorecard.build(scorecard.QUERY.context(AS_OF, params=params))
     assert message in str(error.value)
 
 
@@ -401,7 +393,7 @@ def test_win_share_counts_only_the_cells_a_seller_sold_in_that_window(engine):
 def test_template_runs_through_the_runner(market):
     """The template's columns map onto the query and come out typed."""
     engine, orders = market
-    template = load_templates(TEMPLATES, query_columns())["Seller Scorecard"]
+    template = shipped_template("seller_scorecard")
     with engine.connect() as conn:
         frame = compute_frame(conn, template, build_context(conn, template, as_of=AS_OF))
     rows = {row[0]: dict(zip(frame.headers, row, strict=True)) for row in frame.rows}

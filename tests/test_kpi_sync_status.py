@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import shipped_template
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync import schema
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import sync_status
-from sheets_sync.kpis.registry import QueryContext, query_columns
-from sheets_sync.templates import load_templates
 
 AS_OF = dt.date(2026, 2, 1)
 T0 = dt.datetime(2026, 1, 1, 6, 0)
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TRIGGERS = ("cli", "menu", "cron", "api")
 
 
@@ -51,7 +47,7 @@ def load(engine: Engine, runs: list[dict[str, Any]]) -> None:
 
 def run(engine: Engine, **params: Any) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        query = sync_status.build(QueryContext(as_of=AS_OF, params=params))
+        query = sync_status.build(sync_status.QUERY.context(AS_OF, params=params))
         return [dict(row) for row in conn.execute(query).mappings()]
 
 
@@ -107,11 +103,11 @@ def test_empty_history_is_an_empty_tab(engine):
                                              ({"max_error_chars": -3}, "max_error_chars")])  # fmt: skip
 def test_bad_params_name_the_key(params, key):
     with pytest.raises(TemplateError, match=rf"params\.{key}: .* Fix:"):
-        sync_status.build(QueryContext(as_of=AS_OF, params=params))
+        sync_status.build(sync_status.QUERY.context(AS_OF, params=params))
 
 
 def test_template_columns_and_limit():
-    template = load_templates(TEMPLATES, query_columns())["Sync Status"]
+    template = shipped_template("sync_status")
     assert template.headers[:12] == [
         "When", "Trigger", "Requested by", "Kind", "Spreadsheet", "Status", "Duration (s)",
         "Tabs", "API calls", "Cells written", "Bytes sent", "Error",

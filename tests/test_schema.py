@@ -1,10 +1,11 @@
-"""The schema of DESIGN §3 exists with its contract names, idempotently, on both databases."""
+"""The schema of docs/design.md §3 exists with its contract names, idempotently, on both DBs."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
+from helpers import ORDER_COLUMNS
 from sqlalchemy import insert, inspect, select
 
 from sheets_sync import db, schema
@@ -37,30 +38,7 @@ CONTRACT_COLUMNS = {
         "request_id",
         "reason",
     ],
-    "tradein_orders": [
-        "order_id",
-        "seller_id",
-        "product_id",
-        "country",
-        "declared_grade",
-        "offered_price",
-        "currency",
-        "status",
-        "created_at",
-        "shipped_at",
-        "received_at",
-        "inspected_at",
-        "inspected_grade",
-        "counter_offer_price",
-        "counter_offer_status",
-        "counter_answered_at",
-        "paid_at",
-        "paid_price",
-        "cancelled_at",
-        "returned_at",
-        "suspended_reason",
-        "csat",
-    ],
+    "tradein_orders": list(ORDER_COLUMNS),
     "seller_onboarding": ["seller_id", "step", "completed_at"],
     "targets": ["month", "country", "category", "orders_target", "paid_amount_target"],
 }

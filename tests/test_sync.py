@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import INJECTION, TEMPLATES, order
 from openpyxl import load_workbook
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
@@ -20,38 +21,21 @@ from sheets_sync.db import make_engine
 from sheets_sync.errors import ConfigError, DatabaseError, DestinationError, LimitError
 from sheets_sync.sync import ProgressEvent, load_all_templates, run_sync
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LAST_DAY = dt.date(2025, 6, 30)
-INJECTION = '=IMPORTXML("http://example.com","//a")'
 
 
 def at(days_before_last: int, hour: int = 10) -> dt.datetime:
     return dt.datetime.combine(LAST_DAY - dt.timedelta(days=days_before_last), dt.time(hour))
 
 
-def order(order_id: str, seller: str, created: dt.datetime, **events: Any) -> dict[str, Any]:
-    row: dict[str, Any] = dict.fromkeys(
-        ("shipped_at", "received_at", "inspected_at", "inspected_grade", "counter_offer_price",
-         "counter_offer_status", "counter_answered_at", "paid_at", "paid_price", "cancelled_at",
-         "returned_at", "suspended_reason", "csat"),
-    )  # fmt: skip
-    row.update(
-        order_id=order_id, seller_id=seller, product_id="P1", country="FR",
-        declared_grade="good", offered_price=Decimal("120.00"), currency="EUR",
-        status="created", created_at=created,
-    )  # fmt: skip
-    row.update(events)
-    return row
-
-
 ORDERS = [
-    order("O1", "S1", at(3)),
-    order("O2", "S1", at(2), status="shipped", shipped_at=at(1)),
-    order("O3", "S2", at(2, 9), status="cancelled", cancelled_at=at(1, 9)),
-    order("O4", "S2", at(5), status="paid", shipped_at=at(4), received_at=at(3),
+    order("O1", at(3)),
+    order("O2", at(2), status="shipped", shipped_at=at(1)),
+    order("O3", at(2, 9), seller_id="S2", status="cancelled", cancelled_at=at(1, 9)),
+    order("O4", at(5), seller_id="S2", status="paid", shipped_at=at(4), received_at=at(3),
           inspected_at=at(2), inspected_grade="good", paid_at=at(0),
           paid_price=Decimal("120.00"), csat=5),
-    order("O5", "S1", at(200)),  # outside every window
+    order("O5", at(200)),  # outside every window
 ]  # fmt: skip
 
 
@@ -183,7 +167,7 @@ def test_unknown_tab_lists_the_valid_ones_and_records_nothing(loaded, settings, 
 
 def test_a_failed_write_is_recorded_with_its_error(loaded, settings, tmp_path) -> None:
     target = tmp_path / "missing-folder" / "ops.xlsx"
-    with pytest.raises(DestinationError, match="missing-folder"):
+    with pytest.raises(DestinationError, match=r"missing-folder does not exist; create it first"):
         run_sync(loaded, settings, f"xlsx:{target}", tabs=["Onboarding"], trigger="cron")
     (run,) = runs(loaded)
     assert (run["status"], run["trigger"]) == ("failed", "cron")
@@ -201,7 +185,13 @@ def test_a_limit_failure_happens_before_writing(loaded, db_url, tmp_path) -> Non
     book = tmp_path / "ops.xlsx"
     run_sync(loaded, settings, f"xlsx:{book}", tabs=["Pricing"])
     before = book.read_bytes()
-    with pytest.raises(LimitError, match=r"'Onboarding of all the new sellers'.*33.*31"):
+    with pytest.raises(
+        LimitError,
+        match=(
+            r"tab 'Onboarding of all the new sellers': the title has 33 characters"
+            r", xlsx allows at most 31"
+        ),
+    ):
         run_sync(
             loaded, settings, f"xlsx:{book}", tabs=["Pricing", "Onboarding of all the new sellers"]
         )

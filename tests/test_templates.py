@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import TEMPLATES, write_template_files
 
-import sheets_sync.kpis  # noqa: F401  (registers the built-in queries)
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis.registry import query_columns
 from sheets_sync.limits import GOOGLE_MAX_TITLE_CHARS
 from sheets_sync.templates import ColumnType, Summarize, load_template, load_templates
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 BUILT_IN_TITLES = {
     "KPI Daily", "KPI Weekly", "KPI Monthly", "Seller Scorecard", "Pricing", "Onboarding",
     "Sync Status",
@@ -30,11 +28,11 @@ columns:
 """
 
 
+REPORT_SQL = "SELECT 'FR' AS country, 1 AS orders, 2.5 AS paid_amount"
+
+
 def write_template(folder: Path, text: str, name: str = "report.yaml") -> Path:
-    (folder / "report.sql").write_text("SELECT 'FR' AS country, 1 AS orders, 2.5 AS paid_amount")
-    path = folder / name
-    path.write_text(textwrap.dedent(text))
-    return path
+    return write_template_files(folder / name, text, folder / "report.sql", REPORT_SQL)
 
 
 def test_the_shipped_templates_load_with_the_built_in_tabs() -> None:
@@ -362,7 +360,9 @@ def test_a_pivot_titled_like_a_tab_of_another_file_is_refused(tmp_path: Path) ->
 
 
 def test_a_missing_templates_folder_says_which_setting_to_fix(tmp_path: Path) -> None:
-    with pytest.raises(TemplateError, match="SHEETS_SYNC_TEMPLATES_DIR"):
+    with pytest.raises(
+        TemplateError, match=r"no templates directory\. Fix: set SHEETS_SYNC_TEMPLATES_DIR"
+    ):
         load_templates(tmp_path / "nowhere")
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import INJECTION
 from openpyxl import Workbook, load_workbook
 
 from sheets_sync.backends.pivot import GRAND_TOTAL
@@ -31,7 +32,6 @@ from sheets_sync.templates.model import (
     TabTemplate,
 )
 
-INJECTION = '=IMPORTXML("http://example.com","//a")'
 COLUMNS = (
     ColumnSpec("Date", "day", ColumnType.DATE, width=95),
     ColumnSpec("Country", "country"),
@@ -384,14 +384,21 @@ def test_pivot_rows_sort_descending_when_asked(book: Path) -> None:
 
 def test_a_sheet_title_over_31_characters_fails_before_writing(book: Path) -> None:
     long_title = "Seller Scorecard for the whole team"
-    with pytest.raises(LimitError, match=r"'Seller Scorecard for the whole team'.*35.*31"):
+    with pytest.raises(
+        LimitError,
+        match=(
+            r"tab 'Seller Scorecard for the whole team': the title has 35 characters"
+            r", xlsx allows at most 31;"
+        ),
+    ):
         XlsxBackend(book).write_tabs([TabFrame(template(title=long_title), ROWS)])
     assert not book.exists()
 
 
 def test_a_pivot_title_over_31_characters_fails_too(book: Path) -> None:
     spec = PivotSpec("Pivot · Country × Week × Seller × Day", ("Country",), (PivotValue("Orders"),))
-    with pytest.raises(LimitError, match="Pivot · Country"):
+    too_long = rf"tab '{spec.title}': the title has 37 characters, xlsx allows at most 31;"
+    with pytest.raises(LimitError, match=too_long):
         XlsxBackend(book).check_limits([TabFrame(template(pivots=(spec,)), ROWS)])
 
 
@@ -399,7 +406,13 @@ def test_a_cell_over_32767_characters_names_the_tab_row_and_column(book: Path) -
     frame = TabFrame(
         template(), [row(1, "FR"), row(2, "FR", seller="x" * (XLSX_MAX_CELL_CHARS + 1))]
     )
-    with pytest.raises(LimitError, match=r"'KPI Daily'.*row 3.*'Seller'.*32,768.*32,767"):
+    with pytest.raises(
+        LimitError,
+        match=(
+            r"tab 'KPI Daily': the cell in row 3, column 'Seller' has 32,768 characters"
+            r", xlsx allows at most 32,767 per cell"
+        ),
+    ):
         XlsxBackend(book).write_tabs([frame])
     assert not book.exists()
 
@@ -407,14 +420,19 @@ def test_a_cell_over_32767_characters_names_the_tab_row_and_column(book: Path) -
 def test_too_many_rows_fail_naming_the_figures(book: Path) -> None:
     one = template(columns=(ColumnSpec("Country", "country"),), key=())
     frame = TabFrame(one, [("FR",)] * XLSX_MAX_ROWS)
-    with pytest.raises(LimitError, match=r"'KPI Daily': 1,048,577 rows.*1,048,576"):
+    with pytest.raises(
+        LimitError,
+        match=r"tab 'KPI Daily': 1,048,577 rows \(with the header\) exceed xlsx's 1,048,576 rows",
+    ):
         XlsxBackend(book).write_tabs([frame])
     assert not book.exists()
 
 
 def test_two_sheets_with_the_same_title_are_refused(book: Path) -> None:
     spec = PivotSpec("kpi daily", ("Country",), (PivotValue("Orders"),))
-    with pytest.raises(LimitError, match="same title"):
+    with pytest.raises(
+        LimitError, match=r"tab 'kpi daily' clashes with 'KPI Daily': .* the same title"
+    ):
         XlsxBackend(book).check_limits([TabFrame(template(pivots=(spec,)), ROWS)])
 
 
@@ -490,7 +508,13 @@ def test_a_truncatable_tab_keeps_its_most_recent_rows() -> None:
 
 def test_a_tab_that_may_not_be_truncated_fails_instead() -> None:
     frame = TabFrame(template(), [row(d, "FR") for d in range(1, 7)])
-    with pytest.raises(LimitError, match=r"7 rows.*truncate_to_limit"):
+    with pytest.raises(
+        LimitError,
+        match=(
+            r"tab 'KPI Daily': 7 rows \(with the header\)"
+            r" exceed test's 5 rows per sheet.*truncate_to_limit"
+        ),
+    ):
         fit_frames([frame], Limits("test", max_rows_per_sheet=5))
 
 
@@ -508,5 +532,7 @@ def test_the_spreadsheet_cell_total_shrinks_truncatable_tabs_only() -> None:
 def test_over_the_cell_total_names_the_biggest_tab() -> None:
     small = TabFrame(template(title="Small"), [row(1, "FR")])
     big = TabFrame(template(), [row(d, "DE") for d in range(1, 11)])
-    with pytest.raises(LimitError, match=r"over test's 50 per spreadsheet.*'KPI Daily'"):
+    with pytest.raises(
+        LimitError, match=r"over test's 50 per spreadsheet; the biggest tab is 'KPI Daily'"
+    ):
         fit_frames([small, big], Limits("test", max_cells_total=50))

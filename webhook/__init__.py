@@ -1,4 +1,4 @@
-"""The Flask webhook service (DESIGN §8): an application factory over the library.
+"""The Flask webhook service (docs/design.md §8): an application factory over the library.
 
 Configuration is layered as in Flask's tutorial: the library's typed
 :class:`~sheets_sync.config.Settings` (defaults → ``SHEETS_SYNC_*`` environment),

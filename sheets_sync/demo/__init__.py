@@ -1,4 +1,4 @@
-"""Realistic, deterministic demo data for the Trade-In data model (DESIGN §3).
+"""Realistic, deterministic demo data for the Trade-In data model (docs/design.md §3).
 
 ``build_frames(spec)`` generates every table as DataFrames (no database);
 ``generate(engine, spec)`` also bulk-loads them, in one transaction.

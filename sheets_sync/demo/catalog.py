@@ -19,7 +19,7 @@ CATEGORY_SHARE: dict[str, float] = {
     "console": 0.05,
     "smartwatch": 0.03,
 }
-"""Share of orders per category (DESIGN §3: smartphones ~80% of volume)."""
+"""Share of orders per category (docs/design.md §3: smartphones ~80% of volume)."""
 
 STORAGE_POPULARITY = (0.45, 0.33, 0.16, 0.06)
 """How often the 1st, 2nd, 3rd, 4th storage tier of a model is traded in."""

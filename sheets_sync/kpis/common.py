@@ -1,7 +1,8 @@
-"""Small building blocks every KPI query shares: windows, params, filters, counts, ratios.
+"""Small building blocks every KPI query shares: events, the SLA, windows, params, ratios.
 
-One definition each, so "a ratio of sums, NULL on a zero denominator" or "the
-last N days up to as_of" means exactly the same thing on every tab.
+One definition each, so "a ratio of sums, NULL on a zero denominator", "the
+last N days up to as_of" or "inspected within the SLA" means exactly the same
+thing on every tab.
 """
 
 from __future__ import annotations
@@ -14,7 +15,32 @@ from sqlalchemy import Float, case, cast, func
 from sqlalchemy.sql import ColumnElement
 
 from sheets_sync.errors import TemplateError
-from sheets_sync.kpis.registry import QueryContext
+from sheets_sync.kpis.query import QueryContext
+from sheets_sync.kpis.sqlfuncs import seconds_between
+
+ORDER_EVENTS: tuple[str, ...] = (
+    "created_at", "shipped_at", "received_at", "inspected_at", "counter_answered_at",
+    "paid_at", "cancelled_at", "returned_at",
+)  # fmt: skip
+"""The order's event timestamps, in lifecycle order: each measure is dated by one of them."""
+
+SLA_SECONDS = 48 * 3600
+"""The inspection SLA: an order is inspected within it when ``inspected_at - received_at ≤ 48 h``."""
+
+REFUSED_STATUSES = ("refused", "expired")
+"""Counter-offer answers that count as refusals (no answer in time is a refusal)."""
+ANSWERED_STATUSES = ("accepted", *REFUSED_STATUSES)
+
+
+def within_inspection_sla(
+    inspected_at: ColumnElement[Any], received_at: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    """True when the inspection came at most 48 h after reception, exactly 48 h included.
+
+    Whole seconds are compared, so 48 h + 1 s is late. NULL (never true) when
+    either timestamp is missing, so ``count_if`` counts such an order as not within.
+    """
+    return seconds_between(inspected_at, received_at) <= SLA_SECONDS
 
 
 def trailing_bounds(as_of: dt.date, days: int) -> tuple[dt.datetime, dt.datetime]:
@@ -25,11 +51,6 @@ def trailing_bounds(as_of: dt.date, days: int) -> tuple[dt.datetime, dt.datetime
     """
     start = dt.datetime.combine(as_of - dt.timedelta(days=days - 1), dt.time())
     return start, dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
-
-
-def merged_params(ctx: QueryContext, defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """The template's params over the query's defaults (the runner may have merged already)."""
-    return {**defaults, **dict(ctx.params)}
 
 
 def int_param(params: Mapping[str, Any], name: str, minimum: int) -> int:

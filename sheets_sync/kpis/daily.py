@@ -1,4 +1,4 @@
-"""`KPI Daily` (DESIGN §4): the pivot-ready fact table, aggregated by the database.
+"""`KPI Daily` (docs/design.md §4): the pivot-ready fact table, aggregated by the database.
 
 Every measure is dated by its own event (an order created on Monday, received
 on Wednesday and paid on Friday counts on three days), so the query is a
@@ -28,19 +28,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.selectable import FromClause, Subquery
 
-from sheets_sync.kpis.common import count_if
-from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
-from sheets_sync.kpis.runner import derived_column
-from sheets_sync.kpis.sqlfuncs import day_of, iso_week_label, month_label, seconds_between
+from sheets_sync.kpis.common import (
+    ANSWERED_STATUSES,
+    ORDER_EVENTS,
+    REFUSED_STATUSES,
+    count_if,
+    within_inspection_sla,
+)
+from sheets_sync.kpis.query import BuiltinQuery, DerivedColumn, QueryContext
+from sheets_sync.kpis.sqlfuncs import day_of, iso_week_label, month_label
 from sheets_sync.schema import Money, products, sellers, tradein_orders
 
 orders = tradein_orders
-
-SLA_SECONDS = 48 * 3600
-"""Inspection SLA: ``inspected_at - received_at ≤ 48 h``."""
-
-REFUSED_STATUSES = ("refused", "expired")
-ANSWERED_STATUSES = ("accepted", *REFUSED_STATUSES)
 
 MEASURES: tuple[str, ...] = (
     "orders_created",
@@ -77,33 +76,32 @@ class Grain:
     filters: Mapping[str, tuple[str, ...]]
 
 
-def _event_measures() -> list[tuple[str, Mapping[str, ColumnElement[Any]]]]:
+def _event_measures() -> dict[str, Mapping[str, ColumnElement[Any]]]:
     """Event column → the measures dated by it (the definitions of §4)."""
     o = orders.c
-    sla = seconds_between(o.inspected_at, o.received_at) <= SLA_SECONDS
     status = o.counter_offer_status
-    return [
-        ("created_at", {"orders_created": func.count(), "offered_amount": func.sum(o.offered_price)}),
-        ("shipped_at", {"shipped": func.count()}),
-        ("received_at", {"received": func.count()}),
-        ("inspected_at", {
+    return {
+        "created_at": {"orders_created": func.count(), "offered_amount": func.sum(o.offered_price)},
+        "shipped_at": {"shipped": func.count()},
+        "received_at": {"received": func.count()},
+        "inspected_at": {
             "inspected": func.count(),
-            "inspected_within_sla": count_if(sla),
+            "inspected_within_sla": count_if(within_inspection_sla(o.inspected_at, o.received_at)),
             "counter_offers": func.count(o.counter_offer_price),
-        }),
-        ("counter_answered_at", {
+        },
+        "counter_answered_at": {
             "counter_offers_accepted": count_if(status == "accepted"),
             "counter_offers_refused": count_if(status.in_(REFUSED_STATUSES)),
-        }),
-        ("paid_at", {
+        },
+        "paid_at": {
             "paid": func.count(),
             "paid_amount": func.coalesce(func.sum(o.paid_price), 0),
             "csat_sum": func.coalesce(func.sum(o.csat), 0),
             "csat_responses": func.count(o.csat),
-        }),
-        ("cancelled_at", {"cancelled": func.count()}),
-        ("returned_at", {"returned": func.count()}),
-    ]  # fmt: skip
+        },
+        "cancelled_at": {"cancelled": func.count()},
+        "returned_at": {"returned": func.count()},
+    }  # fmt: skip
 
 
 def zero(name: str) -> ColumnElement[Any]:
@@ -156,8 +154,9 @@ def _branch(
 
 
 def event_branches(grain: Grain) -> list[Select[Any]]:
-    """One grouped select per event family, all with the same columns."""
-    return [_branch(grain, ts, measures, MEASURES) for ts, measures in _event_measures()]
+    """One grouped select per order event, all with the same columns."""
+    measures = _event_measures()
+    return [_branch(grain, ts, measures[ts], MEASURES) for ts in ORDER_EVENTS]
 
 
 def summed(union: Subquery, grain: Grain, names: Sequence[str]) -> Select[Any]:
@@ -201,13 +200,13 @@ DAILY_COLUMNS: tuple[str, ...] = (
     "date", "week", "month", "country", "seller_id", "seller", "category", *MEASURES,
 )  # fmt: skip
 
-KPI_DAILY = register(
-    BuiltinQuery(
-        name="kpi_daily",
-        build=build_kpi_daily,
-        columns=DAILY_COLUMNS,
-        default_window_days=90,
-    )
+KPI_DAILY = BuiltinQuery(
+    name="kpi_daily",
+    build=build_kpi_daily,
+    columns=DAILY_COLUMNS,
+    default_window_days=90,
+    derived={
+        "week": DerivedColumn("date", iso_week_label),
+        "month": DerivedColumn("date", month_label),
+    },
 )
-derived_column("kpi_daily", "week", "date", iso_week_label)
-derived_column("kpi_daily", "month", "date", month_label)

@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import Date, Integer, and_, case, cast, func, literal, select
 from sqlalchemy.sql import ColumnElement, Select, Subquery
 
-from sheets_sync.kpis.common import filter_values, int_param, merged_params, trailing_bounds
-from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
+from sheets_sync.kpis.common import filter_values, int_param, trailing_bounds
+from sheets_sync.kpis.query import BuiltinQuery, QueryContext
 from sheets_sync.kpis.sqlfuncs import days_between
 from sheets_sync.schema import ONBOARDING_STEPS, seller_onboarding, sellers
 
@@ -69,7 +69,7 @@ def _current_step(progress: Subquery) -> ColumnElement[Any]:
 
 def build(ctx: QueryContext) -> Select[Any]:
     """Incomplete onboardings, longest stalled first."""
-    stall_days = int_param(merged_params(ctx, DEFAULTS), "stall_days", 0)
+    stall_days = int_param(ctx.params, "stall_days", 0)
     end = trailing_bounds(ctx.as_of, 1)[1]
     progress, s = _progress(end), sellers.c
     steps_done = sum((progress.c[step] for step in ONBOARDING_STEPS), literal(0))
@@ -94,4 +94,4 @@ def build(ctx: QueryContext) -> Select[Any]:
     return query.order_by(days_stalled.desc(), s.seller_id)
 
 
-QUERY = register(BuiltinQuery(name="onboarding", build=build, columns=COLUMNS, defaults=DEFAULTS))
+QUERY = BuiltinQuery(name="onboarding", build=build, columns=COLUMNS, defaults=DEFAULTS)

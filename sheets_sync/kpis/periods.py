@@ -1,4 +1,4 @@
-"""`KPI Weekly` and `KPI Monthly` (DESIGN §4, §5): country × category per ISO week / month.
+"""`KPI Weekly` and `KPI Monthly` (docs/design.md §4, §5): country × category per ISO week / month.
 
 Same definitions as KPI Daily (each measure dated by its own event), but the
 orders are first grouped once by the combination of their events' periods (a
@@ -32,12 +32,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.selectable import CTE, Subquery
 
-from sheets_sync.kpis.common import ratio
-from sheets_sync.kpis.daily import (
+from sheets_sync.kpis.common import (
     ANSWERED_STATUSES,
-    MEASURES,
+    ORDER_EVENTS,
     REFUSED_STATUSES,
-    SLA_SECONDS,
+    ratio,
+    within_inspection_sla,
+)
+from sheets_sync.kpis.daily import (
+    MEASURES,
     Grain,
     dimension,
     filter_clauses,
@@ -46,22 +49,16 @@ from sheets_sync.kpis.daily import (
     window_clauses,
     zero,
 )
-from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
-from sheets_sync.kpis.runner import derived_column
+from sheets_sync.kpis.query import BuiltinQuery, DerivedColumn, QueryContext
 from sheets_sync.kpis.sqlfuncs import (
     day_of,
     iso_week_label,
     month_label,
     month_start,
-    seconds_between,
     week_start,
 )
 from sheets_sync.schema import Money, products, targets
 
-EVENTS = (
-    "created_at", "shipped_at", "received_at", "inspected_at", "counter_answered_at",
-    "paid_at", "cancelled_at", "returned_at",
-)  # fmt: skip
 COHORT = "created_shipped"
 """Orders created in the period that shipped by ``as_of`` (ship-rate numerator)."""
 
@@ -126,9 +123,9 @@ def _in_window(grain: Grain, ts: str) -> ColumnElement[bool]:
 def _per_order(grain: Grain) -> Subquery:
     """Each order with the period of each of its events (NULL outside the window)."""
     o = orders.c
-    sla = seconds_between(o.inspected_at, o.received_at) <= SLA_SECONDS
+    sla = within_inspection_sla(o.inspected_at, o.received_at)
     shipped_by_as_of = and_(*window_clauses(o.shipped_at, None, grain.end))
-    periods = [case((_in_window(grain, ts), grain.period(o[ts]))).label(ts) for ts in EVENTS]
+    periods = [case((_in_window(grain, ts), grain.period(o[ts]))).label(ts) for ts in ORDER_EVENTS]
     inputs = [
         o.offered_price,
         _flag(sla).label("within_sla"),
@@ -139,7 +136,7 @@ def _per_order(grain: Grain) -> Subquery:
         o.csat,
         _flag(shipped_by_as_of).label(COHORT),
     ]
-    any_event = or_(*(_in_window(grain, ts) for ts in EVENTS))
+    any_event = or_(*(_in_window(grain, ts) for ts in ORDER_EVENTS))
     return (
         select(*periods, *(dimension(d).label(d) for d in grain.dimensions), *inputs)
         .select_from(orders.join(products, products.c.product_id == o.product_id))
@@ -155,7 +152,7 @@ def _compact(grain: Grain) -> CTE:
     combinations per year by month) beats sorting them again for each event.
     """
     p = _per_order(grain).c
-    keys = [*(p[ts] for ts in EVENTS), *(p[d] for d in grain.dimensions)]
+    keys = [*(p[ts] for ts in ORDER_EVENTS), *(p[d] for d in grain.dimensions)]
     sums = [func.sum(p[c]).label(c) for c in (
         "offered_price", "within_sla", "countered", "accepted", "refused", "paid_price", "csat",
         COHORT,
@@ -190,7 +187,8 @@ def period_branches(grain: Grain) -> list[Select[Any]]:
     c = compact.c
     names = (*MEASURES, COHORT)
     branches = []
-    for ts, sources in COMPACT_SOURCES.items():
+    for ts in ORDER_EVENTS:
+        sources = COMPACT_SOURCES[ts]
         values = [
             func.coalesce(func.sum(c[sources[n]]), 0).label(n) if n in sources else zero(n).label(n)
             for n in names
@@ -292,18 +290,17 @@ def _columns(label: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
 WEEKLY_COLUMNS = _columns("week")
 MONTHLY_COLUMNS = _columns("month", MONTHLY_EXTRA)
 
-KPI_WEEKLY = register(
-    BuiltinQuery(
-        name="kpi_weekly", build=build_kpi_weekly, columns=WEEKLY_COLUMNS, default_window_days=91
-    )
+KPI_WEEKLY = BuiltinQuery(
+    name="kpi_weekly",
+    build=build_kpi_weekly,
+    columns=WEEKLY_COLUMNS,
+    default_window_days=91,
+    derived={"week": DerivedColumn("week_start", iso_week_label)},
 )
-KPI_MONTHLY = register(
-    BuiltinQuery(
-        name="kpi_monthly",
-        build=build_kpi_monthly,
-        columns=MONTHLY_COLUMNS,
-        default_window_days=365,
-    )
+KPI_MONTHLY = BuiltinQuery(
+    name="kpi_monthly",
+    build=build_kpi_monthly,
+    columns=MONTHLY_COLUMNS,
+    default_window_days=365,
+    derived={"month": DerivedColumn("month_start", month_label)},
 )
-derived_column("kpi_weekly", "week", "week_start", iso_week_label)
-derived_column("kpi_monthly", "month", "month_start", month_label)

@@ -1,4 +1,4 @@
-"""The display columns of the Pricing tab (DESIGN §7): where each listing stands.
+"""The display columns of the Pricing tab (docs/design.md §7): where each listing stands.
 
 One row per ``price_grid`` row. Within a market cell (product × grade ×
 country), sellers compete to pay the customer the most, so:
@@ -38,13 +38,8 @@ from sqlalchemy import BigInteger, Text, and_, case, cast, func, literal_column,
 from sqlalchemy.sql import ColumnElement, Select, Subquery
 
 from sheets_sync.errors import TemplateError
-from sheets_sync.kpis.common import (
-    filter_values,
-    merged_params,
-    number_param,
-    trailing_bounds,
-)
-from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
+from sheets_sync.kpis.common import filter_values, number_param, trailing_bounds
+from sheets_sync.kpis.query import BuiltinQuery, QueryContext
 from sheets_sync.schema import GRADE_RANK, Money, price_grid, products, sellers, tradein_orders
 
 ORDERS_WINDOW_DAYS = 28
@@ -134,10 +129,9 @@ def _orders_28d(ctx: QueryContext) -> Subquery:
 
 def _guardrails(ctx: QueryContext) -> tuple[int, int, int]:
     """Validated ``(step, ceiling, max change in basis points)`` in cents and basis points."""
-    params = merged_params(ctx, DEFAULTS)
-    step = round(number_param(params, "step", 0.01) * 100)
-    ceiling = round(number_param(params, "ceiling", 0.01) * 100)
-    basis_points = round(number_param(params, "max_change_pct", 0) * 100)
+    step = round(number_param(ctx.params, "step", 0.01) * 100)
+    ceiling = round(number_param(ctx.params, "ceiling", 0.01) * 100)
+    basis_points = round(number_param(ctx.params, "max_change_pct", 0) * 100)
     if basis_points > 10_000:
         raise TemplateError(
             f"params.max_change_pct: {basis_points / 100:g} is above 100. "
@@ -223,4 +217,4 @@ def build(ctx: QueryContext) -> Select[Any]:
     return query.order_by(c.seller_id, c.product_id, c.grade_rank, c.country)
 
 
-QUERY = register(BuiltinQuery(name="pricing", build=build, columns=COLUMNS, defaults=DEFAULTS))
+QUERY = BuiltinQuery(name="pricing", build=build, columns=COLUMNS, defaults=DEFAULTS)

@@ -1,63 +1,53 @@
-"""The built-in queries a template can name, and what each one is given.
+"""The built-in queries a template can name with ``query:``, listed explicitly.
 
-A built-in query is a function building a SQLAlchemy Core ``Select`` from a
-:class:`QueryContext`; the database runs it (SQL pushdown), we never load raw
-orders to aggregate them in Python. Each query declares the labels of the
-columns it returns so templates are validated at load time.
+One list, in the order the shipped tabs appear, rather than registration as a
+side effect of importing each module: whoever asks the registry (the runner,
+the template loader through :func:`query_columns`) sees every query without
+first having to import the right modules.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
-from sqlalchemy.sql import Select
-
-
-@dataclass(frozen=True)
-class QueryContext:
-    """Everything a query may depend on besides the database itself.
-
-    ``as_of`` is the last day included (default: the data's last day);
-    ``filters`` restrict a spreadsheet to some sellers/markets, e.g.
-    ``{"seller_id": ("S001",), "country": ("FR", "DE")}``; ``params`` are the
-    template's own settings (thresholds, windows) merged over the query's defaults.
-    """
-
-    as_of: dt.date
-    window_days: int | None = None
-    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    params: Mapping[str, Any] = field(default_factory=dict)
-    dialect: str = "sqlite"
-
-    @property
-    def window_start(self) -> dt.date | None:
-        """First day included, or None for no window."""
-        if self.window_days is None:
-            return None
-        return self.as_of - dt.timedelta(days=self.window_days - 1)
+from sheets_sync.errors import TemplateError
+from sheets_sync.kpis import daily, onboarding, periods, pricing, scorecard, sync_status
+from sheets_sync.kpis.query import BuiltinQuery
 
 
-@dataclass(frozen=True)
-class BuiltinQuery:
-    name: str
-    build: Callable[[QueryContext], Select[Any]]
-    columns: tuple[str, ...]
-    defaults: Mapping[str, Any] = field(default_factory=dict)
-    default_window_days: int | None = None
+def _by_name(queries: Iterable[BuiltinQuery]) -> Mapping[str, BuiltinQuery]:
+    table: dict[str, BuiltinQuery] = {}
+    for query in queries:
+        if query.name in table:
+            raise ValueError(f"built-in query {query.name!r} is listed twice")
+        table[query.name] = query
+    return MappingProxyType(table)
 
 
-BUILTIN_QUERIES: dict[str, BuiltinQuery] = {}
+BUILTIN_QUERIES: Mapping[str, BuiltinQuery] = _by_name(
+    (
+        daily.KPI_DAILY,
+        periods.KPI_WEEKLY,
+        periods.KPI_MONTHLY,
+        scorecard.QUERY,
+        pricing.QUERY,
+        onboarding.QUERY,
+        sync_status.QUERY,
+    )
+)
+"""Name → description of every built-in query (read-only)."""
 
 
-def register(query: BuiltinQuery) -> BuiltinQuery:
-    """Add a query to the registry; names are unique."""
-    if query.name in BUILTIN_QUERIES:
-        raise ValueError(f"built-in query {query.name!r} registered twice")
-    BUILTIN_QUERIES[query.name] = query
-    return query
+def builtin_query(name: str, where: object = "template") -> BuiltinQuery:
+    """The query a template names, or a TemplateError naming ``where`` and the known names."""
+    try:
+        return BUILTIN_QUERIES[name]
+    except KeyError:
+        raise TemplateError(
+            f"{where}: query: unknown built-in query {name!r}. "
+            f"Fix: use one of {sorted(BUILTIN_QUERIES)}"
+        ) from None  # the KeyError only repeats the name the message already gives
 
 
 def query_columns() -> dict[str, tuple[str, ...]]:

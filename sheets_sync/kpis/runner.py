@@ -25,34 +25,25 @@ from sqlalchemy.engine import Connection
 from sheets_sync.db import bad_timestamp_error
 from sheets_sync.errors import TemplateError
 from sheets_sync.frame import Row, TabFrame
-from sheets_sync.kpis.registry import BUILTIN_QUERIES, BuiltinQuery, QueryContext
+from sheets_sync.kpis.common import ORDER_EVENTS
+from sheets_sync.kpis.query import BuiltinQuery, DerivedColumn, QueryContext
+from sheets_sync.kpis.registry import builtin_query
 from sheets_sync.schema import tradein_orders
 from sheets_sync.templates.model import ColumnSpec, ColumnType, TabTemplate
 
 CENT = Decimal("0.01")
 PERCENT_PLACES = 6
 NO_WINDOW_START = dt.date(1900, 1, 1)
-EVENT_COLUMNS = (
-    "created_at", "shipped_at", "received_at", "inspected_at", "counter_answered_at",
-    "paid_at", "cancelled_at", "returned_at",
-)  # fmt: skip
 
 Converter = Callable[[Any], Any]
-DERIVED: dict[str, dict[str, tuple[str, Converter]]] = {}
-"""Query name → {column → (column it is derived from, function)}."""
-
-
-def derived_column(query: str, column: str, source: str, function: Converter) -> None:
-    """Declare that ``query``'s ``column`` is ``function(value of source)`` (labels only)."""
-    DERIVED.setdefault(query, {})[column] = (source, functools.lru_cache(maxsize=4096)(function))
 
 
 def default_as_of(conn: Connection) -> dt.date:
     """The data's last day: the latest event of any order (today, UTC, when there is none)."""
     try:
-        maxima = conn.execute(select(*(func.max(tradein_orders.c[c]) for c in EVENT_COLUMNS))).one()
+        maxima = conn.execute(select(*(func.max(tradein_orders.c[c]) for c in ORDER_EVENTS))).one()
     except ValueError as err:  # SQLite keeps text in a DATETIME column; reading it fails
-        raise bad_timestamp_error(conn, tradein_orders, EVENT_COLUMNS, err) from err
+        raise bad_timestamp_error(conn, tradein_orders, ORDER_EVENTS, err) from err
     days = [_to_date(value) for value in maxima if value is not None]
     return max(days) if days else dt.datetime.now(dt.UTC).date()
 
@@ -63,21 +54,28 @@ def build_context(
     as_of: dt.date | None = None,
     filters: Mapping[str, tuple[str, ...]] | None = None,
 ) -> QueryContext:
-    """The template's params over its query's defaults, its window over the query's default."""
-    builtin = _builtin(template) if template.query is not None else None
-    defaults: Mapping[str, Any] = builtin.defaults if builtin else {}
-    default_window = builtin.default_window_days if builtin else None
-    return QueryContext(
-        as_of=as_of if as_of is not None else default_as_of(conn),
-        window_days=template.window_days if template.window_days is not None else default_window,
-        filters=dict(filters or {}),
-        params={**defaults, **template.params},
+    """The context of a tab: a built-in query merges the template's settings over its defaults."""
+    day = as_of if as_of is not None else default_as_of(conn)
+    if template.query is None:
+        return QueryContext(
+            as_of=day,
+            window_days=template.window_days,
+            filters=dict(filters or {}),
+            params=dict(template.params),
+            dialect=conn.dialect.name,
+        )
+    return _builtin(template).context(
+        day,
+        window_days=template.window_days,
+        filters=filters,
+        params=template.params,
         dialect=conn.dialect.name,
     )
 
 
 def compute_frame(conn: Connection, template: TabTemplate, context: QueryContext) -> TabFrame:
     """Execute the template's query in the database and return its rows, typed and ordered."""
+    derived: Mapping[str, DerivedColumn] = {}
     if template.sql_path is not None:
         names, rows = _run_user_sql(conn, template.sql_path, context)
         where = str(template.sql_path)
@@ -86,8 +84,10 @@ def compute_frame(conn: Connection, template: TabTemplate, context: QueryContext
         _tune_session(conn)
         result = conn.execute(query.build(context))
         names, rows = list(result.keys()), result.all()
-        where = f"built-in query {query.name!r}"
-    extractors = [_extractor(template, column, names, where) for column in template.columns]
+        where, derived = f"built-in query {query.name!r}", query.derived
+    extractors = [
+        _extractor(template, column, names, where, derived) for column in template.columns
+    ]
     converters = [_converter(column, where) for column in template.columns]
     typed = [
         tuple(
@@ -110,13 +110,7 @@ def _tune_session(conn: Connection) -> None:
 
 
 def _builtin(template: TabTemplate) -> BuiltinQuery:
-    try:
-        return BUILTIN_QUERIES[str(template.query)]
-    except KeyError as err:
-        raise TemplateError(
-            f"{template.source_file}: query: unknown built-in query {template.query!r}. "
-            f"Fix: use one of {sorted(BUILTIN_QUERIES)}"
-        ) from err
+    return builtin_query(str(template.query), template.source_file or template.title)
 
 
 def user_sql_binds(context: QueryContext) -> dict[str, Any]:
@@ -192,13 +186,17 @@ def _reason(error: exc.SQLAlchemyError) -> str:
 
 
 def _extractor(
-    template: TabTemplate, column: ColumnSpec, names: list[str], where: str
+    template: TabTemplate,
+    column: ColumnSpec,
+    names: list[str],
+    where: str,
+    derived: Mapping[str, DerivedColumn],
 ) -> Callable[[Row], Any]:
     if column.source in names:
         return _item(names.index(column.source))
-    derived = DERIVED.get(str(template.query), {}).get(column.source)
-    if derived is not None and derived[0] in names:
-        index, function = names.index(derived[0]), derived[1]
+    spec = derived.get(column.source)
+    if spec is not None and spec.source in names:
+        index, function = names.index(spec.source), functools.lru_cache(maxsize=4096)(spec.function)
         return lambda row: None if row[index] is None else function(_to_date(row[index]))
     raise TemplateError(
         f"{where}: returns no column {column.source!r} for column {column.header!r} of "

@@ -1,4 +1,4 @@
-"""Seller Scorecard: per seller, trailing 7 and 28 days, with a RAG status (DESIGN §4, §5).
+"""Seller Scorecard: per seller, trailing 7 and 28 days, with a RAG status (docs/design.md §4, §5).
 
 Every measure is dated by its own event, as in KPI Daily: a trailing window of
 ``n`` days holds the events whose UTC day is in ``[as_of - (n - 1), as_of]``, so
@@ -45,23 +45,20 @@ from sqlalchemy.sql import ColumnElement, Select, Subquery
 
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis.common import (
+    ORDER_EVENTS,
+    REFUSED_STATUSES,
     count_if,
     filter_values,
     int_param,
-    merged_params,
     ratio,
     trailing_bounds,
+    within_inspection_sla,
 )
-from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
+from sheets_sync.kpis.query import BuiltinQuery, QueryContext
 from sheets_sync.kpis.sqlfuncs import seconds_between
 from sheets_sync.schema import products, sellers, tradein_orders
 
 WINDOWS = (7, 28)
-EVENT_COLUMNS = (
-    "created_at", "shipped_at", "received_at", "inspected_at", "counter_answered_at",
-    "paid_at", "cancelled_at", "returned_at",
-)  # fmt: skip
-SLA_SECONDS = 48 * 3600
 SECONDS_PER_DAY = 86400.0
 STATUSES = ("RED", "AMBER", "GREEN", "LOW VOLUME")
 RATES = (
@@ -107,16 +104,16 @@ def _window_measures(w: int, as_of: dt.date) -> list[ColumnElement[Any]]:
     o, bounds = tradein_orders.c, trailing_bounds(as_of, w)
     inspected, answered, paid = (_in(o.inspected_at, bounds), _in(o.counter_answered_at, bounds),
                                  _in(o.paid_at, bounds))  # fmt: skip
-    within_sla = seconds_between(o.inspected_at, o.received_at) <= SLA_SECONDS
+    within_sla = within_inspection_sla(o.inspected_at, o.received_at)
     pay_start = func.coalesce(o.counter_answered_at, o.inspected_at)
     has_csat, has_start = and_(paid, o.csat.is_not(None)), and_(paid, pay_start.is_not(None))
     return [
         count_if(_in(o.created_at, bounds)).label(f"orders_{w}"),
         count_if(inspected).label(f"inspected_{w}"),
-        count_if(and_(inspected, o.received_at.is_not(None), within_sla)).label(f"sla_{w}"),
+        count_if(and_(inspected, within_sla)).label(f"sla_{w}"),
         count_if(and_(inspected, o.counter_offer_price.is_not(None))).label(f"counter_{w}"),
         count_if(and_(answered, o.counter_offer_status == "accepted")).label(f"accepted_{w}"),
-        count_if(and_(answered, o.counter_offer_status.in_(("refused", "expired")))).label(
+        count_if(and_(answered, o.counter_offer_status.in_(REFUSED_STATUSES))).label(
             f"refused_{w}"
         ),
         func.sum(case((has_csat, o.csat), else_=0)).label(f"csat_sum_{w}"),
@@ -137,9 +134,9 @@ def _events(ctx: QueryContext) -> Subquery:
     """Per-seller event sums over the orders touching the longest window."""
     o = tradein_orders.c
     start, end = trailing_bounds(ctx.as_of, max(WINDOWS))
-    touched = or_(*(o[c] >= start for c in EVENT_COLUMNS))
+    touched = or_(*(o[c] >= start for c in ORDER_EVENTS))
     measures = [m for w in WINDOWS for m in _window_measures(w, ctx.as_of)]
-    activity = count_if(or_(*(_in(o[c], (start, end)) for c in EVENT_COLUMNS)))
+    activity = count_if(or_(*(_in(o[c], (start, end)) for c in ORDER_EVENTS)))
     measures.append(activity.label("activity"))
     return (
         select(o.seller_id, *measures)
@@ -300,15 +297,12 @@ def status_case(rates: Subquery, params: Mapping[str, Any]) -> ColumnElement[Any
 
 def build(ctx: QueryContext) -> Select[Any]:
     """The scorecard rows, worst status first, then by 28-day volume."""
-    params = merged_params(ctx, DEFAULTS)
     rates = _rates(ctx)
-    status = status_case(rates, params)
+    status = status_case(rates, ctx.params)
     severity = case(*((status == s, i) for i, s in enumerate(STATUSES)), else_=len(STATUSES))
     return select(*(rates.c[c] for c in COLUMNS[:-1]), status.label("status")).order_by(
         severity, rates.c[f"orders_{max(WINDOWS)}d"].desc(), rates.c.seller_id
     )
 
 
-QUERY = register(
-    BuiltinQuery(name="seller_scorecard", build=build, columns=COLUMNS, defaults=DEFAULTS)
-)
+QUERY = BuiltinQuery(name="seller_scorecard", build=build, columns=COLUMNS, defaults=DEFAULTS)

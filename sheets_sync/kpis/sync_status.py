@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Float, cast, func, select
 from sqlalchemy.sql import Select
 
-from sheets_sync.kpis.common import int_param, merged_params
-from sheets_sync.kpis.registry import BuiltinQuery, QueryContext, register
+from sheets_sync.kpis.common import int_param
+from sheets_sync.kpis.query import BuiltinQuery, QueryContext
 from sheets_sync.kpis.sqlfuncs import seconds_between
 from sheets_sync.schema import sync_runs
 
@@ -41,9 +41,8 @@ COLUMNS = (
 
 def build(ctx: QueryContext) -> Select[Any]:
     """The ``limit`` latest runs; ties on time broken by run id so the order is stable."""
-    params = merged_params(ctx, DEFAULTS)
-    limit = int_param(params, "limit", 1)
-    max_error = int_param(params, "max_error_chars", 1)
+    limit = int_param(ctx.params, "limit", 1)
+    max_error = int_param(ctx.params, "max_error_chars", 1)
     r = sync_runs.c
     when = func.coalesce(r.started_at, r.queued_at)
     measured = cast(seconds_between(r.finished_at, r.started_at), Float)
@@ -59,4 +58,4 @@ def build(ctx: QueryContext) -> Select[Any]:
     )  # fmt: skip
 
 
-QUERY = register(BuiltinQuery(name="sync_status", build=build, columns=COLUMNS, defaults=DEFAULTS))
+QUERY = BuiltinQuery(name="sync_status", build=build, columns=COLUMNS, defaults=DEFAULTS)

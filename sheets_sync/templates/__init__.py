@@ -1,4 +1,4 @@
-"""Tab templates (DESIGN §5): typed model and the YAML loader that validates it."""
+"""Tab templates (docs/design.md §5): typed model and the YAML loader that validates it."""
 
 from sheets_sync.templates.loader import load_template, load_templates
 from sheets_sync.templates.model import (

@@ -1,4 +1,4 @@
-"""What a tab template declares, as typed objects (DESIGN §5).
+"""What a tab template declares, as typed objects (docs/design.md §5).
 
 A template is loaded and validated once (see :mod:`.loader`); everything
 downstream (queries, frames, backends, pivots) reads these frozen objects and

@@ -7,16 +7,12 @@ from typing import Any
 import gspread
 import pytest
 from gspread.utils import ValidationConditionType, ValueRenderOption
+from helpers import sheet_meta as _sheet_meta
 
 
 @pytest.fixture
 def sh(gspread_client: gspread.Client) -> gspread.Spreadsheet:
     return gspread_client.create("Batch")
-
-
-def _sheet_meta(sh: gspread.Spreadsheet, title: str = "Sheet1") -> dict[str, Any]:
-    meta = sh.fetch_sheet_metadata()
-    return next(s for s in meta["sheets"] if s["properties"]["title"] == title)
 
 
 def test_add_sheet_reply_has_properties(sh: gspread.Spreadsheet) -> None:

@@ -114,3 +114,40 @@ def test_reset_empties_everything(
     controls.reset()
     assert gspread_client.list_spreadsheet_files() == []
     assert controls.counters()["requests"] == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "raised"),
+    [
+        ("drop_after_apply", requests.exceptions.ConnectionError),
+        ("500_after_apply", gspread.exceptions.APIError),
+        ("503_after_apply", gspread.exceptions.APIError),
+    ],
+)
+def test_applied_then_lost_faults_commit_the_request_first(
+    sh: gspread.Spreadsheet, controls: EmulatorControls, kind: str, raised: type[Exception]
+) -> None:
+    controls.fault(kind=kind, request_kind="spreadsheets.batchUpdate")
+    with pytest.raises(raised) as info:
+        sh.add_worksheet("landed", rows=1, cols=1)
+    if isinstance(info.value, gspread.exceptions.APIError):
+        assert info.value.code == int(kind.split("_")[0])
+    assert [w.title for w in sh.worksheets()] == ["Sheet1", "landed"]
+    sh.add_worksheet("next", rows=1, cols=1)  # the fault fired once
+
+
+def test_retry_after_may_be_an_http_date(
+    sh: gspread.Spreadsheet, controls: EmulatorControls
+) -> None:
+    controls.fault(kind="503", method="GET", retry_after="Wed, 21 Oct 2026 07:28:00 GMT")
+    with pytest.raises(gspread.exceptions.APIError) as info:
+        sh.sheet1.get("A1")
+    assert info.value.response.headers["Retry-After"] == "Wed, 21 Oct 2026 07:28:00 GMT"
+
+
+@pytest.mark.parametrize("retry_after", [True, [1], {"s": 1}])
+def test_a_retry_after_that_is_neither_number_nor_text_is_refused(
+    controls: EmulatorControls, retry_after: object
+) -> None:
+    with pytest.raises(requests.HTTPError):
+        controls.fault(kind="429", retry_after=retry_after)

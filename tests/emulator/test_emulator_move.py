@@ -6,6 +6,7 @@ from typing import Any
 
 import gspread
 import pytest
+from helpers import sheet_meta as _sheet_meta
 
 
 @pytest.fixture
@@ -18,11 +19,6 @@ def _move(
 ) -> None:
     source = {"sheetId": sheet_id, "dimension": dim, "startIndex": start, "endIndex": end}
     sh.batch_update({"requests": [{"moveDimension": {"source": source, "destinationIndex": dest}}]})
-
-
-def _sheet_meta(sh: gspread.Spreadsheet, title: str = "Sheet1") -> dict[str, Any]:
-    meta = sh.fetch_sheet_metadata()
-    return next(s for s in meta["sheets"] if s["properties"]["title"] == title)
 
 
 @pytest.mark.parametrize(

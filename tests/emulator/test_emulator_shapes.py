@@ -8,16 +8,12 @@ from typing import Any
 import gspread
 import pytest
 import requests
+from helpers import sheet_meta as _sheet_meta
 
 
 @pytest.fixture
 def sh(gspread_client: gspread.Client) -> gspread.Spreadsheet:
     return gspread_client.create("Shapes")
-
-
-def _sheet_meta(sh: gspread.Spreadsheet, title: str = "Sheet1") -> dict[str, Any]:
-    meta = sh.fetch_sheet_metadata()
-    return next(s for s in meta["sheets"] if s["properties"]["title"] == title)
 
 
 def test_ranges_on_the_first_sheet_leave_sheet_id_out(sh: gspread.Spreadsheet) -> None:

@@ -7,20 +7,24 @@ by gspread itself) share the same policy and counters:
 
 * 429, 5xx, timeouts and dropped connections are retried, waiting
   ``uniform(0, min(cap, base·2^attempt))`` (full jitter) or the server's
-  ``Retry-After`` if longer, until the overall deadline would pass; then
-  :class:`TransientSheetsAPIError`.
+  ``Retry-After`` (seconds or an RFC 7231 HTTP date) if longer, until the
+  overall deadline would pass; then :class:`TransientSheetsAPIError`.
+* Each attempt's timeout is capped by the time left before that deadline, so
+  a hung request cannot outlive it.
 * A request that may have been applied before it failed (a 5xx, a read
   timeout or a dropped connection on a *non-replayable* request, such as a
   structural batch with row deletions) is not re-sent blindly: it raises at
   once so the caller re-plans from what is actually there.
 * Any other error answer is :class:`SheetsAPIError` carrying status and body.
 
-The clock, sleep and random source are injectable so tests never wait.
+The clocks (monotonic for the deadline, wall for HTTP dates), sleep and
+random source are injectable so tests never wait.
 Nothing here logs headers: they carry the access token.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import random
@@ -81,11 +85,13 @@ class RetryingHTTPClient(HTTPClient):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         draw: Callable[[], float] = random.random,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(auth=None, session=session)  # type: ignore[arg-type]
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
         self.clock, self.sleep, self.draw = clock, sleep, draw
+        self.wall_clock = wall_clock
         self.counters = Counters()
         self.replayable: Callable[[str, str], bool] = _replayable
 
@@ -104,7 +110,8 @@ class RetryingHTTPClient(HTTPClient):
         deadline = self.clock() + self.policy.deadline_seconds
         attempt = 0
         while True:
-            failure = self._attempt(method, endpoint, params, body, files, headers)
+            timeout = self._timeout(deadline)
+            failure = self._attempt(method, endpoint, params, body, files, headers, timeout)
             if isinstance(failure, requests.Response):
                 return failure
             if failure.maybe_applied and not replayable:
@@ -112,7 +119,7 @@ class RetryingHTTPClient(HTTPClient):
                     method, endpoint, failure, attempt + 1, "not replayed: it may have been applied"
                 )
             delay = max(self.policy.backoff(attempt, self.draw()), failure.retry_after or 0.0)
-            if self.clock() + delay > deadline:
+            if self.clock() + delay >= deadline:
                 raise _error(method, endpoint, failure, attempt + 1, "retry deadline reached")
             log.info(
                 "sheets api %s %s: %s; retry in %.2fs",
@@ -125,8 +132,25 @@ class RetryingHTTPClient(HTTPClient):
             self.sleep(delay)
             attempt += 1
 
+    def _timeout(self, deadline: float) -> float | tuple[float, float]:
+        """This attempt's timeout: the configured one (gspread's ``set_timeout`` may make it a
+        ``(connect, read)`` pair), but never past the retry deadline."""
+        left = max(deadline - self.clock(), 0.001)
+        if self.timeout is None:
+            return left
+        if isinstance(self.timeout, tuple):
+            return (min(self.timeout[0], left), min(self.timeout[1], left))
+        return min(self.timeout, left)
+
     def _attempt(
-        self, method: str, endpoint: str, params: Any, body: bytes | None, files: Any, headers: Any
+        self,
+        method: str,
+        endpoint: str,
+        params: Any,
+        body: bytes | None,
+        files: Any,
+        headers: Any,
+        timeout: float | tuple[float, float],
     ) -> requests.Response | _Failure:
         """One try: the response if it is usable, else why it failed (raises if terminal)."""
         self.counters.requests += 1
@@ -134,7 +158,7 @@ class RetryingHTTPClient(HTTPClient):
         try:
             response = self.session.request(
                 method=method, url=endpoint, params=params, data=body,
-                files=files, headers=headers, timeout=self.timeout,
+                files=files, headers=headers, timeout=timeout,
             )  # fmt: skip
         except requests.ConnectTimeout as error:
             return _Failure(0, f"connect timeout ({type(error).__name__})", maybe_applied=False)
@@ -153,7 +177,7 @@ class RetryingHTTPClient(HTTPClient):
             status,
             f"{status} {message}",
             payload,
-            _retry_after(response),
+            _retry_after(response, self.wall_clock()),
             maybe_applied=status != 429,
         )
 
@@ -175,12 +199,18 @@ def _replayable(method: str, endpoint: str) -> bool:
 def _encode(
     data: bytes | None, payload: Mapping[str, Any] | None, headers: MutableMapping[str, str] | None
 ) -> tuple[bytes | None, dict[str, str]]:
-    """Serialise JSON once, compactly, so the bytes we count are the bytes we send."""
+    """Serialise JSON once, compactly, so the bytes we count are the bytes we send.
+
+    UTF-8 rather than ``\\uXXXX`` escapes: :func:`.plan.pack` sizes bodies that
+    way, and escapes (6 bytes a character) would push accented text past the cap.
+    """
     out = dict(headers or {})
     if payload is None:
         return data, out
     out["Content-Type"] = "application/json"
-    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode(), out
+    return json.dumps(
+        payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode(), out
 
 
 def _describe(response: requests.Response) -> tuple[int, str, Any]:
@@ -193,8 +223,11 @@ def _describe(response: requests.Response) -> tuple[int, str, Any]:
     return response.status_code, str(message or response.reason), payload
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    """``Retry-After`` in seconds or as an HTTP date; None when absent or unreadable."""
+def _retry_after(response: requests.Response, now: float) -> float | None:
+    """``Retry-After`` in seconds or as an HTTP date (RFC 7231); None when absent or unreadable.
+
+    A date is turned into seconds from ``now`` (the wall clock); one in the past is 0.
+    """
     raw = response.headers.get("Retry-After")
     if not raw:
         return None
@@ -206,7 +239,9 @@ def _retry_after(response: requests.Response) -> float | None:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    if when.tzinfo is None:  # RFC 850/asctime forms carry no zone: HTTP dates are GMT
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, when.timestamp() - now)
 
 
 def _error(

@@ -1,4 +1,4 @@
-"""The local workbook backend: ``xlsx:PATH`` (DESIGN §6), the embedded default.
+"""The local workbook backend: ``xlsx:PATH`` (docs/design.md §6), the embedded default.
 
 Same tabs as Google Sheets — typed cells with number formats, a bold frozen
 header, an autofilter over the data, widths, hidden and protected columns,

@@ -1,0 +1,96 @@
+"""What a built-in query is: its SQL builder, its columns, its defaults and derived columns.
+
+A built-in query is a function building a SQLAlchemy Core ``Select`` from a
+:class:`QueryContext`; the database runs it (SQL pushdown), we never load raw
+orders to aggregate them in Python. Its :class:`BuiltinQuery` description holds
+everything else the runner and the template loader need to know about it, so
+adding a query is one description added to :mod:`.registry`'s list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.sql import Select
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """Everything a query may depend on besides the database itself.
+
+    ``as_of`` is the last day included (default: the data's last day);
+    ``filters`` restrict a spreadsheet to some sellers/markets, e.g.
+    ``{"seller_id": ("S001",), "country": ("FR", "DE")}``; ``params`` are the
+    template's own settings (thresholds, windows) already merged over the query's
+    defaults by :meth:`BuiltinQuery.context`, so a query reads them as they are.
+    """
+
+    as_of: dt.date
+    window_days: int | None = None
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    dialect: str = "sqlite"
+
+    @property
+    def window_start(self) -> dt.date | None:
+        """First day included, or None for no window."""
+        if self.window_days is None:
+            return None
+        return self.as_of - dt.timedelta(days=self.window_days - 1)
+
+
+@dataclass(frozen=True)
+class DerivedColumn:
+    """A presentation column computed from a date the query returns (e.g. its ISO week label).
+
+    Some labels cannot be spelt portably in SQL (the ISO year of a week differs
+    between SQLite and PostgreSQL idioms), so the runner derives them from
+    ``source`` instead, identically on both databases.
+    """
+
+    source: str
+    function: Callable[[dt.date], Any]
+
+
+@dataclass(frozen=True)
+class BuiltinQuery:
+    """One built-in query a template can name with ``query:``.
+
+    ``columns`` are the labels a template's ``source:`` may use (derived columns
+    included), checked when templates load; ``defaults`` are the params a
+    template may override; ``default_window_days`` applies when the template
+    sets no ``window_days``.
+    """
+
+    name: str
+    build: Callable[[QueryContext], Select[Any]]
+    columns: tuple[str, ...]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    default_window_days: int | None = None
+    derived: Mapping[str, DerivedColumn] = field(default_factory=dict)
+
+    def context(
+        self,
+        as_of: dt.date,
+        *,
+        window_days: int | None = None,
+        filters: Mapping[str, tuple[str, ...]] | None = None,
+        params: Mapping[str, Any] | None = None,
+        dialect: str = "sqlite",
+    ) -> QueryContext:
+        """The context this query runs in: the one place params meet their defaults.
+
+        The merge is shallow: a template's ``thresholds`` replaces the default
+        mapping whole, so a template lists every threshold it wants. A window of
+        None means the query's default window.
+        """
+        return QueryContext(
+            as_of=as_of,
+            window_days=window_days if window_days is not None else self.default_window_days,
+            filters=dict(filters or {}),
+            params={**self.defaults, **(params or {})},
+            dialect=dialect,
+        )
