@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 import gspread
-import kpi_data
+import helpers
 import pytest
 import requests
 
@@ -163,8 +163,8 @@ def custom(editable: tuple[str, ...]) -> TabTemplate:
 
 # (template, editable headers written out here, warningOnly per docs/google_backend.md)
 PROTECTION_CASES = {
-    "pricing": (lambda: kpi_data.template("pricing"), {"New price", "Reason"}, False),
-    "kpi-daily": (lambda: kpi_data.template("kpi_daily"), set(), True),
+    "pricing": (lambda: helpers.shipped_template("pricing"), {"New price", "Reason"}, False),
+    "kpi-daily": (lambda: helpers.shipped_template("kpi_daily"), set(), True),
     "editable-middle": (lambda: custom(("Owner", "Comment")), {"Owner", "Comment"}, False),
     "editable-first-last": (
         lambda: custom(("Seller ID", "Status")),
