@@ -33,7 +33,6 @@ class Settings:
     database_url: str = "sqlite:///tradein.db"
     sheets_api_url: str | None = None
     templates_dir: Path = field(default_factory=_packaged_templates_dir)
-    config_file: Path | None = None
     payload_cap_bytes: int = 2_000_000
     retry_deadline_seconds: float = 120.0
     request_timeout_seconds: float = 60.0
@@ -100,8 +99,8 @@ def _parse(name: str, raw: str, annotation: Any) -> Any:
             return float(raw)
         if kind.startswith("Path"):
             return Path(raw).expanduser()
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a valid {kind.split()[0]}") from None
+    except ValueError as err:
+        raise ConfigError(f"{name}={raw!r} is not a valid {kind.split()[0]}") from err
     return raw
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, exc, inspect, select
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import Table, create_engine, event, exc, func, inspect, select
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from sheets_sync import schema
 from sheets_sync.errors import ConfigError, DatabaseError
@@ -28,11 +29,16 @@ def normalise_url(url: str) -> str:
     """Accept ``postgres://`` and ``postgresql://`` as psycopg 3 URLs."""
     try:
         parsed = make_url(url)
-    except exc.ArgumentError:
+    except exc.ArgumentError as err:
         raise ConfigError(
             f"SHEETS_SYNC_DATABASE_URL={url!r} is not a database URL; use e.g. "
             "sqlite:///tradein.db or postgresql+psycopg://user@127.0.0.1:5432/db"
-        ) from None
+        ) from err
+    except ValueError as err:  # SQLAlchemy parses the port with int()
+        raise ConfigError(
+            f"SHEETS_SYNC_DATABASE_URL={url!r}: the port is not a number; write it as digits, "
+            "e.g. postgresql+psycopg://user@127.0.0.1:5432/db"
+        ) from err
     backend = parsed.get_backend_name()
     if backend not in _DRIVERS:
         raise ConfigError(
@@ -77,12 +83,46 @@ def check_connection(engine: Engine) -> None:
     try:
         with engine.connect() as conn:
             conn.execute(select(1))
-    except exc.OperationalError as error:
+    except exc.DBAPIError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         raise DatabaseError(
-            f"cannot connect to {describe(engine)}: {reason}. "
-            "Check SHEETS_SYNC_DATABASE_URL and that the server is running."
-        ) from None
+            f"cannot connect to {describe(engine)}: {reason}. {_connection_fix(engine)}"
+        ) from error
+
+
+def _connection_fix(engine: Engine) -> str:
+    if engine.dialect.name == "sqlite":
+        return (
+            "Check SHEETS_SYNC_DATABASE_URL: it must name a SQLite database file "
+            "(or a new path, then run `sheets-sync init-db`)."
+        )
+    return "Check SHEETS_SYNC_DATABASE_URL and that the server is running."
+
+
+def bad_timestamp_error(
+    conn: Connection, table: Table, columns: Sequence[str], error: ValueError
+) -> DatabaseError:
+    """Name the column of ``table`` holding text that is not a timestamp, and the value.
+
+    SQLite stores any text in a DATETIME column; the driver only fails when the
+    value is read back. Each column is read alone to find the culprit (this runs
+    on the error path only).
+    """
+    culprit = next((c for c in columns if _unreadable(conn, table, c)), None)
+    where = f"{table.name}.{culprit}" if culprit else f"a timestamp column of {table.name}"
+    return DatabaseError(
+        f"{where} holds a value that is not a timestamp ({error}); correct or clear it "
+        "in the database (write timestamps as YYYY-MM-DD HH:MM:SS)"
+    )
+
+
+def _unreadable(conn: Connection, table: Table, column: str) -> bool:
+    try:
+        conn.execute(select(func.max(table.c[column])).select_from(table)).all()
+        conn.execute(select(func.min(table.c[column])).select_from(table)).all()
+    except ValueError:
+        return True
+    return False
 
 
 def init_db(engine: Engine) -> None:

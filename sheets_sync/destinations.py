@@ -8,7 +8,9 @@ the Google backend no openpyxl.
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +42,9 @@ def parse_destination(spec: str) -> Destination:
         raise DestinationError(f"destination {spec!r} is not understood; write {ACCEPTED_FORMS}")
     target = target.strip()
     if kind == "xlsx" and not target.lower().endswith(".xlsx"):
+        suggestion = Path(target).with_suffix(".xlsx") if Path(target).suffix else f"{target}.xlsx"
         raise DestinationError(
-            f"destination {spec!r}: a workbook path must end in .xlsx, e.g. xlsx:{target}.xlsx"
+            f"destination {spec!r}: a workbook path must end in .xlsx, e.g. xlsx:{suggestion}"
         )
     if kind == "gsheets" and not _SPREADSHEET_ID.match(target):
         raise DestinationError(
@@ -61,6 +64,43 @@ def _open_xlsx(destination: Destination, settings: Settings) -> SheetBackend:
     from sheets_sync.backends.xlsx.backend import XlsxBackend
 
     return XlsxBackend(Path(destination.target).expanduser())
+
+
+def check_writable(destination: Destination) -> None:
+    """Refuse a workbook path that could not be saved, before anything is computed.
+
+    The CLI calls this first, so a typo'd or read-only path costs no KPI
+    computation and records no run. The backend saves to a temporary file beside
+    the workbook and moves it over the old one, so the folder must accept new
+    files; a read-only workbook is taken as its owner's wish that it not be
+    replaced. A spreadsheet is checked by Google when it is opened.
+    """
+    if destination.kind != "xlsx":
+        return
+    path = Path(destination.target).expanduser()
+    if path.is_dir():
+        raise DestinationError(
+            f"cannot write {path}: it is a folder; give a workbook file inside it, "
+            f"e.g. xlsx:{path / 'tradein-ops.xlsx'}"
+        )
+    folder = path.parent
+    if not folder.is_dir():
+        raise DestinationError(
+            f"cannot write {path}: folder {folder} does not exist; create it first"
+        )
+    if path.exists() and not os.access(path, os.W_OK):
+        raise DestinationError(
+            f"cannot write {path}: the file is read-only; make it writable (chmod u+w) "
+            "or choose another path"
+        )
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise DestinationError(
+            f"cannot write {path}: folder {folder} does not accept new files "
+            f"({error.strerror}); choose a folder you can write to"
+        ) from error
 
 
 def _open_gsheets(destination: Destination, settings: Settings) -> SheetBackend:

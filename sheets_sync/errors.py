@@ -63,7 +63,3 @@ class SheetsAPIError(SheetsSyncError):
 
 class TransientSheetsAPIError(SheetsAPIError, TransientError):
     """A Sheets API answer worth retrying (429, 5xx)."""
-
-
-class PricingError(SheetsSyncError):
-    """A pricing push cannot proceed as a whole (bad tab, missing columns)."""

@@ -56,7 +56,9 @@ def test_an_unknown_query_in_a_template_fails_at_load_naming_the_known_ones(tmp_
     (tmp_path / "tabs").mkdir()
     path = tmp_path / "tabs" / "forecast.yaml"
     path.write_text(UNKNOWN_TEMPLATE, encoding="utf-8")
-    expected = f"{path}: query: unknown built-in query 'revenue_forecast'. Fix: use one of {KNOWN}"
+    expected = (
+        f"{path}:2: query: unknown built-in query 'revenue_forecast'. Fix: use one of {KNOWN}"
+    )
     with pytest.raises(TemplateError, match=f"^{re.escape(expected)}$"):
         load_all_templates(Settings(templates_dir=tmp_path))
 

@@ -23,13 +23,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class CLIGroup(click.Group):
-    """Turns library errors into ``click.ClickException`` (one line, exit 1)."""
+    """Turns library errors into ``click.ClickException`` (one line, exit 1).
+
+    The only such conversion: it also covers the group callback (loading the
+    settings), so commands and helpers just let ``SheetsSyncError`` propagate.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except SheetsSyncError as error:
-            raise click.ClickException(str(error)) from None
+            raise click.ClickException(str(error)) from error
 
 
 class AppContext:
@@ -89,11 +93,7 @@ def main(ctx: click.Context) -> None:
     Quick start (no Google account needed):
         sheets-sync demo
     """
-    try:
-        settings = Settings.load()
-    except SheetsSyncError as error:
-        raise click.ClickException(str(error)) from None
-    app = AppContext(settings)
+    app = AppContext(Settings.load())
     ctx.obj = app
     ctx.call_on_close(app.close)
 

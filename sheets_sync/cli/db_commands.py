@@ -20,6 +20,7 @@ from rich.progress import (
 
 from sheets_sync import db
 from sheets_sync.cli import AppContext, database_option, main, pass_app
+from sheets_sync.cli.params import PastDay
 from sheets_sync.demo import DemoSpec, DemoSummary, ProgressCallback, generate, yesterday_utc
 from sheets_sync.demo.spec import DEFAULT_DAYS, DEFAULT_ORDERS, DEFAULT_SEED, MAX_ORDERS
 
@@ -79,9 +80,8 @@ def _load_demo(app: AppContext, spec: DemoSpec, replace: bool) -> DemoSummary:
     return summary
 
 
-def _demo_spec(orders: int, seed: int, end_date: dt.datetime | None, days: int) -> DemoSpec:
-    end = end_date.date() if end_date else yesterday_utc()
-    return DemoSpec(orders=orders, seed=seed, end_date=end, days=days)
+def _demo_spec(orders: int, seed: int, end_date: dt.date | None, days: int) -> DemoSpec:
+    return DemoSpec(orders=orders, seed=seed, end_date=end_date or yesterday_utc(), days=days)
 
 
 _orders_option = click.option(
@@ -100,7 +100,7 @@ _seed_option = click.option(
 )
 _end_date_option = click.option(
     "--end-date",
-    type=click.DateTime(["%Y-%m-%d"]),
+    type=PastDay("the end date", "yesterday (UTC)"),
     default=None,
     help="Last day of data, YYYY-MM-DD (default: yesterday, UTC).",
 )
@@ -127,7 +127,7 @@ def demo_data(
     app: AppContext,
     orders: int,
     seed: int,
-    end_date: dt.datetime | None,
+    end_date: dt.date | None,
     days: int,
     replace: bool,
 ) -> None:
@@ -161,9 +161,10 @@ def demo(app: AppContext, orders: int, seed: int) -> None:
         mkdir tradein-demo && cd tradein-demo && sheets-sync demo
     """
     from sheets_sync.cli.sync_commands import DEFAULT_DESTINATION, run_and_report
+    from sheets_sync.destinations import parse_destination
 
     app.close()
     app.settings = app.settings.replace(database_url=DEMO_DATABASE_URL)
     spec = _demo_spec(orders, seed, None, DEFAULT_DAYS)
     _load_demo(app, spec, replace=True)
-    run_and_report(app.engine, app.settings, DEFAULT_DESTINATION)
+    run_and_report(app.engine, app.settings, parse_destination(DEFAULT_DESTINATION))

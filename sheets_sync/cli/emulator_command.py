@@ -30,7 +30,7 @@ def emulator(port: int, read_quota: int | None, write_quota: int | None) -> None
     except OSError as error:
         raise click.ClickException(
             f"cannot listen on 127.0.0.1:{port}: {error.strerror or error}; choose another --port"
-        ) from None
+        ) from error
     server.emulator.controls.quotas.configure(
         {"read_per_minute": read_quota, "write_per_minute": write_quota}
     )

@@ -16,8 +16,9 @@ from sqlalchemy.engine import Engine
 
 from sheets_sync.backends.base import WrittenTab
 from sheets_sync.cli import AppContext, database_option, main, pass_app
+from sheets_sync.cli.params import DestinationType, PastDay, TabList
 from sheets_sync.config import Settings
-from sheets_sync.destinations import parse_destination
+from sheets_sync.destinations import Destination, check_writable, open_destination
 from sheets_sync.sync import Progress as ProgressCallback
 from sheets_sync.sync import ProgressEvent, SyncResult, load_all_templates, run_sync
 
@@ -61,16 +62,18 @@ def sync_progress() -> Iterator[ProgressCallback | None]:
 def run_and_report(
     engine: Engine,
     settings: Settings,
-    destination: str,
+    destination: Destination,
     tabs: list[str] | None = None,
     as_of: dt.date | None = None,
 ) -> SyncResult:
     """Run a CLI sync with progress, then print the summary table (shared with ``demo``)."""
+    check_writable(destination)
+    backend = open_destination(destination, settings)
     with sync_progress() as progress:
         result = run_sync(
             engine,
             settings,
-            destination,
+            backend,
             tabs=tabs,
             trigger="cli",
             requested_by=_user(),
@@ -113,30 +116,30 @@ def _user() -> str | None:
         return None
 
 
-def _tab_list(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    return [t.strip() for t in value.split(",") if t.strip()] or None
-
-
 @main.command("sync")
 @click.option(
     "--to",
     "destination",
+    type=DestinationType(),
     default=DEFAULT_DESTINATION,
     show_default=True,
+    metavar="KIND:TARGET",
     help="Where to write: xlsx:PATH or gsheets:SPREADSHEET_ID.",
 )
-@click.option("--tabs", default=None, help='Only these tabs, e.g. "KPI Daily,Pricing".')
+@click.option(
+    "--tabs", type=TabList(), default=None, help='Only these tabs, e.g. "KPI Daily,Pricing".'
+)
 @click.option(
     "--as-of",
-    type=click.DateTime(["%Y-%m-%d"]),
+    type=PastDay("as-of", "the data's last day"),
     default=None,
-    help="Last day included, YYYY-MM-DD (default: the data's last day).",
+    help="Last day included, YYYY-MM-DD, not after today (default: the data's last day).",
 )
 @database_option
 @pass_app
-def sync(app: AppContext, destination: str, tabs: str | None, as_of: dt.datetime | None) -> None:
+def sync(
+    app: AppContext, destination: Destination, tabs: list[str] | None, as_of: dt.date | None
+) -> None:
     """Compute the tabs in the database and write them to a workbook or a spreadsheet.
 
     Every run is recorded in sync_runs (see the Sync Status tab).
@@ -146,9 +149,7 @@ def sync(app: AppContext, destination: str, tabs: str | None, as_of: dt.datetime
         sheets-sync sync --to xlsx:tradein-ops.xlsx
         sheets-sync sync --to xlsx:report.xlsx --tabs "KPI Daily,Pricing" --as-of 2025-06-30
     """
-    parse_destination(destination)
-    day = as_of.date() if as_of else None
-    run_and_report(app.engine, app.settings, destination, _tab_list(tabs), day)
+    run_and_report(app.engine, app.settings, destination, tabs, as_of)
 
 
 @main.command("tabs")

@@ -47,7 +47,7 @@ def builtin_query(name: str, where: object = "template") -> BuiltinQuery:
         raise TemplateError(
             f"{where}: query: unknown built-in query {name!r}. "
             f"Fix: use one of {sorted(BUILTIN_QUERIES)}"
-        ) from None
+        ) from None  # the KeyError only repeats the name the message already gives
 
 
 def query_columns() -> dict[str, tuple[str, ...]]:

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import exc, func, select, text
 from sqlalchemy.engine import Connection
 
+from sheets_sync.db import bad_timestamp_error
 from sheets_sync.errors import TemplateError
 from sheets_sync.frame import Row, TabFrame
 from sheets_sync.kpis.common import ORDER_EVENTS
@@ -39,7 +40,10 @@ Converter = Callable[[Any], Any]
 
 def default_as_of(conn: Connection) -> dt.date:
     """The data's last day: the latest event of any order (today, UTC, when there is none)."""
-    maxima = conn.execute(select(*(func.max(tradein_orders.c[c]) for c in ORDER_EVENTS))).one()
+    try:
+        maxima = conn.execute(select(*(func.max(tradein_orders.c[c]) for c in ORDER_EVENTS))).one()
+    except ValueError as err:  # SQLite keeps text in a DATETIME column; reading it fails
+        raise bad_timestamp_error(conn, tradein_orders, ORDER_EVENTS, err) from err
     days = [_to_date(value) for value in maxima if value is not None]
     return max(days) if days else dt.datetime.now(dt.UTC).date()
 
@@ -134,7 +138,7 @@ def _run_user_sql(
     except OSError as error:
         raise TemplateError(
             f"{path}: cannot read the SQL file ({error.strerror}). Fix: check the path"
-        ) from None
+        ) from error
     try:
         with _savepoint(conn):
             result = conn.execute(text(strip_sql_comments(sql)), user_sql_binds(context))
@@ -144,7 +148,7 @@ def _run_user_sql(
             f"{path}: the query failed on {conn.dialect.name}: {_reason(error)}. Fix: correct "
             "the SQL (binds available: :as_of, :window_start, :window_end, "
             ":window_end_exclusive and the template's params)"
-        ) from None
+        ) from error
 
 
 _SQL_TOKENS = re.compile(
@@ -221,12 +225,12 @@ def _converter(column: ColumnSpec, where: str) -> Converter:
             return None
         try:
             return convert(value)
-        except (ValueError, TypeError, ArithmeticError):
+        except (ValueError, TypeError, ArithmeticError) as error:
             raise TemplateError(
                 f"{where}: value {value!r} of column {column.source!r} is not a valid "
                 f"{column.type.value} (for {column.header!r}). Fix: return a "
                 f"{column.type.value} or change the column's `type:`"
-            ) from None
+            ) from error
 
     return run
 
@@ -239,7 +243,7 @@ def _to_decimal(value: Any) -> Decimal:
     try:
         return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
     except InvalidOperation:
-        raise ValueError(value) from None
+        raise ValueError(value) from None  # InvalidOperation says less than the value
 
 
 def _to_int(value: Any) -> int:

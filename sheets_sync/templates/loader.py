@@ -9,11 +9,10 @@ reported by the query layer with the same precision.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
-
-import yaml
 
 from sheets_sync.errors import TemplateError
 from sheets_sync.templates.model import (
@@ -26,6 +25,7 @@ from sheets_sync.templates.model import (
     Summarize,
     TabTemplate,
 )
+from sheets_sync.templates.source import Where, read_yaml
 
 TAB_KEYS = {
     "title", "description", "query", "sql", "columns", "key", "window_days", "params",
@@ -36,18 +36,10 @@ PIVOT_KEYS = {"title", "rows", "columns", "values", "sort_rows"}
 VALUE_KEYS = {"column", "summarize", "label"}
 FORMAT_KEYS = {"column", "when", "values", "value", "background", "font_color", "bold"}
 FREEZE_KEYS = {"rows", "columns"}
-MAX_TITLE = 100
+SORT_ORDERS = ("ASCENDING", "DESCENDING")
+SAME = "give each tab and pivot sheet its own title (titles are compared case-insensitively)"
+_HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 E = TypeVar("E")
-
-
-class _Where:
-    """Builds messages that say which file and key went wrong and how to fix it."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, key: str, problem: str, fix: str) -> TemplateError:
-        return TemplateError(f"{self.path}: {key}: {problem}. Fix: {fix}")
 
 
 def load_templates(
@@ -71,15 +63,16 @@ def load_templates(
             "at a folder whose tabs/ holds the templates (the packaged ones are used by default)"
         )
     templates: dict[str, TabTemplate] = {}
+    owners: dict[str, Path] = {}
     for path in paths:
         template = load_template(path, query_columns)
-        if template.title in templates:
-            other = templates[template.title].source_file
-            raise _Where(path).fail(
-                "title",
-                f"{template.title!r} is also the title of {other}",
-                "give each tab its own title",
-            )
+        for key, title in _sheet_titles(template.title, template.pivots):
+            if title.casefold() in owners:
+                other = owners[title.casefold()]
+                raise Where(path).fail(key, f"{title!r} is also a sheet title in {other}", SAME)
+        owners.update(
+            {t.casefold(): path for _, t in _sheet_titles(template.title, template.pivots)}
+        )
         templates[template.title] = template
     return dict(sorted(templates.items(), key=lambda item: (item[1].order, item[0])))
 
@@ -88,8 +81,7 @@ def load_template(
     path: Path, query_columns: Mapping[str, Collection[str]] | None = None
 ) -> TabTemplate:
     """Parse one template file; see :func:`load_templates`."""
-    where = _Where(path)
-    raw = _read_yaml(path, where)
+    raw, where = read_yaml(path)
     _check_keys(raw, TAB_KEYS, "", where)
     title = _title(raw.get("title"), "title", where)
     columns = _columns(raw.get("columns"), where)
@@ -115,27 +107,13 @@ def load_template(
         conditional_formats=_conditional_formats(
             raw.get("conditional_formats", []), headers, where
         ),
-        pivots=_pivots(raw.get("pivots", []), columns, where),
+        pivots=_distinct(title, _pivots(raw.get("pivots", []), columns, where), where),
         order=_count(raw.get("order", 100), "order", where),
         source_file=path,
     )
 
 
-def _read_yaml(path: Path, where: _Where) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        raise where.fail("(file)", f"invalid YAML at {at}", "correct the YAML syntax") from None
-    if not isinstance(raw, dict):
-        raise where.fail(
-            "(file)", "the file is not a mapping", "write `title:`, `columns:`, … keys"
-        )
-    return raw
-
-
-def _check_keys(raw: Mapping[str, Any], allowed: set[str], prefix: str, where: _Where) -> None:
+def _check_keys(raw: Mapping[str, Any], allowed: set[str], prefix: str, where: Where) -> None:
     for key in raw:
         if key not in allowed:
             close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
@@ -143,18 +121,28 @@ def _check_keys(raw: Mapping[str, Any], allowed: set[str], prefix: str, where: _
             raise where.fail(f"{prefix}{key}", "unknown key", hint)
 
 
-def _title(value: Any, key: str, where: _Where) -> str:
+def _title(value: Any, key: str, where: Where) -> str:
     if not isinstance(value, str) or not value.strip():
         raise where.fail(key, "missing or empty", "give the sheet a title, e.g. `title: KPI Daily`")
-    if len(value) > MAX_TITLE or any(ch in value for ch in "[]*?:/\\'"):
+    longest = _longest_title()
+    if len(value) > longest or any(ch in value for ch in "[]*?:/\\'"):
         raise where.fail(
             key, f"{value!r} is not a valid sheet title",
-            f"use at most {MAX_TITLE} characters and none of [ ] * ? : / \\ '",
+            f"use at most {longest} characters and none of [ ] * ? : / \\ '",
         )  # fmt: skip
     return value
 
 
-def _query(raw: Mapping[str, Any], path: Path, where: _Where) -> tuple[str | None, Path | None]:
+def _longest_title() -> int:
+    """The longest title any destination accepts; a shorter destination cap (xlsx) is
+    checked against the frames when syncing there (:func:`sheets_sync.limits.check_frames`)."""
+    from sheets_sync import limits  # here: limits → frame → templates would be a cycle
+
+    caps = (limits.XLSX_LIMITS.max_title_chars, limits.GOOGLE_LIMITS.max_title_chars)
+    return max(cap for cap in caps if cap is not None)
+
+
+def _query(raw: Mapping[str, Any], path: Path, where: Where) -> tuple[str | None, Path | None]:
     query, sql = raw.get("query"), raw.get("sql")
     if (query is None) == (sql is None):
         raise where.fail(
@@ -179,7 +167,7 @@ def _check_sources(
     query: str,
     columns: tuple[ColumnSpec, ...],
     query_columns: Mapping[str, Collection[str]],
-    where: _Where,
+    where: Where,
 ) -> None:
     if query not in query_columns:
         close = difflib.get_close_matches(query, sorted(query_columns), n=1)
@@ -194,7 +182,7 @@ def _check_sources(
             )  # fmt: skip
 
 
-def _columns(value: Any, where: _Where) -> tuple[ColumnSpec, ...]:
+def _columns(value: Any, where: Where) -> tuple[ColumnSpec, ...]:
     if not isinstance(value, list) or not value:
         raise where.fail("columns", "missing or empty", "list the columns, each with a `header:`")
     columns = tuple(_column(item, f"columns[{i}]", where) for i, item in enumerate(value))
@@ -208,7 +196,7 @@ def _columns(value: Any, where: _Where) -> tuple[ColumnSpec, ...]:
     return columns
 
 
-def _column(item: Any, key: str, where: _Where) -> ColumnSpec:
+def _column(item: Any, key: str, where: Where) -> ColumnSpec:
     raw = _mapping(item, key, where)
     _check_keys(raw, COLUMN_KEYS, f"{key}.", where)
     header = raw.get("header")
@@ -225,7 +213,7 @@ def _column(item: Any, key: str, where: _Where) -> ColumnSpec:
     )
 
 
-def _pivots(value: Any, columns: tuple[ColumnSpec, ...], where: _Where) -> tuple[PivotSpec, ...]:
+def _pivots(value: Any, columns: tuple[ColumnSpec, ...], where: Where) -> tuple[PivotSpec, ...]:
     headers = [c.header for c in columns]
     numeric = {c.header for c in columns if c.type.is_numeric}
     pivots = []
@@ -245,14 +233,30 @@ def _pivots(value: Any, columns: tuple[ColumnSpec, ...], where: _Where) -> tuple
                 rows=tuple(_headers(raw.get("rows", []), headers, f"{key}.rows", where)),
                 columns=tuple(_headers(raw.get("columns", []), headers, f"{key}.columns", where)),
                 values=values,
-                sort_rows=str(raw.get("sort_rows", "ASCENDING")).upper(),
+                sort_rows=_sort_order(raw.get("sort_rows", "ASCENDING"), f"{key}.sort_rows", where),
             )
         )
     return tuple(pivots)
 
 
+def _sheet_titles(title: str, pivots: tuple[PivotSpec, ...]) -> list[tuple[str, str]]:
+    """(key, title) of every sheet a template writes: its tab, then one per pivot."""
+    return [("title", title), *((f"pivots[{i}].title", p.title) for i, p in enumerate(pivots))]
+
+
+def _distinct(title: str, pivots: tuple[PivotSpec, ...], where: Where) -> tuple[PivotSpec, ...]:
+    """Pivots whose sheet titles differ from the tab's and each other's (case-insensitive,
+    as workbooks and spreadsheets compare them)."""
+    seen: dict[str, str] = {}
+    for key, name in _sheet_titles(title, pivots):
+        if name.casefold() in seen:
+            raise where.fail(key, f"{name!r} is also the title of {seen[name.casefold()]}", SAME)
+        seen[name.casefold()] = "the tab" if key == "title" else key.removesuffix(".title")
+    return pivots
+
+
 def _pivot_value(
-    item: Any, key: str, headers: list[str], numeric: set[str], where: _Where
+    item: Any, key: str, headers: list[str], numeric: set[str], where: Where
 ) -> PivotValue:
     raw = _mapping(item, key, where)
     _check_keys(raw, VALUE_KEYS, f"{key}.", where)
@@ -270,19 +274,19 @@ def _pivot_value(
 
 
 def _conditional_formats(
-    value: Any, headers: list[str], where: _Where
+    value: Any, headers: list[str], where: Where
 ) -> tuple[ConditionalFormat, ...]:
     rules = []
     for i, item in enumerate(_list(value, "conditional_formats", where)):
         key = f"conditional_formats[{i}]"
         raw = _mapping(item, key, where)
         _check_keys(raw, FORMAT_KEYS, f"{key}.", where)
-        values = raw.get("values", [raw["value"]] if "value" in raw else [])
+        condition = _enum(ConditionKind, raw.get("when"), f"{key}.when", where)
         rules.append(
             ConditionalFormat(
                 column=_headers([raw.get("column")], headers, f"{key}.column", where)[0],
-                condition=_enum(ConditionKind, raw.get("when"), f"{key}.when", where),
-                values=tuple(str(v) for v in _list(values, f"{key}.values", where)),
+                condition=condition,
+                values=_format_values(raw, condition, key, where),
                 background=_colour(raw.get("background"), f"{key}.background", where),
                 font_color=_colour(raw.get("font_color"), f"{key}.font_color", where),
                 bold=_bool(raw.get("bold", False), f"{key}.bold", where),
@@ -291,7 +295,66 @@ def _conditional_formats(
     return tuple(rules)
 
 
-def _headers(value: Any, headers: list[str], key: str, where: _Where) -> list[str]:
+def _format_values(
+    raw: Mapping[str, Any], condition: ConditionKind, key: str, where: Where
+) -> tuple[str, ...]:
+    """The rule's values, checked against what its ``when`` compares with."""
+    if "value" in raw and "values" in raw:
+        raise where.fail(
+            f"{key}.values", "both `value` and `values` are given", "keep only one of them"
+        )
+    name = f"{key}.values" if "values" in raw else f"{key}.value"
+    values = _list(raw["values"], name, where) if "values" in raw else []
+    if "value" in raw:
+        values = [raw["value"]]
+    if condition is ConditionKind.NOT_BLANK:
+        if values:
+            field = name.rsplit(".", 1)[1]
+            raise where.fail(name, "not_blank compares with no value", f"remove `{field}:`")
+        return ()
+    if condition is ConditionKind.NUMBER_BETWEEN:
+        return _between(values, name, where)
+    if len(values) != 1:
+        raise where.fail(
+            name, f"{condition.value} compares with exactly one value, got {len(values)}",
+            "write one `value:`",
+        )  # fmt: skip
+    if condition.value.startswith("number_"):
+        return (str(_number(values[0], name, where)),)
+    if not isinstance(values[0], str):
+        raise where.fail(name, f"{values[0]!r} is not text", f'quote it, e.g. value: "{values[0]}"')
+    return (values[0],)
+
+
+def _between(values: list[Any], name: str, where: Where) -> tuple[str, ...]:
+    if len(values) != 2:
+        raise where.fail(
+            name, f"number_between needs two numbers (low, high), got {len(values)}",
+            "write e.g. `values: [0.9, 1.0]`",
+        )  # fmt: skip
+    low, high = (_number(v, name, where) for v in values)
+    if low > high:
+        raise where.fail(
+            name, f"the low bound {low} is above the high bound {high}",
+            f"write them in order: `values: [{high}, {low}]`",
+        )  # fmt: skip
+    return (str(low), str(high))
+
+
+def _number(value: Any, key: str, where: Where) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise where.fail(key, f"{value!r} is not a number", "write a number, e.g. `0.9`")
+    return value
+
+
+def _sort_order(value: Any, key: str, where: Where) -> str:
+    order = str(value).upper()
+    if order not in SORT_ORDERS:
+        raise where.fail(key, f"{value!r} is not a sort order", f"use one of {list(SORT_ORDERS)}")
+    return order
+
+
+def _headers(value: Any, headers: list[str], key: str, where: Where) -> list[str]:
     names = _list(value, key, where)
     for name in names:
         if name not in headers:
@@ -301,21 +364,21 @@ def _headers(value: Any, headers: list[str], key: str, where: _Where) -> list[st
     return [str(n) for n in names]
 
 
-def _enum(kind: Callable[[Any], E], value: Any, key: str, where: _Where) -> E:
+def _enum(kind: Callable[[Any], E], value: Any, key: str, where: Where) -> E:
     try:
         return kind(value)
-    except ValueError:
+    except ValueError as error:
         allowed = [m.value for m in kind]  # type: ignore[attr-defined]
-        raise where.fail(key, f"{value!r} is not allowed", f"use one of {allowed}") from None
+        raise where.fail(key, f"{value!r} is not allowed", f"use one of {allowed}") from error
 
 
-def _mapping(value: Any, key: str, where: _Where) -> dict[str, Any]:
+def _mapping(value: Any, key: str, where: Where) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise where.fail(key, "must be a mapping", "write `name: value` pairs under it")
     return value
 
 
-def _list(value: Any, key: str, where: _Where) -> list[Any]:
+def _list(value: Any, key: str, where: Where) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -323,7 +386,7 @@ def _list(value: Any, key: str, where: _Where) -> list[Any]:
     return value
 
 
-def _positive_int(value: Any, key: str, where: _Where) -> int | None:
+def _positive_int(value: Any, key: str, where: Where) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -331,33 +394,28 @@ def _positive_int(value: Any, key: str, where: _Where) -> int | None:
     return value
 
 
-def _count(value: Any, key: str, where: _Where) -> int:
+def _count(value: Any, key: str, where: Where) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise where.fail(key, f"{value!r} is not a whole number ≥ 0", "e.g. `1`")
     return value
 
 
-def _bool(value: Any, key: str, where: _Where) -> bool:
+def _bool(value: Any, key: str, where: Where) -> bool:
     if not isinstance(value, bool):
         raise where.fail(key, f"{value!r} is not true/false", "write `true` or `false`")
     return value
 
 
-def _optional_str(value: Any, key: str, where: _Where) -> str | None:
+def _optional_str(value: Any, key: str, where: Where) -> str | None:
     if value is not None and not isinstance(value, str):
         raise where.fail(key, f"{value!r} is not text", 'quote it, e.g. "#,##0.00"')
     return value
 
 
-def _colour(value: Any, key: str, where: _Where) -> str | None:
+def _colour(value: Any, key: str, where: Where) -> str | None:
     text = _optional_str(value, key, where)
-    if text is not None and not (len(text) == 7 and text.startswith("#")):
-        raise where.fail(key, f"{text!r} is not a colour", 'write it as "#RRGGBB"')
-    if text is not None:
-        try:
-            int(text[1:], 16)
-        except ValueError:
-            raise where.fail(key, f"{text!r} is not a colour", 'write it as "#RRGGBB"') from None
+    if text is not None and not _HEX_COLOUR.match(text):
+        raise where.fail(key, f"{text!r} is not a colour", 'write it as "#RRGGBB", e.g. "#F4CCCC"')
     return text
 
 

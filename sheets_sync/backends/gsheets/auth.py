@@ -52,7 +52,7 @@ def load_credentials(
             "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service-account "
             "key file, run on App Engine, or `gcloud auth application-default login` "
             f"({_first_line(error)})"
-        ) from None
+        ) from error
     return credentials
 
 
@@ -61,16 +61,16 @@ def _from_key_file(path: str) -> Credentials:
         credentials: Credentials = service_account.Credentials.from_service_account_file(
             path, scopes=list(SCOPES)
         )
-    except FileNotFoundError:
+    except FileNotFoundError as error:
         raise ConfigError(
             f"GOOGLE_APPLICATION_CREDENTIALS={path!r}: no such file; point it at the "
             "service account's JSON key"
-        ) from None
+        ) from error
     except (ValueError, KeyError) as error:
         raise ConfigError(
             f"GOOGLE_APPLICATION_CREDENTIALS={path!r} is not a service-account JSON key "
             f"({_first_line(error)}); download a key of type 'service_account'"
-        ) from None
+        ) from error
     return credentials
 
 

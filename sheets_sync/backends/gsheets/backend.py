@@ -130,7 +130,7 @@ class GoogleSheetsBackend:
             )
         except SheetsAPIError as error:
             if error.status in (403, 404):
-                raise self._not_shared(error) from None
+                raise self._not_shared(error) from error
             raise
         return meta
 
@@ -154,10 +154,10 @@ class GoogleSheetsBackend:
             )
         except SheetsAPIError as error:
             if error.status in (403, 404):
-                raise self._not_shared(error) from None
+                raise self._not_shared(error) from error
             if error.status == 400:
                 raise DestinationError(
                     f"spreadsheet {self.spreadsheet_id} has no tab {title!r}; run a sync to create it"
-                ) from None
+                ) from error
             raise
         return [list(row) for row in answer.get("values", [])]

@@ -147,7 +147,7 @@ class XlsxBackend:
             raise DestinationError(
                 f"{self.path} is not a readable .xlsx workbook ({error}); move it away or "
                 "choose another path"
-            ) from None
+            ) from error
 
     def _save(self, wb: Workbook) -> None:
         """Save beside the destination, then atomically replace it."""

@@ -102,8 +102,8 @@ def _numbers(rule: ConditionalFormat, template: TabTemplate, index: int) -> list
     for value in rule.values:
         try:
             out.append(repr(float(value)))
-        except ValueError:
-            raise _bad_rule(template, index, f"{value!r} is not a number") from None
+        except ValueError as error:
+            raise _bad_rule(template, index, f"{value!r} is not a number") from error
     return out
 
 
