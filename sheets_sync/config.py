@@ -38,6 +38,8 @@ class Settings:
     retry_deadline_seconds: float = 120.0
     request_timeout_seconds: float = 60.0
     sql_echo: bool = False
+    max_shrink_share: float = 0.5
+    """A sync removing more than this share of a keyed tab's rows stops (``--allow-shrink``)."""
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -65,6 +67,11 @@ class Settings:
             )
         if self.payload_cap_bytes < 10_000:
             raise ConfigError(f"{ENV_PREFIX}PAYLOAD_CAP_BYTES must be at least 10000 bytes")
+        if not 0 < self.max_shrink_share <= 1:
+            raise ConfigError(
+                f"{ENV_PREFIX}MAX_SHRINK_SHARE={self.max_shrink_share} must be a share "
+                "between 0 and 1, e.g. 0.5 (a sync may remove at most half of a tab's rows)"
+            )
         if self.sheets_api_url and not self.sheets_api_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"{ENV_PREFIX}SHEETS_API_URL={self.sheets_api_url!r} must start with "

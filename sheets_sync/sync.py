@@ -23,6 +23,7 @@ from sheets_sync.config import Settings
 from sheets_sync.destinations import open_destination
 from sheets_sync.errors import ConfigError
 from sheets_sync.frame import TabFrame
+from sheets_sync.guards import AsOf, check_unique_keys, resolve_as_of
 from sheets_sync.limits import fit_frames
 from sheets_sync.templates import TabTemplate, load_templates
 
@@ -66,6 +67,7 @@ class SyncResult:
     api_calls: int = 0
     bytes_sent: int = 0
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def cells_written(self) -> int:
@@ -157,7 +159,7 @@ def _run(
     started = time.perf_counter()
     notify = progress or (lambda event: None)
     with engine.connect() as conn:
-        day, frames, compute_seconds = _compute(conn, selected, as_of, filters, notify)
+        resolved, frames, compute_seconds = _compute(conn, selected, as_of, filters, notify)
     frames = fit_frames(frames, backend.limits)
     backend.check_limits(frames)
     notify(ProgressEvent("write", backend.destination, len(frames), len(frames)))
@@ -165,11 +167,12 @@ def _run(
     result = SyncResult(
         run_id,
         backend.destination,
-        day,
+        resolved.day,
         tabs=_tab_results(frames, compute_seconds, report),
         api_calls=report.api_calls,
         bytes_sent=report.bytes_sent,
         seconds=time.perf_counter() - started,
+        warnings=resolved.warnings,
     )
     notify(ProgressEvent("done", backend.destination, len(frames), len(frames)))
     return result
@@ -181,11 +184,12 @@ def _compute(
     as_of: dt.date | None,
     filters: Mapping[str, tuple[str, ...]] | None,
     notify: Progress,
-) -> tuple[dt.date, list[TabFrame], dict[str, float]]:
-    """Every frame, all as of the same day (the data's last day unless given)."""
-    from sheets_sync.kpis.runner import build_context, compute_frame, default_as_of
+) -> tuple[AsOf, list[TabFrame], dict[str, float]]:
+    """Every frame, all as of the same day; refused before any write if keys repeat."""
+    from sheets_sync.kpis.runner import build_context, compute_frame
 
-    day = as_of if as_of is not None else default_as_of(conn)
+    resolved = resolve_as_of(conn, as_of)
+    day = resolved.day
     frames: list[TabFrame] = []
     seconds: dict[str, float] = {}
     for index, template in enumerate(selected):
@@ -199,7 +203,8 @@ def _compute(
                 "computed", template.title, index + 1, len(selected), rows=len(frames[-1].rows)
             )
         )
-    return day, frames, seconds
+    check_unique_keys(frames)
+    return resolved, frames, seconds
 
 
 def _tab_results(
