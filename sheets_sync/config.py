@@ -39,6 +39,8 @@ class Settings:
     sql_echo: bool = False
     lock_wait_seconds: float = 30.0
     lock_lease_seconds: float = 120.0
+    max_shrink_share: float = 0.5
+    """A sync removing more than this share of a keyed tab's rows stops (``--allow-shrink``)."""
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -75,6 +77,11 @@ class Settings:
             raise ConfigError(
                 f"{ENV_PREFIX}LOCK_LEASE_SECONDS={self.lock_lease_seconds} must be more than 0 "
                 "(how soon a crashed run's lock on SQLite expires, e.g. 120)"
+            )
+        if not 0 < self.max_shrink_share <= 1:
+            raise ConfigError(
+                f"{ENV_PREFIX}MAX_SHRINK_SHARE={self.max_shrink_share} must be a share "
+                "between 0 and 1, e.g. 0.5 (a sync may remove at most half of a tab's rows)"
             )
         if self.sheets_api_url and not self.sheets_api_url.startswith(("http://", "https://")):
             raise ConfigError(

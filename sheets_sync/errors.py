@@ -48,6 +48,14 @@ class LimitError(SheetsSyncError):
     """A write would break a destination limit (cells, columns, characters)."""
 
 
+class DataError(SheetsSyncError):
+    """The database's data cannot be synced as it is (repeated keys, malformed values)."""
+
+
+class ShrinkError(SheetsSyncError):
+    """A sync would remove most of a tab's rows; stopped before writing (``--allow-shrink``)."""
+
+
 class DestinationError(SheetsSyncError):
     """The destination cannot be written (not shared, not found, bad spec)."""
 

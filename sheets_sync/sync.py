@@ -25,6 +25,7 @@ from sheets_sync.config import Settings
 from sheets_sync.destinations import open_destination
 from sheets_sync.errors import ConfigError
 from sheets_sync.frame import TabFrame
+from sheets_sync.guards import AsOf, check_unique_keys, resolve_as_of
 from sheets_sync.locks import destination_lock
 from sheets_sync.templates import TabTemplate, load_templates
 
@@ -55,6 +56,7 @@ class SyncResult:
     as_of: dt.date | None
     written: WriteReport = field(default_factory=WriteReport)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def tabs(self) -> list[WrittenTab]:
@@ -165,13 +167,15 @@ def _run(
     started = time.perf_counter()
     notify = progress or (lambda event: None)
     with engine.connect() as conn:
-        day, frames, compute_seconds = _compute(conn, selected, as_of, filters, notify)
+        resolved, frames, compute_seconds = _compute(conn, selected, as_of, filters, notify)
     notify(ProgressEvent("write", backend.destination, len(frames), len(frames)))
     written = backend.write_tabs(frames)
     for tab in written.tabs:
         tab.compute_seconds = compute_seconds.get(tab.title, 0.0)
     seconds = time.perf_counter() - started
-    result = SyncResult(run_id, backend.destination, day, written, seconds)
+    result = SyncResult(
+        run_id, backend.destination, resolved.day, written, seconds, resolved.warnings
+    )
     notify(ProgressEvent("done", backend.destination, len(frames), len(frames)))
     return result
 
@@ -182,11 +186,12 @@ def _compute(
     as_of: dt.date | None,
     filters: Mapping[str, tuple[str, ...]] | None,
     notify: Progress,
-) -> tuple[dt.date, list[TabFrame], dict[str, float]]:
-    """Every frame, all as of the same day (the data's last day unless given)."""
-    from sheets_sync.kpis.runner import build_context, compute_frame, default_as_of
+) -> tuple[AsOf, list[TabFrame], dict[str, float]]:
+    """Every frame, all as of the same day; refused before any write if keys repeat."""
+    from sheets_sync.kpis.runner import build_context, compute_frame
 
-    day = as_of if as_of is not None else default_as_of(conn)
+    resolved = resolve_as_of(conn, as_of)
+    day = resolved.day
     frames: list[TabFrame] = []
     seconds: dict[str, float] = {}
     for index, template in enumerate(selected):
@@ -200,4 +205,5 @@ def _compute(
                 "computed", template.title, index + 1, len(selected), rows=len(frames[-1].rows)
             )
         )
-    return day, frames, seconds
+    check_unique_keys(frames)
+    return resolved, frames, seconds

@@ -190,7 +190,8 @@ def test_rows_are_ordered_by_the_key_columns(engine, tmp_path):
 
 def test_default_as_of_is_the_latest_event_day(engine):
     with engine.connect() as conn:
-        assert default_as_of(conn) == dt.datetime.now(dt.UTC).date()
+        yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+        assert default_as_of(conn) == yesterday  # an empty database: the last complete day
     load(engine, [
         order("O1", D(2026, 5, 1), status="paid", shipped_at=D(2026, 5, 2),
               received_at=D(2026, 5, 3), inspected_at=D(2026, 5, 4),

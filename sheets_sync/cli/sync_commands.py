@@ -98,6 +98,8 @@ def print_summary(result: SyncResult) -> None:
     )
     console = _console()
     console.print(table)
+    for warning in result.warnings:
+        console.print(f"Warning: {warning}")
     console.print(f"Run {result.run_id} recorded in sync_runs.")
 
 

@@ -19,16 +19,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exc, func, select, text
+from sqlalchemy import exc, text
 from sqlalchemy.engine import Connection
 
-from sheets_sync.db import bad_timestamp_error
 from sheets_sync.errors import TemplateError
 from sheets_sync.frame import Row, TabFrame
-from sheets_sync.kpis.common import ORDER_EVENTS
+from sheets_sync.guards import resolve_as_of
 from sheets_sync.kpis.query import BuiltinQuery, DerivedColumn, QueryContext
 from sheets_sync.kpis.registry import builtin_query
-from sheets_sync.schema import tradein_orders
 from sheets_sync.templates.model import ColumnSpec, ColumnType, TabTemplate
 
 CENT = Decimal("0.01")
@@ -39,13 +37,8 @@ Converter = Callable[[Any], Any]
 
 
 def default_as_of(conn: Connection) -> dt.date:
-    """The data's last day: the latest event of any order (today, UTC, when there is none)."""
-    try:
-        maxima = conn.execute(select(*(func.max(tradein_orders.c[c]) for c in ORDER_EVENTS))).one()
-    except ValueError as err:  # SQLite keeps text in a DATETIME column; reading it fails
-        raise bad_timestamp_error(conn, tradein_orders, ORDER_EVENTS, err) from err
-    days = [_to_date(value) for value in maxima if value is not None]
-    return max(days) if days else dt.datetime.now(dt.UTC).date()
+    """The day a tab is computed as of when none is given (see :func:`resolve_as_of`)."""
+    return resolve_as_of(conn, None).day
 
 
 def build_context(

@@ -1,0 +1,148 @@
+"""Checks that stop a sync before it can damage the team's spreadsheet.
+
+They run on what the engine computed, before any write, so a refusal leaves
+the destination exactly as it was:
+
+- the as-of day is never in the future: one order with a wrong clock must not
+  move every rolling window past the data and empty the tabs;
+- a keyed tab's data has unique keys, or notes would land on the wrong row;
+- a sync that would remove most of a keyed tab's rows (an empty or half-loaded
+  database) stops unless the user says the shrink is expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.engine import Connection
+
+from sheets_sync.db import bad_timestamp_error
+from sheets_sync.errors import ConfigError, DataError, ShrinkError
+from sheets_sync.frame import TabFrame
+from sheets_sync.kpis.common import ORDER_EVENTS
+from sheets_sync.schema import tradein_orders
+
+DEFAULT_MAX_SHRINK_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """The day every tab is computed as of, and how many orders lie after it."""
+
+    day: dt.date
+    orders_after: int = 0
+
+    @property
+    def warnings(self) -> list[str]:
+        if not self.orders_after:
+            return []
+        return [
+            f"{self.orders_after:,} order(s) have events after {self.day.isoformat()} "
+            "(the as-of day) and were left out; check the source system's clock if they "
+            "are dated in the future"
+        ]
+
+
+def latest_complete_day(now: dt.datetime | None = None) -> dt.date:
+    """Yesterday in UTC: today's figures are still moving."""
+    moment = now or dt.datetime.now(dt.UTC)
+    return moment.date() - dt.timedelta(days=1)
+
+
+def resolve_as_of(
+    conn: Connection, requested: dt.date | None, now: dt.datetime | None = None
+) -> AsOf:
+    """The requested day, else the data's last day; never later than yesterday (UTC).
+
+    Events dated after the day are left out of every tab and counted, so a run
+    can warn about them instead of letting them move the windows.
+    """
+    latest = latest_complete_day(now)
+    if requested is not None and requested > latest:
+        raise ConfigError(
+            f"as-of {requested.isoformat()} is not a complete day yet (UTC); the latest "
+            f"is {latest.isoformat()}: pass --as-of {latest.isoformat()} or leave it out"
+        )
+    day = requested if requested is not None else _last_event_day(conn, latest) or latest
+    return AsOf(day, _orders_after(conn, day))
+
+
+def _last_event_day(conn: Connection, latest: dt.date) -> dt.date | None:
+    """The last day up to ``latest`` with an order event; later (mis-dated) events don't count.
+
+    The plain maxima come first: they are cheap (indexed) and reading them is
+    what surfaces text stored in a timestamp column, as one clear error.
+    """
+    cutoff = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time())
+    columns = [tradein_orders.c[c] for c in ORDER_EVENTS]
+    days = _event_maxima(conn, [func.max(c) for c in columns])
+    if days and max(days) > latest:
+        days = _event_maxima(conn, [func.max(case((c < cutoff, c))) for c in columns])
+    return max(days) if days else None
+
+
+def _event_maxima(conn: Connection, maxima: list[Any]) -> list[dt.date]:
+    try:
+        values = conn.execute(select(*maxima)).one()
+    except ValueError as err:  # SQLite keeps text in a DATETIME column; reading it fails
+        raise bad_timestamp_error(conn, tradein_orders, ORDER_EVENTS, err) from err
+    return [_as_date(value) for value in values if value is not None]
+
+
+def _orders_after(conn: Connection, day: dt.date) -> int:
+    """Orders with any event after ``day`` (they exist when the source clock is wrong)."""
+    cutoff = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+    late = or_(*(tradein_orders.c[c] >= cutoff for c in ORDER_EVENTS))
+    return int(conn.execute(select(func.count()).where(late)).scalar_one())
+
+
+def _as_date(value: object) -> dt.date:
+    """A day from what the driver returned (PostgreSQL: a datetime; SQLite: maybe ISO text)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.datetime.fromisoformat(str(value)).date()
+
+
+def check_unique_keys(frames: Sequence[TabFrame]) -> None:
+    """Raise ``DataError`` naming the first keyed tab whose data repeats a key."""
+    for frame in frames:
+        if not frame.template.key:
+            continue
+        counts = Counter(frame.key_of(row) for row in frame.rows)
+        repeated = [(key, n) for key, n in counts.items() if n > 1]
+        if repeated:
+            raise DataError(_duplicate_message(frame, repeated))
+
+
+def _duplicate_message(frame: TabFrame, repeated: list[tuple[tuple[object, ...], int]]) -> str:
+    key, times = repeated[0]
+    names = list(frame.template.key)
+    shown = ", ".join(f"{name}={value!r}" for name, value in zip(names, key, strict=True))
+    return (
+        f"tab {frame.title!r}: {len(repeated):,} key(s) appear more than once in the data "
+        f"(key {names}); e.g. {shown} appears {times} times. Nothing was written: make "
+        "the query return one row per key, or change `key:` in its template"
+    )
+
+
+def check_shrink(
+    title: str, current_rows: int, kept_rows: int, max_share: float, allow: bool
+) -> None:
+    """Refuse to remove more than ``max_share`` of a keyed tab's rows (or all of them)."""
+    removed = current_rows - kept_rows
+    if allow or current_rows == 0 or removed <= 0:
+        return
+    if kept_rows > 0 and removed <= current_rows * max_share:
+        return
+    raise ShrinkError(
+        f"tab {title!r}: this sync would remove {removed:,} of its {current_rows:,} rows "
+        f"(more than {max_share:.0%}); nothing was written. If the database is complete "
+        "and the shrink is expected, run again with --allow-shrink"
+    )
