@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Connection, Engine
 
 from sheets_sync import db, runs
-from sheets_sync.backends.base import SheetBackend, WriteReport, WrittenTab
+from sheets_sync.backends.base import SheetBackend, WriteOptions, WriteReport, WrittenTab
 from sheets_sync.config import Settings
 from sheets_sync.destinations import open_destination
 from sheets_sync.errors import ConfigError
@@ -113,6 +113,8 @@ def run_sync(
     as_of: dt.date | None = None,
     filters: Mapping[str, tuple[str, ...]] | None = None,
     run_id: str | None = None,
+    allow_shrink: bool = False,
+    adopt: bool = False,
 ) -> SyncResult:
     """Compute and write the selected tabs; record the run; raise on failure.
 
@@ -120,6 +122,8 @@ def run_sync(
     picked up here; otherwise a run is queued now. Usage errors (unknown tab,
     bad destination, uninitialised database) are raised before any run is
     recorded; anything failing after that is recorded as failed and re-raised.
+    ``allow_shrink`` and ``adopt`` lift two guards of the team's sheet for this
+    run (see :class:`WriteOptions`).
 
     One run per destination at a time (:mod:`sheets_sync.locks`): the run stays
     ``queued`` while it waits for another run on the same destination, so the
@@ -147,7 +151,8 @@ def run_sync(
     try:
         with lock:
             runs.mark_running(engine, run_id)
-            result = _run(engine, backend, selected, run_id, progress, as_of, filters)
+            options = WriteOptions(allow_shrink, settings.max_shrink_share, adopt)
+            result = _run(engine, backend, selected, run_id, progress, as_of, filters, options)
             runs.mark_succeeded(engine, run_id, tabs=titles, written=result.written)
     except BaseException as error:
         runs.mark_failed(engine, run_id, error)
@@ -163,13 +168,14 @@ def _run(
     progress: Progress | None,
     as_of: dt.date | None,
     filters: Mapping[str, tuple[str, ...]] | None,
+    options: WriteOptions,
 ) -> SyncResult:
     started = time.perf_counter()
     notify = progress or (lambda event: None)
     with engine.connect() as conn:
         resolved, frames, compute_seconds = _compute(conn, selected, as_of, filters, notify)
     notify(ProgressEvent("write", backend.destination, len(frames), len(frames)))
-    written = backend.write_tabs(frames)
+    written = backend.write_tabs(frames, options)
     for tab in written.tabs:
         tab.compute_seconds = compute_seconds.get(tab.title, 0.0)
     seconds = time.perf_counter() - started

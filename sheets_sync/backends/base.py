@@ -61,6 +61,23 @@ class WriteReport:
         return sum(t.rows or 0 for t in self.tabs)
 
 
+@dataclass(frozen=True)
+class WriteOptions:
+    """What the user allowed this run to do to the team's sheet beyond the usual.
+
+    ``allow_shrink``: a keyed tab may lose more than ``max_shrink_share`` of its
+    rows (or all of them). ``adopt``: a sheet titled like a managed tab but not
+    created by the product is taken over instead of refused.
+    """
+
+    allow_shrink: bool = False
+    max_shrink_share: float = 0.5
+    adopt: bool = False
+
+
+DEFAULT_OPTIONS = WriteOptions()
+
+
 class SheetBackend(Protocol):
     """A destination of managed tabs: ``xlsx:PATH`` or ``gsheets:SPREADSHEET_ID``."""
 
@@ -69,7 +86,9 @@ class SheetBackend(Protocol):
         """The destination as the user wrote it (recorded in ``sync_runs``)."""
         ...
 
-    def write_tabs(self, frames: Sequence[TabFrame]) -> WriteReport:
+    def write_tabs(
+        self, frames: Sequence[TabFrame], options: WriteOptions = DEFAULT_OPTIONS
+    ) -> WriteReport:
         """Fit the frames to the destination's limits (``LimitError`` before anything is
         written), write every tab and its pivots (atomic per run where possible), and
         report what was written."""

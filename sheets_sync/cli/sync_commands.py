@@ -65,6 +65,8 @@ def run_and_report(
     destination: Destination,
     tabs: list[str] | None = None,
     as_of: dt.date | None = None,
+    allow_shrink: bool = False,
+    adopt: bool = False,
 ) -> SyncResult:
     """Run a CLI sync with progress, then print the summary table (shared with ``demo``)."""
     check_writable(destination)
@@ -79,6 +81,8 @@ def run_and_report(
             requested_by=_user(),
             progress=progress,
             as_of=as_of,
+            allow_shrink=allow_shrink,
+            adopt=adopt,
         )
     print_summary(result)
     return result
@@ -137,10 +141,25 @@ def _user() -> str | None:
     default=None,
     help="Last day included, YYYY-MM-DD, not after today (default: the data's last day).",
 )
+@click.option(
+    "--allow-shrink",
+    is_flag=True,
+    help="Let a keyed tab lose more than the allowed share of its rows (default: stop).",
+)
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Take over sheets titled like a managed tab that this product did not create.",
+)
 @database_option
 @pass_app
 def sync(
-    app: AppContext, destination: Destination, tabs: list[str] | None, as_of: dt.date | None
+    app: AppContext,
+    destination: Destination,
+    tabs: list[str] | None,
+    as_of: dt.date | None,
+    allow_shrink: bool,
+    adopt: bool,
 ) -> None:
     """Compute the tabs in the database and write them to a workbook or a spreadsheet.
 
@@ -151,7 +170,7 @@ def sync(
         sheets-sync sync --to xlsx:tradein-ops.xlsx
         sheets-sync sync --to xlsx:report.xlsx --tabs "KPI Daily,Pricing" --as-of 2025-06-30
     """
-    run_and_report(app.engine, app.settings, destination, tabs, as_of)
+    run_and_report(app.engine, app.settings, destination, tabs, as_of, allow_shrink, adopt)
 
 
 @main.command("tabs")

@@ -26,7 +26,7 @@ from typing import Any
 
 from google.auth.credentials import Credentials
 
-from sheets_sync.backends.base import WriteReport
+from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport
 from sheets_sync.backends.gsheets.auth import account_email, load_credentials, make_session
 from sheets_sync.backends.gsheets.cells import columns_range, quote_title
 from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
@@ -72,7 +72,9 @@ class GoogleSheetsBackend:
     def destination(self) -> str:
         return f"gsheets:{self.spreadsheet_id}"
 
-    def write_tabs(self, frames: Sequence[TabFrame]) -> WriteReport:
+    def write_tabs(
+        self, frames: Sequence[TabFrame], options: WriteOptions = DEFAULT_OPTIONS
+    ) -> WriteReport:
         fitted = fit_each_tab(frames, self.limits)  # before any request
         before = (self.http.counters.requests, self.http.counters.bytes_sent)
         plan = self._write_structure(fitted)

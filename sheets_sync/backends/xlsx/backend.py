@@ -28,7 +28,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
-from sheets_sync.backends.base import WriteReport, WrittenTab
+from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport, WrittenTab
 from sheets_sync.backends.pivot import compute_pivot
 from sheets_sync.backends.xlsx import cells, extras, layout
 from sheets_sync.errors import DestinationError
@@ -51,7 +51,9 @@ class XlsxBackend:
     def destination(self) -> str:
         return f"xlsx:{self.path}"
 
-    def write_tabs(self, frames: Sequence[TabFrame]) -> WriteReport:
+    def write_tabs(
+        self, frames: Sequence[TabFrame], options: WriteOptions = DEFAULT_OPTIONS
+    ) -> WriteReport:
         """Fit first (a workbook has no cell total), then build and atomically save."""
         fitted = fit_each_tab(frames, self.limits)
         wb, fresh = self._open()
