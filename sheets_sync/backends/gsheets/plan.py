@@ -34,6 +34,7 @@ from sheets_sync.backends.gsheets.diff import (
 )
 from sheets_sync.backends.gsheets.notes import archive_requests, leaving_notes
 from sheets_sync.backends.gsheets.state import BookState, SheetState
+from sheets_sync.errors import ShrinkError
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import check_shrink
 from sheets_sync.templates.model import ColumnType
@@ -171,9 +172,7 @@ def _plan_tab(
     desired = [to_row(row) for row in frame.rows]
     alignment = _align(frame, have[1:], desired)
     if template.key:
-        now_rows = len(have[1:])
-        kept = now_rows - len(alignment.deletions)
-        check_shrink(frame.title, now_rows, kept, options.max_shrink_share, options.allow_shrink)
+        _check_rows_kept(frame, layout, len(have[1:]), len(alignment.deletions), options)
     rows, _ = _grid_size(state, frame)
     cols = max(layout.grid_cols, max(layout.after) + 1)
     frozen = (template.freeze_rows, template.freeze_columns)
@@ -198,6 +197,22 @@ def _plan_tab(
     )
     ranges = [_value_range(frame.title, b) for b in changed]
     return _TabPlan(requests, ranges, written, layout, notes)
+
+
+def _check_rows_kept(
+    frame: TabFrame, layout: ColumnLayout, now_rows: int, deleted: int, options: WriteOptions
+) -> None:
+    """The shrink guard of a keyed tab; a deleted key column loses every row's identity."""
+    lost = [frame.headers[i] for i in frame.template.key_indexes if layout.before[i] is None]
+    if lost and now_rows and not options.allow_shrink:
+        raise ShrinkError(
+            f"tab {frame.title!r}: its key column {lost[0]!r} was deleted, so its {now_rows:,} "
+            "rows cannot be matched to the data; nothing was written. Undo the deletion "
+            "(version history), or run again with --allow-shrink to rebuild the rows (the "
+            f"team's cells on them move to {ARCHIVE_TITLE!r})"
+        )
+    kept = now_rows - deleted
+    check_shrink(frame.title, now_rows, kept, options.max_shrink_share, options.allow_shrink)
 
 
 def _align(frame: TabFrame, current: list[list[Any]], desired: list[list[Cell]]) -> Alignment:
