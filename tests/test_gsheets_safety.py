@@ -22,6 +22,7 @@ import pytest
 from helpers import TEMPLATES, column, shipped_template, tab
 from sqlalchemy.engine import Engine
 
+from sheets_sync import schema
 from sheets_sync.backends.base import WriteOptions
 from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
 from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
@@ -403,6 +404,24 @@ def test_the_run_warns_how_many_team_cells_moved_and_keys_read_as_dates(
     still = by_key(values(sheet, "KPI Daily"), 0, col)
     assert all(v.startswith("ok ") for v in still.values() if v)
     assert len(left) == len(moved)
+
+
+def test_a_run_from_an_empty_database_over_a_populated_sheet_writes_nothing(
+    emulator, controls, sheet, kpi_db, tmp_path
+):
+    daily_sync(kpi_db, backend(emulator, sheet.id), LAST_DAY)
+    before = values(sheet, "KPI Daily")
+    empty = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    schema.create_all(empty)
+    start = controls.counters()
+    message = rf"^tab 'KPI Daily': this sync would remove {len(before) - 1} of its"
+    with pytest.raises(ShrinkError, match=message):
+        daily_sync(empty, backend(emulator, sheet.id), LAST_DAY)
+    assert kinds_since(start, controls.counters()) == READS
+    assert values(sheet, "KPI Daily") == before
+    with empty.connect() as conn:
+        status = conn.execute(schema.sync_runs.select()).one().status
+    assert status == "failed"
 
 
 def strip_tags(sheet: gspread.Spreadsheet) -> None:
