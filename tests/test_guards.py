@@ -7,11 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fixtures_sync import LAST_DAY
 from helpers import TEMPLATES, order
 from openpyxl import load_workbook
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
-from test_sync import LAST_DAY, load_small_dataset, sheet_records
+from test_sync import sheet_records
 
 from sheets_sync import schema
 from sheets_sync.config import Settings
@@ -21,17 +22,6 @@ from sheets_sync.guards import check_shrink, check_unique_keys, resolve_as_of
 from sheets_sync.sync import load_all_templates, run_sync
 
 NOW = dt.datetime(2026, 12, 1, 10, 30, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def settings(db_url: str) -> Settings:
-    return Settings.load(environ={}, database_url=db_url, templates_dir=TEMPLATES)
-
-
-@pytest.fixture
-def loaded(engine: Engine) -> Engine:
-    load_small_dataset(engine)
-    return engine
 
 
 def add_order(engine: Engine, order_id: str, created: dt.datetime) -> None:

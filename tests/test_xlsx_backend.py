@@ -18,7 +18,6 @@ from openpyxl import Workbook, load_workbook
 
 from sheets_sync.backends.pivot import GRAND_TOTAL
 from sheets_sync.backends.xlsx.backend import XlsxBackend
-from sheets_sync.destinations import parse_destination
 from sheets_sync.errors import DestinationError, LimitError, TemplateError
 from sheets_sync.frame import TabFrame
 from sheets_sync.limits import XLSX_LIMITS, XLSX_MAX_CELL_CHARS, XLSX_MAX_ROWS
@@ -487,32 +486,3 @@ def test_a_file_that_is_not_a_workbook_is_a_clear_error(book: Path) -> None:
 def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DestinationError, match="does not exist; create it first"):
         XlsxBackend(tmp_path / "nope" / "ops.xlsx").write_tabs([TabFrame(template(), ROWS)])
-
-
-@pytest.mark.parametrize(
-    ("spec", "kind", "target"),
-    [
-        ("xlsx:ops.xlsx", "xlsx", "ops.xlsx"),
-        ("XLSX:/tmp/a b/ops.xlsx", "xlsx", "/tmp/a b/ops.xlsx"),
-        ("gsheets:1AbCdEfGhIjKlMnOpQrStUvWxYz_0123456789-ab", "gsheets",
-         "1AbCdEfGhIjKlMnOpQrStUvWxYz_0123456789-ab"),
-    ],
-)  # fmt: skip
-def test_destinations_parse(spec: str, kind: str, target: str) -> None:
-    parsed = parse_destination(spec)
-    assert (parsed.kind, parsed.target) == (kind, target)
-
-
-@pytest.mark.parametrize(
-    ("spec", "message"),
-    [
-        ("ops.xlsx", "xlsx:PATH .*gsheets:SPREADSHEET_ID"),
-        ("csv:ops.csv", "xlsx:PATH .*gsheets:SPREADSHEET_ID"),
-        ("xlsx:", "xlsx:PATH"),
-        ("xlsx:ops.xls", "must end in .xlsx"),
-        ("gsheets:https://docs.google.com/x", "not a spreadsheet id"),
-    ],
-)
-def test_bad_destinations_say_what_is_accepted(spec: str, message: str) -> None:
-    with pytest.raises(DestinationError, match=message):
-        parse_destination(spec)
