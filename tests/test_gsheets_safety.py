@@ -19,7 +19,7 @@ from typing import Any
 import gspread
 import kpi_data
 import pytest
-from helpers import TEMPLATES, column, shipped_template, tab
+from helpers import TEMPLATES, column, sheet_meta, shipped_template, tab
 from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
@@ -139,22 +139,48 @@ def test_a_team_column_anywhere_keeps_its_cells_on_their_rows(emulator, sheet, p
     kept_notes = {f"S{n}": f"call S{n}" for n in range(2, 6)} | {"S6": ""}
     assert by_key(table, key_col, position) == kept_notes
     assert archived(sheet) == [ARCHIVE_HEADER[:4], ["Sellers", "S1", "Notes", "call S1"]]
+    protected = [p["range"] for p in sheet_meta(sheet, "Sellers").get("protectedRanges", [])]
+    covered = {
+        c for r in protected for c in range(r.get("startColumnIndex", 0), r["endColumnIndex"])
+    }
+    assert covered == {0, 1, 2, 3, 4} - {position}  # every managed column, never the team's
 
 
 @pytest.mark.parametrize(
-    ("first", "last"), [(3, 4), (4, 4), (2, 2)], ids=["last-two", "last", "middle"]
+    ("first", "last"),
+    [(3, 4), (4, 4), (2, 2), (2, 4)],
+    ids=["last-two", "last", "middle", "all-but-the-key"],
 )
 def test_managed_columns_the_team_deleted_are_restored(emulator, sheet, first, last):
     gs = backend(emulator, sheet.id)
     gs.write_tabs([sellers(0)])
     ws = sheet.worksheet("Sellers")
+    ws.add_cols(1)
+    ws.update([["Notes"], ["keep me"]], "E1", raw=True)
     ws.delete_columns(first, last)  # 1-based, inclusive: the grid loses them too
     gs.write_tabs([sellers(1)])
     table = values(sheet, "Sellers")
-    assert table[0] == HEADERS
+    assert table[0] == [*HEADERS, "Notes"]
     assert managed(table, HEADERS) == expected(1)
+    assert archived(sheet)[1:] == [["Sellers", "S1", "Notes", "keep me"]]
     gs.write_tabs([sellers(1)])  # and the sync after that has nothing left to fix
     assert values(sheet, "Sellers") == table
+
+
+def test_a_tagged_tab_whose_managed_columns_were_all_deleted_gets_them_back(emulator, sheet):
+    """With every managed column gone, the team's columns are never taken for ours."""
+    gs = backend(emulator, sheet.id)
+    gs.write_tabs([TabFrame(ONBOARDING, [])])
+    ws = sheet.worksheet("Onboarding")
+    ws.add_cols(2)
+    ws.update([["Owner", "Remark"], ["Eve", "first"]], "D1", raw=True)
+    ws.delete_columns(1, 3)
+    gs.write_tabs([onboarding()])
+    since = (dt.date(2024, 5, 2) - EPOCH).days
+    assert values(sheet, "Onboarding") == [
+        [*ONBOARDING.headers, "Owner", "Remark"],
+        ["S1", "shipped", since, "Eve", "first"],
+    ]
 
 
 def test_a_deleted_key_column_stops_the_run_until_the_rows_may_be_rebuilt(emulator, sheet):

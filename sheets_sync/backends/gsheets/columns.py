@@ -62,19 +62,25 @@ def plan_columns(
     headers: Sequence[str],
     header_row: Sequence[Any],
     tags: Mapping[str, int],
+    tagged_sheet: bool = False,
 ) -> ColumnLayout:
-    """The layout of one managed tab (a new sheet is tagged column by column)."""
+    """The layout of one managed tab (a new sheet is tagged column by column).
+
+    ``tagged_sheet``: the sheet carried our tag before this run, so its columns
+    are known by their tags alone (none left: the team deleted them all).
+    """
     if sheet is None:
         requests = [structure.tag_column(sheet_id, j, h) for j, h in enumerate(headers)]
         return ColumnLayout(
             (None,) * len(headers), tuple(range(len(headers))), len(headers), requests
         )
-    if tags:
+    known = bool(tags) or tagged_sheet
+    if known:
         before = [tags.get(h) for h in headers]
         before = [i if i is not None and i < sheet.col_count else None for i in before]
     else:
         before = _untagged(headers, header_row, sheet.col_count)
-    return _restore(sheet_id, headers, before, sheet.col_count, tagged=bool(tags))
+    return _restore(sheet_id, headers, before, sheet.col_count, tagged=known)
 
 
 def _untagged(headers: Sequence[str], header_row: Sequence[Any], cols: int) -> list[int | None]:

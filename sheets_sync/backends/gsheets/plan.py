@@ -167,7 +167,9 @@ def _plan_tab(
     current = None if new else state.sheets[frame.title]
     raw = state.values.get(frame.title, [])
     tags = state.columns_of(frame.title)
-    layout = plan_columns(current, sheet_id, frame.headers, raw[0] if raw else [], tags)
+    tagged = current is not None and current.sheet_id in state.tab_tags
+    header = raw[0] if raw else []
+    layout = plan_columns(current, sheet_id, frame.headers, header, tags, tagged)
     have = [layout.project(row) for row in raw]
     desired = [to_row(row) for row in frame.rows]
     alignment = _align(frame, have[1:], desired)
