@@ -290,6 +290,17 @@ def test_a_managed_sheet_the_team_renamed_is_still_synced_and_gets_its_title_bac
     assert managed(values(sheet, "Sellers"), HEADERS) == expected(1)
 
 
+def test_the_first_sheet_adopted_is_found_by_its_tag_after_a_rename(emulator, sheet):
+    """Sheet id 0, which Google leaves out of its answers, is a sheet like the others."""
+    first = tab("Sheet1", column("Seller ID"), column("Stage"))
+    gs = backend(emulator, sheet.id)
+    gs.write_tabs([TabFrame(first, [("S1", "new")])], WriteOptions(adopt=True))
+    sheet.get_worksheet_by_id(0).update_title("Mine now")
+    gs.write_tabs([TabFrame(first, [("S1", "paid")])])
+    assert [(w.id, w.title) for w in sheet.worksheets()] == [(0, "Sheet1")]
+    assert values(sheet, "Sheet1") == [["Seller ID", "Stage"], ["S1", "paid"]]
+
+
 def test_a_renamed_managed_sheet_and_a_new_team_sheet_with_its_title_stop_the_run(emulator, sheet):
     gs = backend(emulator, sheet.id)
     gs.write_tabs([sellers(0)])

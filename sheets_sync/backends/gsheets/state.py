@@ -99,13 +99,14 @@ class BookState:
             entry = match.get("developerMetadata", {})
             location = entry.get("location", {})
             value = str(entry.get("metadataValue", ""))
-            if entry.get("metadataKey") == TAB_KEY and "sheetId" in location:
-                tabs.setdefault(int(location["sheetId"]), value)
+            on_sheet = location.get("locationType") == "SHEET" or "sheetId" in location
+            if entry.get("metadataKey") == TAB_KEY and on_sheet:
+                tabs.setdefault(int(location.get("sheetId", 0)), value)
             rng = location.get("dimensionRange")
             if entry.get("metadataKey") == COLUMN_KEY and rng and rng.get("dimension") == "COLUMNS":
-                on_sheet = columns.setdefault(int(rng.get("sheetId", 0)), {})
+                found = columns.setdefault(int(rng.get("sheetId", 0)), {})
                 index = int(rng.get("startIndex", 0))
-                on_sheet[value] = min(index, on_sheet.get(value, index))
+                found[value] = min(index, found.get(value, index))
         return replace(self, tab_tags=tabs, column_tags=columns)
 
     def with_values(
