@@ -42,7 +42,10 @@ def leaving_notes(
         row = rows[index + 1]
         cells = [(_column_name(header, i), value) for i, value in layout.team_cells(row)]
         if cells:
-            out.extend(notes_of_row(frame.title, _key(frame, layout.project(row)), cells, when))
+            key = _key(frame, layout.project(row))
+            if all(part in (None, "") for part in key):  # blank key, or its column deleted
+                key = [f"row {index + 2}"]
+            out.extend(notes_of_row(frame.title, key, cells, when))
     return out
 
 
