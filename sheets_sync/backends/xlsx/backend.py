@@ -15,12 +15,14 @@ leaves the previous workbook intact.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import stat
 import tempfile
 import time
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +32,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport, WrittenTab
 from sheets_sync.backends.pivot import compute_pivot
-from sheets_sync.backends.xlsx import cells, extras, layout
+from sheets_sync.backends.xlsx import cells, columns, extras, layout, markers
+from sheets_sync.backends.xlsx import notes as archive
 from sheets_sync.errors import DestinationError
 from sheets_sync.frame import TabFrame
+from sheets_sync.guards import check_shrink
 from sheets_sync.limits import XLSX_LIMITS, Limits, check_pivot_size, fit_each_tab
 from sheets_sync.templates.model import PivotSpec
 
@@ -54,18 +58,46 @@ class XlsxBackend:
     def write_tabs(
         self, frames: Sequence[TabFrame], options: WriteOptions = DEFAULT_OPTIONS
     ) -> WriteReport:
-        """Fit first (a workbook has no cell total), then build and atomically save."""
+        """Fit, find each tab's sheet, check, then build and atomically save.
+
+        Every refusal (a team sheet titled like a tab, a shrinking keyed tab)
+        comes before the save, so it leaves the file as it was.
+        """
         fitted = fit_each_tab(frames, self.limits)
         wb, fresh = self._open()
+        sheets = self._resolve(wb, fitted, options.adopt)
+        plans = [_plan(wb, frame, sheets[frame.title], options) for frame in fitted]
+        when = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         written: list[WrittenTab] = []
         pivots: list[WrittenTab] = []
-        for frame in fitted:
-            written.append(self._write_tab(wb, frame))
-            pivots.extend(self._write_pivot(wb, frame, spec) for spec in frame.template.pivots)
+        leaving: list[extras.LeavingNote] = []
+        for frame, plan in zip(fitted, plans, strict=True):
+            notes = extras.leaving_notes(plan.extras, frame, when)
+            leaving.extend(notes)
+            written.append(self._write_tab(wb, frame, plan, len(notes)))
+            for spec in frame.template.pivots:
+                pivots.append(self._write_pivot(wb, frame, spec, sheets[spec.title]))
+        archive.append(wb, leaving, options.adopt, self.destination)
         if fresh:
             wb.active = 0
         self._save(wb)
         return WriteReport(tabs=written + pivots)
+
+    def _resolve(
+        self, wb: Workbook, frames: Sequence[TabFrame], adopt: bool
+    ) -> dict[str, markers.Resolved]:
+        """Each tab's and pivot's sheet; the team's same-titled sheets refused unless adopted."""
+        sheets: dict[str, markers.Resolved] = {}
+        for frame in frames:
+            tab = sheets[frame.title] = markers.resolve(wb, frame.title)
+            for spec in frame.template.pivots:
+                sheets[spec.title] = markers.resolve(wb, spec.title, legacy_ok=tab.legacy)
+        foreign = [title for title, found in sheets.items() if found.foreign is not None]
+        if foreign and not adopt:
+            raise markers.foreign_error(self.destination, foreign)
+        for found in sheets.values():
+            found.adopt()
+        return sheets
 
     def read_tab(self, title: str) -> list[list[Any]]:
         """Cell values as stored; formulas a user typed come back as their text."""
@@ -86,36 +118,43 @@ class XlsxBackend:
 
     # -- one tab ---------------------------------------------------------------
 
-    def _write_tab(self, wb: Workbook, frame: TabFrame) -> WrittenTab:
+    def _write_tab(self, wb: Workbook, frame: TabFrame, plan: Plan, archived: int) -> WrittenTab:
         start = time.perf_counter()
-        ws, old = _fresh_sheet(wb, frame.title)
-        kept = extras.Extras()
-        if old is not None:
-            width = extras.managed_width(wb, frame.title, frame.width)
-            kept = extras.capture(old, frame, width)
-        template = frame.template
-        cells.write_header(ws, frame.headers)
-        cells.write_rows(ws, frame.rows, cells.ColumnStyles(ws, template.columns))
-        cells.set_widths(ws, template.columns, frame.rows)
-        extras.restore(ws, kept, frame)
-        layout.freeze(ws, template.freeze_rows, template.freeze_columns)
+        ws, old = _fresh_sheet(wb, plan.sheet)
+        kept, template = plan.extras, frame.template
+        at, team_at = columns.place(frame.headers, kept.columns)
+        cells.write_header(ws, frame.headers, at)
+        cells.write_rows(ws, frame.rows, cells.ColumnStyles(ws, template.columns), positions=at)
+        cells.set_widths(ws, template.columns, frame.rows, at)
+        extras.restore(ws, kept, frame, team_at)
+        frozen = at[template.freeze_columns - 1] if template.freeze_columns else 0
+        layout.freeze(ws, template.freeze_rows, frozen)
         if template.filter:
-            layout.autofilter(ws, frame.width, len(frame.rows))
-        layout.conditional_formats(ws, template, len(frame.rows))
-        layout.protect(ws, frame.width, kept.width)
+            layout.autofilter(ws, max(at), len(frame.rows))
+        layout.conditional_formats(ws, template, len(frame.rows), at)
+        layout.protect(ws, max([*at, *team_at]), team_at)
         _swap(wb, ws, old, frame.title)
-        extras.record_range(wb, frame.title, frame.width, len(frame.rows))
+        markers.mark_sheet(wb, frame.title)
+        markers.mark_columns(wb, frame.title, frame.headers, at)
+        markers.record_range(wb, frame.title, max(at), len(frame.rows))
         seconds = time.perf_counter() - start
         return WrittenTab(
-            frame.title, len(frame.rows), frame.cell_count, frame.truncated_from, seconds
+            frame.title,
+            len(frame.rows),
+            frame.cell_count,
+            frame.truncated_from,
+            seconds,
+            archived_notes=archived,
         )
 
-    def _write_pivot(self, wb: Workbook, frame: TabFrame, spec: PivotSpec) -> WrittenTab:
+    def _write_pivot(
+        self, wb: Workbook, frame: TabFrame, spec: PivotSpec, found: markers.Resolved
+    ) -> WrittenTab:
         start = time.perf_counter()
         table = compute_pivot(frame, spec)
-        rows, columns = len(table.rows) + 2, len(table.headers)  # header and total rows
-        check_pivot_size(frame.title, table.title, rows, columns, self.limits)
-        ws, old = _fresh_sheet(wb, spec.title)
+        rows, columns_ = len(table.rows) + 2, len(table.headers)  # header and total rows
+        check_pivot_size(frame.title, table.title, rows, columns_, self.limits)
+        ws, old = _fresh_sheet(wb, found.ours)
         cells.write_header(ws, table.headers)
         cells.write_rows(ws, table.rows, cells.ColumnStyles(ws, table.column_specs))
         total_styles = cells.ColumnStyles(ws, table.column_specs, bold=True)
@@ -124,8 +163,9 @@ class XlsxBackend:
         layout.freeze(ws, 1, table.label_columns)
         layout.protect(ws, len(table.headers))
         _swap(wb, ws, old, spec.title)
+        markers.mark_sheet(wb, spec.title)
         seconds = time.perf_counter() - start
-        return WrittenTab(spec.title, len(table.rows), rows * columns, write_seconds=seconds)
+        return WrittenTab(spec.title, len(table.rows), rows * columns_, write_seconds=seconds)
 
     # -- the file --------------------------------------------------------------
 
@@ -179,17 +219,41 @@ def _file_mode(path: Path) -> int:
     return 0o666 & ~umask
 
 
-def _fresh_sheet(wb: Workbook, title: str) -> tuple[Worksheet, Worksheet | None]:
-    """A new empty sheet where ``title`` is (or at the end), and the old one if any."""
-    if title not in wb.sheetnames:
-        return wb.create_sheet(title), None
-    old = wb[title]
+@dataclass
+class Plan:
+    """What the write of one tab starts from: its previous sheet and the team's cells on it."""
+
+    sheet: Worksheet | None = None
+    extras: extras.Extras = field(default_factory=extras.Extras)
+
+
+def _plan(wb: Workbook, frame: TabFrame, found: markers.Resolved, options: WriteOptions) -> Plan:
+    """Read the team's cells off the tab's sheet; refuse a keyed tab that would shrink too much.
+
+    An adopted sheet is being replaced on purpose, so it is not shrink-checked.
+    """
+    if found.ours is None:
+        return Plan()
+    old = columns.read_old(wb, found.ours, frame, adopted=found.adopted)
+    kept = extras.capture(found.ours, frame, old)
+    if frame.template.key and not found.adopted:
+        current = len(kept.old_keys) if kept.keyed else max(found.ours.max_row - 1, 0)
+        still = kept.kept_rows(frame) if kept.keyed else min(current, len(frame.rows))
+        check_shrink(frame.title, current, still, options.max_shrink_share, options.allow_shrink)
+    return Plan(found.ours, kept)
+
+
+def _fresh_sheet(wb: Workbook, old: Worksheet | None) -> tuple[Worksheet, Worksheet | None]:
+    """A new empty sheet where ``old`` is (or at the end), and ``old``."""
+    if old is None:
+        return wb.create_sheet(_SCRATCH_TITLE), None
     return wb.create_sheet(_SCRATCH_TITLE, wb.index(old)), old
 
 
 def _swap(wb: Workbook, ws: Worksheet, old: Worksheet | None, title: str) -> None:
     """Drop the previous version of the tab and give the new one its title."""
     if old is None:
+        ws.title = title
         return
     was_active = wb.active is old
     wb.remove(old)

@@ -34,16 +34,17 @@ def autofilter(ws: Worksheet, width: int, rows: int) -> None:
     ws.auto_filter.ref = data_ref(width, rows)
 
 
-def protect(ws: Worksheet, width: int, team_columns: int = 0) -> None:
+def protect(ws: Worksheet, last: int, team: Sequence[int] = ()) -> None:
     """Lock managed non-editable cells; leave editable and team columns open.
 
-    Columns right of the managed ones are unlocked as whole columns, so the
-    team can type in any row: those already holding team cells one by one
-    (they keep their own widths), every later one through a single range.
+    ``last`` is the tab's last used column. The team's columns are unlocked
+    as whole columns, so the team can type in any row: those already holding
+    team cells one by one (they keep their own widths), every column right of
+    ``last`` through a single range.
     """
-    for column in range(width + 1, width + team_columns + 1):
+    for column in team:
         ws.column_dimensions[get_column_letter(column)].protection = Protection(locked=False)
-    first_free = width + team_columns + 1
+    first_free = last + 1
     if first_free <= XLSX_MAX_COLUMNS:
         rest = ColumnDimension(ws, min=first_free, max=XLSX_MAX_COLUMNS)
         rest.protection = Protection(locked=False)
@@ -57,12 +58,15 @@ def protect(ws: Worksheet, width: int, team_columns: int = 0) -> None:
     sheet.formatCells = False
 
 
-def conditional_formats(ws: Worksheet, template: TabTemplate, rows: int) -> None:
+def conditional_formats(
+    ws: Worksheet, template: TabTemplate, rows: int, positions: Sequence[int] | None = None
+) -> None:
     """Template rules over each column's data cells (nothing to colour on an empty tab)."""
     if rows == 0:
         return
+    at = list(positions) if positions is not None else range(1, len(template.columns) + 1)
     for index, rule in enumerate(template.conditional_formats):
-        column = get_column_letter(template.column_index(rule.column) + 1)
+        column = get_column_letter(at[template.column_index(rule.column)])
         ref = f"{column}2:{column}{rows + 1}"
         for built in _rules(rule, f"{column}2", template, index):
             ws.conditional_formatting.add(ref, built)
