@@ -20,14 +20,12 @@ import os
 import stat
 import tempfile
 import time
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport, WrittenTab
@@ -170,7 +168,10 @@ class XlsxBackend:
     # -- the file --------------------------------------------------------------
 
     def _open(self) -> tuple[Workbook, bool]:
-        """The existing workbook to update, or a new empty one (``fresh``)."""
+        """The existing workbook to update, or a new empty one (``fresh``).
+
+        What would make the save fail later is refused here, before any work.
+        """
         directory = self.path.parent
         if not directory.is_dir():
             raise DestinationError(
@@ -180,33 +181,70 @@ class XlsxBackend:
             wb = Workbook()
             wb.remove(wb.active)
             return wb, True
+        if not stat.S_IMODE(self.path.stat().st_mode) & stat.S_IWUSR:
+            raise DestinationError(
+                f"cannot write {self.path}: the file is read-only; make it writable "
+                f"(chmod u+w {self.path}) or choose another path"
+            )
         return self._load(read_only=False), False
 
     def _load(self, read_only: bool) -> Workbook:
+        if self.path.is_dir():
+            raise DestinationError(
+                f"{self.path} is a folder, not a workbook; give a file path ending in .xlsx"
+            )
         try:
             return load_workbook(self.path, read_only=read_only, data_only=False)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+        except PermissionError as error:
             raise DestinationError(
-                f"{self.path} is not a readable .xlsx workbook ({error}); move it away or "
-                "choose another path"
+                f"cannot read {self.path}: permission denied; give your user read and write "
+                "access to it, or choose another path"
+            ) from error
+        except Exception as error:  # openpyxl raises many kinds on a damaged file
+            raise DestinationError(
+                f"{self.path} is not a readable .xlsx workbook ({_reason(error)}); move it "
+                "away or choose another path"
             ) from error
 
     def _save(self, wb: Workbook) -> None:
-        """Save beside the destination, then atomically replace it."""
-        handle, tmp = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-        )
-        os.close(handle)
+        """Save beside the destination, then atomically replace it.
+
+        Any failure leaves the previous file as it was and no temporary file
+        behind, and is one :class:`DestinationError` naming the path and the fix.
+        """
+        tmp: str | None = None
         try:
+            handle, tmp = tempfile.mkstemp(
+                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+            )
+            os.close(handle)
             os.chmod(tmp, _file_mode(self.path))
             wb.save(tmp)
             with open(tmp, "rb") as written:
                 os.fsync(written.fileno())
             os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+            tmp = None
+        except OSError as error:
+            raise DestinationError(
+                f"cannot write {self.path} ({_reason(error)}); nothing was changed. Check that "
+                f"folder {self.path.parent} is writable and has free space and that no other "
+                "program locks the file (close it in Excel), or choose another path"
+            ) from error
+        except Exception as error:  # openpyxl could not serialise what the file holds
+            raise DestinationError(
+                f"cannot save {self.path} ({_reason(error)}); nothing was changed. Open the "
+                "workbook in Excel or LibreOffice and save it again, or choose another path"
+            ) from error
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+
+def _reason(error: BaseException) -> str:
+    """The error in a few words, on one line."""
+    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return " ".join((text or type(error).__name__).split())
 
 
 def _file_mode(path: Path) -> int:

@@ -75,11 +75,12 @@ def _managed_by_position(
 def _team_columns(
     ws: Worksheet, managed: dict[int, str | None], headers: set[str]
 ) -> list[TeamColumn]:
-    """Non-empty unmanaged columns, each tied to the surviving managed column on its left."""
-    used = sorted({c for (_, c), cell in ws._cells.items() if cell.value is not None})
+    """Unmanaged columns up to the last one holding a value (empty gaps the team left
+    included), each tied to the surviving managed column on its left."""
+    last = max((c for (_, c), cell in ws._cells.items() if cell.value is not None), default=0)
     survivors = sorted(c for c, h in managed.items() if h in headers)
     team: list[TeamColumn] = []
-    for column in (c for c in used if c not in managed):
+    for column in (c for c in range(1, last + 1) if c not in managed):
         if not survivors or column > survivors[-1]:
             team.append(TeamColumn(column, None, trailing=True))
             continue
