@@ -23,13 +23,18 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
 
+from sheets_sync import schema
 from sheets_sync.archive import ARCHIVE_HEADERS, ARCHIVE_TITLE
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport
 from sheets_sync.backends.xlsx import XlsxBackend
 from sheets_sync.backends.xlsx.markers import COLUMN_PREFIX, TAB_PREFIX
+from sheets_sync.config import Settings
 from sheets_sync.errors import DestinationError, ShrinkError
 from sheets_sync.frame import TabFrame
+from sheets_sync.sync import run_sync
 from sheets_sync.templates.model import ColumnSpec, ColumnType, PivotSpec, PivotValue, TabTemplate
 
 TITLE = "KPI Daily"
@@ -297,12 +302,14 @@ def strip_markers(path: Path) -> None:
     wb.save(path)
 
 
-def test_a_workbook_of_the_previous_version_is_recognised_and_marked(book: Path) -> None:
+@pytest.mark.parametrize("at", [3, 5])  # inside the old data range (Excel widens it), right
+def test_a_workbook_of_the_previous_version_is_recognised_and_marked(book: Path, at: int) -> None:
     XlsxBackend(book).write_tabs([TabFrame(template(pivots=(PIVOT,)), FOUR)])
-    insert_columns(book, TITLE, 5, {1: "Note", 4: "FR 2"})
     strip_markers(book)
+    insert_columns(book, TITLE, at, {1: "Note", 4: "FR 2"})
     assert not [n for n in load_workbook(book).defined_names if n.startswith(TAB_PREFIX)]
     XlsxBackend(book).write_tabs([TabFrame(template(pivots=(PIVOT,)), FOUR[::-1])])
+    assert grid(book)[0].index("Note") == at - 1
     assert by_header(book)["Note"][(2, "FR")] == "FR 2"
     names = load_workbook(book).defined_names
     assert sum(n.startswith(TAB_PREFIX) for n in names) == 2  # the tab and its pivot
@@ -471,3 +478,44 @@ def test_markers_are_hidden_names(book: Path) -> None:
     assert {n.attr_text for n in ours if n.name.startswith(COLUMN_PREFIX)} == {
         f"'{TITLE}'!${c}:${c}" for c in "ABCD"
     }
+
+
+# -- through the engine ----------------------------------------------------------
+
+
+def test_a_sync_says_how_many_team_cells_were_archived(
+    loaded: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "ops.xlsx"
+    run_sync(loaded, settings, f"xlsx:{path}", tabs=["Onboarding"])
+    wb = load_workbook(path)
+    ws = wb["Onboarding"]
+    seller_at = [c.value for c in ws[1]].index("Seller ID")
+    note_at = ws.max_column + 1
+    ws.cell(1, note_at, "Follow-up")
+    for cells in ws.iter_rows(min_row=2):
+        ws.cell(cells[0].row, note_at, f"chase {cells[seller_at].value}")
+    wb.save(path)
+    with loaded.begin() as conn:  # S2 leaves: offboarded
+        conn.execute(
+            update(schema.sellers)
+            .where(schema.sellers.c.seller_id == "S2")
+            .values(status="offboarded")
+        )
+    result = run_sync(loaded, settings, f"xlsx:{path}", tabs=["Onboarding"])
+    assert "1 team cell(s) of rows that left 'Onboarding' moved to 'Archived notes'" in (
+        result.warnings
+    )
+    assert [t.notes_archived for t in result.tabs] == [1]
+    assert archive_of(path) == [["Onboarding", "S2", "Follow-up", "chase S2"]]
+    assert by_seller(path) == {"S1": "chase S1"}
+
+
+def archive_of(path: Path) -> list[list[Any]]:
+    return [r[:4] for r in grid(path, ARCHIVE_TITLE)[1:]]
+
+
+def by_seller(path: Path) -> dict[str, Any]:
+    rows = grid(path, "Onboarding")
+    seller_at, note_at = rows[0].index("Seller ID"), rows[0].index("Follow-up")
+    return {r[seller_at]: r[note_at] for r in rows[1:]}

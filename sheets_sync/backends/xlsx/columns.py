@@ -13,7 +13,9 @@ of overwriting them.
 
 A tab without column markers (written before they existed, or adopted) is
 read the old way: the managed columns are the first ones, as many as its
-``ss_<title>`` range (or the template) says; the team's are to their right.
+``ss_<title>`` range (or the template) says, and the team's are to their
+right — or, on a tab of the previous version, any column in that range whose
+header is not a template header.
 """
 
 from __future__ import annotations
@@ -63,12 +65,21 @@ def read_old(wb: Workbook, ws: Worksheet, frame: TabFrame, adopted: bool = False
 def _managed_by_position(
     wb: Workbook, ws: Worksheet, frame: TabFrame, adopted: bool
 ) -> dict[int, str | None]:
+    """Without markers the managed columns are the first ones.
+
+    An adopted sheet's first columns are replaced whatever they hold. On a
+    sheet written before markers existed, a column inside that range whose
+    header is not a template header (one the team inserted; Excel widened the
+    ``ss_`` range around it) is the team's.
+    """
     width = frame.width if adopted else markers.managed_width(wb, frame.title, frame.width)
     headers = set(frame.headers)
     managed: dict[int, str | None] = {}
     for column in range(1, width + 1):
         value = ws.cell(1, column).value
-        managed[column] = value if isinstance(value, str) and value in headers else None
+        header = value if isinstance(value, str) and value in headers else None
+        if adopted or (header is not None and header not in managed.values()):
+            managed[column] = header
     return managed
 
 

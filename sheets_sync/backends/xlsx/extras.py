@@ -66,24 +66,31 @@ class LeavingNote:
 
 
 def capture(ws: Worksheet, frame: TabFrame, old: OldColumns) -> Extras:
-    """The team's cells of ``ws``, keyed by row key when the tab has one."""
+    """The team's cells of ``ws``, keyed by row key when the tab has one.
+
+    Only key and team cells are read, straight from the sheet's cell map: a
+    large tab with no team column costs one key look-up per row.
+    """
     key_at = _key_positions(old, frame.template.key)
     extras = Extras(columns=list(old.team), keyed=key_at is not None)
     extras.widths = [_width(ws, t.old) for t in old.team]
-    extras.headers = [_copy(ws.cell(1, t.old)) for t in old.team]
-    if ws.max_row < 2:
-        return extras
-    for row in ws.iter_rows(min_row=2, max_row=ws.max_row, max_col=ws.max_column):
-        cells = [_copy(row[t.old - 1]) for t in old.team]
+    extras.headers = [_copy(ws._cells.get((1, t.old))) for t in old.team]
+    grid = ws._cells
+    for r in range(2, ws.max_row + 1):
+        cells = [_copy(grid.get((r, t.old))) for t in old.team]
         if key_at is None:
             extras.by_position.append(cells)
             continue
-        key = normalise_key([row[i - 1].value for i in key_at])
+        key = normalise_key([_value(grid.get((r, c))) for c in key_at])
         if any(part is not None for part in key):
             extras.old_keys.add(key)
             if any(cells):
                 extras.by_key.setdefault(key, cells)
     return extras
+
+
+def _value(cell: Cell | None) -> Any:
+    return None if cell is None else cell.value
 
 
 def _key_positions(old: OldColumns, key: Sequence[str]) -> list[int] | None:
@@ -149,8 +156,8 @@ def _put_row(
         cell._value, cell.data_type, cell._style = copied[0], copied[1], copied[2]
 
 
-def _copy(cell: Cell) -> CellCopy | None:
-    if cell.value is None:
+def _copy(cell: Cell | None) -> CellCopy | None:
+    if cell is None or cell.value is None:
         return None
     return (cell._value, cell.data_type, cell._style.__copy__())
 
