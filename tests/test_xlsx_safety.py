@@ -203,6 +203,7 @@ def test_a_column_the_team_inserts_stays_where_it_is_with_its_rows(
     assert ws[f"{orders}2"].number_format == "#,##0"
     owner = get_column_letter(expected_header.index("Owner") + 1)
     assert ws.column_dimensions[owner].protection.locked is False  # the team can type there
+    assert ws.protection.sheet and ws.protection.insertColumns is False  # and insert more
     assert ws[f"{orders}2"].protection.locked  # managed cells stay locked
 
 

@@ -4,12 +4,18 @@ Same tabs as Google Sheets — typed cells with number formats, a bold frozen
 header, an autofilter over the data, widths, hidden and protected columns,
 conditional formats — plus each template pivot rendered as a computed table
 on its own sheet. Re-syncing replaces managed tabs in place (same position),
-keeps the team's columns to the right of keyed tabs with their rows (see
-:mod:`.extras`) and never touches sheets it does not manage.
+keeps the team's columns — between the managed ones or right of them — with
+their rows (:mod:`.columns`, :mod:`.extras`), moves the team's cells of rows
+that left to ``Archived notes`` (:mod:`.notes`) and never touches sheets it
+does not manage. Managed sheets are known by hidden defined names, not by
+title (:mod:`.markers`): a same-titled sheet of the team's stops the run
+before anything is written, unless the user adopts it; so does a keyed tab
+about to lose most of its rows (``--allow-shrink``).
 
 A write is atomic: the workbook is saved to a temporary file beside the
 destination and moved over it with ``os.replace``, so a failure at any point
-leaves the previous workbook intact.
+— a refusal, a full disk, an unwritable folder — leaves the previous workbook
+byte for byte as it was, and is one :class:`DestinationError` line.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Sheet-level presentation of a managed tab: freeze, filter, protection, rules.
 
 Protection guards the team against editing computed cells by accident: the
-sheet is protected without a password, editable template columns and every
-column to the right of the managed ones (where the team adds its notes) are
-unlocked, and sorting/filtering stay allowed.
+sheet is protected without a password, editable template columns and the
+team's own columns (inserted between the managed ones or right of them) are
+unlocked, and sorting, filtering and inserting columns stay allowed.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def protect(ws: Worksheet, last: int, team: Sequence[int] = ()) -> None:
     sheet.formatColumns = False
     sheet.formatRows = False
     sheet.formatCells = False
+    sheet.insertColumns = False  # the team's own columns may go between ours
 
 
 def conditional_formats(
