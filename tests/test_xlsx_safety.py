@@ -156,6 +156,33 @@ def rename_sheet(path: Path, old: str, new: str) -> None:
     excel_edit(path, edit, rename)
 
 
+def move_column(path: Path, sheet: str, src: int, dst: int) -> None:
+    """The team cuts column ``src`` and inserts it before column ``dst`` (``dst`` < ``src``).
+
+    Only the one-column names (our column markers) are moved, as Excel moves
+    every name on a moved column; the other names keep their bounds.
+    """
+    order = [*range(1, dst), src, *range(dst, src)]
+    new_of = {old: new for new, old in enumerate(order, start=1)}
+
+    def edit(wb: Any) -> None:
+        ws = wb[sheet]
+        values = {(r, c): ws.cell(r, c).value for r in range(1, ws.max_row + 1) for c in order}
+        for (r, c), value in values.items():
+            ws.cell(r, new_of[c], value)
+
+    def move(ref: str) -> str:
+        found = _on_sheet(ref, sheet)
+        single = re.fullmatch(r"\$([A-Z]{1,3}):\$([A-Z]{1,3})", found[1]) if found else None
+        if found is None or single is None or single.group(1) != single.group(2):
+            return ref
+        column = column_index_from_string(single.group(1))
+        letter = get_column_letter(new_of.get(column, column))
+        return f"{found[0]}${letter}:${letter}"
+
+    excel_edit(path, edit, move)
+
+
 def grid(path: Path, sheet: str = TITLE) -> list[list[Any]]:
     ws = load_workbook(path)[sheet]
     return [list(r) for r in ws.iter_rows(values_only=True)]
@@ -237,6 +264,16 @@ def test_deleted_managed_columns_come_back_and_team_cells_stay(
     assert load_workbook(book)[TITLE]["A2"].number_format == "yyyy-mm-dd"
 
 
+def test_a_managed_column_the_team_moved_stays_where_they_put_it(book: Path) -> None:
+    sync(book, FOUR)
+    insert_columns(book, TITLE, 5, {1: "Note", 2: "FR 1"})
+    move_column(book, TITLE, 4, 1)  # Paid amount first
+    sync(book, FOUR[::-1])
+    assert grid(book)[0] == ["Paid amount", "Date", "Country", "Orders", "Note"]
+    assert by_header(book)["Paid amount"][(2, "DE")] == 42
+    assert by_header(book)["Note"][(1, "FR")] == "FR 1"
+
+
 def test_a_renamed_managed_sheet_gets_its_title_back_with_the_team_s_cells(book: Path) -> None:
     sync(book, FOUR)
     insert_columns(book, TITLE, 5, {1: "Note", 2: "keep"})
@@ -244,6 +281,22 @@ def test_a_renamed_managed_sheet_gets_its_title_back_with_the_team_s_cells(book:
     sync(book, FOUR)
     assert load_workbook(book).sheetnames == [TITLE]
     assert by_header(book)["Note"][(1, "FR")] == "keep"
+
+
+def test_a_renamed_managed_sheet_and_a_new_one_with_its_title_stop_the_run(book: Path) -> None:
+    sync(book, FOUR)
+    rename_sheet(book, TITLE, "Daily (old)")
+    wb = load_workbook(book)
+    wb.create_sheet(TITLE)["A1"] = "mine"
+    wb.save(book)
+    before = book.read_bytes()
+    for adopt in (False, True):
+        with pytest.raises(
+            DestinationError,
+            match=r"sheet 'Daily \(old\)' is sheets-sync's 'KPI Daily' renamed, and another",
+        ):
+            sync(book, FOUR, adopt=adopt)
+    assert book.read_bytes() == before
 
 
 # -- sheets the product did not create --------------------------------------------
@@ -378,7 +431,8 @@ def test_a_team_sheet_named_archived_notes_is_refused_when_notes_must_go_there(
     with pytest.raises(DestinationError, match="sheet 'Archived notes' is not managed"):
         sync(book, FOUR[1:])
     assert book.read_bytes() == before
-    sync(book, FOUR[1:], adopt=True)
+    sync(book, FOUR[1:], adopt=True)  # the notes go below what the team's sheet holds
+    assert archive(book)[0] == ["my own archive", None, None, None, None]
     assert archive(book)[1][1:4] == ["2025-06-01 · FR", "Note", "call FR"]
 
 

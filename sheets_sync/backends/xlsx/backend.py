@@ -76,7 +76,7 @@ class XlsxBackend:
         pivots: list[WrittenTab] = []
         leaving: list[extras.LeavingNote] = []
         for frame, plan in zip(fitted, plans, strict=True):
-            notes = extras.leaving_notes(plan.extras, frame, when)
+            notes = extras.leaving_notes(plan.kept, frame, when)
             leaving.extend(notes)
             written.append(self._write_tab(wb, frame, plan, len(notes)))
             for spec in frame.template.pivots:
@@ -96,6 +96,9 @@ class XlsxBackend:
             tab = sheets[frame.title] = markers.resolve(wb, frame.title)
             for spec in frame.template.pivots:
                 sheets[spec.title] = markers.resolve(wb, spec.title, legacy_ok=tab.legacy)
+        for title, found in sheets.items():
+            if found.ours is not None and found.foreign is not None:
+                raise markers.renamed_over_error(self.destination, title, found.ours.title)
         foreign = [title for title, found in sheets.items() if found.foreign is not None]
         if foreign and not adopt:
             raise markers.foreign_error(self.destination, foreign)
@@ -125,13 +128,13 @@ class XlsxBackend:
     def _write_tab(self, wb: Workbook, frame: TabFrame, plan: Plan, archived: int) -> WrittenTab:
         start = time.perf_counter()
         ws, old = _fresh_sheet(wb, plan.sheet)
-        kept, template = plan.extras, frame.template
-        at, team_at = columns.place(frame.headers, kept.columns)
+        kept, template = plan.kept, frame.template
+        at, team_at = columns.place(frame.headers, plan.old_columns)
         cells.write_header(ws, frame.headers, at)
         cells.write_rows(ws, frame.rows, cells.ColumnStyles(ws, template.columns), positions=at)
         cells.set_widths(ws, template.columns, frame.rows, at)
         extras.restore(ws, kept, frame, team_at)
-        frozen = at[template.freeze_columns - 1] if template.freeze_columns else 0
+        frozen = max(at[: template.freeze_columns], default=0)
         layout.freeze(ws, template.freeze_rows, frozen)
         if template.filter:
             layout.autofilter(ws, max(at), len(frame.rows))
@@ -268,7 +271,8 @@ class Plan:
     """What the write of one tab starts from: its previous sheet and the team's cells on it."""
 
     sheet: Worksheet | None = None
-    extras: extras.Extras = field(default_factory=extras.Extras)
+    old_columns: columns.OldColumns = field(default_factory=columns.OldColumns)
+    kept: extras.Extras = field(default_factory=extras.Extras)
 
 
 def _plan(wb: Workbook, frame: TabFrame, found: markers.Resolved, options: WriteOptions) -> Plan:
@@ -284,7 +288,7 @@ def _plan(wb: Workbook, frame: TabFrame, found: markers.Resolved, options: Write
         current = len(kept.old_keys) if kept.keyed else max(found.ours.max_row - 1, 0)
         still = kept.kept_rows(frame) if kept.keyed else min(current, len(frame.rows))
         check_shrink(frame.title, current, still, options.max_shrink_share, options.allow_shrink)
-    return Plan(found.ours, kept)
+    return Plan(found.ours, old, kept)
 
 
 def _fresh_sheet(wb: Workbook, old: Worksheet | None) -> tuple[Worksheet, Worksheet | None]:

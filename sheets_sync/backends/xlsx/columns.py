@@ -3,13 +3,13 @@
 The previous version of a tab tells, through its column markers
 (:mod:`.markers`), where each managed column is now: the team may have
 inserted columns between them, moved them or deleted some. Every other
-non-empty column is the team's. On the next write the managed columns are
-written in template order (a deleted one comes back) and each team column
-keeps its place relative to them: one the team put after managed column
-``Orders`` stays right after ``Orders``; one left of every managed column
-stays first; one right of every managed column stays right of them all, so a
-template that gains a column shifts the team's trailing columns right instead
-of overwriting them.
+column up to the last one holding a value is the team's. The next write
+keeps the sheet's column order as the team left it — their columns and the
+managed ones they moved stay where they are — and puts each managed column
+that is missing (new in the template, or deleted by the team) right after the
+template column before it (the first one at A). So a template that gains a
+column at its end shifts the team's trailing columns right instead of
+overwriting them, and a column of a template that dropped it disappears.
 
 A tab without column markers (written before they existed, or adopted) is
 read the old way: the managed columns are the first ones, as many as its
@@ -32,11 +32,9 @@ from sheets_sync.frame import TabFrame
 
 @dataclass(frozen=True)
 class TeamColumn:
-    """A team column of the previous version: where it was and what it follows."""
+    """A team column of the previous version, by where it was."""
 
     old: int
-    anchor: str | None  # header of the managed column it follows; None: before them all
-    trailing: bool  # right of every managed column
 
 
 @dataclass
@@ -58,8 +56,7 @@ def read_old(wb: Workbook, ws: Worksheet, frame: TabFrame, adopted: bool = False
     else:
         names = {markers.column_marker(frame.title, h): h for h in frame.headers}
         managed = {p: names.get(n) for n, p in places.items() if p is not None}
-    team = _team_columns(ws, managed, set(frame.headers))
-    return OldColumns(managed, team)
+    return OldColumns(managed, _team_columns(ws, managed))
 
 
 def _managed_by_position(
@@ -83,38 +80,29 @@ def _managed_by_position(
     return managed
 
 
-def _team_columns(
-    ws: Worksheet, managed: dict[int, str | None], headers: set[str]
-) -> list[TeamColumn]:
+def _team_columns(ws: Worksheet, managed: dict[int, str | None]) -> list[TeamColumn]:
     """Unmanaged columns up to the last one holding a value (empty gaps the team left
-    included), each tied to the surviving managed column on its left."""
+    included)."""
     last = max((c for (_, c), cell in ws._cells.items() if cell.value is not None), default=0)
-    survivors = sorted(c for c, h in managed.items() if h in headers)
-    team: list[TeamColumn] = []
-    for column in (c for c in range(1, last + 1) if c not in managed):
-        if not survivors or column > survivors[-1]:
-            team.append(TeamColumn(column, None, trailing=True))
-            continue
-        left = [c for c in survivors if c < column]
-        team.append(TeamColumn(column, managed[left[-1]] if left else None, trailing=False))
-    return team
+    return [TeamColumn(c) for c in range(1, last + 1) if c not in managed]
 
 
-def place(headers: Sequence[str], team: Sequence[TeamColumn]) -> tuple[list[int], list[int]]:
+def place(headers: Sequence[str], old: OldColumns) -> tuple[list[int], list[int]]:
     """Sheet columns (1-based) of the managed columns, then of the team columns, in order."""
-    slots: list[tuple[bool, int]] = []  # (is managed, index)
-
-    def followers(anchor: str | None, trailing: bool) -> list[tuple[bool, int]]:
-        return [
-            (False, j) for j, t in enumerate(team) if t.trailing == trailing and t.anchor == anchor
-        ]
-
-    slots.extend(followers(None, False))
-    for index, header in enumerate(headers):
-        slots.append((True, index))
-        slots.extend(followers(header, False))
-    slots.extend(followers(None, True))
-    managed, placed = [0] * len(headers), [0] * len(team)
+    wanted = {h: i for i, h in enumerate(headers)}
+    team_at = {t.old: j for j, t in enumerate(old.team)}
+    slots: list[tuple[bool, int]] = []  # (is managed, index), left to right
+    for column in sorted({*old.managed, *team_at}):
+        header = old.managed.get(column)
+        if column in team_at:
+            slots.append((False, team_at[column]))
+        elif header in wanted and (True, wanted[header]) not in slots:
+            slots.append((True, wanted[header]))
+    for index in range(len(headers)):
+        if (True, index) not in slots:
+            after = slots.index((True, index - 1)) + 1 if index else 0
+            slots.insert(after, (True, index))
+    managed, placed = [0] * len(headers), [0] * len(old.team)
     for position, (is_managed, index) in enumerate(slots, start=1):
         if is_managed:
             managed[index] = position

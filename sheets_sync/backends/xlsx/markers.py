@@ -143,6 +143,14 @@ def foreign_error(where: str, titles: Sequence[str]) -> DestinationError:
     )
 
 
+def renamed_over_error(where: str, title: str, current: str) -> DestinationError:
+    return DestinationError(
+        f"{where}: sheet {current!r} is sheets-sync's {title!r} renamed, and another sheet is "
+        f"titled {title!r}; nothing was written: rename or delete one of them so that "
+        "sheets-sync can put its title back"
+    )
+
+
 def mark_sheet(wb: Workbook, title: str) -> None:
     """Point tab ``title``'s marker at the sheet now titled ``title``."""
     _put(wb, tab_marker(title), f"{quoted(title)}!{_WHOLE_SHEET}", f"sheets-sync tab {title}")

@@ -4,8 +4,9 @@ Team cells of rows that left a keyed tab (:func:`.extras.leaving_notes`) are
 added below the rows already there, in the same save that removes their rows.
 The sheet is created on first need at the end of the workbook and marked like
 every managed sheet; it is not protected — the team may tidy it up — and the
-product never rewrites what is on it. A sheet of the team's with that title is
-refused like any other (``--adopt`` takes it over, replacing its content).
+product never rewrites what is on it. A sheet of the team's with that title
+stops the run when there are notes to archive; ``--adopt`` takes it over and
+the notes are added below what it holds.
 """
 
 from __future__ import annotations
@@ -31,11 +32,10 @@ def append(wb: Workbook, notes: Sequence[LeavingNote], adopt: bool, where: str) 
     found = markers.resolve(wb, ARCHIVE_TITLE)
     if found.foreign is not None and not adopt:
         raise markers.foreign_error(where, [ARCHIVE_TITLE])
-    ws = found.ours if found.foreign is None else None
+    ws = found.foreign if found.foreign is not None else found.ours
     if ws is None:
-        ws = _new_sheet(wb, found.foreign)
-    elif ws.title != ARCHIVE_TITLE:
-        ws.title = ARCHIVE_TITLE
+        ws = _new_sheet(wb)
+    ws.title = ARCHIVE_TITLE
     first = _next_row(ws)
     for offset, item in enumerate(notes):
         _write_note(ws, first + offset, item)
@@ -43,12 +43,9 @@ def append(wb: Workbook, notes: Sequence[LeavingNote], adopt: bool, where: str) 
     markers.mark_sheet(wb, ARCHIVE_TITLE)
 
 
-def _new_sheet(wb: Workbook, replaced: Worksheet | None) -> Worksheet:
-    """A fresh archive sheet, where the adopted one was (or at the end)."""
-    index = wb.index(replaced) if replaced is not None else len(wb.sheetnames)
-    if replaced is not None:
-        wb.remove(replaced)
-    ws = wb.create_sheet(ARCHIVE_TITLE, index)
+def _new_sheet(wb: Workbook) -> Worksheet:
+    """The archive sheet, at the end of the workbook, with its header."""
+    ws = wb.create_sheet(ARCHIVE_TITLE)
     cells.write_header(ws, ARCHIVE_HEADERS)
     for column, width in enumerate(_WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(column)].width = width
