@@ -249,7 +249,7 @@ def test_team_columns_inside_and_right_survive_a_template_that_gains_a_column(
     assert grid(book)[1][2::4] == ["Ana", "call back"]
 
 
-@pytest.mark.parametrize("deleted", [[3], [4, 3], [1], [2, 1]])
+@pytest.mark.parametrize("deleted", [[3], [4, 3], [4], [3, 3]])
 def test_deleted_managed_columns_come_back_and_team_cells_stay(
     book: Path, deleted: list[int]
 ) -> None:
@@ -262,6 +262,27 @@ def test_deleted_managed_columns_come_back_and_team_cells_stay(
     assert by_header(book)["Note"][(1, "DE")] == "DE note"
     assert by_header(book)["Paid amount"][(2, "DE")] == 42
     assert load_workbook(book)[TITLE]["A2"].number_format == "yyyy-mm-dd"
+
+
+@pytest.mark.parametrize(("deleted", "lost"), [([1], "'Date'"), ([2, 1], "'Date', 'Country'")])
+def test_a_deleted_key_column_stops_the_run_unless_the_tab_may_be_rebuilt(
+    book: Path, deleted: list[int], lost: str
+) -> None:
+    """Without its key a row cannot be matched to the team's cells: they are archived,
+    never guessed onto a row."""
+    sync(book, FOUR)
+    insert_columns(book, TITLE, 5, {1: "Note", 3: "DE note"})
+    for column in deleted:
+        delete_column(book, TITLE, column)
+    before = book.read_bytes()
+    with pytest.raises(ShrinkError, match=rf"key column\(s\) {lost} were deleted .*--allow-shrink"):
+        sync(book, FOUR)
+    assert book.read_bytes() == before
+    report = sync(book, FOUR, allow_shrink=True)
+    assert grid(book)[0] == [*HEADERS, "Note"]
+    assert set(by_header(book)["Note"].values()) == {None}
+    assert report.tabs[0].notes_archived == 1
+    assert archive(book)[1][2:4] == ["Note", "DE note"]
 
 
 def test_a_managed_column_the_team_moved_stays_where_they_put_it(book: Path) -> None:

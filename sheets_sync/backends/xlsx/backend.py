@@ -34,11 +34,12 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport, WrittenTab
 from sheets_sync.backends.pivot import compute_pivot
 from sheets_sync.backends.xlsx import cells, columns, extras, layout, markers
-from sheets_sync.backends.xlsx import notes as archive
-from sheets_sync.errors import DestinationError
+from sheets_sync.backends.xlsx import notes as notes_sheet
+from sheets_sync.errors import DestinationError, ShrinkError
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import check_shrink
 from sheets_sync.limits import XLSX_LIMITS, Limits, check_pivot_size, fit_each_tab
@@ -81,7 +82,7 @@ class XlsxBackend:
             written.append(self._write_tab(wb, frame, plan, len(notes)))
             for spec in frame.template.pivots:
                 pivots.append(self._write_pivot(wb, frame, spec, sheets[spec.title]))
-        archive.append(wb, leaving, options.adopt, self.destination)
+        notes_sheet.append(wb, leaving, options.adopt, self.destination)
         if fresh:
             wb.active = 0
         self._save(wb)
@@ -285,10 +286,23 @@ def _plan(wb: Workbook, frame: TabFrame, found: markers.Resolved, options: Write
     old = columns.read_old(wb, found.ours, frame, adopted=found.adopted)
     kept = extras.capture(found.ours, frame, old)
     if frame.template.key and not found.adopted:
-        current = len(kept.old_keys) if kept.keyed else max(found.ours.max_row - 1, 0)
-        still = kept.kept_rows(frame) if kept.keyed else min(current, len(frame.rows))
-        check_shrink(frame.title, current, still, options.max_shrink_share, options.allow_shrink)
+        _check_rows_kept(frame, found.ours, kept, options)
     return Plan(found.ours, old, kept)
+
+
+def _check_rows_kept(
+    frame: TabFrame, ws: Worksheet, kept: extras.Extras, options: WriteOptions
+) -> None:
+    if kept.lost_key and ws.max_row > 1 and not options.allow_shrink:
+        raise ShrinkError(
+            f"tab {frame.title!r}: its key column(s) {', '.join(map(repr, kept.lost_key))} "
+            "were deleted from the sheet, so its rows cannot be matched with the team's cells; "
+            "nothing was written. Undo the deletion, or run again with --allow-shrink to "
+            f"rebuild the tab (the team's cells on it move to {ARCHIVE_TITLE!r})"
+        )
+    if kept.keyed:
+        current, still = len(kept.old_keys), kept.kept_rows(frame)
+        check_shrink(frame.title, current, still, options.max_shrink_share, options.allow_shrink)
 
 
 def _fresh_sheet(wb: Workbook, old: Worksheet | None) -> tuple[Worksheet, Worksheet | None]:

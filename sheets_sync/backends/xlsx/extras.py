@@ -46,6 +46,8 @@ class Extras:
     widths: list[float | None] = field(default_factory=list)
     keyed: bool = False
     old_keys: set[Key] = field(default_factory=set)
+    lost_key: list[str] = field(default_factory=list)  # key columns the team deleted
+    orphans: list[tuple[Key, list[CellCopy | None]]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -69,35 +71,35 @@ def capture(ws: Worksheet, frame: TabFrame, old: OldColumns) -> Extras:
     """The team's cells of ``ws``, keyed by row key when the tab has one.
 
     Only key and team cells are read, straight from the sheet's cell map: a
-    large tab with no team column costs one key look-up per row.
+    large tab with no team column costs one key look-up per row. When the
+    team deleted a key column the rows cannot be matched any more: their team
+    cells become ``orphans``, archived rather than guessed onto a row.
     """
-    key_at = _key_positions(old, frame.template.key)
-    extras = Extras(columns=list(old.team), keyed=key_at is not None)
+    key = frame.template.key
+    key_at = [old.position_of(k) for k in key]
+    extras = Extras(columns=list(old.team), keyed=bool(key) and None not in key_at)
+    extras.lost_key = [k for k, at in zip(key, key_at, strict=True) if at is None]
     extras.widths = [_width(ws, t.old) for t in old.team]
     extras.headers = [_copy(ws._cells.get((1, t.old))) for t in old.team]
     grid = ws._cells
     for r in range(2, ws.max_row + 1):
         cells = [_copy(grid.get((r, t.old))) for t in old.team]
-        if key_at is None:
+        if not key:
             extras.by_position.append(cells)
             continue
-        key = normalise_key([_value(grid.get((r, c))) for c in key_at])
-        if any(part is not None for part in key):
-            extras.old_keys.add(key)
+        values = normalise_key([None if c is None else _value(grid.get((r, c))) for c in key_at])
+        if extras.lost_key:
             if any(cells):
-                extras.by_key.setdefault(key, cells)
+                extras.orphans.append((values, cells))
+        elif any(part is not None for part in values):
+            extras.old_keys.add(values)
+            if any(cells):
+                extras.by_key.setdefault(values, cells)
     return extras
 
 
 def _value(cell: Cell | None) -> Any:
     return None if cell is None else cell.value
-
-
-def _key_positions(old: OldColumns, key: Sequence[str]) -> list[int] | None:
-    positions = [old.position_of(k) for k in key]
-    if not key or any(p is None for p in positions):
-        return None
-    return [p for p in positions if p is not None]
 
 
 def restore(ws: Worksheet, extras: Extras, frame: TabFrame, positions: Sequence[int]) -> None:
@@ -118,15 +120,15 @@ def restore(ws: Worksheet, extras: Extras, frame: TabFrame, positions: Sequence[
 
 
 def leaving_notes(extras: Extras, frame: TabFrame, when: dt.datetime) -> list[LeavingNote]:
-    """The non-empty team cells of keyed rows that are not in the data any more."""
-    if not extras.keyed:
-        return []
+    """The non-empty team cells of keyed rows that are not in the data any more
+    (of every row, when the team deleted a key column)."""
     staying = {normalise_key(frame.key_of(row)) for row in frame.rows}
+    leaving = extras.orphans or [
+        (key, cells) for key, cells in extras.by_key.items() if key not in staying
+    ]
     names = [_column_name(h, t) for h, t in zip(extras.headers, extras.columns, strict=True)]
     out: list[LeavingNote] = []
-    for key, cells in extras.by_key.items():
-        if key in staying:
-            continue
+    for key, cells in leaving:
         present = [
             (n, c) for n, c in zip(names, cells, strict=True) if c is not None and _filled(c)
         ]
