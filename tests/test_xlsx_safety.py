@@ -505,17 +505,26 @@ def test_a_failing_save_is_one_line_and_the_old_file_stays(
 
 
 def test_a_folder_where_no_file_can_be_created_is_one_line() -> None:
-    with pytest.raises(
-        DestinationError, match=r"cannot write /proc/ops\.xlsx \(.*\); nothing was changed"
-    ):
+    """/proc refuses new files even to root: the save's first step fails."""
+    with pytest.raises(DestinationError) as failure:
         sync(Path("/proc/ops.xlsx"), FOUR)
+    assert str(failure.value) == (
+        "cannot write /proc/ops.xlsx: folder /proc does not accept new files "
+        "(No such file or directory); choose a folder you can write to"
+    )
 
 
 def test_a_read_only_workbook_is_refused_before_writing(book: Path) -> None:
     sync(book, FOUR)
     book.chmod(0o444)
-    with pytest.raises(DestinationError, match=r"the file is read-only; make it writable"):
+    before = book.read_bytes()
+    with pytest.raises(DestinationError) as failure:
         sync(book, FOUR)
+    assert str(failure.value) == (
+        f"cannot write {book}: the file is read-only; make it writable (chmod u+w) "
+        "or choose another path"
+    )
+    assert book.read_bytes() == before
 
 
 @pytest.mark.parametrize(

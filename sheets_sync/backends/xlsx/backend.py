@@ -194,7 +194,7 @@ class XlsxBackend:
         if not stat.S_IMODE(self.path.stat().st_mode) & stat.S_IWUSR:
             raise DestinationError(
                 f"cannot write {self.path}: the file is read-only; make it writable "
-                f"(chmod u+w {self.path}) or choose another path"
+                "(chmod u+w) or choose another path"
             )
         return self._load(read_only=False), False
 
@@ -220,25 +220,30 @@ class XlsxBackend:
         """Save beside the destination, then atomically replace it.
 
         Any failure leaves the previous file as it was and no temporary file
-        behind, and is one :class:`DestinationError` naming the path and the fix.
+        behind, and is one :class:`DestinationError` naming the path and the fix
+        (the same words as :func:`sheets_sync.destinations.check_writable`,
+        which checks before the run; the folder may change in between).
         """
-        tmp: str | None = None
+        folder = self.path.parent
         try:
-            handle, tmp = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-            )
+            handle, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+        except OSError as error:
+            raise DestinationError(
+                f"cannot write {self.path}: folder {folder} does not accept new files "
+                f"({_reason(error)}); choose a folder you can write to"
+            ) from error
+        try:
             os.close(handle)
             os.chmod(tmp, _file_mode(self.path))
             wb.save(tmp)
             with open(tmp, "rb") as written:
                 os.fsync(written.fileno())
             os.replace(tmp, self.path)
-            tmp = None
         except OSError as error:
             raise DestinationError(
                 f"cannot write {self.path} ({_reason(error)}); nothing was changed. Check that "
-                f"folder {self.path.parent} is writable and has free space and that no other "
-                "program locks the file (close it in Excel), or choose another path"
+                f"folder {folder} has free space and that no other program locks the file "
+                "(close it in Excel), or choose another path"
             ) from error
         except Exception as error:  # openpyxl could not serialise what the file holds
             raise DestinationError(
@@ -246,9 +251,8 @@ class XlsxBackend:
                 "workbook in Excel or LibreOffice and save it again, or choose another path"
             ) from error
         finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def _reason(error: BaseException) -> str:
