@@ -264,9 +264,12 @@ def test_deleted_managed_columns_come_back_and_team_cells_stay(
     assert load_workbook(book)[TITLE]["A2"].number_format == "yyyy-mm-dd"
 
 
-@pytest.mark.parametrize(("deleted", "lost"), [([1], "'Date'"), ([2, 1], "'Date', 'Country'")])
+@pytest.mark.parametrize(
+    ("deleted", "lost", "key"),
+    [([1], "'Date'", " · DE"), ([2, 1], "'Date', 'Country'", "row 3")],  # what is left of it
+)
 def test_a_deleted_key_column_stops_the_run_unless_the_tab_may_be_rebuilt(
-    book: Path, deleted: list[int], lost: str
+    book: Path, deleted: list[int], lost: str, key: str
 ) -> None:
     """Without its key a row cannot be matched to the team's cells: they are archived,
     never guessed onto a row."""
@@ -281,8 +284,8 @@ def test_a_deleted_key_column_stops_the_run_unless_the_tab_may_be_rebuilt(
     report = sync(book, FOUR, allow_shrink=True)
     assert grid(book)[0] == [*HEADERS, "Note"]
     assert set(by_header(book)["Note"].values()) == {None}
-    assert report.tabs[0].notes_archived == 1
-    assert archive(book)[1][2:4] == ["Note", "DE note"]
+    assert report.tabs[0].archived_notes == 1
+    assert archive(book)[1][1:4] == [key, "Note", "DE note"]
 
 
 def test_a_managed_column_the_team_moved_stays_where_they_put_it(book: Path) -> None:
@@ -588,10 +591,10 @@ def test_a_sync_says_how_many_team_cells_were_archived(
             .values(status="offboarded")
         )
     result = run_sync(loaded, settings, f"xlsx:{path}", tabs=["Onboarding"])
-    assert "1 team cell(s) of rows that left 'Onboarding' moved to 'Archived notes'" in (
+    assert "1 team cell(s) moved to 'Archived notes' (rows that left Onboarding)" in (
         result.warnings
     )
-    assert [t.notes_archived for t in result.tabs] == [1]
+    assert [t.archived_notes for t in result.tabs] == [1]
     assert archive_of(path) == [["Onboarding", "S2", "Follow-up", "chase S2"]]
     assert by_seller(path) == {"S1": "chase S1"}
 

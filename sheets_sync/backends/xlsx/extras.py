@@ -47,7 +47,7 @@ class Extras:
     keyed: bool = False
     old_keys: set[Key] = field(default_factory=set)
     lost_key: list[str] = field(default_factory=list)  # key columns the team deleted
-    orphans: list[tuple[Key, list[CellCopy | None]]] = field(default_factory=list)
+    orphans: list[tuple[Key, list[CellCopy | None]]] = field(default_factory=list)  # by row
 
     @property
     def empty(self) -> bool:
@@ -90,12 +90,17 @@ def capture(ws: Worksheet, frame: TabFrame, old: OldColumns) -> Extras:
         values = normalise_key([None if c is None else _value(grid.get((r, c))) for c in key_at])
         if extras.lost_key:
             if any(cells):
-                extras.orphans.append((values, cells))
+                extras.orphans.append((_orphan_key(values, r), cells))
         elif any(part is not None for part in values):
             extras.old_keys.add(values)
             if any(cells):
                 extras.by_key.setdefault(values, cells)
     return extras
+
+
+def _orphan_key(values: Key, row: int) -> Key:
+    """What is left of a row's key; ``row N`` when nothing is (as the Google backend says)."""
+    return values if any(part is not None for part in values) else (f"row {row}",)
 
 
 def _value(cell: Cell | None) -> Any:
