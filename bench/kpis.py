@@ -309,10 +309,8 @@ def section(summaries: list[dict[str, Any]], args: argparse.Namespace, command: 
         "~1.0 s on SQLite and ~0.6 s on PostgreSQL (execute + fetch), and the runner types the "
         "53,082 × 20 values in ~0.3 s. Onboarding reads only `sellers` and `seller_onboarding` "
         "(30 and 150 rows): both variants are in the noise. Sync Status reads `sync_runs` only "
-        "and is not benchmarked. The Seller Scorecard baseline lists any seller with one of an "
-        "order's eight events in the 28 days, as the query's docstring says; the query counts "
-        "only the events it measures (created, inspected, counter answered, paid), a "
-        "difference this data does not exercise (its non-active sellers have no orders).",
+        "and is not benchmarked. Both sides list a non-active seller with any of an order's "
+        "eight events in the 28 days.",
         "",
         "Notes (separate ad-hoc measurements on the same 1,000,000-order data, not printed by "
         "the command): PostgreSQL 15 JIT-compiled the KPI Daily query for 11.4 s of its 11.5 s "
