@@ -9,6 +9,7 @@ plain-Python references stay in ``kpi_data``.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import textwrap
 from decimal import Decimal
 from pathlib import Path
@@ -92,3 +93,14 @@ def sheet_meta(sh: gspread.Spreadsheet, title: str = "Sheet1") -> dict[str, Any]
     """One sheet's entry of the spreadsheet metadata, found by title."""
     meta = sh.fetch_sheet_metadata()
     return next(s for s in meta["sheets"] if s["properties"]["title"] == title)
+
+
+def templates_with_daily_window(folder: Path, days: int) -> Path:
+    """A copy of the shipped templates in ``folder`` with KPI Daily on a ``days``-day window.
+
+    A short window makes every day's sync delete the rows of the day that left it.
+    """
+    shutil.copytree(TEMPLATES, folder)
+    daily = folder / "tabs" / "kpi_daily.yaml"
+    daily.write_text(daily.read_text().replace("window_days: 90", f"window_days: {days}"))
+    return folder

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import gspread
 import kpi_data
 import pytest
 from gspread.utils import rowcol_to_a1
-from helpers import TEMPLATES
+from helpers import templates_with_daily_window
 from sqlalchemy.engine import Engine
 
 from sheets_sync import runs
@@ -78,15 +77,6 @@ def settings_for(db_url: str, emulator: Any, templates: Path) -> Settings:
     )
 
 
-def weekly_window_templates(tmp_path: Path) -> Path:
-    """The shipped templates with KPI Daily on a 7-day window, so each day deletes rows."""
-    templates = tmp_path / "templates"
-    shutil.copytree(TEMPLATES, templates)
-    daily = templates / "tabs" / "kpi_daily.yaml"
-    daily.write_text(daily.read_text().replace("window_days: 90", "window_days: 7"))
-    return templates
-
-
 def key_of(row: list[str], key_indexes: list[int]) -> tuple[str, ...]:
     return tuple(row[i] for i in key_indexes)
 
@@ -106,7 +96,9 @@ def test_two_syncs_at_once_keep_keys_unique_and_notes_on_their_rows(
     loaded: Engine, db_url: str, emulator: Any, gspread_client: gspread.Client, tmp_path: Path
 ) -> None:
     sheet = gspread_client.create("Trade-In Ops")
-    settings = settings_for(db_url, emulator, weekly_window_templates(tmp_path))
+    settings = settings_for(
+        db_url, emulator, templates_with_daily_window(tmp_path / "templates", 7)
+    )
     destination = f"gsheets:{sheet.id}"
     run_sync(loaded, settings, destination, tabs=[TAB], as_of=FIRST_DAY)
     template = load_all_templates(settings)[TAB]

@@ -12,14 +12,19 @@ values are computed here in plain Python, never with the product's helpers.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
 import gspread
 import kpi_data
 import pytest
-from helpers import TEMPLATES, column, sheet_meta, shipped_template, tab
+from helpers import (
+    column,
+    sheet_meta,
+    shipped_template,
+    tab,
+    templates_with_daily_window,
+)
 from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
@@ -401,11 +406,7 @@ def kpi_db(db_url: str) -> Engine:
 @pytest.fixture
 def week_window(tmp_path: Path) -> Path:
     """The shipped templates with KPI Daily's window cut to 7 days, so days leave it."""
-    folder = tmp_path / "templates"
-    shutil.copytree(TEMPLATES, folder)
-    daily = folder / "tabs" / "kpi_daily.yaml"
-    daily.write_text(daily.read_text().replace("window_days: 90", "window_days: 7"))
-    return folder
+    return templates_with_daily_window(tmp_path / "templates", 7)
 
 
 def daily_sync(engine: Engine, gs: GoogleSheetsBackend, day: dt.date):
