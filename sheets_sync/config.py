@@ -41,6 +41,10 @@ class Settings:
     lock_lease_seconds: float = 120.0
     max_shrink_share: float = 0.5
     """A sync removing more than this share of a keyed tab's rows stops (``--allow-shrink``)."""
+    job_workers: int = 4
+    """Threads of the webhook's in-process executor: syncs running at once per process."""
+    job_timeout_seconds: float = 900.0
+    """A queued run not started within this is taken for dead and marked failed (jobs.py)."""
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -82,6 +86,16 @@ class Settings:
             raise ConfigError(
                 f"{ENV_PREFIX}MAX_SHRINK_SHARE={self.max_shrink_share} must be a share "
                 "between 0 and 1, e.g. 0.5 (a sync may remove at most half of a tab's rows)"
+            )
+        if self.job_workers < 1:
+            raise ConfigError(
+                f"{ENV_PREFIX}JOB_WORKERS={self.job_workers} must be 1 or more "
+                "(syncs the webhook runs at once per process, e.g. 4)"
+            )
+        if self.job_timeout_seconds <= 0:
+            raise ConfigError(
+                f"{ENV_PREFIX}JOB_TIMEOUT_SECONDS={self.job_timeout_seconds} must be more than 0 "
+                "(how long a queued run may wait before it is taken for dead, e.g. 900)"
             )
         if self.sheets_api_url and not self.sheets_api_url.startswith(("http://", "https://")):
             raise ConfigError(

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from sheets_sync.backends.base import WriteReport
 from sheets_sync.errors import ConfigError, SheetsSyncError
@@ -36,24 +36,31 @@ def queue_run(
     requested_by: str | None = None,
     tabs: Sequence[str] = (),
     kind: str = "sync",
+    connection: Connection | None = None,
 ) -> str:
-    """Insert a queued run and return its id (a UUID4 string)."""
+    """Insert a queued run and return its id (a UUID4 string).
+
+    ``connection`` puts the insert in the caller's transaction (the webhook's
+    queue-or-join, :mod:`sheets_sync.jobs`); otherwise it commits at once.
+    """
     if trigger not in RUN_TRIGGERS:
         raise ConfigError(f"unknown run trigger {trigger!r}; use one of {list(RUN_TRIGGERS)}")
     run_id = str(uuid.uuid4())
+    insert = sync_runs.insert().values(
+        run_id=run_id,
+        kind=kind,
+        spreadsheet=spreadsheet,
+        trigger=trigger,
+        requested_by=requested_by,
+        status="queued",
+        queued_at=utcnow(),
+        tabs=", ".join(tabs) or None,
+    )
+    if connection is not None:
+        connection.execute(insert)
+        return run_id
     with engine.begin() as conn:
-        conn.execute(
-            sync_runs.insert().values(
-                run_id=run_id,
-                kind=kind,
-                spreadsheet=spreadsheet,
-                trigger=trigger,
-                requested_by=requested_by,
-                status="queued",
-                queued_at=utcnow(),
-                tabs=", ".join(tabs) or None,
-            )
-        )
+        conn.execute(insert)
     return run_id
 
 

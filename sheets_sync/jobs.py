@@ -1,0 +1,288 @@
+"""Refresh jobs: queue-or-join a sync per destination, and run it in this process.
+
+docs/design.md §8. A menu click, a script and the nightly cron may all ask for
+the same spreadsheet within seconds, from several gunicorn workers or
+instances. A second request must get the run already on its way, not a twin:
+
+- :func:`queue_or_join` looks for a ``queued`` or ``running`` sync of that
+  destination in ``sync_runs`` and returns it (joined), or records a new
+  queued run, as one critical section shared by every process. On
+  PostgreSQL the section is a *transaction-scoped* advisory lock
+  (``pg_advisory_xact_lock``) keyed on the destination: the look-up and the
+  insert happen under it, and commit releases it, so the next caller's look-up
+  (a fresh READ COMMITTED snapshot) sees the row. It needs no schema change
+  and serialises only requests for the same destination. (A partial unique
+  index on ``spreadsheet WHERE status IN ('queued','running')`` would also
+  work, but a CLI run queued while a refresh is running — a legitimate
+  queue of two, see :func:`sheets_sync.sync.run_sync` — would then break
+  it.) On SQLite the section is ``BEGIN IMMEDIATE``: the whole database's
+  write lock, taken before the look-up, which SQLite has anyway.
+- A run whose process died must not be joined forever: before joining (and
+  at start-up, :func:`sweep_stale`) a ``running`` sync whose destination lock
+  is no longer held by it, and a ``queued`` one older than
+  ``SHEETS_SYNC_JOB_TIMEOUT_SECONDS``, are marked failed. ``run_sync`` holds
+  the destination lock (:mod:`sheets_sync.locks`) from ``running`` to the
+  end, so a running run without its lock is a dead one.
+- :class:`InProcessExecutor` runs queued runs on a bounded thread pool, so a
+  run outlives the HTTP request that asked for it and still records its
+  result; the pool's threads are joined at interpreter exit.
+
+This module never imports Flask: the webhook, the CLI and tests share it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.engine import Connection, Engine, RowMapping
+
+from sheets_sync import runs
+from sheets_sync.config import Settings
+from sheets_sync.destinations import parse_destination
+from sheets_sync.locks import advisory_key, lock_key, read_holder
+from sheets_sync.schema import sync_runs
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("queued", "running")
+KIND = "sync"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """The run a request got: ``joined`` when it was already queued or running."""
+
+    run_id: str
+    joined: bool
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the executor needs to run a queued run (``tabs`` empty = every tab)."""
+
+    run_id: str
+    destination: str
+    tabs: tuple[str, ...] = ()
+    trigger: str = "api"
+    requested_by: str | None = None
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def destination_name(spec: str) -> str:
+    """The destination as ``run_sync`` records it in ``sync_runs.spreadsheet``."""
+    destination = parse_destination(spec)
+    if destination.kind == "xlsx":
+        return f"xlsx:{Path(destination.target).expanduser()}"
+    return str(destination)
+
+
+def queue_or_join(
+    engine: Engine,
+    settings: Settings,
+    destination: str,
+    *,
+    trigger: str,
+    requested_by: str | None = None,
+    tabs: Sequence[str] = (),
+) -> Ticket:
+    """The active sync of ``destination`` (joined), else a newly queued one."""
+    name = destination_name(destination)
+    with _exclusive(engine, name) as conn:
+        _sweep(conn, engine, settings, name)
+        active = conn.execute(
+            select(sync_runs.c.run_id)
+            .where(_active_syncs(name))
+            .order_by(sync_runs.c.queued_at)
+            .limit(1)
+        ).scalar()
+        if active is not None:
+            return Ticket(str(active), joined=True)
+        run_id = runs.queue_run(
+            engine, name, trigger, requested_by, tabs, kind=KIND, connection=conn
+        )
+    return Ticket(run_id, joined=False)
+
+
+def sweep_stale(engine: Engine, settings: Settings, destination: str | None = None) -> list[str]:
+    """Mark dead runs failed (all destinations, or one); return their ids."""
+    with engine.begin() as conn:
+        return _sweep(conn, engine, settings, destination)
+
+
+def _active_syncs(name: str) -> Any:
+    return (
+        (sync_runs.c.spreadsheet == name)
+        & (sync_runs.c.kind == KIND)
+        & sync_runs.c.status.in_(ACTIVE)
+    )
+
+
+@contextlib.contextmanager
+def _exclusive(engine: Engine, name: str) -> Iterator[Connection]:
+    """One transaction at a time per destination, across processes (see the module doc)."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            key = advisory_key("queue " + lock_key(name))
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")  # we issue BEGIN ourselves
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.exec_driver_sql("ROLLBACK")
+            raise
+        conn.exec_driver_sql("COMMIT")
+
+
+def _sweep(
+    conn: Connection, engine: Engine, settings: Settings, destination: str | None
+) -> list[str]:
+    """Fail dead runs inside the caller's transaction (their lock is checked on ``engine``)."""
+    now = runs.utcnow()
+    running_grace = dt.timedelta(seconds=settings.lock_lease_seconds)
+    queued_limit = now - dt.timedelta(seconds=settings.job_timeout_seconds)
+    where = (sync_runs.c.kind == KIND) & sync_runs.c.status.in_(ACTIVE)
+    if destination is not None:
+        where &= sync_runs.c.spreadsheet == destination
+    candidates = conn.execute(select(sync_runs).where(where)).mappings().all()
+    swept = []
+    for run in candidates:
+        if run["status"] == "queued" and run["queued_at"] < queued_limit:
+            why = (
+                f"never started within {settings.job_timeout_seconds:g} s "
+                "(SHEETS_SYNC_JOB_TIMEOUT_SECONDS): the process that queued it stopped"
+            )
+        elif (
+            run["status"] == "running"
+            and (run["started_at"] or now) < now - running_grace
+            and not _lock_held_by(engine, run["spreadsheet"], run["run_id"])
+        ):
+            why = "its process stopped while it ran (it no longer holds the spreadsheet's lock)"
+        else:
+            continue
+        _fail(conn, run, now, f"marked failed: {why}; request the sync again")
+        swept.append(str(run["run_id"]))
+    if swept:
+        log.warning("marked %d dead run(s) failed: %s", len(swept), ", ".join(swept))
+    return swept
+
+
+def _fail(conn: Connection, run: RowMapping, now: dt.datetime, message: str) -> None:
+    started = run["started_at"]
+    conn.execute(
+        update(sync_runs)
+        .where((sync_runs.c.run_id == run["run_id"]) & sync_runs.c.status.in_(ACTIVE))
+        .values(
+            status="failed",
+            finished_at=now,
+            duration_seconds=round((now - started).total_seconds(), 3) if started else None,
+            error=message,
+        )
+    )
+
+
+def _lock_held_by(engine: Engine, destination: str, run_id: str) -> bool:
+    """Whether ``run_id`` still holds ``destination``'s run lock (a live process)."""
+    holder = read_holder(engine, destination)
+    if holder is None or holder.run_id != run_id:
+        return False
+    if engine.dialect.name != "postgresql":
+        return holder.expires_at is not None and holder.expires_at > runs.utcnow()
+    unsigned = advisory_key(lock_key(destination)) & 0xFFFFFFFFFFFFFFFF
+    query = text(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND classid::bigint = :hi AND objid::bigint = :lo AND objsubid = 1 "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
+    )
+    with engine.connect() as conn:
+        return bool(
+            conn.execute(query, {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF}).scalar()
+        )
+
+
+class InProcessExecutor:
+    """Runs queued runs on at most ``workers`` threads of this process.
+
+    A run is started only if it is still queued (a sweep may have failed it);
+    whatever happens, it ends succeeded or failed in ``sync_runs``.
+    """
+
+    def __init__(self, engine: Engine, settings: Settings, workers: int = 4) -> None:
+        self.engine, self.settings = engine, settings
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sheets-sync-job")
+        self._lock = threading.Lock()
+
+    def submit(self, job: Job) -> Future[None]:
+        with self._lock:
+            return self._pool.submit(self._run, job)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait)
+
+    def _run(self, job: Job) -> None:
+        from sheets_sync.sync import run_sync  # the KPI queries load on first job, not import
+
+        run = runs.get_run(self.engine, job.run_id)
+        if run is None or run["status"] != "queued":
+            log.warning("run %s is no longer queued; not started", job.run_id)
+            return
+        try:
+            run_sync(
+                self.engine,
+                self.settings,
+                job.destination,
+                tabs=list(job.tabs) or None,
+                trigger=job.trigger,
+                requested_by=job.requested_by,
+                filters=job.filters or None,
+                run_id=job.run_id,
+            )
+        except BaseException as error:
+            _fail_if_still_queued(self.engine, job.run_id, error)
+            log.error("run %s failed: %s", job.run_id, runs.describe_error(error))
+            return
+        log.info("run %s succeeded", job.run_id)
+
+
+def _fail_if_still_queued(engine: Engine, run_id: str, error: BaseException) -> None:
+    """``run_sync`` raises some errors (bad tab, no schema) before it takes the run over."""
+    with contextlib.suppress(Exception):
+        run = runs.get_run(engine, run_id)
+        if run is not None and run["status"] == "queued":
+            runs.mark_failed(engine, run_id, error)
+
+
+def request_sync(
+    engine: Engine,
+    settings: Settings,
+    executor: InProcessExecutor,
+    job: Job,
+) -> Ticket:
+    """Queue-or-join ``job.destination``; a new run is handed to ``executor``."""
+    ticket = queue_or_join(
+        engine,
+        settings,
+        job.destination,
+        trigger=job.trigger,
+        requested_by=job.requested_by,
+        tabs=job.tabs,
+    )
+    if not ticket.joined:
+        executor.submit(
+            Job(
+                ticket.run_id, job.destination, job.tabs, job.trigger, job.requested_by, job.filters
+            )
+        )
+    return ticket

@@ -1,0 +1,242 @@
+"""Refresh jobs (sheets_sync/jobs.py): queue-or-join, dead runs swept, the in-process executor.
+
+A refresh already queued or running for a spreadsheet is joined, never
+doubled — also when 20 requests arrive at once and across processes — and a
+run whose process died is failed rather than joined forever. Both databases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import TEMPLATES
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from sheets_sync import runs, schema
+from sheets_sync.config import Settings
+from sheets_sync.jobs import (
+    InProcessExecutor,
+    Job,
+    destination_name,
+    queue_or_join,
+    request_sync,
+    sweep_stale,
+)
+from sheets_sync.locks import destination_lock
+
+SHEET = "gsheets:1AbCdEfGhIjKlMnOpQrStUv"
+
+
+def all_runs(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(schema.sync_runs).order_by(schema.sync_runs.c.queued_at))
+        return [dict(r._mapping) for r in rows]
+
+
+def set_run(engine: Engine, run_id: str, **values: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(schema.sync_runs).where(schema.sync_runs.c.run_id == run_id).values(**values)
+        )
+
+
+def ago(seconds: float) -> dt.datetime:
+    return runs.utcnow() - dt.timedelta(seconds=seconds)
+
+
+def test_a_second_request_joins_the_queued_run(engine, settings) -> None:
+    first = queue_or_join(engine, settings, SHEET, trigger="api", requested_by="ana@x.com")
+    second = queue_or_join(engine, settings, SHEET, trigger="menu", requested_by="bo@x.com")
+    assert (first.joined, second.joined) == (False, True)
+    assert second.run_id == first.run_id
+    (run,) = all_runs(engine)
+    assert (run["status"], run["trigger"], run["requested_by"]) == ("queued", "api", "ana@x.com")
+    assert run["spreadsheet"] == SHEET
+
+
+@pytest.mark.parametrize(
+    ("status", "joined"),
+    [("queued", True), ("running", True), ("succeeded", False), ("failed", False)],
+)
+def test_only_an_active_run_is_joined(engine, settings, status, joined) -> None:
+    first = queue_or_join(engine, settings, SHEET, trigger="api")
+    set_run(engine, first.run_id, status=status, started_at=runs.utcnow())
+    with destination_lock(engine, SHEET, "test", run_id=first.run_id):  # a live run holds it
+        second = queue_or_join(engine, settings, SHEET, trigger="api")
+    assert second.joined is joined
+    assert (second.run_id == first.run_id) is joined
+
+
+def test_other_spreadsheets_and_other_kinds_are_not_joined(engine, settings) -> None:
+    runs.queue_run(engine, SHEET, "api", kind="pricing")
+    first = queue_or_join(engine, settings, SHEET, trigger="api")
+    other = queue_or_join(engine, settings, "gsheets:0ZyXwVuTsRqPoNmLkJiH", trigger="api")
+    assert not first.joined and not other.joined
+    assert len({r["run_id"] for r in all_runs(engine)}) == 3
+
+
+def test_twenty_requests_at_once_make_one_run(engine, settings) -> None:
+    barrier = threading.Barrier(20)
+    tickets: list[Any] = []
+
+    def request() -> None:
+        barrier.wait()
+        tickets.append(queue_or_join(engine, settings, SHEET, trigger="api"))
+
+    threads = [threading.Thread(target=request) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(tickets) == 20
+    assert len({t.run_id for t in tickets}) == 1
+    assert sum(not t.joined for t in tickets) == 1
+    assert len(all_runs(engine)) == 1
+
+
+REQUESTER = textwrap.dedent(
+    """
+    import sys, threading, time
+    from pathlib import Path
+    from sheets_sync.config import Settings
+    from sheets_sync.db import make_engine
+    from sheets_sync.jobs import queue_or_join
+    url, sheet, go = sys.argv[1:4]
+    engine = make_engine(url)
+    settings = Settings.load(environ={}, database_url=url)
+    print("ready", flush=True)
+    while not Path(go).exists():
+        time.sleep(0.01)
+    ids = []
+    def request():
+        ids.append(queue_or_join(engine, settings, sheet, trigger="api").run_id)
+    threads = [threading.Thread(target=request) for _ in range(10)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    print(" ".join(sorted(set(ids))), flush=True)
+    """
+)
+
+
+def test_two_processes_at_once_make_one_run(engine, db_url, tmp_path) -> None:
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", REQUESTER, db_url, SHEET, str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    go.touch()
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], [err for _, err in outputs]
+    seen = {out.strip() for out, _ in outputs}
+    (run,) = all_runs(engine)
+    assert seen == {run["run_id"]}
+
+
+def test_a_running_run_whose_process_died_is_failed_not_joined(engine, settings) -> None:
+    dead = queue_or_join(engine, settings, SHEET, trigger="api")
+    set_run(engine, dead.run_id, status="running", started_at=ago(3600))
+    fresh = queue_or_join(engine, settings, SHEET, trigger="api")
+    assert not fresh.joined and fresh.run_id != dead.run_id
+    swept = runs.get_run(engine, dead.run_id)
+    assert swept is not None and swept["status"] == "failed"
+    assert "process stopped while it ran" in swept["error"]
+    assert swept["finished_at"] is not None
+
+
+def test_a_long_run_that_still_holds_its_lock_is_joined(engine, settings) -> None:
+    alive = queue_or_join(engine, settings, SHEET, trigger="api")
+    set_run(engine, alive.run_id, status="running", started_at=ago(3600))
+    with destination_lock(engine, SHEET, "api", run_id=alive.run_id):
+        assert sweep_stale(engine, settings) == []
+        assert queue_or_join(engine, settings, SHEET, trigger="api").run_id == alive.run_id
+
+
+def test_a_queued_run_never_started_is_failed_after_the_job_timeout(engine, settings) -> None:
+    old = queue_or_join(engine, settings, SHEET, trigger="api")
+    recent = queue_or_join(engine, settings, "gsheets:0ZyXwVuTsRqPoNmLkJiH", trigger="api")
+    set_run(engine, old.run_id, queued_at=ago(settings.job_timeout_seconds + 60))
+    assert sweep_stale(engine, settings) == [old.run_id]
+    old_run, recent_run = runs.get_run(engine, old.run_id), runs.get_run(engine, recent.run_id)
+    assert old_run is not None and old_run["status"] == "failed"
+    assert "SHEETS_SYNC_JOB_TIMEOUT_SECONDS" in old_run["error"]
+    assert recent_run is not None and recent_run["status"] == "queued"
+
+
+@pytest.fixture
+def executor(loaded: Engine, settings: Settings) -> Any:
+    pool = InProcessExecutor(loaded, settings, workers=2)
+    yield pool
+    pool.shutdown()
+
+
+def test_the_executor_runs_the_queued_run_to_the_end(loaded, settings, executor, tmp_path) -> None:
+    book = f"xlsx:{tmp_path / 'ops.xlsx'}"
+    job = Job("", book, ("KPI Daily",), "menu", "ana@x.com", {"country": ("FR",)})
+    ticket = request_sync(loaded, settings, executor, job)
+    joined = request_sync(loaded, settings, executor, job)
+    executor.shutdown()  # waits for the run, as the interpreter does at exit
+    assert joined.run_id == ticket.run_id and joined.joined
+    run = runs.get_run(loaded, ticket.run_id)
+    assert run is not None
+    assert (run["status"], run["requested_by"], run["tabs"]) == (
+        "succeeded",
+        "ana@x.com",
+        "KPI Daily",
+    )
+    assert run["spreadsheet"] == destination_name(book) and run["cells_written"] > 0
+    assert Path(tmp_path / "ops.xlsx").exists()
+
+
+def test_a_run_refused_before_it_starts_is_failed_not_left_queued(
+    loaded, settings, executor, tmp_path
+) -> None:
+    job = Job("", f"xlsx:{tmp_path / 'ops.xlsx'}", ("No Such Tab",), "api", "ana@x.com")
+    ticket = request_sync(loaded, settings, executor, job)
+    executor.shutdown()
+    run = runs.get_run(loaded, ticket.run_id)
+    assert run is not None and run["status"] == "failed"
+    assert "unknown tab(s) 'No Such Tab'" in run["error"]
+    again = queue_or_join(loaded, settings, job.destination, trigger="api")
+    assert not again.joined
+
+
+def executor_for(engine: Engine, settings: Settings) -> InProcessExecutor:
+    return InProcessExecutor(engine, settings, workers=1)
+
+
+def test_a_run_swept_before_its_turn_is_not_started(loaded, settings, tmp_path) -> None:
+    ticket = queue_or_join(loaded, settings, f"xlsx:{tmp_path / 'ops.xlsx'}", trigger="api")
+    set_run(loaded, ticket.run_id, status="failed", error="swept")
+    pool = executor_for(loaded, settings)
+    pool.submit(Job(ticket.run_id, f"xlsx:{tmp_path / 'ops.xlsx'}")).result()
+    pool.shutdown()
+    assert not (tmp_path / "ops.xlsx").exists()
+    run = runs.get_run(loaded, ticket.run_id)
+    assert run is not None and run["status"] == "failed" and run["error"] == "swept"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "fix"),
+    [("job_workers", 0, "JOB_WORKERS=0 must be 1 or more"),
+     ("job_timeout_seconds", 0, "JOB_TIMEOUT_SECONDS=0 must be more than 0")],
+)  # fmt: skip
+def test_job_settings_are_checked(setting, value, fix) -> None:
+    from sheets_sync.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=fix):
+        Settings.load(environ={}, templates_dir=TEMPLATES, **{setting: value})
