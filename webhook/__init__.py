@@ -3,9 +3,11 @@
 Configuration is layered as in Flask's tutorial: the library's typed
 :class:`~sheets_sync.config.Settings` (defaults → ``SHEETS_SYNC_*`` environment),
 then an optional test override. The library never imports Flask; this
-package is the thin HTTP layer. The job endpoints (refresh, pricing, runs,
-cron) and their authentication come with their own issue; what is here is
-the factory, the platform endpoints and the request id every response carries.
+package is the thin HTTP layer: platform endpoints (:mod:`webhook.health`),
+refresh / run status / nightly cron (:mod:`webhook.jobs_api`), the pricing
+push (:mod:`webhook.pricing_api`, not built yet: 501), authentication
+(:mod:`webhook.auth`), JSON errors (:mod:`webhook.errors`), JSON logs
+(:mod:`webhook.logs`) and the request id every response carries.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from flask import Flask
 
 from sheets_sync.config import Settings
-from webhook import auth, health, request_ids
+from webhook import auth, errors, health, jobs_api, logs, pricing_api, request_ids, runtime
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -27,7 +29,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = overrides.pop("SETTINGS", None)
     app.config["SETTINGS"] = settings if isinstance(settings, Settings) else Settings.load()
     app.config.update(overrides)
+    logs.init_app(app)
     request_ids.init_app(app)
+    errors.init_app(app)
     auth.init_app(app)
+    runtime.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(jobs_api.bp)
+    app.register_blueprint(pricing_api.bp)
     return app

@@ -15,11 +15,16 @@ HEADER = "X-Request-Id"
 _TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/|$)")
 
 
+def trace_id() -> str | None:
+    """The platform's trace id of the request being served, if it sent one."""
+    trace = _TRACE.match(request.headers.get("X-Cloud-Trace-Context", ""))
+    return trace.group(1).lower() if trace else None
+
+
 def current_request_id() -> str:
     """The id of the request being served (made on first use)."""
     if "request_id" not in g:
-        trace = _TRACE.match(request.headers.get("X-Cloud-Trace-Context", ""))
-        g.request_id = trace.group(1).lower() if trace else uuid.uuid4().hex
+        g.request_id = trace_id() or uuid.uuid4().hex
     return str(g.request_id)
 
 

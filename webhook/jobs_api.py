@@ -1,0 +1,138 @@
+"""Refresh, run status and the nightly cron (docs/design.md §8).
+
+A refresh is queued-or-joined (:mod:`sheets_sync.jobs`) and answered at once
+with 202 and the run's status URL; the sync runs on this process's executor
+and outlives the request. Only registered spreadsheets (``sheets-sync.yaml``)
+are served: anything else is 404, and a run's status is shown only when its
+spreadsheet is registered — the callers allowed on a registered sheet are
+the service's authenticated callers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from flask import Blueprint, g, jsonify, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from sheets_sync.jobs import Job, Ticket, request_sync
+from sheets_sync.registry import RegisteredSheet
+from sheets_sync.schema import sync_runs
+from webhook import runtime
+from webhook.auth import requires_auth
+from webhook.body import Field, json_body
+from webhook.errors import BadRequest
+
+bp = Blueprint("jobs", __name__)
+
+REFRESH_BODY = {"spreadsheet_id": Field("string", required=True), "tabs": Field("string list")}
+TRIGGERS = {"oidc": "menu", "hmac": "api", "local": "api", "cron": "cron", "task": "api"}
+"""``sync_runs.trigger`` by caller kind: an ID token is the add-on's menu; HMAC is a tool."""
+_RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+GSHEETS = "gsheets:"
+
+
+def caller_name() -> str:
+    """``requested_by``: the verified email, else the kind of caller (cron, hmac, local)."""
+    caller = g.caller
+    return str(caller.email or caller.kind)
+
+
+def registered(spreadsheet_id: str) -> RegisteredSheet:
+    sheet = runtime.registry().get(spreadsheet_id)
+    if sheet is None:
+        raise NotRegistered(spreadsheet_id)
+    return sheet
+
+
+class NotRegistered(Exception):
+    """A spreadsheet absent from ``sheets-sync.yaml``: 404, as if it did not exist."""
+
+
+@bp.app_errorhandler(NotRegistered)
+def _not_registered(error: NotRegistered) -> ResponseReturnValue:
+    return jsonify(error=f"spreadsheet {error} is not registered with this service"), 404
+
+
+def scoped_tabs(sheet: RegisteredSheet, asked: list[str] | None) -> tuple[str, ...]:
+    """The tabs to sync: the asked ones, each within the sheet's scope; else its scope."""
+    allowed = sheet.tabs or runtime.template_titles()
+    if asked is None:
+        return sheet.tabs or ()
+    for index, title in enumerate(asked):
+        if title.strip() not in allowed:
+            raise BadRequest(
+                f"tabs[{index}]",
+                f"{title!r} is not a tab of this spreadsheet; use some of {list(allowed)}",
+            )
+    return tuple(dict.fromkeys(t.strip() for t in asked))
+
+
+def start(sheet: RegisteredSheet, tabs: tuple[str, ...], trigger: str, who: str) -> Ticket:
+    job = Job("", GSHEETS + sheet.id, tabs, trigger, who, sheet.filters)
+    return request_sync(runtime.engine(), runtime.settings(), runtime.executor(), job)
+
+
+def ticket_json(ticket: Ticket) -> dict[str, Any]:
+    url = url_for("jobs.run_status", run_id=ticket.run_id, _external=True)
+    return {"run_id": ticket.run_id, "status_url": url, "joined": ticket.joined}
+
+
+@bp.post("/hooks/refresh")
+@requires_auth()
+def refresh() -> ResponseReturnValue:
+    """Queue a sync of one registered spreadsheet, or join the one on its way."""
+    body = json_body(REFRESH_BODY)
+    sheet = registered(body["spreadsheet_id"].strip())
+    tabs = scoped_tabs(sheet, body.get("tabs"))
+    ticket = start(sheet, tabs, TRIGGERS[g.caller.kind], caller_name())
+    return jsonify(ticket_json(ticket)), 202
+
+
+@bp.get("/runs/<run_id>")
+@requires_auth()
+def run_status(run_id: str) -> ResponseReturnValue:
+    """A run's status and figures, for runs of registered spreadsheets."""
+    run = None
+    if _RUN_ID.match(run_id):
+        query = select(sync_runs).where(sync_runs.c.run_id == run_id)
+        run = runtime.get_db().execute(query).mappings().first()
+    spreadsheet = str(run["spreadsheet"]) if run else ""
+    sheet_id = spreadsheet.removeprefix(GSHEETS)
+    if run is None or not spreadsheet.startswith(GSHEETS) or not runtime.registry().get(sheet_id):
+        return jsonify(error=f"no run {run_id} of a registered spreadsheet"), 404
+    return jsonify(run_json(run, sheet_id))
+
+
+def run_json(run: Any, sheet_id: str) -> dict[str, Any]:
+    figures = ("duration_seconds", "api_calls", "cells_written", "bytes_sent", "rows_written")
+    return {
+        "run_id": run["run_id"],
+        "kind": run["kind"],
+        "spreadsheet_id": sheet_id,
+        "status": run["status"],
+        "trigger": run["trigger"],
+        "requested_by": run["requested_by"],
+        "tabs": run["tabs"].split(", ") if run["tabs"] else None,
+        **{name: _timestamp(run[name]) for name in ("queued_at", "started_at", "finished_at")},
+        **{name: run[name] for name in figures},
+        "error": run["error"],
+    }
+
+
+def _timestamp(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+@bp.get("/cron/nightly")
+@requires_auth("cron", "oidc", "hmac", "local")
+def nightly() -> ResponseReturnValue:
+    """Queue (or join) a sync of every registered spreadsheet, each in its scope."""
+    started = []
+    for sheet in runtime.registry().sheets:
+        ticket = start(sheet, sheet.tabs or (), "cron", "cron")
+        started.append({"spreadsheet_id": sheet.id, "name": sheet.name, **ticket_json(ticket)})
+    return jsonify(runs=started), 202

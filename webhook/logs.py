@@ -1,0 +1,102 @@
+"""Structured JSON log lines, as Cloud Logging reads them from stdout/stderr.
+
+Each line is one JSON object with ``severity`` and ``message`` (the fields
+Cloud Logging maps), the request id of the request being served, and the
+platform trace (``logging.googleapis.com/trace``) from ``X-Cloud-Trace-Context``
+so a line groups under its request in the console. Tokens and signatures are
+never logged: the auth module logs reasons, not credentials.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import sys
+import time
+from typing import IO, Any
+
+from flask import Flask, Response, g, has_request_context, request
+
+from webhook.request_ids import current_request_id, trace_id
+
+LOGGERS = ("webhook", "sheets_sync")
+"""Our loggers: the HTTP layer and the library it runs (jobs, locks, sync)."""
+TRACE_FIELD = "logging.googleapis.com/trace"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line with Cloud Logging's field names."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "severity": record.levelname,
+            "message": record.getMessage(),
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
+            "logger": record.name,
+        }
+        if record.exc_info:
+            entry["message"] += "\n" + self.formatException(record.exc_info)
+        for name in ("request_id", TRACE_FIELD, "httpRequest"):
+            value = getattr(record, name.replace("/", "_").replace(".", "_"), None)
+            if value is not None:
+                entry[name] = value
+        return json.dumps(entry, default=str)
+
+
+class RequestContextFilter(logging.Filter):
+    """Stamps each record made while serving a request with its id and trace."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context():
+            record.request_id = current_request_id()
+            trace = trace_id()
+            if trace:
+                project = os.environ.get("GOOGLE_CLOUD_PROJECT")
+                field = f"projects/{project}/traces/{trace}" if project else trace
+                record.logging_googleapis_com_trace = field
+        return True
+
+
+def init_app(app: Flask) -> None:
+    """Send our loggers' records, as JSON lines, to ``LOG_STREAM`` (default stderr)."""
+    stream: IO[str] = app.config.get("LOG_STREAM") or sys.stderr
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestContextFilter())
+    handler.set_name("webhook-json")
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if h.get_name() == "webhook-json"]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    app.before_request(_start_clock)
+    app.after_request(_access_line)
+
+
+def _start_clock() -> None:
+    g.started = time.perf_counter()
+
+
+def _access_line(response: Response) -> Response:
+    """One line per request, with Cloud Logging's ``httpRequest`` fields."""
+    latency = time.perf_counter() - g.get("started", time.perf_counter())
+    http = {
+        "requestMethod": request.method,
+        "requestUrl": request.path,
+        "status": response.status_code,
+        "latency": f"{latency:.6f}s",
+        "userAgent": request.headers.get("User-Agent", ""),
+    }
+    level = logging.WARNING if response.status_code >= 500 else logging.INFO
+    logging.getLogger("webhook.access").log(
+        level,
+        "%s %s %s",
+        request.method,
+        request.path,
+        response.status_code,
+        extra={"httpRequest": http},
+    )
+    return response

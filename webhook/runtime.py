@@ -1,0 +1,95 @@
+"""What the endpoints share per app: the engine, the executor, the registry, a connection.
+
+As in Flask's tutorial, a request's database connection lives in ``g`` and is
+closed at teardown; process-wide things (the engine's pool, the job
+executor, the validated registry) live in ``app.extensions``. The registry is
+loaded when the app is created, so a typo in ``sheets-sync.yaml`` stops the
+service at start-up rather than failing the nightly sync.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import cast
+
+from flask import Flask, current_app, g
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from sheets_sync import db
+from sheets_sync.config import Settings
+from sheets_sync.errors import DatabaseError
+from sheets_sync.jobs import InProcessExecutor, sweep_stale
+from sheets_sync.registry import Registry, load_registry
+from webhook.auth import app_engine
+
+log = logging.getLogger(__name__)
+
+EXECUTOR_KEY = "sheets_sync.executor"
+REGISTRY_KEY = "sheets_sync.registry"
+TITLES_KEY = "sheets_sync.template_titles"
+_executor_lock = threading.Lock()
+
+
+def settings() -> Settings:
+    return cast(Settings, current_app.config["SETTINGS"])
+
+
+def engine() -> Engine:
+    return app_engine()
+
+
+def registry() -> Registry:
+    return cast(Registry, current_app.extensions[REGISTRY_KEY])
+
+
+def template_titles() -> tuple[str, ...]:
+    """Every tab title the templates define (loaded once per app)."""
+    titles = current_app.extensions.get(TITLES_KEY)
+    if titles is None:
+        from sheets_sync.sync import load_all_templates
+
+        titles = current_app.extensions.setdefault(
+            TITLES_KEY, tuple(load_all_templates(settings()))
+        )
+    return cast(tuple[str, ...], titles)
+
+
+def executor() -> InProcessExecutor:
+    """This process's job executor, made on first use (``SHEETS_SYNC_JOB_WORKERS`` threads)."""
+    with _executor_lock:
+        pool = current_app.extensions.get(EXECUTOR_KEY)
+        if pool is None:
+            pool = InProcessExecutor(engine(), settings(), settings().job_workers)
+            current_app.extensions[EXECUTOR_KEY] = pool
+    return cast(InProcessExecutor, pool)
+
+
+def get_db() -> Connection:
+    """The request's connection, opened on first use and closed at teardown."""
+    if "db" not in g:
+        g.db = engine().connect()
+    return cast(Connection, g.db)
+
+
+def _close_db(_error: BaseException | None = None) -> None:
+    conn = g.pop("db", None)
+    if conn is not None:
+        conn.close()
+
+
+def _sweep_at_start(app: Flask) -> None:
+    """Fail runs left running by a process that died; a database down now is not fatal."""
+    with app.app_context():
+        try:
+            db.require_schema(engine())
+            sweep_stale(engine(), settings())
+        except (DatabaseError, SQLAlchemyError) as error:
+            log.warning("start-up sweep of dead runs skipped: %s", str(error).splitlines()[0])
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[REGISTRY_KEY] = load_registry(app.config["SETTINGS"])
+    app.teardown_appcontext(_close_db)
+    _sweep_at_start(app)
