@@ -6,6 +6,7 @@ rows a sheet would hand it, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -14,8 +15,9 @@ from pricing_data import USER, changes, edit, grid, key, load_pricing
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
+from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
-from sheets_sync.errors import DatabaseError
+from sheets_sync.errors import ConfigError, DatabaseError
 from sheets_sync.pricing.apply import decide_and_apply
 from sheets_sync.pricing.model import Kind, Outcome, Rules, SheetRow
 
@@ -268,3 +270,30 @@ def test_the_version_check_is_part_of_the_update(db_kind: str, db_url: str) -> N
     assert len(changes(engine)) == 1
     engine.dispose()
     other.dispose()
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"SHEETS_SYNC_PRICE_CEILING": "lots"}, "SHEETS_SYNC_PRICE_CEILING='lots' is not a valid"),
+        ({"SHEETS_SYNC_PRICE_CEILING": "0"}, "must be a price above 0"),
+        ({"SHEETS_SYNC_PRICE_CEILING": "1e9"}, "below 100000000"),
+        ({"SHEETS_SYNC_PRICE_MAX_CHANGE": "0"}, "must be a share above 0, e.g. 0.30"),
+        ({"SHEETS_SYNC_PRICE_MAX_CHANGE": "-0.3"}, "must be a share above 0"),
+    ],
+)
+def test_bad_guardrail_settings_name_the_variable(env: dict[str, str], says: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        Settings.load(environ=env)
+
+
+def test_the_guardrails_come_from_the_settings(priced: Engine) -> None:
+    settings = Settings.load(
+        environ={"SHEETS_SYNC_PRICE_CEILING": "200", "SHEETS_SYNC_PRICE_MAX_CHANGE": "0.5"}
+    )
+    rules = Rules.from_settings(settings)
+    assert rules == Rules(Decimal("200"), Decimal("0.5"))
+    rows = [edit(key(grade="cracked"), "75", row=2), edit(key("S2", "P2"), "250", "x", row=3)]
+    outcomes = decide_and_apply(priced, rows, rules, USER)
+    assert [o.kind for o in outcomes] == [Kind.APPLIED, Kind.REJECTED]
+    assert "above the ceiling of 200" in outcomes[1].detail
