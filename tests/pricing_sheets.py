@@ -46,6 +46,10 @@ class TeamSheet:
         value = values[column] if column < len(values) else None
         return None if value == "" else value
 
+    def row_number(self, key: tuple[str, ...]) -> int:
+        """The 1-based sheet row of a listing."""
+        return self._row_index(self.table(), key) + 1
+
     def type(self, edits: dict[tuple[tuple[str, ...], str], Any]) -> None:
         """Type each value into the cell of (key, header)."""
         table = self.table()
