@@ -26,8 +26,12 @@ BOB = "bob@example.com"
 WAIT_SECONDS = 30
 
 
-def _wait_until_blocked(engine: Engine) -> None:
-    """Until another session of this database waits on a lock (fails after WAIT_SECONDS)."""
+def _wait_until_blocked(engine: Engine, thread: threading.Thread) -> None:
+    """Until another session of this database waits on a lock (fails after WAIT_SECONDS).
+
+    Each poll is its own transaction: PostgreSQL snapshots ``pg_stat_activity``
+    once per transaction, so polling inside one would never see B start waiting.
+    """
     query = text(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
         "AND wait_event_type = 'Lock'"
@@ -35,6 +39,8 @@ def _wait_until_blocked(engine: Engine) -> None:
     deadline = time.monotonic() + WAIT_SECONDS
     with engine.connect() as conn:
         while conn.execute(query).scalar_one() == 0:
+            conn.rollback()
+            assert thread.is_alive(), "push B ended without waiting for push A's row locks"
             assert time.monotonic() < deadline, "push B never waited for push A's row locks"
             time.sleep(0.02)
 
@@ -49,7 +55,7 @@ def _race(db_url: str, first: SheetRow, second: SheetRow) -> tuple[Outcome, Outc
     def after_read(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if "FOR UPDATE" in statement and not thread.is_alive() and not result_b:
             thread.start()
-            _wait_until_blocked(watcher)
+            _wait_until_blocked(watcher, thread)
 
     event.listen(engine_a, "after_cursor_execute", after_read)
     try:
