@@ -57,6 +57,8 @@ def push(engine: Engine, *rows: SheetRow, user: str = USER, **kwargs: Any) -> li
         (key(), "=B2*2", None, Kind.REJECTED, "a formula ('=B2*2') is not a price"),
         (key(), "cent vingt", None, Kind.REJECTED, "is not a price"),
         (key("S9"), "10", None, Kind.REJECTED, "S9 × P1 × good × FR is not in the database"),
+        (("", "", "", ""), "10", None, Kind.REJECTED,
+         "this row has no Seller ID, Product ID, Grade or Country: type new prices only on"),
         (key(), "120", None, Kind.UNCHANGED, ""),
         (key(), "€ 120,00", None, Kind.UNCHANGED, ""),
         (key(), "150", None, Kind.APPLIED, ""),  # equal to flawless: allowed

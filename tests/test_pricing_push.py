@@ -23,7 +23,8 @@ from sheets_sync import schema
 from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
 from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
 from sheets_sync.backends.gsheets.session import google_session
-from sheets_sync.errors import PricingError
+from sheets_sync.errors import BusyError, PricingError
+from sheets_sync.locks import destination_lock
 from sheets_sync.pricing.push import push_pricing
 from sheets_sync.sync import run_sync
 
@@ -85,7 +86,7 @@ def test_a_push_applies_the_valid_edits_and_reports_every_row(
 
     at = audit[("P1", "good")]["changed_at"]
     assert team.cell(GOOD, "Status") == (
-        f"✔ applied {at:%Y-%m-%d %H:%M} UTC by {USER}: 120.00 → 130"
+        f"✔ applied {at:%Y-%m-%d %H:%M} UTC by {USER}: 120.00 → 130.00"
     )
     assert (team.cell(GOOD, "Current price"), team.cell(GOOD, "Version")) == (130, 2)
     assert team.cell(GOOD, "New price") is None
@@ -226,7 +227,7 @@ def test_a_lost_write_back_then_a_new_push_reports_applied_once(
     first_at = changes(engine)[0]["changed_at"]
     assert (
         team.cell(GOOD, "Status")
-        == f"✔ applied {first_at:%Y-%m-%d %H:%M} UTC by {USER}: 120.00 → 125"
+        == f"✔ applied {first_at:%Y-%m-%d %H:%M} UTC by {USER}: 120.00 → 125.00"
     )
     assert (team.cell(GOOD, "Version"), team.cell(GOOD, "New price")) == (2, None)
 
@@ -251,3 +252,29 @@ def fake_clock_backend(settings: Any, spreadsheet_id: str) -> GoogleSheetsBacken
         timeout=10, clock=clock, sleep=clock.sleep, draw=lambda: 1.0,
     )  # fmt: skip
     return GoogleSheetsBackend(settings, spreadsheet_id, http=http)
+
+
+def test_a_push_waits_for_a_sync_of_the_same_sheet(engine: Engine, team: TeamSheet) -> None:
+    """The run lock: while a sync holds the spreadsheet, a push that may not wait fails
+    naming it, changes nothing and is recorded as failed."""
+    team.type({(GOOD, "New price"): "125"})
+    settings = team.settings.replace(lock_wait_seconds=0)
+    lock = destination_lock(engine, team.destination, "cli by a sync", run_id="sync-run-1")
+    with lock, pytest.raises(BusyError, match="sync-run-1"):
+        push_pricing(engine, settings, team.destination, USER)
+    assert changes(engine) == [] and grid(engine)[GOOD][1] == 1
+    assert team.cell(GOOD, "New price") in (125, "125")
+    [run] = runs_of(engine)
+    assert run["status"] == "failed" and "sync-run-1" in run["error"]
+
+
+def test_the_sync_status_tab_shows_the_push(engine: Engine, team: TeamSheet) -> None:
+    team.type({(GOOD, "New price"): "125", (CRACKED, "New price"): "x"})
+    push(engine, team)
+    run_sync(engine, team.settings, team.destination, tabs=["Sync Status"])
+    table = team.backend.read_tab("Sync Status")
+    header = table[0]
+    rows = [dict(zip(header, row, strict=False)) for row in table[1:]]
+    [pushed] = [r for r in rows if r["Kind"] == "pricing"]
+    assert pushed["Tabs"] == "Pricing: 1 applied, 1 rejected, 0 conflicts, 0 unchanged"
+    assert (pushed["Status"], pushed["Requested by"]) == ("succeeded", USER)

@@ -9,7 +9,7 @@ with it and what its `Status` cell says.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,11 @@ Group = tuple[str, str, str]
 
 def group_of(key: Key) -> Group:
     return (key[0], key[1], key[3])
+
+
+def money(value: Decimal | None) -> str:
+    """``125`` → ``125.00``: prices as the sheet shows them (validated to cents already)."""
+    return "—" if value is None else f"{value:.2f}"
 
 
 def describe_key(key: Key) -> str:
@@ -107,7 +112,6 @@ class Outcome:
     at: dt.datetime | None = None
     earlier: bool = False
     """Applied by an earlier attempt (a retry after a lost write-back): nothing written now."""
-    notes: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> Key:
@@ -122,9 +126,9 @@ class Outcome:
         """The `Status` text written back (RAW)."""
         if self.kind is Kind.APPLIED:
             when = self.at.strftime("%Y-%m-%d %H:%M UTC") if self.at else ""
-            return f"✔ applied {when} by {self.by}: {self.old_price} → {self.price}"
+            return f"✔ applied {when} by {self.by}: {money(self.old_price)} → {money(self.price)}"
         if self.kind is Kind.UNCHANGED:
-            return f"✔ unchanged: the price is already {self.price}"
+            return f"✔ unchanged: the price is already {money(self.price)}"
         if self.kind is Kind.CONFLICT:
             return f"⚠ conflict: {self.detail}"
         return f"✖ rejected: {self.detail}"

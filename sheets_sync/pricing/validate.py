@@ -68,6 +68,12 @@ def _reject(row: SheetRow, detail: str) -> Outcome:
 
 
 def _assess_row(row: SheetRow, listing: Listing | None, rules: Rules, user: str) -> Outcome:
+    if not all(row.key):
+        return _reject(
+            row,
+            "this row has no Seller ID, Product ID, Grade or Country: type new prices "
+            "only on listing rows (run a sync to restore them)",
+        )
     if listing is None:
         return _reject(
             row, f"{describe_key(row.key)} is not in the database; run a sync to refresh the tab"
