@@ -6,12 +6,13 @@ import math
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sheets_sync.pricing.parse import PriceRejected, is_blank, parse_price
 
 prices = st.decimals(min_value=0, max_value=99_999_999, places=2, allow_nan=False)
+relaxed = settings(deadline=None)  # other test workers share the CPU: no per-example deadline
 
 
 @pytest.mark.parametrize(
@@ -87,21 +88,25 @@ def test_non_blank_cells_are_edits(cell: object) -> None:
     assert not is_blank(cell)
 
 
+@relaxed
 @given(prices)
 def test_any_price_typed_with_a_point_reads_back(price: Decimal) -> None:
     assert parse_price(str(price)) == price
 
 
+@relaxed
 @given(prices, st.sampled_from(["{}", "{} €", "€ {}", "€{}", " {} "]))
 def test_any_price_typed_with_a_comma_or_euro_sign_reads_back(price: Decimal, form: str) -> None:
     assert parse_price(form.format(str(price).replace(".", ","))) == price
 
 
+@relaxed
 @given(prices)
 def test_any_price_in_a_number_cell_reads_back(price: Decimal) -> None:
     assert parse_price(float(price)) == price
 
 
+@relaxed
 @given(st.text())
 def test_any_text_is_a_price_or_a_reason(text: str) -> None:
     try:
@@ -112,12 +117,14 @@ def test_any_text_is_a_price_or_a_reason(text: str) -> None:
         assert parsed.is_finite()
 
 
+@relaxed
 @given(st.text())
 def test_a_formula_is_never_a_price(text: str) -> None:
     with pytest.raises(PriceRejected, match="a formula"):
         parse_price("=" + text)
 
 
+@relaxed
 @given(st.floats(allow_nan=True, allow_infinity=True))
 def test_any_number_cell_is_a_price_or_a_reason(number: float) -> None:
     try:
