@@ -1,7 +1,8 @@
 """Trade-In Ops Sheets: the library behind the ``sheets-sync`` CLI and the webhook.
 
-The flow of one job is one-way: database → query → frame → tab plan → sheet
-backend; write-back goes sheet → parsed edits → validation → one transaction.
+The flow of one job is one-way: database → query → frame → guards → sheet
+backend (which fits, plans and writes); write-back will go sheet → parsed
+edits → validation → one transaction (docs/design.md §2).
 Nothing in this package imports Flask.
 """
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Connection, Engine
 
 from sheets_sync import db, runs
+from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import SheetBackend, WriteOptions, WriteReport, WrittenTab
 from sheets_sync.config import Settings
 from sheets_sync.destinations import open_destination
@@ -179,11 +180,20 @@ def _run(
     for tab in written.tabs:
         tab.compute_seconds = compute_seconds.get(tab.title, 0.0)
     seconds = time.perf_counter() - started
-    result = SyncResult(
-        run_id, backend.destination, resolved.day, written, seconds, resolved.warnings
-    )
+    warnings = [*resolved.warnings, *_archive_warnings(written)]
+    result = SyncResult(run_id, backend.destination, resolved.day, written, seconds, warnings)
     notify(ProgressEvent("done", backend.destination, len(frames), len(frames)))
     return result
+
+
+def _archive_warnings(written: WriteReport) -> list[str]:
+    """One line per tab whose leaving rows carried the team's cells."""
+    return [
+        f"{tab.archived_notes:,} team cell(s) moved to {ARCHIVE_TITLE!r} "
+        f"(rows that left {tab.title})"
+        for tab in written.tabs
+        if tab.archived_notes
+    ]
 
 
 def _compute(

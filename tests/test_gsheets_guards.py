@@ -292,21 +292,7 @@ def test_every_body_of_a_plan_fits_under_any_cap(text):
 LONG_TITLE = "Seller coverage by market and grade " + "x" * 64  # 100: Google's longest
 
 
-@pytest.mark.parametrize(
-    "title",
-    [
-        "Notes",
-        pytest.param(
-            LONG_TITLE,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="plan._split sizes each row slice's range and keys as 80 bytes; a long "
-                "title makes them bigger, so bodies go over the cap",
-            ),
-        ),
-    ],
-    ids=["short-title", "100-char-title"],
-)
+@pytest.mark.parametrize("title", ["Notes", LONG_TITLE], ids=["short-title", "100-char-title"])
 def test_a_first_sync_split_by_rows_fits_under_any_cap(title):
     rows = notes(TEXTS["ascii"], count=PLAN_ROWS).rows
     frame = TabFrame(dataclasses.replace(NOTES, title=title), rows)

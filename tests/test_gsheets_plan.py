@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from helpers import INJECTION, column, tab
 
+from sheets_sync.backends.base import WriteOptions
 from sheets_sync.backends.gsheets import structure
 from sheets_sync.backends.gsheets.cells import a1_range, column_letter, same_cell, to_cell
 from sheets_sync.backends.gsheets.plan import build_plan, cells_besides_frames, pack
@@ -314,7 +315,8 @@ def test_a_tab_that_empties_keeps_a_row_below_its_frozen_header():
     state = BookState(
         {"KPI Daily": SheetState(7, "KPI Daily", len(rows), 4)}, [], {"KPI Daily": rows}
     )
-    plan = build_plan(state, [TabFrame(daily_template(), [])], CAP)
+    allowed = WriteOptions(allow_shrink=True)  # emptying a keyed tab is refused otherwise
+    plan = build_plan(state, [TabFrame(daily_template(), [])], CAP, allowed)
     kinds = [next(iter(r)) for r in plan.requests]
     assert kinds.index("appendDimension") < kinds.index("deleteDimension")
     resize = next(r["updateSheetProperties"] for r in plan.requests if "updateSheetProperties" in r)

@@ -16,6 +16,7 @@ import pytest
 from helpers import INJECTION
 from openpyxl import Workbook, load_workbook
 
+from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions
 from sheets_sync.backends.pivot import GRAND_TOTAL
 from sheets_sync.backends.xlsx.backend import XlsxBackend
 from sheets_sync.errors import DestinationError, LimitError, TemplateError
@@ -73,8 +74,12 @@ def row(day: int, country: str, seller: str = "Acme", orders: int = 1, paid: str
 ROWS = [row(1, "FR"), row(1, "DE", orders=3, paid="99.99"), row(2, "FR", seller=INJECTION)]
 
 
-def write(path: Path, *frames: TabFrame) -> Any:
-    XlsxBackend(path).write_tabs(list(frames))
+# A re-sync that replaces most rows of a keyed tab must say so (see test_xlsx_safety).
+SHRINK_OK = WriteOptions(allow_shrink=True)
+
+
+def write(path: Path, *frames: TabFrame, options: WriteOptions = DEFAULT_OPTIONS) -> Any:
+    XlsxBackend(path).write_tabs(list(frames), options)
     return load_workbook(path)
 
 
@@ -269,7 +274,7 @@ def test_resync_replaces_data_and_leaves_other_sheets_alone(book: Path) -> None:
     wb.create_sheet("Charts", 0)
     wb.move_sheet("My notes", offset=1)  # the team's own order: Charts, KPI Daily, My notes
     wb.save(book)
-    wb = write(book, TabFrame(template(), [row(9, "IT")]))
+    wb = write(book, TabFrame(template(), [row(9, "IT")]), options=SHRINK_OK)
     assert wb.sheetnames == ["Charts", "KPI Daily", "My notes"]
     assert wb["My notes"]["A1"].value == "=SUM(1,2)" and wb["My notes"]["B2"].value == "hello"
     assert wb["KPI Daily"].max_row == 2 and wb["KPI Daily"]["B2"].value == "IT"
@@ -278,7 +283,7 @@ def test_resync_replaces_data_and_leaves_other_sheets_alone(book: Path) -> None:
 def test_only_the_synced_tabs_are_replaced(book: Path) -> None:
     other = template(title="Pricing", key=())
     XlsxBackend(book).write_tabs([TabFrame(template(), ROWS), TabFrame(other, ROWS)])
-    wb = write(book, TabFrame(template(), [row(9, "IT")]))
+    wb = write(book, TabFrame(template(), [row(9, "IT")]), options=SHRINK_OK)
     assert wb["Pricing"].max_row == len(ROWS) + 1
     assert wb["KPI Daily"].max_row == 2
 
@@ -291,7 +296,9 @@ def test_a_failure_mid_write_leaves_the_previous_workbook_intact(book: Path) -> 
         conditional_formats=(ConditionalFormat("Orders", ConditionKind.NUMBER_LESS, ("x",)),),
     )
     with pytest.raises(TemplateError):
-        XlsxBackend(book).write_tabs([TabFrame(template(), [row(9, "IT")]), TabFrame(bad, ROWS)])
+        XlsxBackend(book).write_tabs(
+            [TabFrame(template(), [row(9, "IT")]), TabFrame(bad, ROWS)], SHRINK_OK
+        )
     assert book.read_bytes() == before
     assert [p.name for p in book.parent.iterdir()] == [book.name]  # no temporary file left
 

@@ -26,7 +26,9 @@ class WrittenTab:
     pivot the destination computes itself (Google). ``cells`` are cells sent:
     every cell for a workbook, only the changed ones for Google.
     ``truncated_from`` is the row count before the tab was cut to fit.
-    ``compute_seconds`` is attached by the engine; backends fill the rest.
+    ``archived_notes``: the team's cells moved to ``Archived notes`` because
+    their row left this tab. ``compute_seconds`` is attached by the engine;
+    backends fill the rest.
     """
 
     title: str
@@ -35,6 +37,7 @@ class WrittenTab:
     truncated_from: int | None = None
     write_seconds: float = 0.0
     compute_seconds: float = 0.0
+    archived_notes: int = 0
 
     @property
     def seconds(self) -> float:

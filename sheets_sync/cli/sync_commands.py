@@ -139,7 +139,7 @@ def _user() -> str | None:
     "--as-of",
     type=PastDay("as-of", "the data's last day"),
     default=None,
-    help="Last day included, YYYY-MM-DD, not after today (default: the data's last day).",
+    help="Last day included, YYYY-MM-DD, at most yesterday (UTC); default: the data's last day.",
 )
 @click.option(
     "--allow-shrink",

@@ -21,7 +21,8 @@ from sqlalchemy.sql import Select
 class QueryContext:
     """Everything a query may depend on besides the database itself.
 
-    ``as_of`` is the last day included (default: the data's last day);
+    ``as_of`` is the last day included (by default the data's last day, never later
+    than yesterday UTC: :func:`sheets_sync.guards.resolve_as_of`);
     ``filters`` restrict a spreadsheet to some sellers/markets, e.g.
     ``{"seller_id": ("S001",), "country": ("FR", "DE")}``; ``params`` are the
     template's own settings (thresholds, windows) already merged over the query's

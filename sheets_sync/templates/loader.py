@@ -135,7 +135,7 @@ def _title(value: Any, key: str, where: Where) -> str:
 
 def _longest_title() -> int:
     """The longest title any destination accepts; a shorter destination cap (xlsx) is
-    checked against the frames when syncing there (:func:`sheets_sync.limits.check_frames`)."""
+    checked by that backend before it writes (:func:`sheets_sync.limits.fit_each_tab`)."""
     from sheets_sync import limits  # here: limits → frame → templates would be a cycle
 
     caps = (limits.XLSX_LIMITS.max_title_chars, limits.GOOGLE_LIMITS.max_title_chars)

@@ -1,10 +1,14 @@
 """``gsheets:SPREADSHEET_ID``: the managed tabs written with a handful of HTTP requests.
 
 A sync is: one ``spreadsheets.get`` (metadata only, field mask), one
-``values:batchGet`` of the managed columns of every existing managed tab, one
+``developerMetadata:search`` (which sheets and columns are the product's, see
+:mod:`.ownership` and :mod:`.columns`), one ``values:batchGet`` of the whole
+rows of every existing managed sheet (inside its grid), one
 ``spreadsheets:batchUpdate`` carrying all structure (applied atomically by
-Google), then ``values:batchUpdate`` bodies of changed cells under the payload
-cap. Limits are fitted once per plan through :mod:`sheets_sync.limits`: what
+Google; rows leaving a keyed tab and their team notes moving to ``Archived
+notes`` are in it), then ``values:batchUpdate`` bodies of changed cells under
+the payload cap. A team sheet titled like a managed one, or a keyed tab about
+to lose too many rows, stops the run after the reads, before any write. Limits are fitted once per plan through :mod:`sheets_sync.limits`: what
 each tab allows on its own before any request, the spreadsheet's cell total
 (other sheets, pivot sheets, the team's columns) after the metadata read,
 before any write. The report is built from the plan actually sent, so a tab
@@ -31,8 +35,14 @@ from sheets_sync.backends.gsheets import cellio
 from sheets_sync.backends.gsheets.auth import account_email, load_credentials, make_session
 from sheets_sync.backends.gsheets.cells import columns_range, quote_title
 from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
+from sheets_sync.backends.gsheets.ownership import Ownership, resolve
 from sheets_sync.backends.gsheets.plan import Plan, build_plan, cells_besides_frames
-from sheets_sync.backends.gsheets.state import METADATA_FIELDS, VALUE_READ_PARAMS, BookState
+from sheets_sync.backends.gsheets.state import (
+    METADATA_FIELDS,
+    SEARCH_BODY,
+    VALUE_READ_PARAMS,
+    BookState,
+)
 from sheets_sync.config import Settings
 from sheets_sync.errors import DestinationError, SheetsAPIError, TransientSheetsAPIError
 from sheets_sync.frame import TabFrame
@@ -78,7 +88,7 @@ class GoogleSheetsBackend:
     ) -> WriteReport:
         fitted = fit_each_tab(frames, self.limits)  # before any request
         before = (self.http.counters.requests, self.http.counters.bytes_sent)
-        plan = self._write_structure(fitted)
+        plan = self._write_structure(fitted, options)
         for body in plan.value_bodies:
             self.http.values_batch_update(self.spreadsheet_id, body)
         log.info(
@@ -91,11 +101,11 @@ class GoogleSheetsBackend:
             bytes_sent=self.http.counters.bytes_sent - before[1],
         )
 
-    def _write_structure(self, frames: Sequence[TabFrame]) -> Plan:
+    def _write_structure(self, frames: Sequence[TabFrame], options: WriteOptions) -> Plan:
         """Read, plan and send the structural batch; re-plan if it may have half-landed."""
         deadline = time.monotonic() + self.settings.retry_deadline_seconds
         for attempt in range(1, STRUCTURE_ATTEMPTS + 1):
-            plan = self._plan(frames)
+            plan = self._plan(frames, options)
             if not plan.requests:
                 return plan
             try:
@@ -111,20 +121,39 @@ class GoogleSheetsBackend:
                 )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _plan(self, frames: Sequence[TabFrame]) -> Plan:
-        """Read the spreadsheet, fit the cell total to what it holds, plan against it."""
-        state = self._read_state(frames)
-        fitted = fit_cell_total(frames, self.limits, cells_besides_frames(state, frames))
-        return build_plan(state, fitted, self.settings.payload_cap_bytes)
+    def _plan(self, frames: Sequence[TabFrame], options: WriteOptions) -> Plan:
+        """Read the spreadsheet, fit the cell total to what it holds, plan against it.
 
-    def _read_state(self, frames: Sequence[TabFrame]) -> BookState:
+        The guards (team sheets, shrink, a team sheet in the archive's place) raise
+        here, after the reads and before the structural batch.
+        """
+        owned = self._read_state(frames, options)
+        state = owned.state
+        fitted = fit_cell_total(frames, self.limits, cells_besides_frames(state, frames))
+        plan = build_plan(
+            state,
+            fitted,
+            self.settings.payload_cap_bytes,
+            options,
+            archive_blocked=owned.archive_blocked,
+        )
+        plan.requests[:0] = owned.requests
+        return plan
+
+    def _read_state(self, frames: Sequence[TabFrame], options: WriteOptions) -> Ownership:
+        """Metadata, tags, then the whole rows (inside each grid) of our existing tabs."""
         state = BookState.from_metadata(self._metadata())
-        existing = [f for f in frames if f.title in state.sheets]
+        tags = self.http.developer_metadata_search(self.spreadsheet_id, SEARCH_BODY)
+        owned = resolve(state.with_tags(tags), frames, options)
+        sheets = owned.state.sheets
+        existing = [sheets[f.title] for f in frames if f.title in sheets]
         if not existing:
-            return state
-        ranges = [columns_range(f.title, f.width) for f in existing]
+            return owned
+        ranges = [columns_range(s.title, max(s.col_count, 1)) for s in existing]
         answer = self.http.values_batch_get(self.spreadsheet_id, ranges, params=VALUE_READ_PARAMS)
-        return state.with_values([f.title for f in existing], answer.get("valueRanges", []))
+        titles = [f.title for f in frames if f.title in sheets]
+        values = owned.state.with_values(titles, answer.get("valueRanges", []))
+        return Ownership(values, owned.requests, owned.archive_blocked)
 
     def _metadata(self) -> dict[str, Any]:
         try:

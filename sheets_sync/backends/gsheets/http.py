@@ -36,6 +36,7 @@ from typing import Any
 
 import requests
 from gspread.http_client import HTTPClient
+from gspread.urls import SPREADSHEET_URL
 
 from sheets_sync.errors import SheetsAPIError, TransientSheetsAPIError
 
@@ -181,9 +182,15 @@ class RetryingHTTPClient(HTTPClient):
             maybe_applied=status != 429,
         )
 
+    def developer_metadata_search(self, spreadsheet_id: str, body: Mapping[str, Any]) -> Any:
+        """``POST spreadsheets/{id}/developerMetadata:search`` (gspread has no call for it)."""
+        url = SPREADSHEET_URL % spreadsheet_id + "/developerMetadata:search"
+        return self.request("post", url, json=body).json()
+
 
 def _replayable(method: str, endpoint: str) -> bool:
-    """Safe to send twice: reads, and value writes with explicit ranges.
+    """Safe to send twice: reads (a metadata search is a POST), and value writes with
+    explicit ranges.
 
     Everything else (a structural batch with row deletions, an append, a file
     creation) may have been applied before the failure, so it is not replayed.
@@ -193,7 +200,9 @@ def _replayable(method: str, endpoint: str) -> bool:
         return True
     if verb == "PUT" and "/values/" in path:
         return True
-    return verb == "POST" and path.endswith(("/values:batchUpdate", "/values:batchClear"))
+    return verb == "POST" and path.endswith(
+        ("/values:batchUpdate", "/values:batchClear", "/developerMetadata:search")
+    )
 
 
 def _encode(

@@ -11,15 +11,18 @@ what is actually there, so an interrupted sync converges on the next run.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sheets_sync.backends.base import WrittenTab
+from sheets_sync.archive import ARCHIVE_TITLE, ArchivedNote
+from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WrittenTab
 from sheets_sync.backends.gsheets import structure
-from sheets_sync.backends.gsheets.cells import Cell, a1_range, to_row
+from sheets_sync.backends.gsheets.cells import EMPTY, Cell, a1_range, to_row
+from sheets_sync.backends.gsheets.columns import ColumnLayout, plan_columns
 from sheets_sync.backends.gsheets.diff import (
     Alignment,
     Block,
@@ -29,8 +32,11 @@ from sheets_sync.backends.gsheets.diff import (
     blocks,
     changed_runs,
 )
+from sheets_sync.backends.gsheets.notes import archive_requests, leaving_notes
 from sheets_sync.backends.gsheets.state import BookState, SheetState
+from sheets_sync.errors import ShrinkError
 from sheets_sync.frame import TabFrame
+from sheets_sync.guards import check_shrink
 from sheets_sync.templates.model import ColumnType
 
 PIVOT_SHEET_ROWS = 1000
@@ -51,21 +57,50 @@ class Plan:
         return sum(t.cells for t in self.tabs)
 
 
-def build_plan(state: BookState, frames: Sequence[TabFrame], payload_cap: int) -> Plan:
-    """The whole sync of ``frames`` (already fitted to the limits) against ``state``."""
+@dataclass(frozen=True)
+class _TabPlan:
+    requests: list[dict[str, Any]]
+    ranges: list[dict[str, Any]]
+    written: WrittenTab
+    layout: ColumnLayout
+    notes: list[ArchivedNote]
+
+
+def build_plan(
+    state: BookState,
+    frames: Sequence[TabFrame],
+    payload_cap: int,
+    options: WriteOptions = DEFAULT_OPTIONS,
+    now: dt.datetime | None = None,
+    archive_blocked: bool = False,
+) -> Plan:
+    """The whole sync of ``frames`` (already fitted to the limits) against ``state``.
+
+    ``state`` has its managed sheets keyed by managed title (:mod:`.ownership`).
+    Raises ``ShrinkError`` (a keyed tab losing too many rows) or
+    ``DestinationError`` (notes to archive on a team sheet) before anything is sent.
+    """
     plan = Plan()
     ids = _SheetIds(state)
     ranges: list[dict[str, Any]] = []
     pivots: list[WrittenTab] = []
+    notes: list[ArchivedNote] = []
+    when = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     for frame in frames:
-        tab_requests, tab_ranges, written = _plan_tab(state, frame, ids)
-        plan.requests.extend(tab_requests)
-        ranges.extend(tab_ranges)
-        plan.tabs.append(written)
+        tab = _plan_tab(state, frame, ids, options, when)
+        plan.requests.extend(tab.requests)
+        ranges.extend(tab.ranges)
+        plan.tabs.append(tab.written)
+        notes.extend(tab.notes)
         grid_rows, _ = _grid_size(state, frame)
         for spec in frame.template.pivots:
-            plan.requests.extend(_pivot_requests(state, frame, spec, ids, grid_rows - 1))
+            plan.requests.extend(
+                _pivot_requests(state, frame, spec, ids, grid_rows - 1, tab.layout.after)
+            )
             pivots.append(WrittenTab(spec.title, rows=None, cells=0))  # Google computes it
+    archive_id, new = ids.of(ARCHIVE_TITLE) if notes else (0, True)
+    archive = None if new else state.sheets[ARCHIVE_TITLE]
+    plan.requests.extend(archive_requests(archive, archive_id, notes, archive_blocked))
     plan.tabs.extend(pivots)
     plan.value_bodies = pack(ranges, payload_cap)
     return plan
@@ -124,31 +159,62 @@ def _pivot_cells(state: BookState, title: str) -> int:
 
 
 def _plan_tab(
-    state: BookState, frame: TabFrame, ids: _SheetIds
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], WrittenTab]:
-    """Requests, value ranges and what gets written for one managed tab."""
+    state: BookState, frame: TabFrame, ids: _SheetIds, options: WriteOptions, when: dt.datetime
+) -> _TabPlan:
+    """Requests, value ranges, what gets written and the leaving notes of one managed tab."""
     template = frame.template
     sheet_id, new = ids.of(frame.title)
     current = None if new else state.sheets[frame.title]
-    have = state.values.get(frame.title, [])
+    raw = state.values.get(frame.title, [])
+    tags = state.columns_of(frame.title)
+    tagged = current is not None and current.sheet_id in state.tab_tags
+    header = raw[0] if raw else []
+    layout = plan_columns(current, sheet_id, frame.headers, header, tags, tagged)
+    have = [layout.project(row) for row in raw]
     desired = [to_row(row) for row in frame.rows]
     alignment = _align(frame, have[1:], desired)
-    rows, cols = _grid_size(state, frame)
+    if template.key:
+        _check_rows_kept(frame, layout, len(have[1:]), len(alignment.deletions), options)
+    rows, _ = _grid_size(state, frame)
+    cols = max(layout.grid_cols, max(layout.after) + 1)
     frozen = (template.freeze_rows, template.freeze_columns)
     requests: list[dict[str, Any]] = []
     if current is None:
         requests.append(structure.add_sheet(sheet_id, frame.title, rows, cols, frozen))
+        requests.append(structure.tag_sheet(sheet_id, frame.title))
+        requests.extend(layout.requests)
     else:
+        requests.extend(layout.requests)
         if current.row_count - len(alignment.deletions) <= template.freeze_rows:
             # Google refuses a grid left with only frozen rows, even mid-batch.
             requests.append(structure.append_rows(sheet_id, template.freeze_rows + 1))
         requests.extend(_realign(sheet_id, alignment))
         requests.append(structure.resize(sheet_id, rows, cols, frozen))
-    requests.extend(_decorate(state, frame, sheet_id, current, len(desired), rows))
-    changed = _changed_blocks(frame, have, desired, alignment)
+    requests.extend(_decorate(state, frame, sheet_id, current, len(desired), rows, layout.after))
+    changed = _changed_blocks(frame, have, desired, alignment, layout.after)
+    notes = leaving_notes(frame, raw, layout, alignment.deletions, when)
     cells = sum(b.cells for b in changed)
-    written = WrittenTab(frame.title, len(desired), cells, frame.truncated_from)
-    return requests, [_value_range(frame.title, b) for b in changed], written
+    written = WrittenTab(
+        frame.title, len(desired), cells, frame.truncated_from, archived_notes=len(notes)
+    )
+    ranges = [_value_range(frame.title, b) for b in changed]
+    return _TabPlan(requests, ranges, written, layout, notes)
+
+
+def _check_rows_kept(
+    frame: TabFrame, layout: ColumnLayout, now_rows: int, deleted: int, options: WriteOptions
+) -> None:
+    """The shrink guard of a keyed tab; a deleted key column loses every row's identity."""
+    lost = [frame.headers[i] for i in frame.template.key_indexes if layout.before[i] is None]
+    if lost and now_rows and not options.allow_shrink:
+        raise ShrinkError(
+            f"tab {frame.title!r}: its key column {lost[0]!r} was deleted, so its {now_rows:,} "
+            "rows cannot be matched to the data; nothing was written. Undo the deletion "
+            "(version history), or run again with --allow-shrink to rebuild the rows (the "
+            f"team's cells on them move to {ARCHIVE_TITLE!r})"
+        )
+    kept = now_rows - deleted
+    check_shrink(frame.title, now_rows, kept, options.max_shrink_share, options.allow_shrink)
 
 
 def _align(frame: TabFrame, current: list[list[Any]], desired: list[list[Cell]]) -> Alignment:
@@ -171,22 +237,28 @@ def _decorate(
     current: SheetState | None,
     data_rows: int,
     grid_rows: int,
+    where: Sequence[int],
 ) -> list[dict[str, Any]]:
     template = frame.template
     name = structure.range_name(frame.title)
+    first, span = min(where), max(where) + 1 - min(where)
+    existing = state.named_range(name)
     return [
-        *structure.presentation(template, sheet_id, grid_rows),
-        *structure.basic_filter(template, sheet_id, data_rows, current),
-        *structure.protection(template, sheet_id, current),
-        *structure.named_range(
-            frame.title, sheet_id, data_rows, frame.width, state.named_range(name)
-        ),
-        *structure.conditional_formats(template, sheet_id, current),
+        *structure.presentation(template, sheet_id, grid_rows, where),
+        *structure.basic_filter(template, sheet_id, data_rows, current, where),
+        *structure.protection(template, sheet_id, current, where),
+        *structure.named_range(frame.title, sheet_id, data_rows, span, existing, first),
+        *structure.conditional_formats(template, sheet_id, current, where),
     ]
 
 
 def _pivot_requests(
-    state: BookState, frame: TabFrame, spec: Any, ids: _SheetIds, data_rows: int
+    state: BookState,
+    frame: TabFrame,
+    spec: Any,
+    ids: _SheetIds,
+    data_rows: int,
+    where: Sequence[int],
 ) -> list[dict[str, Any]]:
     source_id, _ = ids.of(frame.title)
     pivot_id, new = ids.of(spec.title)
@@ -194,14 +266,20 @@ def _pivot_requests(
     if new:
         size = (PIVOT_SHEET_ROWS, PIVOT_SHEET_COLS)
         out.append(structure.add_sheet(pivot_id, spec.title, *size, frozen=(0, 0)))
-    out.append(structure.pivot(frame.template, spec, source_id, pivot_id, data_rows))
+        out.append(structure.tag_sheet(pivot_id, spec.title))
+    out.append(structure.pivot(frame.template, spec, source_id, pivot_id, data_rows, where))
     return out
 
 
 def _changed_blocks(
-    frame: TabFrame, have: list[list[Any]], desired: list[list[Cell]], alignment: Alignment
+    frame: TabFrame,
+    have: list[list[Any]],
+    desired: list[list[Cell]],
+    alignment: Alignment,
+    where: Sequence[int],
 ) -> list[Block]:
-    """Header row, then every data row at its final position, compared cell by cell."""
+    """Header row, then every data row at its final position, compared cell by cell,
+    then placed on the managed columns' sheet indexes (``where``)."""
     columns = frame.template.columns
     rules = ColumnRules(
         exact=frozenset(i for i, c in enumerate(columns) if c.type is ColumnType.BOOLEAN),
@@ -214,7 +292,21 @@ def _changed_blocks(
         before = current[placement.source] if placement.source is not None else None
         values = desired[placement.desired]
         rows.append((position + 1, values, changed_runs(before, values, rules)))
+    if list(where) != list(range(len(columns))):
+        rows = [(n, *_on_sheet(values, runs, where)) for n, values, runs in rows]
     return blocks([r for r in rows if r[2]])
+
+
+def _on_sheet(
+    values: list[Cell], runs: list[tuple[int, int]], where: Sequence[int]
+) -> tuple[list[Cell], list[tuple[int, int]]]:
+    """A row's changed runs moved from template columns to sheet columns; team columns
+    between managed ones are never part of a run, so they are never written."""
+    line = {where[j]: values[j] for start, end in runs for j in range(start, end)}
+    if not line:
+        return [], []
+    row: list[Cell] = [line.get(c, EMPTY) for c in range(max(line) + 1)]
+    return row, structure.runs(line)
 
 
 def _value_range(title: str, block: Block) -> dict[str, Any]:
@@ -253,23 +345,27 @@ def _pieces(ranges: list[dict[str, Any]], cap: int) -> Any:
 
 
 def _split(rng: dict[str, Any], cap: int) -> Any:
+    """Row slices of one range; each slice's own range and keys are counted at their real
+    size (a long title makes them long), with the largest row number the range reaches."""
     title, _, bounds = rng["range"].rpartition("!")
     first, _, last = bounds.partition(":")
     col0 = first.rstrip("0123456789")
     col1 = last.rstrip("0123456789")
     row = int(first[len(col0) :])
+    end = row + len(rng["values"])
+    overhead = _json_size(_slice(title, col0, col1, end, [[]]))  # "values":[[]] ≥ "values":[]
     chunk: list[list[Cell]] = []
     size = 0
     for values in rng["values"]:
         row_size = _json_size(values) + 1
-        if chunk and size + row_size + 80 > cap:
-            yield _slice(title, col0, col1, row, chunk), size + 80
+        if chunk and size + row_size + overhead > cap:
+            yield _slice(title, col0, col1, row, chunk), size + overhead
             row += len(chunk)
             chunk, size = [], 0
         chunk.append(values)
         size += row_size
     if chunk:
-        yield _slice(title, col0, col1, row, chunk), size + 80
+        yield _slice(title, col0, col1, row, chunk), size + overhead
 
 
 def _slice(title: str, col0: str, col1: str, row: int, values: list[list[Cell]]) -> dict:

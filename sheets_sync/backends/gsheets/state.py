@@ -1,16 +1,20 @@
-"""What the spreadsheet looks like now, from the two batched reads a sync makes.
+"""What the spreadsheet looks like now, from the three batched reads a sync makes.
 
 ``spreadsheets.get`` with :data:`METADATA_FIELDS` (no grid data) gives every
 sheet's properties, protected ranges, basic filter and conditional formats,
-plus the named ranges; one ``values:batchGet`` of the managed columns of every
-managed tab (``FORMULA`` render so a formula typed over a managed cell is seen
-and overwritten, ``SERIAL_NUMBER`` dates) gives their content.
+plus the named ranges; one ``developerMetadata:search`` (:data:`SEARCH_BODY`)
+gives the product's tags: which sheets it manages (:data:`TAB_KEY`, on the
+sheet) and where each managed column is now (:data:`COLUMN_KEY`, on one
+column; Google moves it with the column). One ``values:batchGet`` of every
+managed sheet's whole rows inside its grid (``FORMULA`` render so a formula
+typed over a managed cell is seen and overwritten, ``SERIAL_NUMBER`` dates)
+gives their content, the team's columns included.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 METADATA_FIELDS = (
@@ -23,6 +27,16 @@ VALUE_READ_PARAMS: dict[str, str | int | bool | float | list[str] | None] = {
     "valueRenderOption": "FORMULA",
     "dateTimeRenderOption": "SERIAL_NUMBER",
     "majorDimension": "ROWS",
+}
+TAB_KEY = "sheets-sync.tab"
+"""Sheet-level tag of a managed sheet; its value is the managed title."""
+COLUMN_KEY = "sheets-sync.column"
+"""Column-level tag of a managed column; its value is the column's header at creation."""
+SEARCH_BODY = {
+    "dataFilters": [
+        {"developerMetadataLookup": {"metadataKey": TAB_KEY}},
+        {"developerMetadataLookup": {"metadataKey": COLUMN_KEY}},
+    ]
 }
 
 
@@ -43,11 +57,21 @@ class SheetState:
 
 @dataclass(frozen=True)
 class BookState:
-    """The spreadsheet before the write; ``values`` holds managed tabs only (header first)."""
+    """The spreadsheet before the write.
+
+    ``sheets`` is keyed by title; once ownership is resolved
+    (:mod:`.ownership`), a managed sheet is keyed by its *managed* title even
+    if the team renamed it (``SheetState.title`` keeps the current one).
+    ``values`` holds managed sheets only: whole rows, header first.
+    ``tab_tags``: sheet id → managed title; ``column_tags``: sheet id →
+    {header at creation → current column index}.
+    """
 
     sheets: dict[str, SheetState] = field(default_factory=dict)
     named_ranges: list[dict[str, Any]] = field(default_factory=list)
     values: dict[str, list[list[Any]]] = field(default_factory=dict)
+    tab_tags: dict[int, str] = field(default_factory=dict)
+    column_tags: dict[int, dict[str, int]] = field(default_factory=dict)
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, Any]) -> BookState:
@@ -67,12 +91,30 @@ class BookState:
             sheets[state.title] = state
         return cls(sheets=sheets, named_ranges=list(metadata.get("namedRanges", [])))
 
+    def with_tags(self, search_answer: Mapping[str, Any]) -> BookState:
+        """Attach a ``developerMetadata:search`` answer (Google leaves zeros out)."""
+        tabs: dict[int, str] = {}
+        columns: dict[int, dict[str, int]] = {}
+        for match in search_answer.get("matchedDeveloperMetadata", []):
+            entry = match.get("developerMetadata", {})
+            location = entry.get("location", {})
+            value = str(entry.get("metadataValue", ""))
+            on_sheet = location.get("locationType") == "SHEET" or "sheetId" in location
+            if entry.get("metadataKey") == TAB_KEY and on_sheet:
+                tabs.setdefault(int(location.get("sheetId", 0)), value)
+            rng = location.get("dimensionRange")
+            if entry.get("metadataKey") == COLUMN_KEY and rng and rng.get("dimension") == "COLUMNS":
+                found = columns.setdefault(int(rng.get("sheetId", 0)), {})
+                index = int(rng.get("startIndex", 0))
+                found[value] = min(index, found.get(value, index))
+        return replace(self, tab_tags=tabs, column_tags=columns)
+
     def with_values(
         self, titles: Sequence[str], value_ranges: Sequence[Mapping[str, Any]]
     ) -> BookState:
         """Attach a batchGet answer; ranges come back in the order they were asked."""
         values = {t: list(r.get("values", [])) for t, r in zip(titles, value_ranges, strict=True)}
-        return BookState(self.sheets, self.named_ranges, values)
+        return replace(self, values=values)
 
     @property
     def sheet_ids(self) -> set[int]:
@@ -80,3 +122,8 @@ class BookState:
 
     def named_range(self, name: str) -> dict[str, Any] | None:
         return next((r for r in self.named_ranges if r.get("name") == name), None)
+
+    def columns_of(self, title: str) -> dict[str, int]:
+        """Where the managed columns of a managed sheet are now (empty: not tagged yet)."""
+        sheet = self.sheets.get(title)
+        return self.column_tags.get(sheet.sheet_id, {}) if sheet else {}

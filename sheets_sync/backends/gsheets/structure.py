@@ -11,10 +11,11 @@ whole columns, so new rows are covered without rewriting them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sheets_sync.backends.gsheets.cells import colour, number_format
-from sheets_sync.backends.gsheets.state import SheetState
+from sheets_sync.backends.gsheets.state import COLUMN_KEY, TAB_KEY, SheetState
 from sheets_sync.templates.model import ConditionalFormat, PivotSpec, TabTemplate
 
 HEADER_BACKGROUND = {"red": 0.9, "green": 0.93, "blue": 0.97}
@@ -36,6 +37,51 @@ def add_sheet(sheet_id: int, title: str, rows: int, cols: int, frozen: tuple[int
     grid_props.update(frozenRowCount=frozen[0], frozenColumnCount=frozen[1])
     props = {"sheetId": sheet_id, "title": title, "gridProperties": grid_props}
     return {"addSheet": {"properties": props}}
+
+
+def rename_sheet(sheet_id: int, title: str) -> dict[str, Any]:
+    props = {"sheetId": sheet_id, "title": title}
+    return {"updateSheetProperties": {"properties": props, "fields": "title"}}
+
+
+def tag_sheet(sheet_id: int, title: str) -> dict[str, Any]:
+    """The sheet-level tag that makes a sheet the product's (see :mod:`.ownership`)."""
+    return _tag(TAB_KEY, title, {"sheetId": sheet_id})
+
+
+def tag_column(sheet_id: int, index: int, header: str) -> dict[str, Any]:
+    """The tag that follows a managed column wherever the team moves it."""
+    rng = {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": index, "endIndex": index + 1}
+    return _tag(COLUMN_KEY, header, {"dimensionRange": rng})
+
+
+def _tag(key: str, value: str, location: dict[str, Any]) -> dict[str, Any]:
+    meta = {"metadataKey": key, "metadataValue": value, "location": location}
+    return {"createDeveloperMetadata": {"developerMetadata": {**meta, "visibility": "DOCUMENT"}}}
+
+
+def insert_column(sheet_id: int, index: int, grid_cols: int) -> dict[str, Any]:
+    """A column at ``index`` (appended when that is the grid's end), formatted like its left."""
+    if index >= grid_cols:
+        return {"appendDimension": {"sheetId": sheet_id, "dimension": "COLUMNS", "length": 1}}
+    rng = {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": index, "endIndex": index + 1}
+    return {"insertDimension": {"range": rng, "inheritFromBefore": index > 0}}
+
+
+def runs(indexes: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted column indexes as ``(start, end)`` runs of neighbours: ``1,2,4`` → ``(1,3),(4,5)``."""
+    out: list[tuple[int, int]] = []
+    for index in sorted(indexes):
+        if out and out[-1][1] == index:
+            out[-1] = (out[-1][0], index + 1)
+        else:
+            out.append((index, index + 1))
+    return out
+
+
+def _where(template: TabTemplate, positions: Sequence[int] | None) -> Sequence[int]:
+    """Each managed column's index on the sheet (the template's order when not given)."""
+    return range(len(template.columns)) if positions is None else positions
 
 
 def resize(sheet_id: int, rows: int, cols: int, frozen: tuple[int, int]) -> dict[str, Any]:
@@ -64,20 +110,24 @@ def insert_rows(sheet_id: int, start: int, count: int) -> dict[str, Any]:
     return {"insertDimension": {"range": rng, "inheritFromBefore": start > 1}}
 
 
-def presentation(template: TabTemplate, sheet_id: int, rows: int) -> list[dict[str, Any]]:
-    """Header style, number formats, widths and hidden columns (all idempotent)."""
-    width = len(template.columns)
+def presentation(
+    template: TabTemplate, sheet_id: int, rows: int, positions: Sequence[int] | None = None
+) -> list[dict[str, Any]]:
+    """Header style, number formats, widths and hidden columns (all idempotent), on the
+    managed columns only: the team's columns between them keep their own look."""
+    where = _where(template, positions)
     header_format = {"textFormat": {"bold": True}, "backgroundColor": HEADER_BACKGROUND}
     out: list[dict[str, Any]] = [
         {
             "repeatCell": {
-                "range": grid(sheet_id, 0, 1, 0, width),
+                "range": grid(sheet_id, 0, 1, c0, c1),
                 "cell": {"userEnteredFormat": header_format},
                 "fields": "userEnteredFormat(textFormat.bold,backgroundColor)",
             }
         }
+        for c0, c1 in runs(where)
     ]
-    for index, column in enumerate(template.columns):
+    for index, column in zip(where, template.columns, strict=True):
         fmt = number_format(column.type, column.effective_format)
         if fmt is not None and rows > 1:
             out.append(
@@ -103,19 +153,27 @@ def _column_properties(sheet_id: int, index: int, width: int | None, hidden: boo
 
 
 def basic_filter(
-    template: TabTemplate, sheet_id: int, data_rows: int, current: SheetState | None
+    template: TabTemplate,
+    sheet_id: int,
+    data_rows: int,
+    current: SheetState | None,
+    positions: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Cover exactly header + data, keeping whatever criteria the team set."""
     existing = current.basic_filter if current is not None else None
     if not template.filter:
         return [{"clearBasicFilter": {"sheetId": sheet_id}}] if existing else []
+    where = _where(template, positions)
     spec = {k: v for k, v in (existing or {}).items() if k != "range"}
-    spec["range"] = grid(sheet_id, 0, data_rows + 1, 0, len(template.columns))
+    spec["range"] = grid(sheet_id, 0, data_rows + 1, min(where), max(where) + 1)
     return [{"setBasicFilter": {"filter": spec}}]
 
 
 def protection(
-    template: TabTemplate, sheet_id: int, current: SheetState | None
+    template: TabTemplate,
+    sheet_id: int,
+    current: SheetState | None,
+    positions: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Protect runs of non-editable columns; replace ours only when they differ.
 
@@ -123,8 +181,9 @@ def protection(
     gets warning-only protection so the team can still sort and filter it.
     """
     warning_only = not template.editable_headers
-    wanted = _protected_runs(template)
-    ours = [p for p in (current.protected_ranges if current else []) if _is_ours(p)]
+    where = _where(template, positions)
+    wanted = runs(i for i, c in zip(where, template.columns, strict=True) if not c.editable)
+    ours = [p for p in (current.protected_ranges if current else []) if is_ours(p)]
     have = sorted(
         (
             p["range"].get("startColumnIndex", 0),
@@ -145,20 +204,8 @@ def protection(
     return out
 
 
-def _is_ours(protected: dict[str, Any]) -> bool:
+def is_ours(protected: dict[str, Any]) -> bool:
     return str(protected.get("description", "")).startswith(PROTECTION_TAG)
-
-
-def _protected_runs(template: TabTemplate) -> list[tuple[int, int]]:
-    runs: list[tuple[int, int]] = []
-    for index, column in enumerate(template.columns):
-        if column.editable:
-            continue
-        if runs and runs[-1][1] == index:
-            runs[-1] = (runs[-1][0], index + 1)
-        else:
-            runs.append((index, index + 1))
-    return runs
 
 
 def range_name(title: str) -> str:
@@ -170,10 +217,16 @@ def range_name(title: str) -> str:
 
 
 def named_range(
-    title: str, sheet_id: int, data_rows: int, width: int, existing: dict[str, Any] | None
+    title: str,
+    sheet_id: int,
+    data_rows: int,
+    width: int,
+    existing: dict[str, Any] | None,
+    first: int = 0,
 ) -> list[dict[str, Any]]:
-    """One named range per tab over exactly the data rows (at least one row)."""
-    rng = grid(sheet_id, 1, max(data_rows, 1) + 1, 0, width)
+    """One named range per tab over exactly the data rows (at least one row) of the
+    ``width`` columns from ``first`` (the managed columns and any team column between)."""
+    rng = grid(sheet_id, 1, max(data_rows, 1) + 1, first, first + width)
     if existing is None:
         return [{"addNamedRange": {"namedRange": {"name": range_name(title), "range": rng}}}]
     if as_google_answers(existing.get("range")) == as_google_answers(rng):
@@ -193,13 +246,16 @@ CONDITION_TYPES = {
 
 
 def conditional_formats(
-    template: TabTemplate, sheet_id: int, current: SheetState | None
+    template: TabTemplate,
+    sheet_id: int,
+    current: SheetState | None,
+    positions: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Replace the tab's managed-column rules only when they differ from the template's."""
-    wanted = [_rule(template, sheet_id, rule) for rule in template.conditional_formats]
+    where = _where(template, positions)
+    wanted = [_rule(template, sheet_id, rule, where) for rule in template.conditional_formats]
     existing = current.conditional_formats if current else []
-    width = len(template.columns)
-    ours = [i for i, rule in enumerate(existing) if _within(rule, width)]
+    ours = [i for i, rule in enumerate(existing) if _within(rule, set(where))]
     if as_google_answers([existing[i] for i in ours]) == as_google_answers(wanted):
         return []
     out: list[dict[str, Any]] = [
@@ -244,16 +300,22 @@ def as_google_answers(value: Any) -> Any:
     return out
 
 
-def _within(rule: dict[str, Any], width: int) -> bool:
-    """Rules on data rows of managed columns are ours; the team's other rules are kept."""
+def _within(rule: dict[str, Any], managed: set[int]) -> bool:
+    """Rules on the data rows of one managed column are ours; the team's others are kept."""
     ranges = rule.get("ranges", [])
-    return bool(ranges) and all(
-        r.get("startRowIndex") == 1 and r.get("endColumnIndex", width + 1) <= width for r in ranges
-    )
+    return bool(ranges) and all(_one_managed_column(r, managed) for r in ranges)
 
 
-def _rule(template: TabTemplate, sheet_id: int, rule: ConditionalFormat) -> dict[str, Any]:
-    column = template.column_index(rule.column)
+def _one_managed_column(rng: dict[str, Any], managed: set[int]) -> bool:
+    start = rng.get("startColumnIndex", 0)
+    end = rng.get("endColumnIndex", start + 1)
+    return rng.get("startRowIndex") == 1 and end == start + 1 and start in managed
+
+
+def _rule(
+    template: TabTemplate, sheet_id: int, rule: ConditionalFormat, where: Sequence[int]
+) -> dict[str, Any]:
+    column = where[template.column_index(rule.column)]
     condition: dict[str, Any] = {"type": CONDITION_TYPES[rule.condition.value]}
     if rule.values:
         condition["values"] = [{"userEnteredValue": v} for v in rule.values]
@@ -274,21 +336,31 @@ def _rule(template: TabTemplate, sheet_id: int, rule: ConditionalFormat) -> dict
 
 
 def pivot(
-    template: TabTemplate, spec: PivotSpec, source_id: int, pivot_id: int, data_rows: int
+    template: TabTemplate,
+    spec: PivotSpec,
+    source_id: int,
+    pivot_id: int,
+    data_rows: int,
+    positions: Sequence[int] | None = None,
 ) -> dict[str, Any]:
-    """A native pivot table in A1 of its sheet; its source is header + exactly the data rows."""
+    """A native pivot table in A1 of its sheet; its source is header + exactly the data rows
+    of the managed columns (wherever the team moved them)."""
+    where = _where(template, positions)
+    first = min(where)
+
+    def offset(header: str) -> int:
+        return where[template.column_index(header)] - first
 
     def group(header: str, order: str) -> dict[str, Any]:
-        offset = template.column_index(header)
-        return {"sourceColumnOffset": offset, "showTotals": True, "sortOrder": order}
+        return {"sourceColumnOffset": offset(header), "showTotals": True, "sortOrder": order}
 
     table: dict[str, Any] = {
-        "source": grid(source_id, 0, data_rows + 1, 0, len(template.columns)),
+        "source": grid(source_id, 0, data_rows + 1, first, max(where) + 1),
         "rows": [group(h, spec.sort_rows) for h in spec.rows],
         "values": [
             {
                 "summarizeFunction": v.summarize.value,
-                "sourceColumnOffset": template.column_index(v.column),
+                "sourceColumnOffset": offset(v.column),
                 "name": v.display_name,
             }
             for v in spec.values

@@ -1,8 +1,11 @@
 """``xlsx:PATH``: the managed tabs written into a local workbook with openpyxl.
 
-:mod:`.backend` is the destination; :mod:`.cells` types and styles cells,
-:mod:`.layout` sets widths, freezes, protections and conditional formats, and
-:mod:`.extras` keeps the team's columns with their rows and writes pivot sheets.
+:mod:`.backend` is the destination (and writes the pivot sheets); :mod:`.cells`
+types, styles and sizes cells; :mod:`.layout` sets freezes, protections and
+conditional formats; :mod:`.markers` tells the product's sheets and columns
+from the team's; :mod:`.columns` places the team's columns among the managed
+ones; :mod:`.extras` keeps the team's cells with their rows; :mod:`.notes`
+appends the cells of rows that left to ``Archived notes``.
 """
 
 from sheets_sync.backends.xlsx.backend import XlsxBackend

@@ -4,35 +4,44 @@ Same tabs as Google Sheets — typed cells with number formats, a bold frozen
 header, an autofilter over the data, widths, hidden and protected columns,
 conditional formats — plus each template pivot rendered as a computed table
 on its own sheet. Re-syncing replaces managed tabs in place (same position),
-keeps the team's columns to the right of keyed tabs with their rows (see
-:mod:`.extras`) and never touches sheets it does not manage.
+keeps the team's columns — between the managed ones or right of them — with
+their rows (:mod:`.columns`, :mod:`.extras`), moves the team's cells of rows
+that left to ``Archived notes`` (:mod:`.notes`) and never touches sheets it
+does not manage. Managed sheets are known by hidden defined names, not by
+title (:mod:`.markers`): a same-titled sheet of the team's stops the run
+before anything is written, unless the user adopts it; so does a keyed tab
+about to lose most of its rows (``--allow-shrink``).
 
 A write is atomic: the workbook is saved to a temporary file beside the
 destination and moved over it with ``os.replace``, so a failure at any point
-leaves the previous workbook intact.
+— a refusal, a full disk, an unwritable folder — leaves the previous workbook
+byte for byte as it was, and is one :class:`DestinationError` line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import stat
 import tempfile
 import time
-import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
+from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport, WrittenTab
 from sheets_sync.backends.pivot import compute_pivot
-from sheets_sync.backends.xlsx import cellio, cells, extras, layout
-from sheets_sync.errors import DestinationError
+from sheets_sync.backends.xlsx import cellio, cells, columns, extras, layout, markers
+from sheets_sync.backends.xlsx import notes as notes_sheet
+from sheets_sync.errors import DestinationError, ShrinkError
 from sheets_sync.frame import TabFrame
+from sheets_sync.guards import check_shrink
 from sheets_sync.limits import XLSX_LIMITS, Limits, check_pivot_size, fit_each_tab
 from sheets_sync.templates.model import PivotSpec
 
@@ -54,18 +63,49 @@ class XlsxBackend:
     def write_tabs(
         self, frames: Sequence[TabFrame], options: WriteOptions = DEFAULT_OPTIONS
     ) -> WriteReport:
-        """Fit first (a workbook has no cell total), then build and atomically save."""
+        """Fit, find each tab's sheet, check, then build and atomically save.
+
+        Every refusal (a team sheet titled like a tab, a shrinking keyed tab)
+        comes before the save, so it leaves the file as it was.
+        """
         fitted = fit_each_tab(frames, self.limits)
         wb, fresh = self._open()
+        sheets = self._resolve(wb, fitted, options.adopt)
+        plans = [_plan(wb, frame, sheets[frame.title], options) for frame in fitted]
+        when = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         written: list[WrittenTab] = []
         pivots: list[WrittenTab] = []
-        for frame in fitted:
-            written.append(self._write_tab(wb, frame))
-            pivots.extend(self._write_pivot(wb, frame, spec) for spec in frame.template.pivots)
+        leaving: list[extras.LeavingNote] = []
+        for frame, plan in zip(fitted, plans, strict=True):
+            notes = extras.leaving_notes(plan.kept, frame, when)
+            leaving.extend(notes)
+            written.append(self._write_tab(wb, frame, plan, len(notes)))
+            for spec in frame.template.pivots:
+                pivots.append(self._write_pivot(wb, frame, spec, sheets[spec.title]))
+        notes_sheet.append(wb, leaving, options.adopt, self.destination)
         if fresh:
             wb.active = 0
         self._save(wb)
         return WriteReport(tabs=written + pivots)
+
+    def _resolve(
+        self, wb: Workbook, frames: Sequence[TabFrame], adopt: bool
+    ) -> dict[str, markers.Resolved]:
+        """Each tab's and pivot's sheet; the team's same-titled sheets refused unless adopted."""
+        sheets: dict[str, markers.Resolved] = {}
+        for frame in frames:
+            tab = sheets[frame.title] = markers.resolve(wb, frame.title)
+            for spec in frame.template.pivots:
+                sheets[spec.title] = markers.resolve(wb, spec.title, legacy_ok=tab.legacy)
+        for title, found in sheets.items():
+            if found.ours is not None and found.foreign is not None:
+                raise markers.renamed_over_error(self.destination, title, found.ours.title)
+        foreign = [title for title, found in sheets.items() if found.foreign is not None]
+        if foreign and not adopt:
+            raise markers.foreign_error(self.destination, foreign)
+        for found in sheets.values():
+            found.adopt()
+        return sheets
 
     def read_tab(self, title: str) -> list[list[Any]]:
         """Cell values as stored; formulas a user typed come back as their text."""
@@ -86,36 +126,43 @@ class XlsxBackend:
 
     # -- one tab ---------------------------------------------------------------
 
-    def _write_tab(self, wb: Workbook, frame: TabFrame) -> WrittenTab:
+    def _write_tab(self, wb: Workbook, frame: TabFrame, plan: Plan, archived: int) -> WrittenTab:
         start = time.perf_counter()
-        ws, old = _fresh_sheet(wb, frame.title)
-        kept = extras.Extras()
-        if old is not None:
-            width = extras.managed_width(wb, frame.title, frame.width)
-            kept = extras.capture(old, frame, width)
-        template = frame.template
-        cells.write_header(ws, frame.headers)
-        cells.write_rows(ws, frame.rows, cells.ColumnStyles(ws, template.columns))
-        cells.set_widths(ws, template.columns, frame.rows)
-        extras.restore(ws, kept, frame)
-        layout.freeze(ws, template.freeze_rows, template.freeze_columns)
+        ws, old = _fresh_sheet(wb, plan.sheet)
+        kept, template = plan.kept, frame.template
+        at, team_at = columns.place(frame.headers, plan.old_columns)
+        cells.write_header(ws, frame.headers, at)
+        cells.write_rows(ws, frame.rows, cells.ColumnStyles(ws, template.columns), positions=at)
+        cells.set_widths(ws, template.columns, frame.rows, at)
+        extras.restore(ws, kept, frame, team_at)
+        frozen = max(at[: template.freeze_columns], default=0)
+        layout.freeze(ws, template.freeze_rows, frozen)
         if template.filter:
-            layout.autofilter(ws, frame.width, len(frame.rows))
-        layout.conditional_formats(ws, template, len(frame.rows))
-        layout.protect(ws, frame.width, kept.width)
+            layout.autofilter(ws, max(at), len(frame.rows))
+        layout.conditional_formats(ws, template, len(frame.rows), at)
+        layout.protect(ws, max([*at, *team_at]), team_at)
         _swap(wb, ws, old, frame.title)
-        extras.record_range(wb, frame.title, frame.width, len(frame.rows))
+        markers.mark_sheet(wb, frame.title)
+        markers.mark_columns(wb, frame.title, frame.headers, at)
+        markers.record_range(wb, frame.title, max(at), len(frame.rows))
         seconds = time.perf_counter() - start
         return WrittenTab(
-            frame.title, len(frame.rows), frame.cell_count, frame.truncated_from, seconds
+            frame.title,
+            len(frame.rows),
+            frame.cell_count,
+            frame.truncated_from,
+            seconds,
+            archived_notes=archived,
         )
 
-    def _write_pivot(self, wb: Workbook, frame: TabFrame, spec: PivotSpec) -> WrittenTab:
+    def _write_pivot(
+        self, wb: Workbook, frame: TabFrame, spec: PivotSpec, found: markers.Resolved
+    ) -> WrittenTab:
         start = time.perf_counter()
         table = compute_pivot(frame, spec)
-        rows, columns = len(table.rows) + 2, len(table.headers)  # header and total rows
-        check_pivot_size(frame.title, table.title, rows, columns, self.limits)
-        ws, old = _fresh_sheet(wb, spec.title)
+        rows, columns_ = len(table.rows) + 2, len(table.headers)  # header and total rows
+        check_pivot_size(frame.title, table.title, rows, columns_, self.limits)
+        ws, old = _fresh_sheet(wb, found.ours)
         cells.write_header(ws, table.headers)
         cells.write_rows(ws, table.rows, cells.ColumnStyles(ws, table.column_specs))
         total_styles = cells.ColumnStyles(ws, table.column_specs, bold=True)
@@ -124,13 +171,17 @@ class XlsxBackend:
         layout.freeze(ws, 1, table.label_columns)
         layout.protect(ws, len(table.headers))
         _swap(wb, ws, old, spec.title)
+        markers.mark_sheet(wb, spec.title)
         seconds = time.perf_counter() - start
-        return WrittenTab(spec.title, len(table.rows), rows * columns, write_seconds=seconds)
+        return WrittenTab(spec.title, len(table.rows), rows * columns_, write_seconds=seconds)
 
     # -- the file --------------------------------------------------------------
 
     def _open(self) -> tuple[Workbook, bool]:
-        """The existing workbook to update, or a new empty one (``fresh``)."""
+        """The existing workbook to update, or a new empty one (``fresh``).
+
+        What would make the save fail later is refused here, before any work.
+        """
         directory = self.path.parent
         if not directory.is_dir():
             raise DestinationError(
@@ -140,33 +191,68 @@ class XlsxBackend:
             wb = Workbook()
             wb.remove(wb.active)
             return wb, True
+        if not stat.S_IMODE(self.path.stat().st_mode) & stat.S_IWUSR:
+            raise DestinationError(
+                f"cannot write {self.path}: the file is read-only; make it writable "
+                "(chmod u+w) or choose another path"
+            )
         return self._load(read_only=False), False
 
     def _load(self, read_only: bool) -> Workbook:
+        if self.path.is_dir():
+            raise DestinationError(
+                f"{self.path} is a folder, not a workbook; give a file path ending in .xlsx"
+            )
         try:
             return load_workbook(self.path, read_only=read_only, data_only=False)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+        except PermissionError as error:
             raise DestinationError(
-                f"{self.path} is not a readable .xlsx workbook ({error}); move it away or "
-                "choose another path"
+                f"cannot read {self.path}: permission denied; give your user read and write "
+                "access to it, or choose another path"
+            ) from error
+        except Exception as error:  # openpyxl raises many kinds on a damaged file
+            raise DestinationError(
+                f"{self.path} is not a readable .xlsx workbook ({_reason(error)}); move it "
+                "away or choose another path"
             ) from error
 
     def _save(self, wb: Workbook) -> None:
-        """Save beside the destination, then atomically replace it."""
-        handle, tmp = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-        )
-        os.close(handle)
+        """Save beside the destination, then atomically replace it.
+
+        Any failure leaves the previous file as it was and no temporary file
+        behind, and is one :class:`DestinationError` naming the path and the fix
+        (the same words as :func:`sheets_sync.destinations.check_writable`,
+        which checks before the run; the folder may change in between).
+        """
+        folder = self.path.parent
         try:
+            handle, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+        except OSError as error:
+            raise DestinationError(
+                f"cannot write {self.path}: folder {folder} does not accept new files "
+                f"({_reason(error)}); choose a folder you can write to"
+            ) from error
+        try:
+            os.close(handle)
             os.chmod(tmp, _file_mode(self.path))
             wb.save(tmp)
             with open(tmp, "rb") as written:
                 os.fsync(written.fileno())
             os.replace(tmp, self.path)
-        except BaseException:
+        except OSError as error:
+            raise DestinationError(
+                f"cannot write {self.path} ({_reason(error)}); nothing was changed. Check that "
+                f"folder {folder} has free space and that no other program locks the file "
+                "(close it in Excel), or choose another path"
+            ) from error
+        except Exception as error:  # openpyxl could not serialise what the file holds
+            raise DestinationError(
+                f"cannot save {self.path} ({_reason(error)}); nothing was changed. Open the "
+                "workbook in Excel or LibreOffice and save it again, or choose another path"
+            ) from error
+        finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            raise
 
     # -- pricing push (sheets_sync/backends/xlsx/cellio.py) ----------------------
 
@@ -183,6 +269,12 @@ class XlsxBackend:
         return cellio.write_cells(lambda: self._load(read_only=False), self._save, title, cells)
 
 
+def _reason(error: BaseException) -> str:
+    """The error in a few words, on one line."""
+    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return " ".join((text or type(error).__name__).split())
+
+
 def _file_mode(path: Path) -> int:
     """The replaced file keeps its mode; a new one gets the usual umask mode, not
     ``mkstemp``'s owner-only 0600 (a shared report folder must stay readable)."""
@@ -193,17 +285,55 @@ def _file_mode(path: Path) -> int:
     return 0o666 & ~umask
 
 
-def _fresh_sheet(wb: Workbook, title: str) -> tuple[Worksheet, Worksheet | None]:
-    """A new empty sheet where ``title`` is (or at the end), and the old one if any."""
-    if title not in wb.sheetnames:
-        return wb.create_sheet(title), None
-    old = wb[title]
+@dataclass
+class Plan:
+    """What the write of one tab starts from: its previous sheet and the team's cells on it."""
+
+    sheet: Worksheet | None = None
+    old_columns: columns.OldColumns = field(default_factory=columns.OldColumns)
+    kept: extras.Extras = field(default_factory=extras.Extras)
+
+
+def _plan(wb: Workbook, frame: TabFrame, found: markers.Resolved, options: WriteOptions) -> Plan:
+    """Read the team's cells off the tab's sheet; refuse a keyed tab that would shrink too much.
+
+    An adopted sheet is being replaced on purpose, so it is not shrink-checked.
+    """
+    if found.ours is None:
+        return Plan()
+    old = columns.read_old(wb, found.ours, frame, adopted=found.adopted)
+    kept = extras.capture(found.ours, frame, old)
+    if frame.template.key and not found.adopted:
+        _check_rows_kept(frame, found.ours, kept, options)
+    return Plan(found.ours, old, kept)
+
+
+def _check_rows_kept(
+    frame: TabFrame, ws: Worksheet, kept: extras.Extras, options: WriteOptions
+) -> None:
+    if kept.lost_key and ws.max_row > 1 and not options.allow_shrink:
+        raise ShrinkError(
+            f"tab {frame.title!r}: its key column(s) {', '.join(map(repr, kept.lost_key))} "
+            "were deleted from the sheet, so its rows cannot be matched with the team's cells; "
+            "nothing was written. Undo the deletion, or run again with --allow-shrink to "
+            f"rebuild the tab (the team's cells on it move to {ARCHIVE_TITLE!r})"
+        )
+    if kept.keyed:
+        current, still = len(kept.old_keys), kept.kept_rows(frame)
+        check_shrink(frame.title, current, still, options.max_shrink_share, options.allow_shrink)
+
+
+def _fresh_sheet(wb: Workbook, old: Worksheet | None) -> tuple[Worksheet, Worksheet | None]:
+    """A new empty sheet where ``old`` is (or at the end), and ``old``."""
+    if old is None:
+        return wb.create_sheet(_SCRATCH_TITLE), None
     return wb.create_sheet(_SCRATCH_TITLE, wb.index(old)), old
 
 
 def _swap(wb: Workbook, ws: Worksheet, old: Worksheet | None, title: str) -> None:
     """Drop the previous version of the tab and give the new one its title."""
     if old is None:
+        ws.title = title
         return
     was_active = wb.active is old
     wb.remove(old)

@@ -52,9 +52,11 @@ def _style_array(ws: Worksheet, column: ColumnSpec, bold: bool) -> Any:
     return scratch._style
 
 
-def write_header(ws: Worksheet, headers: Sequence[str]) -> None:
-    """Bold, shaded, locked header row (row 1)."""
-    for index, header in enumerate(headers, start=1):
+def write_header(
+    ws: Worksheet, headers: Sequence[str], positions: Sequence[int] | None = None
+) -> None:
+    """Bold, shaded, locked header row (row 1), at ``positions`` (default: A, B, …)."""
+    for index, header in zip(_columns(positions, len(headers)), headers, strict=True):
         cell = ws.cell(row=1, column=index)
         set_value(cell, header)
         cell.font = HEADER_FONT
@@ -62,10 +64,19 @@ def write_header(ws: Worksheet, headers: Sequence[str]) -> None:
         cell.alignment = Alignment(vertical="center")
 
 
+def _columns(positions: Sequence[int] | None, count: int) -> Sequence[int]:
+    """Sheet columns of the managed columns: given (team columns between them) or A, B, …"""
+    return list(positions) if positions is not None else range(1, count + 1)
+
+
 def write_rows(
-    ws: Worksheet, rows: Sequence[Sequence[Any]], styles: ColumnStyles, first_row: int = 2
+    ws: Worksheet,
+    rows: Sequence[Sequence[Any]],
+    styles: ColumnStyles,
+    first_row: int = 2,
+    positions: Sequence[int] | None = None,
 ) -> None:
-    """Data rows from ``first_row`` on, typed and styled per column.
+    """Data rows from ``first_row`` on, typed and styled per column, at ``positions``.
 
     Cells are built directly and placed in the sheet's cell map (what
     ``Worksheet.append`` does), skipping ``Worksheet.cell``'s lookups: this loop
@@ -74,13 +85,14 @@ def write_rows(
     """
     grid = ws._cells
     keep_empty = styles.keep_empty
+    at = _columns(positions, len(styles.types))
     for r, row in enumerate(rows, start=first_row):
         for c, value in enumerate(row):
             if value is None and not keep_empty[c]:
                 continue
-            cell = Cell(ws, row=r, column=c + 1, style_array=copy.copy(styles.styles[c]))
+            cell = Cell(ws, row=r, column=at[c], style_array=copy.copy(styles.styles[c]))
             set_value(cell, to_cell_value(value, styles.types[c]))
-            grid[(r, c + 1)] = cell
+            grid[(r, at[c])] = cell
 
 
 def set_value(cell: Cell, value: Any) -> None:
@@ -116,11 +128,17 @@ def _naive_utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def set_widths(ws: Worksheet, columns: Sequence[ColumnSpec], rows: Sequence[Sequence[Any]]) -> None:
+def set_widths(
+    ws: Worksheet,
+    columns: Sequence[ColumnSpec],
+    rows: Sequence[Sequence[Any]],
+    positions: Sequence[int] | None = None,
+) -> None:
     """Template widths are pixels (as in Google Sheets); others are sized to the content."""
     sample = rows[:200]
+    at = _columns(positions, len(columns))
     for index, column in enumerate(columns, start=1):
-        dim = ws.column_dimensions[get_column_letter(index)]
+        dim = ws.column_dimensions[get_column_letter(at[index - 1])]
         if column.width is not None:
             dim.width = max(1.0, round(column.width / PIXELS_PER_CHAR, 1))
         else:

@@ -1,23 +1,23 @@
-"""The team's own columns to the right of a managed tab, carried across re-syncs.
+"""The team's own columns in a managed tab, carried across re-syncs, and the notes
+of rows that leave.
 
-A managed tab is rebuilt on every sync, but cells the team typed to the right
-of the managed columns (comments, owners, follow-ups) belong to a row, not
-to a position. On a keyed tab they are matched by the row's key and follow
-it when rows move or appear (new rows get empty team cells). When a row
-vanishes from the data — a day leaving the rolling window, a seller done
-onboarding — its team cells vanish with it, exactly as the Google backend's
-row deletion does; the workbook keeps no orphaned notes. A tab without a key
-keeps team cells by row position.
+A managed tab is rebuilt on every sync, but cells the team typed in its own
+columns (comments, owners, follow-ups) — to the right of the managed ones or
+in columns inserted between them (:mod:`.columns`) — belong to a row, not to
+a position. On a keyed tab they are matched by the row's key and follow it
+when rows move or appear (new rows get empty team cells). When a row leaves
+the data — a day leaving the rolling window, a seller done onboarding — its
+non-empty team cells become rows of the ``Archived notes`` sheet
+(:mod:`sheets_sync.archive`, written by :mod:`.notes`) in the same save, so
+nothing the team wrote disappears without a trace. A tab without a key keeps
+team cells by row position.
 
-Where the managed columns end is recorded in a workbook defined name per tab
-(``ss_<title>``, also handy as a pivot or chart source), so a template that
-gains a column shifts the team's columns right instead of overwriting them.
+Which columns are managed and where they are is :mod:`.columns`' job.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,113 +25,146 @@ from typing import Any
 
 from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import range_boundaries
-from openpyxl.workbook.defined_name import DefinedName
-from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from sheets_sync.archive import ArchivedNote, notes_of_row
+from sheets_sync.backends.xlsx.columns import OldColumns, TeamColumn
 from sheets_sync.frame import TabFrame
 
 CellCopy = tuple[Any, str, Any]  # value, data type, style array
+Key = tuple[Any, ...]
 
 
 @dataclass
 class Extras:
     """Team cells captured from the previous version of a tab."""
 
-    width: int = 0
+    columns: list[TeamColumn] = field(default_factory=list)
     headers: list[CellCopy | None] = field(default_factory=list)
-    by_key: dict[tuple[Any, ...], list[CellCopy | None]] = field(default_factory=dict)
+    by_key: dict[Key, list[CellCopy | None]] = field(default_factory=dict)
     by_position: list[list[CellCopy | None]] = field(default_factory=list)
     widths: list[float | None] = field(default_factory=list)
     keyed: bool = False
+    old_keys: set[Key] = field(default_factory=set)
+    lost_key: list[str] = field(default_factory=list)  # key columns the team deleted
+    orphans: list[tuple[Key, list[CellCopy | None]]] = field(default_factory=list)  # by row
 
     @property
     def empty(self) -> bool:
-        return self.width == 0
+        return not self.columns
+
+    def kept_rows(self, frame: TabFrame) -> int:
+        """Rows of the previous version whose key is still in the data."""
+        new = {normalise_key(frame.key_of(row)) for row in frame.rows}
+        return len(self.old_keys & new)
 
 
-def range_name(title: str) -> str:
-    """A valid defined-name for a tab title (letters, digits and underscores)."""
-    return "ss_" + re.sub(r"\W+", "_", title).strip("_")
+@dataclass(frozen=True)
+class LeavingNote:
+    """A team cell of a row that left, with its style (the value keeps its number format)."""
+
+    note: ArchivedNote
+    style: Any
 
 
-def record_range(wb: Workbook, title: str, width: int, rows: int) -> None:
-    """Name the managed data range so the next sync knows where team columns start."""
-    quoted = "'" + title.replace("'", "''") + "'"
-    ref = f"{quoted}!$A$1:${get_column_letter(width)}${rows + 1}"
-    name = range_name(title)
-    if name in wb.defined_names:
-        del wb.defined_names[name]
-    wb.defined_names[name] = DefinedName(name, attr_text=ref)
+def capture(ws: Worksheet, frame: TabFrame, old: OldColumns) -> Extras:
+    """The team's cells of ``ws``, keyed by row key when the tab has one.
 
-
-def managed_width(wb: Workbook, title: str, default: int) -> int:
-    name = wb.defined_names.get(range_name(title))
-    if name is None or not name.attr_text or "!" not in name.attr_text:
-        return default
-    try:
-        _, _, max_col, _ = range_boundaries(name.attr_text.split("!")[-1].replace("$", ""))
-    except (ValueError, TypeError):
-        return default
-    return int(max_col or default)
-
-
-def capture(ws: Worksheet, frame: TabFrame, old_width: int) -> Extras:
-    """The team's cells right of ``old_width``, keyed by row key when the tab has one."""
-    last = ws.max_column
-    if last <= old_width:
-        return Extras()
-    extras = Extras(width=last - old_width)
-    extras.widths = [_width(ws, c) for c in range(old_width + 1, last + 1)]
-    rows = ws.iter_rows(min_row=1, max_row=ws.max_row, max_col=last)
-    header = next(rows)
-    extras.headers = [_copy(c) for c in header[old_width:]]
-    key_at = _key_positions([c.value for c in header[:old_width]], frame.template.key)
-    extras.keyed = key_at is not None
-    for row in rows:
-        cells = [_copy(c) for c in row[old_width:]]
-        if key_at is None:
+    Only key and team cells are read, straight from the sheet's cell map: a
+    large tab with no team column costs one key look-up per row. When the
+    team deleted a key column the rows cannot be matched any more: their team
+    cells become ``orphans``, archived rather than guessed onto a row.
+    """
+    key = frame.template.key
+    key_at = [old.position_of(k) for k in key]
+    extras = Extras(columns=list(old.team), keyed=bool(key) and None not in key_at)
+    extras.lost_key = [k for k, at in zip(key, key_at, strict=True) if at is None]
+    extras.widths = [_width(ws, t.old) for t in old.team]
+    extras.headers = [_copy(ws._cells.get((1, t.old))) for t in old.team]
+    grid = ws._cells
+    for r in range(2, ws.max_row + 1):
+        cells = [_copy(grid.get((r, t.old))) for t in old.team]
+        if not key:
             extras.by_position.append(cells)
-        elif any(cells):
-            extras.by_key.setdefault(normalise_key([row[i].value for i in key_at]), cells)
+            continue
+        values = normalise_key([None if c is None else _value(grid.get((r, c))) for c in key_at])
+        if extras.lost_key:
+            if any(cells):
+                extras.orphans.append((_orphan_key(values, r), cells))
+        elif any(part is not None for part in values):
+            extras.old_keys.add(values)
+            if any(cells):
+                extras.by_key.setdefault(values, cells)
     return extras
 
 
-def _key_positions(headers: Sequence[Any], key: Sequence[str]) -> list[int] | None:
-    if not key or any(k not in headers for k in key):
-        return None
-    return [list(headers).index(k) for k in key]
+def _orphan_key(values: Key, row: int) -> Key:
+    """What is left of a row's key; ``row N`` when nothing is (as the Google backend says)."""
+    return values if any(part is not None for part in values) else (f"row {row}",)
 
 
-def restore(ws: Worksheet, extras: Extras, frame: TabFrame) -> None:
-    """Write captured team cells beside the new managed columns, row by row."""
+def _value(cell: Cell | None) -> Any:
+    return None if cell is None else cell.value
+
+
+def restore(ws: Worksheet, extras: Extras, frame: TabFrame, positions: Sequence[int]) -> None:
+    """Write captured team cells at their new columns, row by row."""
     if extras.empty:
         return
-    first = frame.width + 1
-    _put_row(ws, 1, first, extras.headers)
+    _put_row(ws, 1, positions, extras.headers)
     for i, row in enumerate(frame.rows):
         if extras.keyed:
             cells = extras.by_key.get(normalise_key(frame.key_of(row)))
         else:
             cells = extras.by_position[i] if i < len(extras.by_position) else None
         if cells:
-            _put_row(ws, i + 2, first, cells)
-    for offset, width in enumerate(extras.widths):
+            _put_row(ws, i + 2, positions, cells)
+    for position, width in zip(positions, extras.widths, strict=True):
         if width is not None:
-            ws.column_dimensions[get_column_letter(first + offset)].width = width
+            ws.column_dimensions[get_column_letter(position)].width = width
 
 
-def _put_row(ws: Worksheet, row: int, first: int, cells: Sequence[CellCopy | None]) -> None:
-    for offset, copied in enumerate(cells):
+def leaving_notes(extras: Extras, frame: TabFrame, when: dt.datetime) -> list[LeavingNote]:
+    """The non-empty team cells of keyed rows that are not in the data any more
+    (of every row, when the team deleted a key column)."""
+    staying = {normalise_key(frame.key_of(row)) for row in frame.rows}
+    leaving = extras.orphans or [
+        (key, cells) for key, cells in extras.by_key.items() if key not in staying
+    ]
+    names = [_column_name(h, t) for h, t in zip(extras.headers, extras.columns, strict=True)]
+    out: list[LeavingNote] = []
+    for key, cells in leaving:
+        present = [
+            (n, c) for n, c in zip(names, cells, strict=True) if c is not None and _filled(c)
+        ]
+        notes = notes_of_row(frame.title, key, [(n, c[0]) for n, c in present], when)
+        out.extend(LeavingNote(note, c[2]) for note, (_, c) in zip(notes, present, strict=True))
+    return out
+
+
+def _filled(cell: CellCopy) -> bool:
+    return cell[0] is not None and cell[0] != ""
+
+
+def _column_name(header: CellCopy | None, column: TeamColumn) -> str:
+    """The team's header of the column, or its letter when they left it empty."""
+    if header is None or header[0] in (None, ""):
+        return get_column_letter(column.old)
+    return str(header[0])
+
+
+def _put_row(
+    ws: Worksheet, row: int, positions: Sequence[int], cells: Sequence[CellCopy | None]
+) -> None:
+    for position, copied in zip(positions, cells, strict=True):
         if copied is None:
             continue
-        cell = ws.cell(row=row, column=first + offset)
+        cell = ws.cell(row=row, column=position)
         cell._value, cell.data_type, cell._style = copied[0], copied[1], copied[2]
 
 
-def _copy(cell: Cell) -> CellCopy | None:
-    if cell.value is None:
+def _copy(cell: Cell | None) -> CellCopy | None:
+    if cell is None or cell.value is None:
         return None
     return (cell._value, cell.data_type, cell._style.__copy__())
 

@@ -1,9 +1,9 @@
 """Sheet-level presentation of a managed tab: freeze, filter, protection, rules.
 
 Protection guards the team against editing computed cells by accident: the
-sheet is protected without a password, editable template columns and every
-column to the right of the managed ones (where the team adds its notes) are
-unlocked, and sorting/filtering stay allowed.
+sheet is protected without a password, editable template columns and the
+team's own columns (inserted between the managed ones or right of them) are
+unlocked, and sorting, filtering and inserting columns stay allowed.
 """
 
 from __future__ import annotations
@@ -34,16 +34,17 @@ def autofilter(ws: Worksheet, width: int, rows: int) -> None:
     ws.auto_filter.ref = data_ref(width, rows)
 
 
-def protect(ws: Worksheet, width: int, team_columns: int = 0) -> None:
+def protect(ws: Worksheet, last: int, team: Sequence[int] = ()) -> None:
     """Lock managed non-editable cells; leave editable and team columns open.
 
-    Columns right of the managed ones are unlocked as whole columns, so the
-    team can type in any row: those already holding team cells one by one
-    (they keep their own widths), every later one through a single range.
+    ``last`` is the tab's last used column. The team's columns are unlocked
+    as whole columns, so the team can type in any row: those already holding
+    team cells one by one (they keep their own widths), every column right of
+    ``last`` through a single range.
     """
-    for column in range(width + 1, width + team_columns + 1):
+    for column in team:
         ws.column_dimensions[get_column_letter(column)].protection = Protection(locked=False)
-    first_free = width + team_columns + 1
+    first_free = last + 1
     if first_free <= XLSX_MAX_COLUMNS:
         rest = ColumnDimension(ws, min=first_free, max=XLSX_MAX_COLUMNS)
         rest.protection = Protection(locked=False)
@@ -55,14 +56,18 @@ def protect(ws: Worksheet, width: int, team_columns: int = 0) -> None:
     sheet.formatColumns = False
     sheet.formatRows = False
     sheet.formatCells = False
+    sheet.insertColumns = False  # the team's own columns may go between ours
 
 
-def conditional_formats(ws: Worksheet, template: TabTemplate, rows: int) -> None:
+def conditional_formats(
+    ws: Worksheet, template: TabTemplate, rows: int, positions: Sequence[int] | None = None
+) -> None:
     """Template rules over each column's data cells (nothing to colour on an empty tab)."""
     if rows == 0:
         return
+    at = list(positions) if positions is not None else range(1, len(template.columns) + 1)
     for index, rule in enumerate(template.conditional_formats):
-        column = get_column_letter(template.column_index(rule.column) + 1)
+        column = get_column_letter(at[template.column_index(rule.column)])
         ref = f"{column}2:{column}{rows + 1}"
         for built in _rules(rule, f"{column}2", template, index):
             ws.conditional_formatting.add(ref, built)
