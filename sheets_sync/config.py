@@ -61,6 +61,10 @@ class Settings:
     """Threads of the webhook's in-process executor: syncs running at once per process."""
     job_timeout_seconds: float = 900.0
     """A queued run not started within this is taken for dead and marked failed (jobs.py)."""
+    price_ceiling: float = 5000.0
+    """The highest price a pricing push accepts (docs/design.md §7)."""
+    price_max_change: float = 0.30
+    """A pushed price moving more than this share from the current one needs a reason."""
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -114,6 +118,7 @@ class Settings:
                 f"{ENV_PREFIX}JOB_TIMEOUT_SECONDS={self.job_timeout_seconds} must be more than 0 "
                 "(how long a queued run may wait before it is taken for dead, e.g. 900)"
             )
+        self._validate_pricing()
         if self.sheets_api_url and not self.sheets_api_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"{ENV_PREFIX}SHEETS_API_URL={self.sheets_api_url!r} must start with "
@@ -149,6 +154,18 @@ class Settings:
                     f"{ENV_PREFIX}ALLOWED_DOMAINS: {domain!r} is not a domain; write domains "
                     "separated by commas, e.g. example.com (without @)"
                 )
+
+    def _validate_pricing(self) -> None:
+        if not 0 < self.price_ceiling < 100_000_000:
+            raise ConfigError(
+                f"{ENV_PREFIX}PRICE_CEILING={self.price_ceiling} must be a price above 0 and "
+                "below 100000000 (prices are NUMERIC(10,2)), e.g. 5000"
+            )
+        if not 0 < self.price_max_change <= 10:
+            raise ConfigError(
+                f"{ENV_PREFIX}PRICE_MAX_CHANGE={self.price_max_change} must be a share above 0, "
+                "e.g. 0.30 (a price moving more than 30% needs a reason)"
+            )
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (used by tests and CLI overrides)."""
