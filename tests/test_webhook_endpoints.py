@@ -9,6 +9,7 @@ databases. Concurrency goes through a real threaded HTTP server on loopback.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import hmac
 import io
@@ -19,6 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ import pytest
 import requests
 from fixtures_sync import at, load_small_dataset
 from helpers import TEMPLATES, order
+from pricing_sheets import TeamSheet
 from sqlalchemy import insert, select
 from test_webhook_auth import AUDIENCE, SECRET, CertsServer, bearer, token
 from werkzeug.serving import make_server
@@ -34,10 +37,16 @@ from sheets_sync import jobs, runs, schema
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
 from sheets_sync.locks import destination_lock
+from sheets_sync.sync import run_sync
 from webhook import create_app, runtime
 from webhook.auth import ENGINE_KEY
 
 EMAIL = "lea@tradein.example"
+FR_GOOD, FR_CRACKED, DE_GOOD = (
+    ("S1", "P1", "good", "FR"),
+    ("S1", "P1", "cracked", "FR"),
+    ("S1", "P1", "good", "DE"),
+)
 UNKNOWN_RUN = "6f1c2b0e-3d4a-4b5c-8d9e-0a1b2c3d4e5f"
 
 
@@ -47,6 +56,12 @@ def loaded(engine: Any) -> Any:
     load_small_dataset(engine)
     with engine.begin() as conn:
         conn.execute(insert(schema.tradein_orders), [order("O9", at(1), country="DE")])
+        conn.execute(
+            insert(schema.price_grid),
+            [{"seller_id": "S1", "product_id": "P1", "grade": "good", "country": "DE",
+              "price": Decimal("119.00"), "currency": "EUR", "version": 1,
+              "updated_at": dt.datetime(2024, 1, 1), "updated_by": "test"}],
+        )  # fmt: skip
     return engine
 
 
@@ -356,14 +371,69 @@ def test_a_run_of_an_unregistered_destination_is_not_shown(client, settings, tmp
     assert client.get(f"/runs/{book}", headers=auth()).status_code == 404
 
 
-# --- POST /hooks/pricing (not built) -----------------------------------------------------------
+# --- POST /hooks/pricing -------------------------------------------------------------------
 
 
-def test_the_pricing_push_says_it_is_not_available_yet(client, sheets) -> None:
+def team_sheet(settings: Settings, gspread_client: Any, sheet_id: str) -> TeamSheet:
+    """The spreadsheet's Pricing tab synced in full (every market), ready for the team's edits."""
+    engine = make_engine(settings.database_url)
+    run_sync(engine, settings, f"gsheets:{sheet_id}", tabs=["Pricing"])
+    engine.dispose()
+    ws = gspread_client.open_by_key(sheet_id).worksheet("Pricing")
+    return TeamSheet(f"gsheets:{sheet_id}", settings, ws)
+
+
+def price_changes(settings: Settings) -> list[dict[str, Any]]:
+    engine = make_engine(settings.database_url)
+    with engine.connect() as conn:
+        found = [dict(r._mapping) for r in conn.execute(select(schema.price_changes))]
+    engine.dispose()
+    return found
+
+
+def test_a_preview_then_a_push_of_the_pricing_tab(client, settings, sheets, gspread_client) -> None:
+    team = team_sheet(settings, gspread_client, sheets["all"])
+    team.type({(FR_GOOD, "New price"): "125", (FR_CRACKED, "New price"): "abc"})
     body = {"spreadsheet_id": sheets["all"], "dry_run": True}
+    preview = client.post("/hooks/pricing", json=body, headers=auth())
+    assert preview.status_code == 200
+    summary = preview.get_json()
+    assert (summary["dry_run"], summary["applied"], summary["rejected"]) == (True, 1, 1)
+    assert summary["run_id"] is None and price_changes(settings) == []
+
+    pushed = client.post("/hooks/pricing", json={"spreadsheet_id": sheets["all"]}, headers=auth())
+    assert pushed.status_code == 200
+    summary = pushed.get_json()
+    assert (summary["applied"], summary["rejected"], summary["user"]) == (1, 1, EMAIL)
+    assert {r["outcome"] for r in summary["rows"]} == {"applied", "rejected"}
+    (change,) = price_changes(settings)
+    assert (change["changed_by"], str(change["new_price"])) == (EMAIL, "125.00")
+    assert change["request_id"] == pushed.headers["X-Request-Id"]
+    run = runs.get_run(make_engine(settings.database_url), summary["run_id"])
+    assert run is not None and (run["kind"], run["requested_by"]) == ("pricing", EMAIL)
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_market_sheet_may_not_push_another_markets_prices(
+    client, settings, sheets, gspread_client, dry_run
+) -> None:
+    team = team_sheet(settings, gspread_client, sheets["scoped"])  # synced before it was scoped
+    team.type({(FR_GOOD, "New price"): "125", (DE_GOOD, "New price"): "99"})
+    body = {"spreadsheet_id": sheets["scoped"], "dry_run": dry_run}
     response = client.post("/hooks/pricing", json=body, headers=auth())
-    assert response.status_code == 501
-    assert response.get_json() == {"error": "pricing push is not available yet"}
+    assert response.status_code == 403
+    error = response.get_json()["error"]
+    assert "only for FR" in error and f"row {team.row_number(DE_GOOD)} (DE)" in error
+    assert price_changes(settings) == []
+    team.type({(DE_GOOD, "New price"): ""})
+    response = client.post("/hooks/pricing", json=body, headers=auth())
+    assert (response.status_code, response.get_json()["applied"]) == (200, 1)
+
+
+def test_a_sheet_without_the_pricing_tab_is_422_saying_so(client, sheets) -> None:
+    response = client.post("/hooks/pricing", json={"spreadsheet_id": sheets["all"]}, headers=auth())
+    assert response.status_code == 422
+    assert "Pricing" in response.get_json()["error"]
 
 
 def test_the_pricing_push_validates_dry_run(client, sheets) -> None:
