@@ -1,8 +1,14 @@
-"""Platform endpoints: cheap, unauthenticated, and never call the Sheets API."""
+"""Platform endpoints: cheap, unauthenticated, and never call the Sheets API.
+
+``/openapi.yaml`` serves the document describing every endpoint, kept beside
+this module (tests check that it and the app's routes match).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from importlib.resources import files
+
+from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 
 from sheets_sync import __version__
@@ -20,3 +26,10 @@ def healthz() -> ResponseReturnValue:
 def warmup() -> ResponseReturnValue:
     """App Engine warm-up request: nothing to pre-load beyond importing the app."""
     return "", 200
+
+
+@bp.get("/openapi.yaml")
+def openapi() -> ResponseReturnValue:
+    """The OpenAPI 3 document of this service, for client generators and the schema tests."""
+    document = files("webhook").joinpath("openapi.yaml").read_text(encoding="utf-8")
+    return Response(document, mimetype="application/yaml")

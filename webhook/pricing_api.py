@@ -10,8 +10,8 @@ A market team's sheet (``countries`` in ``sheets-sync.yaml``) may push prices
 only for its markets. The pricing library has no market filter, so the
 webhook previews the push first and refuses (403) one touching another
 market, naming the rows. The preview and the push read the sheet twice: a
-row typed between the two is not re-checked (seconds apart; noted in
-docs/design.md §8 as a limit until the library takes the markets itself).
+row typed in the seconds between the two is not re-checked — a known limit
+until :func:`push_pricing` takes the markets itself.
 """
 
 from __future__ import annotations
