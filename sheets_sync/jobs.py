@@ -33,6 +33,8 @@ This module never imports Flask: the webhook, the CLI and tests share it.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -48,8 +50,8 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from sheets_sync import runs
 from sheets_sync.config import Settings
 from sheets_sync.destinations import parse_destination
-from sheets_sync.locks import advisory_key, lock_key, read_holder
-from sheets_sync.schema import sync_runs
+from sheets_sync.locks import advisory_key, lock_key
+from sheets_sync.schema import sync_locks, sync_runs
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,12 @@ class Job:
     trigger: str = "api"
     requested_by: str | None = None
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    request_id: str | None = None
+    """The id of the request that queued the run, stamped on the run's log lines."""
+
+
+RUN_CONTEXT: contextvars.ContextVar[Job | None] = contextvars.ContextVar("run", default=None)
+"""The job the current executor thread runs, for log lines made outside any request."""
 
 
 def destination_name(spec: str) -> str:
@@ -97,7 +105,7 @@ def queue_or_join(
     """The active sync of ``destination`` (joined), else a newly queued one."""
     name = destination_name(destination)
     with _exclusive(engine, name) as conn:
-        _sweep(conn, engine, settings, name)
+        _sweep(conn, settings, name)
         active = conn.execute(
             select(sync_runs.c.run_id)
             .where(_active_syncs(name))
@@ -115,7 +123,7 @@ def queue_or_join(
 def sweep_stale(engine: Engine, settings: Settings, destination: str | None = None) -> list[str]:
     """Mark dead runs failed (all destinations, or one); return their ids."""
     with engine.begin() as conn:
-        return _sweep(conn, engine, settings, destination)
+        return _sweep(conn, settings, destination)
 
 
 def _active_syncs(name: str) -> Any:
@@ -146,10 +154,8 @@ def _exclusive(engine: Engine, name: str) -> Iterator[Connection]:
         conn.exec_driver_sql("COMMIT")
 
 
-def _sweep(
-    conn: Connection, engine: Engine, settings: Settings, destination: str | None
-) -> list[str]:
-    """Fail dead runs inside the caller's transaction (their lock is checked on ``engine``)."""
+def _sweep(conn: Connection, settings: Settings, destination: str | None) -> list[str]:
+    """Fail dead runs inside the caller's transaction."""
     now = runs.utcnow()
     running_grace = dt.timedelta(seconds=settings.lock_lease_seconds)
     queued_limit = now - dt.timedelta(seconds=settings.job_timeout_seconds)
@@ -167,7 +173,7 @@ def _sweep(
         elif (
             run["status"] == "running"
             and (run["started_at"] or now) < now - running_grace
-            and not _lock_held_by(engine, run["spreadsheet"], run["run_id"])
+            and not _lock_held_by(conn, run["spreadsheet"], run["run_id"])
         ):
             why = "its process stopped while it ran (it no longer holds the spreadsheet's lock)"
         else:
@@ -193,23 +199,25 @@ def _fail(conn: Connection, run: RowMapping, now: dt.datetime, message: str) -> 
     )
 
 
-def _lock_held_by(engine: Engine, destination: str, run_id: str) -> bool:
-    """Whether ``run_id`` still holds ``destination``'s run lock (a live process)."""
-    holder = read_holder(engine, destination)
-    if holder is None or holder.run_id != run_id:
+def _lock_held_by(conn: Connection, destination: str, run_id: str) -> bool:
+    """Whether ``run_id`` still holds ``destination``'s run lock (a live process).
+
+    Read on the caller's connection: a second one per request could exhaust the
+    pool while twenty requests wait for the queue lock.
+    """
+    key = lock_key(destination)
+    note = conn.execute(select(sync_locks).where(sync_locks.c.destination == key)).first()
+    if note is None or note.run_id != run_id:
         return False
-    if engine.dialect.name != "postgresql":
-        return holder.expires_at is not None and holder.expires_at > runs.utcnow()
-    unsigned = advisory_key(lock_key(destination)) & 0xFFFFFFFFFFFFFFFF
+    if conn.dialect.name != "postgresql":
+        return note.expires_at is not None and note.expires_at > runs.utcnow()
+    unsigned = advisory_key(key) & 0xFFFFFFFFFFFFFFFF
     query = text(
         "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
         "AND classid::bigint = :hi AND objid::bigint = :lo AND objsubid = 1 "
         "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
     )
-    with engine.connect() as conn:
-        return bool(
-            conn.execute(query, {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF}).scalar()
-        )
+    return bool(conn.execute(query, {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF}).scalar())
 
 
 class InProcessExecutor:
@@ -232,7 +240,14 @@ class InProcessExecutor:
         self._pool.shutdown(wait=wait)
 
     def _run(self, job: Job) -> None:
-        from sheets_sync.sync import run_sync  # the KPI queries load on first job, not import
+        token = RUN_CONTEXT.set(job)
+        try:
+            self._start(job)
+        finally:
+            RUN_CONTEXT.reset(token)
+
+    def _start(self, job: Job) -> None:
+        from sheets_sync.sync import run_sync
 
         run = runs.get_run(self.engine, job.run_id)
         if run is None or run["status"] != "queued":
@@ -280,9 +295,5 @@ def request_sync(
         tabs=job.tabs,
     )
     if not ticket.joined:
-        executor.submit(
-            Job(
-                ticket.run_id, job.destination, job.tabs, job.trigger, job.requested_by, job.filters
-            )
-        )
+        executor.submit(dataclasses.replace(job, run_id=ticket.run_id))
     return ticket

@@ -183,6 +183,10 @@ def test_a_refresh_is_queued_then_runs_and_reports(app, client, sheets, gspread_
     assert run["cells_written"] > 0 and run["api_calls"] > 0 and run["finished_at"].endswith("Z")
     titles = {ws.title for ws in gspread_client.open_by_key(sheets["all"]).worksheets()}
     assert {"KPI Daily", "Pricing", "Sync Status"} <= titles
+    lines = [json.loads(line) for line in app.config["LOG_STREAM"].getvalue().splitlines()]
+    (done,) = [line for line in lines if line["message"] == f"run {body['run_id']} succeeded"]
+    assert done["request_id"] == response.headers["X-Request-Id"]  # logged by the executor
+    assert done["run_id"] == body["run_id"]
 
 
 def test_a_refresh_of_a_scoped_sheet_gets_its_tabs_and_market_only(

@@ -25,6 +25,7 @@ from webhook import runtime
 from webhook.auth import requires_auth
 from webhook.body import Field, json_body
 from webhook.errors import BadRequest
+from webhook.request_ids import current_request_id
 
 bp = Blueprint("jobs", __name__)
 
@@ -72,7 +73,7 @@ def scoped_tabs(sheet: RegisteredSheet, asked: list[str] | None) -> tuple[str, .
 
 
 def start(sheet: RegisteredSheet, tabs: tuple[str, ...], trigger: str, who: str) -> Ticket:
-    job = Job("", GSHEETS + sheet.id, tabs, trigger, who, sheet.filters)
+    job = Job("", GSHEETS + sheet.id, tabs, trigger, who, sheet.filters, current_request_id())
     return request_sync(runtime.engine(), runtime.settings(), runtime.executor(), job)
 
 

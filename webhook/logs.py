@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from flask import Flask, Response, g, has_request_context, request
 
+from sheets_sync.jobs import RUN_CONTEXT
 from webhook.request_ids import current_request_id, trace_id
 
 LOGGERS = ("webhook", "sheets_sync")
@@ -38,7 +39,7 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["message"] += "\n" + self.formatException(record.exc_info)
-        for name in ("request_id", TRACE_FIELD, "httpRequest"):
+        for name in ("request_id", "run_id", TRACE_FIELD, "httpRequest"):
             value = getattr(record, name.replace("/", "_").replace(".", "_"), None)
             if value is not None:
                 entry[name] = value
@@ -46,10 +47,14 @@ class JsonFormatter(logging.Formatter):
 
 
 class RequestContextFilter(logging.Filter):
-    """Stamps each record made while serving a request with its id and trace."""
+    """Stamps each record with its request's id and trace; a job's with the id that queued it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if has_request_context():
+        job = RUN_CONTEXT.get()
+        if job is not None:
+            record.run_id = job.run_id
+            record.request_id = job.request_id
+        elif has_request_context():
             record.request_id = current_request_id()
             trace = trace_id()
             if trace:
