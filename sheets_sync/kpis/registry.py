@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from sheets_sync.errors import TemplateError
-from sheets_sync.kpis import daily, onboarding, periods, pricing, scorecard, sync_status
+from sheets_sync.kpis import daily, onboarding, periods, pricing, quality, scorecard, sync_status
 from sheets_sync.kpis.query import BuiltinQuery
 
 
@@ -31,6 +31,7 @@ BUILTIN_QUERIES: Mapping[str, BuiltinQuery] = _by_name(
         periods.KPI_WEEKLY,
         periods.KPI_MONTHLY,
         scorecard.QUERY,
+        quality.QUERY,
         pricing.QUERY,
         onboarding.QUERY,
         sync_status.QUERY,
