@@ -44,6 +44,10 @@ class Settings:
     lock_lease_seconds: float = 120.0
     max_shrink_share: float = 0.5
     """A sync removing more than this share of a keyed tab's rows stops (``--allow-shrink``)."""
+    price_ceiling: float = 5000.0
+    """The highest price a pricing push accepts (docs/design.md §7)."""
+    price_max_change: float = 0.30
+    """A pushed price moving more than this share from the current one needs a reason."""
     config_file: Path = DEFAULT_CONFIG_FILE
     """The spreadsheet registry, ``sheets-sync.yaml`` (:mod:`sheets_sync.registry`)."""
     oidc_certs_url: str = GOOGLE_CERTS_URL
@@ -99,11 +103,24 @@ class Settings:
                 f"{ENV_PREFIX}MAX_SHRINK_SHARE={self.max_shrink_share} must be a share "
                 "between 0 and 1, e.g. 0.5 (a sync may remove at most half of a tab's rows)"
             )
+        self._validate_pricing()
         self._validate_auth()
         if self.sheets_api_url and not self.sheets_api_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"{ENV_PREFIX}SHEETS_API_URL={self.sheets_api_url!r} must start with "
                 "http:// or https:// (e.g. http://127.0.0.1:8765 for the emulator)"
+            )
+
+    def _validate_pricing(self) -> None:
+        if not 0 < self.price_ceiling < 100_000_000:
+            raise ConfigError(
+                f"{ENV_PREFIX}PRICE_CEILING={self.price_ceiling} must be a price above 0 and "
+                "below 100000000 (prices are NUMERIC(10,2)), e.g. 5000"
+            )
+        if not 0 < self.price_max_change <= 10:
+            raise ConfigError(
+                f"{ENV_PREFIX}PRICE_MAX_CHANGE={self.price_max_change} must be a share above 0, "
+                "e.g. 0.30 (a price moving more than 30% needs a reason)"
             )
 
     def _validate_auth(self) -> None:

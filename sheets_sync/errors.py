@@ -71,3 +71,7 @@ class SheetsAPIError(SheetsSyncError):
 
 class TransientSheetsAPIError(SheetsAPIError, TransientError):
     """A Sheets API answer worth retrying (429, 5xx)."""
+
+
+class PricingError(SheetsSyncError):
+    """A pricing push cannot run as a whole (no Pricing tab, a missing column)."""

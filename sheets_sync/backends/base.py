@@ -81,6 +81,33 @@ class WriteOptions:
 DEFAULT_OPTIONS = WriteOptions()
 
 
+@dataclass
+class ColumnValues:
+    """Some columns of a tab, each found by its header in row 1 wherever it sits.
+
+    ``columns`` maps every header of row 1 to its 1-based column (so a caller
+    can write to columns it did not read); ``values`` maps each requested
+    header found there to the cells of rows 2 … ``row_count`` + 1 as the user
+    typed them (formulas as text, empty cells ``None``), all padded to
+    ``row_count``. ``api_calls`` and ``bytes_sent`` count the reads (Google).
+    """
+
+    columns: dict[str, int] = field(default_factory=dict)
+    values: dict[str, list[Any]] = field(default_factory=dict)
+    row_count: int = 0
+    api_calls: int = 0
+    bytes_sent: int = 0
+
+
+@dataclass(frozen=True)
+class CellWrite:
+    """One cell to set: 1-based ``row`` and ``column``; ``None`` clears it; text is RAW."""
+
+    row: int
+    column: int
+    value: Any
+
+
 class SheetBackend(Protocol):
     """A destination of managed tabs: ``xlsx:PATH`` or ``gsheets:SPREADSHEET_ID``."""
 
@@ -99,4 +126,14 @@ class SheetBackend(Protocol):
 
     def read_tab(self, title: str) -> list[list[Any]]:
         """The tab's cells as the user sees them, formulas as text (for write-back)."""
+        ...
+
+    def read_columns(self, title: str, headers: Sequence[str]) -> ColumnValues | None:
+        """Only the columns headed ``headers`` (formulas as text), in as few reads as the
+        destination allows; ``None`` when the tab does not exist."""
+        ...
+
+    def write_cells(self, title: str, cells: Sequence[CellWrite]) -> WriteReport:
+        """Set these cells of an existing tab, and nothing else, in one write where the
+        destination allows (a pricing push's write-back)."""
         ...

@@ -103,6 +103,7 @@ def _register_commands() -> None:
     from sheets_sync.cli import (
         db_commands,  # noqa: F401
         emulator_command,  # noqa: F401
+        pricing_commands,  # noqa: F401
         sync_commands,  # noqa: F401
     )
 

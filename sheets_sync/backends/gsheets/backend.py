@@ -31,6 +31,7 @@ from typing import Any
 from google.auth.credentials import Credentials
 
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport
+from sheets_sync.backends.gsheets import cellio
 from sheets_sync.backends.gsheets.auth import account_email, load_credentials, make_session
 from sheets_sync.backends.gsheets.cells import columns_range, quote_title
 from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
@@ -192,3 +193,17 @@ class GoogleSheetsBackend:
                 ) from error
             raise
         return [list(row) for row in answer.get("values", [])]
+
+    # -- pricing push (sheets_sync/backends/gsheets/cellio.py) -------------------
+
+    def read_columns(self, title: str, headers: Sequence[str]) -> cellio.ColumnValues | None:
+        try:
+            return cellio.read_columns(self.http, self.spreadsheet_id, title, headers)
+        except SheetsAPIError as error:
+            if error.status in (403, 404):
+                raise self._not_shared(error) from error
+            raise
+
+    def write_cells(self, title: str, cells: Sequence[cellio.CellWrite]) -> WriteReport:
+        cap = self.settings.payload_cap_bytes
+        return cellio.write_cells(self.http, self.spreadsheet_id, title, cells, cap)

@@ -37,7 +37,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport, WrittenTab
 from sheets_sync.backends.pivot import compute_pivot
-from sheets_sync.backends.xlsx import cells, columns, extras, layout, markers
+from sheets_sync.backends.xlsx import cellio, cells, columns, extras, layout, markers
 from sheets_sync.backends.xlsx import notes as notes_sheet
 from sheets_sync.errors import DestinationError, ShrinkError
 from sheets_sync.frame import TabFrame
@@ -253,6 +253,20 @@ class XlsxBackend:
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+    # -- pricing push (sheets_sync/backends/xlsx/cellio.py) ----------------------
+
+    def read_columns(self, title: str, headers: Sequence[str]) -> cellio.ColumnValues | None:
+        if not self.path.is_file():
+            raise DestinationError(f"{self.path} does not exist; run `sheets-sync sync` first")
+        wb = self._load(read_only=True)
+        try:
+            return cellio.read_columns(wb, title, headers)
+        finally:
+            wb.close()
+
+    def write_cells(self, title: str, cells: Sequence[cellio.CellWrite]) -> WriteReport:
+        return cellio.write_cells(lambda: self._load(read_only=False), self._save, title, cells)
 
 
 def _reason(error: BaseException) -> str:

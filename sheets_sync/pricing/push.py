@@ -1,0 +1,198 @@
+"""A pricing push end to end: the one entry point the CLI and the webhook call (docs/design.md §7).
+
+read the tab's edited rows → assess and apply them in one transaction
+(:mod:`.apply`) → write every row's outcome back in one call (:mod:`.sheet`).
+
+A push "ran" whatever rows were rejected or conflicted: that is the team's
+feedback, in `Status`. It fails (raises) when it could not run (no tab, a
+missing column, the database refused) or could not write its result back; in
+the last case the database already holds the applied edits, and the message
+says that a new push reports them as applied without applying them twice.
+
+Every push is recorded in ``sync_runs`` (kind ``pricing``), its counts in the
+``tabs`` column the `Sync Status` tab shows (``Pricing: 3 applied, 1 rejected,
+0 conflicts, 0 unchanged``), ``rows_written`` the edited rows reported back.
+It holds the destination's run lock (:mod:`sheets_sync.locks`), so a push and
+a sync of the same spreadsheet never overlap. A dry run (the add-on's
+"Preview") reads and assesses only: no lock, no ``sync_runs`` row, no write.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from sheets_sync import db, runs
+from sheets_sync.backends.base import SheetBackend, WriteReport, WrittenTab
+from sheets_sync.config import Settings
+from sheets_sync.destinations import open_destination
+from sheets_sync.errors import PricingError, SheetsSyncError
+from sheets_sync.locks import destination_lock
+from sheets_sync.pricing import sheet
+from sheets_sync.pricing.apply import decide_and_apply
+from sheets_sync.pricing.model import Kind, Outcome, Rules
+
+KIND = "pricing"
+
+
+@dataclass
+class PushSummary:
+    """What a push did (or, for a dry run, would do), row by row."""
+
+    destination: str
+    user: str
+    request_id: str
+    dry_run: bool
+    run_id: str | None = None
+    outcomes: list[Outcome] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
+    api_calls: int = 0
+    bytes_sent: int = 0
+    cells_written: int = 0
+
+    def count(self, kind: Kind) -> int:
+        return sum(1 for o in self.outcomes if o.kind is kind)
+
+    @property
+    def applied(self) -> int:
+        return self.count(Kind.APPLIED)
+
+    @property
+    def rejected(self) -> int:
+        return self.count(Kind.REJECTED)
+
+    @property
+    def conflicts(self) -> int:
+        return self.count(Kind.CONFLICT)
+
+    @property
+    def unchanged(self) -> int:
+        return self.count(Kind.UNCHANGED)
+
+    def describe(self) -> str:
+        """``Pricing: 3 applied, 1 rejected, 0 conflicts, 0 unchanged`` (Sync Status)."""
+        if not self.outcomes:
+            return f"{sheet.TITLE}: nothing to push (no New price typed)"
+        counts = Counter(o.kind for o in self.outcomes)
+        return (
+            f"{sheet.TITLE}: {counts[Kind.APPLIED]} applied, {counts[Kind.REJECTED]} rejected, "
+            f"{counts[Kind.CONFLICT]} conflicts, {counts[Kind.UNCHANGED]} unchanged"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (``--json``, the webhook's answer)."""
+        return {
+            "run_id": self.run_id, "destination": self.destination, "user": self.user,
+            "request_id": self.request_id, "dry_run": self.dry_run,
+            "applied": self.applied, "rejected": self.rejected, "conflicts": self.conflicts,
+            "unchanged": self.unchanged, "api_calls": self.api_calls,
+            "cells_written": self.cells_written,
+            "seconds": {k: round(v, 3) for k, v in self.phases.items()},
+            "rows": [_row_dict(o) for o in self.outcomes],
+        }  # fmt: skip
+
+
+def _row_dict(outcome: Outcome) -> dict[str, Any]:
+    seller_id, product_id, grade, country = outcome.key
+    return {
+        "row": outcome.row.row, "seller_id": seller_id, "product_id": product_id,
+        "grade": grade, "country": country, "outcome": outcome.kind.value,
+        "price": None if outcome.price is None else str(outcome.price),
+        "version": outcome.version, "status": outcome.status(),
+    }  # fmt: skip
+
+
+def push_pricing(
+    engine: Engine,
+    settings: Settings,
+    source: str | SheetBackend,
+    user: str,
+    request_id: str | None = None,
+    dry_run: bool = False,
+    trigger: str = "cli",
+) -> PushSummary:
+    """Push the `Pricing` tab's edits of ``source`` as ``user``; see the module docstring.
+
+    ``request_id`` is stored on every ``price_changes`` row (the webhook's own;
+    a fresh one otherwise).
+    """
+    if not user or not user.strip():
+        raise PricingError("a push needs the user it is made for; pass --user EMAIL")
+    backend = open_destination(source, settings) if isinstance(source, str) else source
+    db.require_schema(engine)
+    summary = PushSummary(backend.destination, user.strip(), request_id or _request_id(), dry_run)
+    if dry_run:
+        _push(engine, settings, backend, summary)
+        return summary
+    summary.run_id = runs.queue_run(
+        engine, backend.destination, trigger, summary.user, [sheet.TITLE], kind=KIND
+    )
+    lock = destination_lock(
+        engine, backend.destination, f"pricing push ({trigger}) by {summary.user}",
+        run_id=summary.run_id, wait_seconds=settings.lock_wait_seconds,
+        lease_seconds=settings.lock_lease_seconds,
+    )  # fmt: skip
+    try:
+        with lock:
+            runs.mark_running(engine, summary.run_id)
+            _push(engine, settings, backend, summary)
+            runs.mark_succeeded(
+                engine, summary.run_id, tabs=[summary.describe()], written=_report(summary)
+            )
+    except BaseException as error:
+        runs.mark_failed(engine, summary.run_id, error)
+        raise
+    return summary
+
+
+def _request_id() -> str:
+    return f"push-{uuid.uuid4()}"
+
+
+def _push(engine: Engine, settings: Settings, backend: SheetBackend, summary: PushSummary) -> None:
+    started = time.perf_counter()
+    rows, read = sheet.read_edits(backend)
+    summary.api_calls += read.api_calls
+    summary.bytes_sent += read.bytes_sent
+    summary.phases["read"] = time.perf_counter() - started
+    started = time.perf_counter()
+    summary.outcomes = decide_and_apply(
+        engine, rows, Rules.from_settings(settings), summary.user, summary.request_id,
+        summary.dry_run,
+    )  # fmt: skip
+    summary.phases["apply"] = time.perf_counter() - started
+    if summary.dry_run or not summary.outcomes:
+        return
+    started = time.perf_counter()
+    try:
+        written = sheet.write_back(backend, read, summary.outcomes)
+    except (SheetsSyncError, OSError) as error:
+        raise _write_back_failed(summary, error) from error
+    summary.phases["write"] = time.perf_counter() - started
+    summary.cells_written = written.cells_written
+    summary.api_calls += written.api_calls
+    summary.bytes_sent += written.bytes_sent
+
+
+def _write_back_failed(summary: PushSummary, error: Exception) -> PricingError:
+    applied = sum(1 for o in summary.outcomes if o.to_write)
+    done = (
+        f"{applied} new price(s) are live in the database, but"
+        if applied
+        else "no price was changed, and"
+    )
+    return PricingError(
+        f"{done} {summary.destination} could not be updated with the results ({error}); "
+        "push again: the sheet gets every row's Status and nothing is applied twice"
+    )
+
+
+def _report(summary: PushSummary) -> WriteReport:
+    tab = WrittenTab(sheet.TITLE, len(summary.outcomes), summary.cells_written)
+    tab.write_seconds = summary.phases.get("write", 0.0)
+    return WriteReport([tab], summary.api_calls, summary.bytes_sent)
