@@ -47,7 +47,7 @@ class Item:
         return f"{fmt(self.metric, self.value)} (threshold {fmt(self.metric, self.threshold)})"
 
     def since(self) -> str:
-        text = f"since {self.first_seen:%Y-%m-%d %H:%M} UTC"
+        text = f"Since {self.first_seen:%Y-%m-%d %H:%M} UTC"
         if self.resolved_at is not None:
             text += f", resolved {self.resolved_at:%Y-%m-%d %H:%M} UTC"
         return text
@@ -80,7 +80,7 @@ def slack_payload(items: list[Item], spreadsheet_url: str | None) -> dict[str, A
             f"*{_escape(item.headline)}*",
             f"Where: {_escape(item.where)}",
             f"Value: {item.figures()}",
-            item.since().capitalize(),
+            item.since(),
         ]
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(fields)}})
     if len(items) > MAX_SLACK_ALERTS:
@@ -97,7 +97,7 @@ def email_payload(items: list[Item], spreadsheet_url: str | None) -> dict[str, A
     raised = sum(1 for i in items if i.event == "raised")
     subject = f"Trade-in alerts: {raised} raised, {len(items) - raised} resolved"
     paragraphs = [
-        f"{item.headline}\nWhere: {item.where}\nValue: {item.figures()}\n{item.since().capitalize()}"
+        f"{item.headline}\nWhere: {item.where}\nValue: {item.figures()}\n{item.since()}"
         for item in items
     ]
     if spreadsheet_url:
