@@ -212,3 +212,16 @@ def test_alerts_tab_active_by_severity_and_age_then_recent_resolutions(engine):
     assert (shown[0]["First seen"], shown[0]["Last seen"], shown[4]["Resolved at"]) == (
         NOW - day, NOW, NOW - day,
     )  # fmt: skip
+
+
+def test_the_shipped_rules_raise_a_handful_on_the_demo_data(runner, db_url):
+    """`demo-data` then `alerts --dry-run`: a few alerts, from the required checks."""
+    made = runner.invoke(main, ["demo-data", "--end-date", "2026-11-30", "--database-url", db_url])
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(main, ["alerts", "--dry-run", "--json", "--database-url", db_url])
+    assert result.exit_code == 0, result.output
+    raised = json.loads(result.output)["raised"]
+    assert 3 <= len(raised) <= 20
+    assert {"onboarding_stalled", "inspection_sla_below_target", "market_below_target"} <= {
+        a["rule_id"] for a in raised
+    }

@@ -11,6 +11,11 @@ the data ends on.
 just before it: a rate with the rate over that period, a volume with its
 average over a period as long as the window. The trailing period must reach
 the same ``min_volume``, so a jump from 1 of 2 orders means nothing.
+
+A scope key is evaluated when it has at least one of the metric's events in
+the range read (a seller with no order at all in the window is not "below"
+anything); ``below_target`` is the exception: every key with a target counts,
+with 0 when it has no order this month.
 """
 
 from __future__ import annotations

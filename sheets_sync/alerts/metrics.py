@@ -27,8 +27,6 @@ from sheets_sync.schema import GRADE_RANK, tradein_orders
 Bounds = tuple[dt.datetime, dt.datetime]
 Aggregate = Callable[[Bounds], ColumnElement[Any]]
 ALL_SCOPES = ("seller", "country", "category", "overall")
-TARGET_SCOPES = ("country", "category", "overall")
-"""Monthly targets are per country × category: a seller has none."""
 
 o = tradein_orders.c
 

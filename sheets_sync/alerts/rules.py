@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,7 +205,3 @@ def _check_condition(
             f"metric {metric.name!r} has no trailing average",
             "use `above` or `below`",
         )
-
-
-def rules_by_id(rules: tuple[Rule, ...]) -> Mapping[str, Rule]:
-    return {r.id: r for r in rules}

@@ -126,7 +126,9 @@ def queue(
     conn: Connection, now: dt.datetime, channels: tuple[str, ...], spreadsheet_url: str | None
 ) -> int:
     """One digest per configured channel of what is pending; flags set in the same step."""
-    rows = [r for r in pending(conn, now) if set(r.channels.split(",")) & set(channels)]
+    rows = _take(
+        conn, [r for r in pending(conn, now) if set(r.channels.split(",")) & set(channels)]
+    )
     queued = 0
     for channel in channels:
         items = [_item(r) for r in rows if channel in r.channels.split(",")]
@@ -138,11 +140,29 @@ def queue(
                 )
             )  # fmt: skip
             queued += 1
+    return queued
+
+
+def _take(conn: Connection, rows: list[Row[Any]]) -> list[Row[Any]]:
+    """The rows whose flag this run turned on: a concurrent run cannot announce them too.
+
+    The UPDATE only matches a flag still off; on PostgreSQL a second run's UPDATE
+    waits for the first to commit and then matches nothing (SQLite serialises
+    writers), so each alert lands in exactly one queued digest.
+    """
+    taken: set[int] = set()
     for event, flag in (("active", "notified"), ("resolved", "resolved_notified")):
         ids = [r.alert_id for r in rows if r.status == event]
         if ids:
-            conn.execute(update(alerts).where(alerts.c.alert_id.in_(ids)).values({flag: True}))
-    return queued
+            column = alerts.c[flag]
+            statement = (
+                update(alerts)
+                .where(alerts.c.alert_id.in_(ids), column.is_(False))
+                .values({flag: True})
+                .returning(alerts.c.alert_id)
+            )
+            taken.update(conn.execute(statement).scalars())
+    return [r for r in rows if r.alert_id in taken]
 
 
 def _render(channel: str, items: list[Item], url: str | None) -> dict[str, Any]:
