@@ -253,10 +253,28 @@ def test_a_refused_payload_is_kept_without_retrying_this_run(firing, settings, s
     assert deliver(firing, settings).delivered == 1  # the next run delivers it
 
 
-def test_a_notification_claimed_by_another_run_is_left_to_it(firing, settings, slack):
-    claimed = _note("slack", {"text": "x"}, claimed_until=dt.datetime(2999, 1, 1))
+@pytest.mark.parametrize(
+    ("claimed_until", "delivered"),
+    [
+        (dt.datetime(2999, 1, 1), 0),  # another run is delivering it right now
+        (dt.datetime(2000, 1, 1), 1),  # its run crashed: the lease expired, this run sends it
+    ],
+)
+def test_a_claimed_notification_waits_for_its_lease(
+    firing, settings, slack, claimed_until, delivered
+):
+    claimed = _note("slack", {"text": "x"}, claimed_until=claimed_until)
     insert_rows(firing, schema.alert_notifications, [claimed])
-    assert (deliver(firing, settings).undelivered, slack.bodies) == (1, [])
+    assert (deliver(firing, settings).delivered, len(slack.bodies)) == (delivered, delivered)
+
+
+def test_past_the_deadline_the_rest_waits_for_the_next_run(firing, settings, slack):
+    notes = [_note("slack", {"text": str(i)}) for i in range(3)]
+    insert_rows(firing, schema.alert_notifications, notes)
+    ticks = iter([0.0, 1.0, 1.0, 25.0, 25.0, 25.0, 25.0])  # the deadline (20 s) passes after one
+    result = deliver(firing, settings, clock=lambda: next(ticks))
+    assert (result.delivered, result.undelivered, slack.bodies) == (1, 2, [{"text": "0"}])
+    assert deliver(firing, settings).delivered == 2
 
 
 def _note(channel: str, payload: dict[str, Any], **fields: Any) -> dict[str, Any]:
