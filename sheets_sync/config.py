@@ -61,6 +61,23 @@ class Settings:
     """``disabled`` lets every request in as "local"; only while bound to loopback."""
     bind_host: str | None = None
     """The host the webhook listens on (``serve --host`` sets it); decides if auth may be off."""
+    # Alerts (docs/design.md §9). Secrets (the webhook URL, the SMTP password) come from
+    # the environment only and are kept out of repr() so they never reach a log.
+    slack_webhook_url: str | None = field(default=None, repr=False)
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_from: str | None = None
+    smtp_to: str | None = None
+    """Comma-separated recipients of the alert digest."""
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = True
+    alerts_spreadsheet_url: str | None = None
+    """The spreadsheet holding the Alerts tab, linked from notifications when set."""
+    alert_notify_attempts: int = 3
+    """Tries per notification and run (with backoff) before it waits for the next run."""
+    alert_notify_deadline_seconds: float = 20.0
+    """Delivery stops trying after this long, so it never holds up the nightly job."""
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -105,6 +122,7 @@ class Settings:
             )
         self._validate_pricing()
         self._validate_auth()
+        self._validate_alerts()
         if self.sheets_api_url and not self.sheets_api_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"{ENV_PREFIX}SHEETS_API_URL={self.sheets_api_url!r} must start with "
@@ -152,6 +170,59 @@ class Settings:
                     f"{ENV_PREFIX}ALLOWED_DOMAINS: {domain!r} is not a domain; write domains "
                     "separated by commas, e.g. example.com (without @)"
                 )
+
+    @property
+    def alert_channels(self) -> tuple[str, ...]:
+        """The notification channels configured: ``slack`` and/or ``email``."""
+        return tuple(
+            name
+            for name, on in (("slack", self.slack_webhook_url), ("email", self.smtp_host))
+            if on
+        )
+
+    @property
+    def smtp_recipients(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in (self.smtp_to or "").split(",") if a.strip())
+
+    def _validate_alerts(self) -> None:
+        # The webhook URL is a secret: messages name the variable, never its value.
+        url = self.slack_webhook_url
+        if url and not url.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"{ENV_PREFIX}SLACK_WEBHOOK_URL is not an http(s) URL; paste the incoming "
+                "webhook URL Slack gave you (https://hooks.slack.com/services/…)"
+            )
+        if self.smtp_host:
+            self._validate_smtp()
+        if self.alert_notify_attempts < 1 or self.alert_notify_deadline_seconds <= 0:
+            raise ConfigError(
+                f"{ENV_PREFIX}ALERT_NOTIFY_ATTEMPTS must be 1 or more and "
+                f"{ENV_PREFIX}ALERT_NOTIFY_DEADLINE_SECONDS more than 0 (e.g. 3 and 20)"
+            )
+
+    def _validate_smtp(self) -> None:
+        if not 0 < self.smtp_port < 65536:
+            raise ConfigError(
+                f"{ENV_PREFIX}SMTP_PORT={self.smtp_port} is not a port; use e.g. 587 (STARTTLS) "
+                "or 25"
+            )
+        if not self.smtp_from or "@" not in self.smtp_from:
+            raise ConfigError(
+                f"{ENV_PREFIX}SMTP_FROM must be the sender's address when "
+                f"{ENV_PREFIX}SMTP_HOST is set, e.g. alerts@example.com"
+            )
+        bad = [a for a in self.smtp_recipients if "@" not in a]
+        if not self.smtp_recipients or bad:
+            raise ConfigError(
+                f"{ENV_PREFIX}SMTP_TO must list the recipients' addresses separated by commas "
+                f"when {ENV_PREFIX}SMTP_HOST is set, e.g. ops@example.com,lead@example.com"
+                + (f" ({bad[0]!r} is not an address)" if bad else "")
+            )
+        if bool(self.smtp_user) != bool(self.smtp_password):
+            raise ConfigError(
+                f"{ENV_PREFIX}SMTP_USER and {ENV_PREFIX}SMTP_PASSWORD go together: set both "
+                "to log in to the SMTP server, or neither"
+            )
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (used by tests and CLI overrides)."""

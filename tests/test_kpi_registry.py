@@ -24,7 +24,7 @@ from sheets_sync.kpis.runner import build_context, compute_frame
 from sheets_sync.sync import load_all_templates
 
 KNOWN = (
-    "['kpi_daily', 'kpi_monthly', 'kpi_weekly', 'onboarding', 'pricing', 'quality', "
+    "['alerts', 'kpi_daily', 'kpi_monthly', 'kpi_weekly', 'onboarding', 'pricing', 'quality', "
     "'seller_scorecard', 'sync_status']"
 )
 SHIPPED = sorted((TEMPLATES_DIR / "tabs").glob("*.yaml"))
