@@ -17,6 +17,9 @@ from typing import Any
 from sheets_sync.errors import ConfigError
 
 ENV_PREFIX = "SHEETS_SYNC_"
+GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+DEFAULT_CONFIG_FILE = Path("sheets-sync.yaml")
+"""The spreadsheet registry's default path; only at this default may the file be absent."""
 
 
 def _packaged_templates_dir() -> Path:
@@ -45,6 +48,19 @@ class Settings:
     """The highest price a pricing push accepts (docs/design.md §7)."""
     price_max_change: float = 0.30
     """A pushed price moving more than this share from the current one needs a reason."""
+    config_file: Path = DEFAULT_CONFIG_FILE
+    """The spreadsheet registry, ``sheets-sync.yaml`` (:mod:`sheets_sync.registry`)."""
+    oidc_certs_url: str = GOOGLE_CERTS_URL
+    """Where the webhook fetches the keys signing Google ID tokens (tests: a local server)."""
+    oidc_audiences: tuple[str, ...] = ()
+    """Accepted ``aud`` of ID tokens (comma list); empty refuses every token."""
+    allowed_emails: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    hmac_secret: str | None = field(default=None, repr=False)
+    auth: str = "enabled"
+    """``disabled`` lets every request in as "local"; only while bound to loopback."""
+    bind_host: str | None = None
+    """The host the webhook listens on (``serve --host`` sets it); decides if auth may be off."""
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -88,6 +104,7 @@ class Settings:
                 "between 0 and 1, e.g. 0.5 (a sync may remove at most half of a tab's rows)"
             )
         self._validate_pricing()
+        self._validate_auth()
         if self.sheets_api_url and not self.sheets_api_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"{ENV_PREFIX}SHEETS_API_URL={self.sheets_api_url!r} must start with "
@@ -106,6 +123,36 @@ class Settings:
                 "e.g. 0.30 (a price moving more than 30% needs a reason)"
             )
 
+    def _validate_auth(self) -> None:
+        if self.auth not in {"enabled", "disabled"}:
+            raise ConfigError(
+                f"{ENV_PREFIX}AUTH={self.auth!r} must be enabled or disabled "
+                "(disabled only for local development bound to 127.0.0.1)"
+            )
+        if not self.oidc_certs_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"{ENV_PREFIX}OIDC_CERTS_URL={self.oidc_certs_url!r} must start with http:// "
+                f"or https://; leave it unset for Google's ({GOOGLE_CERTS_URL})"
+            )
+        if self.hmac_secret is not None and len(self.hmac_secret) < 32:
+            raise ConfigError(
+                f"{ENV_PREFIX}HMAC_SECRET is {len(self.hmac_secret)} characters; use at least 32 "
+                "random characters, e.g. the output of: python -c "
+                '"import secrets; print(secrets.token_hex(32))"'
+            )
+        for email in self.allowed_emails:
+            if email.count("@") != 1:
+                raise ConfigError(
+                    f"{ENV_PREFIX}ALLOWED_EMAILS: {email!r} is not an email address; write "
+                    "addresses separated by commas, e.g. ana@example.com,ops@example.com"
+                )
+        for domain in self.allowed_domains:
+            if "@" in domain or "." not in domain:
+                raise ConfigError(
+                    f"{ENV_PREFIX}ALLOWED_DOMAINS: {domain!r} is not a domain; write domains "
+                    "separated by commas, e.g. example.com (without @)"
+                )
+
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (used by tests and CLI overrides)."""
         return dataclasses.replace(self, **changes)
@@ -123,6 +170,8 @@ def _parse(name: str, raw: str, annotation: Any) -> Any:
             return float(raw)
         if kind.startswith("Path"):
             return Path(raw).expanduser()
+        if kind.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
     except ValueError as err:
         raise ConfigError(f"{name}={raw!r} is not a valid {kind.split()[0]}") from err
     return raw

@@ -219,6 +219,17 @@ sync_locks = Table(
 itself, or on PostgreSQL a note beside the advisory lock so a waiting run can
 name the holder. ``destination`` is the lock key (a workbook's resolved path)."""
 
+webhook_nonces = Table(
+    "webhook_nonces",
+    metadata,
+    Column("signature", Text, primary_key=True),
+    Column("expires_at", DateTime, nullable=False),
+    Index("ix_webhook_nonces_expires_at", "expires_at"),
+)
+"""HMAC signatures the webhook has accepted, kept until they leave the time window
+(webhook/auth.py), so a replay is refused by every process and instance sharing
+the database. ``signature`` is a SHA-256 of the signature header, not the header."""
+
 DATA_TABLES: tuple[Table, ...] = (
     sellers,
     products,

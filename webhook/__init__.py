@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask
 
 from sheets_sync.config import Settings
-from webhook import health, request_ids
+from webhook import auth, health, request_ids
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -28,5 +28,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SETTINGS"] = settings if isinstance(settings, Settings) else Settings.load()
     app.config.update(overrides)
     request_ids.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(health.bp)
     return app

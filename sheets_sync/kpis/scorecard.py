@@ -31,7 +31,9 @@ Rows: active sellers, plus any other seller with an order event (created,
 shipped, received, inspected, answered, paid, cancelled or returned) in the
 28-day window — a paused seller still shipping or returning devices shows up.
 ``filters``: ``seller_id`` restricts rows; ``country`` restricts the orders
-counted to those markets (win share then covers those markets only).
+counted to those markets (win share then covers those markets only) and the
+rows to the sellers with an event there, plus the active sellers based in
+them, so a market team's sheet lists no seller of another market.
 """
 
 from __future__ import annotations
@@ -205,10 +207,17 @@ def _figures(ev: Subquery, win: Subquery, w: int) -> list[ColumnElement[Any]]:
 
 
 def _listed(ev: Subquery, ctx: QueryContext) -> list[ColumnElement[Any]]:
-    """Active sellers, and any other seller with an order event in the longest window."""
+    """Active sellers, and any other seller with an order event in the longest window.
+
+    Under a ``country`` filter the events are those markets' only (see
+    :func:`_events`) and an active seller is listed when based in one of them.
+    """
     s = sellers.c
+    listed_active = s.status == "active"
+    if countries := filter_values(ctx, "country"):  # a market sheet: its own markets' sellers
+        listed_active = and_(listed_active, s.country.in_(countries))
     wheres = [
-        or_(s.status == "active", _zero(ev.c.activity) > 0),
+        or_(listed_active, _zero(ev.c.activity) > 0),
         s.created_at < trailing_bounds(ctx.as_of, 1)[1],
     ]
     if seller_ids := filter_values(ctx, "seller_id"):

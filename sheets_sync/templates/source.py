@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from sheets_sync.errors import TemplateError
+from sheets_sync.errors import SheetsSyncError, TemplateError
 
 _LAST_PART = re.compile(r"(?:\.[^.\[]+|\[\d+\])$")
 
@@ -22,14 +22,20 @@ _LAST_PART = re.compile(r"(?:\.[^.\[]+|\[\d+\])$")
 class Where:
     """Builds messages that say which file, key and line went wrong and how to fix it."""
 
-    def __init__(self, path: Path, lines: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        lines: dict[str, int] | None = None,
+        error: type[SheetsSyncError] = TemplateError,
+    ) -> None:
         self.path = path
         self.lines = lines or {}
+        self.error = error
 
-    def fail(self, key: str, problem: str, fix: str) -> TemplateError:
+    def fail(self, key: str, problem: str, fix: str) -> SheetsSyncError:
         line = self.line(key)
         at = f"{self.path}:{line}" if line else str(self.path)
-        return TemplateError(f"{at}: {key}: {problem}. Fix: {fix}")
+        return self.error(f"{at}: {key}: {problem}. Fix: {fix}")
 
     def line(self, key: str) -> int | None:
         """The line of ``key``, or of its nearest parent present in the file."""
@@ -40,18 +46,25 @@ class Where:
         return None
 
 
-def read_yaml(path: Path) -> tuple[dict[str, Any], Where]:
-    """The file's top-level mapping and a :class:`Where` knowing its key lines."""
-    where = Where(path)
+def read_yaml(
+    path: Path,
+    keys_hint: str = "`title:`, `columns:`, …",
+    error: type[SheetsSyncError] = TemplateError,
+) -> tuple[dict[str, Any], Where]:
+    """The file's top-level mapping and a :class:`Where` knowing its key lines.
+
+    ``keys_hint`` names the top-level keys the file should have and ``error``
+    the exception its mistakes raise, so other YAML files (the spreadsheet
+    registry) get the same file:line messages.
+    """
+    where = Where(path, error=error)
     node, raw = _parse(_text(path, where), where)
     if not isinstance(raw, dict):
-        raise where.fail(
-            "(file)", "the file is not a mapping", "write `title:`, `columns:`, … keys"
-        )
+        raise where.fail("(file)", "the file is not a mapping", f"write {keys_hint} keys")
     lines: dict[str, int] = {}
     if node is not None:
         _key_lines(node, "", lines)
-    return raw, Where(path, lines)
+    return raw, Where(path, lines, error)
 
 
 def _text(path: Path, where: Where) -> str:

@@ -1,0 +1,209 @@
+"""The spreadsheet registry, ``sheets-sync.yaml``: the team's spreadsheets and their scope.
+
+docs/design.md §8 and §10. Each entry names a Google spreadsheet (``id``), a
+human ``name``, optionally the ``tabs`` it gets (default: every tab) and the
+``countries`` (markets) whose rows it gets, on every tab. ``sheets-sync sync
+--all`` and the webhook's nightly cron sync every entry; the webhook answers
+404 for a spreadsheet that is not registered. The file is validated when it
+is loaded, so a typo stops the service at start-up with the file, line, key
+and fix, rather than at 2 a.m. in the nightly sync::
+
+    spreadsheets:
+      - id: 1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789
+        name: Benelux market team
+        tabs: [KPI Daily, Pricing]
+        countries: [BE, NL]
+
+Country codes are checked for their shape (two upper-case letters, ISO 3166-1
+alpha-2), not against a fixed list: the markets are whatever the database
+holds, and a new market must not need a code change here.
+
+This module never imports Flask: the CLI and the webhook share it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sheets_sync.config import DEFAULT_CONFIG_FILE, ENV_PREFIX, Settings
+from sheets_sync.destinations import parse_destination
+from sheets_sync.errors import ConfigError, DestinationError
+from sheets_sync.templates.source import Where, read_yaml
+
+TOP_KEYS = {"spreadsheets"}
+SHEET_KEYS = {"id", "name", "tabs", "countries"}
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_URL_ID = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
+
+
+@dataclass(frozen=True)
+class RegisteredSheet:
+    """One registered spreadsheet; ``tabs`` / ``countries`` of None mean "all"."""
+
+    id: str
+    name: str
+    tabs: tuple[str, ...] | None
+    countries: tuple[str, ...] | None
+
+    @property
+    def filters(self) -> dict[str, tuple[str, ...]]:
+        """The ``run_sync(filters=...)`` restricting every tab to this sheet's markets."""
+        return {"country": self.countries} if self.countries else {}
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The registered spreadsheets, in file order (the order ``--all`` syncs them)."""
+
+    sheets: tuple[RegisteredSheet, ...]
+
+    def get(self, spreadsheet_id: str) -> RegisteredSheet | None:
+        """The entry for ``spreadsheet_id``, or None when it is not registered."""
+        return next((s for s in self.sheets if s.id == spreadsheet_id), None)
+
+
+def load_registry(settings: Settings) -> Registry:
+    """Read and validate ``settings.config_file``; raise :class:`ConfigError` on any mistake.
+
+    A missing file is an empty registry only at the default path (a checkout
+    with no registry still runs the demo); a path someone configured must
+    exist, since a typo there would otherwise silently sync nothing.
+    """
+    path = settings.config_file
+    if not path.exists():
+        if path == DEFAULT_CONFIG_FILE:
+            return Registry(sheets=())
+        raise ConfigError(
+            f"{ENV_PREFIX}CONFIG_FILE={str(path)!r}: no such file; create it (see the "
+            "README's spreadsheet registry section) or unset the variable to use "
+            f"./{DEFAULT_CONFIG_FILE} when present"
+        )
+    raw, where = read_yaml(path, "`spreadsheets:`", ConfigError)
+    _check_keys(raw, TOP_KEYS, "", where)
+    entries = raw.get("spreadsheets")
+    if entries is None:
+        return Registry(sheets=())
+    if not isinstance(entries, list):
+        raise where.fail(
+            "spreadsheets",
+            "not a list",
+            "list the spreadsheets, each starting with `- id: …` on its own line",
+        )
+    titles = _template_titles(settings)
+    sheets = tuple(
+        _sheet(item, f"spreadsheets[{i}]", titles, where) for i, item in enumerate(entries)
+    )
+    _refuse_duplicates(sheets, where)
+    return Registry(sheets=sheets)
+
+
+def _template_titles(settings: Settings) -> tuple[str, ...]:
+    from sheets_sync.sync import load_all_templates  # sync imports the KPI queries; keep it lazy
+
+    return tuple(load_all_templates(settings))
+
+
+def _sheet(item: Any, key: str, titles: tuple[str, ...], where: Where) -> RegisteredSheet:
+    if not isinstance(item, dict):
+        raise where.fail(key, "not a mapping", "write `- id: …` then `name: …` under it")
+    _check_keys(item, SHEET_KEYS, f"{key}.", where)
+    return RegisteredSheet(
+        id=_id(item.get("id"), f"{key}.id", where),
+        name=_name(item.get("name"), f"{key}.name", where),
+        tabs=_tabs(item.get("tabs"), f"{key}.tabs", titles, where),
+        countries=_countries(item.get("countries"), f"{key}.countries", where),
+    )
+
+
+def _check_keys(raw: Mapping[str, Any], allowed: set[str], prefix: str, where: Where) -> None:
+    for key in raw:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            hint = f"did you mean {prefix}{close[0]}?" if close else f"use one of {sorted(allowed)}"
+            raise where.fail(f"{prefix}{key}", "unknown key", hint)
+
+
+def _id(value: Any, key: str, where: Where) -> str:
+    fix = "copy the id from the sheet's URL (docs.google.com/spreadsheets/d/<ID>/edit)"
+    if value is None or value == "":
+        raise where.fail(key, "missing", fix)
+    if not isinstance(value, str):
+        raise where.fail(key, f"{value!r} is not text", f"quote it, e.g. id: '{value}'")
+    if found := _URL_ID.search(value):
+        raise where.fail(key, "a URL, not an id", f"write only the id: `id: {found.group(1)}`")
+    try:
+        parse_destination(f"gsheets:{value}")
+    except DestinationError as error:
+        raise where.fail(key, f"{value!r} is not a spreadsheet id", fix) from error
+    return value.strip()
+
+
+def _name(value: Any, key: str, where: Where) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise where.fail(
+            key, "missing or empty", "name the sheet for people, e.g. `name: Benelux market team`"
+        )
+    return value.strip()
+
+
+def _tabs(value: Any, key: str, titles: tuple[str, ...], where: Where) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    items = _text_list(value, key, where, "e.g. `tabs: [KPI Daily, Pricing]`")
+    for index, title in enumerate(items):
+        if title not in titles:
+            close = difflib.get_close_matches(title, titles, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"use one of {list(titles)}"
+            raise where.fail(f"{key}[{index}]", f"no tab is titled {title!r}", hint)
+    return items
+
+
+def _countries(value: Any, key: str, where: Where) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    for index, code in enumerate(value if isinstance(value, list) else []):
+        if isinstance(code, bool):  # YAML 1.1 reads a bare NO (Norway) as false
+            raise where.fail(
+                f"{key}[{index}]", f"{code} is not a country code", "quote it, e.g. 'NO'"
+            )
+    items = _text_list(value, key, where, "e.g. `countries: [FR, BE]`")
+    for index, code in enumerate(items):
+        if not _COUNTRY.match(code):
+            example = code.upper() if _COUNTRY.match(code.upper()) else "FR"
+            raise where.fail(
+                f"{key}[{index}]",
+                f"{code!r} is not a two-letter country code",
+                f"write an ISO 3166-1 alpha-2 code in capitals, e.g. {example}",
+            )
+    return items
+
+
+def _text_list(value: Any, key: str, where: Where, example: str) -> tuple[str, ...]:
+    """A non-empty list of distinct, non-empty strings (left out, the key means "all")."""
+    if not isinstance(value, list) or not value:
+        raise where.fail(key, "not a non-empty list", f"write a list, {example}, or leave it out")
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise where.fail(f"{key}[{index}]", f"{item!r} is not text", example)
+        if value.index(item) != index:
+            raise where.fail(f"{key}[{index}]", f"{item!r} is listed twice", "list it once")
+    return tuple(item.strip() for item in value)
+
+
+def _refuse_duplicates(sheets: tuple[RegisteredSheet, ...], where: Where) -> None:
+    first: dict[str, int] = {}
+    for index, sheet in enumerate(sheets):
+        if sheet.id in first:
+            other = f"spreadsheets[{first[sheet.id]}]"
+            line = where.line(other)
+            at = f" (line {line})" if line else ""
+            raise where.fail(
+                f"spreadsheets[{index}].id",
+                f"{sheet.id!r} is already registered as {other}{at}",
+                "register each spreadsheet once; merge the two entries",
+            )
+        first[sheet.id] = index

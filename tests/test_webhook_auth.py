@@ -1,0 +1,404 @@
+"""Webhook auth: real ID tokens, HMAC signatures, App Engine headers, disabled auth on loopback.
+
+Tokens are RS256 JWTs signed by a key made here, whose certificate a tiny HTTP
+server on loopback publishes as Google does; the production code fetches and
+verifies them with google-auth, unmodified.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from flask import g, jsonify
+from google.auth import crypt, jwt
+
+from sheets_sync.config import Settings
+from sheets_sync.errors import ConfigError
+from webhook import create_app
+from webhook.auth import requires_auth
+
+AUDIENCE = "1234-apps-script.apps.googleusercontent.com"
+SECRET = "s" * 40
+KEY_ID = "test-key-1"
+
+
+def _key_and_cert() -> tuple[bytes, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-certs")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return private, cert.public_bytes(serialization.Encoding.PEM)
+
+
+PRIVATE_PEM, CERT_PEM = _key_and_cert()
+OTHER_PRIVATE_PEM, _ = _key_and_cert()
+
+
+class CertsServer:
+    """Serves ``{kid: PEM certificate}`` like Google's v1 certs endpoint, counting fetches."""
+
+    def __init__(self) -> None:
+        self.cache_control = "public, max-age=3600"
+        self.fetches = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.fetches += 1
+                body = json.dumps({KEY_ID: CERT_PEM.decode()}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Cache-Control", owner.cache_control)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/oauth2/v1/certs"
+
+
+@pytest.fixture(scope="module")
+def certs() -> Iterator[CertsServer]:
+    server = CertsServer()
+    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+def make_app(settings: Settings) -> Any:
+    """An app from the real factory with three test views behind the real decorator."""
+    app = create_app({"TESTING": True, "SETTINGS": settings})
+
+    def who() -> Any:
+        return jsonify(asdict(g.caller))
+
+    app.add_url_rule("/t/default", "t_default", requires_auth()(who), methods=["GET", "POST"])
+    app.add_url_rule("/t/cron", "t_cron", requires_auth("cron")(who))
+    app.add_url_rule("/t/task", "t_task", requires_auth("task")(who), methods=["POST"])
+    return app
+
+
+@pytest.fixture
+def settings(certs: CertsServer, db_url: str) -> Settings:
+    certs.cache_control = "public, max-age=3600"
+    return Settings.load(
+        environ={},
+        database_url=db_url,
+        oidc_certs_url=certs.url,
+        oidc_audiences=("other-audience", AUDIENCE),
+        allowed_emails=("ana@partner.example",),
+        allowed_domains=("tradein.example",),
+        hmac_secret=SECRET,
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Any:
+    return make_app(settings).test_client()
+
+
+def token(private_pem: bytes = PRIVATE_PEM, key_id: str = KEY_ID, **changes: Any) -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": "https://accounts.google.com",
+        "aud": AUDIENCE,
+        "sub": "1234567890",
+        "email": "lea@tradein.example",
+        "email_verified": True,
+        "iat": now,
+        "exp": now + 3600,
+    }
+    for name in ("iat", "exp"):  # an int offset from now, so a parameter never goes stale
+        if isinstance(changes.get(name), int):
+            changes[name] = now + changes[name]
+    claims.update(changes)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    signer = crypt.RSASigner.from_string(private_pem, key_id=key_id)
+    return jwt.encode(signer, claims).decode()
+
+
+def bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}
+
+
+# --- Google ID tokens ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "email"),
+    [
+        ({}, "lea@tradein.example"),
+        ({"iss": "accounts.google.com"}, "lea@tradein.example"),
+        ({"email": "Ana@Partner.example"}, "ana@partner.example"),
+        ({"aud": "other-audience"}, "lea@tradein.example"),
+        ({"email_verified": "true"}, "lea@tradein.example"),
+        ({"iat": 5}, "lea@tradein.example"),  # inside the 10 s skew
+        ({"exp": -5}, "lea@tradein.example"),  # inside the 10 s skew
+    ],
+    ids=["domain", "bare-issuer", "listed-email", "second-audience", "string-verified",
+         "iat-skew", "exp-skew"],
+)  # fmt: skip
+def test_a_valid_id_token_of_an_allowed_user_gets_in(client, changes, email):
+    response = client.get("/t/default", headers=bearer(token(**changes)))
+    assert response.status_code == 200
+    assert response.get_json() == {"kind": "oidc", "email": email}
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        pytest.param(lambda: token(aud="someone-else"), id="wrong-audience"),
+        pytest.param(lambda: token(iss="https://evil.example"), id="wrong-issuer"),
+        pytest.param(lambda: token(exp=-60), id="expired"),
+        pytest.param(lambda: token(iat=60), id="not-yet-valid"),
+        pytest.param(lambda: token(OTHER_PRIVATE_PEM), id="bad-signature"),
+        pytest.param(lambda: token(key_id="unknown-key"), id="unknown-key"),
+        pytest.param(lambda: token(email_verified=False), id="unverified-email"),
+        pytest.param(lambda: token(email_verified=None), id="no-email-verified"),
+        pytest.param(lambda: token(email=None), id="no-email"),
+        pytest.param(lambda: token()[:-4] + "AAAA", id="tampered"),
+        pytest.param(lambda: "not-a-jwt", id="garbage"),
+    ],
+)
+def test_a_bad_id_token_is_401_without_detail(client, made, caplog):
+    value = made()
+    response = client.get("/t/default", headers=bearer(value))
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "unauthorized"}
+    assert value not in caplog.text and value not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "email", ["bob@elsewhere.example", "lea@sub.tradein.example", "ana@partner.example.org"]
+)
+def test_a_good_token_of_someone_not_allowed_is_403(client, email):
+    response = client.get("/t/default", headers=bearer(token(email=email)))
+    assert response.status_code == 403
+    assert response.get_json() == {"error": "forbidden"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": ""},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": f"Bearer {token()} extra"},
+        {"Authorization": f"Token {token()}"},
+    ],
+    ids=["missing", "empty", "no-token", "blank-token", "basic", "two-parts", "other-scheme"],
+)
+def test_missing_or_malformed_authorization_is_401(client, headers):
+    response = client.get("/t/default", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "unauthorized"}
+
+
+def test_no_configured_audience_refuses_every_token(settings, caplog):
+    client = make_app(settings.replace(oidc_audiences=())).test_client()
+    assert "OIDC_AUDIENCES is empty" in caplog.text
+    assert client.get("/t/default", headers=bearer(token())).status_code == 401
+
+
+def test_certs_are_fetched_once_while_their_cache_control_allows(client, certs):
+    before = certs.fetches
+    for _ in range(3):
+        assert client.get("/t/default", headers=bearer(token())).status_code == 200
+    assert certs.fetches == before + 1
+
+
+def test_certs_marked_no_store_are_fetched_every_time(client, certs):
+    certs.cache_control = "no-store"
+    before = certs.fetches
+    for _ in range(2):
+        assert client.get("/t/default", headers=bearer(token())).status_code == 200
+    assert certs.fetches == before + 2
+
+
+def test_unreachable_certs_are_503_not_401(settings):
+    app = make_app(settings.replace(oidc_certs_url="http://127.0.0.1:9/certs"))
+    response = app.test_client().get("/t/default", headers=bearer(token()))
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+
+
+# --- HMAC ------------------------------------------------------------------------------------
+
+
+def signed(method: str, path: str, body: bytes, stamp: int | None = None) -> dict[str, str]:
+    t = int(time.time()) if stamp is None else stamp
+    message = f"{t}.{method}.{path}.".encode() + body
+    digest = hmac.new(SECRET.encode(), message, hashlib.sha256).hexdigest()
+    return {"X-Signature": f"t={t},v1={digest}", "Content-Type": "application/json"}
+
+
+BODY = b'{"spreadsheet_id": "1AbCdEfGhIjKlMnOp"}'
+
+
+def test_a_good_signature_gets_in_once_and_its_replay_is_refused(client):
+    headers = signed("POST", "/t/default", BODY)
+    first = client.post("/t/default", data=BODY, headers=headers)
+    assert first.status_code == 200
+    assert first.get_json() == {"kind": "hmac", "email": None}
+    replay = client.post("/t/default", data=BODY, headers=headers)
+    assert replay.status_code == 401
+
+
+def test_a_replay_is_refused_by_another_app_on_the_same_database(settings):
+    headers = signed("POST", "/t/default", BODY)
+    assert (
+        make_app(settings).test_client().post("/t/default", data=BODY, headers=headers).status_code
+        == 200
+    )
+    other = make_app(settings).test_client()
+    assert other.post("/t/default", data=BODY, headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        lambda: (signed("POST", "/t/default", BODY), BODY.replace(b"1AbC", b"9AbC")),
+        lambda: (signed("POST", "/t/cron", BODY), BODY),
+        lambda: (signed("GET", "/t/default", BODY), BODY),
+        lambda: (signed("POST", "/t/default", BODY, int(time.time()) - 301), BODY),
+        lambda: (signed("POST", "/t/default", BODY, int(time.time()) + 301), BODY),
+        lambda: ({"X-Signature": "t=123"}, BODY),
+        lambda: ({"X-Signature": "v1=" + "0" * 64}, BODY),
+        lambda: ({"X-Signature": f"t={int(time.time())},v1=xyz"}, BODY),
+    ],
+    ids=["tampered-body", "wrong-path", "wrong-method", "too-old", "too-new",
+         "no-digest", "no-time", "not-hex"],
+)  # fmt: skip
+def test_a_bad_signature_is_401_without_detail(client, made, caplog):
+    headers, body = made()
+    response = client.post("/t/default", data=body, headers=headers)
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "unauthorized"}
+    assert headers["X-Signature"] not in caplog.text
+    assert headers["X-Signature"].rpartition("v1=")[2] not in caplog.text
+
+
+def test_signatures_are_refused_when_no_secret_is_set(settings):
+    client = make_app(settings.replace(hmac_secret=None)).test_client()
+    response = client.post("/t/default", data=BODY, headers=signed("POST", "/t/default", BODY))
+    assert response.status_code == 401
+
+
+# --- App Engine cron and task headers -------------------------------------------------------
+
+
+@pytest.mark.parametrize("gae_env", ["standard", None])
+def test_the_cron_header_is_trusted_only_on_app_engine(client, monkeypatch, gae_env):
+    if gae_env:
+        monkeypatch.setenv("GAE_ENV", gae_env)
+    else:
+        monkeypatch.delenv("GAE_ENV", raising=False)
+    response = client.get("/t/cron", headers={"X-Appengine-Cron": "true"})
+    if gae_env:
+        assert response.status_code == 200
+        assert response.get_json() == {"kind": "cron", "email": None}
+    else:
+        assert response.status_code == 401
+
+
+@pytest.mark.parametrize("gae_env", ["standard", None])
+def test_the_queue_header_is_trusted_only_on_app_engine(client, monkeypatch, gae_env):
+    if gae_env:
+        monkeypatch.setenv("GAE_ENV", gae_env)
+    else:
+        monkeypatch.delenv("GAE_ENV", raising=False)
+    response = client.post("/t/task", headers={"X-AppEngine-QueueName": "refresh"})
+    assert response.status_code == (200 if gae_env else 401)
+
+
+def test_platform_headers_do_not_open_ordinary_endpoints(client, monkeypatch):
+    monkeypatch.setenv("GAE_ENV", "standard")
+    headers = {"X-Appengine-Cron": "true", "X-AppEngine-QueueName": "refresh"}
+    assert client.get("/t/default", headers=headers).status_code == 401
+
+
+def test_a_user_token_does_not_open_a_cron_only_endpoint(client):
+    assert client.get("/t/cron", headers=bearer(token())).status_code == 401
+
+
+# --- disabled auth ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_disabled_auth_on_loopback_lets_everyone_in_loudly(settings, host, caplog):
+    client = make_app(settings.replace(auth="disabled", bind_host=host)).test_client()
+    assert "AUTHENTICATION IS DISABLED" in caplog.text
+    response = client.get("/t/default")
+    assert response.get_json() == {"kind": "local", "email": None}
+    assert client.get("/t/cron").status_code == 401  # the platform's endpoints stay closed
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "example.com", "", None])
+def test_disabled_auth_off_loopback_refuses_to_start(settings, host):
+    with pytest.raises(ConfigError, match=r"SHEETS_SYNC_AUTH=disabled is refused.*127\.0\.0\.1"):
+        make_app(settings.replace(auth="disabled", bind_host=host))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SHEETS_SYNC_AUTH", "off", r"SHEETS_SYNC_AUTH='off' must be enabled or disabled"),
+        ("SHEETS_SYNC_HMAC_SECRET", "short", r"SHEETS_SYNC_HMAC_SECRET is 5 characters"),
+        ("SHEETS_SYNC_OIDC_CERTS_URL", "ftp://x", r"SHEETS_SYNC_OIDC_CERTS_URL='ftp://x'"),
+        ("SHEETS_SYNC_ALLOWED_EMAILS", "a@b.example,bob", r"ALLOWED_EMAILS: 'bob' is not an email"),
+        ("SHEETS_SYNC_ALLOWED_DOMAINS", "@b.example", r"ALLOWED_DOMAINS: '@b.example' is not a"),
+    ],
+)  # fmt: skip
+def test_bad_auth_settings_name_the_variable(variable, value, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.load(environ={variable: value})
+
+
+def test_comma_lists_are_read_from_the_environment():
+    settings = Settings.load(
+        environ={
+            "SHEETS_SYNC_OIDC_AUDIENCES": " a.apps.googleusercontent.com, b ,",
+            "SHEETS_SYNC_ALLOWED_DOMAINS": "tradein.example",
+        }
+    )
+    assert settings.oidc_audiences == ("a.apps.googleusercontent.com", "b")
+    assert settings.allowed_domains == ("tradein.example",)
+
+
+def test_the_secret_is_not_in_the_settings_repr():
+    assert SECRET not in repr(Settings.load(environ={}, hmac_secret=SECRET))

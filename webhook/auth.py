@@ -1,0 +1,346 @@
+"""Who is calling: Google ID tokens, HMAC signatures, App Engine cron and tasks (docs/design.md §8).
+
+:func:`requires_auth` guards a view: it finds the caller's credentials,
+verifies them, and stores the :class:`Caller` in ``flask.g.caller``. Answers
+carry no detail an attacker could use ("unauthorized" / "forbidden"); the
+reason goes to the log, never the token or the signature themselves.
+
+- **OIDC**: ``Authorization: Bearer <Google ID token>`` (Apps Script's
+  ``ScriptApp.getIdentityToken()``, Cloud Scheduler). google-auth verifies the
+  signature against the certs at ``SHEETS_SYNC_OIDC_CERTS_URL`` (cached as
+  their ``Cache-Control`` allows), expiry with :data:`CLOCK_SKEW_SECONDS`, and
+  the audience, always: no configured audience refuses every token. We then
+  check the issuer, ``email_verified`` and the allowlists (403 when the token
+  is good but its owner is not allowed).
+- **HMAC**: ``X-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.METHOD.path.body">``
+  when ``SHEETS_SYNC_HMAC_SECRET`` is set; ±:data:`HMAC_WINDOW_SECONDS`, compared
+  in constant time, and each signature accepted once: it is remembered in the
+  ``webhook_nonces`` table until it leaves the window, so a replay is refused
+  by every process and instance sharing the database.
+- **cron** / **task**: ``X-Appengine-Cron: true`` / ``X-AppEngine-QueueName``
+  are trusted only on App Engine (``GAE_ENV`` set), which strips them from
+  outside requests; elsewhere they are ignored, like no credentials at all.
+- **local**: ``SHEETS_SYNC_AUTH=disabled`` lets everyone in, only when the app
+  is bound to loopback (``Settings.bind_host``, set by ``sheets-sync serve``);
+  :func:`init_app` refuses to start otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import hmac
+import ipaddress
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+import google.auth.exceptions
+import google.auth.transport.requests
+from flask import Flask, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from google.oauth2 import id_token
+from sqlalchemy import delete, exc, insert
+from sqlalchemy.engine import Engine
+
+from sheets_sync.config import ENV_PREFIX, Settings
+from sheets_sync.db import make_engine
+from sheets_sync.errors import ConfigError
+from sheets_sync.schema import webhook_nonces
+
+log = logging.getLogger(__name__)
+
+KINDS = ("oidc", "hmac", "cron", "task", "local")
+DEFAULT_KINDS = ("oidc", "hmac", "local")
+"""What a view accepts when :func:`requires_auth` names no kind: people and tools, not the platform."""
+ISSUERS = ("accounts.google.com", "https://accounts.google.com")
+CLOCK_SKEW_SECONDS = 10
+HMAC_WINDOW_SECONDS = 300
+CERTS_TIMEOUT_SECONDS = 10
+"""A certs server that hangs costs a caller this long, not google-auth's default 120 s."""
+ENGINE_KEY = "sheets_sync.engine"
+"""``app.extensions`` key of the app's database engine (made on first use if absent)."""
+_SIGNATURE = re.compile(r"^t=(\d{1,12}),v1=([0-9a-fA-F]{64})$")
+
+View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller; ``email`` is the verified address (OIDC only)."""
+
+    kind: str  # "oidc" | "hmac" | "cron" | "task" | "local"
+    email: str | None
+
+
+class Refused(Exception):
+    """Authentication failed; ``status`` is 401 or 403, ``reason`` is for the log only."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def requires_auth(*kinds: str) -> Callable[[View], View]:
+    """Guard a view: only callers of ``kinds`` (default :data:`DEFAULT_KINDS`) get in."""
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown caller kind(s) {sorted(unknown)}; use some of {KINDS}")
+    accepted = kinds or DEFAULT_KINDS
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+            try:
+                g.caller = authenticate(accepted)
+            except Refused as refused:
+                log.warning("request refused (%s): %s", refused.status, refused.reason)
+                return _refusal(refused.status)
+            except google.auth.exceptions.TransportError:
+                log.exception("cannot fetch the ID-token certs from %s", _settings().oidc_certs_url)
+                return jsonify(error="authentication unavailable"), 503, {"Retry-After": "30"}
+            return view(*args, **kwargs)
+
+        return cast(View, guarded)
+
+    return decorate
+
+
+def _refusal(status: int) -> ResponseReturnValue:
+    error = "unauthorized" if status == 401 else "forbidden"
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    return jsonify(error=error), status, headers
+
+
+def authenticate(kinds: tuple[str, ...]) -> Caller:
+    """The caller of the current request, or :class:`Refused`."""
+    settings = _settings()
+    if "local" in kinds and auth_disabled(settings):
+        return Caller("local", None)
+    on_app_engine = bool(os.environ.get("GAE_ENV"))
+    if "cron" in kinds and on_app_engine and request.headers.get("X-Appengine-Cron") == "true":
+        return Caller("cron", None)
+    if "task" in kinds and on_app_engine and request.headers.get("X-AppEngine-QueueName"):
+        return Caller("task", None)
+    authorization = request.headers.get("Authorization")
+    if authorization is not None and "oidc" in kinds:
+        return _oidc_caller(authorization, settings)
+    signature = request.headers.get("X-Signature")
+    if signature is not None and "hmac" in kinds and settings.hmac_secret:
+        return _hmac_caller(signature, settings.hmac_secret)
+    raise Refused(401, "no credentials this endpoint accepts")
+
+
+def _settings() -> Settings:
+    return cast(Settings, current_app.config["SETTINGS"])
+
+
+# --- Google ID tokens ----------------------------------------------------------------------
+
+
+def _oidc_caller(authorization: str, settings: Settings) -> Caller:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or " " in token.strip():
+        raise Refused(401, "Authorization header is not 'Bearer <token>'")
+    if not settings.oidc_audiences:
+        raise Refused(401, f"{ENV_PREFIX}OIDC_AUDIENCES is empty: every ID token is refused")
+    try:
+        claims = id_token.verify_token(
+            token.strip(),
+            _certs_request(),
+            audience=list(settings.oidc_audiences),
+            certs_url=settings.oidc_certs_url,
+            clock_skew_in_seconds=CLOCK_SKEW_SECONDS,
+        )
+    except google.auth.exceptions.TransportError:
+        raise
+    except (ValueError, google.auth.exceptions.GoogleAuthError) as error:
+        raise Refused(401, f"ID token rejected: {_scrubbed(error)}") from None
+    return Caller("oidc", _allowed_email(claims, settings))
+
+
+def _allowed_email(claims: dict[str, Any] | Any, settings: Settings) -> str:
+    if claims.get("iss") not in ISSUERS:
+        raise Refused(401, "ID token issuer is not Google")
+    email = claims.get("email")
+    if not isinstance(email, str) or "@" not in email:
+        raise Refused(401, "ID token carries no email")
+    if claims.get("email_verified") not in (True, "true"):
+        raise Refused(401, "ID token email is not verified")
+    email = email.lower()
+    allowed = {e.lower() for e in settings.allowed_emails}
+    domains = {d.lower() for d in settings.allowed_domains}
+    if email not in allowed and email.rpartition("@")[2] not in domains:
+        raise Refused(403, f"{email} is not in the allowed emails or domains")
+    return email
+
+
+_QUOTED_OR_LONG = re.compile(r"""b?'[^']*'|b?"[^"]*"|[A-Za-z0-9_\-.]{24,}""")
+
+
+def _scrubbed(error: Exception) -> str:
+    """The library's reason without anything it quotes (it may quote the token itself)."""
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return _QUOTED_OR_LONG.sub("…", text)[:160]
+
+
+class CachedCertsRequest(google.auth.transport.requests.Request):
+    """google-auth's HTTP request, keeping GET answers as long as their ``Cache-Control`` says.
+
+    ``id_token.verify_token`` fetches the certs on every call; Google serves
+    them with ``Cache-Control: public, max-age=…``, so one fetch per key
+    rotation is enough. (google-auth suggests ``cachecontrol`` for this; a
+    dozen lines here spare a dependency.) Errors and uncacheable answers are
+    never kept.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, Any]] = {}
+
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: Any = None,
+        headers: Any = None,
+        timeout: float | None = CERTS_TIMEOUT_SECONDS,
+        **kwargs: Any,
+    ) -> Any:
+        if method != "GET":
+            return super().__call__(url, method, body, headers, timeout, **kwargs)
+        with self._lock:
+            kept = self._cache.get(url)
+            if kept is not None and kept[0] > time.monotonic():
+                return kept[1]
+        response = super().__call__(url, method, body, headers, timeout, **kwargs)
+        max_age = _max_age(response.headers.get("Cache-Control", ""))
+        if response.status == 200 and max_age > 0:
+            with self._lock:
+                self._cache[url] = (time.monotonic() + max_age, response)
+        return response
+
+
+def _max_age(cache_control: str) -> int:
+    directives = [d.strip().lower() for d in cache_control.split(",")]
+    if "no-store" in directives or "no-cache" in directives:
+        return 0
+    for directive in directives:
+        name, _, value = directive.partition("=")
+        if name == "max-age" and value.strip().isdigit():
+            return int(value.strip())
+    return 0
+
+
+_CERTS_REQUEST_KEY = "sheets_sync.certs_request"
+
+
+def _certs_request() -> CachedCertsRequest:
+    return cast(
+        CachedCertsRequest,
+        current_app.extensions.setdefault(_CERTS_REQUEST_KEY, CachedCertsRequest()),
+    )
+
+
+# --- HMAC signatures -------------------------------------------------------------------------
+
+
+def _hmac_caller(header: str, secret: str) -> Caller:
+    match = _SIGNATURE.match(header.strip())
+    if not match:
+        raise Refused(401, "X-Signature is not 't=<unix seconds>,v1=<64 hex digits>'")
+    stamp, given = int(match.group(1)), match.group(2).lower()
+    now = time.time()
+    if abs(now - stamp) > HMAC_WINDOW_SECONDS:
+        raise Refused(401, f"X-Signature timestamp is {int(now - stamp)} s off")
+    message = f"{stamp}.{request.method}.{request.path}.".encode() + request.get_data()
+    expected = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, given):
+        raise Refused(401, "X-Signature does not match the request")
+    _remember_once(given, stamp + HMAC_WINDOW_SECONDS)
+    return Caller("hmac", None)
+
+
+def _remember_once(signature: str, expires: float) -> None:
+    """Record the signature, refusing one already recorded (a replay); forget expired ones."""
+    digest = hashlib.sha256(signature.encode()).hexdigest()
+    nonces = webhook_nonces.c
+    try:
+        with app_engine().begin() as conn:
+            conn.execute(delete(webhook_nonces).where(nonces.expires_at < _naive_utc(time.time())))
+            conn.execute(
+                insert(webhook_nonces).values(signature=digest, expires_at=_naive_utc(expires))
+            )
+    except exc.IntegrityError:
+        raise Refused(401, "X-Signature was already used (replay)") from None
+
+
+def _naive_utc(seconds: float) -> dt.datetime:
+    """A Unix time as the naive UTC datetime the schema stores."""
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).replace(tzinfo=None)
+
+
+def app_engine() -> Engine:
+    """The app's database engine, made on first use (the job endpoints share it)."""
+    engine = current_app.extensions.get(ENGINE_KEY)
+    if engine is None:
+        made = make_engine(_settings().database_url)
+        engine = current_app.extensions.setdefault(ENGINE_KEY, made)
+        if engine is not made:
+            made.dispose()
+    return cast(Engine, engine)
+
+
+# --- start-up ----------------------------------------------------------------------------------
+
+
+def auth_disabled(settings: Settings) -> bool:
+    """True when every request gets in as "local": auth disabled *and* bound to loopback."""
+    return settings.auth == "disabled" and is_loopback(settings.bind_host)
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` only listens on this machine (127.0.0.0/8, ::1, localhost)."""
+    if not host:
+        return False
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def init_app(app: Flask) -> None:
+    """Check the auth settings at start-up: refuse what cannot be safe, warn about the rest."""
+    settings: Settings = app.config["SETTINGS"]
+    if settings.auth == "disabled":
+        if not is_loopback(settings.bind_host):
+            raise ConfigError(
+                f"{ENV_PREFIX}AUTH=disabled is refused: the service is bound to "
+                f"{settings.bind_host or 'an unknown host'}, not loopback; bind it to 127.0.0.1 "
+                f"(sheets-sync serve --host 127.0.0.1) or unset {ENV_PREFIX}AUTH"
+            )
+        log.warning(
+            "AUTHENTICATION IS DISABLED (%sAUTH=disabled): every request is accepted as a "
+            "local caller. Only for development on %s; never deploy this.",
+            ENV_PREFIX,
+            settings.bind_host,
+        )
+        return
+    if not settings.oidc_audiences:
+        log.warning("%sOIDC_AUDIENCES is empty: every Google ID token will be refused", ENV_PREFIX)
+    elif not settings.allowed_emails and not settings.allowed_domains:
+        log.warning(
+            "%sALLOWED_EMAILS and %sALLOWED_DOMAINS are empty: every ID token will be refused (403)",
+            ENV_PREFIX,
+            ENV_PREFIX,
+        )
