@@ -213,7 +213,8 @@ def _ordered(rows: list[Row], template: TabTemplate, query: BuiltinQuery | None)
     ranks: dict[int, Mapping[Any, int]] = {}
     sources = [c.source for c in template.columns]
     if query is not None and query.order_by and set(query.order_by) <= set(sources):
-        indexes = [sources.index(s) for s in query.order_by] + indexes
+        first = [sources.index(s) for s in query.order_by]
+        indexes = first + [i for i in indexes if i not in first]
         ranks = {sources.index(s): r for s, r in query.ranks.items() if s in sources}
     return sorted(rows, key=lambda row: tuple(_sort_part(row[i], ranks.get(i)) for i in indexes))
 

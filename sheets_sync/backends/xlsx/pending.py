@@ -69,7 +69,6 @@ def restore(ws: Worksheet, pending: Pending, frame: TabFrame, positions: Sequenc
     """Put each pending row's cells back on its row (``positions``: managed sheet columns)."""
     if not pending.by_key:
         return
-    grid = ws._cells
     for i, row in enumerate(frame.rows):
         found = pending.by_key.get(normalise_key(frame.key_of(row)))
         if found is None:
@@ -77,13 +76,13 @@ def restore(ws: Worksheet, pending: Pending, frame: TabFrame, positions: Sequenc
         for j, copied in found.items():
             if j in pending.editable and row[j] is not None:
                 continue  # the data has a value for it: the data wins, as on Google
-            _put(grid, ws, i + 2, positions[j], copied)
+            _put(ws, i + 2, positions[j], copied)
 
 
-def _put(grid: dict[tuple[int, int], Cell], ws: Worksheet, row: int, column: int,
-         copied: CellCopy | None) -> None:  # fmt: skip
+def _put(ws: Worksheet, row: int, column: int, copied: CellCopy | None) -> None:
+    """The copied cell at (row, column); none at all for a held cell that was empty."""
     if copied is None:
-        grid.pop((row, column), None)
+        ws._cells.pop((row, column), None)
         return
     cell = ws.cell(row=row, column=column)
     cell._value, cell.data_type, cell._style = copied[0], copied[1], copied[2]
