@@ -44,6 +44,10 @@ class Settings:
     lock_lease_seconds: float = 120.0
     max_shrink_share: float = 0.5
     """A sync removing more than this share of a keyed tab's rows stops (``--allow-shrink``)."""
+    price_ceiling: float = 5000.0
+    """The highest price a pricing push accepts (docs/design.md §7)."""
+    price_max_change: float = 0.30
+    """A pushed price moving more than this share from the current one needs a reason."""
     config_file: Path = DEFAULT_CONFIG_FILE
     """The spreadsheet registry, ``sheets-sync.yaml`` (:mod:`sheets_sync.registry`)."""
     oidc_certs_url: str = GOOGLE_CERTS_URL
@@ -57,14 +61,27 @@ class Settings:
     """``disabled`` lets every request in as "local"; only while bound to loopback."""
     bind_host: str | None = None
     """The host the webhook listens on (``serve --host`` sets it); decides if auth may be off."""
+    # Alerts (docs/design.md §9). Secrets (the webhook URL, the SMTP password) come from
+    # the environment only and are kept out of repr() so they never reach a log.
+    slack_webhook_url: str | None = field(default=None, repr=False)
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_from: str | None = None
+    smtp_to: str | None = None
+    """Comma-separated recipients of the alert digest."""
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = True
+    alerts_spreadsheet_url: str | None = None
+    """The spreadsheet holding the Alerts tab, linked from notifications when set."""
+    alert_notify_attempts: int = 3
+    """Tries per notification and run (with backoff) before it waits for the next run."""
+    alert_notify_deadline_seconds: float = 20.0
+    """Delivery stops trying after this long, so it never holds up the nightly job."""
     job_workers: int = 4
     """Threads of the webhook's in-process executor: syncs running at once per process."""
     job_timeout_seconds: float = 900.0
     """A queued run not started within this is taken for dead and marked failed (jobs.py)."""
-    price_ceiling: float = 5000.0
-    """The highest price a pricing push accepts (docs/design.md §7)."""
-    price_max_change: float = 0.30
-    """A pushed price moving more than this share from the current one needs a reason."""
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -107,7 +124,9 @@ class Settings:
                 f"{ENV_PREFIX}MAX_SHRINK_SHARE={self.max_shrink_share} must be a share "
                 "between 0 and 1, e.g. 0.5 (a sync may remove at most half of a tab's rows)"
             )
+        self._validate_pricing()
         self._validate_auth()
+        self._validate_alerts()
         if self.job_workers < 1:
             raise ConfigError(
                 f"{ENV_PREFIX}JOB_WORKERS={self.job_workers} must be 1 or more "
@@ -118,11 +137,22 @@ class Settings:
                 f"{ENV_PREFIX}JOB_TIMEOUT_SECONDS={self.job_timeout_seconds} must be more than 0 "
                 "(how long a queued run may wait before it is taken for dead, e.g. 900)"
             )
-        self._validate_pricing()
         if self.sheets_api_url and not self.sheets_api_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"{ENV_PREFIX}SHEETS_API_URL={self.sheets_api_url!r} must start with "
                 "http:// or https:// (e.g. http://127.0.0.1:8765 for the emulator)"
+            )
+
+    def _validate_pricing(self) -> None:
+        if not 0 < self.price_ceiling < 100_000_000:
+            raise ConfigError(
+                f"{ENV_PREFIX}PRICE_CEILING={self.price_ceiling} must be a price above 0 and "
+                "below 100000000 (prices are NUMERIC(10,2)), e.g. 5000"
+            )
+        if not 0 < self.price_max_change <= 10:
+            raise ConfigError(
+                f"{ENV_PREFIX}PRICE_MAX_CHANGE={self.price_max_change} must be a share above 0, "
+                "e.g. 0.30 (a price moving more than 30% needs a reason)"
             )
 
     def _validate_auth(self) -> None:
@@ -155,16 +185,57 @@ class Settings:
                     "separated by commas, e.g. example.com (without @)"
                 )
 
-    def _validate_pricing(self) -> None:
-        if not 0 < self.price_ceiling < 100_000_000:
+    @property
+    def alert_channels(self) -> tuple[str, ...]:
+        """The notification channels configured: ``slack`` and/or ``email``."""
+        return tuple(
+            name
+            for name, on in (("slack", self.slack_webhook_url), ("email", self.smtp_host))
+            if on
+        )
+
+    @property
+    def smtp_recipients(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in (self.smtp_to or "").split(",") if a.strip())
+
+    def _validate_alerts(self) -> None:
+        # The webhook URL is a secret: messages name the variable, never its value.
+        url = self.slack_webhook_url
+        if url and not url.startswith(("https://", "http://")):
             raise ConfigError(
-                f"{ENV_PREFIX}PRICE_CEILING={self.price_ceiling} must be a price above 0 and "
-                "below 100000000 (prices are NUMERIC(10,2)), e.g. 5000"
+                f"{ENV_PREFIX}SLACK_WEBHOOK_URL is not an http(s) URL; paste the incoming "
+                "webhook URL Slack gave you (https://hooks.slack.com/services/…)"
             )
-        if not 0 < self.price_max_change <= 10:
+        if self.smtp_host:
+            self._validate_smtp()
+        if self.alert_notify_attempts < 1 or self.alert_notify_deadline_seconds <= 0:
             raise ConfigError(
-                f"{ENV_PREFIX}PRICE_MAX_CHANGE={self.price_max_change} must be a share above 0, "
-                "e.g. 0.30 (a price moving more than 30% needs a reason)"
+                f"{ENV_PREFIX}ALERT_NOTIFY_ATTEMPTS must be 1 or more and "
+                f"{ENV_PREFIX}ALERT_NOTIFY_DEADLINE_SECONDS more than 0 (e.g. 3 and 20)"
+            )
+
+    def _validate_smtp(self) -> None:
+        if not 0 < self.smtp_port < 65536:
+            raise ConfigError(
+                f"{ENV_PREFIX}SMTP_PORT={self.smtp_port} is not a port; use e.g. 587 (STARTTLS) "
+                "or 25"
+            )
+        if not self.smtp_from or "@" not in self.smtp_from:
+            raise ConfigError(
+                f"{ENV_PREFIX}SMTP_FROM must be the sender's address when "
+                f"{ENV_PREFIX}SMTP_HOST is set, e.g. alerts@example.com"
+            )
+        bad = [a for a in self.smtp_recipients if "@" not in a]
+        if not self.smtp_recipients or bad:
+            raise ConfigError(
+                f"{ENV_PREFIX}SMTP_TO must list the recipients' addresses separated by commas "
+                f"when {ENV_PREFIX}SMTP_HOST is set, e.g. ops@example.com,lead@example.com"
+                + (f" ({bad[0]!r} is not an address)" if bad else "")
+            )
+        if bool(self.smtp_user) != bool(self.smtp_password):
+            raise ConfigError(
+                f"{ENV_PREFIX}SMTP_USER and {ENV_PREFIX}SMTP_PASSWORD go together: set both "
+                "to log in to the SMTP server, or neither"
             )
 
     def replace(self, **changes: Any) -> Settings:

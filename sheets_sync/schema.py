@@ -8,6 +8,7 @@ PostgreSQL. Timestamps are stored as naive UTC; money is NUMERIC(10,2).
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -22,6 +23,8 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
+    false,
+    text,
 )
 from sqlalchemy.engine import Engine
 
@@ -229,6 +232,52 @@ webhook_nonces = Table(
 """HMAC signatures the webhook has accepted, kept until they leave the time window
 (webhook/auth.py), so a replay is refused by every process and instance sharing
 the database. ``signature`` is a SHA-256 of the signature header, not the header."""
+
+ALERT_STATUSES: tuple[str, ...] = ("active", "resolved")
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("alert_id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_id", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("scope_key", Text, nullable=False),
+    Column("metric", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("channels", Text, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("first_seen", DateTime, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+    Column("resolved_at", DateTime, nullable=True),
+    Column("notified", Boolean, nullable=False, server_default=false()),
+    Column("resolved_notified", Boolean, nullable=False, server_default=false()),
+    _one_of("status", ALERT_STATUSES, "ck_alerts_status"),
+    Index(
+        "ux_alerts_active", "rule_id", "scope_key", unique=True,
+        sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'"),
+    ),
+)  # fmt: skip
+"""Alert state (sheets_sync/alerts/state.py): at most one active row per rule and scope
+key (the partial unique index), so two evaluations at once cannot raise it twice."""
+
+alert_notifications = Table(
+    "alert_notifications",
+    metadata,
+    Column("notification_id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("claimed_until", DateTime, nullable=True),
+    Column("delivered_at", DateTime, nullable=True),
+    Index("ix_alert_notifications_pending", "delivered_at"),
+)
+"""The notification outbox (sheets_sync/alerts/notify.py): a row is queued in the
+same transaction as the alert change it announces, and stays until delivered."""
 
 DATA_TABLES: tuple[Table, ...] = (
     sellers,

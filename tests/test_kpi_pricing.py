@@ -252,10 +252,10 @@ def test_rows_carry_identity_version_and_empty_edit_columns(grid):
     )  # fmt: skip
 
 
-def test_order_is_seller_product_grade_then_country(grid):
+def test_order_is_seller_product_country_then_grade(grid):
     rows = run(grid)
     grade_rank = schema.GRADE_RANK
-    keys = [(r["seller_id"], r["product_id"], grade_rank[r["grade"]], r["country"]) for r in rows]
+    keys = [(r["seller_id"], r["product_id"], r["country"], grade_rank[r["grade"]]) for r in rows]
     assert keys == sorted(keys)
 
 

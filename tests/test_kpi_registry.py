@@ -24,7 +24,7 @@ from sheets_sync.kpis.runner import build_context, compute_frame
 from sheets_sync.sync import load_all_templates
 
 KNOWN = (
-    "['kpi_daily', 'kpi_monthly', 'kpi_weekly', 'onboarding', 'pricing', "
+    "['alerts', 'kpi_daily', 'kpi_monthly', 'kpi_weekly', 'onboarding', 'pricing', 'quality', "
     "'seller_scorecard', 'sync_status']"
 )
 SHIPPED = sorted((TEMPLATES_DIR / "tabs").glob("*.yaml"))
@@ -42,7 +42,7 @@ def _named_query(path: Path) -> str | None:
 
 
 def test_the_shipped_templates_are_read():
-    assert len(SHIPPED) >= 7 and all(_named_query(p) for p in SHIPPED)
+    assert len(SHIPPED) >= 8 and all(_named_query(p) for p in SHIPPED)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
@@ -80,6 +80,7 @@ def test_an_unknown_query_fails_at_run_naming_the_known_ones(engine):
         ("sync_status", {"limit": 5}),
         ("pricing", {"step": 0.5, "ceiling": 900}),
         ("seller_scorecard", {"min_volume": 1, "thresholds": {}}),
+        ("quality", {"status_window_days": 7, "thresholds": {}}),
     ],
 )
 def test_template_params_override_the_query_defaults_key_by_key(engine, name, overrides):

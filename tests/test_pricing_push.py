@@ -90,7 +90,7 @@ def test_a_push_applies_the_valid_edits_and_reports_every_row(
     )
     assert (team.cell(GOOD, "Current price"), team.cell(GOOD, "Version")) == (130, 2)
     assert team.cell(GOOD, "New price") is None
-    assert team.cell(GOOD, "Reason") == INJECTION  # the reason stays, as typed, as text
+    assert team.cell(GOOD, "Reason") is None  # cleared; the reason is kept in price_changes
     assert team.cell(CRACKED, "New price") == "=B2*2"  # kept, never evaluated
     assert team.cell(CRACKED, "Status") == (
         "✖ rejected: a formula ('=B2*2') is not a price; type the number alone, e.g. 123.45"

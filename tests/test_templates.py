@@ -13,8 +13,8 @@ from sheets_sync.limits import GOOGLE_MAX_TITLE_CHARS
 from sheets_sync.templates import ColumnType, Summarize, load_template, load_templates
 
 BUILT_IN_TITLES = {
-    "KPI Daily", "KPI Weekly", "KPI Monthly", "Seller Scorecard", "Pricing", "Onboarding",
-    "Sync Status",
+    "KPI Daily", "KPI Weekly", "KPI Monthly", "Seller Scorecard", "Quality", "Pricing",
+    "Onboarding", "Sync Status",
 }  # fmt: skip
 
 GOOD = """\

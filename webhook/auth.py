@@ -62,6 +62,8 @@ DEFAULT_KINDS = ("oidc", "hmac", "local")
 ISSUERS = ("accounts.google.com", "https://accounts.google.com")
 CLOCK_SKEW_SECONDS = 10
 HMAC_WINDOW_SECONDS = 300
+CERTS_TIMEOUT_SECONDS = 10
+"""A certs server that hangs costs a caller this long, not google-auth's default 120 s."""
 ENGINE_KEY = "sheets_sync.engine"
 """``app.extensions`` key of the app's database engine (made on first use if absent)."""
 _SIGNATURE = re.compile(r"^t=(\d{1,12}),v1=([0-9a-fA-F]{64})$")
@@ -204,14 +206,22 @@ class CachedCertsRequest(google.auth.transport.requests.Request):
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, Any]] = {}
 
-    def __call__(self, url: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: Any = None,
+        headers: Any = None,
+        timeout: float | None = CERTS_TIMEOUT_SECONDS,
+        **kwargs: Any,
+    ) -> Any:
         if method != "GET":
-            return super().__call__(url, method, *args, **kwargs)
+            return super().__call__(url, method, body, headers, timeout, **kwargs)
         with self._lock:
             kept = self._cache.get(url)
             if kept is not None and kept[0] > time.monotonic():
                 return kept[1]
-        response = super().__call__(url, method, *args, **kwargs)
+        response = super().__call__(url, method, body, headers, timeout, **kwargs)
         max_age = _max_age(response.headers.get("Cache-Control", ""))
         if response.status == 200 and max_age > 0:
             with self._lock:

@@ -101,6 +101,7 @@ def main(ctx: click.Context) -> None:
 def _register_commands() -> None:
     """Import command modules so they attach themselves to ``main``."""
     from sheets_sync.cli import (
+        alerts_commands,  # noqa: F401
         db_commands,  # noqa: F401
         emulator_command,  # noqa: F401
         pricing_commands,  # noqa: F401

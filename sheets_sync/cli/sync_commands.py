@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import click
@@ -19,6 +19,7 @@ from sheets_sync.cli import AppContext, database_option, main, pass_app
 from sheets_sync.cli.params import DestinationType, PastDay, TabList
 from sheets_sync.config import Settings
 from sheets_sync.destinations import Destination, check_writable, open_destination
+from sheets_sync.registry import RegisteredSheet, load_registry
 from sheets_sync.sync import Progress as ProgressCallback
 from sheets_sync.sync import ProgressEvent, SyncResult, load_all_templates, run_sync
 
@@ -67,6 +68,7 @@ def run_and_report(
     as_of: dt.date | None = None,
     allow_shrink: bool = False,
     adopt: bool = False,
+    filters: Mapping[str, tuple[str, ...]] | None = None,
 ) -> SyncResult:
     """Run a CLI sync with progress, then print the summary table (shared with ``demo``)."""
     check_writable(destination)
@@ -83,6 +85,7 @@ def run_and_report(
             as_of=as_of,
             allow_shrink=allow_shrink,
             adopt=adopt,
+            filters=filters,
         )
     print_summary(result)
     return result
@@ -151,26 +154,100 @@ def _user() -> str | None:
     is_flag=True,
     help="Take over sheets titled like a managed tab that this product did not create.",
 )
+@click.option(
+    "--all",
+    "sync_all",
+    is_flag=True,
+    help="Sync every spreadsheet of sheets-sync.yaml, each with its own tabs and countries.",
+)
 @database_option
 @pass_app
+@click.pass_context
 def sync(
+    ctx: click.Context,
     app: AppContext,
     destination: Destination,
     tabs: list[str] | None,
     as_of: dt.date | None,
     allow_shrink: bool,
     adopt: bool,
+    sync_all: bool,
 ) -> None:
     """Compute the tabs in the database and write them to a workbook or a spreadsheet.
 
-    Every run is recorded in sync_runs (see the Sync Status tab).
+    Every run is recorded in sync_runs (see the Sync Status tab). A spreadsheet
+    listed in sheets-sync.yaml ($SHEETS_SYNC_CONFIG_FILE) gets only its
+    registered tabs and countries.
 
     \b
     Examples:
         sheets-sync sync --to xlsx:tradein-ops.xlsx
         sheets-sync sync --to xlsx:report.xlsx --tabs "KPI Daily,Pricing" --as-of 2025-06-30
+        sheets-sync sync --all
     """
-    run_and_report(app.engine, app.settings, destination, tabs, as_of, allow_shrink, adopt)
+    if sync_all:
+        if ctx.get_parameter_source("destination") != click.core.ParameterSource.DEFAULT or tabs:
+            raise click.UsageError(
+                "--all syncs every registered spreadsheet with its own tabs; "
+                "leave out --to and --tabs, or sync one spreadsheet with --to gsheets:ID"
+            )
+        sync_registered(app, as_of, allow_shrink, adopt)
+        return
+    filters: dict[str, tuple[str, ...]] = {}
+    if destination.kind == "gsheets":
+        registered = load_registry(app.settings).get(destination.target)
+        if registered is not None:
+            tabs, filters = _scoped_tabs(registered, tabs), registered.filters
+    run_and_report(app.engine, app.settings, destination, tabs, as_of, allow_shrink, adopt, filters)
+
+
+def _scoped_tabs(sheet: RegisteredSheet, tabs: list[str] | None) -> list[str] | None:
+    """The tabs to sync for a registered sheet: ``--tabs`` may narrow its scope, not widen it."""
+    _console().print(f"Scope of {sheet.name!r} from the registry: {_describe(sheet)}")
+    if sheet.tabs is None:
+        return tabs
+    outside = [t for t in tabs or () if t not in sheet.tabs]
+    if outside:
+        raise click.UsageError(
+            f"{', '.join(map(repr, outside))} not registered for {sheet.name!r} "
+            f"(its tabs: {', '.join(sheet.tabs)}); add it to sheets-sync.yaml or leave it out"
+        )
+    return tabs or list(sheet.tabs)
+
+
+def _describe(sheet: RegisteredSheet) -> str:
+    tabs = ", ".join(sheet.tabs) if sheet.tabs else "every tab"
+    countries = ", ".join(sheet.countries) if sheet.countries else "every country"
+    return f"{tabs}; {countries}"
+
+
+def sync_registered(
+    app: AppContext, as_of: dt.date | None, allow_shrink: bool, adopt: bool
+) -> None:
+    """Sync each registered spreadsheet in turn; one failing does not stop the others."""
+    registry = load_registry(app.settings)
+    if not registry.sheets:
+        raise click.ClickException(
+            f"no spreadsheet is registered in {app.settings.config_file}; list them under "
+            "`spreadsheets:` (id, name, optional tabs and countries), see the README"
+        )
+    console, failed = _console(), []
+    for sheet in registry.sheets:
+        console.print(f"Syncing {sheet.name!r} (gsheets:{sheet.id}): {_describe(sheet)}")
+        tabs = list(sheet.tabs) if sheet.tabs else None
+        try:
+            run_and_report(
+                app.engine, app.settings, Destination("gsheets", sheet.id), tabs, as_of,
+                allow_shrink, adopt, sheet.filters,
+            )  # fmt: skip
+        except Exception as error:  # reported; the next spreadsheet still runs
+            console.print(f"Failed: {sheet.name!r} (gsheets:{sheet.id}): {error}")
+            failed.append(sheet.name)
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} of {len(registry.sheets)} spreadsheets failed: "
+            f"{', '.join(map(repr, failed))} (see the messages above)"
+        )
 
 
 @main.command("tabs")

@@ -180,7 +180,8 @@ def _monotonic(proposals: Subquery) -> Subquery:
 
 
 def build(ctx: QueryContext) -> Select[Any]:
-    """Pricing display rows ordered seller, product, grade (best first), country."""
+    """Pricing display rows ordered seller, product, country, grade (best first); the
+    runner sorts them so again in Python (``QUERY.order_by``), the same on both databases."""
     listings = _monotonic(_proposals(_competition(_cells(ctx)), ctx))
     c = listings.c
     p, s = products.c, sellers.c
@@ -214,7 +215,10 @@ def build(ctx: QueryContext) -> Select[Any]:
         query = query.where(c.seller_id.in_(seller_ids))
     if countries := filter_values(ctx, "country"):
         query = query.where(c.country.in_(countries))
-    return query.order_by(c.seller_id, c.product_id, c.grade_rank, c.country)
+    return query.order_by(c.seller_id, c.product_id, c.country, c.grade_rank)
 
 
-QUERY = BuiltinQuery(name="pricing", build=build, columns=COLUMNS, defaults=DEFAULTS)
+QUERY = BuiltinQuery(
+    name="pricing", build=build, columns=COLUMNS, defaults=DEFAULTS,
+    order_by=("seller_id", "product_id", "country", "grade"), ranks={"grade": GRADE_RANK},
+)  # fmt: skip

@@ -63,7 +63,9 @@ class BuiltinQuery:
     ``columns`` are the labels a template's ``source:`` may use (derived columns
     included), checked when templates load; ``defaults`` are the params a
     template may override; ``default_window_days`` applies when the template
-    sets no ``window_days``.
+    sets no ``window_days``. The runner sorts a keyed tab's rows by its key,
+    or by ``order_by`` (columns) when the template has them all, comparing
+    the values of a ``ranks`` column by their rank (grades best first).
     """
 
     name: str
@@ -72,6 +74,8 @@ class BuiltinQuery:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     default_window_days: int | None = None
     derived: Mapping[str, DerivedColumn] = field(default_factory=dict)
+    order_by: tuple[str, ...] = ()
+    ranks: Mapping[str, Mapping[Any, int]] = field(default_factory=dict)
 
     def context(
         self,

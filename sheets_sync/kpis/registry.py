@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
+from sheets_sync.alerts import tab as alerts_tab
 from sheets_sync.errors import TemplateError
-from sheets_sync.kpis import daily, onboarding, periods, pricing, scorecard, sync_status
+from sheets_sync.kpis import daily, onboarding, periods, pricing, quality, scorecard, sync_status
 from sheets_sync.kpis.query import BuiltinQuery
 
 
@@ -31,9 +32,11 @@ BUILTIN_QUERIES: Mapping[str, BuiltinQuery] = _by_name(
         periods.KPI_WEEKLY,
         periods.KPI_MONTHLY,
         scorecard.QUERY,
+        quality.QUERY,
         pricing.QUERY,
         onboarding.QUERY,
         sync_status.QUERY,
+        alerts_tab.QUERY,
     )
 )
 """Name → description of every built-in query (read-only)."""

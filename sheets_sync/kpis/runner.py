@@ -69,6 +69,7 @@ def build_context(
 def compute_frame(conn: Connection, template: TabTemplate, context: QueryContext) -> TabFrame:
     """Execute the template's query in the database and return its rows, typed and ordered."""
     derived: Mapping[str, DerivedColumn] = {}
+    query: BuiltinQuery | None = None
     if template.sql_path is not None:
         names, rows = _run_user_sql(conn, template.sql_path, context)
         where = str(template.sql_path)
@@ -88,7 +89,7 @@ def compute_frame(conn: Connection, template: TabTemplate, context: QueryContext
         )
         for row in rows
     ]
-    return TabFrame(template=template, rows=_ordered(typed, template))
+    return TabFrame(template=template, rows=_ordered(typed, template, query))
 
 
 def _tune_session(conn: Connection) -> None:
@@ -202,12 +203,29 @@ def _item(index: int) -> Callable[[Row], Any]:
     return lambda row: row[index]
 
 
-def _ordered(rows: list[Row], template: TabTemplate) -> list[Row]:
-    """Sorted by the key columns (NULLs first), so both databases give the same order."""
+def _ordered(rows: list[Row], template: TabTemplate, query: BuiltinQuery | None) -> list[Row]:
+    """Sorted in Python (NULLs first), so both databases give the same order whatever
+    their text collation: by the query's ``order_by`` when the template has those
+    columns (a ``ranks`` column by rank: Pricing's grades best first), then the key."""
     if not template.key:
         return rows
-    indexes = template.key_indexes
-    return sorted(rows, key=lambda row: tuple((row[i] is not None, row[i]) for i in indexes))
+    indexes = list(template.key_indexes)
+    ranks: dict[int, Mapping[Any, int]] = {}
+    sources = [c.source for c in template.columns]
+    if query is not None and query.order_by and set(query.order_by) <= set(sources):
+        first = [sources.index(s) for s in query.order_by]
+        indexes = first + [i for i in indexes if i not in first]
+        ranks = {sources.index(s): r for s, r in query.ranks.items() if s in sources}
+    return sorted(rows, key=lambda row: tuple(_sort_part(row[i], ranks.get(i)) for i in indexes))
+
+
+def _sort_part(value: Any, rank: Mapping[Any, int] | None) -> tuple[Any, ...]:
+    """NULLs first; ranked values by rank, unknown ones after the known, by value."""
+    if value is None:
+        return (False,)
+    if rank is None:
+        return (True, value)
+    return (True, rank.get(value, len(rank) + 1), value)
 
 
 def _converter(column: ColumnSpec, where: str) -> Converter:

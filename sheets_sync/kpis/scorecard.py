@@ -31,7 +31,9 @@ Rows: active sellers, plus any other seller with an order event (created,
 shipped, received, inspected, answered, paid, cancelled or returned) in the
 28-day window — a paused seller still shipping or returning devices shows up.
 ``filters``: ``seller_id`` restricts rows; ``country`` restricts the orders
-counted to those markets (win share then covers those markets only).
+counted to those markets (win share then covers those markets only) and the
+rows to the sellers with an event there, plus the active sellers based in
+them, so a market team's sheet lists no seller of another market.
 """
 
 from __future__ import annotations
@@ -205,10 +207,17 @@ def _figures(ev: Subquery, win: Subquery, w: int) -> list[ColumnElement[Any]]:
 
 
 def _listed(ev: Subquery, ctx: QueryContext) -> list[ColumnElement[Any]]:
-    """Active sellers, and any other seller with an order event in the longest window."""
+    """Active sellers, and any other seller with an order event in the longest window.
+
+    Under a ``country`` filter the events are those markets' only (see
+    :func:`_events`) and an active seller is listed when based in one of them.
+    """
     s = sellers.c
+    listed_active = s.status == "active"
+    if countries := filter_values(ctx, "country"):  # a market sheet: its own markets' sellers
+        listed_active = and_(listed_active, s.country.in_(countries))
     wheres = [
-        or_(s.status == "active", _zero(ev.c.activity) > 0),
+        or_(listed_active, _zero(ev.c.activity) > 0),
         s.created_at < trailing_bounds(ctx.as_of, 1)[1],
     ]
     if seller_ids := filter_values(ctx, "seller_id"):
@@ -230,21 +239,26 @@ def _rates(ctx: QueryContext) -> Subquery:
     )  # fmt: skip
 
 
-def thresholds(params: Mapping[str, Any]) -> dict[str, tuple[str, float, float]]:
-    """Validated ``metric → (direction, amber, red)`` from the template's params."""
+def thresholds(
+    params: Mapping[str, Any], metrics: tuple[str, ...] = RATES
+) -> dict[str, tuple[str, float, float]]:
+    """Validated ``metric → (direction, amber, red)`` from the template's params.
+
+    ``metrics`` are the rates the tab may threshold (the Quality tab passes its own).
+    """
     raw = params.get("thresholds")
     if not isinstance(raw, Mapping):
         raise TemplateError(
             "params.thresholds: must be a mapping of metric → {direction, amber, red}. "
             "Fix: e.g. `sla_rate: {direction: below, amber: 0.85, red: 0.75}`"
         )
-    return {str(metric): _threshold(str(metric), spec) for metric, spec in raw.items()}
+    return {str(metric): _threshold(str(metric), spec, metrics) for metric, spec in raw.items()}
 
 
-def _threshold(metric: str, spec: Any) -> tuple[str, float, float]:
+def _threshold(metric: str, spec: Any, metrics: tuple[str, ...]) -> tuple[str, float, float]:
     key = f"params.thresholds.{metric}"
-    if metric not in RATES:
-        raise TemplateError(f"{key}: unknown metric. Fix: use one of {list(RATES)}")
+    if metric not in metrics:
+        raise TemplateError(f"{key}: unknown metric. Fix: use one of {list(metrics)}")
     if not isinstance(spec, Mapping) or set(spec) != {"direction", "amber", "red"}:
         raise TemplateError(
             f"{key}: needs exactly `direction`, `amber` and `red`. "
@@ -272,8 +286,19 @@ def _limit(value: Any, key: str) -> float:
     return float(value)
 
 
-def status_case(rates: Subquery, params: Mapping[str, Any]) -> ColumnElement[Any]:
-    """The RAG status as a SQL CASE over the status window's figures."""
+def status_case(
+    rates: Subquery,
+    params: Mapping[str, Any],
+    *,
+    metrics: tuple[str, ...] = RATES,
+    volume: str = "orders",
+) -> ColumnElement[Any]:
+    """The RAG status as a SQL CASE over the status window's figures.
+
+    ``rates`` has ``{metric}_{w}d`` for every metric of ``metrics`` and ``{volume}_{w}d``
+    (the count ``min_volume`` applies to) for both windows: the Quality tab reuses this
+    rule with its own rates and its inspected orders as the volume.
+    """
     window = int_param(params, "status_window_days", 1)
     if window not in WINDOWS:
         raise TemplateError(
@@ -282,13 +307,13 @@ def status_case(rates: Subquery, params: Mapping[str, Any]) -> ColumnElement[Any
         )
     min_volume = int_param(params, "min_volume", 0)
     red, amber = [], []
-    for metric, (direction, amber_at, red_at) in thresholds(params).items():
+    for metric, (direction, amber_at, red_at) in thresholds(params, metrics).items():
         rate = rates.c[f"{metric}_{window}d"]
         beyond = rate.__gt__ if direction == "above" else rate.__lt__
         red.append(beyond(literal(red_at, Float)))
         amber.append(beyond(literal(amber_at, Float)))
     whens: list[tuple[ColumnElement[Any], str]] = [
-        (rates.c[f"orders_{window}d"] < min_volume, "LOW VOLUME")
+        (rates.c[f"{volume}_{window}d"] < min_volume, "LOW VOLUME")
     ]
     if red:
         whens += [(or_(*red), "RED"), (or_(*amber), "AMBER")]

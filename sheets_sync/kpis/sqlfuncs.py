@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Date, Integer
+from sqlalchemy import Date, Integer, Text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -54,6 +54,18 @@ class days_between(FunctionElement[Any]):
     type = Integer()
     inherit_cache = True
     name = "days_between"
+
+
+class byte_order(FunctionElement[Any]):
+    """Text that sorts by code point on both databases, whatever PostgreSQL's locale.
+
+    PostgreSQL's default collation follows the database locale (``a`` before ``B``),
+    SQLite's compares bytes (``B`` first); ordering by this gives one order on both.
+    """
+
+    type = Text()
+    inherit_cache = True
+    name = "byte_order"
 
 
 def _args(compiler: SQLCompiler, element: FunctionElement[Any], **kw: Any) -> list[str]:
@@ -113,6 +125,16 @@ def _days_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str
 def _days_default(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
     later, earlier = _args(compiler, element, **kw)
     return f"(CAST({later} AS DATE) - CAST({earlier} AS DATE))"
+
+
+@compiles(byte_order, "sqlite")
+def _byte_order_sqlite(element: byte_order, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({_args(compiler, element, **kw)[0]} COLLATE BINARY)"
+
+
+@compiles(byte_order)
+def _byte_order_default(element: byte_order, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'({_args(compiler, element, **kw)[0]} COLLATE "C")'
 
 
 def iso_week_label(day: Any) -> str:

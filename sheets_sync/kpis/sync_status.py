@@ -6,6 +6,10 @@ start and finish timestamps (NULL while running). The error text is cut to
 ``max_error_chars`` so one long traceback cannot break a sheet's per-cell
 limit. The template's ``limit`` param (default 50) is how many runs are shown;
 there is no date window: the tab shows the latest runs whatever their age.
+
+``filters`` do not apply: a run is not a market's (it writes every market of
+its spreadsheet), so a sheet scoped to some countries still shows the runs,
+which carry no order, seller or price data.
 """
 
 from __future__ import annotations

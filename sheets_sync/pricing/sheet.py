@@ -3,9 +3,11 @@
 Only the columns a push needs are read — the key, `New price`, `Reason`,
 `Version` — found by their header wherever the team moved them. The
 write-back (docs/design.md §7, step 6) touches only edited rows: an applied
-row gets its new `Current price` and `Version`, an empty `New price` and a
-`Status` starting ``✔ applied``; an unchanged one its `Version` and an empty
-`New price`; a rejected or conflicting row keeps what the user typed and gets
+row gets its new `Current price` and `Version`, an empty `New price` and
+`Reason` (the reason is kept in `price_changes`; a leftover one would look
+like a pending edit and hold the row's `Version` on the next sync) and a
+`Status` starting ``✔ applied``; an unchanged one its `Version` and empty
+`New price` and `Reason`; a rejected or conflicting row keeps what the user typed and gets
 ``✖ rejected: …`` / ``⚠ conflict: …``. Text is written RAW by both backends.
 """
 
@@ -23,7 +25,7 @@ TITLE = "Pricing"
 KEY_HEADERS = ("Seller ID", "Product ID", "Grade", "Country")
 EDIT_HEADERS = ("New price", "Reason", "Version")
 READ_HEADERS = (*KEY_HEADERS, *EDIT_HEADERS)
-WRITE_HEADERS = ("Current price", "New price", "Status", "Version")
+WRITE_HEADERS = ("Current price", "New price", "Reason", "Status", "Version")
 STATUS_CHARS = 1000
 """A Status cell is cut here: one pasted essay must not break the cell limit."""
 
@@ -87,4 +89,5 @@ def outcome_cells(columns: dict[str, int], outcome: Outcome) -> list[CellWrite]:
     if outcome.kind in (Kind.APPLIED, Kind.UNCHANGED):
         cells.append(CellWrite(row, columns["Version"], outcome.version))
         cells.append(CellWrite(row, columns["New price"], None))
+        cells.append(CellWrite(row, columns["Reason"], None))
     return cells

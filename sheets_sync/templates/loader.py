@@ -31,7 +31,9 @@ TAB_KEYS = {
     "title", "description", "query", "sql", "columns", "key", "window_days", "params",
     "freeze", "filter", "truncate_to_limit", "conditional_formats", "pivots", "order",
 }  # fmt: skip
-COLUMN_KEYS = {"header", "source", "type", "format", "width", "editable", "hidden"}
+COLUMN_KEYS = {
+    "header", "source", "type", "format", "width", "editable", "hidden", "hold_while_pending",
+}  # fmt: skip
 PIVOT_KEYS = {"title", "rows", "columns", "values", "sort_rows"}
 VALUE_KEYS = {"column", "summarize", "label"}
 FORMAT_KEYS = {"column", "when", "values", "value", "background", "font_color", "bold"}
@@ -91,13 +93,15 @@ def load_template(
         _check_sources(query, columns, query_columns, where)
     freeze = _mapping(raw.get("freeze", {}), "freeze", where)
     _check_keys(freeze, FREEZE_KEYS, "freeze.", where)
+    key = tuple(_headers(raw.get("key", []), headers, "key", where))
+    _check_holds(columns, key, where)
     return TabTemplate(
         title=title,
         columns=columns,
         query=query,
         sql_path=sql_path,
         description=str(raw.get("description", "")),
-        key=tuple(_headers(raw.get("key", []), headers, "key", where)),
+        key=key,
         window_days=_positive_int(raw.get("window_days"), "window_days", where),
         params=_mapping(raw.get("params", {}), "params", where),
         freeze_rows=_count(freeze.get("rows", 1), "freeze.rows", where),
@@ -210,7 +214,34 @@ def _column(item: Any, key: str, where: Where) -> ColumnSpec:
         width=_positive_int(raw.get("width"), f"{key}.width", where),
         editable=_bool(raw.get("editable", False), f"{key}.editable", where),
         hidden=_bool(raw.get("hidden", False), f"{key}.hidden", where),
+        hold_while_pending=_bool(
+            raw.get("hold_while_pending", False), f"{key}.hold_while_pending", where
+        ),
     )
+
+
+def _check_holds(columns: tuple[ColumnSpec, ...], key: tuple[str, ...], where: Where) -> None:
+    """A held column needs rows known by key and an editable column to hold a pending
+    edit; it cannot be editable itself (the team's own cells are kept already)."""
+    for i, column in enumerate(columns):
+        if not column.hold_while_pending:
+            continue
+        name = f"columns[{i}].hold_while_pending"
+        if column.editable:
+            raise where.fail(
+                name, f"{column.header!r} is editable, and a sync keeps what the team types",
+                "remove `hold_while_pending:` or `editable: true` from the column",
+            )  # fmt: skip
+        if not any(c.editable for c in columns):
+            raise where.fail(
+                name, "the tab has no editable column, so no row can have a pending edit",
+                "mark the column the team types in `editable: true`, or remove the option",
+            )  # fmt: skip
+        if not key:
+            raise where.fail(
+                name, "the tab has no `key`, so a held cell cannot follow its row",
+                "give the tab a `key:` (the columns identifying a row), or remove the option",
+            )  # fmt: skip
 
 
 def _pivots(value: Any, columns: tuple[ColumnSpec, ...], where: Where) -> tuple[PivotSpec, ...]:

@@ -49,7 +49,14 @@ DEFAULT_FORMATS: dict[ColumnType, str] = {
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """One managed column: where its values come from and how they look."""
+    """One managed column: where its values come from and how they look.
+
+    ``editable``: the team types here (a value it typed stays while the data has
+    none). ``hold_while_pending``: a sync leaves this column's cell as the sheet
+    has it while any editable cell of the row holds a value — `Version` keeps
+    the version the team's pending edit was typed against, so the push still
+    sees a conflict when someone else changed the row in between.
+    """
 
     header: str
     source: str
@@ -58,6 +65,7 @@ class ColumnSpec:
     width: int | None = None
     editable: bool = False
     hidden: bool = False
+    hold_while_pending: bool = False
 
     @property
     def effective_format(self) -> str | None:
@@ -158,3 +166,12 @@ class TabTemplate:
     @property
     def editable_headers(self) -> list[str]:
         return [c.header for c in self.columns if c.editable]
+
+    @property
+    def editable_indexes(self) -> tuple[int, ...]:
+        return tuple(i for i, c in enumerate(self.columns) if c.editable)
+
+    @property
+    def held_indexes(self) -> tuple[int, ...]:
+        """Columns a sync leaves alone on a row with a pending edit (``hold_while_pending``)."""
+        return tuple(i for i, c in enumerate(self.columns) if c.hold_while_pending)

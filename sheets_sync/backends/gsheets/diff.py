@@ -162,10 +162,26 @@ class ColumnRules:
     ``exact``: booleans (``1 == True`` in Python, not in a sheet). ``keep``:
     editable columns (``New price``, ``Reason``): a value the team typed
     there is pending work, so a NULL from the database never erases it.
+    ``hold``: ``hold_while_pending`` columns (``Version``), never written on a
+    row whose ``keep`` cells hold a pending edit, so the push compares the
+    database with the version the edit was typed against.
     """
 
     exact: frozenset[int] = frozenset()
     keep: frozenset[int] = frozenset()
+    hold: frozenset[int] = frozenset()
+
+    def held(self, current: Sequence[Any] | None) -> frozenset[int]:
+        """The columns to leave as they are on this row (none without a pending edit)."""
+        if not self.hold or current is None:
+            return frozenset()
+        pending = any(i < len(current) and not _blank(current[i]) for i in self.keep)
+        return self.hold if pending else frozenset()
+
+
+def _blank(value: Any) -> bool:
+    """An empty cell, as the push sees it (whitespace alone is no edit)."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def changed_runs(
@@ -182,9 +198,10 @@ def changed_runs(
     runs: list[tuple[int, int]] = []
     start = None
     have = current or ()
+    held = rules.held(current)
     for col, want in enumerate(desired):
         now = have[col] if col < len(have) else None
-        if not (same_cell(now, want) or (want == "" and col in rules.keep)):
+        if not (same_cell(now, want) or (want == "" and col in rules.keep) or col in held):
             if start is None:
                 start = col
         elif start is not None:

@@ -278,12 +278,14 @@ def _changed_blocks(
     alignment: Alignment,
     where: Sequence[int],
 ) -> list[Block]:
-    """Header row, then every data row at its final position, compared cell by cell,
-    then placed on the managed columns' sheet indexes (``where``)."""
+    """Header row, then every data row at its final position, compared cell by cell in
+    template order (``have`` is projected so), then placed on the managed columns'
+    sheet indexes (``where``)."""
     columns = frame.template.columns
     rules = ColumnRules(
         exact=frozenset(i for i, c in enumerate(columns) if c.type is ColumnType.BOOLEAN),
-        keep=frozenset(i for i, c in enumerate(columns) if c.editable),
+        keep=frozenset(frame.template.editable_indexes),
+        hold=frozenset(frame.template.held_indexes),
     )
     header: list[Cell] = list(frame.headers)
     rows = [(0, header, changed_runs(have[0] if have else None, header))]

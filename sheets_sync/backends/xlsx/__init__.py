@@ -4,8 +4,9 @@
 types, styles and sizes cells; :mod:`.layout` sets freezes, protections and
 conditional formats; :mod:`.markers` tells the product's sheets and columns
 from the team's; :mod:`.columns` places the team's columns among the managed
-ones; :mod:`.extras` keeps the team's cells with their rows; :mod:`.notes`
-appends the cells of rows that left to ``Archived notes``.
+ones; :mod:`.extras` keeps the team's cells with their rows, :mod:`.pending`
+their unpushed edits in editable columns; :mod:`.notes` appends the cells of
+rows that left to ``Archived notes``.
 """
 
 from sheets_sync.backends.xlsx.backend import XlsxBackend

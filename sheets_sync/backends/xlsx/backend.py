@@ -37,7 +37,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport, WrittenTab
 from sheets_sync.backends.pivot import compute_pivot
-from sheets_sync.backends.xlsx import cellio, cells, columns, extras, layout, markers
+from sheets_sync.backends.xlsx import cellio, cells, columns, extras, layout, markers, pending
 from sheets_sync.backends.xlsx import notes as notes_sheet
 from sheets_sync.errors import DestinationError, ShrinkError
 from sheets_sync.frame import TabFrame
@@ -133,6 +133,7 @@ class XlsxBackend:
         at, team_at = columns.place(frame.headers, plan.old_columns)
         cells.write_header(ws, frame.headers, at)
         cells.write_rows(ws, frame.rows, cells.ColumnStyles(ws, template.columns), positions=at)
+        pending.restore(ws, plan.edits, frame, at)
         cells.set_widths(ws, template.columns, frame.rows, at)
         extras.restore(ws, kept, frame, team_at)
         frozen = max(at[: template.freeze_columns], default=0)
@@ -287,11 +288,13 @@ def _file_mode(path: Path) -> int:
 
 @dataclass
 class Plan:
-    """What the write of one tab starts from: its previous sheet and the team's cells on it."""
+    """What the write of one tab starts from: its previous sheet and the team's cells on it
+    (``kept``: in their own columns; ``edits``: pending edits in editable columns)."""
 
     sheet: Worksheet | None = None
     old_columns: columns.OldColumns = field(default_factory=columns.OldColumns)
     kept: extras.Extras = field(default_factory=extras.Extras)
+    edits: pending.Pending = field(default_factory=pending.Pending)
 
 
 def _plan(wb: Workbook, frame: TabFrame, found: markers.Resolved, options: WriteOptions) -> Plan:
@@ -305,7 +308,8 @@ def _plan(wb: Workbook, frame: TabFrame, found: markers.Resolved, options: Write
     kept = extras.capture(found.ours, frame, old)
     if frame.template.key and not found.adopted:
         _check_rows_kept(frame, found.ours, kept, options)
-    return Plan(found.ours, old, kept)
+    edits = pending.Pending() if found.adopted else pending.capture(found.ours, frame, old)
+    return Plan(found.ours, old, kept, edits)
 
 
 def _check_rows_kept(

@@ -1,0 +1,12 @@
+"""Alerts and operational checks (docs/design.md §9).
+
+Rules (``templates/alerts.yaml``, :mod:`.rules`) are evaluated in the database
+(:mod:`.metrics`, :mod:`.evaluate`); their state lives in the ``alerts`` table
+and what must be said goes through the ``alert_notifications`` outbox
+(:mod:`.state`), delivered to Slack and e-mail by :mod:`.notify`.
+
+The nightly job calls :func:`sheets_sync.alerts.run.evaluate_and_notify` after
+syncing. This package never imports Flask, and importing it imports nothing
+else, so :mod:`sheets_sync.kpis.registry` can list the Alerts tab query
+(:mod:`.tab`) without pulling in the rest.
+"""

@@ -1,0 +1,130 @@
+"""One alerts run: evaluate the rules, record the state, queue and deliver notifications.
+
+:func:`evaluate_and_notify` is the hook the nightly job calls after syncing
+(and what ``sheets-sync alerts`` runs). It never fails because a receiver is
+down: undelivered notifications stay in the outbox for the next run and are
+reported in the summary. It does fail, with one clear line, on a bad rules
+file or a database without the schema, before changing anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from sheets_sync.alerts.evaluate import Finding, evaluate
+from sheets_sync.alerts.messages import fmt
+from sheets_sync.alerts.notify import Delivery, deliver, utcnow
+from sheets_sync.alerts.rules import load_rules
+from sheets_sync.alerts.state import apply, plan
+from sheets_sync.config import Settings
+from sheets_sync.db import require_schema
+from sheets_sync.guards import resolve_as_of
+
+RULES_FILE = "alerts.yaml"
+
+
+@dataclass
+class AlertsSummary:
+    """What a run found and did; ``dry_run`` runs report what they would have done."""
+
+    as_of: dt.date
+    rules: int
+    dry_run: bool
+    raised: list[dict[str, Any]] = field(default_factory=list)
+    ongoing: list[dict[str, Any]] = field(default_factory=list)
+    resolved: list[dict[str, Any]] = field(default_factory=list)
+    queued: int = 0
+    delivery: Delivery = field(default_factory=Delivery)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(), "rules": self.rules, "dry_run": self.dry_run,
+            "raised": self.raised, "ongoing": self.ongoing, "resolved": self.resolved,
+            "notifications_queued": self.queued,
+            "notifications_delivered": self.delivery.delivered,
+            "notifications_undelivered": self.delivery.undelivered,
+            "delivery_errors": self.delivery.errors,
+        }  # fmt: skip
+
+    def lines(self) -> list[str]:
+        """The human summary the CLI prints."""
+        verb = "would be" if self.dry_run else "were"
+        head = (
+            f"Alerts as of {self.as_of.isoformat()} ({self.rules} rules): "
+            f"{len(self.raised)} new, {len(self.ongoing)} still active, "
+            f"{len(self.resolved)} resolved"
+        )
+        out = [head + (" (dry run: nothing notified, nothing recorded)" if self.dry_run else "")]
+        for label, alerts in (("NEW", self.raised), ("ACTIVE", self.ongoing)):
+            out += [f"  {label:8} {_describe(a)}" for a in alerts]
+        out += [f"  RESOLVED {a['rule_id']} {a['scope']} {a['scope_key']}" for a in self.resolved]
+        if not self.dry_run:
+            out.append(
+                f"Notifications: {self.queued} queued; {self.delivery.delivered} {verb} "
+                f"delivered, {self.delivery.undelivered} left for the next run"
+            )
+            out += [f"  {error}" for error in self.delivery.errors]
+        return out
+
+
+def _describe(a: dict[str, Any]) -> str:
+    where = "overall" if a["scope"] == "overall" else f"{a['scope']} {a['scope_key']}"
+    value, threshold = fmt(a["metric"], a["value"]), fmt(a["metric"], a["threshold"])
+    return f"[{a['severity']}] {a['rule_id']} — {where}: {value} vs {threshold}"
+
+
+def _as_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "rule_id": f.rule.id, "description": f.rule.description, "severity": f.rule.severity,
+        "metric": f.rule.metric, "scope": f.rule.scope, "scope_key": f.scope_key,
+        "value": f.value, "threshold": f.threshold, "volume": f.volume,
+    }  # fmt: skip
+
+
+def rules_path(settings: Settings) -> Path:
+    """``alerts.yaml`` beside the tab templates (``SHEETS_SYNC_TEMPLATES_DIR``)."""
+    return settings.templates_dir / RULES_FILE
+
+
+def evaluate_and_notify(
+    engine: Engine,
+    settings: Settings,
+    dry_run: bool = False,
+    *,
+    as_of: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> AlertsSummary:
+    """Evaluate every rule as of ``as_of`` (default: the sync's day), record, notify.
+
+    The state change and the queued notifications are one transaction; the
+    delivery comes after it, each notification on its own (see :mod:`.notify`).
+    A dry run evaluates the same way and writes and sends nothing.
+    """
+    rules = load_rules(rules_path(settings))
+    require_schema(engine)
+    moment = now or utcnow()
+    with engine.begin() as conn:
+        day = resolve_as_of(conn, as_of).day
+        changes = plan(conn, evaluate(conn, rules, day, moment))
+        queued = 0
+        if not dry_run:
+            queued = apply(
+                conn, changes, moment, settings.alert_channels, settings.alerts_spreadsheet_url
+            )
+    summary = AlertsSummary(
+        as_of=day, rules=len(rules), dry_run=dry_run, queued=queued,
+        raised=[_as_dict(f) for f in changes.new],
+        ongoing=[_as_dict(f) for _, f in changes.ongoing],
+        resolved=[
+            {"rule_id": r.rule_id, "scope": r.scope, "scope_key": r.scope_key}
+            for r in changes.resolved
+        ],
+    )  # fmt: skip
+    if not dry_run:
+        summary.delivery = deliver(engine, settings)
+    return summary
