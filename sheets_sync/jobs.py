@@ -38,7 +38,8 @@ import dataclasses
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,8 @@ from sheets_sync.schema import sync_locks, sync_runs
 log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running")
+POLL_SECONDS = 1.0
+"""How often a follow-up (the nightly alerts) checks whether its runs have ended."""
 KIND = "sync"
 
 
@@ -231,13 +234,35 @@ class InProcessExecutor:
         self.engine, self.settings = engine, settings
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sheets-sync-job")
         self._lock = threading.Lock()
+        self._follow_ups: list[threading.Thread] = []
 
     def submit(self, job: Job) -> Future[None]:
         with self._lock:
             return self._pool.submit(self._run, job)
 
     def shutdown(self, wait: bool = True) -> None:
+        """Stop taking jobs; with ``wait``, let the queued runs and follow-ups finish."""
         self._pool.shutdown(wait=wait)
+        for follow_up in list(self._follow_ups) if wait else []:
+            follow_up.join()
+
+    def after(self, run_ids: Sequence[str], name: str, task: Callable[[], object]) -> None:
+        """Run ``task`` once every run of ``run_ids`` has ended (whichever process runs it).
+
+        On a thread of its own, not the pool's: waiting on a pool thread could
+        hold the very worker the runs wait for.
+        """
+
+        def follow_up() -> None:
+            try:
+                wait_for_runs(self.engine, run_ids, self.settings.job_timeout_seconds)
+                task()
+            except Exception as error:
+                log.error("%s failed: %s", name, runs.describe_error(error))
+
+        thread = threading.Thread(target=follow_up, name=f"sheets-sync-{name}")
+        self._follow_ups.append(thread)
+        thread.start()
 
     def _run(self, job: Job) -> None:
         token = RUN_CONTEXT.set(job)
@@ -269,6 +294,19 @@ class InProcessExecutor:
             log.error("run %s failed: %s", job.run_id, runs.describe_error(error))
             return
         log.info("run %s succeeded", job.run_id)
+
+
+def wait_for_runs(engine: Engine, run_ids: Sequence[str], timeout: float) -> None:
+    """Return once none of ``run_ids`` is queued or running (polled: other processes run some)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            query = select(sync_runs.c.run_id).where(
+                sync_runs.c.run_id.in_(list(run_ids)) & sync_runs.c.status.in_(ACTIVE)
+            )
+            if conn.execute(query).first() is None:
+                return
+        time.sleep(POLL_SECONDS)
 
 
 def _fail_if_still_queued(engine: Engine, run_id: str, error: BaseException) -> None:

@@ -356,6 +356,12 @@ def test_the_nightly_cron_syncs_every_registered_sheet(app, client, sheets, sett
         assert (run["trigger"], run["requested_by"], run["status"]) == ("cron", "cron", "succeeded")
     scoped = recorded[started[1]["run_id"]]
     assert scoped["tabs"] == "KPI Daily, Pricing"
+    stream = app.config["LOG_STREAM"].getvalue().splitlines()
+    logged = [json.loads(line)["message"] for line in stream]
+    alerts = [i for i, m in enumerate(logged) if m.startswith("nightly alerts: Alerts as of")]
+    synced = [i for i, m in enumerate(logged) if m.startswith("run ") and "succeeded" in m]
+    assert len(alerts) == 2 and len(synced) == 2  # each cron call evaluates once, after both
+    assert min(alerts) > max(synced)
 
 
 # --- GET /runs/<run_id> ----------------------------------------------------------------------

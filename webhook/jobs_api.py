@@ -11,13 +11,16 @@ the service's authenticated callers.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from typing import Any
 
 from flask import Blueprint, g, jsonify, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
+from sheets_sync.config import Settings
 from sheets_sync.jobs import Job, Ticket, request_sync
 from sheets_sync.registry import RegisteredSheet
 from sheets_sync.schema import sync_runs
@@ -27,6 +30,7 @@ from webhook.body import Field, json_body
 from webhook.errors import BadRequest
 from webhook.request_ids import current_request_id
 
+log = logging.getLogger(__name__)
 bp = Blueprint("jobs", __name__)
 
 REFRESH_BODY = {"spreadsheet_id": Field("string", required=True), "tabs": Field("string list")}
@@ -131,9 +135,20 @@ def _timestamp(value: dt.datetime | None) -> str | None:
 @bp.get("/cron/nightly")
 @requires_auth("cron", "oidc", "hmac", "local")
 def nightly() -> ResponseReturnValue:
-    """Queue (or join) a sync of every registered spreadsheet, each in its scope."""
+    """Queue (or join) a sync of every registered spreadsheet, then evaluate the alerts."""
     started = []
     for sheet in runtime.registry().sheets:
         ticket = start(sheet, sheet.tabs or (), "cron", "cron")
         started.append({"spreadsheet_id": sheet.id, "name": sheet.name, **ticket_json(ticket)})
+    engine, settings = runtime.engine(), runtime.settings()
+    run_ids = [run["run_id"] for run in started]
+    runtime.executor().after(run_ids, "nightly alerts", lambda: _alerts(engine, settings))
     return jsonify(runs=started), 202
+
+
+def _alerts(engine: Engine, settings: Settings) -> None:
+    """docs/design.md §9: the rules are evaluated once the nightly syncs have ended."""
+    from sheets_sync.alerts.run import evaluate_and_notify
+
+    summary = evaluate_and_notify(engine, settings)
+    log.info("nightly alerts: %s", summary.lines()[0])
