@@ -105,7 +105,12 @@ def queue_or_join(
     requested_by: str | None = None,
     tabs: Sequence[str] = (),
 ) -> Ticket:
-    """The active sync of ``destination`` (joined), else a newly queued one."""
+    """The active sync of ``destination`` (joined), else a newly queued one.
+
+    A join ignores ``tabs``: one sync of a spreadsheet at a time is the point,
+    so a refresh of all tabs arriving while a one-tab refresh is queued gets
+    that run (its ``tabs`` say what it covers).
+    """
     name = destination_name(destination)
     with _exclusive(engine, name) as conn:
         _sweep(conn, settings, name)
