@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +82,7 @@ def load_registry(settings: Settings) -> Registry:
             f"./{DEFAULT_CONFIG_FILE} when present"
         )
     raw, where = read_yaml(path, "`spreadsheets:`", ConfigError)
-    _check_keys(raw, TOP_KEYS, "", where)
+    where.check_keys(raw, TOP_KEYS, "")
     entries = raw.get("spreadsheets")
     if entries is None:
         return Registry(sheets=())
@@ -110,21 +109,13 @@ def _template_titles(settings: Settings) -> tuple[str, ...]:
 def _sheet(item: Any, key: str, titles: tuple[str, ...], where: Where) -> RegisteredSheet:
     if not isinstance(item, dict):
         raise where.fail(key, "not a mapping", "write `- id: …` then `name: …` under it")
-    _check_keys(item, SHEET_KEYS, f"{key}.", where)
+    where.check_keys(item, SHEET_KEYS, f"{key}.")
     return RegisteredSheet(
         id=_id(item.get("id"), f"{key}.id", where),
         name=_name(item.get("name"), f"{key}.name", where),
         tabs=_tabs(item.get("tabs"), f"{key}.tabs", titles, where),
         countries=_countries(item.get("countries"), f"{key}.countries", where),
     )
-
-
-def _check_keys(raw: Mapping[str, Any], allowed: set[str], prefix: str, where: Where) -> None:
-    for key in raw:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-            hint = f"did you mean {prefix}{close[0]}?" if close else f"use one of {sorted(allowed)}"
-            raise where.fail(f"{prefix}{key}", "unknown key", hint)
 
 
 def _id(value: Any, key: str, where: Where) -> str:

@@ -27,10 +27,10 @@ from typing import Any
 import pytest
 import requests
 from fixtures_sync import at, load_small_dataset
+from fixtures_webhook import AUDIENCE, SECRET, CertsServer, bearer, token
 from helpers import TEMPLATES, order
 from pricing_sheets import TeamSheet
 from sqlalchemy import insert, select
-from test_webhook_auth import AUDIENCE, SECRET, CertsServer, bearer, token
 from werkzeug.serving import make_server
 
 from sheets_sync import jobs, runs, schema
@@ -63,16 +63,6 @@ def loaded(engine: Any) -> Any:
               "updated_at": dt.datetime(2024, 1, 1), "updated_by": "test"}],
         )  # fmt: skip
     return engine
-
-
-@pytest.fixture(scope="module")
-def certs() -> Iterator[CertsServer]:
-    server = CertsServer()
-    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ checks that none is answered with a 500 and every answer matches the document.
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,10 @@ from typing import Any
 import pytest
 import schemathesis
 import yaml
+from fixtures_webhook import AUDIENCE, CertsServer, bearer, token
 from helpers import TEMPLATES
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
-from test_webhook_auth import AUDIENCE, CertsServer, bearer, token
 
 from sheets_sync.config import Settings
 from webhook import create_app, runtime
@@ -34,16 +33,6 @@ SEMANTIC = [checks.positive_data_acceptance, checks.ignored_auth]
 """Not checked here: a schema-valid body may rightly be refused (an id must be registered, a
 tab in the sheet's scope), and every request carries a valid token on purpose (auth's own
 accept/refuse cases are tests/test_webhook_auth.py and test_webhook_endpoints.py)."""
-
-
-@pytest.fixture(scope="module")
-def certs() -> Iterator[CertsServer]:
-    server = CertsServer()
-    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
 
 
 @pytest.fixture

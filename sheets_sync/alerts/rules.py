@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sheets_sync.alerts.metrics import METRICS, Metric
-from sheets_sync.templates.loader import _check_keys, _list, _mapping
+from sheets_sync.templates.loader import _list, _mapping
 from sheets_sync.templates.source import Where, read_yaml
 
 SCOPES = ("seller", "country", "category", "overall")
@@ -67,7 +67,7 @@ class Rule:
 def load_rules(path: Path) -> tuple[Rule, ...]:
     """Every rule of the file, in file order; a TemplateError at the first problem."""
     raw, where = read_yaml(path)
-    _check_keys(raw, {"rules"}, "", where)
+    where.check_keys(raw, {"rules"}, "")
     items = _list(raw.get("rules"), "rules", where)
     rules = tuple(_rule(item, f"rules[{i}]", where) for i, item in enumerate(items))
     seen: dict[str, str] = {}
@@ -83,7 +83,7 @@ def load_rules(path: Path) -> tuple[Rule, ...]:
 
 def _rule(item: Any, key: str, where: Where) -> Rule:
     raw = _mapping(item, key, where)
-    _check_keys(raw, RULE_KEYS, f"{key}.", where)
+    where.check_keys(raw, RULE_KEYS, f"{key}.")
     metric = _choice(raw.get("metric"), tuple(METRICS), f"{key}.metric", where)
     scope = _choice(raw.get("scope", "overall"), SCOPES, f"{key}.scope", where)
     _check_scope(METRICS[metric], scope, key, where)
@@ -153,7 +153,7 @@ def _condition(value: Any, key: str, where: Where) -> Condition:
     if value is None:
         raise where.fail(key, "missing", f"say when the rule fires, {EXAMPLE}")
     raw = _mapping(value, key, where)
-    _check_keys(raw, CONDITION_KEYS, f"{key}.", where)
+    where.check_keys(raw, CONDITION_KEYS, f"{key}.")
     kinds = [k for k in raw if k in CONDITIONS]
     if len(kinds) != 1:
         raise where.fail(

@@ -84,7 +84,7 @@ def load_template(
 ) -> TabTemplate:
     """Parse one template file; see :func:`load_templates`."""
     raw, where = read_yaml(path)
-    _check_keys(raw, TAB_KEYS, "", where)
+    where.check_keys(raw, TAB_KEYS, "")
     title = _title(raw.get("title"), "title", where)
     columns = _columns(raw.get("columns"), where)
     headers = [c.header for c in columns]
@@ -92,7 +92,7 @@ def load_template(
     if query is not None and query_columns is not None:
         _check_sources(query, columns, query_columns, where)
     freeze = _mapping(raw.get("freeze", {}), "freeze", where)
-    _check_keys(freeze, FREEZE_KEYS, "freeze.", where)
+    where.check_keys(freeze, FREEZE_KEYS, "freeze.")
     key = tuple(_headers(raw.get("key", []), headers, "key", where))
     _check_holds(columns, key, where)
     return TabTemplate(
@@ -115,14 +115,6 @@ def load_template(
         order=_count(raw.get("order", 100), "order", where),
         source_file=path,
     )
-
-
-def _check_keys(raw: Mapping[str, Any], allowed: set[str], prefix: str, where: Where) -> None:
-    for key in raw:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-            hint = f"did you mean {prefix}{close[0]}?" if close else f"use one of {sorted(allowed)}"
-            raise where.fail(f"{prefix}{key}", "unknown key", hint)
 
 
 def _title(value: Any, key: str, where: Where) -> str:
@@ -202,7 +194,7 @@ def _columns(value: Any, where: Where) -> tuple[ColumnSpec, ...]:
 
 def _column(item: Any, key: str, where: Where) -> ColumnSpec:
     raw = _mapping(item, key, where)
-    _check_keys(raw, COLUMN_KEYS, f"{key}.", where)
+    where.check_keys(raw, COLUMN_KEYS, f"{key}.")
     header = raw.get("header")
     if not isinstance(header, str) or not header.strip():
         raise where.fail(f"{key}.header", "missing or empty", "give the column a header label")
@@ -251,7 +243,7 @@ def _pivots(value: Any, columns: tuple[ColumnSpec, ...], where: Where) -> tuple[
     for i, item in enumerate(_list(value, "pivots", where)):
         key = f"pivots[{i}]"
         raw = _mapping(item, key, where)
-        _check_keys(raw, PIVOT_KEYS, f"{key}.", where)
+        where.check_keys(raw, PIVOT_KEYS, f"{key}.")
         values = tuple(
             _pivot_value(v, f"{key}.values[{j}]", headers, numeric, where)
             for j, v in enumerate(_list(raw.get("values"), f"{key}.values", where))
@@ -290,7 +282,7 @@ def _pivot_value(
     item: Any, key: str, headers: list[str], numeric: set[str], where: Where
 ) -> PivotValue:
     raw = _mapping(item, key, where)
-    _check_keys(raw, VALUE_KEYS, f"{key}.", where)
+    where.check_keys(raw, VALUE_KEYS, f"{key}.")
     column = _headers([raw.get("column")], headers, f"{key}.column", where)[0]
     summarize = _enum(
         Summarize, str(raw.get("summarize", "SUM")).upper(), f"{key}.summarize", where
@@ -311,7 +303,7 @@ def _conditional_formats(
     for i, item in enumerate(_list(value, "conditional_formats", where)):
         key = f"conditional_formats[{i}]"
         raw = _mapping(item, key, where)
-        _check_keys(raw, FORMAT_KEYS, f"{key}.", where)
+        where.check_keys(raw, FORMAT_KEYS, f"{key}.")
         condition = _enum(ConditionKind, raw.get("when"), f"{key}.when", where)
         rules.append(
             ConditionalFormat(

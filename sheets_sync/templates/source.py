@@ -7,7 +7,9 @@ can jump straight to the mistake.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,18 @@ class Where:
         line = self.line(key)
         at = f"{self.path}:{line}" if line else str(self.path)
         return self.error(f"{at}: {key}: {problem}. Fix: {fix}")
+
+    def check_keys(self, raw: Mapping[str, Any], allowed: set[str], prefix: str = "") -> None:
+        """Refuse a key not in ``allowed``, suggesting the closest one (typos are common)."""
+        for key in raw:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+                hint = (
+                    f"did you mean {prefix}{close[0]}?"
+                    if close
+                    else f"use one of {sorted(allowed)}"
+                )
+                raise self.fail(f"{prefix}{key}", "unknown key", hint)
 
     def line(self, key: str) -> int | None:
         """The line of ``key``, or of its nearest parent present in the file."""
