@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -81,6 +82,7 @@ def test_demo_builds_tradein_db_in_an_empty_directory(runner, tmp_path):
     result = runner.invoke(main, ["demo", "--orders", "1000"])
     assert result.exit_code == 0, result.output
     assert "Loaded 1,000 orders" in result.output
+    assert re.search(r"^Alerts: \d+ active \(see the Alerts tab\)$", result.output, re.M)
     assert (tmp_path / "tradein.db").is_file()
     count, latest = order_stats(f"sqlite:///{tmp_path / 'tradein.db'}")
     assert count == 1000

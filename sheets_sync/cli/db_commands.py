@@ -153,8 +153,10 @@ def demo(app: AppContext, orders: int, seed: int) -> None:
     """Build the demo in the current directory: tradein.db and tradein-ops.xlsx.
 
     Regenerates tradein.db (its data tables are replaced) so the demo can be
-    run again; the data ends yesterday (UTC). Then writes every tab into the
-    workbook tradein-ops.xlsx (team columns of an existing one are kept).
+    run again; the data ends yesterday (UTC). Evaluates the default alert
+    rules (nothing is sent: the demo configures no channel), then writes every
+    tab into the workbook tradein-ops.xlsx (team columns of an existing one are
+    kept).
 
     \b
     Example:
@@ -167,4 +169,14 @@ def demo(app: AppContext, orders: int, seed: int) -> None:
     app.settings = app.settings.replace(database_url=DEMO_DATABASE_URL)
     spec = _demo_spec(orders, seed, None, DEFAULT_DAYS)
     _load_demo(app, spec, replace=True)
+    _evaluate_demo_alerts(app)
     run_and_report(app.engine, app.settings, parse_destination(DEFAULT_DESTINATION))
+
+
+def _evaluate_demo_alerts(app: AppContext) -> None:
+    """Fill the demo's Alerts tab with what the default rules find, sending nothing."""
+    from sheets_sync.alerts.run import evaluate_and_notify
+
+    quiet = app.settings.replace(slack_webhook_url=None, smtp_host=None)
+    summary = evaluate_and_notify(app.engine, quiet)
+    click.echo(f"Alerts: {len(summary.raised) + len(summary.ongoing)} active (see the Alerts tab)")
