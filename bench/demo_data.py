@@ -17,21 +17,23 @@ Run:  .venv/bin/python -P bench/demo_data.py [--orders 1000000] [--repeat 3]
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parent))  # benchlib, after the package
+
 import argparse
 import datetime as dt
 import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
 
+from benchlib import scratch_postgres
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from sheets_sync import db
 from sheets_sync.db import make_engine
@@ -46,21 +48,6 @@ PG_ADMIN_URL = os.environ.get(
 def sqlite_url() -> Iterator[str]:
     with tempfile.TemporaryDirectory() as tmp:
         yield f"sqlite:///{Path(tmp) / 'bench.db'}"
-
-
-@contextmanager
-def postgres_url(admin_url: str) -> Iterator[str]:
-    """A scratch database, dropped afterwards even when the run fails."""
-    name = f"sheets_sync_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def run_once(url: str, spec: DemoSpec) -> DemoSummary:
@@ -136,7 +123,7 @@ def main() -> None:
         table.add_column(column, justify="left" if column in ("database", "variant") else "right")
     databases: list[tuple[str, Callable[[], AbstractContextManager[str]]]] = [
         ("SQLite", sqlite_url),
-        ("PostgreSQL", lambda: postgres_url(args.pg_admin_url)),
+        ("PostgreSQL", lambda: scratch_postgres(args.pg_admin_url)),
     ]
     for kind, make_url_cm in databases:
         base = median_runs(make_url_cm, lambda url: run_baseline(url, spec), args.repeat)

@@ -17,25 +17,21 @@ Run:  .venv/bin/python -P bench/emulator_speed.py   (-P: bench/sheets_sync.py wo
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parent))  # benchlib, after the package
+
+import os
+import time
 from typing import Any
 
 import requests
+from benchlib import start_emulator
 
 from sheets_emulator.client import emulator_client
 
 ROWS, COLS = 50_000, 20
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_mb(pid: int) -> float:
@@ -45,27 +41,9 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def wait_up(url: str) -> None:
-    for _ in range(100):
-        try:
-            requests.get(url + "/_emulator/counters", timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise SystemExit("emulator did not start")
-
-
 def main() -> None:
-    port = free_port()
-    exe = Path(sys.executable).with_name("sheets-sync")
-    proc = subprocess.Popen(
-        [str(exe), "emulator", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_emulator()
     try:
-        wait_up(url)
         run(url, proc.pid)
     finally:
         proc.terminate()

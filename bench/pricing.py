@@ -20,24 +20,22 @@ from pathlib import Path
 # Run as a script, this folder comes first on sys.path and bench/sheets_sync.py
 # would shadow the ``sheets_sync`` package: drop the folder before importing.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.append(str(Path(__file__).resolve().parent))  # benchlib, after the package
 
 import argparse
 import datetime as dt
 import os
-import socket
-import subprocess
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import requests
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import Engine, make_url
+from benchlib import counters, scratch_postgres, start_emulator
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 
 from sheets_emulator.client import emulator_client
 from sheets_sync import schema
@@ -55,44 +53,13 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
-def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    exe = Path(sys.executable).with_name("sheets-sync")
-    proc = subprocess.Popen(
-        [str(exe), "emulator", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(url + "/_emulator/counters", timeout=1)
-            return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise SystemExit("emulator did not start")
-
-
-def counters(url: str) -> dict[str, Any]:
-    return dict(requests.get(url + "/_emulator/counters", timeout=10).json())
-
-
 @contextmanager
 def database(kind: str, tmp: str) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp}/bench.db"
         return
-    name = f"sheets_sync_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres(PG_ADMIN_URL) as url:
+        yield url
 
 
 def type_edits(client: Any, sheet_id: str, count: int) -> int:

@@ -29,12 +29,11 @@ from pathlib import Path
 # Run as a script, this file's folder comes first on sys.path and its name
 # would shadow the ``sheets_sync`` package: drop the folder before importing.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.append(str(Path(__file__).resolve().parent))  # benchlib, after the package
 
 import argparse
 import datetime as dt
 import json
-import socket
-import subprocess
 import tempfile
 import time
 import tracemalloc
@@ -43,7 +42,7 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-import requests
+from benchlib import counters, start_emulator
 from gspread_dataframe import set_with_dataframe
 
 from sheets_emulator.client import emulator_client
@@ -61,34 +60,6 @@ from sheets_sync.sync import load_all_templates
 from sheets_sync.templates.model import ColumnSpec, ColumnType, TabTemplate
 
 END = dt.date(2025, 6, 30)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    exe = Path(sys.executable).with_name("sheets-sync")
-    proc = subprocess.Popen(
-        [str(exe), "emulator", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(url + "/_emulator/counters", timeout=1)
-            return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise SystemExit("emulator did not start")
-
-
-def counters(url: str) -> dict[str, Any]:
-    return dict(requests.get(url + "/_emulator/counters", timeout=10).json())
 
 
 def measured(url: str, action: Callable[[], None]) -> dict[str, float]:

@@ -28,6 +28,7 @@ from pathlib import Path
 # Run as a script, this folder comes first on sys.path and bench/sheets_sync.py
 # would shadow the ``sheets_sync`` package: drop the folder before importing.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.append(str(Path(__file__).resolve().parent))  # benchlib, after the package
 
 import argparse
 import hashlib
@@ -35,7 +36,6 @@ import hmac
 import itertools
 import json
 import os
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from benchlib import free_port, start_emulator, tool, wait_up
 from sqlalchemy import create_engine, select
 
 from sheets_emulator.client import emulator_client
@@ -55,39 +56,6 @@ from sheets_sync.schema import sync_runs as table
 SECRET = "bench-" + "s" * 40
 PATH = "/hooks/refresh"
 WHITESPACE = " \t\n\r"  # JSON allows any of these after the value: 4 symbols per char
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_up(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise SystemExit(f"{what} exited with {proc.returncode}")
-        try:
-            requests.get(url, timeout=5)
-            return
-        except (requests.ConnectionError, requests.Timeout):
-            time.sleep(0.1)
-    raise SystemExit(f"{what} did not start")
-
-
-def tool(name: str) -> str:
-    return str(Path(sys.executable).with_name(name))
-
-
-def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [tool("sheets-sync"), "emulator", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_up(url + "/_emulator/counters", proc, "emulator")
-    return proc, url
 
 
 def start_gunicorn(env: dict[str, str], log: Any) -> tuple[subprocess.Popen[bytes], str]:
