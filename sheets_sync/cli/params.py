@@ -8,6 +8,7 @@ or destination is touched, and the command receives the parsed value (a
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 from typing import Any
 
 import click
@@ -94,3 +95,11 @@ class TabList(click.ParamType):
                 ctx,
             )
         return titles
+
+
+def os_user() -> str | None:
+    """Who runs the command, by the operating system's account (None when it has no name)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None

@@ -13,14 +13,13 @@ give your e-mail address to match what the add-on records for you.
 
 from __future__ import annotations
 
-import getpass
 import json
 import socket
 
 import click
 
 from sheets_sync.cli import AppContext, database_option, main, pass_app
-from sheets_sync.cli.params import DestinationType
+from sheets_sync.cli.params import DestinationType, os_user
 from sheets_sync.destinations import Destination
 from sheets_sync.pricing.model import Kind, describe_key
 from sheets_sync.pricing.push import PushSummary, push_pricing
@@ -30,11 +29,7 @@ MAX_USER_CHARS = 200
 
 def local_identity() -> str:
     """``$USER@hostname``, the default ``--user``."""
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):
-        name = "unknown"
-    return f"{name}@{socket.gethostname() or 'localhost'}"
+    return f"{os_user() or 'unknown'}@{socket.gethostname() or 'localhost'}"
 
 
 class UserType(click.ParamType):

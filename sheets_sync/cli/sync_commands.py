@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from sheets_sync.backends.base import WrittenTab
 from sheets_sync.cli import AppContext, database_option, main, pass_app
-from sheets_sync.cli.params import DestinationType, PastDay, TabList
+from sheets_sync.cli.params import DestinationType, PastDay, TabList, os_user
 from sheets_sync.config import Settings
 from sheets_sync.destinations import Destination, check_writable, open_destination
 from sheets_sync.registry import RegisteredSheet, load_registry
@@ -80,7 +79,7 @@ def run_and_report(
             backend,
             tabs=tabs,
             trigger="cli",
-            requested_by=_user(),
+            requested_by=os_user(),
             progress=progress,
             as_of=as_of,
             allow_shrink=allow_shrink,
@@ -116,13 +115,6 @@ def _rows(tab: WrittenTab) -> str:
         return "—"
     note = f" (cut from {tab.truncated_from:,})" if tab.truncated_from else ""
     return f"{tab.rows:,}{note}"
-
-
-def _user() -> str | None:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return None
 
 
 @main.command("sync")
