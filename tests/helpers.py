@@ -104,3 +104,18 @@ def templates_with_daily_window(folder: Path, days: int) -> Path:
     daily = folder / "tabs" / "kpi_daily.yaml"
     daily.write_text(daily.read_text().replace("window_days: 90", f"window_days: {days}"))
     return folder
+
+
+class FakeClock:
+    """A monotonic clock and its ``sleep`` for the retry layer: tests never wait."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds

@@ -15,7 +15,7 @@ from pathlib import Path
 import gspread
 import kpi_data
 import pytest
-from helpers import INJECTION, TEMPLATES, column, shipped_template, tab
+from helpers import INJECTION, TEMPLATES, FakeClock, column, shipped_template, tab
 from sqlalchemy.engine import Engine
 
 from sheets_sync import runs, schema
@@ -66,17 +66,6 @@ def frames(kpi_engine: Engine, daily) -> list[TabFrame]:
 @pytest.fixture
 def sheet(gspread_client: gspread.Client) -> gspread.Spreadsheet:
     return gspread_client.create("Trade-In Ops")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def backend(

@@ -14,6 +14,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from helpers import FakeClock
 
 from sheets_sync.backends.gsheets.auth import account_email, is_local_emulator, load_credentials
 from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
@@ -28,19 +29,6 @@ from sheets_sync.errors import (
 )
 
 VALUES = "'Sheet1'!A1:B2"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

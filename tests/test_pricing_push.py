@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import requests
-from helpers import INJECTION
+from helpers import INJECTION, FakeClock
 from pricing_data import USER, changes, grid, key, load_pricing
 from pricing_sheets import TITLE, TeamSheet, settings_for
 from sqlalchemy import select
@@ -232,20 +232,9 @@ def test_a_lost_write_back_then_a_new_push_reports_applied_once(
     assert (team.cell(GOOD, "Version"), team.cell(GOOD, "New price")) == (2, None)
 
 
-class _FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def fake_clock_backend(settings: Any, spreadsheet_id: str) -> GoogleSheetsBackend:
     """Retries that sleep on a fake clock: the deadline passes without the test waiting."""
-    clock = _FakeClock()
+    clock = FakeClock()
     http = RetryingHTTPClient(
         google_session(settings.sheets_api_url),
         RetryPolicy(deadline_seconds=settings.retry_deadline_seconds),
