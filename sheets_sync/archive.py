@@ -45,6 +45,21 @@ def _text(part: Any) -> str:
     return str(part)
 
 
+def key_or_row(parts: Sequence[Any], row_number: int) -> tuple[Any, ...]:
+    """The row's key, or ``row N`` when nothing is left of it (blank, or its column deleted).
+
+    Both backends name such a row the same way, so the team finds it by position.
+    """
+    if any(part not in (None, "") for part in parts):
+        return tuple(parts)
+    return (f"row {row_number}",)
+
+
+def column_name(header: Any, letter: str) -> str:
+    """A team column as the archive names it: its header, or its letter when it has none."""
+    return str(header) if header not in (None, "") else letter
+
+
 def notes_of_row(
     tab: str, key: Sequence[Any], cells: Sequence[tuple[str, Any]], when: dt.datetime
 ) -> list[ArchivedNote]:

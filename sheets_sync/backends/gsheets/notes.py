@@ -14,7 +14,14 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sheets_sync.archive import ARCHIVE_HEADERS, ARCHIVE_TITLE, ArchivedNote, notes_of_row
+from sheets_sync.archive import (
+    ARCHIVE_HEADERS,
+    ARCHIVE_TITLE,
+    ArchivedNote,
+    column_name,
+    key_or_row,
+    notes_of_row,
+)
 from sheets_sync.backends.gsheets import structure
 from sheets_sync.backends.gsheets.cells import SERIAL_EPOCH, column_letter, datetime_serial
 from sheets_sync.backends.gsheets.columns import ColumnLayout
@@ -42,17 +49,14 @@ def leaving_notes(
         row = rows[index + 1]
         cells = [(_column_name(header, i), value) for i, value in layout.team_cells(row)]
         if cells:
-            key = _key(frame, layout.project(row))
-            if all(part in (None, "") for part in key):  # blank key, or its column deleted
-                key = [f"row {index + 2}"]
+            key = key_or_row(_key(frame, layout.project(row)), index + 2)
             out.extend(notes_of_row(frame.title, key, cells, when))
     return out
 
 
 def _column_name(header: Sequence[Any], index: int) -> str:
     """The team's header of that column, or its letter when they left it empty."""
-    name = header[index] if index < len(header) else ""
-    return str(name) if name not in (None, "") else column_letter(index)
+    return column_name(header[index] if index < len(header) else None, column_letter(index))
 
 
 def _key(frame: TabFrame, managed: Sequence[Any]) -> list[Any]:

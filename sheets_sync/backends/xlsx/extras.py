@@ -27,7 +27,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from sheets_sync.archive import ArchivedNote, notes_of_row
+from sheets_sync.archive import ArchivedNote, column_name, key_or_row, notes_of_row
 from sheets_sync.backends.xlsx.columns import OldColumns, TeamColumn
 from sheets_sync.frame import TabFrame
 
@@ -90,17 +90,12 @@ def capture(ws: Worksheet, frame: TabFrame, old: OldColumns) -> Extras:
         values = normalise_key([None if c is None else _value(grid.get((r, c))) for c in key_at])
         if extras.lost_key:
             if any(cells):
-                extras.orphans.append((_orphan_key(values, r), cells))
+                extras.orphans.append((key_or_row(values, r), cells))
         elif any(part is not None for part in values):
             extras.old_keys.add(values)
             if any(cells):
                 extras.by_key.setdefault(values, cells)
     return extras
-
-
-def _orphan_key(values: Key, row: int) -> Key:
-    """What is left of a row's key; ``row N`` when nothing is (as the Google backend says)."""
-    return values if any(part is not None for part in values) else (f"row {row}",)
 
 
 def _value(cell: Cell | None) -> Any:
@@ -148,9 +143,7 @@ def _filled(cell: CellCopy) -> bool:
 
 def _column_name(header: CellCopy | None, column: TeamColumn) -> str:
     """The team's header of the column, or its letter when they left it empty."""
-    if header is None or header[0] in (None, ""):
-        return get_column_letter(column.old)
-    return str(header[0])
+    return column_name(None if header is None else header[0], get_column_letter(column.old))
 
 
 def _put_row(
