@@ -57,10 +57,22 @@ def latest_complete_day(now: dt.datetime | None = None) -> dt.date:
 def resolve_as_of(
     conn: Connection, requested: dt.date | None, now: dt.datetime | None = None
 ) -> AsOf:
-    """The requested day, else the data's last day; never later than yesterday (UTC).
+    """:func:`as_of_day`, with the orders dated after it counted.
 
     Events dated after the day are left out of every tab and counted, so a run
     can warn about them instead of letting them move the windows.
+    """
+    day = as_of_day(conn, requested, now)
+    return AsOf(day, _orders_after(conn, day))
+
+
+def as_of_day(
+    conn: Connection, requested: dt.date | None, now: dt.datetime | None = None
+) -> dt.date:
+    """The requested day, else the data's last day; never later than yesterday (UTC).
+
+    Callers that only need the day (the runner's default, alert evaluation)
+    skip the count of later orders, a scan of every order.
     """
     latest = latest_complete_day(now)
     if requested is not None and requested > latest:
@@ -68,8 +80,7 @@ def resolve_as_of(
             f"as-of {requested.isoformat()} is not a complete day yet (UTC); the latest "
             f"is {latest.isoformat()}: pass --as-of {latest.isoformat()} or leave it out"
         )
-    day = requested if requested is not None else _last_event_day(conn, latest) or latest
-    return AsOf(day, _orders_after(conn, day))
+    return requested if requested is not None else _last_event_day(conn, latest) or latest
 
 
 def _last_event_day(conn: Connection, latest: dt.date) -> dt.date | None:

@@ -23,7 +23,7 @@ from sheets_sync.alerts.rules import load_rules
 from sheets_sync.alerts.state import apply, plan
 from sheets_sync.config import Settings
 from sheets_sync.db import require_schema
-from sheets_sync.guards import resolve_as_of
+from sheets_sync.guards import as_of_day
 
 RULES_FILE = "alerts.yaml"
 
@@ -109,7 +109,7 @@ def evaluate_and_notify(
     require_schema(engine)
     moment = now or utcnow()
     with engine.begin() as conn:
-        day = resolve_as_of(conn, as_of).day
+        day = as_of_day(conn, as_of)
         changes = plan(conn, evaluate(conn, rules, day, moment))
         queued = 0
         if not dry_run:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from sheets_sync.errors import TemplateError
 from sheets_sync.frame import Row, TabFrame
-from sheets_sync.guards import resolve_as_of
+from sheets_sync.guards import as_of_day
 from sheets_sync.kpis.query import BuiltinQuery, DerivedColumn, QueryContext
 from sheets_sync.kpis.registry import builtin_query
 from sheets_sync.templates.model import ColumnSpec, ColumnType, TabTemplate
@@ -37,8 +37,8 @@ Converter = Callable[[Any], Any]
 
 
 def default_as_of(conn: Connection) -> dt.date:
-    """The day a tab is computed as of when none is given (see :func:`resolve_as_of`)."""
-    return resolve_as_of(conn, None).day
+    """The day a tab is computed as of when none is given (:func:`guards.as_of_day`)."""
+    return as_of_day(conn, None)
 
 
 def build_context(
