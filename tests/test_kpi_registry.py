@@ -24,8 +24,8 @@ from sheets_sync.kpis.runner import build_context, compute_frame
 from sheets_sync.sync import load_all_templates
 
 KNOWN = (
-    "['alerts', 'kpi_daily', 'kpi_monthly', 'kpi_weekly', 'onboarding', 'pricing', 'quality', "
-    "'seller_scorecard', 'sync_status']"
+    "['alerts', 'dashboard_headline', 'kpi_daily', 'kpi_monthly', 'kpi_weekly', 'onboarding', "
+    "'pricing', 'quality', 'seller_scorecard', 'sync_status']"
 )
 SHIPPED = sorted((TEMPLATES_DIR / "tabs").glob("*.yaml"))
 
@@ -81,6 +81,7 @@ def test_an_unknown_query_fails_at_run_naming_the_known_ones(engine):
         ("pricing", {"step": 0.5, "ceiling": 900}),
         ("seller_scorecard", {"min_volume": 1, "thresholds": {}}),
         ("quality", {"status_window_days": 7, "thresholds": {}}),
+        ("dashboard_headline", {"status": {"green": 1.1, "amber": 0.95}}),
     ],
 )
 def test_template_params_override_the_query_defaults_key_by_key(engine, name, overrides):

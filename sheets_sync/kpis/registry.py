@@ -13,7 +13,16 @@ from types import MappingProxyType
 
 from sheets_sync.alerts import tab as alerts_tab
 from sheets_sync.errors import TemplateError
-from sheets_sync.kpis import daily, onboarding, periods, pricing, quality, scorecard, sync_status
+from sheets_sync.kpis import (
+    daily,
+    headline,
+    onboarding,
+    periods,
+    pricing,
+    quality,
+    scorecard,
+    sync_status,
+)
 from sheets_sync.kpis.query import BuiltinQuery
 
 
@@ -28,6 +37,7 @@ def _by_name(queries: Iterable[BuiltinQuery]) -> Mapping[str, BuiltinQuery]:
 
 BUILTIN_QUERIES: Mapping[str, BuiltinQuery] = _by_name(
     (
+        headline.QUERY,
         daily.KPI_DAILY,
         periods.KPI_WEEKLY,
         periods.KPI_MONTHLY,
