@@ -90,7 +90,11 @@ def load_all_templates(settings: Settings) -> dict[str, TabTemplate]:
 def select_templates(
     templates: Mapping[str, TabTemplate], titles: Sequence[str] | None
 ) -> list[TabTemplate]:
-    """The templates named by ``titles`` (all when None), in template order."""
+    """The templates named by ``titles`` (all when None), in template order.
+
+    The tabs a selected tab's charts read come along: a chart is drawn from its
+    source's frame of this run, never from stale data.
+    """
     if not titles:
         return list(templates.values())
     wanted = [t.strip() for t in titles if t.strip()]
@@ -100,6 +104,7 @@ def select_templates(
             f"unknown tab(s) {', '.join(repr(t) for t in unknown)}; the tabs are: "
             f"{', '.join(templates)} (titles are case-sensitive; separate them with commas)"
         )
+    wanted += [c.source_title(t) for t in wanted for c in templates[t].charts]
     return [t for title, t in templates.items() if title in wanted]
 
 
