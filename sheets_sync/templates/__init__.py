@@ -19,6 +19,7 @@ from sheets_sync.templates.model import (
     PivotValue,
     SeriesSpec,
     SeriesType,
+    SheetPosition,
     Summarize,
     TabTemplate,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "PivotValue",
     "SeriesSpec",
     "SeriesType",
+    "SheetPosition",
     "Summarize",
     "TabTemplate",
     "load_template",

@@ -31,6 +31,7 @@ from sheets_sync.templates.model import (
     ConditionKind,
     PivotSpec,
     PivotValue,
+    SheetPosition,
     Summarize,
     TabTemplate,
 )
@@ -39,6 +40,7 @@ from sheets_sync.templates.source import Where, read_yaml
 TAB_KEYS = {
     "title", "description", "query", "sql", "columns", "key", "window_days", "params",
     "freeze", "filter", "truncate_to_limit", "conditional_formats", "pivots", "charts", "order",
+    "position",
 }  # fmt: skip
 COLUMN_KEYS = {
     "header", "source", "type", "format", "width", "editable", "hidden", "hold_while_pending",
@@ -124,6 +126,7 @@ def load_template(
         pivots=_distinct(title, _pivots(raw.get("pivots", []), columns, where), where),
         charts=parse_charts(raw.get("charts"), title, columns, where),
         order=_count(raw.get("order", 100), "order", where),
+        position=_enum(SheetPosition, raw.get("position", "any"), "position", where),
         source_file=path,
     )
 

@@ -268,6 +268,17 @@ class ChartSpec:
         return tuple(dict.fromkeys(names))
 
 
+class SheetPosition(enum.StrEnum):
+    """Where a tab's sheet stands among the spreadsheet's sheets.
+
+    ``any``: where it was created (new sheets go last) or where the team moved it;
+    ``first``: kept first on every sync (the `Dashboard` is what the team opens).
+    """
+
+    ANY = "any"
+    FIRST = "first"
+
+
 @dataclass(frozen=True)
 class TabTemplate:
     """A managed tab: title, query, columns, key, window and presentation."""
@@ -288,6 +299,7 @@ class TabTemplate:
     pivots: tuple[PivotSpec, ...] = ()
     charts: tuple[ChartSpec, ...] = ()
     order: int = 100
+    position: SheetPosition = SheetPosition.ANY
     source_file: Path | None = None
 
     @property

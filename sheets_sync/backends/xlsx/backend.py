@@ -38,12 +38,13 @@ from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport, WrittenTab
 from sheets_sync.backends.pivot import compute_pivot
 from sheets_sync.backends.xlsx import cellio, cells, columns, extras, layout, markers, pending
+from sheets_sync.backends.xlsx import charts as chart_sheets
 from sheets_sync.backends.xlsx import notes as notes_sheet
-from sheets_sync.errors import DestinationError, ShrinkError
+from sheets_sync.errors import DataError, DestinationError, ShrinkError
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import check_shrink
 from sheets_sync.limits import XLSX_LIMITS, Limits, check_pivot_size, fit_each_tab
-from sheets_sync.templates.model import PivotSpec
+from sheets_sync.templates.model import PivotSpec, SheetPosition
 
 _SCRATCH_TITLE = "~sheets-sync"
 
@@ -82,6 +83,11 @@ class XlsxBackend:
             written.append(self._write_tab(wb, frame, plan, len(notes)))
             for spec in frame.template.pivots:
                 pivots.append(self._write_pivot(wb, frame, spec, sheets[spec.title]))
+        for frame in fitted:
+            if frame.template.charts:
+                title = chart_sheets.data_title(frame.title)
+                _write_charts(wb, frame, fitted, sheets[title], set(sheets))
+        _put_first(wb, fitted)
         notes_sheet.append(wb, leaving, options.adopt, self.destination)
         if fresh:
             wb.active = 0
@@ -97,6 +103,9 @@ class XlsxBackend:
             tab = sheets[frame.title] = markers.resolve(wb, frame.title)
             for spec in frame.template.pivots:
                 sheets[spec.title] = markers.resolve(wb, spec.title, legacy_ok=tab.legacy)
+            if frame.template.charts:
+                data = chart_sheets.data_title(frame.title)
+                sheets[data] = markers.resolve(wb, data)
         for title, found in sheets.items():
             if found.ours is not None and found.foreign is not None:
                 raise markers.renamed_over_error(self.destination, title, found.ours.title)
@@ -345,3 +354,44 @@ def _swap(wb: Workbook, ws: Worksheet, old: Worksheet | None, title: str) -> Non
     if was_active:
         wb.active = wb.index(ws)
     ws.sheet_view.tabSelected = was_active
+
+
+def _write_charts(
+    wb: Workbook,
+    frame: TabFrame,
+    frames: Sequence[TabFrame],
+    found: markers.Resolved,
+    rebuilt: set[str],
+) -> None:
+    """The tab's chart tables on its hidden data sheet, and its charts on their sheets.
+
+    A chart is drawn only on a sheet this run rebuilds (its charts go with it), so
+    a re-sync never stacks a second copy on a sheet it left as it was.
+    """
+    placed = chart_sheets.collect(frame, frames)
+    for item in placed:
+        if item.sheet not in rebuilt:
+            raise DataError(
+                f"chart {item.table.chart.title!r} of tab {frame.title!r} is drawn on tab "
+                f"{item.sheet!r}, which this run does not write; sync {item.sheet!r} together "
+                f"with {frame.title!r}"
+            )
+    ws, old = _fresh_sheet(wb, found.ours)
+    chart_sheets.write_tables(ws, placed)
+    ws.sheet_state = "hidden"
+    title = chart_sheets.data_title(frame.title)
+    _swap(wb, ws, old, title)
+    ws.sheet_view.tabSelected = False
+    markers.mark_sheet(wb, title)
+    chart_sheets.draw(placed, ws, lambda title: wb[title])
+
+
+def _put_first(wb: Workbook, frames: Sequence[TabFrame]) -> None:
+    """Tabs whose template says ``position: first`` become the workbook's first sheets."""
+    first = [f.title for f in frames if f.template.position is SheetPosition.FIRST]
+    active = wb.active if wb.sheetnames else None
+    for place, title in enumerate(first):
+        ws = wb[title]
+        wb.move_sheet(ws, offset=place - wb.index(ws))
+    if active is not None:
+        wb.active = wb.index(active)  # the index moved with the sheets; the choice did not
