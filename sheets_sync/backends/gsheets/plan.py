@@ -37,7 +37,7 @@ from sheets_sync.backends.gsheets.state import BookState, SheetState
 from sheets_sync.errors import ShrinkError
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import check_shrink
-from sheets_sync.templates.model import ColumnType
+from sheets_sync.templates.model import ColumnType, SheetPosition
 
 PIVOT_SHEET_ROWS = 1000
 PIVOT_SHEET_COLS = 26
@@ -102,8 +102,23 @@ def build_plan(
     archive = None if new else state.sheets[ARCHIVE_TITLE]
     plan.requests.extend(archive_requests(archive, archive_id, notes, archive_blocked))
     plan.tabs.extend(pivots)
+    plan.requests.extend(_first_sheets(state, frames, ids))
     plan.value_bodies = pack(ranges, payload_cap)
     return plan
+
+
+def _first_sheets(state: BookState, frames: Sequence[TabFrame], ids: _SheetIds) -> list[dict]:
+    """Moves putting ``position: first`` tabs first, in template order; none when already there.
+
+    Last in the batch, so a sheet added by the same batch (at the end) moves too.
+    """
+    requests: list[dict] = []
+    first = [f.title for f in frames if f.template.position is SheetPosition.FIRST]
+    for place, title in enumerate(first):
+        sheet_id, new = ids.of(title)
+        if requests or new or state.sheets[title].index != place:  # a move shifts the rest
+            requests.append(structure.move_sheet(sheet_id, place))
+    return requests
 
 
 def cells_besides_frames(state: BookState, frames: Sequence[TabFrame]) -> int:

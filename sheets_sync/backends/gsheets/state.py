@@ -49,6 +49,7 @@ class SheetState:
     protected_ranges: list[dict[str, Any]] = field(default_factory=list)
     conditional_formats: list[dict[str, Any]] = field(default_factory=list)
     basic_filter: dict[str, Any] | None = None
+    index: int = 0
 
     @property
     def cells(self) -> int:
@@ -87,6 +88,7 @@ class BookState:
                 protected_ranges=list(sheet.get("protectedRanges", [])),
                 conditional_formats=list(sheet.get("conditionalFormats", [])),
                 basic_filter=sheet.get("basicFilter"),
+                index=int(props.get("index", 0)),  # Google leaves 0 out
             )
             sheets[state.title] = state
         return cls(sheets=sheets, named_ranges=list(metadata.get("namedRanges", [])))

@@ -44,6 +44,13 @@ def rename_sheet(sheet_id: int, title: str) -> dict[str, Any]:
     return {"updateSheetProperties": {"properties": props, "fields": "title"}}
 
 
+def move_sheet(sheet_id: int, index: int) -> dict[str, Any]:
+    """Move a sheet to ``index`` (counted before the move, as Google does: exact for a
+    move towards the front, the only one ``position: first`` makes)."""
+    props = {"sheetId": sheet_id, "index": index}
+    return {"updateSheetProperties": {"properties": props, "fields": "index"}}
+
+
 def tag_sheet(sheet_id: int, title: str) -> dict[str, Any]:
     """The sheet-level tag that makes a sheet the product's (see :mod:`.ownership`)."""
     return _tag(TAB_KEY, title, {"sheetId": sheet_id})
