@@ -25,13 +25,17 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sheets_sync.config import DEFAULT_CONFIG_FILE, ENV_PREFIX, Settings
 from sheets_sync.destinations import parse_destination
 from sheets_sync.errors import ConfigError, DestinationError
 from sheets_sync.templates.source import Where, read_yaml
+
+if TYPE_CHECKING:
+    from sheets_sync.templates.model import TabTemplate
 
 TOP_KEYS = {"spreadsheets"}
 SHEET_KEYS = {"id", "name", "tabs", "countries"}
@@ -92,28 +96,30 @@ def load_registry(settings: Settings) -> Registry:
             "not a list",
             "list the spreadsheets, each starting with `- id: …` on its own line",
         )
-    titles = _template_titles(settings)
+    templates = _templates(settings)
     sheets = tuple(
-        _sheet(item, f"spreadsheets[{i}]", titles, where) for i, item in enumerate(entries)
+        _sheet(item, f"spreadsheets[{i}]", templates, where) for i, item in enumerate(entries)
     )
     _refuse_duplicates(sheets, where)
     return Registry(sheets=sheets)
 
 
-def _template_titles(settings: Settings) -> tuple[str, ...]:
+def _templates(settings: Settings) -> Mapping[str, TabTemplate]:
     from sheets_sync.sync import load_all_templates  # sync imports the KPI queries; keep it lazy
 
-    return tuple(load_all_templates(settings))
+    return load_all_templates(settings)
 
 
-def _sheet(item: Any, key: str, titles: tuple[str, ...], where: Where) -> RegisteredSheet:
+def _sheet(
+    item: Any, key: str, templates: Mapping[str, TabTemplate], where: Where
+) -> RegisteredSheet:
     if not isinstance(item, dict):
         raise where.fail(key, "not a mapping", "write `- id: …` then `name: …` under it")
     where.check_keys(item, SHEET_KEYS, f"{key}.")
     return RegisteredSheet(
         id=_id(item.get("id"), f"{key}.id", where),
         name=_name(item.get("name"), f"{key}.name", where),
-        tabs=_tabs(item.get("tabs"), f"{key}.tabs", titles, where),
+        tabs=_tabs(item.get("tabs"), f"{key}.tabs", templates, where),
         countries=_countries(item.get("countries"), f"{key}.countries", where),
     )
 
@@ -141,16 +147,42 @@ def _name(value: Any, key: str, where: Where) -> str:
     return value.strip()
 
 
-def _tabs(value: Any, key: str, titles: tuple[str, ...], where: Where) -> tuple[str, ...] | None:
+def _tabs(
+    value: Any, key: str, templates: Mapping[str, TabTemplate], where: Where
+) -> tuple[str, ...] | None:
     if value is None:
         return None
+    titles = list(templates)
     items = _text_list(value, key, where, "e.g. `tabs: [KPI Daily, Pricing]`")
     for index, title in enumerate(items):
         if title not in titles:
             close = difflib.get_close_matches(title, titles, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"use one of {list(titles)}"
+            hint = f"did you mean {close[0]!r}?" if close else f"use one of {titles}"
             raise where.fail(f"{key}[{index}]", f"no tab is titled {title!r}", hint)
+    for index, title in enumerate(items):
+        _check_chart_tabs(templates[title], items, f"{key}[{index}]", where)
     return items
+
+
+def _check_chart_tabs(
+    template: TabTemplate, items: tuple[str, ...], key: str, where: Where
+) -> None:
+    """A listed tab's charts read (and may be drawn on) other tabs: those must be listed too.
+
+    The registry says which tabs a spreadsheet gets, so a chart never silently
+    brings a tab the team left out, nor points at one the sheet does not have.
+    """
+    needed = [c.source_title(template.title) for c in template.charts]
+    needed += [c.sheet_title(template.title) for c in template.charts]
+    missing = [t for t in dict.fromkeys(needed) if t not in items]
+    if missing:
+        names = ", ".join(missing)
+        raise where.fail(
+            key,
+            f"tab {template.title!r} draws charts from tab(s) {names}, which this spreadsheet "
+            "does not get",
+            f"add {names} to `tabs:`, or leave `tabs:` out to get every tab",
+        )
 
 
 def _countries(value: Any, key: str, where: Where) -> tuple[str, ...] | None:

@@ -64,6 +64,20 @@ def test_a_registry_lists_each_sheet_with_its_scope(tmp_path):
     assert registry.sheets[1].filters == {}
 
 
+def test_a_tab_listed_with_the_tabs_its_charts_read_loads(tmp_path):
+    path = registry_file(
+        tmp_path,
+        f"""
+        spreadsheets:
+          - id: {ID_A}
+            name: Board only
+            tabs: [Dashboard, KPI Weekly, KPI Monthly, Seller Scorecard]
+        """,
+    )
+    (sheet,) = load(path).sheets
+    assert sheet.tabs == ("Dashboard", "KPI Weekly", "KPI Monthly", "Seller Scorecard")
+
+
 @pytest.mark.parametrize("text", ["spreadsheets:\n", "spreadsheets: []\n"])
 def test_a_registry_with_no_sheet_is_empty(tmp_path, text):
     assert load(registry_file(tmp_path, text)).sheets == ()
@@ -131,6 +145,10 @@ URL = f"https://docs.google.com/spreadsheets/d/{ID_A}/edit#gid=0"
          "country code. Fix: quote it, e.g. 'NO'"),
         (GOOD + "    countries: [1]\n", "{p}:4: spreadsheets[0].countries[0]: 1 is not text. "
          "Fix: e.g. `countries: [FR, BE]`"),
+        (GOOD + "    tabs: [Dashboard, KPI Weekly]\n", "{p}:4: spreadsheets[0].tabs[0]: tab "
+         "'Dashboard' draws charts from tab(s) KPI Monthly, Seller Scorecard, which this "
+         "spreadsheet does not get. Fix: add KPI Monthly, Seller Scorecard to `tabs:`, or leave "
+         "`tabs:` out to get every tab"),
         (GOOD + f"  - id: {ID_A}\n    name: Again\n", "{p}:4: spreadsheets[1].id: "
          f"'{ID_A}' is already registered as spreadsheets[0] (line 2). "
          "Fix: register each spreadsheet once; merge the two entries"),
@@ -138,7 +156,7 @@ URL = f"https://docs.google.com/spreadsheets/d/{ID_A}/edit#gid=0"
     ids=["list", "empty", "bad-yaml", "top-key-typo", "not-a-list", "item-not-mapping",
          "no-id", "short-id", "url-id", "number-id", "no-name", "key-typo", "tab-typo",
          "tabs-string", "tabs-empty", "tab-twice", "lower-case-country", "three-letters",
-         "norway-unquoted", "country-number", "duplicate-id"],
+         "norway-unquoted", "country-number", "chart-source-missing", "duplicate-id"],
 )  # fmt: skip
 def test_a_bad_registry_is_one_line_naming_file_line_key_and_fix(tmp_path, text, message):
     path = tmp_path / "sheets-sync.yaml"
