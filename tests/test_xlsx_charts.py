@@ -18,7 +18,7 @@ from openpyxl.chart import BarChart, Reference
 
 from sheets_sync.backends.base import WriteOptions
 from sheets_sync.backends.xlsx.backend import XlsxBackend
-from sheets_sync.backends.xlsx.charts import data_title
+from sheets_sync.backends.xlsx.charts import data_title, nice_ceiling
 from sheets_sync.errors import DataError
 from sheets_sync.frame import TabFrame
 from sheets_sync.templates.model import (
@@ -142,11 +142,21 @@ def test_a_combo_chart_puts_its_line_on_a_second_axis(book: Path) -> None:
     assert (type(bar).__name__, type(line).__name__) == ("BarChart", "LineChart")
     assert line.y_axis.axId == 200 and line.y_axis.crosses == "max"
     assert bar.y_axis.axId != 200
+    # paid amount and its target are both money: one scale, from 0 to a round number
+    assert (bar.y_axis.scaling.min, bar.y_axis.scaling.max) == (0, 900)  # target 2 × 450
+    assert (line.y_axis.scaling.min, line.y_axis.scaling.max) == (0, 900)
     assert refs(combo)[0] == [f"{DATA}!$F$3:$F$6", f"{DATA}!$G$3:$G$6"]
     anchor = combo.anchor
     assert (anchor._from.row, anchor._from.col) == (20, 0)
     assert (anchor._from.colOff, anchor._from.rowOff) == (7 * 9525, 4 * 9525)
     assert (anchor.ext.width, anchor.ext.height) == (640 * 9525, 300 * 9525)
+
+
+@pytest.mark.parametrize(
+    ("value", "top"), [(601, 650), (900, 900), (0.37, 0.4), (12_345, 15_000), (7, 7)]
+)
+def test_a_shared_scale_ends_on_a_round_number(value, top) -> None:
+    assert nice_ceiling(value) == pytest.approx(top)
 
 
 def test_pie_bar_and_a_right_axis_line(book: Path) -> None:

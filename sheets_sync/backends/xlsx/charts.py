@@ -17,8 +17,10 @@ so any workbook writer can serialise the same charts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from openpyxl.chart import BarChart, LineChart, PieChart, Reference
 from openpyxl.chart._chart import ChartBase
@@ -112,6 +114,7 @@ def build_chart(table: ChartTable, data: Worksheet, column: int) -> ChartBase:
     _style(main, table)
     if second is not None:
         _style_second(second, table)
+        _same_scale(main, second, table)
         main += second
     main.title = spec.title
     main.width, main.height = spec.width * CM_PER_PIXEL, spec.height * CM_PER_PIXEL
@@ -173,6 +176,25 @@ def _style_second(chart: ChartBase, table: ChartTable) -> None:
     chart.y_axis.majorGridlines = None
     right = [t for s, t in zip(table.series, table.types[1:], strict=True) if s.axis is Axis.RIGHT]
     chart.y_axis.number_format = _format(right[0] if right else table.types[-1]) or "General"
+
+
+def _same_scale(left: ChartBase, right: ChartBase, table: ChartTable) -> None:
+    """Both axes on one scale when their series are in one unit (paid amount vs its
+    target): two independent scales would draw a target line that means nothing."""
+    if len(set(table.types[1:])) != 1:
+        return
+    numbers = [float(v) for r in table.rows for v in r[1:] if isinstance(v, int | float | Decimal)]
+    if not numbers or min(numbers) < 0 or max(numbers) <= 0:
+        return
+    top = nice_ceiling(max(numbers))
+    for chart in (left, right):
+        chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, top
+
+
+def nice_ceiling(value: float) -> float:
+    """The next round number at or above ``value`` (1, 1.5, 2, … 10 × a power of ten)."""
+    step = 10 ** math.floor(math.log10(value)) / 2
+    return math.ceil(value / step) * step
 
 
 def _format(kind: ColumnType) -> str | None:

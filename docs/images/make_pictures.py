@@ -1,0 +1,102 @@
+"""Render the demo workbook's Dashboard and a few tabs to the PNGs the README shows.
+
+This script made the pictures in ``docs/images/``. To make them again, from the
+repository root (LibreOffice and poppler from Debian's packages:
+``apt-get install libreoffice-calc-nogui poppler-utils``)::
+
+    .venv/bin/python -P docs/images/make_pictures.py             # runs the demo in a temp dir
+    .venv/bin/python -P docs/images/make_pictures.py ops.xlsx    # or renders a workbook you have
+
+How: the demo (``sheets-sync demo``) writes a workbook; for each picture a copy of
+it keeps only that sheet (and the hidden sheet of its charts' data), with a print
+area fitted to one landscape page; LibreOffice headless converts the copy to PDF (``soffice --headless
+--convert-to pdf``, which exports visible sheets only) and ``pdftoppm`` turns the
+page into a PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from openpyxl import load_workbook
+from openpyxl.worksheet.properties import PageSetupProperties
+
+from sheets_sync.backends.xlsx.charts import data_title
+
+HERE = Path(__file__).resolve().parent
+PICTURES = {
+    # picture name → (sheet, print area)
+    "dashboard": ("Dashboard", "A1:R64"),
+    "kpi_weekly": ("KPI Weekly", "A1:Z30"),
+    "seller_scorecard": ("Seller Scorecard", "A1:U24"),
+}
+DEMO_ORDERS = "30000"
+RESOLUTION = "100"  # dots per inch of the PNGs: readable, and small in the repository
+
+
+def demo_workbook(folder: Path) -> Path:
+    """Run ``sheets-sync demo`` in ``folder`` (a fresh database and workbook)."""
+    command = [str(Path(sys.executable).with_name("sheets-sync")), "demo", "--orders", DEMO_ORDERS]
+    subprocess.run(command, cwd=folder, check=True, stdout=subprocess.DEVNULL)
+    return folder / "tradein-ops.xlsx"
+
+
+def one_sheet_copy(book: Path, sheet: str, area: str, target: Path) -> Path:
+    """A copy of ``book`` with only ``sheet`` (and the hidden data of its charts), printed
+    on one landscape page. Dropping the big tabs keeps LibreOffice's conversion short."""
+    wb = load_workbook(book)
+    for ws in list(wb.worksheets):
+        if ws.title not in (sheet, data_title(sheet)):
+            wb.remove(ws)
+    for name in list(wb.defined_names):  # the product's markers point at removed sheets
+        del wb.defined_names[name]
+    ws = wb[sheet]
+    wb.active = wb.index(ws)
+    ws.print_area = area
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 1
+    wb.save(target)
+    return target
+
+
+def to_png(workbook: Path, name: str, work: Path) -> Path:
+    """LibreOffice → PDF, then the first page → ``docs/images/<name>.png``."""
+    profile = (work / "lo-profile").as_uri()  # its own profile: runs beside an open LibreOffice
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+         "--outdir", str(work), str(workbook)],
+        check=True, stdout=subprocess.DEVNULL, timeout=300,
+    )  # fmt: skip
+    pdf = work / f"{workbook.stem}.pdf"
+    stem = HERE / name
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", RESOLUTION, "-f", "1", "-l", "1", "-singlefile",
+         str(pdf), str(stem)],
+        check=True,
+    )  # fmt: skip
+    return stem.with_suffix(".png")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workbook", nargs="?", type=Path, help="render this workbook, not a demo")
+    args = parser.parse_args()
+    for tool in ("soffice", "pdftoppm"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is missing: apt-get install libreoffice-calc-nogui poppler-utils")
+    with tempfile.TemporaryDirectory(prefix="pictures-") as tmp:
+        work = Path(tmp)
+        book = args.workbook.resolve() if args.workbook else demo_workbook(work)
+        for name, (sheet, area) in PICTURES.items():
+            copy = one_sheet_copy(book, sheet, area, work / f"{name}.xlsx")
+            print(to_png(copy, name, work).relative_to(HERE.parent.parent))
+
+
+if __name__ == "__main__":
+    main()
