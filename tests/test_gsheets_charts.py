@@ -6,11 +6,14 @@ chart the template dropped deleted."""
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from typing import Any
 
 import gspread
 import pytest
-from helpers import column, tab
+from fixtures_sync import LAST_DAY
+from helpers import TEMPLATES, column, tab
+from openpyxl import load_workbook
 
 from sheets_sync.backends.base import WriteOptions
 from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
@@ -19,6 +22,7 @@ from sheets_sync.backends.gsheets.state import CHART_KEY
 from sheets_sync.config import Settings
 from sheets_sync.errors import DestinationError
 from sheets_sync.frame import TabFrame
+from sheets_sync.sync import run_sync
 from sheets_sync.templates.model import (
     Aggregate,
     Axis,
@@ -258,6 +262,17 @@ def test_a_dropped_chart_goes_a_deleted_one_comes_back_and_a_moved_one_moves(
     assert sent["updateEmbeddedObjectPosition"] == 1
 
 
+def test_a_team_sheet_titled_like_the_chart_tables_is_never_taken(emulator, sheet) -> None:
+    team = sheet.add_worksheet(data_title("Board"), 5, 5)
+    team.update([["ours"]], "A1")
+    no_charts = dataclasses.replace(BOARD, charts=())
+    write(emulator, sheet, frames(weekly_rows(1, 3), no_charts))
+    assert sheet.worksheet(data_title("Board")).acell("A1").value == "ours"
+    with pytest.raises(DestinationError, match="was not created by sheets-sync"):
+        write(emulator, sheet, frames(weekly_rows(1, 3)))
+    assert sheet.worksheet(data_title("Board")).acell("A1").value == "ours"
+
+
 def test_a_chart_placed_on_a_sheet_nobody_writes_fails_before_any_write(
     emulator, controls, sheet
 ) -> None:
@@ -273,3 +288,48 @@ def test_a_chart_placed_on_a_sheet_nobody_writes_fails_before_any_write(
 def kinds_by_endpoint(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:
     counts = {k: n - before["by_kind"].get(k, 0) for k, n in after["by_kind"].items()}
     return {k: n for k, n in counts.items() if n}
+
+
+BOARD_YAML = """\
+title: Board
+sql: board.sql
+order: 1
+columns:
+  - {header: Figure, type: text}
+charts:
+  - title: Weekly orders by market
+    type: column
+    source: KPI Weekly
+    x: Week
+    series: [Orders created]
+    split_by: Country
+    aggregate: sum
+    filter: {last: 13 weeks}
+    position: A4
+"""
+
+
+def test_a_sync_of_the_board_alone_brings_its_source_and_draws_from_it(
+    emulator, sheet, loaded, tmp_path
+) -> None:
+    tabs = tmp_path / "tabs"
+    tabs.mkdir()
+    shutil.copy(TEMPLATES / "tabs" / "kpi_weekly.yaml", tabs)
+    (tabs / "board.yaml").write_text(BOARD_YAML)
+    (tabs / "board.sql").write_text("SELECT 'Orders' AS figure")
+    settings = Settings.load(environ={}, templates_dir=tmp_path, sheets_api_url=emulator.url)
+    run_sync(loaded, settings, f"gsheets:{sheet.id}", tabs=["Board"], as_of=LAST_DAY)
+    weekly = sheet.worksheet("KPI Weekly").get_all_records()
+    sums: dict[str, dict[str, int]] = {}
+    for record in weekly:
+        per_week = sums.setdefault(str(record["Week"]), {})
+        country = str(record["Country"])
+        per_week[country] = per_week.get(country, 0) + int(record["Orders created"])
+    assert sums
+    (drawn,) = charts_by_title(sheet).values()
+    got = table(sheet, drawn)
+    countries = sorted({c for week in sums.values() for c in week})
+    assert got[0] == ["Week", *sorted(sums)]
+    assert got[1:] == [[c, *(sums[w].get(c, "") for w in sorted(sums))] for c in countries]
+    run_sync(loaded, settings, f"xlsx:{tmp_path / 'book.xlsx'}", tabs=["Board"], as_of=LAST_DAY)
+    assert load_workbook(tmp_path / "book.xlsx").sheetnames[:2] == ["Board", "KPI Weekly"]

@@ -79,12 +79,12 @@ def plan_charts(state: BookState, frames: Sequence[TabFrame], sheet_id: SheetIdO
     taken = {c["chartId"] for s in state.sheets.values() for c in s.charts} | state.sheet_ids
     for frame in frames:
         tables = chart_tables(frame.template.charts, frame.title, by_title.get)
+        plan.requests.extend(_undeclared(state, frame.template))
         plan.requests.extend(_data_sheet(state, frame.title, tables, sheet_id, plan))
         for table, column in zip(tables, _offsets(tables), strict=True):
             plan.requests.extend(
                 _one_chart(state, frame.template, table, column, sheet_id, taken, set(by_title))
             )
-        plan.requests.extend(_undeclared(state, frame.template))
     return plan
 
 
@@ -109,7 +109,8 @@ def _data_sheet(
     title = data_title(tab)
     if not tables:
         sheet = state.sheets.get(title)
-        return [{"deleteSheet": {"sheetId": sheet.sheet_id}}] if sheet is not None else []
+        ours = sheet is not None and state.tab_tags.get(sheet.sheet_id) == title
+        return [{"deleteSheet": {"sheetId": sheet.sheet_id}}] if sheet and ours else []
     data_id, new = sheet_id(title)
     grid = _block_grid(tables)
     rows, cols = len(grid), len(grid[0])
