@@ -205,9 +205,16 @@ def test_ranges_follow_the_data_as_it_churns_and_nothing_unchanged_is_resent(
     assert kinds(before, controls.counters())["updateChartSpec"] == len(CHARTS) - 1  # not the pie
     before = controls.counters()
     write(emulator, sheet, frames(few))
-    resent = kinds(before, controls.counters())
+    after = controls.counters()
+    resent = kinds(before, after)
     chart_kinds = {"addChart", "updateChartSpec", "updateEmbeddedObjectPosition", "updateCells"}
     assert not chart_kinds & set(resent), resent
+    assert kinds_by_endpoint(before, after) == {  # charts come with the reads a sync makes
+        "spreadsheets.get": 1,
+        "spreadsheets.developerMetadata.search": 1,
+        "spreadsheets.values.batchGet": 1,
+        "spreadsheets.batchUpdate": 1,
+    }
 
 
 def test_a_chart_added_by_a_person_is_left_alone(emulator, sheet) -> None:

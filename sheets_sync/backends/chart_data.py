@@ -68,7 +68,8 @@ def chart_table(chart: ChartSpec, source: TabFrame) -> ChartTable:
                 f"does not have; fix the chart's columns to be among {template.headers}"
             )
     at = {name: template.column_index(name) for name in chart.columns}
-    rows = [r for r in source.rows if _kept(chart, source, r, at)]
+    latest = _latest(chart, source, at)
+    rows = [r for r in source.rows if _kept(chart, source.title, r, at, latest)]
     x_type = template.column(chart.x).type
     series_types = [template.column(s.column).type for s in chart.series]
     if chart.split_by is None:
@@ -81,33 +82,27 @@ def chart_table(chart: ChartSpec, source: TabFrame) -> ChartTable:
     return _split(chart, source.title, rows, at, x_type, series_types)
 
 
-def _kept(chart: ChartSpec, source: TabFrame, row: Row, at: dict[str, int]) -> bool:
+def _kept(chart: ChartSpec, tab: str, row: Row, at: dict[str, int], latest: int) -> bool:
     for rule in chart.filter.equals:
         if _text(row[at[rule.column]]) not in rule.values:
             return False
     last = chart.filter.last
     if last is None:
         return True
-    period = _period(row[at[last.column]], last.unit, chart, source.title, last.column)
-    return period is not None and period > _latest(chart, source, at) - last.count
+    period = _period(row[at[last.column]], last.unit, chart, tab, last.column)
+    return period is not None and period > latest - last.count
 
 
 def _latest(chart: ChartSpec, source: TabFrame, at: dict[str, int]) -> int:
-    """The latest period of the filter's column over the source's rows (cached per frame)."""
+    """The latest period of the ``last:`` column over all the source's rows (0: no filter)."""
     last = chart.filter.last
-    assert last is not None
-    key = (id(source), chart.title, last.column, last.unit)
-    if key not in _LATEST:
-        _LATEST.clear()
-        periods = (
-            _period(r[at[last.column]], last.unit, chart, source.title, last.column)
-            for r in source.rows
-        )
-        _LATEST[key] = max((p for p in periods if p is not None), default=0)
-    return _LATEST[key]
-
-
-_LATEST: dict[tuple[Any, ...], int] = {}
+    if last is None:
+        return 0
+    periods = (
+        _period(r[at[last.column]], last.unit, chart, source.title, last.column)
+        for r in source.rows
+    )
+    return max((p for p in periods if p is not None), default=0)
 
 
 def _period(value: Any, unit: PeriodUnit, chart: ChartSpec, tab: str, column: str) -> int | None:

@@ -198,7 +198,7 @@ def _one_chart(
     chart = table.chart
     data_id, _ = sheet_id(data_title(template.title))
     spec = chart_spec(table, data_id, column)
-    position = _position(chart, template.title, sheet_id, run)
+    position = _position(chart, template.title, sheet_id, run, state)
     tag = state.chart_tags.get((template.title, chart.title))
     existing = _existing(state, tag.chart_id) if tag is not None else None
     if existing is None:
@@ -256,15 +256,24 @@ def _series(table: ChartTable, j: int, data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _position(chart: ChartSpec, tab: str, sheet_id: SheetIdOf, run: set[str]) -> dict[str, Any]:
+def _position(
+    chart: ChartSpec, tab: str, sheet_id: SheetIdOf, run: set[str], state: BookState
+) -> dict[str, Any]:
     host = chart.sheet_title(tab)
     host_id, new = sheet_id(host)
+    at = chart.position
     if new and host not in run:
         raise DestinationError(
             f"chart {chart.title!r} of tab {tab!r} is placed on sheet {host!r}, which this "
             f"run does not write and the spreadsheet does not have; sync {host!r} too"
         )
-    at = chart.position
+    sheet = state.sheets.get(host)
+    if host not in run and sheet and (at.row >= sheet.row_count or at.column >= sheet.col_count):
+        raise DestinationError(
+            f"chart {chart.title!r} of tab {tab!r} is anchored at {at.cell} of sheet {host!r}, "
+            f"outside its {sheet.row_count} × {sheet.col_count} grid; sync {host!r} with "
+            f"{tab!r} (its grid grows to fit) or move the chart"
+        )
     anchor = {"sheetId": host_id, "rowIndex": at.row, "columnIndex": at.column}
     overlay = {"anchorCell": anchor, "offsetXPixels": at.offset_x, "offsetYPixels": at.offset_y}
     overlay.update(widthPixels=chart.width, heightPixels=chart.height)
