@@ -69,7 +69,7 @@ def chart_table(chart: ChartSpec, source: TabFrame) -> ChartTable:
             )
     at = {name: template.column_index(name) for name in chart.columns}
     latest = _latest(chart, source, at)
-    rows = [r for r in source.rows if _kept(chart, source.title, r, at, latest)]
+    rows = [r for r in source.rows if _kept(chart, source, r, at, latest)]
     x_type = template.column(chart.x).type
     series_types = [template.column(s.column).type for s in chart.series]
     if chart.split_by is None:
@@ -82,19 +82,23 @@ def chart_table(chart: ChartSpec, source: TabFrame) -> ChartTable:
     return _split(chart, source.title, rows, at, x_type, series_types)
 
 
-def _kept(chart: ChartSpec, tab: str, row: Row, at: dict[str, int], latest: int) -> bool:
+def _kept(chart: ChartSpec, source: TabFrame, row: Row, at: dict[str, int], latest: int) -> bool:
     for rule in chart.filter.equals:
         if _text(row[at[rule.column]]) not in rule.values:
             return False
     last = chart.filter.last
     if last is None:
         return True
-    period = _period(row[at[last.column]], last.unit, chart, tab, last.column)
+    period = _period(row[at[last.column]], last.unit, chart, source.title, last.column)
     return period is not None and period > latest - last.count
 
 
 def _latest(chart: ChartSpec, source: TabFrame, at: dict[str, int]) -> int:
-    """The latest period of the ``last:`` column over all the source's rows (0: no filter)."""
+    """The latest period of the filter's column over the source's rows (0 without ``last``).
+
+    Computed once per table: a cache keyed by the frame's ``id`` would hand a later
+    frame (which may reuse a freed frame's id) the window of an earlier run.
+    """
     last = chart.filter.last
     if last is None:
         return 0
