@@ -126,61 +126,69 @@ def _data_sheet(
         elif _same_values(state.values.get(title, []), grid):
             return out
     out.append(_write_grid(data_id, grid))
-    plan.cells[tab] = sum(1 for row in grid for cell in row if cell[0] is not None)
+    out.extend(_formats(data_id, tables, rows))
+    plan.cells[tab] = sum(1 for row in grid for value in row if value is not None)
     return out
 
 
-Slot = tuple[Any, dict[str, str] | None]  # a value and its number format
-
-
-def _block_grid(tables: Sequence[ChartTable]) -> list[list[Slot]]:
+def _block_grid(tables: Sequence[ChartTable]) -> list[list[Any]]:
     """Every chart's table side by side, padded with empty cells; at least two rows so a
     chart with no data still has a (blank) row to point at."""
     height = max(2, *(t.height for t in tables))
     width = sum(t.width + 1 for t in tables) - 1
-    grid: list[list[Slot]] = [[(None, None)] * width for _ in range(height)]
+    grid: list[list[Any]] = [[None] * width for _ in range(height)]
     for table, c0 in zip(tables, _offsets(tables), strict=True):
-        formats = [number_format(kind, kind.default_format) for kind in table.types]
-        for j, header in enumerate(table.headers):
-            grid[0][c0 + j] = (header, None)
-        for i, row in enumerate(table.rows, start=1):
-            for j, value in enumerate(row):
-                grid[i][c0 + j] = (value, formats[j])
+        for i, row in enumerate((table.headers, *table.rows)):
+            grid[i][c0 : c0 + len(row)] = row
     return grid
 
 
-def _same_values(read: list[list[Any]], grid: list[list[Slot]]) -> bool:
+def _same_values(read: list[list[Any]], grid: list[list[Any]]) -> bool:
     """Whether the sheet (a FORMULA/SERIAL_NUMBER read) already shows the grid's values."""
     for i, row in enumerate(grid):
         have = read[i] if i < len(read) else []
-        for j, (value, _) in enumerate(row):
+        for j, value in enumerate(row):
             current = have[j] if j < len(have) else None
             if not same_cell(current, to_cell(value)):
                 return False
     return len(read) <= len(grid) and all(len(r) <= len(grid[0]) for r in read)
 
 
-def _write_grid(data_id: int, grid: list[list[Slot]]) -> dict[str, Any]:
+def _write_grid(data_id: int, grid: list[list[Any]]) -> dict[str, Any]:
     """The whole grid in one updateCells: cells outside the tables are cleared."""
-    rows = [{"values": [_cell_data(value, fmt) for value, fmt in row]} for row in grid]
+    rows = [{"values": [_cell_data(value) for value in row]} for row in grid]
     rng = structure.grid(data_id, 0, len(grid), 0, len(grid[0]))
-    fields = "userEnteredValue,userEnteredFormat.numberFormat"
-    return {"updateCells": {"rows": rows, "range": rng, "fields": fields}}
+    return {"updateCells": {"rows": rows, "range": rng, "fields": "userEnteredValue"}}
 
 
-def _cell_data(value: Any, fmt: dict[str, str] | None) -> dict[str, Any]:
-    """A CellData written as typed RAW (text stays text, even ``=…``)."""
-    cell = to_cell(value)
-    out: dict[str, Any] = {}
-    if isinstance(cell, bool):
-        out["userEnteredValue"] = {"boolValue": cell}
-    elif isinstance(cell, int | float):
-        out["userEnteredValue"] = {"numberValue": cell}
-    elif cell != "":
-        out["userEnteredValue"] = {"stringValue": cell}
-    if fmt is not None and out:
-        out["userEnteredFormat"] = {"numberFormat": fmt}
+def _formats(data_id: int, tables: Sequence[ChartTable], rows: int) -> list[dict[str, Any]]:
+    """One number format per table column below its header (dates stay dates on the axis):
+    a repeatCell per column costs less than a format in every cell."""
+    out = []
+    for table, c0 in zip(tables, _offsets(tables), strict=True):
+        for j, kind in enumerate(table.types):
+            fmt = number_format(kind, kind.default_format)
+            if fmt is not None and rows > 1:
+                out.append(
+                    {
+                        "repeatCell": {
+                            "range": structure.grid(data_id, 1, rows, c0 + j, c0 + j + 1),
+                            "cell": {"userEnteredFormat": {"numberFormat": fmt}},
+                            "fields": "userEnteredFormat.numberFormat",
+                        }
+                    }
+                )
     return out
+
+
+def _cell_data(value: Any) -> dict[str, Any]:
+    """A CellData written as typed RAW (text stays text, even ``=…``); {} clears it."""
+    cell = to_cell(value)
+    if isinstance(cell, bool):
+        return {"userEnteredValue": {"boolValue": cell}}
+    if isinstance(cell, int | float):
+        return {"userEnteredValue": {"numberValue": cell}}
+    return {"userEnteredValue": {"stringValue": cell}} if cell != "" else {}
 
 
 # -- the charts -----------------------------------------------------------------
