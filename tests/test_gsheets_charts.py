@@ -6,6 +6,7 @@ chart the template dropped deleted."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import shutil
 from typing import Any
 
@@ -340,3 +341,22 @@ def test_a_sync_of_the_board_alone_brings_its_source_and_draws_from_it(
     assert got[1:] == [[c, *(sums[w].get(c, "") for w in sorted(sums))] for c in countries]
     run_sync(loaded, settings, f"xlsx:{tmp_path / 'book.xlsx'}", tabs=["Board"], as_of=LAST_DAY)
     assert load_workbook(tmp_path / "book.xlsx").sheetnames[:2] == ["Board", "KPI Weekly"]
+
+
+def test_dates_on_the_x_axis_stay_dates_and_text_stays_text(emulator, sheet) -> None:
+    daily = tab(
+        "Daily",
+        column("Date", ColumnType.DATE),
+        column("Seller"),
+        column("Orders", ColumnType.INTEGER),
+    )
+    line = ChartSpec(
+        "Orders per day", ChartType.LINE, x="Date", series=(SeriesSpec("Orders"),),
+        position=ChartPosition(0, 4), split_by="Seller", aggregate=Aggregate.SUM,
+        filter=ChartFilter(LastPeriods("Date", 2, PeriodUnit.DAYS)),
+    )  # fmt: skip
+    start = dt.date(2026, 3, 1)
+    rows = [(start + dt.timedelta(days=d), "=IMPORTXML(1)", d + 1) for d in range(5)]
+    write(emulator, sheet, [TabFrame(dataclasses.replace(daily, charts=(line,)), rows)])
+    shown = sheet.worksheet(data_title("Daily")).get_all_values()
+    assert shown == [["Date", "=IMPORTXML(1)"], ["2026-03-04", "4"], ["2026-03-05", "5"]]
