@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 
 from sheets_sync.backends.base import WriteOptions
 from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
-from sheets_sync.backends.gsheets.charts import data_title
+from sheets_sync.backends.gsheets.charts import covers, data_title
 from sheets_sync.backends.gsheets.state import CHART_KEY
 from sheets_sync.config import Settings
 from sheets_sync.errors import DestinationError
@@ -360,3 +360,61 @@ def test_dates_on_the_x_axis_stay_dates_and_text_stays_text(emulator, sheet) -> 
     write(emulator, sheet, [TabFrame(dataclasses.replace(daily, charts=(line,)), rows)])
     shown = sheet.worksheet(data_title("Daily")).get_all_values()
     assert shown == [["Date", "=IMPORTXML(1)"], ["2026-03-04", "4"], ["2026-03-05", "5"]]
+
+
+SENT = {
+    "title": "Orders",
+    "basicChart": {
+        "chartType": "COLUMN",
+        "axis": [{"position": "BOTTOM_AXIS", "title": "Week"}],
+        "domains": [{"domain": {"sourceRange": {"sources": [
+            {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 5,
+             "startColumnIndex": 0, "endColumnIndex": 1}]}}}],
+        "headerCount": 1,
+    },
+}  # fmt: skip
+
+
+def _answer(**changes: Any) -> dict[str, Any]:
+    """SENT as Google answers it: defaults added, zeros and sheet 0 left out, more axes."""
+    answer = {
+        "title": "Orders", "fontName": "Roboto",
+        "hiddenDimensionStrategy": "SKIP_HIDDEN_ROWS_AND_COLUMNS",
+        "basicChart": {
+            "chartType": "COLUMN",
+            "axis": [{"position": "LEFT_AXIS", "format": {}},
+                     {"position": "BOTTOM_AXIS", "title": "Week", "format": {"fontFamily": "x"}}],
+            "domains": [{"domain": {"sourceRange": {"sources": [
+                {"endRowIndex": 5, "endColumnIndex": 1}]}}}],
+            "headerCount": 1,
+        },
+    }  # fmt: skip
+    answer["basicChart"].update(changes)
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "same"),
+    [
+        (_answer(), True),
+        (_answer(chartType="LINE"), False),
+        (_answer(axis=[{"position": "BOTTOM_AXIS", "title": "Month"}]), False),
+        (_answer(axis=[{"position": "LEFT_AXIS"}]), False),
+        (
+            _answer(
+                domains=[
+                    {
+                        "domain": {
+                            "sourceRange": {"sources": [{"endRowIndex": 6, "endColumnIndex": 1}]}
+                        }
+                    }
+                ]
+            ),
+            False,
+        ),
+        (_answer(domains=[]), False),
+        (None, False),
+    ],
+)
+def test_a_spec_is_the_same_when_google_holds_all_we_send(answer: Any, same: bool) -> None:
+    assert covers(answer, SENT) is same

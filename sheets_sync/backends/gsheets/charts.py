@@ -28,7 +28,7 @@ from typing import Any
 from sheets_sync.backends.chart_data import ChartTable, chart_tables
 from sheets_sync.backends.gsheets import structure
 from sheets_sync.backends.gsheets.cells import number_format, same_cell, to_cell
-from sheets_sync.backends.gsheets.state import CHART_KEY, BookState, ChartTag
+from sheets_sync.backends.gsheets.state import CHART_KEY, BookState
 from sheets_sync.errors import DestinationError
 from sheets_sync.frame import TabFrame
 from sheets_sync.limits import GOOGLE_MAX_TITLE_CHARS
@@ -209,18 +209,26 @@ def _one_chart(
     position = _position(chart, template.title, sheet_id, run, state)
     tag = state.chart_tags.get((template.title, chart.title))
     existing = _existing(state, tag.chart_id) if tag is not None else None
-    if existing is None:
-        chart_id = tag.chart_id if tag is not None else _new_id(template.title, chart, taken)
-        embedded = {"chartId": chart_id, "spec": spec, "position": position}
-        out: list[dict[str, Any]] = [{"addChart": {"chart": embedded}}]
-        if tag is None:
-            out.append(_tag(template.title, chart.title, chart_id))
-        return out
-    out = []
+    if existing is not None:
+        return _updates(existing, spec, position)
+    chart_id = tag.chart_id if tag is not None else _new_id(template.title, chart, taken)
+    embedded = {"chartId": chart_id, "spec": spec, "position": position}
+    out: list[dict[str, Any]] = [{"addChart": {"chart": embedded}}]
+    if tag is None:
+        out.append(_tag(template.title, chart.title, chart_id))
+    return out
+
+
+def _updates(
+    existing: dict[str, Any], spec: dict[str, Any], position: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """What an existing chart of ours needs: nothing when Google already holds it all."""
+    chart_id = existing["chartId"]
+    out: list[dict[str, Any]] = []
     if not covers(existing.get("spec"), spec):
-        out.append({"updateChartSpec": {"chartId": tag.chart_id, "spec": spec}})  # type: ignore[union-attr]
+        out.append({"updateChartSpec": {"chartId": chart_id, "spec": spec}})
     if not covers(existing.get("position"), position):
-        move = {"objectId": existing["chartId"], "newPosition": position, "fields": POSITION_FIELDS}
+        move = {"objectId": chart_id, "newPosition": position, "fields": POSITION_FIELDS}
         out.append({"updateEmbeddedObjectPosition": move})
     return out
 
@@ -335,6 +343,14 @@ def covers(answer: Any, sent: Any) -> bool:
         if not isinstance(answer, Mapping):
             return False
         return all(covers(answer[k], v) if k in answer else _is_default(v) for k, v in sent.items())
+    if isinstance(sent, list) and sent and all(_is_axis(item) for item in sent):
+        # Google answers every axis the chart has (with formats), not just those sent.
+        have = (
+            {a.get("position"): a for a in answer if _is_axis(a)}
+            if isinstance(answer, list)
+            else {}
+        )
+        return all(covers(have.get(item["position"]), item) for item in sent)
     if isinstance(sent, list):
         return (
             isinstance(answer, list)
@@ -344,8 +360,9 @@ def covers(answer: Any, sent: Any) -> bool:
     return bool(answer == sent)
 
 
+def _is_axis(value: Any) -> bool:
+    return isinstance(value, Mapping) and str(value.get("position", "")).endswith("_AXIS")
+
+
 def _is_default(value: Any) -> bool:
     return value in (0, False, "", None) or value == [] or value == {}
-
-
-__all__ = ["ChartTag", "chart_room", "chart_spec", "covers", "data_title", "plan_charts"]
