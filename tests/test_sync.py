@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
+from sheets_sync.backends.xlsx.charts import data_title
 from sheets_sync.cli import main
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
@@ -40,7 +41,9 @@ def test_sync_writes_every_tab_and_records_the_run(loaded, settings, tmp_path) -
     templates = load_all_templates(settings)
     expected = [*templates, *(p.title for t in templates.values() for p in t.pivots)]
     assert sorted(t.title for t in result.tabs) == sorted(expected)
-    assert sorted(load_workbook(book).sheetnames) == sorted(expected)
+    chart_data = [data_title(t.title) for t in templates.values() if t.charts]
+    assert chart_data == ["Dashboard · chart data"]  # the hidden tables of the charts
+    assert sorted(load_workbook(book).sheetnames) == sorted(expected + chart_data)
     assert result.as_of == LAST_DAY
     assert [e.title for e in events if e.phase == "compute"] == list(templates)
 
