@@ -170,6 +170,7 @@ def test_pie_bar_and_a_right_axis_line(book: Path) -> None:
     line = charts_by_title(wb["Board"])["Orders and paid"]
     assert [type(c).__name__ for c in line._charts] == ["LineChart", "LineChart"]
     assert line._charts[1].y_axis.axId == 200
+    assert [s.smooth for c in line._charts for s in c.series] == [False, False]  # no made-up curve
 
 
 @pytest.mark.parametrize(("before", "after"), [(6, 2), (2, 9)], ids=["fewer", "more"])

@@ -17,6 +17,7 @@ page into a PNG.
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -32,11 +33,13 @@ HERE = Path(__file__).resolve().parent
 PICTURES = {
     # picture name → (sheet, print area)
     "dashboard": ("Dashboard", "A1:R64"),
-    "kpi_weekly": ("KPI Weekly", "A1:Z30"),
-    "seller_scorecard": ("Seller Scorecard", "A1:U24"),
+    "kpi_weekly": ("KPI Weekly", "A1:O30"),
+    "seller_scorecard": ("Seller Scorecard", "A1:P24"),
 }
 DEMO_ORDERS = "30000"
-RESOLUTION = "100"  # dots per inch of the PNGs: readable, and small in the repository
+RESOLUTION = "110"  # dots per inch of the PNGs: readable, and small in the repository
+MARGIN = 12  # pixels of white kept around the page's content
+INK = re.compile(rb"[\x00-\xf0]")  # a channel darker than near-white: the page has content there
 
 
 def demo_workbook(folder: Path) -> Path:
@@ -74,13 +77,36 @@ def to_png(workbook: Path, name: str, work: Path) -> Path:
         check=True, stdout=subprocess.DEVNULL, timeout=300,
     )  # fmt: skip
     pdf = work / f"{workbook.stem}.pdf"
+    page = ["-r", RESOLUTION, "-f", "1", "-l", "1", "-singlefile", str(pdf)]
+    subprocess.run(["pdftoppm", *page, str(work / name)], check=True)  # a PPM, to measure
+    x, y, width, height = content_box(work / f"{name}.ppm")
+    crop = ["-x", str(x), "-y", str(y), "-W", str(width), "-H", str(height)]
     stem = HERE / name
-    subprocess.run(
-        ["pdftoppm", "-png", "-r", RESOLUTION, "-f", "1", "-l", "1", "-singlefile",
-         str(pdf), str(stem)],
-        check=True,
-    )  # fmt: skip
+    subprocess.run(["pdftoppm", "-png", *crop, *page, str(stem)], check=True)
     return stem.with_suffix(".png")
+
+
+def content_box(ppm: Path) -> tuple[int, int, int, int]:
+    """(x, y, width, height) of the page's content plus a margin: the page's white
+    margins and the print area's empty cells would only shrink the picture."""
+    raw = ppm.read_bytes()
+    _, size, _, pixels = raw.split(b"\n", 3)  # P6, "width height", 255, then RGB bytes
+    width, height = map(int, size.split())
+    left, right, top, bottom = width, 0, height, 0
+    for y in range(height):
+        row = pixels[y * width * 3 : (y + 1) * width * 3]
+        first = INK.search(row)
+        if first is None:
+            continue
+        last = INK.search(row[::-1])
+        assert last is not None
+        top, bottom = min(top, y), y
+        left = min(left, first.start() // 3)
+        right = max(right, width - 1 - last.start() // 3)
+    if right < left:
+        return 0, 0, width, height
+    x0, y0 = max(left - MARGIN, 0), max(top - MARGIN, 0)
+    return x0, y0, min(right + MARGIN, width - 1) - x0, min(bottom + MARGIN, height - 1) - y0
 
 
 def main() -> None:

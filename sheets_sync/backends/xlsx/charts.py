@@ -108,6 +108,8 @@ def build_chart(table: ChartTable, data: Worksheet, column: int) -> ChartBase:
             second = second or _second_chart(kind)
             target = second
         target.add_data(_values(data, column + 1 + j, len(table.rows)), titles_from_data=True)
+        if isinstance(target, LineChart):
+            target.series[-1].smooth = False  # straight segments: no invented curve between weeks
     for chart in (main, second):
         if chart is not None:
             chart.set_categories(_categories(data, column, len(table.rows)))
