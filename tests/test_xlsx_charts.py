@@ -167,6 +167,7 @@ def test_pie_bar_and_a_right_axis_line(book: Path) -> None:
     assert refs(pie) == ([f"{DATA}!$J$3:$J$4"], [f"{DATA}!$I$3:$I$4"])
     (bar,) = wb["Weekly"]._charts  # declared on Board, drawn on the Weekly sheet
     assert (type(bar).__name__, bar.type) == ("BarChart", "bar")
+    assert bar.x_axis.scaling.orientation == "maxMin"  # first row on top, as the table reads
     line = charts_by_title(wb["Board"])["Orders and paid"]
     assert [type(c).__name__ for c in line._charts] == ["LineChart", "LineChart"]
     assert line._charts[1].y_axis.axId == 200

@@ -76,10 +76,19 @@ def chart_table(chart: ChartSpec, source: TabFrame) -> ChartTable:
         rows = _summed(chart, rows, at) if chart.aggregate is Aggregate.SUM else rows
         picked = [(r[at[chart.x]], *(r[at[s.column]] for s in chart.series)) for r in rows]
         out = tuple(sorted(picked, key=lambda r: _order(r[0])))
+        if chart.filter.top is not None:
+            out = _top(out, chart.filter.top)
         series = tuple(replace(s, label=s.display_name) for s in chart.series)
         headers = (chart.x, *(s.display_name for s in chart.series))
         return ChartTable(chart, headers, (x_type, *series_types), series, out)
     return _split(chart, source.title, rows, at, x_type, series_types)
+
+
+def _top(rows: Sequence[Row], count: int) -> tuple[Row, ...]:
+    """The ``count`` rows with the largest first series, largest first (empty cells last;
+    ties keep the x order)."""
+    ranked = sorted(rows, key=lambda r: (r[1] is None, -(r[1] or 0)))
+    return tuple(ranked[:count])
 
 
 def _kept(chart: ChartSpec, source: TabFrame, row: Row, at: dict[str, int], latest: int) -> bool:

@@ -42,7 +42,7 @@ CHART_KEYS = {
     "position", "size",
 }  # fmt: skip
 SERIES_KEYS = {"column", "axis", "type", "label"}
-FILTER_KEYS = {"last", "column", "equals"}
+FILTER_KEYS = {"last", "column", "equals", "top"}
 POSITION_KEYS = {"cell", "row", "column", "sheet", "offset_x", "offset_y"}
 SIZE_KEYS = {"width", "height"}
 MIN_PIXELS, MAX_PIXELS = 50, 4000
@@ -243,6 +243,11 @@ def _check_shape(chart: ChartSpec, key: str, where: Where) -> None:
             f"{key}.split_by", f"a {chart.type.value} chart cannot split its series",
             "remove `split_by:`, or use a column, stacked_column, line or bar chart",
         )  # fmt: skip
+    if chart.filter.top is not None and chart.split_by is not None:
+        raise where.fail(
+            f"{key}.filter.top", "ranks rows by one series, which `split_by` splits",
+            "remove `top:` or `split_by:`",
+        )  # fmt: skip
     if chart.x in {s.column for s in chart.series}:
         raise where.fail(
             f"{key}.x", f"{chart.x!r} is both the x axis and a series",
@@ -273,7 +278,13 @@ def _filter(value: Any, x: str, key: str, where: Where) -> ChartFilter:
         EqualsFilter(str(name), _equal_values(wanted, f"{key}.equals.{name}", where))
         for name, wanted in equals.items()
     )
-    return ChartFilter(last, rules)
+    top = raw.get("top")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise where.fail(
+            f"{key}.top", f"{top!r} is not a whole number ≥ 1",
+            "write how many rows to keep, e.g. `top: 10` (the largest first series)",
+        )  # fmt: skip
+    return ChartFilter(last, rules, top)
 
 
 def _equal_values(value: Any, key: str, where: Where) -> tuple[str, ...]:

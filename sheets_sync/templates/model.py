@@ -195,8 +195,12 @@ class EqualsFilter:
 
 @dataclass(frozen=True)
 class ChartFilter:
+    """Which source rows a chart keeps; ``top``: then only the ``top`` rows with the
+    largest first series (e.g. the top sellers by win share), largest first."""
+
     last: LastPeriods | None = None
     equals: tuple[EqualsFilter, ...] = ()
+    top: int | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:

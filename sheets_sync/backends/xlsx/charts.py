@@ -169,6 +169,8 @@ def _style(chart: ChartBase, table: ChartTable) -> None:
     left = [t for s, t in zip(table.series, table.types[1:], strict=True) if s.axis is Axis.LEFT]
     chart.y_axis.number_format = _format(left[0] if left else table.types[1]) or "General"
     chart.legend.position = "b"
+    if isinstance(chart, BarChart) and chart.type == "bar":
+        chart.x_axis.scaling.orientation = "maxMin"  # the table's first row on top, as read
 
 
 def _style_second(chart: ChartBase, table: ChartTable) -> None:
