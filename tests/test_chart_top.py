@@ -81,7 +81,7 @@ def test_top_is_read_from_the_template(tmp_path: Path) -> None:
     assert chart.filter.top == 10
     dashboard = shipped_template("dashboard")
     by_title = {c.title: c for c in dashboard.charts}
-    assert by_title["Top 10 sellers by win share (28 days)"].filter.top == 10
+    assert by_title["Top 10 sellers by win share, 28 days"].filter.top == 10
 
 
 @pytest.mark.parametrize(
