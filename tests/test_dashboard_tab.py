@@ -70,6 +70,25 @@ def test_the_six_charts_are_drawn_over_their_tables(book: Path) -> None:
             assert series.val.numRef.f.startswith(f"{DATA}!$")
 
 
+def test_on_google_sheets_the_dashboard_is_first_with_its_six_charts(
+    engine: Engine, db_url: str, emulator, gspread_client
+) -> None:
+    load(engine, random_orders(300, dt.date(2025, 9, 1), days=124))
+    settings = Settings.load(
+        environ={}, database_url=db_url, templates_dir=TEMPLATES, sheets_api_url=emulator.url
+    )
+    sheet = gspread_client.create("Ops")
+    for _ in range(2):  # a re-sync keeps it first and draws no second copy
+        run_sync(engine, settings, f"gsheets:{sheet.id}", tabs=["Dashboard"], as_of=AS_OF)
+    meta = sheet.fetch_sheet_metadata()
+    first = min(meta["sheets"], key=lambda s: s["properties"].get("index", 0))
+    assert first["properties"]["title"] == "Dashboard"
+    titles = sorted(c["spec"]["title"] for c in first.get("charts", []))
+    assert titles == sorted(c.title for c in shipped_template("dashboard").charts)
+    rows = sheet.worksheet("Dashboard").get_all_values()
+    assert len(rows) == 19 and rows[0][:2] == ["Metric", "Period"]
+
+
 @pytest.mark.skipif(
     shutil.which("soffice") is None and not IN_CI, reason="LibreOffice (soffice) not installed"
 )
