@@ -19,7 +19,7 @@ from openpyxl.chart import BarChart, Reference
 from sheets_sync.backends.base import WriteOptions
 from sheets_sync.backends.xlsx.backend import XlsxBackend
 from sheets_sync.backends.xlsx.charts import data_title, nice_ceiling
-from sheets_sync.errors import DataError
+from sheets_sync.errors import DataError, LimitError
 from sheets_sync.frame import TabFrame
 from sheets_sync.templates.model import (
     Aggregate,
@@ -238,3 +238,16 @@ def test_a_chart_drawn_on_a_tab_outside_the_run_is_refused_before_writing(book: 
     with pytest.raises(DataError, match="is drawn on tab 'Board', which this run does not write"):
         XlsxBackend(book).write_tabs([TabFrame(template=solo, rows=[]), weekly(2)])
     assert book.read_bytes() == before
+
+
+def test_a_tab_title_too_long_for_its_chart_data_sheet_is_refused_before_writing(
+    book: Path,
+) -> None:
+    long_board = tab("Board of the whole market team", column("Figure"), charts=(PIE,))
+    with pytest.raises(LimitError) as raised:
+        XlsxBackend(book).write_tabs([TabFrame(template=long_board, rows=[]), weekly(2)])
+    assert "'Board of the whole market team · chart data' would have 43 characters" in str(
+        raised.value
+    )
+    assert "shorten the tab's `title` to 18 characters" in str(raised.value)
+    assert not book.exists()

@@ -40,7 +40,7 @@ from sheets_sync.backends.pivot import compute_pivot
 from sheets_sync.backends.xlsx import cellio, cells, columns, extras, layout, markers, pending
 from sheets_sync.backends.xlsx import charts as chart_sheets
 from sheets_sync.backends.xlsx import notes as notes_sheet
-from sheets_sync.errors import DataError, DestinationError, ShrinkError
+from sheets_sync.errors import DataError, DestinationError, LimitError, ShrinkError
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import check_shrink
 from sheets_sync.limits import XLSX_LIMITS, Limits, check_pivot_size, fit_each_tab
@@ -105,6 +105,7 @@ class XlsxBackend:
                 sheets[spec.title] = markers.resolve(wb, spec.title, legacy_ok=tab.legacy)
             if frame.template.charts:
                 data = chart_sheets.data_title(frame.title)
+                _check_data_title(frame.title, data, self.limits)
                 sheets[data] = markers.resolve(wb, data)
         for title, found in sheets.items():
             if found.ours is not None and found.foreign is not None:
@@ -384,6 +385,18 @@ def _write_charts(
     ws.sheet_view.tabSelected = False
     markers.mark_sheet(wb, title)
     chart_sheets.draw(placed, ws, lambda title: wb[title])
+
+
+def _check_data_title(tab: str, data: str, limits: Limits) -> None:
+    """The hidden sheet of a tab's charts is titled after the tab; a workbook caps titles."""
+    cap = limits.max_title_chars
+    if cap is not None and len(data) > cap:
+        room = cap - (len(data) - len(tab))
+        raise LimitError(
+            f"tab {tab!r} has charts, whose data sheet {data!r} would have {len(data)} "
+            f"characters, {limits.name} allows at most {cap}; shorten the tab's `title` to "
+            f"{room} characters in its template"
+        )
 
 
 def _put_first(wb: Workbook, frames: Sequence[TabFrame]) -> None:
