@@ -213,6 +213,22 @@ def test_the_team_s_own_charts_stay_as_they_were(book: Path) -> None:
     assert (kept[0].anchor._from.row, kept[0].anchor._from.col) == (1, 3)
 
 
+def test_the_team_s_pictures_stay_as_they_were(book: Path, tmp_path: Path) -> None:
+    """openpyxl keeps pictures only with Pillow installed (a dependency for this reason)."""
+    from openpyxl.drawing.image import Image
+    from PIL import Image as Picture
+
+    Picture.new("RGB", (40, 20), "red").save(tmp_path / "logo.png")
+    write(book, weeks=3)
+    wb = load_workbook(book)
+    wb.create_sheet("Team notes").add_image(Image(tmp_path / "logo.png"), "B3")
+    wb.save(book)
+    write(book, weeks=4)
+    (kept,) = load_workbook(book)["Team notes"]._images
+    assert (kept.anchor._from.row, kept.anchor._from.col) == (2, 1)
+    assert (kept.width, kept.height) == (40, 20)
+
+
 def test_a_tab_with_position_first_is_put_back_first(book: Path) -> None:
     write(book, weeks=2)
     wb = load_workbook(book)
