@@ -17,8 +17,9 @@ from openpyxl import load_workbook
 from openpyxl.chart import BarChart, Reference
 
 from sheets_sync.backends.base import WriteOptions
+from sheets_sync.backends.chart_data import chart_table
 from sheets_sync.backends.xlsx.backend import XlsxBackend
-from sheets_sync.backends.xlsx.charts import data_title, nice_ceiling
+from sheets_sync.backends.xlsx.charts import build_chart, data_title, nice_ceiling
 from sheets_sync.errors import DataError, LimitError
 from sheets_sync.frame import TabFrame
 from sheets_sync.templates.model import (
@@ -110,6 +111,17 @@ def refs(chart) -> tuple[list[str], list[str]]:
     values = [s.val.numRef.f for s in series]
     cats = [(s.cat.numRef or s.cat.strRef).f for s in series]
     return values, cats
+
+
+def test_build_chart_needs_no_workbook_only_the_data_sheet_s_title() -> None:
+    """What a writer streaming the sheets' XML relies on: the same chart from a title."""
+    table = chart_table(COMBO, weekly(5))
+    chart = build_chart(table, "Data 2", column=4)
+    values = ["'Data 2'!$E$3:$E$7", "'Data 2'!$F$3:$F$7"]  # series names from row 2
+    assert refs(chart) == (values, ["'Data 2'!$D$3:$D$7"] * 2)
+    names = [s.tx.strRef.f for c in chart._charts for s in c.series]
+    assert names == ["'Data 2'!E2", "'Data 2'!F2"]
+    assert (chart.anchor._from.row, chart.anchor._from.col) == (20, 0)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from openpyxl.chart._chart import ChartBase
 from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, OneCellAnchor
 from openpyxl.drawing.xdr import XDRPositiveSize2D
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheets_sync.backends.chart_data import ChartTable, chart_tables
@@ -96,8 +97,10 @@ def write_tables(ws: Worksheet, placed: Sequence[Placed]) -> None:
 # -- one chart ---------------------------------------------------------------------
 
 
-def build_chart(table: ChartTable, data: Worksheet, column: int) -> ChartBase:
-    """The openpyxl chart of ``table``, whose block starts at ``column`` of sheet ``data``."""
+def build_chart(table: ChartTable, data: str, column: int) -> ChartBase:
+    """The openpyxl chart of ``table``, whose block starts at ``column`` of the sheet titled
+    ``data``. References are built from the title alone (no worksheet object), so a writer
+    that streams the sheets' XML can serialise the same chart."""
     spec = table.chart
     kind = spec.type
     main = _new_chart(kind)
@@ -148,15 +151,18 @@ def _second_chart(kind: ChartType) -> ChartBase:
     return BarChart() if kind is ChartType.COLUMN else LineChart()
 
 
-def _values(data: Worksheet, column: int, rows: int) -> Reference:
+def _values(data: str, column: int, rows: int) -> Reference:
     """The header cell (the series name) and exactly the data rows below it."""
-    return Reference(data, min_col=column, min_row=HEADER_ROW, max_row=HEADER_ROW + max(rows, 1))
+    return _reference(data, column, HEADER_ROW, HEADER_ROW + max(rows, 1))
 
 
-def _categories(data: Worksheet, column: int, rows: int) -> Reference:
-    return Reference(
-        data, min_col=column, min_row=FIRST_DATA_ROW, max_row=FIRST_DATA_ROW + max(rows, 1) - 1
-    )
+def _categories(data: str, column: int, rows: int) -> Reference:
+    return _reference(data, column, FIRST_DATA_ROW, FIRST_DATA_ROW + max(rows, 1) - 1)
+
+
+def _reference(sheet: str, column: int, first: int, last: int) -> Reference:
+    letter = get_column_letter(column)
+    return Reference(range_string=f"{quote_sheetname(sheet)}!${letter}${first}:${letter}${last}")
 
 
 def _style(chart: ChartBase, table: ChartTable) -> None:
@@ -219,4 +225,4 @@ def anchor(spec: ChartSpec) -> OneCellAnchor:
 def draw(placed: Sequence[Placed], data: Worksheet, sheet_of: Callable[[str], Worksheet]) -> None:
     """Build and add each chart to the sheet it is declared on."""
     for item in placed:
-        sheet_of(item.sheet).add_chart(build_chart(item.table, data, item.column))
+        sheet_of(item.sheet).add_chart(build_chart(item.table, data.title, item.column))
