@@ -68,6 +68,10 @@ function pushPricingChanges() {
     return showMessage_('Push pricing changes', 'There is nothing to push: no row of the ' +
         'Pricing tab has a New price different from its Current price.');
   }
+  if (summary.applied === 0) {
+    return showMessage_('Push pricing changes', 'Nothing can be pushed yet. ' +
+        previewText_(summary) + '\n\nCorrect the New price of these rows, then push again.');
+  }
   var ui = SpreadsheetApp.getUi();
   var question = previewText_(summary) + '\n\nPush ' + plural_(summary.applied, 'price change') +
       ' now? Rejected rows and conflicts are not pushed; their Status column will say why.';
@@ -195,6 +199,7 @@ function logAudience() {
   var token = ScriptApp.getIdentityToken();
   if (!token) throw new Error('No identity token: appsscript.json must list the openid scope.');
   var payload = token.split('.')[1];
+  while (payload.length % 4) payload += '=';
   var claims = JSON.parse(Utilities.newBlob(Utilities.base64DecodeWebSafe(payload))
       .getDataAsString());
   console.log('Give the service SHEETS_SYNC_OIDC_AUDIENCES=' + claims.aud +
