@@ -120,6 +120,11 @@ test('an address that is not the service (a web page): check SHEETS_SYNC_URL', a
     /answered \(HTTP 200\), but not like the Trade-In Ops service \(no JSON\)\. Check that the script property/);
 });
 
+test('an address that redirects (http for https, an old host): says where it leads', async () => {
+  await everyItemSays({url: `${service.controlUrl}/moved`},
+    /sends requests elsewhere \(HTTP 301 to https:\/\/tradein-ops\.example\/hooks\/(refresh|pricing)\)/);
+});
+
 test('timeout, the service hanging on Sheets: did not answer in time, try again', async () => {
   await service.fault({kind: 'hang', times: 1000, hang_seconds: 20});
   try {
