@@ -5,6 +5,8 @@
 const assert = require('node:assert/strict');
 const {after, before, test} = require('node:test');
 const fs = require('node:fs');
+const path = require('node:path');
+const {ADDON_DIR} = require('./lib/apps_script');
 const {startService} = require('./lib/service');
 const {addonFor, followRun, onlyDialog, FR_GOOD, FR_CRACKED} = require('./lib/helpers');
 
@@ -14,6 +16,18 @@ after(async () => { await service?.stop(); });
 
 const ITEMS = ['Refresh all', 'Refresh this tab', 'Preview pricing changes',
   'Push pricing changes', 'Sync status'];
+
+test('the manifest asks for V8 and only the narrowest scopes that work', () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(ADDON_DIR, 'appsscript.json'), 'utf8'));
+  assert.equal(manifest.runtimeVersion, 'V8');
+  assert.deepEqual([...manifest.oauthScopes].sort(), [
+    'https://www.googleapis.com/auth/script.container.ui',
+    'https://www.googleapis.com/auth/script.external_request',
+    'https://www.googleapis.com/auth/spreadsheets.currentonly',
+    'https://www.googleapis.com/auth/userinfo.email',
+    'openid',
+  ]);
+});
 
 test('onOpen builds the Trade-In Ops menu with exactly its five items, calling no one', async () => {
   const addon = await addonFor(service);
