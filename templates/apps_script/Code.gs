@@ -16,6 +16,7 @@ var MENU_ITEMS = [
   ['Sync status', 'showSyncStatus']
 ];
 var LOCK_WAIT_MS = 1000;
+var TAB_METADATA_KEY = 'sheets-sync.tab';
 var ROWS_LISTED = 8;
 
 /** Simple trigger: build the menu (no service call here: simple triggers may not fetch). */
@@ -39,11 +40,31 @@ function refreshAll() {
   });
 }
 
-/** Menu › Refresh this tab: sync the active tab only (a tab Trade-In Ops fills in). */
+/**
+ * Menu › Refresh this tab: sync the active tab only, when Trade-In Ops fills it in.
+ * Its tabs carry the developer metadata tag TAB_METADATA_KEY (value: the tab's
+ * own title), so a tab the team renamed is still found, and the team's own
+ * tabs are told apart without a call to the service.
+ */
 function refreshThisTab() {
   menuAction_(function () {
-    startRefresh_(SpreadsheetApp.getActiveSheet().getName());
+    var sheet = SpreadsheetApp.getActiveSheet();
+    var title = managedTitle_(sheet);
+    if (title === null) {
+      return showMessage_('Refresh this tab', '"' + sheet.getName() + '" is not a tab ' +
+          'Trade-In Ops fills in, so there is nothing to refresh there. Go to one of its tabs ' +
+          '(KPI Daily, Pricing, …) and try again, or use Trade-In Ops › Refresh all.');
+    }
+    startRefresh_(title);
   });
+}
+
+/** The title Trade-In Ops gave this sheet (its tag), or null for the team's own sheets. */
+function managedTitle_(sheet) {
+  var tags = sheet.getDeveloperMetadata().filter(function (tag) {
+    return tag.getKey() === TAB_METADATA_KEY;
+  });
+  return tags.length ? tags[0].getValue() : null;
 }
 
 /** Menu › Preview pricing changes: what a push would do, nothing written. */
@@ -134,11 +155,12 @@ function startRefresh_(tab) {
   openSidebar_();
 }
 
+/** A managed tab outside this spreadsheet's registered tabs (the service's 400 lists them). */
 function notManagedText_(tab, said) {
   var listed = /use some of \[(.*)\]/.exec(String(said || ''));
-  return '"' + tab + '" is not a tab Trade-In Ops fills in, so there is nothing to refresh ' +
-      'there. Go to one of its tabs' + (listed ? ' (' + listed[1].replace(/'/g, '') + ')' : '') +
-      ' and try again, or use Trade-In Ops › Refresh all.';
+  return '"' + tab + '" is not refreshed for this spreadsheet: it gets ' +
+      (listed ? listed[1].replace(/'/g, '') : 'other tabs') + '. Go to one of those tabs and ' +
+      'try again, or use Trade-In Ops › Refresh all.';
 }
 
 function pricingBody_(dryRun) {

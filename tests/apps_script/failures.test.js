@@ -139,7 +139,7 @@ test('timeout, the service hanging on Sheets: did not answer in time, try again'
 });
 
 test('a double click (the document lock held): already running, and no request made', async () => {
-  const document = new Document({id: service.sheets.ops, name: 'ops'});
+  const document = new Document({id: service.sheets.ops, name: 'ops', sheetsApi: service.emulator});
   document.holdLock('first click');
   for (const item of [...MENU, 'showSyncStatus']) {
     const addon = await addonFor(service, {document});
@@ -154,7 +154,7 @@ test('a double click (the document lock held): already running, and no request m
 });
 
 test('a colleague\'s click while Lea decides on a push goes through: the lock is not held', async () => {
-  const document = new Document({id: service.sheets.ops, name: 'ops'});
+  const document = new Document({id: service.sheets.ops, name: 'ops', sheetsApi: service.emulator});
   const starter = await addonFor(service, {document});
   const ticket = starter.plain(starter.context.callBackend_('post', '/hooks/refresh',
     {spreadsheet_id: service.sheets.ops, tabs: ['Pricing']}));

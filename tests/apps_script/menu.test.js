@@ -75,16 +75,36 @@ test('Refresh this tab refreshes only the active tab', async () => {
   assert.deepEqual(run.tabs, ['KPI Daily']);
 });
 
-test('Refresh this tab on a tab the service does not fill in says so and names its tabs', async () => {
+test('Refresh this tab on a tab of the team\'s own says so, asking the service nothing', async () => {
+  await service.addSheet('france', 'My notes');
   const addon = await addonFor(service, {sheet: 'france', active: 'My notes'});
   addon.run('refreshThisTab');
   const dialog = onlyDialog(addon);
   assert.equal(dialog.title, 'Refresh this tab');
   assert.match(dialog.prompt, /^"My notes" is not a tab Trade-In Ops fills in/);
-  assert.match(dialog.prompt, /\(KPI Daily, Pricing\)/);  // the France sheet's registered tabs
   assert.match(dialog.prompt, /Refresh all/);
+  assert.deepEqual([addon.requests, addon.toasts, addon.sidebars], [[], [], []]);
+});
+
+test('Refresh this tab on a managed tab this spreadsheet no longer gets names the tabs it gets', async () => {
+  const addon = await addonFor(service, {sheet: 'france', active: 'KPI Weekly'});
+  addon.run('refreshThisTab');
+  assert.match(onlyDialog(addon).prompt,
+    /^"KPI Weekly" is not refreshed for this spreadsheet: it gets KPI Daily, Pricing\./);
+  assert.deepEqual(JSON.parse(addon.requests[0].payload).tabs, ['KPI Weekly']);
   assert.deepEqual(addon.toasts, []);
-  assert.deepEqual(addon.sidebars, []);
+});
+
+test('Refresh this tab on a managed tab the team renamed refreshes it (and it gets its title back)', async () => {
+  await service.renameSheet('ops', 'KPI Daily', 'KPI (ours)');
+  const addon = await addonFor(service, {active: 'KPI (ours)'});
+  addon.run('refreshThisTab');
+  assert.deepEqual(addon.dialogs, []);
+  assert.deepEqual(JSON.parse(addon.requests[0].payload).tabs, ['KPI Daily']);
+  const run = await followRun(addon, addon.plain(addon.run('sidebarData')).following);
+  assert.equal(run.status, 'succeeded', run.error);
+  const titles = addon.document.sheets().map((sheet) => sheet.properties.title);
+  assert.ok(titles.includes('KPI Daily') && !titles.includes('KPI (ours)'), titles.join(', '));
 });
 
 test('Sync status opens the sidebar; its data are this spreadsheet and its runs', async () => {

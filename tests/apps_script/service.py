@@ -2,7 +2,8 @@
 
 Run by ``lib/service.js`` (``python -P tests/apps_script/service.py``): it loads
 the small dataset into a SQLite file, starts the Sheets emulator with three
-spreadsheets (two registered in a ``sheets-sync.yaml``, one not), a loopback
+spreadsheets (two registered in a ``sheets-sync.yaml``, one not; each with a
+few tabs synced as the CLI would, :data:`SYNCED_BEFORE`), a loopback
 server publishing the certificate of a local RS256 key as Google's certs
 endpoint, and ``sheets-sync serve`` on loopback with auth ON (ID tokens only,
 audience and domain checked). It prints one JSON line — the addresses, the
@@ -42,7 +43,14 @@ from sheets_emulator.client import emulator_client  # noqa: E402
 from sheets_emulator.server import EmulatorServer  # noqa: E402
 from sheets_sync import schema  # noqa: E402
 from sheets_sync.db import make_engine  # noqa: E402
+from sheets_sync.sync import run_sync  # noqa: E402
 
+SYNCED_BEFORE = {
+    "ops": ("KPI Daily", "Pricing"),
+    "france": ("KPI Daily", "KPI Weekly", "Pricing"),  # before the sheet was scoped
+    "stranger": ("KPI Daily", "Pricing"),  # before it left the registry
+}
+"""Tabs synced by the CLI before the tests: the sheets have managed (tagged) tabs."""
 CLI = [sys.executable, "-c", "from sheets_sync.cli import main; main()"]
 DOMAIN = "tradein.example"
 WEB_PAGE = b"<!doctype html><html><head><title>Sign in</title></head><body>Sign in</body></html>"
@@ -71,6 +79,10 @@ class World:
         self.gspread = emulator_client(self.emulator.url)
         self.ids = {n: self.gspread.create(n).id for n in ("ops", "france", "stranger")}
         self.settings = settings_for(self.db_url, self.emulator)
+        engine = make_engine(self.db_url)
+        for name, tabs in SYNCED_BEFORE.items():
+            run_sync(engine, self.settings, f"gsheets:{self.ids[name]}", tabs=list(tabs))
+        engine.dispose()
 
     def team_sheet(self, name: str) -> TeamSheet:
         sheet_id = self.ids[name]

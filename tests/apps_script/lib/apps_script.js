@@ -23,8 +23,18 @@ const CACHE_MAX_SECONDS = 21600;
 
 /** A spreadsheet several users may have open: its document lock is shared by their executions. */
 class Document {
-  constructor({id, name, sheets = ['KPI Daily', 'Pricing', 'Sync Status'], active}) {
-    Object.assign(this, {id, name, sheets, active: active || sheets[0], lockOwner: null});
+  /** `sheetsApi`: where the spreadsheet lives (the Sheets emulator); `active`: the tab in view. */
+  constructor({id, name, sheetsApi, active = 'KPI Daily'}) {
+    Object.assign(this, {id, name, sheetsApi, active, lockOwner: null});
+  }
+
+  /** The spreadsheet's sheets as the Sheets API gives them (title, developer metadata). */
+  sheets() {
+    const url = `${this.sheetsApi}/v4/spreadsheets/${this.id}?fields=` +
+      encodeURIComponent('sheets(properties(sheetId,title),developerMetadata)');
+    const answer = syncHttp({url, method: 'GET', headers: {}, body: null, timeoutMs: 30000});
+    if (answer.failure || answer.status !== 200) throw new Error(`stand-in: ${url}: ${JSON.stringify(answer)}`);
+    return JSON.parse(Buffer.from(answer.body, 'base64').toString('utf8')).sheets;
   }
 
   /** Someone else's execution (a colleague, a first click) holds the document lock. */
@@ -100,12 +110,11 @@ class Addon {
 
   spreadsheetApp() {
     const doc = this.document;
-    const sheet = () => ({getName: () => doc.active});
+    const sheet = () => activeSheet(doc);
     const spreadsheet = {
       getId: () => doc.id,
       getName: () => doc.name,
       getActiveSheet: sheet,
-      getSheets: () => doc.sheets.map((name) => ({getName: () => name})),
       toast: (msg, title, timeoutSeconds) => {
         this.toasts.push({msg: String(msg), title, timeoutSeconds});
       },
@@ -194,9 +203,7 @@ class Addon {
     const request = {url, method: method.toUpperCase(), headers, body,
       followRedirects: params.followRedirects !== false, timeoutMs: this.fetchTimeoutMs};
     this.requests.push({url, method: request.method, headers, payload: params.payload});
-    const answer = JSON.parse(execFileSync(process.execPath, [HTTP_CHILD], {
-      input: JSON.stringify(request), maxBuffer: 64 * 1024 * 1024, timeout: this.fetchTimeoutMs + 30000,
-    }).toString('utf8'));
+    const answer = syncHttp(request);
     if (answer.failure) {
       const what = answer.failure.kind === 'timeout' ? 'Timeout' : 'Address unavailable';
       throw new Error(`${what}: ${url}`);
@@ -208,6 +215,30 @@ class Addon {
     }
     return response;
   }
+}
+
+/** One real HTTP request, synchronously: a child process does it while we wait. */
+function syncHttp(request) {
+  return JSON.parse(execFileSync(process.execPath, [HTTP_CHILD], {
+    input: JSON.stringify(request), maxBuffer: 64 * 1024 * 1024, timeout: request.timeoutMs + 30000,
+  }).toString('utf8'));
+}
+
+/** The Sheet in view: its name and its developer metadata, read from the spreadsheet itself. */
+function activeSheet(doc) {
+  return {
+    getName: () => doc.active,
+    getDeveloperMetadata() {
+      const found = doc.sheets().find((sheet) => sheet.properties.title === doc.active);
+      if (!found) throw new Error(`stand-in: the spreadsheet has no sheet "${doc.active}"`);
+      return (found.developerMetadata || []).map((tag) => ({
+        getId: () => tag.metadataId,
+        getKey: () => tag.metadataKey,
+        getValue: () => (tag.metadataValue === undefined ? null : tag.metadataValue),
+        getVisibility: () => tag.visibility,
+      }));
+    },
+  };
 }
 
 class HttpResponse {

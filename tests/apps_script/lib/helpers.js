@@ -13,7 +13,8 @@ const FR_CRACKED = ['S1', 'P1', 'cracked', 'FR'];
  * ('ops', 'france', 'stranger'), SHEETS_SYNC_URL set to the service unless `url` says.
  */
 async function addonFor(service, {sheet = 'ops', active, claims = {}, url, document, ...rest} = {}) {
-  const doc = document || new Document({id: service.sheets[sheet], name: sheet, active});
+  const doc = document || new Document({id: service.sheets[sheet], name: sheet, active,
+    sheetsApi: service.emulator});
   const token = await service.token(claims);
   const email = claims.email || 'lea@tradein.example';
   const properties = {SHEETS_SYNC_URL: url === undefined ? service.url : url};

@@ -57,6 +57,23 @@ class Service {
     return post(`${this.emulator}/_emulator/faults`, spec);
   }
 
+  /** The team adds a tab of its own to a spreadsheet (Sheets API, on the emulator). */
+  async addSheet(sheet, title) {
+    return this.sheetsUpdate(sheet, [{addSheet: {properties: {title}}}]);
+  }
+
+  /** The team renames a tab. */
+  async renameSheet(sheet, from, to) {
+    const book = await (await fetch(`${this.emulator}/v4/spreadsheets/${this.sheets[sheet]}`)).json();
+    const {sheetId} = book.sheets.find((s) => s.properties.title === from).properties;
+    return this.sheetsUpdate(sheet, [{updateSheetProperties: {
+      properties: {sheetId, title: to}, fields: 'title'}}]);
+  }
+
+  async sheetsUpdate(sheet, requests) {
+    return post(`${this.emulator}/v4/spreadsheets/${this.sheets[sheet]}:batchUpdate`, {requests});
+  }
+
   async clearFaults() {
     const response = await fetch(`${this.emulator}/_emulator/faults`, {method: 'DELETE'});
     if (!response.ok) throw new Error(`clearing faults: HTTP ${response.status}`);
