@@ -64,6 +64,25 @@ test('Refresh all starts a run, toasts, opens the sidebar which follows it to it
   assert.ok(run.cells_written > 0);
 });
 
+test('a second Refresh all while the first is on its way joins it: one run, both followed', async () => {
+  await service.hold('ops');
+  const first = await addonFor(service);
+  const second = await addonFor(service, {claims: {email: 'marc@tradein.example'}});
+  try {
+    first.run('refreshAll');
+    second.run('refreshAll');
+  } finally {
+    await service.release('ops');
+  }
+  assert.match(first.toasts[0].msg, /^Refresh started \(all tabs\)/);
+  assert.match(second.toasts[0].msg, /^Refresh started \(joined the one already on its way\)/);
+  const runId = first.plain(first.run('sidebarData')).following;
+  assert.equal(second.plain(second.run('sidebarData')).following, runId);
+  const run = await followRun(second, runId);
+  assert.equal(run.status, 'succeeded', run.error);
+  assert.equal(run.requested_by, 'lea@tradein.example');
+});
+
 test('Refresh this tab refreshes only the active tab', async () => {
   const addon = await addonFor(service, {active: 'KPI Daily'});
   addon.run('refreshThisTab');

@@ -12,7 +12,8 @@ spreadsheet ids, the audience — then serves until its stdin closes.
 The same loopback server lets the tests act as the rest of the world:
 ``POST /token`` mints an ID token (claims overridable, e.g. another audience
 or an expired one), ``POST /type`` types into the Pricing tab as a person
-does, ``POST /read`` reads a Pricing cell back; ``/html/...`` answers a web
+does, ``POST /read`` reads a Pricing cell back, ``POST /hold`` and
+``/release`` hold a spreadsheet's run lock as another run would; ``/html/...`` answers a web
 page, ``/bad-gateway/...`` a proxy's 502 page and ``/moved/...`` a redirect,
 for a misconfigured ``SHEETS_SYNC_URL``. Only Google is stood in for; the service is the real one.
 """
@@ -43,6 +44,7 @@ from sheets_emulator.client import emulator_client  # noqa: E402
 from sheets_emulator.server import EmulatorServer  # noqa: E402
 from sheets_sync import schema  # noqa: E402
 from sheets_sync.db import make_engine  # noqa: E402
+from sheets_sync.locks import destination_lock  # noqa: E402
 from sheets_sync.sync import run_sync  # noqa: E402
 
 SYNCED_BEFORE = {
@@ -79,6 +81,7 @@ class World:
         self.gspread = emulator_client(self.emulator.url)
         self.ids = {n: self.gspread.create(n).id for n in ("ops", "france", "stranger")}
         self.settings = settings_for(self.db_url, self.emulator)
+        self.holders: dict[str, tuple[threading.Event, threading.Thread]] = {}
         engine = make_engine(self.db_url)
         for name, tabs in SYNCED_BEFORE.items():
             run_sync(engine, self.settings, f"gsheets:{self.ids[name]}", tabs=list(tabs))
@@ -97,6 +100,29 @@ class World:
     def read(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"value": self.team_sheet(body["sheet"]).cell(tuple(body["key"]), body["header"])}
 
+    def hold(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Hold a spreadsheet's run lock (another run writing it): refreshes stay queued."""
+        held, release = threading.Event(), threading.Event()
+
+        def holder() -> None:
+            engine = make_engine(self.db_url)
+            with destination_lock(engine, f"gsheets:{self.ids[body['sheet']]}", "another run"):
+                held.set()
+                release.wait(60)
+            engine.dispose()
+
+        thread = threading.Thread(target=holder, daemon=True)
+        thread.start()
+        held.wait(30)
+        self.holders[body["sheet"]] = (release, thread)
+        return {"held": held.is_set()}
+
+    def release(self, body: dict[str, Any]) -> dict[str, Any]:
+        release, thread = self.holders.pop(body["sheet"])
+        release.set()
+        thread.join(30)
+        return {"released": True}
+
 
 def control_server(world: World) -> ThreadingHTTPServer:
     """Certs, tokens, the team's typing, and two pages that are not the service."""
@@ -112,7 +138,8 @@ def control_server(world: World) -> ThreadingHTTPServer:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
-            actions = {"/token": mint, "/type": world.type, "/read": world.read}
+            actions = {"/token": mint, "/type": world.type, "/read": world.read,
+                       "/hold": world.hold, "/release": world.release}  # fmt: skip
             action = actions.get(self.path)
             if action is None:
                 return self.page()

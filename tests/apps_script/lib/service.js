@@ -52,6 +52,15 @@ class Service {
     return (await this.control('/read', {sheet, key, header})).value;
   }
 
+  /** Another run holds the spreadsheet's run lock until release(): refreshes stay queued. */
+  async hold(sheet) {
+    return this.control('/hold', {sheet});
+  }
+
+  async release(sheet) {
+    return this.control('/release', {sheet});
+  }
+
   /** Make the Sheets emulator fail (kind 503, hang…) on matching requests. */
   async fault(spec) {
     return post(`${this.emulator}/_emulator/faults`, spec);
