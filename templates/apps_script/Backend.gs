@@ -99,6 +99,12 @@ function readAnswer_(response, path) {
   var requestId = header_(response, 'X-Request-Id');
   var body = parseJson_(response.getContentText());
   if (status >= 500) return failure_(status, body, serverMessage_(status, body, response, requestId));
+  if (status >= 300 && status < 400) {
+    return failure_(status, null, 'The address in ' + BACKEND_URL_PROPERTY + ' sends requests ' +
+        'elsewhere (HTTP ' + status + ' to ' + (header_(response, 'Location') || 'another page') +
+        '). Set the script property to the address of ' + SERVICE_NAME + ' itself (with ' +
+        'https:// if it redirects there).');
+  }
   if (body === null) {
     return failure_(status, null, 'The address in ' + BACKEND_URL_PROPERTY + ' answered (HTTP ' +
         status + '), but not like ' + SERVICE_NAME + ' (no JSON). Check that the script ' +

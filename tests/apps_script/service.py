@@ -12,8 +12,8 @@ The same loopback server lets the tests act as the rest of the world:
 ``POST /token`` mints an ID token (claims overridable, e.g. another audience
 or an expired one), ``POST /type`` types into the Pricing tab as a person
 does, ``POST /read`` reads a Pricing cell back; ``/html/...`` answers a web
-page and ``/bad-gateway/...`` a proxy's 502 page, for a misconfigured
-``SHEETS_SYNC_URL``. Only Google is stood in for; the service is the real one.
+page, ``/bad-gateway/...`` a proxy's 502 page and ``/moved/...`` a redirect,
+for a misconfigured ``SHEETS_SYNC_URL``. Only Google is stood in for; the service is the real one.
 """
 
 from __future__ import annotations
@@ -111,7 +111,12 @@ def control_server(world: World) -> ThreadingHTTPServer:
             self.answer(200, json.dumps(result).encode())
 
         def page(self) -> None:
-            if self.path.startswith("/bad-gateway"):
+            if self.path.startswith("/moved"):
+                self.send_response(301)
+                self.send_header("Location", "https://tradein-ops.example" + self.path[6:])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif self.path.startswith("/bad-gateway"):
                 self.answer(502, PROXY_502, "text/html")
             else:
                 self.answer(200, WEB_PAGE, "text/html")
