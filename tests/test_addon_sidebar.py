@@ -110,6 +110,8 @@ def test_the_last_runs_and_the_alerts_are_shown_with_their_figures(
     assert "A sync failed in the last day" in alerts[0] and "All markets" in alerts[0]
     assert "71.3 % (threshold 85 %)" in alerts[1] and alerts[-1].startswith("RESOLVED")
     assert not page.find_element(By.ID, "error").is_displayed()
+    loaded = "return performance.getEntriesByType('resource').map(e => e.name)"
+    assert page.execute_script(loaded) == []  # no CDN, font or image: the page alone
 
 
 def test_html_in_the_data_is_shown_literally_and_never_runs(sidebar_app, seeded, page) -> None:
