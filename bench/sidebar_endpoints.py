@@ -40,11 +40,13 @@ from sqlalchemy import create_engine, insert, text
 from sheets_sync import schema
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
+from sheets_sync.runs import utcnow
 from webhook import create_app
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SHEETS = [f"1BenchSidebarSheet{n:010d}" for n in range(50)]
-NOW = dt.datetime(2026, 11, 30, 6)
+NOW = utcnow()
+"""The endpoints list alerts resolved in the 14 days before the wall clock: seed relative to it."""
 MARKETS = ["FR", "DE", "ES", "IT", "NL", "BE", "PT", "AT", "PL", "SE"]
 
 
@@ -100,17 +102,19 @@ def app_for(url: str, folder: Path) -> Any:
     return create_app({"SETTINGS": settings})
 
 
-def median_ms(client: Any, path: str, count: int) -> float:
+def median_ms(client: Any, path: str, count: int) -> tuple[float, int]:
+    """The median latency in ms, and how many items the answer lists."""
     times = []
     for _ in range(count):
         started = time.perf_counter()
         response = client.get(path)
         times.append(time.perf_counter() - started)
         assert response.status_code == 200, response.get_data(as_text=True)
-    return statistics.median(times) * 1000
+    listed = sum(len(v) for v in response.get_json().values() if isinstance(v, list))
+    return statistics.median(times) * 1000, listed
 
 
-def measure(url: str, rows: int, count: int) -> dict[str, float]:
+def measure(url: str, rows: int, count: int) -> dict[str, tuple[float, int]]:
     with tempfile.TemporaryDirectory() as tmp:
         seed(url, rows)
         client = app_for(url, Path(tmp)).test_client()
@@ -150,15 +154,15 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the access log would be timed too
     kinds = ["sqlite"] + (["postgresql"] if reachable() else [])
-    print("| database | runs in sync_runs | endpoint | median ms | × /healthz |")
-    print("|---|---|---|---|---|")
+    print("| database | runs in sync_runs | endpoint | items listed | median ms | × /healthz |")
+    print("|---|---|---|---|---|---|")
     for kind in kinds:
         for rows in (0, args.rows):
             with tempfile.TemporaryDirectory() as tmp, database(kind, Path(tmp)) as url:
                 figures = measure(url, rows, args.requests)
-            base = figures["healthz"]
-            for name, ms in figures.items():
-                print(f"| {kind} | {rows:,} | {name} | {ms:.2f} | {ms / base:.1f} |")
+            base = figures["healthz"][0]
+            for name, (ms, listed) in figures.items():
+                print(f"| {kind} | {rows:,} | {name} | {listed:,} | {ms:.2f} | {ms / base:.1f} |")
 
 
 if __name__ == "__main__":
