@@ -79,16 +79,23 @@ def missing() -> str | None:
     return None
 
 
-def start_browser(height: int = 900) -> webdriver.Chrome:
-    """Headless chromium, a sidebar-wide window, console messages kept for the test."""
+def start_browser(width: int = SIDEBAR_WIDTH, height: int = 900) -> webdriver.Chrome:
+    """Headless chromium with a ``width`` × ``height`` page, console messages kept."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 f"--window-size={SIDEBAR_WIDTH},{height}", "--hide-scrollbars",
-                 "--force-device-scale-factor=1", "--lang=en-US"):  # fmt: skip
+                 "--hide-scrollbars", "--lang=en-US"):  # fmt: skip
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    viewport(driver, width, height)
+    return driver
+
+
+def viewport(driver: webdriver.Chrome, width: int, height: int) -> None:
+    """The page's size in CSS pixels (a window cannot be made as narrow as a sidebar)."""
+    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
 
 
 def open_sidebar(driver: webdriver.Chrome, responses: dict[str, list[Any]], scale: int = 1) -> None:

@@ -98,17 +98,26 @@ def test_the_last_runs_and_the_alerts_are_shown_with_their_figures(
     assert "Trigger\nmenu\nBy\nlea@tradein.example\nDuration\n12.5 s" in runs[3]
     assert "Tabs\nKPI Daily, Pricing\nCells written\n1,004\nAPI calls\n11" in runs[3]
     assert RUN_ERROR in runs[1]  # the <b> in the message is text, not bold
+    assert page.execute_script("return window.innerWidth") == 300
+    shown = [a for a in texts(page, "#alerts li") if a]
+    assert len(shown) == 3  # the most severe; the others behind a button
+    more = page.find_element(By.ID, "alerts-more")
+    assert more.text == "Show 4 more (6 active, 1 resolved in the last 14 days)"
+    more.click()
     alerts = texts(page, "#alerts li")
+    assert all(alerts) and alerts[:3] == shown and not more.is_displayed()
     assert len(alerts) == 7 and alerts[0].startswith("CRITICAL")
     assert "A sync failed in the last day" in alerts[0] and "All markets" in alerts[0]
     assert "71.3 % (threshold 85 %)" in alerts[1] and alerts[-1].startswith("RESOLVED")
     assert not page.find_element(By.ID, "error").is_displayed()
+    loaded = "return performance.getEntriesByType('resource').map(e => e.name)"
+    assert page.execute_script(loaded) == []  # no CDN, font or image: the page alone
 
 
 def test_html_in_the_data_is_shown_literally_and_never_runs(sidebar_app, seeded, page) -> None:
     open_sidebar(page, {"sidebarData": [sidebar_data(sidebar_app)]})
     wait_for(page, "return document.querySelectorAll('#alerts li').length > 0")
-    assert f"seller S_DE ({HOSTILE})" in page.find_element(By.ID, "alerts").text
+    assert f"seller S_DE ({HOSTILE})" in page.find_element(By.ID, "alerts").text  # 2nd: shown
     assert page.find_elements(By.CSS_SELECTOR, "img, b") == []
     assert page.title == "Trade-In Ops"  # the onerror handler never ran
 
@@ -185,14 +194,28 @@ def test_a_followed_run_is_polled_with_growing_delays_until_it_ends(sidebar_app,
     assert "Next check" not in shown
 
 
+RECORD = """
+window.__following = [];
+document.addEventListener('DOMContentLoaded', function () {
+  var body = document.getElementById('following-body');
+  new MutationObserver(function () { window.__following.push(body.textContent); })
+      .observe(body, {childList: true, subtree: true, characterData: true});
+});
+"""
+"""Every text the following section shows, however briefly (a scaled timer replaces it soon)."""
+
+
 def test_a_poll_error_is_shown_and_the_run_still_followed(sidebar_app, page) -> None:
     run_id, states = run_states(sidebar_app, polls_running=0)
     trouble = [{"error": "The Trade-In Ops service did not answer in time."},
                {"__fail__": "Exception: Service invoked too many times"}]  # fmt: skip
     answers = {"sidebarData": [sidebar_data(sidebar_app, run_id)], "runStatus": trouble + states}
+    recorder = page.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD})
     open_sidebar(page, answers, scale=SCALE)
-    wait_for(page, "return document.getElementById('following-body').textContent"
-             ".includes('did not answer in time')")  # fmt: skip
+    page.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", recorder)
     wait_for(page, "return document.getElementById('following-body').textContent"
              ".includes('Succeeded')")  # fmt: skip
+    seen = page.execute_script("return window.__following")
+    assert "The Trade-In Ops service did not answer in time.Trying again in 1 s." in seen
+    assert any("Service invoked too many times" in text and "again in 2 s" in text for text in seen)
     assert page.execute_script("return window.__delays") == [1000, 2000, 4000]
