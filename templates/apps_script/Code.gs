@@ -84,26 +84,40 @@ function pushPricingChanges() {
   });
   if (!preview) return;
   if (!preview.ok) return showMessage_('Push pricing changes', preview.message);
-  var summary = preview.body;
-  if (summary.applied + summary.rejected + summary.conflicts === 0) {
-    return showMessage_('Push pricing changes', 'There is nothing to push: no row of the ' +
-        'Pricing tab has a New price different from its Current price.');
-  }
-  if (summary.applied === 0) {
-    return showMessage_('Push pricing changes', 'Nothing can be pushed yet. ' +
-        previewText_(summary) + '\n\nCorrect the New price of these rows, then push again.');
-  }
-  var ui = SpreadsheetApp.getUi();
-  var question = previewText_(summary) + '\n\nPush ' + plural_(summary.applied, 'price change') +
-      ' now? Rejected rows and conflicts are not pushed; their Status column will say why.';
-  if (ui.alert('Push pricing changes', question, ui.ButtonSet.YES_NO) !== ui.Button.YES) {
-    return SpreadsheetApp.getActive().toast('Nothing was pushed.', MENU_TITLE, 5);
-  }
+  var confirmed = guarded_(function () {
+    return confirmPush_(preview.body);
+  });
+  if (!confirmed) return;
   menuAction_(function () {
     var pushed = callBackend_('post', '/hooks/pricing', pricingBody_(false));
     if (!pushed.ok) return showMessage_('Push pricing changes', pushed.message);
     showMessage_('Push pricing changes', pushedText_(pushed.body));
   });
+}
+
+/**
+ * Show the preview and ask Yes/No; true to push. Asked without the document
+ * lock, so colleagues are not blocked while the user reads.
+ */
+function confirmPush_(summary) {
+  if (summary.applied + summary.rejected + summary.conflicts === 0) {
+    showMessage_('Push pricing changes', 'There is nothing to push: no row of the ' +
+        'Pricing tab has a New price different from its Current price.');
+    return false;
+  }
+  if (summary.applied === 0) {
+    showMessage_('Push pricing changes', 'Nothing can be pushed yet. ' +
+        previewText_(summary) + '\n\nEach row above says what to do; then push again.');
+    return false;
+  }
+  var ui = SpreadsheetApp.getUi();
+  var question = previewText_(summary) + '\n\nPush ' + plural_(summary.applied, 'price change') +
+      ' now? Rejected rows and conflicts are not pushed; their Status column will say why.';
+  if (ui.alert('Push pricing changes', question, ui.ButtonSet.YES_NO) !== ui.Button.YES) {
+    SpreadsheetApp.getActive().toast('Nothing was pushed.', MENU_TITLE, 5);
+    return false;
+  }
+  return true;
 }
 
 /** Menu › Sync status: the sidebar with the last runs and the active alerts. */
@@ -126,12 +140,19 @@ function menuAction_(action) {
     return undefined;
   }
   try {
+    return guarded_(action);
+  } finally {
+    lock.releaseLock();
+  }
+}
+
+/** Run `action`; anything it throws becomes a message (and undefined), never a raw error. */
+function guarded_(action) {
+  try {
     return action();
   } catch (error) {
     showMessage_(MENU_TITLE, unexpectedMessage_(error));
     return undefined;
-  } finally {
-    lock.releaseLock();
   }
 }
 

@@ -203,6 +203,19 @@ test('Push pricing changes with only rejected rows, or none, says why nothing is
   assert.equal(again.requests.length, 1);
 });
 
+test('a push from a sheet synced before another sheet\'s push is a conflict, explained', async () => {
+  await service.type('france', [[FR_GOOD, 'New price', '128']]);  // it still shows version 1
+  const addon = await addonFor(service, {sheet: 'france'});
+  addon.run('previewPricingChanges');
+  assert.match(onlyDialog(addon).prompt, /0 price changes would be applied, 0 rejected, 1 conflict /);
+  assert.match(onlyDialog(addon).prompt, /• Row \d+ \(S1 P1 good FR\): .*changed since this sheet was synced: now 125/);
+  const again = await addonFor(service, {sheet: 'france'});
+  again.run('pushPricingChanges');
+  assert.match(onlyDialog(again).prompt, /^Nothing can be pushed yet\. .*1 conflict/s);
+  assert.match(onlyDialog(again).prompt, /Each row above says what to do/);
+  assert.equal(again.requests.length, 1);
+});
+
 test('logAudience tells the administrator the audience to configure, never the token', async () => {
   const addon = await addonFor(service);
   assert.equal(addon.run('logAudience'), service.audience);
