@@ -115,6 +115,21 @@ def get_run(engine: Engine, run_id: str) -> dict[str, Any] | None:
     return dict(row._mapping) if row is not None else None
 
 
+def recent_runs(conn: Connection, spreadsheet: str, limit: int) -> list[dict[str, Any]]:
+    """The last ``limit`` runs (syncs and pushes) of one destination, newest first.
+
+    For the add-on sidebar: ordered by when they were queued, the run id
+    breaking ties so two runs queued in the same microsecond keep one order.
+    """
+    query = (
+        select(sync_runs)
+        .where(sync_runs.c.spreadsheet == spreadsheet)
+        .order_by(sync_runs.c.queued_at.desc(), sync_runs.c.run_id.desc())
+        .limit(limit)
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
 def _duration(engine: Engine, run_id: str, finished: dt.datetime) -> float | None:
     run = get_run(engine, run_id)
     started = run and run["started_at"]
