@@ -68,6 +68,23 @@ def mark_running(engine: Engine, run_id: str) -> None:
     _update(engine, run_id, status="running", started_at=utcnow())
 
 
+def claim_run(engine: Engine, run_id: str, tabs: Sequence[str] | None) -> bool:
+    """queued → running, only if the run is still queued for exactly ``tabs`` (None = all).
+
+    One conditional ``UPDATE``: of two deliveries of the same run, one wins; a
+    runner that read the tabs before a refresh widened them loses and reads again.
+    """
+    expected = ", ".join(tabs or ()) or None
+    c = sync_runs.c
+    where = (c.run_id == run_id) & (c.status == "queued")
+    where &= c.tabs.is_(None) if expected is None else c.tabs == expected
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            update(sync_runs).where(where).values(status="running", started_at=utcnow())
+        )
+    return claimed.rowcount == 1
+
+
 def mark_succeeded(
     engine: Engine, run_id: str, *, tabs: Sequence[str], written: WriteReport
 ) -> None:
