@@ -41,6 +41,14 @@ class RunChanged(SheetsSyncError):
     """
 
 
+class NotStarted(SheetsSyncError):
+    """A queued run could not start (lock busy, database gone) and was left queued.
+
+    Raised by ``run_sync(..., fail_unstarted=False)`` from the cause, so the
+    runner decides: retry later, fail it, or see that another delivery took it.
+    """
+
+
 class ConfigError(SheetsSyncError):
     """A setting is missing or malformed; the message names the variable or key."""
 

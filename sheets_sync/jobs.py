@@ -58,7 +58,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sheets_sync import runs
 from sheets_sync.config import Settings
 from sheets_sync.destinations import parse_destination
-from sheets_sync.errors import DatabaseError, RunChanged, TransientError
+from sheets_sync.errors import DatabaseError, NotStarted, RunChanged, TransientError
 from sheets_sync.locks import advisory_key, lock_key
 from sheets_sync.schema import sync_locks, sync_runs
 
@@ -360,17 +360,28 @@ def run_queued(
         if run is None or run["status"] != "queued":
             return Outcome(run_id, run["status"] if run else None, ran=False)
         try:
-            _sync(engine, settings, run, filters, retry_unstarted)
+            _sync(engine, settings, run, filters)
         except RunChanged:
             continue
+        except NotStarted as not_started:
+            if not _still_queued(engine, run_id):
+                continue  # another delivery took it meanwhile: report its state
+            error = not_started.__cause__ or not_started
+            if retry_unstarted and _transient(error):
+                raise error from None
+            return _failed(engine, run_id, error)
         except BaseException as error:
             if retry_unstarted and _transient(error) and _still_queued(engine, run_id):
                 raise
-            _fail_if_still_queued(engine, run_id, error)
-            log.error("run %s failed: %s", run_id, runs.describe_error(error))
-            return Outcome(run_id, "failed", ran=True)
+            return _failed(engine, run_id, error)
         return Outcome(run_id, "succeeded", ran=True)
     raise RunChanged(f"run {run_id} was changed {MAX_CLAIMS} times while starting; retry")
+
+
+def _failed(engine: Engine, run_id: str, error: BaseException) -> Outcome:
+    _fail_if_still_queued(engine, run_id, error)
+    log.error("run %s failed: %s", run_id, runs.describe_error(error))
+    return Outcome(run_id, "failed", ran=True)
 
 
 def _sync(
@@ -378,7 +389,6 @@ def _sync(
     settings: Settings,
     run: Mapping[str, Any],
     filters: Mapping[str, tuple[str, ...]] | None,
-    retry_unstarted: bool,
 ) -> None:
     from sheets_sync.sync import run_sync
 
@@ -391,7 +401,7 @@ def _sync(
         requested_by=run["requested_by"],
         filters=filters or None,
         run_id=str(run["run_id"]),
-        fail_unstarted=not retry_unstarted,
+        fail_unstarted=False,
     )
 
 
@@ -422,9 +432,7 @@ def wait_for_runs(engine: Engine, run_ids: Sequence[str], timeout: float) -> Non
 def _fail_if_still_queued(engine: Engine, run_id: str, error: BaseException) -> None:
     """``run_sync`` raises some errors (bad tab, no schema) before it takes the run over."""
     with contextlib.suppress(Exception):
-        run = runs.get_run(engine, run_id)
-        if run is not None and run["status"] == "queued":
-            runs.mark_failed(engine, run_id, error)
+        runs.mark_failed(engine, run_id, error, only_if="queued")
 
 
 def request_sync(

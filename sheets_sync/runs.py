@@ -105,13 +105,20 @@ def mark_succeeded(
     )
 
 
-def mark_failed(engine: Engine, run_id: str, error: BaseException | str) -> None:
-    """Record the failure; the message is what the user saw, cut to a sheet-safe length."""
+def mark_failed(
+    engine: Engine, run_id: str, error: BaseException | str, only_if: str | None = None
+) -> None:
+    """Record the failure; the message is what the user saw, cut to a sheet-safe length.
+
+    ``only_if`` a status: leave the run alone unless it still has it (a run
+    that never started must not overwrite another delivery that did).
+    """
     finished = utcnow()
     message = error if isinstance(error, str) else describe_error(error)
     _update(
         engine,
         run_id,
+        only_if,
         status="failed",
         finished_at=finished,
         duration_seconds=_duration(engine, run_id, finished),
@@ -138,6 +145,9 @@ def _duration(engine: Engine, run_id: str, finished: dt.datetime) -> float | Non
     return round((finished - started).total_seconds(), 3) if started else None
 
 
-def _update(engine: Engine, run_id: str, **values: Any) -> None:
+def _update(engine: Engine, run_id: str, only_if: str | None = None, **values: Any) -> None:
+    where = sync_runs.c.run_id == run_id
+    if only_if is not None:
+        where &= sync_runs.c.status == only_if
     with engine.begin() as conn:
-        conn.execute(update(sync_runs).where(sync_runs.c.run_id == run_id).values(**values))
+        conn.execute(update(sync_runs).where(where).values(**values))

@@ -24,7 +24,7 @@ from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import SheetBackend, WriteOptions, WriteReport, WrittenTab
 from sheets_sync.config import Settings
 from sheets_sync.destinations import open_destination
-from sheets_sync.errors import ConfigError, RunChanged
+from sheets_sync.errors import ConfigError, NotStarted, RunChanged
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import AsOf, check_unique_keys, resolve_as_of
 from sheets_sync.locks import destination_lock
@@ -133,8 +133,9 @@ def run_sync(
     and marked done under the lock, so the next run's ``Sync Status`` already
     shows it finished. A wait that runs out is recorded as failed with the
     :class:`BusyError` naming the holder, and a queued row never stays behind —
-    unless ``fail_unstarted`` is False (the Cloud Tasks endpoint): then a run that
-    could not start (lock busy, database gone) stays queued for the queue's retry.
+    unless ``fail_unstarted`` is False (:func:`sheets_sync.jobs.run_queued`): then
+    a run that could not start (lock busy, database gone) stays queued and
+    :class:`NotStarted` is raised from the cause.
 
     A run queued by the caller starts only if it is still queued with the tabs
     the caller passed (:func:`runs.claim_run`); otherwise :class:`RunChanged`
@@ -167,9 +168,13 @@ def run_sync(
             options = WriteOptions(allow_shrink, settings.max_shrink_share, adopt)
             result = _run(engine, backend, selected, run_id, progress, as_of, filters, options)
             runs.mark_succeeded(engine, run_id, tabs=titles, written=result.written)
+    except RunChanged:
+        raise
     except BaseException as error:
-        if started or (fail_unstarted and not isinstance(error, RunChanged)):
-            runs.mark_failed(engine, run_id, error)
+        if started or fail_unstarted:
+            runs.mark_failed(engine, run_id, error, only_if=None if started else "queued")
+        if not started and not fail_unstarted:
+            raise NotStarted(f"run {run_id} could not start: {error}") from error
         raise
     return result
 
