@@ -27,6 +27,7 @@ from webhook import create_app, runtime
 from webhook.auth import ENGINE_KEY
 from webhook.jobs_api import REFRESH_BODY
 from webhook.pricing_api import PRICING_BODY
+from webhook.tasks_api import TASK_BODY
 
 UNDOCUMENTED_METHODS = {"HEAD", "OPTIONS"}
 SEMANTIC = [checks.positive_data_acceptance, checks.ignored_auth]
@@ -89,7 +90,11 @@ def test_every_route_is_documented_and_every_documented_route_exists(app) -> Non
 
 @pytest.mark.parametrize(
     ("schema_name", "fields"),
-    [("RefreshRequest", REFRESH_BODY), ("PricingRequest", PRICING_BODY)],
+    [
+        ("RefreshRequest", REFRESH_BODY),
+        ("PricingRequest", PRICING_BODY),
+        ("TaskRequest", TASK_BODY),
+    ],
 )
 def test_the_documented_bodies_are_the_ones_the_endpoints_validate(
     app, schema_name, fields
