@@ -2,7 +2,9 @@
 
 Every field has a default that runs the embedded demo with no set-up. A bad
 value is a :class:`ConfigError` naming the variable and what it expects.
-Secrets are read from the environment only, never from files in the repo.
+Secrets are read from the environment only, never from files in the repo; a
+secret's variable may hold a Secret Manager reference instead (``sm://…``,
+:mod:`sheets_sync.secrets`), read once here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sheets_sync import secrets
 from sheets_sync.errors import ConfigError
 
 ENV_PREFIX = "SHEETS_SYNC_"
@@ -97,8 +100,17 @@ class Settings:
     """``host:port`` of a Cloud Tasks emulator (plain gRPC, no credentials): development only."""
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Layer the environment over the defaults, then explicit overrides over both."""
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        secrets_client: Any = None,
+        **overrides: Any,
+    ) -> Settings:
+        """Layer the environment over the defaults, then explicit overrides over both.
+
+        A secret given as a Secret Manager reference (``sm://…``) is read here,
+        once (:mod:`sheets_sync.secrets`; ``secrets_client`` replaces Google's).
+        """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
@@ -109,6 +121,8 @@ class Settings:
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        if secrets.references(values):
+            values = secrets.resolve(values, lambda name: ENV_PREFIX + name.upper(), secrets_client)
         settings = cls(**values)
         settings.validate()
         return settings
