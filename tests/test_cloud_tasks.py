@@ -213,6 +213,23 @@ def test_a_run_that_cannot_start_stays_queued_and_the_queues_retry_runs_it(
     assert codes[-1] == 200 and set(codes[:-1]) == {503} and len(codes) >= 3
 
 
+def test_a_run_widened_while_its_task_waits_syncs_every_tab_asked(
+    service, tasks_emulator, sheet_id, gspread_client
+) -> None:
+    client = make_client(service.settings)
+    client.pause_queue(name=QUEUE)
+    first = service.refresh(sheet_id, ["KPI Daily"])
+    second = service.refresh(sheet_id, ["Onboarding"])
+    assert (second["run_id"], second["joined"]) == (first["run_id"], True)
+    assert len(list(client.list_tasks(parent=QUEUE))) == 1  # one task for the one run
+    client.resume_queue(name=QUEUE)
+    run = service.wait_ended(first["run_id"])
+    assert (run["status"], run["tabs"]) == ("succeeded", "KPI Daily, Onboarding")
+    titles = {ws.title for ws in gspread_client.open_by_key(sheet_id).worksheets()}
+    assert {"KPI Daily", "Onboarding"} <= titles and "Pricing" not in titles
+    assert deliveries(tasks_emulator, first["run_id"]) == [200]
+
+
 def test_two_deliveries_at_once_run_it_once(service, sheet_id, controls) -> None:
     engine = service.app.extensions[ENGINE_KEY]
     run_id = runs.queue_run(engine, f"gsheets:{sheet_id}", "api", "ana", ["KPI Daily"])
