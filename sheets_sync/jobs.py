@@ -162,9 +162,10 @@ def _widen(conn: Connection, run_id: str, recorded: str | None, wanted: Sequence
     tabs = recorded.split(", ") if recorded else []
     union = ", ".join([*tabs, *(t for t in wanted if t not in tabs)]) if wanted else None
     c = sync_runs.c
+    same = c.tabs.is_(None) if recorded is None else c.tabs == recorded
     widened = conn.execute(
         update(sync_runs)
-        .where((c.run_id == run_id) & (c.status == "queued") & (c.tabs == recorded))
+        .where((c.run_id == run_id) & (c.status == "queued") & same)
         .values(tabs=union)
     )
     return widened.rowcount == 1
