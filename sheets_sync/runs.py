@@ -68,6 +68,23 @@ def mark_running(engine: Engine, run_id: str) -> None:
     _update(engine, run_id, status="running", started_at=utcnow())
 
 
+def claim_run(engine: Engine, run_id: str, tabs: Sequence[str] | None) -> bool:
+    """queued → running, only if the run is still queued for exactly ``tabs`` (None = all).
+
+    One conditional ``UPDATE``: of two deliveries of the same run, one wins; a
+    runner that read the tabs before a refresh widened them loses and reads again.
+    """
+    expected = ", ".join(tabs or ()) or None
+    c = sync_runs.c
+    where = (c.run_id == run_id) & (c.status == "queued")
+    where &= c.tabs.is_(None) if expected is None else c.tabs == expected
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            update(sync_runs).where(where).values(status="running", started_at=utcnow())
+        )
+    return claimed.rowcount == 1
+
+
 def mark_succeeded(
     engine: Engine, run_id: str, *, tabs: Sequence[str], written: WriteReport
 ) -> None:
@@ -88,13 +105,20 @@ def mark_succeeded(
     )
 
 
-def mark_failed(engine: Engine, run_id: str, error: BaseException | str) -> None:
-    """Record the failure; the message is what the user saw, cut to a sheet-safe length."""
+def mark_failed(
+    engine: Engine, run_id: str, error: BaseException | str, only_if: str | None = None
+) -> None:
+    """Record the failure; the message is what the user saw, cut to a sheet-safe length.
+
+    ``only_if`` a status: leave the run alone unless it still has it (a run
+    that never started must not overwrite another delivery that did).
+    """
     finished = utcnow()
     message = error if isinstance(error, str) else describe_error(error)
     _update(
         engine,
         run_id,
+        only_if,
         status="failed",
         finished_at=finished,
         duration_seconds=_duration(engine, run_id, finished),
@@ -136,6 +160,9 @@ def _duration(engine: Engine, run_id: str, finished: dt.datetime) -> float | Non
     return round((finished - started).total_seconds(), 3) if started else None
 
 
-def _update(engine: Engine, run_id: str, **values: Any) -> None:
+def _update(engine: Engine, run_id: str, only_if: str | None = None, **values: Any) -> None:
+    where = sync_runs.c.run_id == run_id
+    if only_if is not None:
+        where &= sync_runs.c.status == only_if
     with engine.begin() as conn:
-        conn.execute(update(sync_runs).where(sync_runs.c.run_id == run_id).values(**values))
+        conn.execute(update(sync_runs).where(where).values(**values))

@@ -6,7 +6,8 @@ then an optional test override. The library never imports Flask; this
 package is the thin HTTP layer: platform endpoints (:mod:`webhook.health`),
 refresh / run status / nightly cron (:mod:`webhook.jobs_api`), the pricing
 push (:mod:`webhook.pricing_api`), the sidebar's lists of runs and alerts
-(:mod:`webhook.sidebar_api`), authentication
+(:mod:`webhook.sidebar_api`), the Cloud Tasks delivery endpoint
+(:mod:`webhook.tasks_api`), authentication
 (:mod:`webhook.auth`), JSON errors (:mod:`webhook.errors`), JSON logs
 (:mod:`webhook.logs`) and the request id every response carries.
 """
@@ -29,6 +30,7 @@ from webhook import (
     request_ids,
     runtime,
     sidebar_api,
+    tasks_api,
 )
 
 
@@ -49,4 +51,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(jobs_api.bp)
     app.register_blueprint(pricing_api.bp)
     app.register_blueprint(sidebar_api.bp)
+    app.register_blueprint(tasks_api.bp)
     return app
