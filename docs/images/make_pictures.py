@@ -38,6 +38,7 @@ PICTURES = {
 }
 DEMO_ORDERS = "20000"  # the README's pictures; the demo's default (60,000) renders the same
 RESOLUTION = "110"  # dots per inch of the PNGs: readable, and small in the repository
+TOOLS: dict[str, str] = {}  # tool → its full path, found once in main()
 MARGIN = 12  # pixels of white kept around the page's content
 INK = re.compile(rb"[\x00-\xf0]")  # a channel darker than near-white: the page has content there
 
@@ -45,7 +46,7 @@ INK = re.compile(rb"[\x00-\xf0]")  # a channel darker than near-white: the page 
 def demo_workbook(folder: Path) -> Path:
     """Run ``sheets-sync demo`` in ``folder`` (a fresh database and workbook)."""
     command = [str(Path(sys.executable).with_name("sheets-sync")), "demo", "--orders", DEMO_ORDERS]
-    subprocess.run(command, cwd=folder, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, cwd=folder, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
     return folder / "tradein-ops.xlsx"
 
 
@@ -71,18 +72,18 @@ def one_sheet_copy(book: Path, sheet: str, area: str, target: Path) -> Path:
 def to_png(workbook: Path, name: str, work: Path) -> Path:
     """LibreOffice → PDF, then the first page → ``docs/images/<name>.png``."""
     profile = (work / "lo-profile").as_uri()  # its own profile: runs beside an open LibreOffice
-    subprocess.run(
-        ["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
-         "--outdir", str(work), str(workbook)],
+    subprocess.run(  # noqa: S603 (our tools on our own files)
+        [TOOLS["soffice"], f"-env:UserInstallation={profile}", "--headless", "--convert-to",
+         "pdf", "--outdir", str(work), str(workbook)],
         check=True, stdout=subprocess.DEVNULL, timeout=300,
     )  # fmt: skip
     pdf = work / f"{workbook.stem}.pdf"
     page = ["-r", RESOLUTION, "-f", "1", "-l", "1", "-singlefile", str(pdf)]
-    subprocess.run(["pdftoppm", *page, str(work / name)], check=True)  # a PPM, to measure
+    subprocess.run([TOOLS["pdftoppm"], *page, str(work / name)], check=True)  # noqa: S603
     x, y, width, height = content_box(work / f"{name}.ppm")
     crop = ["-x", str(x), "-y", str(y), "-W", str(width), "-H", str(height)]
     stem = HERE / name
-    subprocess.run(["pdftoppm", "-png", *crop, *page, str(stem)], check=True)
+    subprocess.run([TOOLS["pdftoppm"], "-png", *crop, *page, str(stem)], check=True)  # noqa: S603
     return stem.with_suffix(".png")
 
 
@@ -114,8 +115,10 @@ def main() -> None:
     parser.add_argument("workbook", nargs="?", type=Path, help="render this workbook, not a demo")
     args = parser.parse_args()
     for tool in ("soffice", "pdftoppm"):
-        if shutil.which(tool) is None:
+        path = shutil.which(tool)
+        if path is None:
             sys.exit(f"{tool} is missing: apt-get install libreoffice-calc-nogui poppler-utils")
+        TOOLS[tool] = path
     with tempfile.TemporaryDirectory(prefix="pictures-") as tmp:
         work = Path(tmp)
         book = args.workbook.resolve() if args.workbook else demo_workbook(work)
