@@ -17,10 +17,15 @@ instances. A second request must get the run already on its way, not a twin:
   queue of two, see :func:`sheets_sync.sync.run_sync` — would then break
   it.) On SQLite the section is ``BEGIN IMMEDIATE``: the whole database's
   write lock, taken before the look-up, which SQLite has anyway.
-- A run whose process died must not be joined forever: before joining (and
-  at start-up, :func:`sweep_stale`) a ``running`` sync whose destination lock
-  is no longer held by it, and a ``queued`` one older than
-  ``SHEETS_SYNC_JOB_TIMEOUT_SECONDS``, are marked failed. ``run_sync`` holds
+- Joining needs no write: the oldest active run is read first, outside the
+  critical section, and joined when it is alive (:func:`_live_run`). Only a
+  request that finds none, or a dead one, enters the section, so under a
+  burst of refreshes nearly all of them take no lock at all.
+- A run whose process died must not be joined forever: a ``running`` sync
+  whose destination lock is no longer held by it, and a ``queued`` one older
+  than ``SHEETS_SYNC_JOB_TIMEOUT_SECONDS``, are dead (:func:`_why_dead`):
+  never joined, and marked failed inside the critical section before a new
+  run is queued (and at start-up, :func:`sweep_stale`). ``run_sync`` holds
   the destination lock (:mod:`sheets_sync.locks`) from ``running`` to the
   end, so a running run without its lock is a dead one.
 - :class:`InProcessExecutor` runs queued runs on a bounded thread pool, so a
@@ -43,9 +48,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from sheets_sync import runs
@@ -60,6 +64,20 @@ ACTIVE = ("queued", "running")
 POLL_SECONDS = 1.0
 """How often a follow-up (the nightly alerts) checks whether its runs have ended."""
 KIND = "sync"
+
+OLDEST_ACTIVE = (
+    select(sync_runs)
+    .where(
+        (sync_runs.c.spreadsheet == bindparam("name"))
+        & (sync_runs.c.kind == KIND)
+        & sync_runs.c.status.in_(ACTIVE)
+    )
+    .order_by(sync_runs.c.queued_at)
+    .limit(1)
+)
+"""The run a refresh joins. Built once, like :data:`LOCK_NOTE`: on the path every
+refresh takes, building a statement anew cost more CPU than running it."""
+LOCK_NOTE = select(sync_locks).where(sync_locks.c.destination == bindparam("key"))
 
 
 @dataclass(frozen=True)
@@ -112,34 +130,46 @@ def queue_or_join(
     that run (its ``tabs`` say what it covers).
     """
     name = destination_name(destination)
+    live = _live_run(engine, settings, name)
+    if live is not None:
+        return Ticket(live, joined=True)
     with _exclusive(engine, name) as conn:
         _sweep(conn, settings, name)
-        active = conn.execute(
-            select(sync_runs.c.run_id)
-            .where(_active_syncs(name))
-            .order_by(sync_runs.c.queued_at)
-            .limit(1)
-        ).scalar()
+        active = _oldest_active(conn, name)
         if active is not None:
-            return Ticket(str(active), joined=True)
+            return Ticket(str(active["run_id"]), joined=True)
         run_id = runs.queue_run(
             engine, name, trigger, requested_by, tabs, kind=KIND, connection=conn
         )
     return Ticket(run_id, joined=False)
 
 
+def _live_run(engine: Engine, settings: Settings, name: str) -> str | None:
+    """The run a request would join, found by reads alone; None sends it to the locked path.
+
+    Most refreshes of a busy spreadsheet join a run on its way, and a join
+    writes nothing: only the queue-or-insert needs the exclusive section (on
+    SQLite the whole database's write lock, which every request waited for
+    under load). The run is judged alive by the very rule the sweep uses
+    (:func:`_why_dead`), so a dead run is never joined here: its request goes
+    on to the locked path, which sweeps it and queues afresh.
+    """
+    with engine.connect() as conn:
+        run = _oldest_active(conn, name)
+        if run is None or _why_dead(conn, settings, run, runs.utcnow()) is not None:
+            return None
+        return str(run["run_id"])
+
+
+def _oldest_active(conn: Connection, name: str) -> RowMapping | None:
+    """The queued or running sync of ``name`` a request joins (the oldest, if two are queued)."""
+    return conn.execute(OLDEST_ACTIVE, {"name": name}).mappings().first()
+
+
 def sweep_stale(engine: Engine, settings: Settings, destination: str | None = None) -> list[str]:
     """Mark dead runs failed (all destinations, or one); return their ids."""
     with engine.begin() as conn:
         return _sweep(conn, settings, destination)
-
-
-def _active_syncs(name: str) -> Any:
-    return (
-        (sync_runs.c.spreadsheet == name)
-        & (sync_runs.c.kind == KIND)
-        & sync_runs.c.status.in_(ACTIVE)
-    )
 
 
 @contextlib.contextmanager
@@ -165,32 +195,39 @@ def _exclusive(engine: Engine, name: str) -> Iterator[Connection]:
 def _sweep(conn: Connection, settings: Settings, destination: str | None) -> list[str]:
     """Fail dead runs inside the caller's transaction."""
     now = runs.utcnow()
-    running_grace = dt.timedelta(seconds=settings.lock_lease_seconds)
-    queued_limit = now - dt.timedelta(seconds=settings.job_timeout_seconds)
     where = (sync_runs.c.kind == KIND) & sync_runs.c.status.in_(ACTIVE)
     if destination is not None:
         where &= sync_runs.c.spreadsheet == destination
     candidates = conn.execute(select(sync_runs).where(where)).mappings().all()
     swept = []
     for run in candidates:
-        if run["status"] == "queued" and run["queued_at"] < queued_limit:
-            why = (
-                f"never started within {settings.job_timeout_seconds:g} s "
-                "(SHEETS_SYNC_JOB_TIMEOUT_SECONDS): the process that queued it stopped"
-            )
-        elif (
-            run["status"] == "running"
-            and (run["started_at"] or now) < now - running_grace
-            and not _lock_held_by(conn, run["spreadsheet"], run["run_id"])
-        ):
-            why = "its process stopped while it ran (it no longer holds the spreadsheet's lock)"
-        else:
+        why = _why_dead(conn, settings, run, now)
+        if why is None:
             continue
         _fail(conn, run, now, f"marked failed: {why}; request the sync again")
         swept.append(str(run["run_id"]))
     if swept:
         log.warning("marked %d dead run(s) failed: %s", len(swept), ", ".join(swept))
     return swept
+
+
+def _why_dead(
+    conn: Connection, settings: Settings, run: RowMapping, now: dt.datetime
+) -> str | None:
+    """Why an active run is dead (then it is failed, never joined), or None while it lives."""
+    if run["status"] == "queued":
+        if run["queued_at"] >= now - dt.timedelta(seconds=settings.job_timeout_seconds):
+            return None
+        return (
+            f"never started within {settings.job_timeout_seconds:g} s "
+            "(SHEETS_SYNC_JOB_TIMEOUT_SECONDS): the process that queued it stopped"
+        )
+    running_grace = dt.timedelta(seconds=settings.lock_lease_seconds)
+    if (run["started_at"] or now) >= now - running_grace or _lock_held_by(
+        conn, run["spreadsheet"], run["run_id"]
+    ):
+        return None
+    return "its process stopped while it ran (it no longer holds the spreadsheet's lock)"
 
 
 def _fail(conn: Connection, run: RowMapping, now: dt.datetime, message: str) -> None:
@@ -214,7 +251,7 @@ def _lock_held_by(conn: Connection, destination: str, run_id: str) -> bool:
     pool while twenty requests wait for the queue lock.
     """
     key = lock_key(destination)
-    note = conn.execute(select(sync_locks).where(sync_locks.c.destination == key)).first()
+    note = conn.execute(LOCK_NOTE, {"key": key}).first()
     if note is None or note.run_id != run_id:
         return False
     if conn.dialect.name != "postgresql":
