@@ -23,7 +23,7 @@ user + system time over the round, from /proc, sync runs included) and the
 load generator's. Medians of ``--repeat`` rounds. Goal: refresh p99 < 50 ms.
 
 Run:  .venv/bin/python -P bench/webhook.py [--clients 50] [--seconds 10] [--repeat 3]
-        [--client async|threads] [--database sqlite|postgresql]
+        [--client async|threads] [--database sqlite|postgresql] [--workers 2 --threads 8]
 """
 
 # ruff: noqa: E402  (sys.path must be fixed before the package is imported)
@@ -70,12 +70,14 @@ PATH = "/hooks/refresh"
 WHITESPACE = " \t\n\r"  # JSON allows any of these after the value: 4 symbols per char
 
 
-def start_gunicorn(env: dict[str, str], log: Any) -> tuple[subprocess.Popen[bytes], str]:
+def start_gunicorn(
+    env: dict[str, str], log: Any, workers: int = 2, threads: int = 8
+) -> tuple[subprocess.Popen[bytes], str]:
     """app.yaml's entrypoint, with ``-b :$PORT`` turned into loopback and a free port."""
     port = free_port()
     command = [
-        tool("gunicorn"), "-b", f"127.0.0.1:{port}", "--workers", "2", "--threads", "8",
-        "--timeout", "600", "webhook:create_app()",
+        tool("gunicorn"), "-b", f"127.0.0.1:{port}", "--workers", str(workers),
+        "--threads", str(threads), "--timeout", "600", "webhook:create_app()",
     ]  # fmt: skip
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
@@ -249,7 +251,7 @@ def run(args: argparse.Namespace) -> None:
             sheet_id = emulator_client(sheets_url).create("Bench").id
             env = app_env(tmp, db_url, sheets_url, sheet_id)
             log = stack.enter_context(open(Path(tmp) / "gunicorn.log", "wb"))
-            server, url = start_gunicorn(env, log)
+            server, url = start_gunicorn(env, log, args.workers, args.threads)
             try:
                 measure(server, Bench(url, sheet_id, Signer(sheet_id), args))
             finally:
@@ -294,7 +296,8 @@ def measure(server: subprocess.Popen[bytes], bench: Bench) -> None:
     }
     print(
         f"\nmedians of {args.repeat} rounds, {args.clients} clients ({args.client} client, "
-        f"{args.database}, load average {os.getloadavg()[0]:.1f} at the end):"
+        f"{args.database}, gunicorn {args.workers} × {args.threads} threads, "
+        f"load average {os.getloadavg()[0]:.1f} at the end):"
     )
     for name, values in medians.items():
         print(f"  {NAMES[name]}: {_line(values)}")
@@ -321,6 +324,8 @@ def main() -> None:
     parser.add_argument("--client", choices=("async", "threads"), default="async")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn's (app.yaml: 2)")
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn's (app.yaml: 8)")
     run(parser.parse_args())
 
 
