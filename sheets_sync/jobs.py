@@ -152,9 +152,11 @@ def _live_run(engine: Engine, settings: Settings, name: str) -> str | None:
     SQLite the whole database's write lock, which every request waited for
     under load). The run is judged alive by the very rule the sweep uses
     (:func:`_why_dead`), so a dead run is never joined here: its request goes
-    on to the locked path, which sweeps it and queues afresh.
+    on to the locked path, which sweeps it and queues afresh. Autocommitted
+    reads: on PostgreSQL no BEGIN and ROLLBACK round trips around them.
     """
     with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
         run = _oldest_active(conn, name)
         if run is None or _why_dead(conn, settings, run, runs.utcnow()) is not None:
             return None

@@ -15,8 +15,10 @@ reason goes to the log, never the token or the signature themselves.
 - **HMAC**: ``X-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.METHOD.path.body">``
   when ``SHEETS_SYNC_HMAC_SECRET`` is set; ±:data:`HMAC_WINDOW_SECONDS`, compared
   in constant time, and each signature accepted once: it is remembered in the
-  ``webhook_nonces`` table until it leaves the window, so a replay is refused
-  by every process and instance sharing the database.
+  ``webhook_nonces`` table (one autocommitted insert, its primary key refusing
+  a second) until it leaves the window, so a replay is refused by every
+  process and instance sharing the database. Each process deletes the rows
+  past the window every :data:`NONCE_SWEEP_SECONDS`.
 - **cron** / **task**: ``X-Appengine-Cron: true`` / ``X-AppEngine-QueueName``
   are trusted only on App Engine (``GAE_ENV`` set), which strips them from
   outside requests; elsewhere they are ignored, like no credentials at all.
