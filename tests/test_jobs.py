@@ -173,8 +173,7 @@ def test_a_dead_run_is_never_joined_but_failed_and_replaced(engine, settings, de
 REQUESTER = textwrap.dedent(
     """
     import sys, threading, time
-    from collections.abc import Iterator
-from pathlib import Path
+    from pathlib import Path
     from sheets_sync.config import Settings
     from sheets_sync.db import make_engine
     from sheets_sync.jobs import queue_or_join
