@@ -24,6 +24,7 @@ load generator's. Medians of ``--repeat`` rounds. Goal: refresh p99 < 50 ms.
 
 Run:  .venv/bin/python -P bench/webhook.py [--clients 50] [--seconds 10] [--repeat 3]
         [--client async|threads] [--database sqlite|postgresql] [--workers 2 --threads 8]
+        [--parked]  (every refresh joins a queued run that never starts: no syncs at all)
 """
 
 # ruff: noqa: E402  (sys.path must be fixed before the package is imported)
@@ -60,6 +61,8 @@ from benchlib import free_port, scratch_postgres, start_emulator, tool, wait_up
 from sqlalchemy import create_engine, select
 
 from sheets_emulator.client import emulator_client
+from sheets_sync import runs
+from sheets_sync.db import make_engine
 from sheets_sync.schema import sync_runs as table
 
 SECRET = "bench-" + "s" * 40
@@ -232,6 +235,17 @@ def calls(url: str, signer: Signer) -> dict[str, Call]:
 NAMES = {"healthz": "GET /healthz (baseline)", "refresh": f"POST {PATH} (HMAC, joined)"}
 
 
+def park_a_run(db_url: str, sheet_id: str) -> None:
+    """A queued run no executor will start: every refresh joins it and no sync ever runs.
+
+    Separates what a refresh costs by itself (auth + join) from the load of the
+    runs syncing in the same worker processes.
+    """
+    engine = make_engine(db_url)
+    runs.queue_run(engine, f"gsheets:{sheet_id}", "api", "bench (parked)")
+    engine.dispose()
+
+
 def sync_runs(db_url: str) -> Counter[str]:
     """Runs by status: every one should have succeeded against the emulator."""
     engine = create_engine(db_url)
@@ -250,6 +264,8 @@ def run(args: argparse.Namespace) -> None:
                 db_url = stack.enter_context(scratch_postgres(args.pg_admin_url))
             sheet_id = emulator_client(sheets_url).create("Bench").id
             env = app_env(tmp, db_url, sheets_url, sheet_id)
+            if args.parked:
+                park_a_run(db_url, sheet_id)
             log = stack.enter_context(open(Path(tmp) / "gunicorn.log", "wb"))
             server, url = start_gunicorn(env, log, args.workers, args.threads)
             try:
@@ -297,6 +313,7 @@ def measure(server: subprocess.Popen[bytes], bench: Bench) -> None:
     print(
         f"\nmedians of {args.repeat} rounds, {args.clients} clients ({args.client} client, "
         f"{args.database}, gunicorn {args.workers} × {args.threads} threads, "
+        f"{'parked run, no syncs, ' if args.parked else ''}"
         f"load average {os.getloadavg()[0]:.1f} at the end):"
     )
     for name, values in medians.items():
@@ -324,6 +341,9 @@ def main() -> None:
     parser.add_argument("--client", choices=("async", "threads"), default="async")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
+    parser.add_argument(
+        "--parked", action="store_true", help="refreshes join a run that never starts: no syncs"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn's (app.yaml: 2)")
     parser.add_argument("--threads", type=int, default=8, help="gunicorn's (app.yaml: 8)")
     run(parser.parse_args())
