@@ -161,18 +161,20 @@ def _live_run(engine: Engine, settings: Settings, name: str, wanted: tuple[str, 
     queueing a new one needs the exclusive section (on SQLite the whole
     database's write lock, which every request waited for under load). The
     run is the one :func:`_join` would pick (the first active run covering
-    ``wanted``), judged alive by the very rule the sweep uses
-    (:func:`_why_dead`), so a dead run is never joined here: its request goes
-    on to the locked path, which sweeps it and joins, widens or queues afresh.
+    ``wanted``), taken only when every active run of the destination is alive
+    by the very rule the sweep uses (:func:`_why_dead`): if any is dead, the
+    request goes on to the locked path, which sweeps it and joins, widens or
+    queues afresh — so a dead run is never joined, and is failed as soon as a
+    refresh of its spreadsheet comes, as before.
     Autocommitted reads: on PostgreSQL no BEGIN and ROLLBACK round trips.
     """
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT")
-        covering = (r for r in _active_runs(conn, name) if covers(r["tabs"], wanted))
-        run = next(covering, None)
-        if run is None or _why_dead(conn, settings, run, runs.utcnow()) is not None:
-            return None
-        return str(run["run_id"])
+        active, now = _active_runs(conn, name), runs.utcnow()
+        if any(_why_dead(conn, settings, run, now) is not None for run in active):
+            return None  # the locked path sweeps it, as every refresh did before
+        run = next((r for r in active if covers(r["tabs"], wanted)), None)
+        return None if run is None else str(run["run_id"])
 
 
 def _active_runs(conn: Connection, name: str) -> Sequence[RowMapping]:

@@ -170,6 +170,20 @@ def test_a_dead_run_is_never_joined_but_failed_and_replaced(engine, settings, de
     assert statuses == {old.run_id: "failed", tickets[0].run_id: "queued"}
 
 
+def test_a_dead_run_beside_the_joined_one_is_still_swept_by_a_refresh(engine, settings) -> None:
+    """A one-tab run dies while a full run is queued behind it: the next refresh joins the
+    full run and fails the dead one (the read-only join does not leave it `running`)."""
+    one_tab = queue_or_join(engine, settings, SHEET, trigger="api", tabs=("KPI Daily",))
+    set_run(engine, one_tab.run_id, status="running", started_at=ago(1))
+    full = queue_or_join(engine, settings, SHEET, trigger="api")
+    assert not full.joined
+    set_run(engine, one_tab.run_id, started_at=ago(3600))  # its process died, no lock held
+    again = queue_or_join(engine, settings, SHEET, trigger="menu")
+    assert (again.run_id, again.joined) == (full.run_id, True)
+    statuses = {r["run_id"]: r["status"] for r in all_runs(engine)}
+    assert statuses == {one_tab.run_id: "failed", full.run_id: "queued"}
+
+
 REQUESTER = textwrap.dedent(
     """
     import sys, threading, time
