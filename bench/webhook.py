@@ -179,7 +179,8 @@ def load(call: Call, clients: int, per_client: int, seconds: float) -> Round:
 def load_async(url: str, name: str, sheet_id: str, clients: int, seconds: float) -> Round:
     """The same closed loop from bench/loadgen.py in a process of its own."""
     command = [sys.executable, "-P", str(LOADGEN), "--url", url, "--call", name]
-    command += ["--sheet", sheet_id, "--clients", str(clients), "--seconds", str(seconds)]
+    # "=": a spreadsheet id may start with "-", which argparse would take for an option
+    command += [f"--sheet={sheet_id}", "--clients", str(clients), "--seconds", str(seconds)]
     before = _children_cpu()
     done = subprocess.run(
         command, env={**os.environ, "BENCH_HMAC_SECRET": SECRET}, capture_output=True, check=True
