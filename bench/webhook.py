@@ -2,21 +2,29 @@
 
 The app runs exactly as app.yaml starts it (``gunicorn --workers 2 --threads
 8 --timeout 600 'webhook:create_app()'``) but bound to 127.0.0.1 on a free
-port, with a SQLite database made by ``sheets-sync init-db``, a registry of
-one spreadsheet, and ``SHEETS_SYNC_SHEETS_API_URL`` pointing at
+port, with a database made by ``sheets-sync init-db`` (a SQLite file, or with
+``--database postgresql`` a scratch database on the local server), a registry
+of one spreadsheet, and ``SHEETS_SYNC_SHEETS_API_URL`` pointing at
 ``sheets-sync emulator`` in its own process (the spreadsheet is created
 there), so the refresh runs really sync, never to Google. Every refresh
 names the same spreadsheet: while a run is queued or running, calls join it.
 
-Load: ``--clients`` threads (50), one ``requests.Session`` each, each
-stopping after ``--requests`` calls or ``--seconds``, whichever comes first.
-Each refresh carries its own signature (auth refuses a replayed one): the
-timestamp is the current second and the JSON body ends with whitespace
-encoding a per-request counter, so no two signed messages are equal.
-Baseline in the same run: ``GET /healthz`` (no auth, no database) under the
-same server and load. Medians of ``--repeat`` rounds. Goal: refresh p99 < 50 ms.
+Load: ``--clients`` callers (50) in a closed loop for ``--seconds``. By
+default (``--client async``) they are one asyncio process of their own
+(bench/loadgen.py), which costs the shared CPUs much less per request than
+``--client threads``: threads with one ``requests.Session`` each inside this
+process (how the figures before the latency work were taken). Each refresh
+carries its own signature (auth refuses a replayed one): the timestamp is
+the current second and the JSON body ends with whitespace encoding a
+per-request counter, so no two signed messages are equal. Baseline in the
+same run: ``GET /healthz`` (no auth, no database) under the same server and
+load. Besides latency, the server's CPU per request (the gunicorn workers'
+user + system time over the round, from /proc, sync runs included) and the
+load generator's. Medians of ``--repeat`` rounds. Goal: refresh p99 < 50 ms.
 
 Run:  .venv/bin/python -P bench/webhook.py [--clients 50] [--seconds 10] [--repeat 3]
+        [--client async|threads] [--database sqlite|postgresql] [--workers 2 --threads 8]
+        [--parked]  (every refresh joins a queued run that never starts: no syncs at all)
 """
 
 # ruff: noqa: E402  (sys.path must be fixed before the package is imported)
@@ -31,11 +39,13 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.append(str(Path(__file__).resolve().parent))  # benchlib, after the package
 
 import argparse
+import contextlib
 import hashlib
 import hmac
 import itertools
 import json
 import os
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -47,23 +57,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from benchlib import free_port, start_emulator, tool, wait_up
+from benchlib import free_port, scratch_postgres, start_emulator, tool, wait_up
 from sqlalchemy import create_engine, select
 
 from sheets_emulator.client import emulator_client
+from sheets_sync import runs
+from sheets_sync.db import make_engine
 from sheets_sync.schema import sync_runs as table
 
 SECRET = "bench-" + "s" * 40
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+LOADGEN = Path(__file__).resolve().with_name("loadgen.py")
+TICK = os.sysconf("SC_CLK_TCK")
 PATH = "/hooks/refresh"
 WHITESPACE = " \t\n\r"  # JSON allows any of these after the value: 4 symbols per char
 
 
-def start_gunicorn(env: dict[str, str], log: Any) -> tuple[subprocess.Popen[bytes], str]:
+def start_gunicorn(
+    env: dict[str, str], log: Any, workers: int = 2, threads: int = 8
+) -> tuple[subprocess.Popen[bytes], str]:
     """app.yaml's entrypoint, with ``-b :$PORT`` turned into loopback and a free port."""
     port = free_port()
     command = [
-        tool("gunicorn"), "-b", f"127.0.0.1:{port}", "--workers", "2", "--threads", "8",
-        "--timeout", "600", "webhook:create_app()",
+        tool("gunicorn"), "-b", f"127.0.0.1:{port}", "--workers", str(workers),
+        "--threads", str(threads), "--timeout", "600", "webhook:create_app()",
     ]  # fmt: skip
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
@@ -71,8 +88,7 @@ def start_gunicorn(env: dict[str, str], log: Any) -> tuple[subprocess.Popen[byte
     return proc, url
 
 
-def app_env(tmp: str, sheets_url: str, sheet_id: str) -> dict[str, str]:
-    db_url = f"sqlite:///{tmp}/bench.db"
+def app_env(tmp: str, db_url: str, sheets_url: str, sheet_id: str) -> dict[str, str]:
     registry = Path(tmp) / "sheets-sync.yaml"
     registry.write_text(f"spreadsheets:\n  - id: {sheet_id}\n    name: Bench\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHEETS_SYNC_")}
@@ -116,6 +132,8 @@ class Round:
     statuses: Counter[int] = field(default_factory=Counter)
     joined: Counter[bool] = field(default_factory=Counter)
     seconds: float = 0.0
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -148,21 +166,59 @@ def load(call: Call, clients: int, per_client: int, seconds: float) -> Round:
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
         thread.start()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     deadline.append(began + seconds)
     start.wait()
     for thread in threads:
         thread.join()
     result.seconds = time.perf_counter() - began
+    result.client_cpu = time.process_time() - cpu
     return result
+
+
+def load_async(url: str, name: str, sheet_id: str, clients: int, seconds: float) -> Round:
+    """The same closed loop from bench/loadgen.py in a process of its own."""
+    command = [sys.executable, "-P", str(LOADGEN), "--url", url, "--call", name]
+    # "=": a spreadsheet id may start with "-", which argparse would take for an option
+    command += [f"--sheet={sheet_id}", "--clients", str(clients), "--seconds", str(seconds)]
+    before = _children_cpu()
+    done = subprocess.run(
+        command, env={**os.environ, "BENCH_HMAC_SECRET": SECRET}, capture_output=True, check=True
+    )
+    out = json.loads(done.stdout)
+    return Round(
+        latencies=out["latencies"],
+        statuses=Counter({int(k): v for k, v in out["statuses"].items()}),
+        joined=Counter({k == "true": v for k, v in out["joined"].items()}),
+        seconds=out["seconds"],
+        client_cpu=_children_cpu() - before,
+    )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def workers_cpu(server: subprocess.Popen[bytes]) -> float:
+    """CPU seconds (user + system) the gunicorn workers have used so far, from /proc."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    total = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / TICK
 
 
 def figures(result: Round) -> dict[str, float]:
     cuts = statistics.quantiles(result.latencies, n=100, method="inclusive")
+    n = len(result.latencies)
     return {
         "p50 ms": cuts[49] * 1000,
         "p99 ms": cuts[98] * 1000,
-        "req/s": len(result.latencies) / result.seconds,
+        "req/s": n / result.seconds,
+        "server cpu ms/req": result.server_cpu / n * 1000,
+        "client cpu ms/req": result.client_cpu / n * 1000,
     }
 
 
@@ -174,12 +230,26 @@ def calls(url: str, signer: Signer) -> dict[str, Call]:
         body, headers = signer.next()  # inside the timed call: signing costs ~10 µs
         return session.post(url + PATH, data=body, headers=headers, timeout=30)
 
-    return {"GET /healthz (baseline)": healthz, f"POST {PATH} (HMAC, joined)": refresh}
+    return {"healthz": healthz, "refresh": refresh}
 
 
-def sync_runs(env: dict[str, str]) -> Counter[str]:
+NAMES = {"healthz": "GET /healthz (baseline)", "refresh": f"POST {PATH} (HMAC, joined)"}
+
+
+def park_a_run(db_url: str, sheet_id: str) -> None:
+    """A queued run no executor will start: every refresh joins it and no sync ever runs.
+
+    Separates what a refresh costs by itself (auth + join) from the load of the
+    runs syncing in the same worker processes.
+    """
+    engine = make_engine(db_url)
+    runs.queue_run(engine, f"gsheets:{sheet_id}", "api", "bench (parked)")
+    engine.dispose()
+
+
+def sync_runs(db_url: str) -> Counter[str]:
     """Runs by status: every one should have succeeded against the emulator."""
-    engine = create_engine(env["SHEETS_SYNC_DATABASE_URL"])
+    engine = create_engine(db_url)
     with engine.connect() as conn:
         found = Counter(str(s) for s in conn.execute(select(table.c.status)).scalars())
     engine.dispose()
@@ -189,44 +259,72 @@ def sync_runs(env: dict[str, str]) -> Counter[str]:
 def run(args: argparse.Namespace) -> None:
     emulator, sheets_url = start_emulator()
     try:
-        with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "gunicorn.log", "wb") as log:
+        with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+            db_url = f"sqlite:///{tmp}/bench.db"
+            if args.database == "postgresql":
+                db_url = stack.enter_context(scratch_postgres(args.pg_admin_url))
             sheet_id = emulator_client(sheets_url).create("Bench").id
-            env = app_env(tmp, sheets_url, sheet_id)
-            server, url = start_gunicorn(env, log)
+            env = app_env(tmp, db_url, sheets_url, sheet_id)
+            if args.parked:
+                park_a_run(db_url, sheet_id)
+            log = stack.enter_context(open(Path(tmp) / "gunicorn.log", "wb"))
+            server, url = start_gunicorn(env, log, args.workers, args.threads)
             try:
-                measure(url, Signer(sheet_id), args)
+                measure(server, Bench(url, sheet_id, Signer(sheet_id), args))
             finally:
                 server.terminate()
                 server.wait(timeout=30)
-            print(f"sync_runs by status after the bench: {dict(sync_runs(env))}")
+            print(f"sync_runs by status after the bench: {dict(sync_runs(db_url))}")
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
 
 
-def measure(url: str, signer: Signer, args: argparse.Namespace) -> None:
-    endpoints = calls(url, signer)
-    for call in endpoints.values():  # warm both workers, the engine and the first run
-        load(call, args.clients, 5, 5.0)
-    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in endpoints}
+@dataclass
+class Bench:
+    url: str
+    sheet_id: str
+    signer: Signer
+    args: argparse.Namespace
+
+    def round(self, name: str, seconds: float, per_client: int) -> Round:
+        clients = self.args.clients
+        if self.args.client == "async":
+            return load_async(self.url, name, self.sheet_id, clients, seconds)
+        return load(calls(self.url, self.signer)[name], clients, per_client, seconds)
+
+
+def measure(server: subprocess.Popen[bytes], bench: Bench) -> None:
+    args = bench.args
+    for name in NAMES:  # warm both workers, the engine and the first run
+        bench.round(name, 5.0, 5)
+    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in NAMES}
     for repeat in range(args.repeat):
-        for name, call in endpoints.items():
-            result = load(call, args.clients, args.requests, args.seconds)
+        for name in NAMES:
+            cpu = workers_cpu(server)
+            result = bench.round(name, args.seconds, args.requests)
+            result.server_cpu = workers_cpu(server) - cpu
             rounds[name].append(figures(result))
             extra = f"  joined={dict(result.joined)}" if result.joined else ""
-            print(f"round {repeat + 1} {name}: {_line(rounds[name][-1])}"
+            print(f"round {repeat + 1} {NAMES[name]}: {_line(rounds[name][-1])}"
                   f"  n={len(result.latencies)}  statuses={dict(result.statuses)}{extra}")  # fmt: skip
     medians = {
         n: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for n, rs in rounds.items()
     }
-    print(f"\nmedians of {args.repeat} rounds, {args.clients} clients:")
+    print(
+        f"\nmedians of {args.repeat} rounds, {args.clients} clients ({args.client} client, "
+        f"{args.database}, gunicorn {args.workers} × {args.threads} threads, "
+        f"{'parked run, no syncs, ' if args.parked else ''}"
+        f"load average {os.getloadavg()[0]:.1f} at the end):"
+    )
     for name, values in medians.items():
-        print(f"  {name}: {_line(values)}")
-    base, refresh = medians.values()
+        print(f"  {NAMES[name]}: {_line(values)}")
+    base, refresh = medians["healthz"], medians["refresh"]
     print(
         f"  refresh / healthz: p50 {refresh['p50 ms'] / base['p50 ms']:.2f}×"
         f"  p99 {refresh['p99 ms'] / base['p99 ms']:.2f}×"
         f"  req/s {refresh['req/s'] / base['req/s']:.2f}×"
+        f"  server cpu/req {refresh['server cpu ms/req'] / base['server cpu ms/req']:.2f}×"
         f"  (goal: refresh p99 < 50 ms: {'met' if refresh['p99 ms'] < 50 else 'NOT met'})"
     )
 
@@ -238,9 +336,17 @@ def _line(values: dict[str, float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=400, help="most calls per client")
+    parser.add_argument("--requests", type=int, default=400, help="most calls per thread client")
     parser.add_argument("--seconds", type=float, default=10.0, help="most seconds per round")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--client", choices=("async", "threads"), default="async")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
+    parser.add_argument(
+        "--parked", action="store_true", help="refreshes join a run that never starts: no syncs"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn's (app.yaml: 2)")
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn's (app.yaml: 8)")
     run(parser.parse_args())
 
 

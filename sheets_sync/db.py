@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,12 +56,44 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
-    else:
-        kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        _ping_when_idle(engine)
     return engine
+
+
+PING_IDLE_SECONDS = 5.0
+"""A pooled PostgreSQL connection idle longer than this is pinged before use."""
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only if it sat idle: a dead one is replaced.
+
+    ``pool_pre_ping`` pings on *every* checkout: a round trip that was a
+    quarter of the time a busy webhook spent waiting for PostgreSQL
+    (bench/webhook.py). A connection in steady use has just proved itself;
+    one back from idle (the server restarted, a proxy dropped it) is pinged and,
+    if dead, the pool opens a fresh one, as with ``pool_pre_ping``. A
+    connection dying while in use fails that one statement (the webhook answers
+    503 with Retry-After) and SQLAlchemy then discards the pool's other
+    connections of that age, so the next request reconnects.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_since(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(f"pooled connection is dead: {error}") from error
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

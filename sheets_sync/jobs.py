@@ -20,10 +20,15 @@ instances. A second request must get the run already on its way, not a twin:
   queue of two, see :func:`sheets_sync.sync.run_sync` — would then break
   it.) On SQLite the section is ``BEGIN IMMEDIATE``: the whole database's
   write lock, taken before the look-up, which SQLite has anyway.
-- A run whose process died must not be joined forever: before joining (and
-  at start-up, :func:`sweep_stale`) a ``running`` sync whose destination lock
-  is no longer held by it, and a ``queued`` one older than
-  ``SHEETS_SYNC_JOB_TIMEOUT_SECONDS``, are marked failed. ``run_sync`` holds
+- Joining needs no write: the oldest active run is read first, outside the
+  critical section, and joined when it is alive (:func:`_live_run`). Only a
+  request that finds none, or a dead one, enters the section, so under a
+  burst of refreshes nearly all of them take no lock at all.
+- A run whose process died must not be joined forever: a ``running`` sync
+  whose destination lock is no longer held by it, and a ``queued`` one older
+  than ``SHEETS_SYNC_JOB_TIMEOUT_SECONDS``, are dead (:func:`_why_dead`):
+  never joined, and marked failed inside the critical section before a new
+  run is queued (and at start-up, :func:`sweep_stale`). ``run_sync`` holds
   the destination lock (:mod:`sheets_sync.locks`) from ``running`` to the
   end, so a running run without its lock is a dead one.
 - :class:`InProcessExecutor` runs queued runs on a bounded thread pool, so a
@@ -51,7 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -68,6 +73,19 @@ ACTIVE = ("queued", "running")
 POLL_SECONDS = 1.0
 """How often a follow-up (the nightly alerts) checks whether its runs have ended."""
 KIND = "sync"
+
+ACTIVE_RUNS = (
+    select(sync_runs)
+    .where(
+        (sync_runs.c.spreadsheet == bindparam("name"))
+        & (sync_runs.c.kind == KIND)
+        & sync_runs.c.status.in_(ACTIVE)
+    )
+    .order_by(sync_runs.c.queued_at)
+)
+"""The runs a refresh may join. Built once, like :data:`LOCK_NOTE`: on the path every
+refresh takes, building a statement anew cost more CPU than running it."""
+LOCK_NOTE = select(sync_locks).where(sync_locks.c.destination == bindparam("key"))
 
 
 @dataclass(frozen=True)
@@ -120,9 +138,13 @@ def queue_or_join(
     not read anything yet); a running one is not, and a new queued run follows it.
     """
     name = destination_name(destination)
+    wanted = tuple(tabs)
+    live = _live_run(engine, settings, name, wanted)
+    if live is not None:
+        return Ticket(live, joined=True)
     with _exclusive(engine, name) as conn:
         _sweep(conn, settings, name)
-        joined = _join(conn, name, tuple(tabs))
+        joined = _join(conn, name, wanted)
         if joined is not None:
             return joined
         run_id = runs.queue_run(
@@ -131,18 +153,44 @@ def queue_or_join(
     return Ticket(run_id, joined=False)
 
 
+def _live_run(engine: Engine, settings: Settings, name: str, wanted: tuple[str, ...]) -> str | None:
+    """The run a request would join, found by reads alone; None sends it to the locked path.
+
+    Most refreshes of a busy spreadsheet join a run on its way that covers
+    their tabs, and such a join writes nothing: only widening a queued run or
+    queueing a new one needs the exclusive section (on SQLite the whole
+    database's write lock, which every request waited for under load). The
+    run is the one :func:`_join` would pick (the first active run covering
+    ``wanted``), taken only when every active run of the destination is alive
+    by the very rule the sweep uses (:func:`_why_dead`): if any is dead, the
+    request goes on to the locked path, which sweeps it and joins, widens or
+    queues afresh — so a dead run is never joined, and is failed as soon as a
+    refresh of its spreadsheet comes, as before.
+    Autocommitted reads: on PostgreSQL no BEGIN and ROLLBACK round trips.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        active, now = _active_runs(conn, name), runs.utcnow()
+        if any(_why_dead(conn, settings, run, now) is not None for run in active):
+            return None  # the locked path sweeps it, as every refresh did before
+        run = next((r for r in active if covers(r["tabs"], wanted)), None)
+        return None if run is None else str(run["run_id"])
+
+
+def _active_runs(conn: Connection, name: str) -> Sequence[RowMapping]:
+    """The queued and running syncs of ``name``, oldest first."""
+    return conn.execute(ACTIVE_RUNS, {"name": name}).mappings().all()
+
+
 def _join(conn: Connection, name: str, wanted: tuple[str, ...]) -> Ticket | None:
     """The first active run covering ``wanted``, else a queued run widened to it, else None."""
-    c = sync_runs.c
-    active = conn.execute(
-        select(c.run_id, c.status, c.tabs).where(_active_syncs(name)).order_by(c.queued_at)
-    ).all()
+    active = _active_runs(conn, name)
     for run in active:
-        if covers(run.tabs, wanted):
-            return Ticket(str(run.run_id), joined=True)
+        if covers(run["tabs"], wanted):
+            return Ticket(str(run["run_id"]), joined=True)
     for run in active:
-        if run.status == "queued" and _widen(conn, str(run.run_id), run.tabs, wanted):
-            return Ticket(str(run.run_id), joined=True)
+        if run["status"] == "queued" and _widen(conn, str(run["run_id"]), run["tabs"], wanted):
+            return Ticket(str(run["run_id"]), joined=True)
     return None
 
 
@@ -177,14 +225,6 @@ def sweep_stale(engine: Engine, settings: Settings, destination: str | None = No
         return _sweep(conn, settings, destination)
 
 
-def _active_syncs(name: str) -> Any:
-    return (
-        (sync_runs.c.spreadsheet == name)
-        & (sync_runs.c.kind == KIND)
-        & sync_runs.c.status.in_(ACTIVE)
-    )
-
-
 @contextlib.contextmanager
 def _exclusive(engine: Engine, name: str) -> Iterator[Connection]:
     """One transaction at a time per destination, across processes (see the module doc)."""
@@ -208,32 +248,39 @@ def _exclusive(engine: Engine, name: str) -> Iterator[Connection]:
 def _sweep(conn: Connection, settings: Settings, destination: str | None) -> list[str]:
     """Fail dead runs inside the caller's transaction."""
     now = runs.utcnow()
-    running_grace = dt.timedelta(seconds=settings.lock_lease_seconds)
-    queued_limit = now - dt.timedelta(seconds=settings.job_timeout_seconds)
     where = (sync_runs.c.kind == KIND) & sync_runs.c.status.in_(ACTIVE)
     if destination is not None:
         where &= sync_runs.c.spreadsheet == destination
     candidates = conn.execute(select(sync_runs).where(where)).mappings().all()
     swept = []
     for run in candidates:
-        if run["status"] == "queued" and run["queued_at"] < queued_limit:
-            why = (
-                f"never started within {settings.job_timeout_seconds:g} s "
-                "(SHEETS_SYNC_JOB_TIMEOUT_SECONDS): the process that queued it stopped"
-            )
-        elif (
-            run["status"] == "running"
-            and (run["started_at"] or now) < now - running_grace
-            and not _lock_held_by(conn, run["spreadsheet"], run["run_id"])
-        ):
-            why = "its process stopped while it ran (it no longer holds the spreadsheet's lock)"
-        else:
+        why = _why_dead(conn, settings, run, now)
+        if why is None:
             continue
         _fail(conn, run, now, f"marked failed: {why}; request the sync again")
         swept.append(str(run["run_id"]))
     if swept:
         log.warning("marked %d dead run(s) failed: %s", len(swept), ", ".join(swept))
     return swept
+
+
+def _why_dead(
+    conn: Connection, settings: Settings, run: RowMapping, now: dt.datetime
+) -> str | None:
+    """Why an active run is dead (then it is failed, never joined), or None while it lives."""
+    if run["status"] == "queued":
+        if run["queued_at"] >= now - dt.timedelta(seconds=settings.job_timeout_seconds):
+            return None
+        return (
+            f"never started within {settings.job_timeout_seconds:g} s "
+            "(SHEETS_SYNC_JOB_TIMEOUT_SECONDS): the process that queued it stopped"
+        )
+    running_grace = dt.timedelta(seconds=settings.lock_lease_seconds)
+    if (run["started_at"] or now) >= now - running_grace or _lock_held_by(
+        conn, run["spreadsheet"], run["run_id"]
+    ):
+        return None
+    return "its process stopped while it ran (it no longer holds the spreadsheet's lock)"
 
 
 def _fail(conn: Connection, run: RowMapping, now: dt.datetime, message: str) -> None:
@@ -257,7 +304,7 @@ def _lock_held_by(conn: Connection, destination: str, run_id: str) -> bool:
     pool while twenty requests wait for the queue lock.
     """
     key = lock_key(destination)
-    note = conn.execute(select(sync_locks).where(sync_locks.c.destination == key)).first()
+    note = conn.execute(LOCK_NOTE, {"key": key}).first()
     if note is None or note.run_id != run_id:
         return False
     if conn.dialect.name != "postgresql":

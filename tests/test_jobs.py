@@ -7,11 +7,14 @@ run whose process died is failed rather than joined forever. Both databases.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import subprocess
 import sys
 import textwrap
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from sheets_sync.config import Settings
 from sheets_sync.jobs import (
     InProcessExecutor,
     Job,
+    _exclusive,
     destination_name,
     queue_or_join,
     request_sync,
@@ -100,6 +104,84 @@ def test_twenty_requests_at_once_make_one_run(engine, settings) -> None:
     assert len({t.run_id for t in tickets}) == 1
     assert sum(not t.joined for t in tickets) == 1
     assert len(all_runs(engine)) == 1
+
+
+@contextlib.contextmanager
+def queue_section_held(engine: Engine, destination: str) -> Iterator[None]:
+    """Another request inside ``destination``'s queue-or-join section (on SQLite: the write lock)."""
+    entered, leave = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with _exclusive(engine, destination_name(destination)):
+            entered.set()
+            leave.wait(60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert entered.wait(30)
+    try:
+        yield
+    finally:
+        leave.set()
+        holder.join()
+
+
+@pytest.mark.parametrize("status", ["queued", "running"])
+def test_joining_a_live_run_needs_no_lock_nor_write(engine, settings, status) -> None:
+    """Twenty refreshes of a spreadsheet whose run is on its way all join it while another
+    request holds the queue section: a join reads only (it used to wait for the section,
+    on SQLite the whole database's write lock)."""
+    first = queue_or_join(engine, settings, SHEET, trigger="api")
+    set_run(engine, first.run_id, status=status, started_at=ago(3600))
+    tickets: list[Any] = []
+
+    def request() -> None:
+        tickets.append(queue_or_join(engine, settings, SHEET, trigger="menu"))
+
+    with (
+        destination_lock(engine, SHEET, "api", run_id=first.run_id),
+        queue_section_held(engine, SHEET),
+    ):
+        threads = [threading.Thread(target=request) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 20
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        waiting = sum(thread.is_alive() for thread in threads)
+    for thread in threads:
+        thread.join()
+    assert waiting == 0, f"{waiting} joins waited for the queue section"
+    assert [(t.run_id, t.joined) for t in tickets] == [(first.run_id, True)] * 20
+    assert len(all_runs(engine)) == 1
+
+
+@pytest.mark.parametrize("dead", ["running-without-lock", "queued-too-long"])
+def test_a_dead_run_is_never_joined_but_failed_and_replaced(engine, settings, dead) -> None:
+    old = queue_or_join(engine, settings, SHEET, trigger="api")
+    if dead == "running-without-lock":
+        set_run(engine, old.run_id, status="running", started_at=ago(3600))
+    else:
+        set_run(engine, old.run_id, queued_at=ago(settings.job_timeout_seconds + 60))
+    tickets = [queue_or_join(engine, settings, SHEET, trigger="api") for _ in range(3)]
+    assert not tickets[0].joined and tickets[0].run_id != old.run_id
+    assert [(t.run_id, t.joined) for t in tickets[1:]] == [(tickets[0].run_id, True)] * 2
+    statuses = {r["run_id"]: r["status"] for r in all_runs(engine)}
+    assert statuses == {old.run_id: "failed", tickets[0].run_id: "queued"}
+
+
+def test_a_dead_run_beside_the_joined_one_is_still_swept_by_a_refresh(engine, settings) -> None:
+    """A one-tab run dies while a full run is queued behind it: the next refresh joins the
+    full run and fails the dead one (the read-only join does not leave it `running`)."""
+    one_tab = queue_or_join(engine, settings, SHEET, trigger="api", tabs=("KPI Daily",))
+    set_run(engine, one_tab.run_id, status="running", started_at=ago(1))
+    full = queue_or_join(engine, settings, SHEET, trigger="api")
+    assert not full.joined
+    set_run(engine, one_tab.run_id, started_at=ago(3600))  # its process died, no lock held
+    again = queue_or_join(engine, settings, SHEET, trigger="menu")
+    assert (again.run_id, again.joined) == (full.run_id, True)
+    statuses = {r["run_id"]: r["status"] for r in all_runs(engine)}
+    assert statuses == {one_tab.run_id: "failed", full.run_id: "queued"}
 
 
 REQUESTER = textwrap.dedent(

@@ -7,9 +7,12 @@ verifies them with google-auth, unmodified.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
+import threading
 import time
+import uuid
 from dataclasses import asdict
 from typing import Any
 
@@ -23,11 +26,14 @@ from fixtures_webhook import (
     token,
 )
 from flask import g, jsonify
+from sqlalchemy import insert, select
 
 from sheets_sync.config import Settings
+from sheets_sync.db import make_engine
 from sheets_sync.errors import ConfigError
+from sheets_sync.schema import webhook_nonces
 from webhook import create_app
-from webhook.auth import requires_auth
+from webhook.auth import NonceSweep, requires_auth
 
 
 def make_app(settings: Settings) -> Any:
@@ -195,6 +201,64 @@ def test_a_replay_is_refused_by_another_app_on_the_same_database(settings):
     )
     other = make_app(settings).test_client()
     assert other.post("/t/default", data=BODY, headers=headers).status_code == 401
+
+
+def test_one_signature_sent_at_once_to_two_apps_gets_in_once(settings):
+    """Twenty copies of one signed request at once, through two apps sharing the database."""
+    headers = signed("POST", "/t/default", BODY)
+    apps = [make_app(settings), make_app(settings)]
+    barrier, statuses = threading.Barrier(20), []
+
+    def send(app: Any) -> None:
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post("/t/default", data=BODY, headers=headers).status_code)
+
+    threads = [threading.Thread(target=send, args=(apps[i % 2],)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [401] * 19
+
+
+def nonces(settings: Settings) -> tuple[int, int]:
+    """(expired, live) rows of ``webhook_nonces``."""
+    engine = make_engine(settings.database_url)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with engine.connect() as conn:
+        expiries = conn.execute(select(webhook_nonces.c.expires_at)).scalars().all()
+    engine.dispose()
+    return sum(e < now for e in expiries), sum(e >= now for e in expiries)
+
+
+def add_expired(settings: Settings, count: int) -> None:
+    engine = make_engine(settings.database_url)
+    gone = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=1)
+    rows = [{"signature": uuid.uuid4().hex, "expires_at": gone} for _ in range(count)]
+    with engine.begin() as conn:
+        conn.execute(insert(webhook_nonces), rows)
+    engine.dispose()
+
+
+def test_signatures_past_the_window_are_forgotten_at_most_every_sweep_interval(settings):
+    app = make_app(settings)
+    client = app.test_client()
+
+    def post(n: int) -> tuple[int, dict[str, str]]:
+        body = BODY + b" " * n  # another body, another signature
+        headers = signed("POST", "/t/default", body)
+        return client.post("/t/default", data=body, headers=headers).status_code, headers
+
+    add_expired(settings, 3)
+    first, first_headers = post(1)
+    assert first == 200 and nonces(settings) == (0, 1)  # the process's first request sweeps
+    add_expired(settings, 2)
+    assert post(2)[0] == 200 and nonces(settings) == (2, 2)  # not again within the interval
+    app.extensions["sheets_sync.nonce_sweep"] = NonceSweep(interval=0)
+    assert post(3)[0] == 200 and nonces(settings) == (0, 3)  # the interval has passed
+    replay = client.post("/t/default", data=BODY + b" ", headers=first_headers)
+    assert replay.status_code == 401  # a signature still in the window is never forgotten
 
 
 @pytest.mark.parametrize(
