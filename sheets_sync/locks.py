@@ -335,7 +335,7 @@ def _lost(destination: str, why: str) -> BusyError:
     """The error of a run that finished without its lock: its write may have raced another."""
     return BusyError(
         f"{destination}: this run lost its lock while it ran ({why}), so another run may "
-        "have written at the same time; run the sync again",
+        "have written at the same time; run it again",
         destination,
     )
 

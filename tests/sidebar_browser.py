@@ -70,6 +70,24 @@ SHIM = """
 })();
 """
 
+RECORDER = """
+(function () {
+  var seen = window.__texts = [];
+  new MutationObserver(function () {
+    var node = document.getElementById(%(element)s);
+    var text = node ? node.textContent : '';
+    if (text && text !== seen[seen.length - 1]) seen.push(text);
+  }).observe(document, {childList: true, subtree: true, characterData: true});
+})();
+"""
+"""Every text an element shows, however briefly, in ``window.__texts``.
+
+With timers ``scale`` times sooner, a text the page shows for "1 s" is gone
+after 10 ms, too soon for the driver to poll for it on a busy machine. The
+observer watches the whole document from before the page's first script, not
+from ``DOMContentLoaded``: the page's first answers may come before that event.
+"""
+
 
 def missing() -> str | None:
     """Why the browser test cannot run here (None when chromium and its driver are installed)."""
@@ -98,9 +116,19 @@ def viewport(driver: webdriver.Chrome, width: int, height: int) -> None:
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
 
 
-def open_sidebar(driver: webdriver.Chrome, responses: dict[str, list[Any]], scale: int = 1) -> None:
-    """Load Sidebar.html with ``google.script.run`` answering ``responses`` (name → list)."""
+def open_sidebar(
+    driver: webdriver.Chrome,
+    responses: dict[str, list[Any]],
+    scale: int = 1,
+    record: str | None = None,
+) -> None:
+    """Load Sidebar.html with ``google.script.run`` answering ``responses`` (name → list).
+
+    ``record`` is an element id whose every text goes to ``window.__texts`` (:data:`RECORDER`).
+    """
     source = SHIM % {"responses": json.dumps(responses), "scale": scale}
+    if record is not None:
+        source += RECORDER % {"element": json.dumps(record)}
     added = driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": source})
     driver.get(SIDEBAR.as_uri())
     driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", added)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +24,11 @@ from sqlalchemy import delete, inspect, select
 from sqlalchemy.engine import Engine
 
 from sheets_sync import db, schema
-from sheets_sync.alerts.run import evaluate_and_notify
+from sheets_sync.alerts.run import EVALUATION_LOCK, evaluate_and_notify
 from sheets_sync.cli import main
 from sheets_sync.config import Settings
+from sheets_sync.errors import BusyError
+from sheets_sync.locks import destination_lock
 
 RULES = """
 rules:
@@ -37,6 +43,22 @@ rules:
     notify: [slack]
 """
 HOUR = dt.timedelta(hours=1)
+EVALUATE_SCRIPT = """
+import datetime as dt, json, sys
+from pathlib import Path
+from sheets_sync.alerts.run import evaluate_and_notify
+from sheets_sync.config import Settings
+from sheets_sync.db import make_engine
+url, folder, as_of, now, owner = sys.argv[1:6]
+settings = Settings.load(environ={}, database_url=url, templates_dir=Path(folder),
+                         slack_webhook_url="http://127.0.0.1:9/hook", alert_notify_attempts=1)
+engine = make_engine(url)
+print("ready", flush=True)
+sys.stdin.readline()
+summary = evaluate_and_notify(engine, settings, as_of=dt.date.fromisoformat(as_of),
+                              now=dt.datetime.fromisoformat(now), owner=owner)
+print(json.dumps([len(summary.raised), len(summary.ongoing), summary.queued]), flush=True)
+"""
 
 
 @pytest.fixture
@@ -140,6 +162,66 @@ def test_without_a_channel_an_alert_waits_to_be_announced(high, settings):
     assert table(high, schema.alerts)[0]["notified"] is False
     assert run(high, settings, now=NOW + HOUR).queued == 1
     assert table(high, schema.alerts)[0]["notified"] is True
+
+
+# -- two evaluations at once: a cron retry and Cloud Scheduler, two instances, CLI and cron ----
+
+
+def assert_evaluated_once(engine: Engine, outcomes: list[tuple[int, int, int]]) -> None:
+    """Both succeeded: one raised and queued the alert, the other found it active already."""
+    assert sorted(outcomes) == [(0, 1, 0), (1, 0, 1)]
+    (alert,) = table(engine, schema.alerts)
+    assert (alert["status"], alert["notified"]) == ("active", True)
+    assert len(table(engine, schema.alert_notifications)) == 1
+
+
+def test_two_evaluations_in_threads_at_once_both_succeed_and_notify_once(high, settings):
+    gate = threading.Barrier(2)
+
+    def evaluation(owner: str) -> tuple[int, int, int]:
+        gate.wait()
+        summary = run(high, settings, owner=owner)
+        return (len(summary.raised), len(summary.ongoing), summary.queued)
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(evaluation, ["nightly alerts (cron)", "cli by ana"]))
+    assert_evaluated_once(high, outcomes)
+
+
+def test_two_evaluations_in_processes_at_once_both_succeed_and_notify_once(
+    high, settings, db_url, tmp_path
+):
+    args = [db_url, str(settings.templates_dir), AS_OF.isoformat(), NOW.isoformat()]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", EVALUATE_SCRIPT, *args, f"process {n}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        for n in (1, 2)
+    ]
+    for proc in procs:  # both imported and connected: the go is given to both at once
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.close()
+    outputs = [proc.stdout.read() for proc in procs if proc.stdout is not None]
+    assert [proc.wait(timeout=60) for proc in procs] == [0, 0], outputs
+    assert_evaluated_once(high, [tuple(json.loads(out)) for out in outputs])
+
+
+def test_an_evaluation_waits_a_bounded_time_then_names_the_one_running(high, settings):
+    with destination_lock(high, EVALUATION_LOCK, "nightly alerts (cron)"):
+        with pytest.raises(BusyError) as caught:
+            run(high, settings.replace(lock_wait_seconds=0.2), owner="cli by ana")
+        assert table(high, schema.alerts) == []
+    message = str(caught.value)
+    assert message.startswith("alerts evaluation is busy: a run (nightly alerts (cron), host ")
+    assert "waited 0.2 s" in message and "SHEETS_SYNC_LOCK_WAIT_SECONDS" in message
+    assert run(high, settings).queued == 1  # free again: the next evaluation goes ahead
 
 
 def test_cli_dry_run_and_json(high, settings, runner, db_url, monkeypatch):

@@ -147,8 +147,12 @@ def nightly() -> ResponseReturnValue:
 
 
 def _alerts(engine: Engine, settings: Settings) -> None:
-    """docs/design.md §9: the rules are evaluated once the nightly syncs have ended."""
+    """docs/design.md §9: the rules are evaluated once the nightly syncs have ended.
+
+    Two nightly calls joining the same runs each evaluate; the evaluation lock
+    makes the second wait for the first and find nothing new to announce.
+    """
     from sheets_sync.alerts.run import evaluate_and_notify
 
-    summary = evaluate_and_notify(engine, settings)
+    summary = evaluate_and_notify(engine, settings, owner="nightly alerts (cron)")
     log.info("nightly alerts: %s", summary.lines()[0])

@@ -10,6 +10,7 @@ file or a database without the schema, before changing anything.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,16 @@ from sqlalchemy.engine import Engine
 from sheets_sync.alerts.evaluate import Finding, evaluate
 from sheets_sync.alerts.messages import fmt
 from sheets_sync.alerts.notify import Delivery, deliver, utcnow
-from sheets_sync.alerts.rules import load_rules
-from sheets_sync.alerts.state import apply, plan
+from sheets_sync.alerts.rules import Rule, load_rules
+from sheets_sync.alerts.state import Plan, apply, plan
 from sheets_sync.config import Settings
 from sheets_sync.db import require_schema
 from sheets_sync.guards import as_of_day
+from sheets_sync.locks import destination_lock
 
 RULES_FILE = "alerts.yaml"
+EVALUATION_LOCK = "alerts evaluation"
+"""The lock name evaluations share: one evaluation at a time, across threads, processes, hosts."""
 
 
 @dataclass
@@ -98,24 +102,34 @@ def evaluate_and_notify(
     *,
     as_of: dt.date | None = None,
     now: dt.datetime | None = None,
+    owner: str = "alerts",
 ) -> AlertsSummary:
     """Evaluate every rule as of ``as_of`` (default: the sync's day), record, notify.
 
     The state change and the queued notifications are one transaction; the
     delivery comes after it, each notification on its own (see :mod:`.notify`).
     A dry run evaluates the same way and writes and sends nothing.
+
+    Two evaluations at once (a cron retry and Cloud Scheduler, two instances,
+    the CLI during the nightly) would both see an alert as new and race to
+    insert it. So a recording evaluation holds the ``alerts evaluation`` lock
+    (:mod:`sheets_sync.locks`, the one syncs use per spreadsheet) from its first
+    read to its commit: the second waits up to ``SHEETS_SYNC_LOCK_WAIT_SECONDS``,
+    then finds the alerts already recorded and notifies nothing twice. ``owner``
+    names who evaluates in the lock note (and so in a busy error).
     """
     rules = load_rules(rules_path(settings))
     require_schema(engine)
     moment = now or utcnow()
-    with engine.begin() as conn:
-        day = as_of_day(conn, as_of)
-        changes = plan(conn, evaluate(conn, rules, day, moment))
-        queued = 0
-        if not dry_run:
-            queued = apply(
-                conn, changes, moment, settings.alert_channels, settings.alerts_spreadsheet_url
-            )
+    if dry_run:
+        day, changes, queued = _evaluate(engine, settings, rules, as_of, moment, dry_run)
+    else:
+        lock = destination_lock(
+            engine, EVALUATION_LOCK, owner, wait_seconds=settings.lock_wait_seconds,
+            lease_seconds=settings.lock_lease_seconds,
+        )  # fmt: skip
+        with lock:
+            day, changes, queued = _evaluate(engine, settings, rules, as_of, moment, dry_run)
     summary = AlertsSummary(
         as_of=day, rules=len(rules), dry_run=dry_run, queued=queued,
         raised=[_as_dict(f) for f in changes.new],
@@ -128,3 +142,23 @@ def evaluate_and_notify(
     if not dry_run:
         summary.delivery = deliver(engine, settings)
     return summary
+
+
+def _evaluate(
+    engine: Engine,
+    settings: Settings,
+    rules: Sequence[Rule],
+    as_of: dt.date | None,
+    moment: dt.datetime,
+    dry_run: bool,
+) -> tuple[dt.date, Plan, int]:
+    """Read, compare and (unless a dry run) record in one transaction: (day, plan, queued)."""
+    with engine.begin() as conn:
+        day = as_of_day(conn, as_of)
+        changes = plan(conn, evaluate(conn, rules, day, moment))
+        queued = 0
+        if not dry_run:
+            queued = apply(
+                conn, changes, moment, settings.alert_channels, settings.alerts_spreadsheet_url
+            )
+    return day, changes, queued

@@ -70,9 +70,10 @@ def apply(
 ) -> int:
     """Write the plan and queue its announcements; returns how many notifications were queued.
 
-    Runs in the caller's transaction. Two evaluations at once would raise the
-    same alert twice; the partial unique index refuses the second, reported
-    as one line.
+    Runs in the caller's transaction. Evaluations take turns under the
+    ``alerts evaluation`` lock (:func:`sheets_sync.alerts.run.evaluate_and_notify`);
+    should one bypass it and raise the same alert as another, the partial unique
+    index refuses the second, reported as one line.
     """
     try:
         _write(conn, changes, now)

@@ -16,7 +16,7 @@ import click
 
 from sheets_sync.alerts.run import evaluate_and_notify
 from sheets_sync.cli import AppContext, database_option, main, pass_app
-from sheets_sync.cli.params import PastDay
+from sheets_sync.cli.params import PastDay, os_user
 
 
 @main.command("alerts")
@@ -42,7 +42,11 @@ def alerts_command(app: AppContext, dry_run: bool, as_json: bool, as_of: dt.date
         sheets-sync alerts --dry-run
         sheets-sync alerts --json
     """
-    summary = evaluate_and_notify(app.engine, app.settings, dry_run=dry_run, as_of=as_of)
+    user = os_user()
+    owner = f"cli by {user}" if user else "cli"
+    summary = evaluate_and_notify(
+        app.engine, app.settings, dry_run=dry_run, as_of=as_of, owner=owner
+    )
     if as_json:
         click.echo(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
     else:
