@@ -15,11 +15,12 @@ raw, byte for byte. A new workbook starts from a minimal package of its own
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import posixpath
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -31,8 +32,8 @@ from openpyxl.reader.excel import ExcelReader
 from openpyxl.reader.strings import read_string_table
 from openpyxl.styles.stylesheet import apply_stylesheet, write_stylesheet
 from openpyxl.utils import column_index_from_string
-from openpyxl.worksheet._reader import WorksheetReader, WorkSheetParser
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet._reader import WorkSheetParser, WorksheetReader
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.theme import theme_xml
 from openpyxl.xml.constants import PKG_REL_NS, REL_NS
@@ -40,6 +41,7 @@ from openpyxl.xml.constants import SHEET_MAIN_NS as MAIN_NS
 from openpyxl.xml.functions import tostring
 
 from sheets_sync.backends.xlsx.stylesxml import StyleCounts
+from sheets_sync.errors import DestinationError
 
 if TYPE_CHECKING:
     from sheets_sync.backends.xlsx.save import SheetWrite
@@ -128,8 +130,20 @@ class Package:
         part = self.part_of(ws)
         if part is None or not part.worksheet:
             return
-        with self.archive.open(part.path) as src:
+        with self._reading(part), self.archive.open(part.path) as src:
             WorksheetReader(ws, src, self.shared_strings, False, False).bind_all()
+
+    @contextlib.contextmanager
+    def _reading(self, part: SheetPart) -> Iterator[None]:
+        """A sheet that cannot be parsed is one line naming the file and the sheet."""
+        try:
+            yield
+        except Exception as error:  # a damaged part raises many kinds
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise DestinationError(
+                f"{self.archive.filename} is not a readable .xlsx workbook (sheet "
+                f"{part.title!r}: {reason}); move it away or choose another path"
+            ) from error
 
     def scan(self, ws: Worksheet, keep: Callable[[int], bool] | None = None) -> Scan:
         """Read the cells of ``ws`` whose column ``keep`` accepts (all without it), and its
@@ -143,7 +157,7 @@ class Package:
         scan = Scan()
         if part is None or not part.worksheet:
             return scan
-        with self.archive.open(part.path) as src:
+        with self._reading(part), self.archive.open(part.path) as src:
             parser = WorkSheetParser(
                 src, self.shared_strings, False, self.wb.epoch,
                 self.wb._date_formats, self.wb._timedelta_formats,

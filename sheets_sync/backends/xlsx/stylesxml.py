@@ -23,7 +23,6 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.xml.constants import SHEET_MAIN_NS as MAIN_NS
 from openpyxl.xml.functions import tostring
 
-
 _NUM_FMT = re.compile(r'<(?:\w+:)?numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?formatCode="([^"]*)"')
 _NUM_FMT_REVERSED = re.compile(
     r'<(?:\w+:)?numFmt\b[^>]*?formatCode="([^"]*)"[^>]*?numFmtId="(\d+)"'

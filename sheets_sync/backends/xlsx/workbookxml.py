@@ -21,7 +21,6 @@ from openpyxl.xml.constants import REL_NS
 from openpyxl.xml.constants import SHEET_MAIN_NS as MAIN_NS
 from openpyxl.xml.functions import tostring
 
-
 _NAME_ITEM = re.compile(
     r"<(?:\w+:)?definedName(?=[\s/>])([^>]*?)(?:/>|>(.*?)</(?:\w+:)?definedName>)", re.S
 )
