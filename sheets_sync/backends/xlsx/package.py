@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
-from xml.etree.ElementTree import Element, iterparse
+from xml.etree.ElementTree import Element
 
 from openpyxl import Workbook
 from openpyxl.packaging.relationship import get_rels_path
@@ -38,7 +38,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.theme import theme_xml
 from openpyxl.xml.constants import PKG_REL_NS, REL_NS
 from openpyxl.xml.constants import SHEET_MAIN_NS as MAIN_NS
-from openpyxl.xml.functions import tostring
+from openpyxl.xml.functions import iterparse, tostring  # defusedxml when installed
 
 from sheets_sync.backends.xlsx.stylesxml import StyleCounts
 from sheets_sync.errors import DestinationError

@@ -160,7 +160,8 @@ class _DataWriter:
         if kind is bool:
             return f'<c r="{ref}"{self.styles[j]} t="b"><v>{int(value)}</v></c>'
         if kind is int or kind is float or isinstance(value, Decimal):
-            return f'<c r="{ref}"{self.styles[j]}><v>{"%.16g" % value}</v></c>'
+            number = "%.16g" % value  # noqa: UP031 - openpyxl's spelling (Decimal as a float)
+            return f'<c r="{ref}"{self.styles[j]}><v>{number}</v></c>'
         if isinstance(value, _TIME_TYPES):
             return f'<c r="{ref}"{self._date_style(j, value)}><v>{self._serial(value)}</v></c>'
         return f'<c r="{ref}"{self.styles[j]} t="inlineStr">{_inline(str(value))}</c>'
@@ -168,7 +169,8 @@ class _DataWriter:
     def _serial(self, value: Any) -> str:
         text = self.serials.get(value)
         if text is None:
-            text = self.serials[value] = "%.16g" % to_excel(value, self.epoch)
+            serial = to_excel(value, self.epoch)
+            text = self.serials[value] = "%.16g" % serial  # noqa: UP031 - as openpyxl writes it
         return text
 
     def _date_style(self, j: int, value: Any) -> str:

@@ -17,6 +17,7 @@ import struct
 import zipfile
 
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+_SIGNATURE = b"PK\x03\x04"
 _DATA_DESCRIPTOR = 0x08
 _ENCRYPTED = 0x01
 _ZIP64_EXTRA = 0x0001
@@ -30,7 +31,7 @@ def copy_member(source: zipfile.ZipFile, target: zipfile.ZipFile, info: zipfile.
         return
     source.fp.seek(info.header_offset)
     header = source.fp.read(_LOCAL_HEADER.size)
-    if header[:4] != zipfile.stringFileHeader:
+    if header[:4] != _SIGNATURE:
         raise zipfile.BadZipFile(f"bad local header for {info.filename}")
     fields = _LOCAL_HEADER.unpack(header)
     source.fp.seek(info.header_offset + _LOCAL_HEADER.size + fields[-2] + fields[-1])
@@ -49,7 +50,7 @@ def copy_member(source: zipfile.ZipFile, target: zipfile.ZipFile, info: zipfile.
         remaining -= len(chunk)
     target.filelist.append(entry)
     target.NameToInfo[entry.filename] = entry
-    target.start_dir = target.fp.tell()  # type: ignore[attr-defined]
+    target.start_dir = target.fp.tell()
 
 
 def _fresh_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:

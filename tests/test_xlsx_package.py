@@ -1,0 +1,242 @@
+"""The workbook as a package: a re-sync rewrites the managed sheets and nothing else.
+
+What the team relies on: their sheets, charts and names come back byte for
+byte after a sync, the styles their cells point at keep their indices, charts
+the product puts on a managed tab are replaced (not piled up) on each write,
+and the file opens in LibreOffice (converted headless: no repair, every sheet
+readable, the synced values in it).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import shutil
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.worksheet.worksheet import Worksheet
+
+from sheets_sync.archive import ARCHIVE_TITLE
+from sheets_sync.backends.xlsx import XlsxBackend
+from sheets_sync.backends.xlsx.package import Package
+from sheets_sync.frame import TabFrame
+from sheets_sync.templates.model import ColumnSpec, ColumnType, PivotSpec, PivotValue, TabTemplate
+from tests.conftest import IN_CI
+
+TITLE = "KPI Daily"
+COLUMNS = (
+    ColumnSpec("Date", "day", ColumnType.DATE),
+    ColumnSpec("Country", "country"),
+    ColumnSpec("Orders", "orders", ColumnType.INTEGER),
+    ColumnSpec("Paid amount", "paid", ColumnType.MONEY, number_format="#,##0.00 €"),
+    ColumnSpec("Comment", "comment", editable=True),
+)
+TEMPLATE = TabTemplate(
+    title=TITLE,
+    columns=COLUMNS,
+    key=("Date", "Country"),
+    pivots=(PivotSpec("Pivot · Country", rows=("Country",), values=(PivotValue("Orders"),)),),
+)
+OTHER = TabTemplate(title="Onboarding", columns=(ColumnSpec("Seller", "seller"),))
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def row(day: int, country: str, orders: int) -> tuple[Any, ...]:
+    return (dt.date(2025, 6, day), country, orders, Decimal(orders) * Decimal("10.50"), None)
+
+
+FOUR = [row(1, "FR", 1), row(1, "DE", 3), row(2, "FR", 2), row(2, "DE", 4)]
+LATER = [row(2, "FR", 2), row(2, "DE", 5), row(3, "FR", 7)]  # June 1st leaves
+
+
+def frames(rows: list[tuple[Any, ...]]) -> list[TabFrame]:
+    return [TabFrame(TEMPLATE, rows), TabFrame(OTHER, [("Ada",), ("Bo",)])]
+
+
+def bar_chart(frame: TabFrame, ws: Worksheet) -> None:
+    """What a dashboard does: a chart of the tab's Orders column, beside the data."""
+    if frame.title != TITLE:
+        return
+    chart = BarChart()
+    chart.title = "Orders"
+    rows = len(frame.rows) + 1
+    chart.add_data(Reference(ws, min_col=3, min_row=1, max_row=rows), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=2, min_row=2, max_row=rows))
+    ws.add_chart(chart, "H2")
+
+
+def team_edits(path: Path) -> None:
+    """The team's work, saved by a spreadsheet program: a sheet with a chart and a name,
+    a note in their own column of the managed tab, an edit in its editable column."""
+    wb = load_workbook(path)
+    notes = wb.create_sheet("Team notes")
+    for values in (("Country", "Visits"), ("FR", 10), ("DE", 14)):
+        notes.append(values)
+    chart = BarChart()
+    chart.add_data(Reference(notes, min_col=2, min_row=1, max_row=3), titles_from_data=True)
+    notes.add_chart(chart, "D2")
+    daily = wb[TITLE]
+    daily.cell(1, 7, "Owner")
+    daily.cell(2, 7, "Lea")  # 2025-06-01 FR: leaves on the next sync
+    daily.cell(4, 7, "Sam")  # 2025-06-02 FR: stays
+    daily.cell(4, 5, "check the refund")  # a pending edit in Comment
+    wb.save(path)
+
+
+def members(path: Path) -> dict[str, tuple[bytes, int, int]]:
+    """Each member's bytes with its stored CRC and compressed size."""
+    with zipfile.ZipFile(path) as archive:
+        return {i.filename: (archive.read(i), i.CRC, i.compress_size) for i in archive.infolist()}
+
+
+def sheet_parts(path: Path) -> dict[str, str]:
+    """Sheet title → its zip member."""
+    package = Package.open(path)
+    try:
+        return {ws.title: package.parts[id(ws)].path for ws in package.wb.worksheets}
+    finally:
+        package.close()
+
+
+def xfs(styles: bytes, tag: str) -> list[bytes]:
+    root = ElementTree.fromstring(styles)
+    found = root.find(f"{MAIN}{tag}")
+    return [] if found is None else [ElementTree.tostring(e) for e in found]
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    return tmp_path / "ops.xlsx"
+
+
+def test_a_resync_leaves_every_other_member_byte_identical(book: Path) -> None:
+    XlsxBackend(book).write_tabs(frames(FOUR))
+    team_edits(book)
+    before, parts = members(book), sheet_parts(book)
+    XlsxBackend(book).write_tabs([TabFrame(OTHER, [("Ada",), ("Bo",), ("Cy",)])])
+    after = members(book)
+    touched = {
+        parts["Onboarding"],
+        "xl/workbook.xml",
+        "xl/_rels/workbook.xml.rels",
+        "[Content_Types].xml",
+        "xl/styles.xml",
+    }
+    assert set(after) >= set(before) - touched
+    for name in set(before) - touched:
+        assert after[name] == before[name], name  # same bytes, stored as they were
+    assert any(n.startswith("xl/charts/") for n in before)  # the team's chart was there
+    wb = load_workbook(book)
+    assert [c.value for c in wb["Onboarding"]["A"]] == ["Seller", "Ada", "Bo", "Cy"]
+    assert wb[TITLE].cell(2, 7).value == "Lea"
+    assert len(wb["Team notes"]._charts) == 1
+
+
+def test_styles_are_appended_and_shared_never_renumbered(book: Path) -> None:
+    XlsxBackend(book).write_tabs(frames(FOUR))
+    team_edits(book)
+    before = members(book)["xl/styles.xml"][0]
+    XlsxBackend(book).write_tabs(frames(LATER))
+    once = members(book)["xl/styles.xml"][0]
+    XlsxBackend(book).write_tabs(frames(LATER))
+    twice = members(book)["xl/styles.xml"][0]
+    for tag in ("cellXfs", "fonts", "fills", "numFmts", "dxfs"):
+        assert xfs(once, tag)[: len(xfs(before, tag))] == xfs(before, tag), tag
+    assert twice == once  # the same write adds no style a second time
+    ws = load_workbook(book)[TITLE]
+    assert ws.cell(2, 4).number_format == "#,##0.00 €"
+    assert ws.cell(2, 1).number_format == "yyyy-mm-dd"
+    assert ws.cell(1, 1).font.b
+
+
+def test_charts_on_a_managed_tab_are_written_and_replaced_on_each_sync(book: Path) -> None:
+    XlsxBackend(book, charts=bar_chart).write_tabs(frames(FOUR))
+    XlsxBackend(book, charts=bar_chart).write_tabs(frames(LATER))
+    names = set(members(book))
+    assert sorted(n for n in names if n.startswith("xl/charts/")) == ["xl/charts/chart1.xml"]
+    assert sorted(n for n in names if n.startswith("xl/drawings/drawing")) == [
+        "xl/drawings/drawing1.xml"
+    ]
+    charts = load_workbook(book)[TITLE]._charts
+    assert len(charts) == 1 and isinstance(charts[0], BarChart)
+    assert charts[0].series[0].val.numRef.f == f"'{TITLE}'!$C$2:$C$4"
+    XlsxBackend(book).write_tabs(frames(LATER))  # a write without charts drops them
+    assert not [n for n in members(book) if n.startswith(("xl/charts/", "xl/drawings/"))]
+    assert load_workbook(book)[TITLE]._charts == []
+
+
+# -- LibreOffice ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def soffice() -> str:
+    found = shutil.which("soffice")
+    if found is None:
+        message = "LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: LibreOffice is required)")
+        pytest.skip(message)
+    return found
+
+
+def libreoffice_csv(soffice: str, book: Path, out: Path) -> dict[str, list[list[str]]]:
+    """Every sheet of ``book`` as LibreOffice reads it (one CSV per sheet)."""
+    profile = out / "profile"
+    export = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1"
+    done = subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            export,
+            "--outdir",
+            str(out),
+            str(book),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "HOME": str(out)},
+    )
+    assert done.returncode == 0, done.stderr
+    sheets: dict[str, list[list[str]]] = {}
+    for path in out.glob(f"{book.stem}-*.csv"):
+        with path.open(encoding="utf-8") as handle:
+            sheets[path.stem[len(book.stem) + 1 :]] = list(csv.reader(handle))
+    return sheets
+
+
+@pytest.fixture
+def team_book(book: Path) -> Iterator[Path]:
+    """A synced workbook the team worked in, then synced again (a row left: notes archived)."""
+    XlsxBackend(book, charts=bar_chart).write_tabs(frames(FOUR))
+    team_edits(book)
+    XlsxBackend(book, charts=bar_chart).write_tabs(frames(LATER))
+    yield book
+
+
+def test_libreoffice_reads_every_sheet_of_a_resynced_workbook(
+    soffice: str, team_book: Path, tmp_path: Path
+) -> None:
+    sheets = libreoffice_csv(soffice, team_book, tmp_path / "lo")
+    assert set(sheets) >= {TITLE, "Pivot · Country", "Onboarding", "Team notes", ARCHIVE_TITLE}
+    daily = sheets[TITLE]
+    assert daily[0][:7] == ["Date", "Country", "Orders", "Paid amount", "Comment", "", "Owner"]
+    assert daily[1][:5] == ["2025-06-02", "FR", "2", "21.00 €", "check the refund"]
+    assert daily[1][6] == "Sam"
+    assert daily[3][:4] == ["2025-06-03", "FR", "7", "73.50 €"]
+    assert sheets["Team notes"][1][:2] == ["FR", "10"]
+    assert ["Ada"] == sheets["Onboarding"][1][:1]
+    assert any("Lea" in line for line in sheets[ARCHIVE_TITLE])
