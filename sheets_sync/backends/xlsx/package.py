@@ -40,6 +40,7 @@ from openpyxl.xml.constants import PKG_REL_NS, REL_NS
 from openpyxl.xml.constants import SHEET_MAIN_NS as MAIN_NS
 from openpyxl.xml.functions import iterparse, tostring  # defusedxml when installed
 
+from sheets_sync.backends.xlsx.scan import scan_part
 from sheets_sync.backends.xlsx.stylesxml import StyleCounts
 from sheets_sync.errors import DestinationError
 
@@ -157,12 +158,17 @@ class Package:
         scan = Scan()
         if part is None or not part.worksheet:
             return scan
-        with self._reading(part), self.archive.open(part.path) as src:
+        with self._reading(part):
+            xml = self.archive.read(part.path)
             parser = WorkSheetParser(
-                src, self.shared_strings, False, self.wb.epoch,
+                io.BytesIO(xml), self.shared_strings, False, self.wb.epoch,
                 self.wb._date_formats, self.wb._timedelta_formats,
             )  # fmt: skip
-            scan.last_value_column = self._scan_cells(ws, parser, src, keep)
+            last = scan_part(xml, ws, parser, keep)
+            if last is None:
+                parser.column_dimensions = {}
+                last = self._scan_cells(ws, parser, io.BytesIO(xml), keep)
+            scan.last_value_column = last
         reader = WorksheetReader.__new__(WorksheetReader)
         reader.ws, reader.parser = ws, parser
         reader.bind_col_dimensions()
