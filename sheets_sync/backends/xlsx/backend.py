@@ -12,8 +12,10 @@ title (:mod:`.markers`): a same-titled sheet of the team's stops the run
 before anything is written, unless the user adopts it; so does a keyed tab
 about to lose most of its rows (``--allow-shrink``).
 
-A write is atomic: the workbook is saved to a temporary file beside the
-destination and moved over it with ``os.replace``, so a failure at any point
+Only what a write changes is read and written: the managed sheets being
+written are streamed into the package and every other part of the file is
+copied byte for byte (:mod:`.package`, :mod:`.save`). A write is atomic: the
+new package is written to a temporary file beside the destination and moved over it with ``os.replace``, so a failure at any point
 — a refusal, a full disk, an unwritable folder — leaves the previous workbook
 byte for byte as it was, and is one :class:`DestinationError` line.
 """
