@@ -15,9 +15,10 @@ about to lose most of its rows (``--allow-shrink``).
 Only what a write changes is read and written: the managed sheets being
 written are streamed into the package and every other part of the file is
 copied byte for byte (:mod:`.package`, :mod:`.save`). A write is atomic: the
-new package is written to a temporary file beside the destination and moved over it with ``os.replace``, so a failure at any point
-— a refusal, a full disk, an unwritable folder — leaves the previous workbook
-byte for byte as it was, and is one :class:`DestinationError` line.
+new package is written to a temporary file beside the destination and moved
+over it with ``os.replace``, so a failure at any point — a refusal, a full
+disk, an unwritable folder — leaves the previous workbook byte for byte as
+it was, and is one :class:`DestinationError` line.
 """
 
 from __future__ import annotations
