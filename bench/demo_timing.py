@@ -38,7 +38,8 @@ from sqlalchemy import create_engine, text
 from sheets_sync import schema
 
 DEMO = ["demo"]
-RESYNC = ["sync", "--to", "xlsx:tradein-ops.xlsx", "--tabs", "Onboarding"]
+RESYNC = ["sync", "--database-url", "sqlite:///tradein.db", "--to", "xlsx:tradein-ops.xlsx"]
+RESYNC += ["--tabs", "Onboarding"]
 VOLATILE = {"Sync Status", "Alerts"}  # run ids and times differ by construction
 
 
@@ -56,8 +57,6 @@ def run(tree: Path | None, folder: Path, args: list[str]) -> Run:
         env["PYTHONPATH"] = str(tree)
     code = "import sys; from sheets_sync.cli import main; sys.argv = ['sheets-sync', *sys.argv[1:]]; main()"
     command = [sys.executable, "-c", code]
-    if args[0] == "sync":
-        command += ["--database-url", "sqlite:///tradein.db"]
     start = time.perf_counter()
     proc = subprocess.Popen(
         command + args, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

@@ -27,6 +27,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheets_sync.archive import ARCHIVE_TITLE
+from sheets_sync.backends.base import CellWrite
 from sheets_sync.backends.xlsx import XlsxBackend
 from sheets_sync.backends.xlsx.package import Package
 from sheets_sync.frame import TabFrame
@@ -316,3 +317,27 @@ def test_a_workbook_saved_by_libreoffice_is_read_and_resynced(
     assert rows[(dt.date(2025, 6, 3), "FR")][2] == 7
     archived = [c.value for r in load_workbook(again)[ARCHIVE_TITLE].iter_rows() for c in r]
     assert "Lea" in archived
+
+
+def test_a_write_back_patches_its_cells_and_keeps_every_other_part(book: Path) -> None:
+    XlsxBackend(book, charts=bar_chart).write_tabs(frames(FOUR))
+    team_edits(book)
+    before, parts = members(book), sheet_parts(book)
+    writes = [
+        CellWrite(2, 5, "=IMPORTXML(1)"),  # text, never a formula
+        CellWrite(3, 3, 99),
+        CellWrite(4, 5, None),  # the pending edit, cleared
+        CellWrite(9, 2, "a row of its own"),
+    ]
+    XlsxBackend(book).write_cells(TITLE, writes)
+    after = members(book)
+    touched = {parts[TITLE], "xl/workbook.xml", "[Content_Types].xml", "xl/styles.xml"}
+    touched.add("xl/_rels/workbook.xml.rels")
+    for name in set(before) - touched:
+        assert after[name] == before[name], name
+    ws = load_workbook(book)[TITLE]
+    assert (ws.cell(2, 5).value, ws.cell(2, 5).data_type) == ("=IMPORTXML(1)", "s")
+    assert ws.cell(3, 3).value == 99 and ws.cell(3, 3).number_format == "#,##0"
+    assert ws.cell(4, 5).value is None and ws.cell(4, 5).protection.locked is False
+    assert ws.cell(9, 2).value == "a row of its own"
+    assert ws.cell(2, 7).value == "Lea" and len(ws._charts) == 1

@@ -42,6 +42,7 @@ from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport
 from sheets_sync.backends.pivot import compute_pivot
 from sheets_sync.backends.xlsx import (
     cellio,
+    cellpatch,
     cells,
     columns,
     extras,
@@ -325,9 +326,37 @@ class XlsxBackend:
             wb.close()
 
     def write_cells(self, title: str, cells: Sequence[cellio.CellWrite]) -> WriteReport:
+        """Patch the cells into the tab's XML and save the package (every other part as
+        stored); openpyxl's whole-workbook load and save for what the patch cannot spell."""
+        if not cells:
+            return WriteReport()
+        package = self._guarded(lambda: Package.open(self.path))
+        try:
+            patched = self._patched(package, title, cells)
+            if patched is not None:
+                self._save(package)
+                return WriteReport(tabs=[WrittenTab(title, None, len(cells))])
+        finally:
+            package.close()
         return cellio.write_cells(
             lambda: self._load(read_only=False), self._save_workbook, title, cells
         )
+
+    def _patched(
+        self, package: Package, title: str, cells: Sequence[cellio.CellWrite]
+    ) -> bytes | None:
+        if title not in package.wb.sheetnames:
+            raise DestinationError(f"{self.path} has no tab {title!r}")
+        ws = package.wb[title]
+        part = package.part_of(ws)
+        if part is None or not part.worksheet:
+            return None
+        try:
+            raw = cellpatch.patch(package.archive.read(part.path), cells)
+        except cellpatch.Unsupported:
+            return None
+        package.writes.append(save.SheetWrite(ws, None, part, raw=raw))
+        return raw
 
 
 def _reason(error: BaseException) -> str:

@@ -76,7 +76,7 @@ class RowWriter:
             value = row[j]
             kind = type(value)
             if kind is str:
-                xml = f'{heads[j]}{rs}"{styles[j]} t="inlineStr">{_inline(value)}</c>'
+                xml = f'{heads[j]}{rs}"{styles[j]} t="inlineStr">{inline(value)}</c>'
             elif kind is int and not self.text[j] and -_EXACT_INT < value < _EXACT_INT:
                 xml = f'{heads[j]}{rs}"{styles[j]}><v>{value}</v></c>'
             else:
@@ -93,7 +93,7 @@ class RowWriter:
             return f'{ref}"{self.styles[j]}/>' if self.data.styles.keep_empty[j] else ""
         kind = type(value)
         if kind is str:
-            return f'{ref}"{self.styles[j]} t="inlineStr">{_inline(value)}</c>'
+            return f'{ref}"{self.styles[j]} t="inlineStr">{inline(value)}</c>'
         if kind is bool:
             return f'{ref}"{self.styles[j]} t="b"><v>{int(value)}</v></c>'
         if kind is int or kind is float or isinstance(value, Decimal):
@@ -101,7 +101,7 @@ class RowWriter:
             return f'{ref}"{self.styles[j]}><v>{number}</v></c>'
         if isinstance(value, _TIME_TYPES):
             return f'{ref}"{self._date_style(j, value)}><v>{self._serial(value)}</v></c>'
-        return f'{ref}"{self.styles[j]} t="inlineStr">{_inline(str(value))}</c>'
+        return f'{ref}"{self.styles[j]} t="inlineStr">{inline(str(value))}</c>'
 
     def _serial(self, value: Any) -> str:
         text = self.serials.get(value)
@@ -134,7 +134,9 @@ def style_attr(ws: Worksheet, style: Any) -> str:
     return f' s="{ws.parent._cell_styles.add(style)}"'
 
 
-def _inline(text: str) -> str:
+def inline(text: str) -> str:
+    """``<is>…</is>`` of a text cell: escaped, illegal characters replaced, cut at
+    Excel's limit, leading or trailing spaces preserved."""
     if not text.isprintable():
         text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text).translate(_ESCAPES)
     elif "&" in text or "<" in text or ">" in text:

@@ -39,6 +39,7 @@ class SheetWrite:
     ws: Worksheet
     data: DataRows | None
     part: SheetPart | None
+    raw: bytes | None = None  # the part's new XML as is (a patch: its relationships kept)
 
 
 def save(package: Package, writes: list[SheetWrite], target: str) -> None:
@@ -87,7 +88,7 @@ class _Saver:
     def _removed(self) -> set[str]:
         """Parts that only a rewritten sheet's previous version used, its relationships, and
         the calculation chain."""
-        rewritten = {w.part.path for w in self.writes if w.part is not None}
+        rewritten = {w.part.path for w in self.writes if w.part is not None and w.raw is None}
         removed = {rels_path(p) for p in rewritten if rels_path(p) in self.names}
         removed |= {n for n in self.names if n == f"{self.folder}/calcChain.xml"}
         targets = {r: self._targets(r) for r in self.names if r.endswith(".rels")}
@@ -132,6 +133,9 @@ class _Saver:
     # -- writing ------------------------------------------------------------------
 
     def _write_sheet(self, out: zipfile.ZipFile, write: SheetWrite, path: str) -> None:
+        if write.raw is not None:
+            out.writestr(path, write.raw)
+            return
         big = (
             write.data is not None and len(write.data.rows) * len(write.data.positions) > 20_000_000
         )
@@ -195,7 +199,7 @@ class _Saver:
         for write in self.writes:
             if write.part is not None and write.part.title != write.ws.title:
                 renamed[write.part.rel_id] = write.ws.title
-        rewritten = [wb._sheets.index(w.ws) for w in self.writes]
+        rewritten = [wb._sheets.index(w.ws) for w in self.writes if w.raw is None]
         filters = {
             wb._sheets.index(w.ws): f"{_quoted(w.ws.title)}!{_absolute(w.ws.auto_filter.ref)}"
             for w in self.writes
