@@ -12,6 +12,7 @@ workbook; anything else goes through the general conversion.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -59,6 +60,7 @@ class RowWriter:
         self.styles = [style_attr(ws, s) for s in data.styles.styles]
         self.heads = [f'<c r="{get_column_letter(p)}' for p in data.positions]
         self.text = [kind is ColumnType.TEXT for kind in data.styles.types]
+        self.keep_empty = data.styles.keep_empty
         self.epoch = ws.parent.epoch
         self.serials: dict[Any, str] = {}
         self.date_styles: dict[tuple[int, type], str] = {}
@@ -79,6 +81,11 @@ class RowWriter:
                 xml = f'{heads[j]}{rs}"{styles[j]} t="inlineStr">{inline(value)}</c>'
             elif kind is int and not self.text[j] and -_EXACT_INT < value < _EXACT_INT:
                 xml = f'{heads[j]}{rs}"{styles[j]}><v>{value}</v></c>'
+            elif value is None and not self.keep_empty[j]:
+                continue
+            elif (kind is Decimal or kind is float) and not self.text[j] and _finite(value):
+                number = "%.16g" % value  # noqa: UP031 - openpyxl's spelling
+                xml = f'{heads[j]}{rs}"{styles[j]}><v>{number}</v></c>'
             else:
                 xml = self._other(j, rs, value)
             if xml:
@@ -125,6 +132,10 @@ class RowWriter:
                 found = style_attr(self.ws, scratch._style)
             self.date_styles[key] = found
         return found
+
+
+def _finite(value: float | Decimal) -> bool:
+    return value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
 
 
 def style_attr(ws: Worksheet, style: Any) -> str:
