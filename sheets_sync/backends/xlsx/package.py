@@ -159,20 +159,25 @@ class Package:
         if part is None or not part.worksheet:
             return scan
         with self._reading(part):
-            xml = self.archive.read(part.path)
-            parser = WorkSheetParser(
-                io.BytesIO(xml), self.shared_strings, False, self.wb.epoch,
-                self.wb._date_formats, self.wb._timedelta_formats,
-            )  # fmt: skip
-            last = scan_part(xml, ws, parser, keep)
+            parser = self._parser()
+            with self.archive.open(part.path) as src:
+                last = scan_part(src, ws, parser, keep)
             if last is None:
-                parser.column_dimensions = {}
-                last = self._scan_cells(ws, parser, io.BytesIO(xml), keep)
+                parser = self._parser()
+                with self.archive.open(part.path) as src:
+                    last = self._scan_cells(ws, parser, src, keep)
             scan.last_value_column = last
         reader = WorksheetReader.__new__(WorksheetReader)
         reader.ws, reader.parser = ws, parser
         reader.bind_col_dimensions()
         return scan
+
+    def _parser(self) -> WorkSheetParser:
+        """openpyxl's cell parser, bound to this workbook's strings, epoch and date styles."""
+        return WorkSheetParser(
+            io.BytesIO(), self.shared_strings, False, self.wb.epoch,
+            self.wb._date_formats, self.wb._timedelta_formats,
+        )  # fmt: skip
 
     def _scan_cells(
         self,

@@ -18,9 +18,8 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import IO, Any
 
-from openpyxl.cell.cell import Cell
 from openpyxl.utils import column_index_from_string
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.worksheet._reader import WorkSheetParser, _cast_number
@@ -42,47 +41,77 @@ def _text(raw: bytes) -> str:
     return html.unescape(text) if "&" in text else text
 
 
+_CHUNK = 1 << 22  # the part is decompressed and scanned 4 MB at a time
+
+
+class Kept:
+    """A cell read off the previous version: its value, type and style (shared, never
+    changed; :mod:`.extras` and :mod:`.pending` copy what they keep). A third of an
+    openpyxl cell's memory, and a re-sync keeps a quarter of a million of them."""
+
+    __slots__ = ("_style", "_value", "data_type")
+
+    def __init__(self, value: Any, data_type: str, style: Any) -> None:
+        self._value, self.data_type, self._style = value, data_type, style
+
+    @property
+    def value(self) -> Any:
+        return self._value
+
+
 def scan_part(
-    xml: bytes,
+    src: IO[bytes],
     ws: Worksheet,
     parser: WorkSheetParser,
     keep: Callable[[int], bool] | None,
 ) -> int | None:
-    """Put the kept cells of the part's text into ``ws`` and its column widths into
-    ``parser``; the last column holding a value, or ``None`` when the part must be read
-    by a general parser (then ``ws`` is left without cells)."""
-    if _ROOT.search(xml, 0, 4096) is None or not xml.rstrip().endswith(b"</worksheet>"):
-        return None  # not spelled as expected, or cut short: the XML parser says what
-    data_at = xml.find(b"<sheetData")
-    for col in _COL.finditer(xml, 0, max(data_at, 0)):
-        parser.parse_column_dimensions(fromstring(col.group(0)))
-    reader = _Cells(xml, ws, parser, keep)
-    last = reader.run()
-    if reader.seen != xml.count(b"<c ") + xml.count(b"<c>"):
-        ws._cells.clear()
+    """Put the kept cells of the part into ``ws`` and its column widths into ``parser``;
+    the last column holding a value, or ``None`` when the part must be read by a general
+    parser (then ``ws`` is left without cells). Read in chunks cut after a ``</row>``."""
+    reader = _Cells(ws, parser, keep)
+    buffer, first, piece = src.read(_CHUNK), True, b""
+    if _ROOT.search(buffer, 0, 4096) is None:
         return None
-    return last
+    while True:
+        more = src.read(_CHUNK)
+        cut = buffer.rfind(b"</row>") + len(b"</row>") if more else len(buffer)
+        if more and cut < len(b"</row>"):
+            buffer += more
+            continue
+        piece, buffer = buffer[:cut], buffer[cut:] + more
+        if first:
+            data_at = piece.find(b"<sheetData")
+            for col in _COL.finditer(piece, 0, max(data_at, 0)):
+                parser.parse_column_dimensions(fromstring(col.group(0)))
+            first = False
+        reader.run(piece)
+        if not more and not buffer:
+            break
+    if not reader.complete or not piece.rstrip().endswith(b"</worksheet>"):
+        ws._cells.clear()
+        return None  # not spelled as expected, or cut short: the XML parser says what
+    return reader.last
 
 
 class _Cells:
     def __init__(
         self,
-        xml: bytes,
         ws: Worksheet,
         parser: WorkSheetParser,
         keep: Callable[[int], bool] | None,
     ) -> None:
-        self.xml, self.ws, self.parser, self.keep = xml, ws, parser, keep
+        self.ws, self.parser, self.keep = ws, parser, keep
         self.styles: Sequence[Any] = ws.parent._cell_styles
         self.dates, self.deltas = parser.date_formats, parser.timedelta_formats
-        self.seen = 0
+        self.columns: dict[bytes, int] = {}
+        self.wanted: dict[int, bool] = {}
+        self.last, self.complete = 0, True
 
-    def run(self) -> int:
-        columns: dict[bytes, int] = {}
-        wanted: dict[int, bool] = {}
-        xml, keep, last = self.xml, self.keep, 0
+    def run(self, xml: bytes) -> None:
+        """Keep the wanted cells of one piece of the part (whole rows)."""
+        columns, wanted, keep, last, seen = self.columns, self.wanted, self.keep, self.last, 0
         for match in _CELL.finditer(xml):
-            self.seen += 1
+            seen += 1
             if match.group(4):
                 continue  # an empty cell: no value to keep, none to count
             letters = match.group(1)
@@ -97,7 +126,9 @@ class _Cells:
             if taken or match.group(2) == b"1":
                 end = xml.index(b"</c>", match.end())
                 self._keep(match, column, xml[match.end() : end])
-        return last
+        self.last = last
+        if seen != xml.count(b"<c ") + xml.count(b"<c>"):
+            self.complete = False  # a cell spelled otherwise (no reference first)
 
     def _keep(self, match: re.Match[bytes], column: int, content: bytes) -> None:
         row = int(match.group(2))
@@ -114,11 +145,8 @@ class _Cells:
             parsed = self.parser.parse_cell(element)
             found = (parsed["value"], parsed["data_type"])
         value, data_type = found
-        if value is None:
-            return
-        cell = Cell(self.ws, row=row, column=column, style_array=self.styles[style_id].__copy__())
-        cell._value, cell.data_type = value, data_type
-        self.ws._cells[(row, column)] = cell
+        if value is not None:
+            self.ws._cells[(row, column)] = Kept(value, data_type, self.styles[style_id])
 
     def _decode(self, kind: str, style_id: int, content: bytes) -> tuple[Any, str] | None:
         """The value and data type as openpyxl's reader gives them; ``None``: use it."""
