@@ -341,3 +341,35 @@ def test_a_write_back_patches_its_cells_and_keeps_every_other_part(book: Path) -
     assert ws.cell(4, 5).value is None and ws.cell(4, 5).protection.locked is False
     assert ws.cell(9, 2).value == "a row of its own"
     assert ws.cell(2, 7).value == "Lea" and len(ws._charts) == 1
+
+
+def test_a_stale_calculation_chain_is_dropped(book: Path) -> None:
+    """Excel lists formula cells in calcChain.xml; after a managed sheet changes, a stale
+    list makes Excel repair the file, so it goes (Excel rebuilds it)."""
+    XlsxBackend(book).write_tabs(frames(FOUR))
+    parts = {name: data for name, (data, _, _) in members(book).items()}
+    parts["xl/calcChain.xml"] = (
+        b'<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<c r="G2" i="1"/></calcChain>'
+    )
+    rel = (
+        '<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/'
+        '2006/relationships/calcChain" Target="calcChain.xml"/></Relationships>'
+    )
+    rels = parts["xl/_rels/workbook.xml.rels"].decode().replace("</Relationships>", rel)
+    parts["xl/_rels/workbook.xml.rels"] = rels.encode()
+    override = (
+        '<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.openxmlformats-'
+        'officedocument.spreadsheetml.calcChain+xml"/></Types>'
+    )
+    types = parts["[Content_Types].xml"].decode().replace("</Types>", override)
+    parts["[Content_Types].xml"] = types.encode()
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    XlsxBackend(book).write_tabs(frames(LATER))
+    after = members(book)
+    assert "xl/calcChain.xml" not in after
+    assert b"calcChain" not in after["xl/_rels/workbook.xml.rels"][0]
+    assert b"calcChain" not in after["[Content_Types].xml"][0]
+    assert load_workbook(book)[TITLE].cell(4, 2).value == "FR"
