@@ -86,6 +86,7 @@ class Package:
     names_before: dict[str, DefinedName] = field(default_factory=dict)
     styles_before: StyleCounts | None = None
     writes: list[SheetWrite] = field(default_factory=list)  # what the save writes
+    placeholders: list[Worksheet] = field(default_factory=list)  # alive: ``parts`` keys by id
     _strings: list[Any] | None = None
 
     @classmethod
@@ -104,6 +105,7 @@ class Package:
             ids = int(sheet.sheetId)
             part = SheetPart(sheet.name, sheet.id, rel.target, ids, "chartsheet" not in rel.Type)
             package.parts[id(ws)] = part
+            package.placeholders.append(ws)
         reader.parser.assign_names()
         package.names_before = {n: copy.copy(d) for n, d in wb.defined_names.items()}
         apply_stylesheet(reader.archive, wb)
