@@ -389,3 +389,32 @@ def test_a_stale_calculation_chain_is_dropped(book: Path) -> None:
     assert b"calcChain" not in after["xl/_rels/workbook.xml.rels"][0]
     assert b"calcChain" not in after["[Content_Types].xml"][0]
     assert load_workbook(book)[TITLE].cell(4, 2).value == "FR"
+
+
+def test_sheets_moved_in_the_shell_keep_their_local_names_and_the_active_tab(
+    book: Path,
+) -> None:
+    """A write that reorders sheets (a tab asked to come first) moves the ``<sheet>``
+    entries, the sheet-local names (a print area) with their sheet, and the active tab."""
+    from sheets_sync.backends.xlsx import save as xlsx_save
+
+    XlsxBackend(book).write_tabs(frames(FOUR))
+    wb = load_workbook(book)
+    wb.create_sheet("Team notes").print_area = "A1:B5"
+    wb.active = wb.sheetnames.index("Team notes")
+    wb.save(book)
+    package = Package.open(book)
+    try:
+        shell = package.wb
+        notes = shell["Team notes"]
+        shell.move_sheet(notes, offset=-shell.index(notes))  # first
+        shell.active = 0
+        xlsx_save.save(package, [], str(book.with_name("moved.xlsx")))
+    finally:
+        package.close()
+    moved = load_workbook(book.with_name("moved.xlsx"))
+    assert moved.sheetnames[0] == "Team notes"
+    assert moved.sheetnames[1:] == [n for n in load_workbook(book).sheetnames if n != "Team notes"]
+    assert moved["Team notes"].print_area == "'Team notes'!$A$1:$B$5"
+    assert moved.active.title == "Team notes"
+    assert moved[TITLE].auto_filter.ref == "A1:E5"

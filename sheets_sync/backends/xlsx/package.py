@@ -87,6 +87,7 @@ class Package:
     styles_before: StyleCounts | None = None
     writes: list[SheetWrite] = field(default_factory=list)  # what the save writes
     placeholders: list[Worksheet] = field(default_factory=list)  # alive: ``parts`` keys by id
+    active_before: int = 0  # the active sheet's index in the file
     _strings: list[Any] | None = None
 
     @classmethod
@@ -107,6 +108,7 @@ class Package:
             package.parts[id(ws)] = part
             package.placeholders.append(ws)
         reader.parser.assign_names()
+        package.active_before = wb._active_sheet_index
         package.names_before = {n: copy.copy(d) for n, d in wb.defined_names.items()}
         apply_stylesheet(reader.archive, wb)
         package.styles_before = StyleCounts.of(wb)

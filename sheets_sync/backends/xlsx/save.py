@@ -201,23 +201,48 @@ class _Saver:
         return [posixpath.relpath(p, folder) for p in self.removed if p.startswith(folder + "/")]
 
     def _workbook_xml(self) -> str:
-        wb = self.package.wb
+        wb, package = self.package.wb, self.package
         renamed: dict[str, str] = {}
         for write in self.writes:
             if write.part is not None and write.part.title != write.ws.title:
                 renamed[write.part.rel_id] = write.ws.title
-        rewritten = [wb._sheets.index(w.ws) for w in self.writes if w.raw is None]
+        holders = self._holders()
+        new_index = {id(ws): i for i, ws in enumerate(wb._sheets)}
+        moved = {old: new_index[id(ws)] for old, ws in enumerate(holders) if id(ws) in new_index}
+        rewritten = [i for i, ws in enumerate(holders) if self._rewritten(ws)]
         filters = {
-            wb._sheets.index(w.ws): f"{_quoted(w.ws.title)}!{_absolute(w.ws.auto_filter.ref)}"
+            new_index[id(w.ws)]: f"{_quoted(w.ws.title)}!{_absolute(w.ws.auto_filter.ref)}"
             for w in self.writes
             if w.ws.auto_filter.ref
         }
         names = workbookxml.NameEdits(
-            self.package.names_before, dict(wb.defined_names.items()), rewritten, filters
+            package.names_before, dict(wb.defined_names.items()), rewritten, filters, moved
         )
-        xml = self.archive.read(self.package.workbook_path).decode()
+        order = [self._rel_id(ws) for ws in wb._sheets]
+        before = [package.parts[id(p)].rel_id for p in package.placeholders]
+        active = wb._active_sheet_index if wb._active_sheet_index != package.active_before else None
+        xml = self.archive.read(package.workbook_path).decode()
         new = [n for _, n, _ in self.new_sheets]
-        return workbookxml.edit_workbook(xml, renamed, new, names)
+        reordered = order if order[: len(before)] != before else None
+        return workbookxml.edit_workbook(xml, renamed, new, names, reordered, active)
+
+    def _holders(self) -> list[Worksheet]:
+        """The sheet now holding each part of the file, in the file's order."""
+        replaced = {w.part.rel_id: w.ws for w in self.writes if w.part is not None}
+        parts = self.package.parts
+        return [replaced.get(parts[id(p)].rel_id, p) for p in self.package.placeholders]
+
+    def _rewritten(self, ws: Worksheet) -> bool:
+        return any(w.ws is ws and w.raw is None for w in self.writes)
+
+    def _rel_id(self, ws: Worksheet) -> str:
+        for write, new, _ in self.new_sheets:
+            if write.ws is ws:
+                return new.rel_id
+        for write in self.writes:
+            if write.ws is ws and write.part is not None:
+                return write.part.rel_id
+        return self.package.parts[id(ws)].rel_id
 
 
 def _quoted(title: str) -> str:

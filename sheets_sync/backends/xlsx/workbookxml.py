@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.xml.constants import REL_NS
@@ -39,13 +39,15 @@ class NewSheet:
 @dataclass(frozen=True)
 class NameEdits:
     """The defined names after the write: global ones as the shell holds them (``before``:
-    as the file held them), and the local names of rewritten sheets (by sheet index:
-    dropped, then their filter range added)."""
+    as the file held them), the local names of rewritten sheets (by sheet index:
+    dropped, then their filter range added), and the sheet index of the others' local
+    names when sheets moved."""
 
     before: Mapping[str, DefinedName]
     after: Mapping[str, DefinedName]
-    rewritten: Collection[int]
-    filters: Mapping[int, str]
+    rewritten: Collection[int]  # sheet indexes as the file had them
+    filters: Mapping[int, str]  # sheet indexes after the write
+    moved: Mapping[int, int] = field(default_factory=dict)  # index before → after
 
 
 def _attr(text: str) -> str:
@@ -63,9 +65,15 @@ def _rel_prefix(xml: str) -> str:
 
 
 def edit_workbook(
-    xml: str, renamed: Mapping[str, str], new: Sequence[NewSheet], names: NameEdits
+    xml: str,
+    renamed: Mapping[str, str],
+    new: Sequence[NewSheet],
+    names: NameEdits,
+    order: Sequence[str] | None = None,
+    active: int | None = None,
 ) -> str:
-    """The workbook part with sheets renamed (by relationship id), added, and names set."""
+    """The workbook part with sheets renamed (by relationship id), added, put in ``order``
+    (relationship ids) when they moved, the ``active`` sheet set, and names set."""
     prefix, rel = _prefix(xml, "workbook"), _rel_prefix(xml)
     if rel == "r" and f'xmlns:r="{REL_NS}"' not in xml and new:
         xml = re.sub(r"<((?:\w+:)?workbook)\b", rf'<\1 xmlns:r="{REL_NS}"', xml, count=1)
@@ -77,7 +85,34 @@ def edit_workbook(
     )
     if added:
         xml = _append_to(xml, prefix, "sheets", added)
+    if order is not None:
+        xml = _reorder(xml, prefix, rel, order)
+    if active is not None:
+        xml = _set_active(xml, active)
     return _edit_names(xml, prefix, names)
+
+
+def _reorder(xml: str, prefix: str, rel: str, order: Sequence[str]) -> str:
+    """The ``<sheet>`` elements in ``order`` (the position of a sheet is its index)."""
+    block = re.search(rf"<{prefix}sheets>(.*?)</{prefix}sheets>", xml, re.S)
+    if block is None:
+        return xml
+    elements = re.findall(r"<(?:\w+:)?sheet\b[^>]*>", block.group(1))
+    by_id = {re.search(rf'\b{rel}:id="([^"]*)"', e).group(1): e for e in elements}  # type: ignore[union-attr]
+    body = "".join(by_id[rel_id] for rel_id in order)
+    return xml[: block.start(1)] + body + xml[block.end(1) :]
+
+
+def _set_active(xml: str, active: int) -> str:
+    view = re.search(r"<(?:\w+:)?workbookView\b[^>]*?/?>", xml)
+    if view is None:
+        return xml
+    element = view.group(0)
+    if re.search(r'\bactiveTab="\d+"', element):
+        element = re.sub(r'\bactiveTab="\d+"', f'activeTab="{active}"', element, count=1)
+    else:
+        element = re.sub(r"(/?>)$", rf' activeTab="{active}"\1', element, count=1)
+    return xml[: view.start()] + element + xml[view.end() :]
 
 
 def _rename(xml: str, rel: str, rel_id: str, title: str) -> str:
@@ -107,7 +142,7 @@ def _edit_names(xml: str, prefix: str, names: NameEdits) -> str:
         name, local = _name_of(item.group(1))
         if local is not None:
             if local not in names.rewritten:
-                kept.append(item.group(0))
+                kept.append(_relocated(item.group(0), local, names.moved.get(local, local)))
             continue
         done.add(name)
         now = names.after.get(name)
@@ -128,6 +163,12 @@ def _edit_names(xml: str, prefix: str, names: NameEdits) -> str:
         if closing is not None:
             return xml[: closing.end()] + new_block + xml[closing.end() :]
     raise ValueError("workbook.xml has no <sheets> element")
+
+
+def _relocated(element: str, before: int, after: int) -> str:
+    if before == after:
+        return element
+    return re.sub(r'\blocalSheetId="\d+"', f'localSheetId="{after}"', element, count=1)
 
 
 def _name_of(attrs: str) -> tuple[str, int | None]:
