@@ -418,3 +418,19 @@ def test_sheets_moved_in_the_shell_keep_their_local_names_and_the_active_tab(
     assert moved["Team notes"].print_area == "'Team notes'!$A$1:$B$5"
     assert moved.active.title == "Team notes"
     assert moved[TITLE].auto_filter.ref == "A1:E5"
+
+
+def test_a_written_sheet_carries_its_visibility(book: Path) -> None:
+    """A sheet the write hides (a sheet of chart data) is hidden in the workbook, new or
+    replaced; written visible again, it shows again."""
+
+    def hide_onboarding(frame: TabFrame, ws: Worksheet) -> None:
+        if frame.title == "Onboarding":
+            ws.sheet_state = "hidden"
+
+    XlsxBackend(book, charts=hide_onboarding).write_tabs(frames(FOUR))  # a new sheet
+    assert load_workbook(book)["Onboarding"].sheet_state == "hidden"
+    XlsxBackend(book).write_tabs(frames(FOUR))
+    assert load_workbook(book)["Onboarding"].sheet_state == "visible"
+    XlsxBackend(book, charts=hide_onboarding).write_tabs(frames(FOUR))  # a replaced sheet
+    assert load_workbook(book)["Onboarding"].sheet_state == "hidden"

@@ -127,7 +127,8 @@ class _Saver:
                 number += 1
             path = f"{self.folder}/worksheets/sheet{number}.xml"
             taken.add(path)
-            new = workbookxml.NewSheet(write.ws.title, sheet_id, f"rId{rel_number}")
+            state = write.ws.sheet_state
+            new = workbookxml.NewSheet(write.ws.title, sheet_id, f"rId{rel_number}", state)
             self.new_sheets.append((write, new, path))
             self.added_types.append((path, SHEET_TYPE))
             sheet_id, rel_number = sheet_id + 1, rel_number + 1
@@ -224,7 +225,8 @@ class _Saver:
         xml = self.archive.read(package.workbook_path).decode()
         new = [n for _, n, _ in self.new_sheets]
         reordered = order if order[: len(before)] != before else None
-        return workbookxml.edit_workbook(xml, renamed, new, names, reordered, active)
+        states = {w.part.rel_id: w.ws.sheet_state for w in self.writes if w.part is not None}
+        return workbookxml.edit_workbook(xml, renamed, new, names, reordered, active, states)
 
     def _holders(self) -> list[Worksheet]:
         """The sheet now holding each part of the file, in the file's order."""

@@ -34,6 +34,7 @@ class NewSheet:
     title: str
     sheet_id: int
     rel_id: str
+    state: str = "visible"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def edit_workbook(
     names: NameEdits,
     order: Sequence[str] | None = None,
     active: int | None = None,
+    states: Mapping[str, str] | None = None,
 ) -> str:
     """The workbook part with sheets renamed (by relationship id), added, put in ``order``
     (relationship ids) when they moved, the ``active`` sheet set, and names set."""
@@ -79,8 +81,12 @@ def edit_workbook(
         xml = re.sub(r"<((?:\w+:)?workbook)\b", rf'<\1 xmlns:r="{REL_NS}"', xml, count=1)
     for rel_id, title in renamed.items():
         xml = _rename(xml, rel, rel_id, title)
+    for rel_id, state in (states or {}).items():
+        xml = _set_state(xml, rel, rel_id, state)
     added = "".join(
-        f'<{prefix}sheet name="{_attr(s.title)}" sheetId="{s.sheet_id}" {rel}:id="{s.rel_id}"/>'
+        f'<{prefix}sheet name="{_attr(s.title)}" sheetId="{s.sheet_id}"'
+        + ("" if s.state == "visible" else f' state="{s.state}"')
+        + f' {rel}:id="{s.rel_id}"/>'
         for s in new
     )
     if added:
@@ -121,6 +127,18 @@ def _rename(xml: str, rel: str, rel_id: str, title: str) -> str:
     if found is None:
         return xml
     element = re.sub(r'\bname="[^"]*"', f'name="{_attr(title)}"', found.group(0), count=1)
+    return xml[: found.start()] + element + xml[found.end() :]
+
+
+def _set_state(xml: str, rel: str, rel_id: str, state: str) -> str:
+    """A written sheet's visibility (``hidden``: a sheet of chart data); visible drops it."""
+    pattern = re.compile(rf'<(?:\w+:)?sheet\b[^>]*\b{rel}:id="{re.escape(rel_id)}"[^>]*>')
+    found = pattern.search(xml)
+    if found is None:
+        return xml
+    element = re.sub(r'\sstate="[^"]*"', "", found.group(0), count=1)
+    if state != "visible":
+        element = re.sub(r"\bsheetId=", f'state="{state}" sheetId=', element, count=1)
     return xml[: found.start()] + element + xml[found.end() :]
 
 
