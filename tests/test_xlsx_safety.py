@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -30,6 +30,7 @@ from sheets_sync import schema
 from sheets_sync.archive import ARCHIVE_HEADERS, ARCHIVE_TITLE
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport
 from sheets_sync.backends.xlsx import XlsxBackend
+from sheets_sync.backends.xlsx import save as xlsx_save
 from sheets_sync.backends.xlsx.markers import COLUMN_PREFIX, TAB_PREFIX
 from sheets_sync.config import Settings
 from sheets_sync.errors import DestinationError, ShrinkError
@@ -493,11 +494,12 @@ def test_a_failing_save_is_one_line_and_the_old_file_stays(
     sync(book, FOUR)
     before = book.read_bytes()
 
-    def disk_full(self: Workbook, filename: str) -> None:
-        Path(filename).write_bytes(b"partial")
+    def disk_full(out: IO[bytes], *args: object) -> None:
+        out.write(b"<worksheet>partial")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(Workbook, "save", disk_full)  # openpyxl's save, as on a full disk
+    # the disk fills up while a sheet is streamed into the new package
+    monkeypatch.setattr(xlsx_save, "write_sheet", disk_full)
     with pytest.raises(
         DestinationError,
         match=rf"cannot write {re.escape(str(book))} \(No space left on device\); nothing was changed\. Check that folder",

@@ -101,16 +101,35 @@ def _aggregate(frame: TabFrame, spec: PivotSpec) -> dict[tuple[Key, Key], list[_
     col_idx = [frame.template.column_index(h) for h in spec.columns]
     val_idx = [frame.template.column_index(v.column) for v in spec.values]
     cells: dict[tuple[Key, Key], list[_Agg]] = {}
+    targets: dict[tuple[Key, Key], list[list[tuple[_Agg, int]]]] = {}  # per group, once
     for row in frame.rows:
         rk = tuple(row[i] for i in row_idx) if row_idx else _ALL
         ck = tuple(row[i] for i in col_idx) if col_idx else _ALL
-        for target in {(rk, ck), (rk, _ALL), (_ALL, ck), (_ALL, _ALL)}:
-            aggs = cells.get(target)
-            if aggs is None:
-                aggs = cells[target] = [_Agg(v.summarize) for v in spec.values]
-            for agg, i in zip(aggs, val_idx, strict=True):
+        found = targets.get((rk, ck))
+        if found is None:
+            found = targets[(rk, ck)] = _targets(cells, rk, ck, spec, val_idx)
+        for pairs in found:
+            for agg, i in pairs:
                 agg.add(row[i])
     return cells
+
+
+def _targets(
+    cells: dict[tuple[Key, Key], list[_Agg]],
+    rk: Key,
+    ck: Key,
+    spec: PivotSpec,
+    val_idx: Sequence[int],
+) -> list[list[tuple[_Agg, int]]]:
+    """The aggregates a row of group (rk, ck) feeds — its cell and the margins, each once —
+    paired with the value column each one reads."""
+    found = []
+    for target in dict.fromkeys([(rk, ck), (rk, _ALL), (_ALL, ck), (_ALL, _ALL)]):
+        aggs = cells.get(target)
+        if aggs is None:
+            aggs = cells[target] = [_Agg(v.summarize) for v in spec.values]
+        found.append(list(zip(aggs, val_idx, strict=True)))
+    return found
 
 
 def _line(

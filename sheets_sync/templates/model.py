@@ -9,6 +9,7 @@ header label, the name the team sees in the sheet.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -319,8 +320,10 @@ class TabTemplate:
     def column_index(self, header: str) -> int:
         return self.headers.index(header)
 
-    @property
+    @functools.cached_property
     def key_indexes(self) -> tuple[int, ...]:
+        """Computed once per template: every row's key goes through it (a frozen dataclass
+        still caches: the value lands in the instance dict, outside the fields)."""
         return tuple(self.column_index(h) for h in self.key)
 
     @property

@@ -6,7 +6,12 @@ conditional formats; :mod:`.markers` tells the product's sheets and columns
 from the team's; :mod:`.columns` places the team's columns among the managed
 ones; :mod:`.extras` keeps the team's cells with their rows, :mod:`.pending`
 their unpushed edits in editable columns; :mod:`.notes` appends the cells of
-rows that left to ``Archived notes``.
+rows that left to ``Archived notes``. The file itself is handled as a zip
+package (:mod:`.package`, :mod:`.save`): only the managed sheets written are
+read (:mod:`.scan`) and streamed back (:mod:`.sheetxml`, :mod:`.rowxml`),
+every other member is copied as stored (:mod:`.zipcopy`), and the
+stylesheet and workbook part get appended styles and names as text edits
+(:mod:`.stylesxml`, :mod:`.workbookxml`).
 """
 
 from sheets_sync.backends.xlsx.backend import XlsxBackend

@@ -12,10 +12,13 @@ title (:mod:`.markers`): a same-titled sheet of the team's stops the run
 before anything is written, unless the user adopts it; so does a keyed tab
 about to lose most of its rows (``--allow-shrink``).
 
-A write is atomic: the workbook is saved to a temporary file beside the
-destination and moved over it with ``os.replace``, so a failure at any point
-— a refusal, a full disk, an unwritable folder — leaves the previous workbook
-byte for byte as it was, and is one :class:`DestinationError` line.
+Only what a write changes is read and written: the managed sheets being
+written are streamed into the package and every other part of the file is
+copied byte for byte (:mod:`.package`, :mod:`.save`). A write is atomic: the
+new package is written to a temporary file beside the destination and moved
+over it with ``os.replace``, so a failure at any point — a refusal, a full
+disk, an unwritable folder — leaves the previous workbook byte for byte as
+it was, and is one :class:`DestinationError` line.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ import os
 import stat
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
@@ -37,9 +40,21 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport, WrittenTab
 from sheets_sync.backends.pivot import compute_pivot
-from sheets_sync.backends.xlsx import cellio, cells, columns, extras, layout, markers, pending
+from sheets_sync.backends.xlsx import (
+    cellio,
+    cellpatch,
+    cells,
+    columns,
+    extras,
+    layout,
+    markers,
+    pending,
+    save,
+    sheetxml,
+)
 from sheets_sync.backends.xlsx import charts as chart_sheets
 from sheets_sync.backends.xlsx import notes as notes_sheet
+from sheets_sync.backends.xlsx.package import Package, SheetPart, skeleton
 from sheets_sync.errors import DataError, DestinationError, LimitError, ShrinkError
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import check_shrink
@@ -47,6 +62,10 @@ from sheets_sync.limits import XLSX_LIMITS, Limits, check_pivot_size, fit_each_t
 from sheets_sync.templates.model import PivotSpec, SheetPosition
 
 _SCRATCH_TITLE = "~sheets-sync"
+_T = TypeVar("_T")
+ChartHook = Callable[[TabFrame, Worksheet], None]
+"""Adds charts to a managed tab's sheet as it is written (``ws.add_chart``): they are
+written with the sheet as a drawing part and chart parts (:mod:`.save`)."""
 
 
 class XlsxBackend:
@@ -54,8 +73,9 @@ class XlsxBackend:
 
     limits: Limits = XLSX_LIMITS
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, charts: ChartHook | None = None) -> None:
         self.path = Path(path)
+        self.charts = charts
 
     @property
     def destination(self) -> str:
@@ -64,15 +84,28 @@ class XlsxBackend:
     def write_tabs(
         self, frames: Sequence[TabFrame], options: WriteOptions = DEFAULT_OPTIONS
     ) -> WriteReport:
-        """Fit, find each tab's sheet, check, then build and atomically save.
+        """Fit, find each tab's sheet, check, then write the sheets and atomically save.
 
         Every refusal (a team sheet titled like a tab, a shrinking keyed tab)
         comes before the save, so it leaves the file as it was.
         """
         fitted = fit_each_tab(frames, self.limits)
-        wb, fresh = self._open()
+        package, fresh = self._open()
+        try:
+            report = self._write_all(package, fitted, options)
+            if fresh:
+                package.wb.active = 0
+            self._save(package)
+        finally:
+            package.close()
+        return report
+
+    def _write_all(
+        self, package: Package, fitted: Sequence[TabFrame], options: WriteOptions
+    ) -> WriteReport:
+        wb = package.wb
         sheets = self._resolve(wb, fitted, options.adopt)
-        plans = [_plan(wb, frame, sheets[frame.title], options) for frame in fitted]
+        plans = [_plan(package, frame, sheets[frame.title], options) for frame in fitted]
         when = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         written: list[WrittenTab] = []
         pivots: list[WrittenTab] = []
@@ -80,19 +113,28 @@ class XlsxBackend:
         for frame, plan in zip(fitted, plans, strict=True):
             notes = extras.leaving_notes(plan.kept, frame, when)
             leaving.extend(notes)
-            written.append(self._write_tab(wb, frame, plan, len(notes)))
+            written.append(self._write_tab(package, frame, plan, len(notes)))
             for spec in frame.template.pivots:
-                pivots.append(self._write_pivot(wb, frame, spec, sheets[spec.title]))
+                pivots.append(self._write_pivot(package, frame, spec, sheets[spec.title]))
         for frame in fitted:
             if frame.template.charts:
                 title = chart_sheets.data_title(frame.title)
-                _write_charts(wb, frame, fitted, sheets[title], set(sheets))
+                _write_charts(package, frame, fitted, sheets[title], set(sheets))
         _put_first(wb, fitted)
-        notes_sheet.append(wb, leaving, options.adopt, self.destination)
-        if fresh:
-            wb.active = 0
-        self._save(wb)
+        self._archive(package, leaving, options.adopt)
         return WriteReport(tabs=written + pivots)
+
+    def _archive(self, package: Package, leaving: list[extras.LeavingNote], adopt: bool) -> None:
+        """Append the leaving notes to ``Archived notes`` (read whole: it is rewritten)."""
+        if not leaving:
+            return
+        found = markers.resolve(package.wb, ARCHIVE_TITLE)
+        sheet = found.ours or found.foreign
+        if sheet is not None:
+            package.load(sheet)
+        notes_sheet.append(package.wb, leaving, adopt, self.destination)
+        ws = package.wb[ARCHIVE_TITLE]
+        package.writes.append(save.SheetWrite(ws, None, package.part_of(ws)))
 
     def _resolve(
         self, wb: Workbook, frames: Sequence[TabFrame], adopt: bool
@@ -136,13 +178,16 @@ class XlsxBackend:
 
     # -- one tab ---------------------------------------------------------------
 
-    def _write_tab(self, wb: Workbook, frame: TabFrame, plan: Plan, archived: int) -> WrittenTab:
+    def _write_tab(
+        self, package: Package, frame: TabFrame, plan: Plan, archived: int
+    ) -> WrittenTab:
         start = time.perf_counter()
+        wb = package.wb
         ws, old = _fresh_sheet(wb, plan.sheet)
         kept, template = plan.kept, frame.template
         at, team_at = columns.place(frame.headers, plan.old_columns)
         cells.write_header(ws, frame.headers, at)
-        cells.write_rows(ws, frame.rows, cells.ColumnStyles(ws, template.columns), positions=at)
+        data = sheetxml.DataRows(frame.rows, cells.ColumnStyles(ws, template.columns), at)
         pending.restore(ws, plan.edits, frame, at)
         cells.set_widths(ws, template.columns, frame.rows, at)
         extras.restore(ws, kept, frame, team_at)
@@ -156,6 +201,9 @@ class XlsxBackend:
         markers.mark_sheet(wb, frame.title)
         markers.mark_columns(wb, frame.title, frame.headers, at)
         markers.record_range(wb, frame.title, max(at), len(frame.rows))
+        if self.charts is not None:
+            self.charts(frame, ws)
+        package.writes.append(save.SheetWrite(ws, data, _part(package, old)))
         seconds = time.perf_counter() - start
         return WrittenTab(
             frame.title,
@@ -167,9 +215,10 @@ class XlsxBackend:
         )
 
     def _write_pivot(
-        self, wb: Workbook, frame: TabFrame, spec: PivotSpec, found: markers.Resolved
+        self, package: Package, frame: TabFrame, spec: PivotSpec, found: markers.Resolved
     ) -> WrittenTab:
         start = time.perf_counter()
+        wb = package.wb
         table = compute_pivot(frame, spec)
         rows, columns_ = len(table.rows) + 2, len(table.headers)  # header and total rows
         check_pivot_size(frame.title, table.title, rows, columns_, self.limits)
@@ -183,15 +232,17 @@ class XlsxBackend:
         layout.protect(ws, len(table.headers))
         _swap(wb, ws, old, spec.title)
         markers.mark_sheet(wb, spec.title)
+        package.writes.append(save.SheetWrite(ws, None, _part(package, old)))
         seconds = time.perf_counter() - start
         return WrittenTab(spec.title, len(table.rows), rows * columns_, write_seconds=seconds)
 
     # -- the file --------------------------------------------------------------
 
-    def _open(self) -> tuple[Workbook, bool]:
-        """The existing workbook to update, or a new empty one (``fresh``).
+    def _open(self) -> tuple[Package, bool]:
+        """The existing workbook's package to update, or a new empty one (``fresh``).
 
         What would make the save fail later is refused here, before any work.
+        Only the workbook part, names and styles are read (:mod:`.package`).
         """
         directory = self.path.parent
         if not directory.is_dir():
@@ -199,36 +250,44 @@ class XlsxBackend:
                 f"cannot write {self.path}: folder {directory} does not exist; create it first"
             )
         if not self.path.exists():
-            wb = Workbook()
-            wb.remove(wb.active)
-            return wb, True
+            return Package.open(skeleton()), True
         if not stat.S_IMODE(self.path.stat().st_mode) & stat.S_IWUSR:
             raise DestinationError(
                 f"cannot write {self.path}: the file is read-only; make it writable "
                 "(chmod u+w) or choose another path"
             )
-        return self._load(read_only=False), False
+        return self._guarded(lambda: Package.open(self.path)), False
 
     def _load(self, read_only: bool) -> Workbook:
+        return self._guarded(lambda: load_workbook(self.path, read_only=read_only, data_only=False))
+
+    def _guarded(self, read: Callable[[], _T]) -> _T:
+        """Open the file with ``read``; a failure is one line saying what to do."""
         if self.path.is_dir():
             raise DestinationError(
                 f"{self.path} is a folder, not a workbook; give a file path ending in .xlsx"
             )
         try:
-            return load_workbook(self.path, read_only=read_only, data_only=False)
+            return read()
         except PermissionError as error:
             raise DestinationError(
                 f"cannot read {self.path}: permission denied; give your user read and write "
                 "access to it, or choose another path"
             ) from error
-        except Exception as error:  # openpyxl raises many kinds on a damaged file
+        except Exception as error:  # openpyxl and zipfile raise many kinds on a damaged file
             raise DestinationError(
                 f"{self.path} is not a readable .xlsx workbook ({_reason(error)}); move it "
                 "away or choose another path"
             ) from error
 
-    def _save(self, wb: Workbook) -> None:
-        """Save beside the destination, then atomically replace it.
+    def _save(self, package: Package) -> None:
+        self._replace(lambda tmp: save.save(package, package.writes, tmp))
+
+    def _save_workbook(self, wb: Workbook) -> None:
+        self._replace(wb.save)
+
+    def _replace(self, write: Callable[[str], None]) -> None:
+        """Write beside the destination, then atomically replace it.
 
         Any failure leaves the previous file as it was and no temporary file
         behind, and is one :class:`DestinationError` naming the path and the fix
@@ -246,7 +305,7 @@ class XlsxBackend:
         try:
             os.close(handle)
             os.chmod(tmp, _file_mode(self.path))
-            wb.save(tmp)
+            write(tmp)
             with open(tmp, "rb") as written:
                 os.fsync(written.fileno())
             os.replace(tmp, self.path)
@@ -277,7 +336,37 @@ class XlsxBackend:
             wb.close()
 
     def write_cells(self, title: str, cells: Sequence[cellio.CellWrite]) -> WriteReport:
-        return cellio.write_cells(lambda: self._load(read_only=False), self._save, title, cells)
+        """Patch the cells into the tab's XML and save the package (every other part as
+        stored); openpyxl's whole-workbook load and save for what the patch cannot spell."""
+        if not cells:
+            return WriteReport()
+        package = self._guarded(lambda: Package.open(self.path))
+        try:
+            patched = self._patched(package, title, cells)
+            if patched is not None:
+                self._save(package)
+                return WriteReport(tabs=[WrittenTab(title, None, len(cells))])
+        finally:
+            package.close()
+        return cellio.write_cells(
+            lambda: self._load(read_only=False), self._save_workbook, title, cells
+        )
+
+    def _patched(
+        self, package: Package, title: str, cells: Sequence[cellio.CellWrite]
+    ) -> bytes | None:
+        if title not in package.wb.sheetnames:
+            raise DestinationError(f"{self.path} has no tab {title!r}")
+        ws = package.wb[title]
+        part = package.part_of(ws)
+        if part is None or not part.worksheet:
+            return None
+        try:
+            raw = cellpatch.patch(package.archive.read(part.path), cells)
+        except cellpatch.Unsupported:
+            return None
+        package.writes.append(save.SheetWrite(ws, None, part, raw=raw))
+        return raw
 
 
 def _reason(error: BaseException) -> str:
@@ -307,19 +396,49 @@ class Plan:
     edits: pending.Pending = field(default_factory=pending.Pending)
 
 
-def _plan(wb: Workbook, frame: TabFrame, found: markers.Resolved, options: WriteOptions) -> Plan:
+def _plan(
+    package: Package, frame: TabFrame, found: markers.Resolved, options: WriteOptions
+) -> Plan:
     """Read the team's cells off the tab's sheet; refuse a keyed tab that would shrink too much.
 
     An adopted sheet is being replaced on purpose, so it is not shrink-checked.
     """
     if found.ours is None:
         return Plan()
-    old = columns.read_old(wb, found.ours, frame, adopted=found.adopted)
+    wb = package.wb
+    last = _read_previous(package, frame, found)
+    old = columns.read_old(wb, found.ours, frame, adopted=found.adopted, last=last)
     kept = extras.capture(found.ours, frame, old)
     if frame.template.key and not found.adopted:
         _check_rows_kept(frame, found.ours, kept, options)
     edits = pending.Pending() if found.adopted else pending.capture(found.ours, frame, old)
     return Plan(found.ours, old, kept, edits)
+
+
+def _read_previous(package: Package, frame: TabFrame, found: markers.Resolved) -> int | None:
+    """Read the cells of the tab's previous version that the write needs.
+
+    With column markers, the managed columns are known before reading: of
+    them only the key, editable and held ones are kept (row 1 always). A sheet
+    without markers (written before them, or adopted) is read whole. Returns
+    the last column holding a value when columns were skipped.
+    """
+    ws = found.ours
+    assert ws is not None
+    places = None if found.adopted else markers.column_places(package.wb, frame.title, ws.title)
+    if places is None:
+        package.scan(ws)
+        return None
+    template = frame.template
+    needed = {*template.key, *(frame.headers[j] for j in template.editable_indexes)}
+    needed |= {frame.headers[j] for j in template.held_indexes}
+    managed = {p for p in places.values() if p is not None}
+    wanted = {places.get(markers.column_marker(frame.title, h)) for h in needed}
+    return package.scan(ws, lambda c: c not in managed or c in wanted).last_value_column
+
+
+def _part(package: Package, old: Worksheet | None) -> SheetPart | None:
+    return None if old is None else package.part_of(old)
 
 
 def _check_rows_kept(
@@ -358,7 +477,7 @@ def _swap(wb: Workbook, ws: Worksheet, old: Worksheet | None, title: str) -> Non
 
 
 def _write_charts(
-    wb: Workbook,
+    package: Package,
     frame: TabFrame,
     frames: Sequence[TabFrame],
     found: markers.Resolved,
@@ -369,6 +488,7 @@ def _write_charts(
     A chart is drawn only on a sheet this run rebuilds (its charts go with it), so
     a re-sync never stacks a second copy on a sheet it left as it was.
     """
+    wb = package.wb
     placed = chart_sheets.collect(frame, frames)
     for item in placed:
         if item.sheet not in rebuilt:
@@ -384,6 +504,7 @@ def _write_charts(
     _swap(wb, ws, old, title)
     ws.sheet_view.tabSelected = False
     markers.mark_sheet(wb, title)
+    package.writes.append(save.SheetWrite(ws, None, _part(package, old)))
     chart_sheets.draw(placed, ws, lambda title: wb[title])
 
 

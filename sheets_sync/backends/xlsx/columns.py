@@ -48,15 +48,21 @@ class OldColumns:
         return next((c for c, h in self.managed.items() if h == header), None)
 
 
-def read_old(wb: Workbook, ws: Worksheet, frame: TabFrame, adopted: bool = False) -> OldColumns:
-    """Classify the columns of ``ws``, the tab's previous version (or an adopted sheet)."""
+def read_old(
+    wb: Workbook, ws: Worksheet, frame: TabFrame, adopted: bool = False, last: int | None = None
+) -> OldColumns:
+    """Classify the columns of ``ws``, the tab's previous version (or an adopted sheet).
+
+    ``last``: the sheet's last column holding a value, when the sheet was read
+    without its computed columns (:meth:`.package.Package.scan`).
+    """
     places = None if adopted else markers.column_places(wb, frame.title, ws.title)
     if places is None:
         managed = _managed_by_position(wb, ws, frame, adopted)
     else:
         names = {markers.column_marker(frame.title, h): h for h in frame.headers}
         managed = {p: names.get(n) for n, p in places.items() if p is not None}
-    return OldColumns(managed, _team_columns(ws, managed))
+    return OldColumns(managed, _team_columns(ws, managed, last))
 
 
 def _managed_by_position(
@@ -80,10 +86,13 @@ def _managed_by_position(
     return managed
 
 
-def _team_columns(ws: Worksheet, managed: dict[int, str | None]) -> list[TeamColumn]:
+def _team_columns(
+    ws: Worksheet, managed: dict[int, str | None], last: int | None = None
+) -> list[TeamColumn]:
     """Unmanaged columns up to the last one holding a value (empty gaps the team left
     included)."""
-    last = max((c for (_, c), cell in ws._cells.items() if cell.value is not None), default=0)
+    if last is None:
+        last = max((c for (_, c), cell in ws._cells.items() if cell.value is not None), default=0)
     return [TeamColumn(c) for c in range(1, last + 1) if c not in managed]
 
 

@@ -122,6 +122,8 @@ def restore(ws: Worksheet, extras: Extras, frame: TabFrame, positions: Sequence[
 def leaving_notes(extras: Extras, frame: TabFrame, when: dt.datetime) -> list[LeavingNote]:
     """The non-empty team cells of keyed rows that are not in the data any more
     (of every row, when the team deleted a key column)."""
+    if not extras.by_key and not extras.orphans:
+        return []
     staying = {normalise_key(frame.key_of(row)) for row in frame.rows}
     leaving = extras.orphans or [
         (key, cells) for key, cells in extras.by_key.items() if key not in staying

@@ -22,7 +22,10 @@ from sheets_sync.templates.model import ConditionalFormat, ConditionKind, TabTem
 
 
 def freeze(ws: Worksheet, rows: int, columns: int) -> None:
-    ws.freeze_panes = None if rows == 0 and columns == 0 else ws.cell(rows + 1, columns + 1)
+    """Freeze the first ``rows`` and ``columns`` (by reference: no cell is created, so the
+    streamed data cell there is not hidden by an empty one)."""
+    top_left = f"{get_column_letter(columns + 1)}{rows + 1}"
+    ws.freeze_panes = None if rows == 0 and columns == 0 else top_left
 
 
 def data_ref(width: int, rows: int) -> str:

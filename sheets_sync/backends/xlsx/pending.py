@@ -80,9 +80,10 @@ def restore(ws: Worksheet, pending: Pending, frame: TabFrame, positions: Sequenc
 
 
 def _put(ws: Worksheet, row: int, column: int, copied: CellCopy | None) -> None:
-    """The copied cell at (row, column); none at all for a held cell that was empty."""
+    """The copied cell at (row, column); an empty one for a held cell that was empty (it
+    hides the data's cell: data rows are streamed under the sheet's cells)."""
     if copied is None:
-        ws._cells.pop((row, column), None)
+        ws._cells[(row, column)] = Cell(ws, row=row, column=column)
         return
     cell = ws.cell(row=row, column=column)
     cell._value, cell.data_type, cell._style = copied[0], copied[1], copied[2]
