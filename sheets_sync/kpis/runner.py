@@ -23,6 +23,7 @@ from sqlalchemy import exc, text
 from sqlalchemy.engine import Connection
 
 from sheets_sync.errors import TemplateError
+from sheets_sync.facts import ensure_fresh
 from sheets_sync.frame import Row, TabFrame
 from sheets_sync.guards import as_of_day
 from sheets_sync.kpis.query import BuiltinQuery, DerivedColumn, QueryContext
@@ -75,6 +76,8 @@ def compute_frame(conn: Connection, template: TabTemplate, context: QueryContext
         where = str(template.sql_path)
     else:
         query = _builtin(template)
+        if query.reads_facts:
+            ensure_fresh(conn)
         _tune_session(conn)
         result = conn.execute(query.build(context))
         names, rows = list(result.keys()), result.all()
