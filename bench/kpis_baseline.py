@@ -21,6 +21,8 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from sheets_sync.kpis.registry import builtin_query
+from sheets_sync.kpis.runner import _ordered as ordered_like_runner
 from sheets_sync.schema import GRADE_RANK, ONBOARDING_STEPS
 from sheets_sync.templates.model import ColumnType, TabTemplate
 
@@ -400,15 +402,16 @@ TYPERS: dict[ColumnType, Callable[[Any], Any]] = {
 
 
 def typed_rows(table: pd.DataFrame, template: TabTemplate) -> list[tuple[Any, ...]]:
-    """The tab's columns typed like the runner's frame, sorted by its key (NULLs first)."""
+    """The tab's columns typed like the runner's frame, in the runner's order."""
     typers = [TYPERS[column.type] for column in template.columns]
     sources = table[[column.source for column in template.columns]]
     rows = [
         tuple(None if pd.isna(v) else typer(v) for v, typer in zip(record, typers, strict=True))
         for record in sources.itertuples(index=False, name=None)
     ]
-    keys = template.key_indexes
-    return sorted(rows, key=lambda row: tuple((row[i] is not None, row[i]) for i in keys))
+    # The runner's own order (its key, or the query's order_by with grades by rank): the
+    # order is not what is measured, the numbers are.
+    return ordered_like_runner(rows, template, builtin_query(str(template.query)))
 
 
 KPI = Callable[[Tables, dt.date, Mapping[str, Any]], pd.DataFrame]
