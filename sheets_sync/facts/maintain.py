@@ -119,8 +119,8 @@ def ensure_fresh(conn: Connection) -> RefreshReport | None:
     """Refresh (on a connection of its own, committed) unless the facts are already fresh."""
     if is_fresh(conn):
         return None
-    if conn.in_transaction() and conn.dialect.name == "postgresql":
-        conn.commit()  # let the caller's next statement see the refreshed facts
+    # Committed on its own connection: the caller's next statement sees it (READ
+    # COMMITTED on PostgreSQL; SQLite's reads outside a write transaction).
     return refresh(conn.engine)
 
 
