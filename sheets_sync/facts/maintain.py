@@ -89,7 +89,6 @@ def exclusive(engine: Engine) -> Iterator[Connection]:
         try:
             conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
-                conn.exec_driver_sql("SET LOCAL jit = off")
                 yield conn
         finally:
             conn.execution_options(isolation_level="READ COMMITTED")
@@ -163,8 +162,16 @@ def _pending_row(conn: Connection) -> tuple[int, int | None, bool]:
     return int(count), last, full is not None
 
 
+def _tune(conn: Connection) -> None:
+    """PostgreSQL: room to hash-aggregate a year of facts in memory (this transaction only)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+        conn.exec_driver_sql("SET LOCAL jit = off")
+
+
 def refresh_in(conn: Connection) -> tuple[str, int]:
     """The refresh inside the caller's exclusive section: (mode, changes consumed)."""
+    _tune(conn)
     count, last, full = _pending_row(conn)
     built = conn.execute(select(kpi_fact_state.c.built_at).where(_state_row())).scalar()
     if built is None or full:
@@ -184,6 +191,7 @@ def refresh_in(conn: Connection) -> tuple[str, int]:
 
 def rebuild_in(conn: Connection) -> None:
     """The full build inside the caller's transaction (a bulk load's, or a refresh's)."""
+    _tune(conn)
     count, last, _ = _pending_row(conn)
     conn.execute(delete(kpi_daily_facts))
     conn.execute(delete(kpi_suspension_facts))
