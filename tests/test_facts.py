@@ -219,3 +219,18 @@ def test_cli_check_reports_a_difference_and_rebuild_repairs_it(loaded: Engine, r
     fixed = runner.invoke(main, ["facts", "rebuild", "--database-url", url])
     assert fixed.exit_code == 0 and "rebuilt in full" in fixed.output
     assert runner.invoke(main, ["facts", "check", "--database-url", url]).exit_code == 0
+
+
+def test_a_bulk_load_logs_nothing_and_the_next_refresh_builds_once(engine: Engine) -> None:
+    """The demo loader's path: no log row per loaded order, one full build afterwards."""
+    from sheets_sync.demo import DemoSpec, generate
+
+    generate(engine, DemoSpec(orders=2_000, days=30, end_date=START, seed=5))
+    assert _log_rows(engine) == 0
+    assert facts.refresh(engine).mode == "full"
+    _apply(engine, [])  # the triggers are back: a write after the load is logged
+    with engine.begin() as conn:
+        conn.execute(update(tradein_orders).where(tradein_orders.c.csat == 5).values(csat=4))
+    assert _log_rows(engine) > 0
+    assert facts.refresh(engine).mode == "incremental"
+    _assert_equal_to_full(engine)

@@ -5,8 +5,9 @@
   whose measures all fall to zero are deleted, and the log is emptied. Its cost
   follows what changed, not the size of ``tradein_orders``.
 - **Full rebuild**: the facts recomputed from every order in one statement; done
-  when the facts were never built, or when the log holds a change the deltas
-  cannot follow (a product's category changed, ``TRUNCATE``).
+  when the facts were never built (or a bulk load marked them so), or when the
+  log holds a change the deltas cannot follow (a product's category changed,
+  ``TRUNCATE``).
 - **Check**: the stored facts compared with a full computation, both ways.
 
 The facts are per database, not per spreadsheet, so two syncs of different
@@ -236,12 +237,15 @@ def _compare(conn: Connection, table: Table, computed: Select[Any]) -> CheckRepo
 
 @contextmanager
 def bulk_load(conn: Connection) -> Iterator[None]:
-    """Load many orders without logging each: triggers off, then on, then a full build.
+    """Load many orders without logging each: triggers off, then on, facts marked unbuilt.
 
     All in the caller's transaction, so a concurrent writer waits for it and no
-    change escapes both the log and the rebuild.
+    change escapes both the log and the rebuild. The full build is left to the
+    first refresh (the next sync, or ``sheets-sync facts rebuild``), so a bulk
+    load costs what it did before the facts existed.
     """
     drop_triggers(conn)
     yield
     create_triggers(conn)
-    rebuild_in(conn)
+    conn.execute(delete(kpi_fact_changes))
+    conn.execute(delete(kpi_fact_state).where(_state_row()))

@@ -13,8 +13,9 @@ back-office tool): every insert, update or delete of an order logs its old image
 - Both: a product's category change (or its deletion) marks a full rebuild,
   since every order of the product moves to another category.
 
-Bulk loads (the demo loader) drop the triggers, load, recreate them and rebuild
-the facts in full, in one transaction (:func:`.maintain.bulk_load`).
+Bulk loads (the demo loader) drop the triggers, load, recreate them and mark the
+facts unbuilt, in one transaction (:func:`.maintain.bulk_load`): the next
+refresh builds them in full, once.
 """
 
 from __future__ import annotations
