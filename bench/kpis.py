@@ -45,6 +45,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sheets_sync import facts  # noqa: E402
 from sheets_sync.db import init_db, make_engine  # noqa: E402
 from sheets_sync.demo import DemoSpec, generate  # noqa: E402
+from sheets_sync.demo.load import _indexes_rebuilt  # noqa: E402
 from sheets_sync.kpis.registry import query_columns  # noqa: E402
 from sheets_sync.kpis.runner import build_context, compute_frame, default_as_of  # noqa: E402
 from sheets_sync.schema import tradein_orders  # noqa: E402
@@ -181,12 +182,40 @@ def _has_orders(url: str, orders: int) -> bool:
     return count == orders
 
 
+REPLICATE = [1]
+"""``--replicate K``: the demo data generated at 1/K of ``--orders``, then copied K-1 times."""
+
+
 def _generate(url: str, orders: int) -> None:
     engine = make_engine(url)
     started = time.perf_counter()
-    generate(engine, DemoSpec(orders=orders, days=365, end_date=END_DATE, seed=42))
+    generate(engine, DemoSpec(orders=orders // REPLICATE[0], days=365, end_date=END_DATE, seed=42))
+    if REPLICATE[0] > 1:
+        _replicate(engine, REPLICATE[0])
     print(f"  generated {orders:,} orders in {time.perf_counter() - started:.1f} s", flush=True)
     engine.dispose()
+
+
+def _replicate(engine: Any, copies: int) -> None:
+    """PostgreSQL: K-1 copies of every order, ids suffixed, each event k minutes later.
+
+    Ten times the orders over the same year, for a 10,000,000-order run whose
+    generation fits this machine's memory (the generator holds every order in
+    pandas); the fact table grows little (same days and cells), the orders 10×.
+    """
+    shifted = {c.name for c in tradein_orders.columns if c.name.endswith("_at")}
+    columns = [
+        "o.order_id || '-r' || k" if c.name == "order_id"
+        else f"o.{c.name} + make_interval(mins => k)" if c.name in shifted
+        else f"o.{c.name}"
+        for c in tradein_orders.columns
+    ]  # fmt: skip
+    sql = (f"INSERT INTO tradein_orders SELECT {', '.join(columns)} FROM tradein_orders o "
+           f"CROSS JOIN generate_series(1, {copies - 1}) AS k")  # fmt: skip
+    with engine.begin() as conn, facts.bulk_load(conn), _indexes_rebuilt(conn, tradein_orders):
+        conn.execute(text(sql))
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE tradein_orders"))
 
 
 def compare(
@@ -353,6 +382,10 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the datasets for the next run")
     parser.add_argument(
+        "--replicate", type=int, default=1,
+        help="PostgreSQL: generate --orders/K demo orders, then copy them K-1 times",
+    )  # fmt: skip
+    parser.add_argument(
         "--no-baseline", action="store_true", help="run the pushdown only (e.g. 10,000,000 orders)"
     )
     parser.add_argument("--write-results", action="store_true", help="update bench/RESULTS.md")
@@ -366,6 +399,7 @@ def main() -> None:
         as_of = dt.date.fromisoformat(args.as_of)
         worker(args.worker, args.url, as_of, args.scope, args.repeat, args.out)
         return
+    REPLICATE[0] = args.replicate
     scopes = args.tabs.split(",")
     if unknown := set(scopes) - {*TABS, ALL}:
         parser.error(f"--tabs: unknown {sorted(unknown)}; use any of {', '.join([*TABS, ALL])}")
