@@ -123,14 +123,17 @@ def worker(variant: str, url: str, as_of: dt.date, scope: str, repeat: int, out:
     """Run one variant on ``scope`` (a tab or all of them) ``repeat`` times in this fresh process."""
     base_rss = _status_kb("VmRSS")
     tabs = templates(TABS if scope == ALL else (scope,))
-    times, result = [], {}
+    times, cpu, result = [], [], {}
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = VARIANTS[variant](url, as_of, tabs)
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
     peak = _status_kb("VmHWM")
     out.write_bytes(
-        pickle.dumps({"times": times, "peak_kb": peak, "base_kb": base_rss, "tabs": result})
+        pickle.dumps(
+            {"times": times, "cpu": cpu, "peak_kb": peak, "base_kb": base_rss, "tabs": result}
+        )
     )
 
 
@@ -267,6 +270,7 @@ def _check_equal(db: str, pushed: dict[str, list[Any]], pandas_: dict[str, list[
 def _summary(db: str, scope: str, results: dict[str, dict[str, Any]], rows: int) -> dict[str, Any]:
     figures = {
         v: {"median_s": statistics.median(r["times"]), "times": r["times"],
+            "cpu_s": statistics.median(r["cpu"]),
             "peak_mb": r["peak_kb"] / 1024, "delta_mb": (r["peak_kb"] - r["base_kb"]) / 1024}
         for v, r in results.items()
     }  # fmt: skip
@@ -287,17 +291,19 @@ TITLES = {
 def table(summaries: list[dict[str, Any]]) -> str:
     lines = [
         "| database | query | rows | pushdown (median; runs) | pandas (median; runs) | "
-        "speed-up | pushdown peak RSS (above imports) | pandas peak RSS (above imports) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "speed-up | pushdown peak RSS (above imports) | pandas peak RSS (above imports) | "
+        "CPU s, pushdown / pandas (SQLite) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in summaries:
         push, base = s["pushdown"], s.get("pandas")
         if base is None:
             cells = [s["db"], _label(s["scope"]), f"{s['rows']:,}", _seconds(push), "—", "—",
-                     _memory(push), "—"]  # fmt: skip
+                     _memory(push), "—", "—"]  # fmt: skip
         else:
             cells = [s["db"], _label(s["scope"]), f"{s['rows']:,}", _seconds(push), _seconds(base),
-                     f"{base['median_s'] / push['median_s']:.1f}×", _memory(push), _memory(base)]  # fmt: skip
+                     f"{base['median_s'] / push['median_s']:.1f}×", _memory(push), _memory(base),
+                     _cpu(s["db"], push, base)]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     for s in summaries:
         if s["scope"] == ALL and "pandas" in s:
@@ -306,6 +312,16 @@ def table(summaries: list[dict[str, Any]]) -> str:
                       f"faster and uses {push['delta_mb'] / base['delta_mb']:.1%} of the baseline's "
                       "memory above imports."]  # fmt: skip
     return "\n".join(lines)
+
+
+def _cpu(db: str, push: dict[str, Any], base: dict[str, Any]) -> str:
+    """This process's CPU seconds: on SQLite the database runs in it, so both sides' whole
+    work is counted and the ratio holds on a busy machine; on PostgreSQL the server's
+    CPU is in another process, so the figure would flatter the pushdown (not shown)."""
+    if db != "sqlite" or "cpu_s" not in push:
+        return "—"
+    ratio = base["cpu_s"] / push["cpu_s"] if push["cpu_s"] else float("inf")
+    return f"{push['cpu_s']:.2f} / {base['cpu_s']:.2f} ({ratio:.1f}×)"
 
 
 def _seconds(figures: dict[str, Any]) -> str:
