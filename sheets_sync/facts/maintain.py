@@ -49,6 +49,8 @@ STATE_NAME = "kpi_daily_facts"
 FACT_TABLES = ("kpi_daily_facts", "kpi_suspension_facts")
 LOCK_KEY = advisory_key("kpi facts refresh")
 SAMPLE_ROWS = 5
+WAIT_SECONDS = 900
+"""How long a refresh waits for another one (SQLite busy timeout; PostgreSQL lock_timeout)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ def exclusive(engine: Engine) -> Iterator[Connection]:
         if conn.dialect.name == "sqlite":
             yield from _sqlite_immediate(conn)
             return
+        conn.exec_driver_sql(f"SET lock_timeout = '{WAIT_SECONDS}s'")
         conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
         conn.commit()  # the session lock outlives this; the snapshot must start after it
         try:
@@ -94,17 +97,23 @@ def exclusive(engine: Engine) -> Iterator[Connection]:
         finally:
             conn.execution_options(isolation_level="READ COMMITTED")
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+            conn.exec_driver_sql("RESET lock_timeout")
             conn.commit()
 
 
 def _sqlite_immediate(conn: Connection) -> Iterator[Connection]:
     conn.execution_options(isolation_level="AUTOCOMMIT")  # we issue BEGIN ourselves
+    # Another sync's full build of a large database may hold the write lock for
+    # a minute or more: wait for it (the engine's 30 s is meant for short writes).
+    conn.exec_driver_sql(f"PRAGMA busy_timeout = {WAIT_SECONDS * 1000}")
     conn.exec_driver_sql("BEGIN IMMEDIATE")
     try:
         yield conn
     except BaseException:
         conn.exec_driver_sql("ROLLBACK")
         raise
+    finally:
+        conn.exec_driver_sql("PRAGMA busy_timeout = 30000")  # the engine's (db.make_engine)
     conn.exec_driver_sql("COMMIT")
 
 
