@@ -12,7 +12,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from sheets_emulator import batch_cells, devmeta, devmeta_api
+from sheets_emulator import batch_cells, charts, devmeta, devmeta_api
 from sheets_emulator.apierror import ApiError, bad_request
 from sheets_emulator.move import move_dimension, sort_range
 from sheets_emulator.render import set_path
@@ -40,7 +40,6 @@ GOOGLE_ONLY_KINDS = {
     "updateBorders", "cutPaste", "copyPaste", "findReplace",
     "pasteData", "textToColumns", "updateFilterView", "addFilterView", "deleteFilterView",
     "duplicateFilterView", "appendCells", "deleteRange", "insertRange",
-    "updateEmbeddedObjectPosition", "addChart", "updateChartSpec", "deleteEmbeddedObject",
     "randomizeRange", "addBanding", "updateBanding", "deleteBanding",
     "autoFill", "addDimensionGroup", "deleteDimensionGroup", "updateDimensionGroup",
     "trimWhitespace", "deleteDuplicates", "addSlicer", "updateSlicerSpec", "addDataSource",
@@ -163,6 +162,7 @@ def delete_sheet(book: Spreadsheet, payload: dict[str, Any]) -> None:
         n for n in book.named_ranges if n["range"].get("sheetId", 0) != sheet.sheet_id
     ]
     devmeta.drop_sheet(book, sheet.sheet_id)
+    charts.drop_sheet(book, sheet.sheet_id)
     book.reindex()
 
 
@@ -244,6 +244,8 @@ def _update_grid(book: Spreadsheet, sheet: Sheet, path: str, props: dict[str, An
         if rows < sheet.row_count or cols < sheet.col_count:
             sheet.writable().truncate(rows, cols)
             devmeta.drop_beyond(book, sheet.sheet_id, rows, cols)
+            charts.shift_anchors(sheet, "ROWS", rows, 0)
+            charts.shift_anchors(sheet, "COLUMNS", cols, 0)
         sheet.properties["gridProperties"][key] = new
         return
     set_path(sheet.properties, path, props)
@@ -366,5 +368,6 @@ HANDLERS: dict[str, Handler] = {
     "sortRange": sort_range,
     **batch_cells.HANDLERS,
     **devmeta_api.HANDLERS,
+    **charts.HANDLERS,
 }
 SUPPORTED_KINDS = sorted(HANDLERS)

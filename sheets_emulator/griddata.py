@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sheets_emulator import devmeta_api, fieldmask
+from sheets_emulator import charts, devmeta_api, fieldmask
 from sheets_emulator.grid import Cell
 from sheets_emulator.pivot import render_pivots
 from sheets_emulator.render import user_format, validation_rule
@@ -66,6 +66,8 @@ def _sheet_json(
     ):
         if value:
             out[key] = public_ranges(value)
+    if sheet.charts:
+        out["charts"] = [charts.public(c) for c in sheet.charts]
     metadata = devmeta_api.for_sheet(book, sheet.sheet_id)
     if metadata:
         out["developerMetadata"] = metadata

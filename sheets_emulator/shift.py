@@ -1,6 +1,7 @@
 """Keep every GridRange in a spreadsheet pointing at the same cells when rows or
 columns are inserted or deleted (named ranges, filters, protections,
-conditional formats, merges and pivot sources), as Google does; developer
+conditional formats, merges, pivot sources and chart sources), as Google does;
+charts floating over the sheet move with their anchor cell; developer
 metadata on a row or column moves with it too (see :mod:`.devmeta`)."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sheets_emulator import devmeta
+from sheets_emulator import charts, devmeta
 from sheets_emulator.grid import Cell
 from sheets_emulator.spreadsheets import Spreadsheet
 
@@ -24,6 +25,7 @@ def shift_ranges(book: Spreadsheet, sheet_id: int, dim: str, at: int, n: int) ->
         if rng.get("sheetId", 0) == sheet_id:
             _shift_one(rng, keys, at, n)
     devmeta.shift(book, sheet_id, dim, at, n)
+    charts.shift_anchors(book.sheet_by_id(sheet_id), dim, at, n)
 
 
 def _shift_one(rng: dict[str, Any], keys: tuple[str, str], at: int, n: int) -> None:
@@ -58,6 +60,7 @@ def all_ranges(book: Spreadsheet) -> Iterator[dict[str, Any]]:
         yield from sheet.merges
         if sheet.has_pivots:
             yield from _pivot_sources(sheet.writable().rows)
+    yield from charts.chart_ranges(book)
 
 
 def _pivot_sources(rows: dict[int, list[Any]]) -> Iterator[dict[str, Any]]:

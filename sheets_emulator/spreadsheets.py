@@ -55,6 +55,7 @@ class Sheet:
         self.protected_ranges: list[dict[str, Any]] = []
         self.conditional_formats: list[dict[str, Any]] = []
         self.merges: list[dict[str, Any]] = []
+        self.charts: list[dict[str, Any]] = []
         self.has_pivots = False
 
     @property
@@ -91,6 +92,7 @@ class Sheet:
         other.protected_ranges = copy.deepcopy(self.protected_ranges)
         other.conditional_formats = copy.deepcopy(self.conditional_formats)
         other.merges = copy.deepcopy(self.merges)
+        other.charts = copy.deepcopy(self.charts)
         other.has_pivots = self.has_pivots
         return other
 

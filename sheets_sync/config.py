@@ -2,22 +2,27 @@
 
 Every field has a default that runs the embedded demo with no set-up. A bad
 value is a :class:`ConfigError` naming the variable and what it expects.
-Secrets are read from the environment only, never from files in the repo.
+Secrets are read from the environment only, never from files in the repo; a
+secret's variable may hold a Secret Manager reference instead (``sm://…``,
+:mod:`sheets_sync.secrets`), read once here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sheets_sync import secrets
 from sheets_sync.errors import ConfigError
 
 ENV_PREFIX = "SHEETS_SYNC_"
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+_QUEUE_PATH = re.compile(r"^projects/[\w.:\-]+/locations/[\w\-]+/queues/[A-Za-z0-9\-]+$")
 DEFAULT_CONFIG_FILE = Path("sheets-sync.yaml")
 """The spreadsheet registry's default path; only at this default may the file be absent."""
 
@@ -82,10 +87,30 @@ class Settings:
     """Threads of the webhook's in-process executor: syncs running at once per process."""
     job_timeout_seconds: float = 900.0
     """A queued run not started within this is taken for dead and marked failed (jobs.py)."""
+    # Cloud Tasks executor (docs/design.md §8, sheets_sync/tasks.py): on when the queue is set.
+    tasks_queue: str | None = None
+    """``projects/P/locations/L/queues/Q``: refreshes go through this queue."""
+    tasks_target_url: str | None = None
+    """The service's base URL for HTTP tasks with an OIDC token; unset = App Engine tasks."""
+    tasks_service_account: str | None = None
+    """The account Cloud Tasks signs OIDC tokens as; the only one the task endpoint admits."""
+    tasks_audience: str | None = None
+    """The OIDC tokens' audience (default: ``tasks_target_url``)."""
+    tasks_emulator_host: str | None = None
+    """``host:port`` of a Cloud Tasks emulator (plain gRPC, no credentials): development only."""
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Layer the environment over the defaults, then explicit overrides over both."""
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        secrets_client: Any = None,
+        **overrides: Any,
+    ) -> Settings:
+        """Layer the environment over the defaults, then explicit overrides over both.
+
+        A secret given as a Secret Manager reference (``sm://…``) is read here,
+        once (:mod:`sheets_sync.secrets`; ``secrets_client`` replaces Google's).
+        """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
@@ -96,6 +121,8 @@ class Settings:
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        if secrets.references(values):
+            values = secrets.resolve(values, lambda name: ENV_PREFIX + name.upper(), secrets_client)
         settings = cls(**values)
         settings.validate()
         return settings
@@ -127,6 +154,7 @@ class Settings:
         self._validate_pricing()
         self._validate_auth()
         self._validate_alerts()
+        self._validate_tasks()
         if self.job_workers < 1:
             raise ConfigError(
                 f"{ENV_PREFIX}JOB_WORKERS={self.job_workers} must be 1 or more "
@@ -184,6 +212,42 @@ class Settings:
                     f"{ENV_PREFIX}ALLOWED_DOMAINS: {domain!r} is not a domain; write domains "
                     "separated by commas, e.g. example.com (without @)"
                 )
+
+    def _validate_tasks(self) -> None:
+        queue = self.tasks_queue
+        if queue and not _QUEUE_PATH.match(queue):
+            raise ConfigError(
+                f"{ENV_PREFIX}TASKS_QUEUE={queue!r} is not a queue path; use "
+                "projects/PROJECT/locations/LOCATION/queues/QUEUE (gcloud tasks queues describe)"
+            )
+        url = self.tasks_target_url
+        if url and not url.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"{ENV_PREFIX}TASKS_TARGET_URL={url!r} must be the service's base URL, "
+                "e.g. https://sheets-sync-abc123-ew.a.run.app"
+            )
+        account = self.tasks_service_account
+        if url and (not account or account.count("@") != 1):
+            raise ConfigError(
+                f"{ENV_PREFIX}TASKS_SERVICE_ACCOUNT must be the email of the service account "
+                f"Cloud Tasks signs its OIDC tokens as when {ENV_PREFIX}TASKS_TARGET_URL is set, "
+                "e.g. sheets-sync-tasks@PROJECT.iam.gserviceaccount.com"
+            )
+        host = self.tasks_emulator_host
+        if host and not re.fullmatch(r"[\w.\-\[\]:]+:\d{1,5}", host):
+            raise ConfigError(
+                f"{ENV_PREFIX}TASKS_EMULATOR_HOST={host!r} must be host:port of the emulator, "
+                "e.g. 127.0.0.1:8123"
+            )
+
+    @property
+    def task_queue_name(self) -> str | None:
+        """The queue's short name (``Q``), as App Engine's ``X-AppEngine-QueueName`` gives it."""
+        return self.tasks_queue.rsplit("/", 1)[-1] if self.tasks_queue else None
+
+    @property
+    def task_audience(self) -> str | None:
+        return self.tasks_audience or self.tasks_target_url
 
     @property
     def alert_channels(self) -> tuple[str, ...]:

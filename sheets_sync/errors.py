@@ -32,6 +32,23 @@ class BusyError(TransientError):
         self.holder = holder
 
 
+class RunChanged(SheetsSyncError):
+    """A queued run was no longer queued as read when its runner went to start it.
+
+    Raised by :func:`sheets_sync.sync.run_sync` instead of starting it: another
+    delivery started (or finished) the run, or a refresh widened its tabs while it
+    waited. The runner reads the run again (:func:`sheets_sync.jobs.run_queued`).
+    """
+
+
+class NotStarted(SheetsSyncError):
+    """A queued run could not start (lock busy, database gone) and was left queued.
+
+    Raised by ``run_sync(..., fail_unstarted=False)`` from the cause, so the
+    runner decides: retry later, fail it, or see that another delivery took it.
+    """
+
+
 class ConfigError(SheetsSyncError):
     """A setting is missing or malformed; the message names the variable or key."""
 

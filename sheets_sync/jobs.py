@@ -5,8 +5,11 @@ the same spreadsheet within seconds, from several gunicorn workers or
 instances. A second request must get the run already on its way, not a twin:
 
 - :func:`queue_or_join` looks for a ``queued`` or ``running`` sync of that
-  destination in ``sync_runs`` and returns it (joined), or records a new
-  queued run, as one critical section shared by every process. On
+  destination in ``sync_runs`` that covers the tabs asked for and returns it
+  (joined); else it widens a queued one to the union of tabs (joined), or
+  records a new queued run, as one critical section shared by every process.
+  A running run is never widened (it has read its data): a refresh asking for
+  more gets a new queued run that follows it. On
   PostgreSQL the section is a *transaction-scoped* advisory lock
   (``pg_advisory_xact_lock``) keyed on the destination: the look-up and the
   insert happen under it, and commit releases it, so the next caller's look-up
@@ -25,7 +28,10 @@ instances. A second request must get the run already on its way, not a twin:
   end, so a running run without its lock is a dead one.
 - :class:`InProcessExecutor` runs queued runs on a bounded thread pool, so a
   run outlives the HTTP request that asked for it and still records its
-  result; the pool's threads are joined at interpreter exit.
+  result; the pool's threads are joined at interpreter exit. The Cloud Tasks
+  executor (:mod:`sheets_sync.tasks`) hands the run to a queue instead; both
+  end in :func:`run_queued`, which starts a run only if it is still queued with
+  the tabs it read (:func:`runs.claim_run`), so a run delivered twice runs once.
 
 This module never imports Flask: the webhook, the CLI and tests share it.
 """
@@ -47,10 +53,12 @@ from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.exc import SQLAlchemyError
 
 from sheets_sync import runs
 from sheets_sync.config import Settings
 from sheets_sync.destinations import parse_destination
+from sheets_sync.errors import DatabaseError, NotStarted, RunChanged, TransientError
 from sheets_sync.locks import advisory_key, lock_key
 from sheets_sync.schema import sync_locks, sync_runs
 
@@ -105,27 +113,62 @@ def queue_or_join(
     requested_by: str | None = None,
     tabs: Sequence[str] = (),
 ) -> Ticket:
-    """The active sync of ``destination`` (joined), else a newly queued one.
+    """The active sync of ``destination`` covering ``tabs`` (joined), else a queued one.
 
-    A join ignores ``tabs``: one sync of a spreadsheet at a time is the point,
-    so a refresh of all tabs arriving while a one-tab refresh is queued gets
-    that run (its ``tabs`` say what it covers).
+    ``tabs`` empty means every tab. A run joins only a run that covers what it
+    asks for: a queued run that does not is widened to the union of both (it has
+    not read anything yet); a running one is not, and a new queued run follows it.
     """
     name = destination_name(destination)
     with _exclusive(engine, name) as conn:
         _sweep(conn, settings, name)
-        active = conn.execute(
-            select(sync_runs.c.run_id)
-            .where(_active_syncs(name))
-            .order_by(sync_runs.c.queued_at)
-            .limit(1)
-        ).scalar()
-        if active is not None:
-            return Ticket(str(active), joined=True)
+        joined = _join(conn, name, tuple(tabs))
+        if joined is not None:
+            return joined
         run_id = runs.queue_run(
             engine, name, trigger, requested_by, tabs, kind=KIND, connection=conn
         )
     return Ticket(run_id, joined=False)
+
+
+def _join(conn: Connection, name: str, wanted: tuple[str, ...]) -> Ticket | None:
+    """The first active run covering ``wanted``, else a queued run widened to it, else None."""
+    c = sync_runs.c
+    active = conn.execute(
+        select(c.run_id, c.status, c.tabs).where(_active_syncs(name)).order_by(c.queued_at)
+    ).all()
+    for run in active:
+        if covers(run.tabs, wanted):
+            return Ticket(str(run.run_id), joined=True)
+    for run in active:
+        if run.status == "queued" and _widen(conn, str(run.run_id), run.tabs, wanted):
+            return Ticket(str(run.run_id), joined=True)
+    return None
+
+
+def covers(recorded: str | None, wanted: Sequence[str]) -> bool:
+    """Whether a run of ``recorded`` tabs (``sync_runs.tabs``; None = all) syncs ``wanted``."""
+    if recorded is None:
+        return True
+    return bool(wanted) and set(wanted) <= set(recorded.split(", "))
+
+
+def _widen(conn: Connection, run_id: str, recorded: str | None, wanted: Sequence[str]) -> bool:
+    """Add ``wanted`` to a queued run's tabs, only if it is still queued with ``recorded``.
+
+    Conditional, like :func:`runs.claim_run`: a runner that claimed the run in
+    between wins, and the caller queues a new run instead.
+    """
+    tabs = recorded.split(", ") if recorded else []
+    union = ", ".join([*tabs, *(t for t in wanted if t not in tabs)]) if wanted else None
+    c = sync_runs.c
+    same = c.tabs.is_(None) if recorded is None else c.tabs == recorded
+    widened = conn.execute(
+        update(sync_runs)
+        .where((c.run_id == run_id) & (c.status == "queued") & same)
+        .values(tabs=union)
+    )
+    return widened.rowcount == 1
 
 
 def sweep_stale(engine: Engine, settings: Settings, destination: str | None = None) -> list[str]:
@@ -277,28 +320,101 @@ class InProcessExecutor:
             RUN_CONTEXT.reset(token)
 
     def _start(self, job: Job) -> None:
-        from sheets_sync.sync import run_sync
-
-        run = runs.get_run(self.engine, job.run_id)
-        if run is None or run["status"] != "queued":
+        outcome = run_queued(self.engine, self.settings, job.run_id, job.filters)
+        if not outcome.ran:
             log.warning("run %s is no longer queued; not started", job.run_id)
-            return
+        elif outcome.status == "succeeded":
+            log.info("run %s succeeded", job.run_id)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What :func:`run_queued` did: ``ran`` it, or found it ``status`` (None = no such run)."""
+
+    run_id: str
+    status: str | None
+    ran: bool
+
+
+MAX_CLAIMS = 20
+"""Tries to start a run whose tabs keep being widened (each widening adds a tab)."""
+
+
+def run_queued(
+    engine: Engine,
+    settings: Settings,
+    run_id: str,
+    filters: Mapping[str, tuple[str, ...]] | None = None,
+    *,
+    retry_unstarted: bool = False,
+) -> Outcome:
+    """Run a queued run to its end with the tabs its row holds now; leave any other run be.
+
+    The in-process executor and the Cloud Tasks endpoint share it, so a run
+    delivered twice runs once (:func:`runs.claim_run`). With ``retry_unstarted``
+    a run that could not start for a passing reason (lock busy, database gone)
+    stays queued and the :class:`TransientError` is raised for the queue to retry;
+    otherwise (and for other errors) it ends failed.
+    """
+    for _ in range(MAX_CLAIMS):
+        run = runs.get_run(engine, run_id)
+        if run is None or run["status"] != "queued":
+            return Outcome(run_id, run["status"] if run else None, ran=False)
         try:
-            run_sync(
-                self.engine,
-                self.settings,
-                job.destination,
-                tabs=list(job.tabs) or None,
-                trigger=job.trigger,
-                requested_by=job.requested_by,
-                filters=job.filters or None,
-                run_id=job.run_id,
-            )
+            _sync(engine, settings, run, filters)
+        except RunChanged:
+            continue
+        except NotStarted as not_started:
+            if not _still_queued(engine, run_id):
+                continue  # another delivery took it meanwhile: report its state
+            error = not_started.__cause__ or not_started
+            if retry_unstarted and _transient(error):
+                raise error from None
+            return _failed(engine, run_id, error)
         except BaseException as error:
-            _fail_if_still_queued(self.engine, job.run_id, error)
-            log.error("run %s failed: %s", job.run_id, runs.describe_error(error))
-            return
-        log.info("run %s succeeded", job.run_id)
+            if retry_unstarted and _transient(error) and _still_queued(engine, run_id):
+                raise
+            return _failed(engine, run_id, error)
+        return Outcome(run_id, "succeeded", ran=True)
+    raise RunChanged(f"run {run_id} was changed {MAX_CLAIMS} times while starting; retry")
+
+
+def _failed(engine: Engine, run_id: str, error: BaseException) -> Outcome:
+    _fail_if_still_queued(engine, run_id, error)
+    log.error("run %s failed: %s", run_id, runs.describe_error(error))
+    return Outcome(run_id, "failed", ran=True)
+
+
+def _sync(
+    engine: Engine,
+    settings: Settings,
+    run: Mapping[str, Any],
+    filters: Mapping[str, tuple[str, ...]] | None,
+) -> None:
+    from sheets_sync.sync import run_sync
+
+    run_sync(
+        engine,
+        settings,
+        str(run["spreadsheet"]),
+        tabs=run["tabs"].split(", ") if run["tabs"] else None,
+        trigger=str(run["trigger"]),
+        requested_by=run["requested_by"],
+        filters=filters or None,
+        run_id=str(run["run_id"]),
+        fail_unstarted=False,
+    )
+
+
+def _transient(error: BaseException) -> bool:
+    return isinstance(error, TransientError | SQLAlchemyError | DatabaseError)
+
+
+def _still_queued(engine: Engine, run_id: str) -> bool:
+    with contextlib.suppress(Exception):
+        run = runs.get_run(engine, run_id)
+        return run is not None and run["status"] == "queued"
+    return True  # the database is gone: nothing was recorded, so it is still queued
 
 
 def wait_for_runs(engine: Engine, run_ids: Sequence[str], timeout: float) -> None:
@@ -317,9 +433,7 @@ def wait_for_runs(engine: Engine, run_ids: Sequence[str], timeout: float) -> Non
 def _fail_if_still_queued(engine: Engine, run_id: str, error: BaseException) -> None:
     """``run_sync`` raises some errors (bad tab, no schema) before it takes the run over."""
     with contextlib.suppress(Exception):
-        run = runs.get_run(engine, run_id)
-        if run is not None and run["status"] == "queued":
-            runs.mark_failed(engine, run_id, error)
+        runs.mark_failed(engine, run_id, error, only_if="queued")
 
 
 def request_sync(

@@ -68,6 +68,23 @@ def mark_running(engine: Engine, run_id: str) -> None:
     _update(engine, run_id, status="running", started_at=utcnow())
 
 
+def claim_run(engine: Engine, run_id: str, tabs: Sequence[str] | None) -> bool:
+    """queued → running, only if the run is still queued for exactly ``tabs`` (None = all).
+
+    One conditional ``UPDATE``: of two deliveries of the same run, one wins; a
+    runner that read the tabs before a refresh widened them loses and reads again.
+    """
+    expected = ", ".join(tabs or ()) or None
+    c = sync_runs.c
+    where = (c.run_id == run_id) & (c.status == "queued")
+    where &= c.tabs.is_(None) if expected is None else c.tabs == expected
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            update(sync_runs).where(where).values(status="running", started_at=utcnow())
+        )
+    return claimed.rowcount == 1
+
+
 def mark_succeeded(
     engine: Engine, run_id: str, *, tabs: Sequence[str], written: WriteReport
 ) -> None:
@@ -88,13 +105,20 @@ def mark_succeeded(
     )
 
 
-def mark_failed(engine: Engine, run_id: str, error: BaseException | str) -> None:
-    """Record the failure; the message is what the user saw, cut to a sheet-safe length."""
+def mark_failed(
+    engine: Engine, run_id: str, error: BaseException | str, only_if: str | None = None
+) -> None:
+    """Record the failure; the message is what the user saw, cut to a sheet-safe length.
+
+    ``only_if`` a status: leave the run alone unless it still has it (a run
+    that never started must not overwrite another delivery that did).
+    """
     finished = utcnow()
     message = error if isinstance(error, str) else describe_error(error)
     _update(
         engine,
         run_id,
+        only_if,
         status="failed",
         finished_at=finished,
         duration_seconds=_duration(engine, run_id, finished),
@@ -115,12 +139,30 @@ def get_run(engine: Engine, run_id: str) -> dict[str, Any] | None:
     return dict(row._mapping) if row is not None else None
 
 
+def recent_runs(conn: Connection, spreadsheet: str, limit: int) -> list[dict[str, Any]]:
+    """The last ``limit`` runs (syncs and pushes) of one destination, newest first.
+
+    For the add-on sidebar: ordered by when they were queued, the run id
+    breaking ties so two runs queued in the same microsecond keep one order.
+    """
+    query = (
+        select(sync_runs)
+        .where(sync_runs.c.spreadsheet == spreadsheet)
+        .order_by(sync_runs.c.queued_at.desc(), sync_runs.c.run_id.desc())
+        .limit(limit)
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
 def _duration(engine: Engine, run_id: str, finished: dt.datetime) -> float | None:
     run = get_run(engine, run_id)
     started = run and run["started_at"]
     return round((finished - started).total_seconds(), 3) if started else None
 
 
-def _update(engine: Engine, run_id: str, **values: Any) -> None:
+def _update(engine: Engine, run_id: str, only_if: str | None = None, **values: Any) -> None:
+    where = sync_runs.c.run_id == run_id
+    if only_if is not None:
+        where &= sync_runs.c.status == only_if
     with engine.begin() as conn:
-        conn.execute(update(sync_runs).where(sync_runs.c.run_id == run_id).values(**values))
+        conn.execute(update(sync_runs).where(where).values(**values))

@@ -24,7 +24,7 @@ from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import SheetBackend, WriteOptions, WriteReport, WrittenTab
 from sheets_sync.config import Settings
 from sheets_sync.destinations import open_destination
-from sheets_sync.errors import ConfigError
+from sheets_sync.errors import ConfigError, NotStarted, RunChanged
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import AsOf, check_unique_keys, resolve_as_of
 from sheets_sync.locks import destination_lock
@@ -90,7 +90,11 @@ def load_all_templates(settings: Settings) -> dict[str, TabTemplate]:
 def select_templates(
     templates: Mapping[str, TabTemplate], titles: Sequence[str] | None
 ) -> list[TabTemplate]:
-    """The templates named by ``titles`` (all when None), in template order."""
+    """The templates named by ``titles`` (all when None), in template order.
+
+    The tabs a selected tab's charts read come along: a chart is drawn from its
+    source's frame of this run, never from stale data.
+    """
     if not titles:
         return list(templates.values())
     wanted = [t.strip() for t in titles if t.strip()]
@@ -100,6 +104,7 @@ def select_templates(
             f"unknown tab(s) {', '.join(repr(t) for t in unknown)}; the tabs are: "
             f"{', '.join(templates)} (titles are case-sensitive; separate them with commas)"
         )
+    wanted += [c.source_title(t) for t in wanted for c in templates[t].charts]
     return [t for title, t in templates.items() if title in wanted]
 
 
@@ -116,6 +121,7 @@ def run_sync(
     run_id: str | None = None,
     allow_shrink: bool = False,
     adopt: bool = False,
+    fail_unstarted: bool = True,
 ) -> SyncResult:
     """Compute and write the selected tabs; record the run; raise on failure.
 
@@ -131,7 +137,14 @@ def run_sync(
     webhook joins it instead of queueing a twin; it is marked running, written
     and marked done under the lock, so the next run's ``Sync Status`` already
     shows it finished. A wait that runs out is recorded as failed with the
-    :class:`BusyError` naming the holder, and a queued row never stays behind.
+    :class:`BusyError` naming the holder, and a queued row never stays behind —
+    unless ``fail_unstarted`` is False (:func:`sheets_sync.jobs.run_queued`): then
+    a run that could not start (lock busy, database gone) stays queued and
+    :class:`NotStarted` is raised from the cause.
+
+    A run queued by the caller starts only if it is still queued with the tabs
+    the caller passed (:func:`runs.claim_run`); otherwise :class:`RunChanged`
+    is raised and the run is left as it is.
     """
     selected = select_templates(load_all_templates(settings), tabs)
     backend = (
@@ -139,8 +152,10 @@ def run_sync(
     )
     db.require_schema(engine)
     titles = [t.title for t in selected]
+    claim_tabs = tabs or None
     if run_id is None:
         run_id = runs.queue_run(engine, backend.destination, trigger, requested_by, titles)
+        claim_tabs = titles
     lock = destination_lock(
         engine,
         backend.destination,
@@ -149,14 +164,22 @@ def run_sync(
         wait_seconds=settings.lock_wait_seconds,
         lease_seconds=settings.lock_lease_seconds,
     )
+    started = False
     try:
         with lock:
-            runs.mark_running(engine, run_id)
+            if not runs.claim_run(engine, run_id, claim_tabs):
+                raise RunChanged(f"run {run_id} is no longer queued as read; not started")
+            started = True
             options = WriteOptions(allow_shrink, settings.max_shrink_share, adopt)
             result = _run(engine, backend, selected, run_id, progress, as_of, filters, options)
             runs.mark_succeeded(engine, run_id, tabs=titles, written=result.written)
+    except RunChanged:
+        raise
     except BaseException as error:
-        runs.mark_failed(engine, run_id, error)
+        if started or fail_unstarted:
+            runs.mark_failed(engine, run_id, error, only_if=None if started else "queued")
+        if not started and not fail_unstarted:
+            raise NotStarted(f"run {run_id} could not start: {error}") from error
         raise
     return result
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from alerts_data import AS_OF, NOON, NOW, insert_rows, inspected, write_rules
+from fixtures_sidebar import seed_alerts
 from helpers import shipped_template
 from kpi_data import frame, load, records
 from sqlalchemy import delete, inspect, select
@@ -225,3 +226,19 @@ def test_the_shipped_rules_raise_a_handful_on_the_demo_data(runner, db_url):
     assert {"onboarding_stalled", "inspection_sla_below_target", "market_below_target"} <= {
         a["rule_id"] for a in raised
     }
+
+
+@pytest.mark.parametrize(
+    ("countries", "shown"),
+    [
+        (None, ["all", "S_DE", "S_FR", "smartphone", "FR", "DE", "FR"]),
+        (("FR",), ["all", "S_FR", "FR", "FR"]),  # its market, its seller, overall
+        (("DE", "FR"), ["all", "S_DE", "S_FR", "FR", "DE", "FR"]),  # no category
+    ],
+)
+def test_a_market_sheets_alerts_tab_lists_its_markets_alerts(engine, countries, shown):
+    now = dt.datetime(2025, 6, 11, 6)
+    seed_alerts(engine, now)
+    filters = {"country": countries} if countries else None
+    rows = records(frame(engine, shipped_template("alerts"), as_of=now.date(), filters=filters))
+    assert [r["Where"] for r in rows] == shown

@@ -244,14 +244,27 @@ def test_the_cron_header_is_trusted_only_on_app_engine(client, monkeypatch, gae_
         assert response.status_code == 401
 
 
-@pytest.mark.parametrize("gae_env", ["standard", None])
-def test_the_queue_header_is_trusted_only_on_app_engine(client, monkeypatch, gae_env):
+QUEUE = "projects/p/locations/europe-west1/queues/refresh"
+
+
+@pytest.mark.parametrize(
+    ("gae_env", "queue", "header", "status"),
+    [("standard", QUEUE, "refresh", 200), (None, QUEUE, "refresh", 401),
+     ("standard", QUEUE, "default", 401), ("standard", None, "refresh", 401)],
+    ids=["app-engine", "elsewhere", "another-queue", "no-queue-configured"],
+)  # fmt: skip
+def test_the_queue_header_is_trusted_only_on_app_engine_for_our_queue(
+    settings, monkeypatch, gae_env, queue, header, status
+):
     if gae_env:
         monkeypatch.setenv("GAE_ENV", gae_env)
     else:
         monkeypatch.delenv("GAE_ENV", raising=False)
-    response = client.post("/t/task", headers={"X-AppEngine-QueueName": "refresh"})
-    assert response.status_code == (200 if gae_env else 401)
+    client = make_app(settings.replace(tasks_queue=queue)).test_client()
+    response = client.post("/t/task", headers={"X-AppEngine-QueueName": header})
+    assert response.status_code == status
+    if status == 200:
+        assert response.get_json() == {"kind": "task", "email": None}
 
 
 def test_platform_headers_do_not_open_ordinary_endpoints(client, monkeypatch):

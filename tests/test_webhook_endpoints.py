@@ -207,6 +207,20 @@ def test_a_refresh_already_queued_is_joined(app, client, settings, sheets) -> No
     assert len(all_runs(settings)) == 1
 
 
+def test_a_full_refresh_widens_a_queued_one_tab_refresh(app, client, settings, sheets) -> None:
+    one_tab = {"spreadsheet_id": sheets["all"], "tabs": ["KPI Daily"]}
+    with runs_held(settings, sheets["all"]):  # the first run waits, queued
+        first = client.post("/hooks/refresh", json=one_tab, headers=auth()).get_json()
+        full = client.post("/hooks/refresh", json={"spreadsheet_id": sheets["all"]}, headers=auth())
+        assert full.get_json()["run_id"] == first["run_id"] and full.get_json()["joined"]
+        queued = client.get(f"/runs/{first['run_id']}", headers=auth()).get_json()
+        assert (queued["status"], queued["tabs"]) == ("queued", None)  # None: every tab
+    finish_runs(app)
+    (run,) = all_runs(settings)
+    assert run["status"] == "succeeded"
+    assert {"KPI Daily", "Pricing", "Onboarding"} <= set(run["tabs"].split(", "))
+
+
 @pytest.fixture
 def server(app: Any) -> Iterator[str]:
     """The app on a real threaded HTTP server on loopback."""

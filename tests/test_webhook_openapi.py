@@ -27,8 +27,10 @@ from webhook import create_app, runtime
 from webhook.auth import ENGINE_KEY
 from webhook.jobs_api import REFRESH_BODY
 from webhook.pricing_api import PRICING_BODY
+from webhook.tasks_api import TASK_BODY
 
 UNDOCUMENTED_METHODS = {"HEAD", "OPTIONS"}
+QUEUE = "projects/tradein-ops/locations/europe-west1/queues/sheets-refresh"
 SEMANTIC = [checks.positive_data_acceptance, checks.ignored_auth]
 """Not checked here: a schema-valid body may rightly be refused (an id must be registered, a
 tab in the sheet's scope), and every request carries a valid token on purpose (auth's own
@@ -89,7 +91,11 @@ def test_every_route_is_documented_and_every_documented_route_exists(app) -> Non
 
 @pytest.mark.parametrize(
     ("schema_name", "fields"),
-    [("RefreshRequest", REFRESH_BODY), ("PricingRequest", PRICING_BODY)],
+    [
+        ("RefreshRequest", REFRESH_BODY),
+        ("PricingRequest", PRICING_BODY),
+        ("TaskRequest", TASK_BODY),
+    ],
 )
 def test_the_documented_bodies_are_the_ones_the_endpoints_validate(
     app, schema_name, fields
@@ -120,3 +126,28 @@ def test_no_generated_request_gets_a_500(app) -> None:
             case.validate_response(response, excluded_checks=SEMANTIC)
 
         check()
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
+def test_no_generated_task_delivery_gets_a_500(app, monkeypatch) -> None:
+    """The task endpoint fuzzed as the queue calls it (on App Engine, with its header)."""
+    monkeypatch.setenv("GAE_ENV", "standard")
+    app.config["SETTINGS"] = app.config["SETTINGS"].replace(tasks_queue=QUEUE)
+    schema = schemathesis.openapi.from_wsgi("/openapi.yaml", app)
+    headers = {"X-AppEngine-QueueName": QUEUE.rsplit("/", 1)[1]}
+    (operation,) = [
+        result.ok()
+        for result in schema.get_all_operations()
+        if result.ok().path == "/tasks/refresh"
+    ]
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+    def check(case: Any) -> None:
+        response = case.call(headers=headers)
+        assert response.status_code in {200, 400}, f"{case.body!r}: {response.text}"
+        case.validate_response(response, excluded_checks=SEMANTIC)
+
+    check()

@@ -21,7 +21,9 @@ import pytest
 import requests
 import yaml
 
+from sheets_sync import secrets
 from sheets_sync.cli import main
+from sheets_sync.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "from sheets_sync.cli import main; main()"]
@@ -80,8 +82,13 @@ def test_app_yaml_runs_the_factory_under_gunicorn_with_a_timeout_that_fits_a_syn
     options = dict(zip(command[1:-1:2], command[2:-1:2], strict=True))
     assert options["-b"] == ":$PORT"
     assert int(options["--timeout"]) >= 600  # gunicorn's default 30 s kills a sync
-    secrets = ("DATABASE_URL", "HMAC_SECRET", "PASSWORD")
-    assert not [k for k in app["env_variables"] if any(s in k for s in secrets)]
+    secret_keys = ("DATABASE_URL", "HMAC_SECRET", "PASSWORD", "SLACK_WEBHOOK_URL")
+    given = {k: v for k, v in app["env_variables"].items() if any(s in k for s in secret_keys)}
+    assert given and all(v.startswith("sm://") for v in given.values())  # references only
+    for name, reference in given.items():
+        secrets.version_name(name, reference)  # each one well-formed
+    plain = {k: v for k, v in app["env_variables"].items() if k not in given}
+    Settings.load(environ=plain)  # the rest validates (the tasks queue path among them)
 
 
 def test_cron_and_queue_files_are_paris_nightly_and_inside_sheets_quotas() -> None:

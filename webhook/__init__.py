@@ -5,7 +5,9 @@ Configuration is layered as in Flask's tutorial: the library's typed
 then an optional test override. The library never imports Flask; this
 package is the thin HTTP layer: platform endpoints (:mod:`webhook.health`),
 refresh / run status / nightly cron (:mod:`webhook.jobs_api`), the pricing
-push (:mod:`webhook.pricing_api`, not built yet: 501), authentication
+push (:mod:`webhook.pricing_api`), the sidebar's lists of runs and alerts
+(:mod:`webhook.sidebar_api`), the Cloud Tasks delivery endpoint
+(:mod:`webhook.tasks_api`), authentication
 (:mod:`webhook.auth`), JSON errors (:mod:`webhook.errors`), JSON logs
 (:mod:`webhook.logs`) and the request id every response carries.
 """
@@ -18,7 +20,18 @@ from typing import Any
 from flask import Flask
 
 from sheets_sync.config import Settings
-from webhook import auth, errors, health, jobs_api, logs, pricing_api, request_ids, runtime
+from webhook import (
+    auth,
+    errors,
+    health,
+    jobs_api,
+    logs,
+    pricing_api,
+    request_ids,
+    runtime,
+    sidebar_api,
+    tasks_api,
+)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -37,4 +50,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(jobs_api.bp)
     app.register_blueprint(pricing_api.bp)
+    app.register_blueprint(sidebar_api.bp)
+    app.register_blueprint(tasks_api.bp)
     return app

@@ -20,6 +20,8 @@ reason goes to the log, never the token or the signature themselves.
 - **cron** / **task**: ``X-Appengine-Cron: true`` / ``X-AppEngine-QueueName``
   are trusted only on App Engine (``GAE_ENV`` set), which strips them from
   outside requests; elsewhere they are ignored, like no credentials at all.
+  The queue header must name ``SHEETS_SYNC_TASKS_QUEUE``; off App Engine a task
+  proves itself with its OIDC token, admitted for the tasks service account only.
 - **local**: ``SHEETS_SYNC_AUTH=disabled`` lets everyone in, only when the app
   is bound to loopback (``Settings.bind_host``, set by ``sheets-sync serve``);
   :func:`init_app` refuses to start otherwise.
@@ -127,8 +129,10 @@ def authenticate(kinds: tuple[str, ...]) -> Caller:
     on_app_engine = bool(os.environ.get("GAE_ENV"))
     if "cron" in kinds and on_app_engine and request.headers.get("X-Appengine-Cron") == "true":
         return Caller("cron", None)
-    if "task" in kinds and on_app_engine and request.headers.get("X-AppEngine-QueueName"):
-        return Caller("task", None)
+    if "task" in kinds:
+        task = _task_caller(settings, on_app_engine)
+        if task is not None:
+            return task
     authorization = request.headers.get("Authorization")
     if authorization is not None and "oidc" in kinds:
         return _oidc_caller(authorization, settings)
@@ -146,16 +150,24 @@ def _settings() -> Settings:
 
 
 def _oidc_caller(authorization: str, settings: Settings) -> Caller:
+    if not settings.oidc_audiences:
+        raise Refused(401, f"{ENV_PREFIX}OIDC_AUDIENCES is empty: every ID token is refused")
+    claims = _verified_claims(authorization, settings.oidc_audiences, settings)
+    return Caller("oidc", _allowed_email(claims, settings.allowed_emails, settings.allowed_domains))
+
+
+def _verified_claims(
+    authorization: str, audiences: tuple[str, ...], settings: Settings
+) -> dict[str, Any] | Any:
+    """The claims of a ``Bearer`` Google ID token for one of ``audiences``, or :class:`Refused`."""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip() or " " in token.strip():
         raise Refused(401, "Authorization header is not 'Bearer <token>'")
-    if not settings.oidc_audiences:
-        raise Refused(401, f"{ENV_PREFIX}OIDC_AUDIENCES is empty: every ID token is refused")
     try:
-        claims = id_token.verify_token(
+        return id_token.verify_token(
             token.strip(),
             _certs_request(),
-            audience=list(settings.oidc_audiences),
+            audience=list(audiences),
             certs_url=settings.oidc_certs_url,
             clock_skew_in_seconds=CLOCK_SKEW_SECONDS,
         )
@@ -163,10 +175,11 @@ def _oidc_caller(authorization: str, settings: Settings) -> Caller:
         raise
     except (ValueError, google.auth.exceptions.GoogleAuthError) as error:
         raise Refused(401, f"ID token rejected: {_scrubbed(error)}") from None
-    return Caller("oidc", _allowed_email(claims, settings))
 
 
-def _allowed_email(claims: dict[str, Any] | Any, settings: Settings) -> str:
+def _allowed_email(
+    claims: dict[str, Any] | Any, emails: tuple[str, ...], domains: tuple[str, ...]
+) -> str:
     if claims.get("iss") not in ISSUERS:
         raise Refused(401, "ID token issuer is not Google")
     email = claims.get("email")
@@ -175,11 +188,34 @@ def _allowed_email(claims: dict[str, Any] | Any, settings: Settings) -> str:
     if claims.get("email_verified") not in (True, "true"):
         raise Refused(401, "ID token email is not verified")
     email = email.lower()
-    allowed = {e.lower() for e in settings.allowed_emails}
-    domains = {d.lower() for d in settings.allowed_domains}
-    if email not in allowed and email.rpartition("@")[2] not in domains:
+    allowed = {e.lower() for e in emails}
+    if email not in allowed and email.rpartition("@")[2] not in {d.lower() for d in domains}:
         raise Refused(403, f"{email} is not in the allowed emails or domains")
     return email
+
+
+# --- Cloud Tasks ---------------------------------------------------------------------------
+
+
+def _task_caller(settings: Settings, on_app_engine: bool) -> Caller | None:
+    """The queue of ``SHEETS_SYNC_TASKS_QUEUE`` delivering a task, None when nothing says so.
+
+    On App Engine its ``X-AppEngine-QueueName`` (App Engine strips the header from
+    outside requests; it gives the short name, an emulator the full path).
+    Elsewhere the task's OIDC token: a Google ID token for the tasks audience of
+    exactly ``SHEETS_SYNC_TASKS_SERVICE_ACCOUNT`` — no person, however allowed.
+    """
+    queue = request.headers.get("X-AppEngine-QueueName")
+    if queue is not None and on_app_engine and settings.tasks_queue:
+        if queue not in (settings.tasks_queue, settings.task_queue_name):
+            raise Refused(401, "X-AppEngine-QueueName names another queue")
+        return Caller("task", None)
+    authorization = request.headers.get("Authorization")
+    account, audience = settings.tasks_service_account, settings.task_audience
+    if authorization is None or not (settings.tasks_queue and account and audience):
+        return None
+    claims = _verified_claims(authorization, (audience,), settings)
+    return Caller("task", _allowed_email(claims, (account,), ()))
 
 
 _QUOTED_OR_LONG = re.compile(r"""b?'[^']*'|b?"[^"]*"|[A-Za-z0-9_\-.]{24,}""")

@@ -122,13 +122,13 @@ def run_json(run: Any, sheet_id: str) -> dict[str, Any]:
         "trigger": run["trigger"],
         "requested_by": run["requested_by"],
         "tabs": run["tabs"].split(", ") if run["tabs"] else None,
-        **{name: _timestamp(run[name]) for name in ("queued_at", "started_at", "finished_at")},
+        **{name: timestamp(run[name]) for name in ("queued_at", "started_at", "finished_at")},
         **{name: run[name] for name in figures},
         "error": run["error"],
     }
 
 
-def _timestamp(value: dt.datetime | None) -> str | None:
+def timestamp(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") + "Z" if value else None
 
 

@@ -57,13 +57,25 @@ def template_titles() -> tuple[str, ...]:
 
 
 def executor() -> InProcessExecutor:
-    """This process's job executor, made on first use (``SHEETS_SYNC_JOB_WORKERS`` threads)."""
+    """This process's job executor, made on first use.
+
+    Cloud Tasks when ``SHEETS_SYNC_TASKS_QUEUE`` is set (:mod:`sheets_sync.tasks`),
+    else ``SHEETS_SYNC_JOB_WORKERS`` threads of this process.
+    """
     with _executor_lock:
         pool = current_app.extensions.get(EXECUTOR_KEY)
         if pool is None:
-            pool = InProcessExecutor(engine(), settings(), settings().job_workers)
+            pool = _make_executor(settings())
             current_app.extensions[EXECUTOR_KEY] = pool
     return cast(InProcessExecutor, pool)
+
+
+def _make_executor(config: Settings) -> InProcessExecutor:
+    if config.tasks_queue:
+        from sheets_sync.tasks import CloudTasksExecutor
+
+        return CloudTasksExecutor(engine(), config)
+    return InProcessExecutor(engine(), config, config.job_workers)
 
 
 def get_db() -> Connection:

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sheets_sync.errors import TemplateError
+from sheets_sync.templates.charts import check_chart_sources, parse_charts
+from sheets_sync.templates.checks import boolean as _bool
+from sheets_sync.templates.checks import count as _count
+from sheets_sync.templates.checks import enum_value as _enum
+from sheets_sync.templates.checks import headers as _headers
+from sheets_sync.templates.checks import items as _list
+from sheets_sync.templates.checks import mapping as _mapping
+from sheets_sync.templates.checks import optional_text as _optional_str
+from sheets_sync.templates.checks import positive_int as _positive_int
 from sheets_sync.templates.model import (
     ColumnSpec,
     ColumnType,
@@ -29,7 +38,7 @@ from sheets_sync.templates.source import Where, read_yaml
 
 TAB_KEYS = {
     "title", "description", "query", "sql", "columns", "key", "window_days", "params",
-    "freeze", "filter", "truncate_to_limit", "conditional_formats", "pivots", "order",
+    "freeze", "filter", "truncate_to_limit", "conditional_formats", "pivots", "charts", "order",
 }  # fmt: skip
 COLUMN_KEYS = {
     "header", "source", "type", "format", "width", "editable", "hidden", "hold_while_pending",
@@ -76,6 +85,7 @@ def load_templates(
             {t.casefold(): path for _, t in _sheet_titles(template.title, template.pivots)}
         )
         templates[template.title] = template
+    check_chart_sources(templates)
     return dict(sorted(templates.items(), key=lambda item: (item[1].order, item[0])))
 
 
@@ -112,6 +122,7 @@ def load_template(
             raw.get("conditional_formats", []), headers, where
         ),
         pivots=_distinct(title, _pivots(raw.get("pivots", []), columns, where), where),
+        charts=parse_charts(raw.get("charts"), title, columns, where),
         order=_count(raw.get("order", 100), "order", where),
         source_file=path,
     )
@@ -375,64 +386,6 @@ def _sort_order(value: Any, key: str, where: Where) -> str:
     if order not in SORT_ORDERS:
         raise where.fail(key, f"{value!r} is not a sort order", f"use one of {list(SORT_ORDERS)}")
     return order
-
-
-def _headers(value: Any, headers: list[str], key: str, where: Where) -> list[str]:
-    names = _list(value, key, where)
-    for name in names:
-        if name not in headers:
-            close = difflib.get_close_matches(str(name), headers, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"use one of {headers}"
-            raise where.fail(key, f"{name!r} is not a column header of this tab", hint)
-    return [str(n) for n in names]
-
-
-def _enum(kind: Callable[[Any], E], value: Any, key: str, where: Where) -> E:
-    try:
-        return kind(value)
-    except ValueError as error:
-        allowed = [m.value for m in kind]  # type: ignore[attr-defined]
-        raise where.fail(key, f"{value!r} is not allowed", f"use one of {allowed}") from error
-
-
-def _mapping(value: Any, key: str, where: Where) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise where.fail(key, "must be a mapping", "write `name: value` pairs under it")
-    return value
-
-
-def _list(value: Any, key: str, where: Where) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise where.fail(key, "must be a list", "write one `- item` per line under it")
-    return value
-
-
-def _positive_int(value: Any, key: str, where: Where) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise where.fail(key, f"{value!r} is not a positive whole number", "e.g. `90`")
-    return value
-
-
-def _count(value: Any, key: str, where: Where) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise where.fail(key, f"{value!r} is not a whole number ≥ 0", "e.g. `1`")
-    return value
-
-
-def _bool(value: Any, key: str, where: Where) -> bool:
-    if not isinstance(value, bool):
-        raise where.fail(key, f"{value!r} is not true/false", "write `true` or `false`")
-    return value
-
-
-def _optional_str(value: Any, key: str, where: Where) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise where.fail(key, f"{value!r} is not text", 'quote it, e.g. "#,##0.00"')
-    return value
 
 
 def _colour(value: Any, key: str, where: Where) -> str | None:

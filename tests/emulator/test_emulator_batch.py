@@ -212,8 +212,8 @@ def test_pivot_table_is_stored_validated_and_rendered(sh: gspread.Spreadsheet) -
 
 def test_unsupported_and_unknown_kinds_are_400(sh: gspread.Spreadsheet) -> None:
     with pytest.raises(gspread.exceptions.APIError) as info:
-        sh.batch_update({"requests": [{"addChart": {"chart": {}}}]})
-    assert info.value.code == 400 and "does not support 'addChart'" in info.value.error["message"]
+        sh.batch_update({"requests": [{"addBanding": {"bandedRange": {}}}]})
+    assert info.value.code == 400 and "does not support 'addBanding'" in info.value.error["message"]
     with pytest.raises(gspread.exceptions.APIError) as info:
         sh.batch_update({"requests": [{"makeCoffee": {}}]})
     assert 'Unknown name "makeCoffee"' in info.value.error["message"]

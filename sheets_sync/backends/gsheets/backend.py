@@ -1,9 +1,10 @@
 """``gsheets:SPREADSHEET_ID``: the managed tabs written with a handful of HTTP requests.
 
-A sync is: one ``spreadsheets.get`` (metadata only, field mask), one
-``developerMetadata:search`` (which sheets and columns are the product's, see
-:mod:`.ownership` and :mod:`.columns`), one ``values:batchGet`` of the whole
-rows of every existing managed sheet (inside its grid), one
+A sync is: one ``spreadsheets.get`` (metadata and charts, field mask), one
+``developerMetadata:search`` (which sheets, columns and charts are the
+product's, see :mod:`.ownership`, :mod:`.columns` and :mod:`.charts`), one
+``values:batchGet`` of the whole rows of every existing managed sheet (inside
+its grid; the hidden chart-table sheets too), one
 ``spreadsheets:batchUpdate`` carrying all structure (applied atomically by
 Google; rows leaving a keyed tab and their team notes moving to ``Archived
 notes`` are in it), then ``values:batchUpdate`` bodies of changed cells under
@@ -34,6 +35,7 @@ from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport
 from sheets_sync.backends.gsheets import cellio
 from sheets_sync.backends.gsheets.auth import account_email, load_credentials, make_session
 from sheets_sync.backends.gsheets.cells import columns_range, quote_title
+from sheets_sync.backends.gsheets.charts import data_title
 from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
 from sheets_sync.backends.gsheets.ownership import Ownership, resolve
 from sheets_sync.backends.gsheets.plan import Plan, build_plan, cells_besides_frames
@@ -146,12 +148,14 @@ class GoogleSheetsBackend:
         tags = self.http.developer_metadata_search(self.spreadsheet_id, SEARCH_BODY)
         owned = resolve(state.with_tags(tags), frames, options)
         sheets = owned.state.sheets
-        existing = [sheets[f.title] for f in frames if f.title in sheets]
-        if not existing:
+        wanted = [f.title for f in frames] + [
+            data_title(f.title) for f in frames if f.template.charts
+        ]
+        titles = [t for t in wanted if t in sheets]
+        if not titles:
             return owned
-        ranges = [columns_range(s.title, max(s.col_count, 1)) for s in existing]
+        ranges = [columns_range(sheets[t].title, max(sheets[t].col_count, 1)) for t in titles]
         answer = self.http.values_batch_get(self.spreadsheet_id, ranges, params=VALUE_READ_PARAMS)
-        titles = [f.title for f in frames if f.title in sheets]
         values = owned.state.with_values(titles, answer.get("valueRanges", []))
         return Ownership(values, owned.requests, owned.archive_blocked)
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import WriteOptions
-from sheets_sync.backends.gsheets import structure
+from sheets_sync.backends.gsheets import charts, structure
 from sheets_sync.backends.gsheets.cells import column_letter
 from sheets_sync.backends.gsheets.state import BookState, SheetState
 from sheets_sync.errors import DestinationError
@@ -55,7 +55,7 @@ def resolve(state: BookState, frames: Sequence[TabFrame], options: WriteOptions)
     requests: list[dict[str, Any]] = []
     migrated: set[str] = set()
     claimed: dict[str, SheetState] = {}
-    for wanted in _wanted(frames):
+    for wanted in _wanted(frames, set(state.tab_tags.values())):
         sheet = _claim(state, sheets, wanted, options, migrated, requests)
         if sheet is not None:
             claimed[wanted.title] = sheet
@@ -71,7 +71,9 @@ def resolve(state: BookState, frames: Sequence[TabFrame], options: WriteOptions)
     return Ownership(replace(state, sheets=sheets), requests, blocked)
 
 
-def _wanted(frames: Sequence[TabFrame]) -> list[_Wanted]:
+def _wanted(frames: Sequence[TabFrame], tagged: set[str]) -> list[_Wanted]:
+    """The sheets the frames need; a tab's chart-table sheet also while it is still there
+    (tagged) after the tab dropped its charts, so it can be deleted."""
     out = []
     for frame in frames:
         last = column_letter(frame.width - 1)
@@ -80,6 +82,9 @@ def _wanted(frames: Sequence[TabFrame]) -> list[_Wanted]:
             _Wanted(p.title, "a pivot table of the tab takes its place", frame.title)
             for p in frame.template.pivots
         )
+        if frame.template.charts or charts.data_title(frame.title) in tagged:
+            what = "the tables its charts draw take its place"
+            out.append(_Wanted(charts.data_title(frame.title), what, frame.title))
     return out
 
 

@@ -2,7 +2,8 @@
 
 Pure: no HTTP. The plan is ONE ``spreadsheets:batchUpdate`` request list (all
 structure of all tabs: new sheets, row deletions/insertions, grid sizes,
-formats, filter, protection, named ranges, conditional formats, pivots) and
+formats, filter, protection, named ranges, conditional formats, pivots, charts
+and their data, :mod:`.charts`) and
 the changed cells grouped into rectangles, packed into ``values:batchUpdate``
 bodies under the payload cap. Both kinds of request are idempotent when
 replayed against the state they were planned from, and a rerun re-plans from
@@ -14,13 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sheets_sync.archive import ARCHIVE_TITLE, ArchivedNote
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WrittenTab
-from sheets_sync.backends.gsheets import structure
+from sheets_sync.backends.gsheets import charts, structure
 from sheets_sync.backends.gsheets.cells import EMPTY, Cell, a1_range, to_row
 from sheets_sync.backends.gsheets.columns import ColumnLayout, plan_columns
 from sheets_sync.backends.gsheets.diff import (
@@ -86,8 +87,9 @@ def build_plan(
     pivots: list[WrittenTab] = []
     notes: list[ArchivedNote] = []
     when = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    room = charts.chart_room(frames)
     for frame in frames:
-        tab = _plan_tab(state, frame, ids, options, when)
+        tab = _plan_tab(state, frame, ids, options, when, room)
         plan.requests.extend(tab.requests)
         ranges.extend(tab.ranges)
         plan.tabs.append(tab.written)
@@ -100,6 +102,10 @@ def build_plan(
             pivots.append(WrittenTab(spec.title, rows=None, cells=0))  # Google computes it
     archive_id, new = ids.of(ARCHIVE_TITLE) if notes else (0, True)
     archive = None if new else state.sheets[ARCHIVE_TITLE]
+    drawn = charts.plan_charts(state, frames, ids.of)
+    plan.requests.extend(drawn.requests)
+    for written in plan.tabs:
+        written.cells += drawn.cells.get(written.title, 0)
     plan.requests.extend(archive_requests(archive, archive_id, notes, archive_blocked))
     plan.tabs.extend(pivots)
     plan.value_bodies = pack(ranges, payload_cap)
@@ -116,19 +122,24 @@ def cells_besides_frames(state: BookState, frames: Sequence[TabFrame]) -> int:
     """
     managed = {f.title for f in frames} | {p.title for f in frames for p in f.template.pivots}
     cells = sum(s.cells for title, s in state.sheets.items() if title not in managed)
+    room = charts.chart_room(frames)
     for frame in frames:
-        rows, cols = _grid_size(state, frame)
+        rows, cols = _grid_size(state, frame, room)
         cells += rows * cols - frame.cell_count
         cells += sum(_pivot_cells(state, spec.title) for spec in frame.template.pivots)
     return cells
 
 
-def _grid_size(state: BookState, frame: TabFrame) -> tuple[int, int]:
-    """The tab's grid after the sync: its rows (at least one below frozen ones) and
-    its columns (the team's extra columns stay)."""
+def _grid_size(
+    state: BookState, frame: TabFrame, room: Mapping[str, tuple[int, int]] | None = None
+) -> tuple[int, int]:
+    """The tab's grid after the sync: its rows (at least one below frozen ones, and
+    enough for the charts floating on it, ``room``) and its columns (the team's extra
+    columns stay)."""
     sheet = state.sheets.get(frame.title)
-    rows = max(len(frame.rows) + 1, frame.template.freeze_rows + 1)
-    return rows, max(frame.width, sheet.col_count if sheet else 0)
+    need_rows, need_cols = (room or {}).get(frame.title, (0, 0))
+    rows = max(len(frame.rows) + 1, frame.template.freeze_rows + 1, need_rows)
+    return rows, max(frame.width, sheet.col_count if sheet else 0, need_cols)
 
 
 class _SheetIds:
@@ -159,7 +170,12 @@ def _pivot_cells(state: BookState, title: str) -> int:
 
 
 def _plan_tab(
-    state: BookState, frame: TabFrame, ids: _SheetIds, options: WriteOptions, when: dt.datetime
+    state: BookState,
+    frame: TabFrame,
+    ids: _SheetIds,
+    options: WriteOptions,
+    when: dt.datetime,
+    room: Mapping[str, tuple[int, int]],
 ) -> _TabPlan:
     """Requests, value ranges, what gets written and the leaving notes of one managed tab."""
     template = frame.template
@@ -175,8 +191,8 @@ def _plan_tab(
     alignment = _align(frame, have[1:], desired)
     if template.key:
         _check_rows_kept(frame, layout, len(have[1:]), len(alignment.deletions), options)
-    rows, _ = _grid_size(state, frame)
-    cols = max(layout.grid_cols, max(layout.after) + 1)
+    rows, _ = _grid_size(state, frame, room)
+    cols = max(layout.grid_cols, max(layout.after) + 1, room.get(frame.title, (0, 0))[1])
     frozen = (template.freeze_rows, template.freeze_columns)
     requests: list[dict[str, Any]] = []
     if current is None:

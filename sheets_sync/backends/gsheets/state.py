@@ -8,11 +8,14 @@ sheet) and where each managed column is now (:data:`COLUMN_KEY`, on one
 column; Google moves it with the column). One ``values:batchGet`` of every
 managed sheet's whole rows inside its grid (``FORMULA`` render so a formula
 typed over a managed cell is seen and overwritten, ``SERIAL_NUMBER`` dates)
-gives their content, the team's columns included.
+gives their content, the team's columns included. Charts come with the
+metadata read (``sheets.charts``), and the product's charts are known by their
+:data:`CHART_KEY` tags in the same search.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,7 +23,7 @@ from typing import Any
 METADATA_FIELDS = (
     "spreadsheetId,properties.title,"
     "sheets(properties(sheetId,title,index,sheetType,gridProperties),"
-    "protectedRanges,basicFilter,conditionalFormats),"
+    "protectedRanges,basicFilter,conditionalFormats,charts),"
     "namedRanges"
 )
 VALUE_READ_PARAMS: dict[str, str | int | bool | float | list[str] | None] = {
@@ -32,12 +35,23 @@ TAB_KEY = "sheets-sync.tab"
 """Sheet-level tag of a managed sheet; its value is the managed title."""
 COLUMN_KEY = "sheets-sync.column"
 """Column-level tag of a managed column; its value is the column's header at creation."""
+CHART_KEY = "sheets-sync.chart"
+"""Spreadsheet-level tag of a managed chart; its value is JSON ``{tab, title, chartId}``."""
 SEARCH_BODY = {
     "dataFilters": [
         {"developerMetadataLookup": {"metadataKey": TAB_KEY}},
         {"developerMetadataLookup": {"metadataKey": COLUMN_KEY}},
+        {"developerMetadataLookup": {"metadataKey": CHART_KEY}},
     ]
 }
+
+
+@dataclass(frozen=True)
+class ChartTag:
+    """A chart the product drew: its id, and the id of the tag saying so (to delete it)."""
+
+    chart_id: int
+    metadata_id: int
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,7 @@ class SheetState:
     protected_ranges: list[dict[str, Any]] = field(default_factory=list)
     conditional_formats: list[dict[str, Any]] = field(default_factory=list)
     basic_filter: dict[str, Any] | None = None
+    charts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def cells(self) -> int:
@@ -72,6 +87,7 @@ class BookState:
     values: dict[str, list[list[Any]]] = field(default_factory=dict)
     tab_tags: dict[int, str] = field(default_factory=dict)
     column_tags: dict[int, dict[str, int]] = field(default_factory=dict)
+    chart_tags: dict[tuple[str, str], ChartTag] = field(default_factory=dict)
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, Any]) -> BookState:
@@ -87,6 +103,7 @@ class BookState:
                 protected_ranges=list(sheet.get("protectedRanges", [])),
                 conditional_formats=list(sheet.get("conditionalFormats", [])),
                 basic_filter=sheet.get("basicFilter"),
+                charts=list(sheet.get("charts", [])),
             )
             sheets[state.title] = state
         return cls(sheets=sheets, named_ranges=list(metadata.get("namedRanges", [])))
@@ -95,8 +112,12 @@ class BookState:
         """Attach a ``developerMetadata:search`` answer (Google leaves zeros out)."""
         tabs: dict[int, str] = {}
         columns: dict[int, dict[str, int]] = {}
+        charts: dict[tuple[str, str], ChartTag] = {}
         for match in search_answer.get("matchedDeveloperMetadata", []):
             entry = match.get("developerMetadata", {})
+            if entry.get("metadataKey") == CHART_KEY:
+                _chart_tag(entry, charts)
+                continue
             location = entry.get("location", {})
             value = str(entry.get("metadataValue", ""))
             on_sheet = location.get("locationType") == "SHEET" or "sheetId" in location
@@ -107,7 +128,7 @@ class BookState:
                 found = columns.setdefault(int(rng.get("sheetId", 0)), {})
                 index = int(rng.get("startIndex", 0))
                 found[value] = min(index, found.get(value, index))
-        return replace(self, tab_tags=tabs, column_tags=columns)
+        return replace(self, tab_tags=tabs, column_tags=columns, chart_tags=charts)
 
     def with_values(
         self, titles: Sequence[str], value_ranges: Sequence[Mapping[str, Any]]
@@ -127,3 +148,14 @@ class BookState:
         """Where the managed columns of a managed sheet are now (empty: not tagged yet)."""
         sheet = self.sheets.get(title)
         return self.column_tags.get(sheet.sheet_id, {}) if sheet else {}
+
+
+def _chart_tag(entry: Mapping[str, Any], out: dict[tuple[str, str], ChartTag]) -> None:
+    """One chart tag; a value that is not ours (edited by hand) is ignored, never trusted."""
+    try:
+        value = json.loads(str(entry.get("metadataValue", "")))
+        key = (str(value["tab"]), str(value["title"]))
+        tag = ChartTag(int(value["chartId"]), int(entry["metadataId"]))
+    except (ValueError, KeyError, TypeError):
+        return
+    out.setdefault(key, tag)
