@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -32,6 +32,8 @@ from sheets_sync.templates.model import ColumnSpec, ColumnType, TabTemplate
 
 CENT = Decimal("0.01")
 PERCENT_PLACES = 6
+CHUNK_ROWS = 10_000
+"""Result rows fetched and typed at a time (peak memory: one chunk raw, the tab typed)."""
 NO_WINDOW_START = dt.date(1900, 1, 1)
 
 Converter = Callable[[Any], Any]
@@ -71,22 +73,26 @@ def compute_frame(conn: Connection, template: TabTemplate, context: QueryContext
     """Execute the template's query in the database and return its rows, typed and ordered."""
     derived: Mapping[str, DerivedColumn] = {}
     query: BuiltinQuery | None = None
+    chunks: Iterable[Sequence[Any]]
     if template.sql_path is not None:
         names, rows = _run_user_sql(conn, template.sql_path, context)
-        where = str(template.sql_path)
+        where, chunks = str(template.sql_path), [rows]
     else:
         query = _builtin(template)
         if query.reads_facts:
             ensure_fresh(conn)
         _tune_session(conn)
-        result = conn.execute(query.build(context))
-        names, rows = list(result.keys()), result.all()
+        result = conn.execute(query.build(context).execution_options(yield_per=CHUNK_ROWS))
+        names, chunks = list(result.keys()), result.partitions()
         where, derived = f"built-in query {query.name!r}", query.derived
-    columns = [
-        _typed_column(rows, column, _extractor(template, column, names, where, derived), where)
-        for column in template.columns
-    ]
-    typed: list[Row] = list(zip(*columns, strict=True))
+    extractors = [_extractor(template, c, names, where, derived) for c in template.columns]
+    typed: list[Row] = []
+    for chunk in chunks:  # a chunk of raw rows at a time: never all raw and all typed at once
+        columns = [
+            _typed_column(chunk, column, extract, where)
+            for column, extract in zip(template.columns, extractors, strict=True)
+        ]
+        typed += zip(*columns, strict=True)
     return TabFrame(template=template, rows=_ordered(typed, template, query))
 
 
