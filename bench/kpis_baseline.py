@@ -21,6 +21,8 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from sheets_sync.kpis.registry import builtin_query
+from sheets_sync.kpis.runner import _ordered as ordered_like_runner
 from sheets_sync.schema import GRADE_RANK, ONBOARDING_STEPS
 from sheets_sync.templates.model import ColumnType, TabTemplate
 
@@ -252,7 +254,7 @@ def _window_figures(orders: pd.DataFrame, as_of: dt.date, w: int) -> pd.DataFram
     })  # fmt: skip
 
 
-def _rag(table: pd.DataFrame, params: Mapping[str, Any]) -> pd.Series:
+def _rag(table: pd.DataFrame, params: Mapping[str, Any], volume: str = "orders") -> pd.Series:
     """LOW VOLUME under min_volume, else RED / AMBER strictly beyond a limit, else GREEN."""
     w = params["status_window_days"]
     red = amber = pd.Series(False, index=table.index)
@@ -261,7 +263,7 @@ def _rag(table: pd.DataFrame, params: Mapping[str, Any]) -> pd.Series:
         beyond = rate.gt if limits["direction"] == "above" else rate.lt
         red, amber = red | beyond(limits["red"]), amber | beyond(limits["amber"])
     status = pd.Series("GREEN", index=table.index).mask(amber, "AMBER").mask(red, "RED")
-    return status.mask(table[f"orders_{w}d"] < params["min_volume"], "LOW VOLUME")
+    return status.mask(table[f"{volume}_{w}d"] < params["min_volume"], "LOW VOLUME")
 
 
 def seller_scorecard(tables: Tables, as_of: dt.date, params: Mapping[str, Any]) -> pd.DataFrame:
@@ -276,6 +278,62 @@ def seller_scorecard(tables: Tables, as_of: dt.date, params: Mapping[str, Any]) 
     listed = table["seller_status"].eq("active") | table["events_28d"].gt(0)
     table = table[listed & table["created_at"].lt(trailing(as_of, 1)[1])].copy()
     table["status"] = _rag(table, params)
+    return table
+
+
+# -- Quality (sheets_sync/kpis/quality.py) --
+
+QUALITY_COUNTS = ("inspected", "graded", "down_one", "down_two_plus", "counter_offers",
+                  "suspended", "returned")  # fmt: skip
+
+
+def _quality_flags(o: pd.DataFrame) -> pd.DataFrame:
+    """Per order: its grade drop and whether it was suspended."""
+    drop = o["inspected_grade"].map(GRADE_RANK) - o["declared_grade"].map(GRADE_RANK)
+    suspended = o["suspended_reason"].notna() | o["status"].eq("suspended")
+    reason = o["suspended_reason"].replace("", None).fillna("unspecified")
+    return pd.DataFrame({"drop": drop, "suspended": suspended, "reason": reason})
+
+
+def _quality_window(o: pd.DataFrame, flags: pd.DataFrame, as_of: dt.date, w: int) -> pd.DataFrame:
+    lo, hi = trailing(as_of, w)
+    inspected = o["inspected_at"].ge(lo) & o["inspected_at"].lt(hi)
+    counts = pd.DataFrame({
+        "seller_id": o["seller_id"], "category": o["category"], "inspected": inspected,
+        "graded": inspected & flags["drop"].notna(), "down_one": inspected & flags["drop"].eq(1),
+        "down_two_plus": inspected & flags["drop"].ge(2),
+        "counter_offers": inspected & o["counter_offer_price"].notna(),
+        "suspended": inspected & flags["suspended"],
+        "returned": o["returned_at"].ge(lo) & o["returned_at"].lt(hi),
+    }).groupby(["seller_id", "category"]).sum()  # fmt: skip
+    table = counts.rename(columns={c: f"{c}_{w}d" for c in QUALITY_COUNTS})
+    table[f"down_one_share_{w}d"] = ratio(counts["down_one"], counts["graded"])
+    table[f"down_two_plus_share_{w}d"] = ratio(counts["down_two_plus"], counts["graded"])
+    table[f"counter_offer_rate_{w}d"] = ratio(counts["counter_offers"], counts["inspected"])
+    reasons = pd.DataFrame({"seller_id": o["seller_id"], "category": o["category"],
+                            "reason": flags["reason"]})[inspected & flags["suspended"]]  # fmt: skip
+    table[f"suspension_reasons_{w}d"] = reasons.groupby(["seller_id", "category"])["reason"].agg(
+        _reason_list
+    )
+    return table
+
+
+def _reason_list(reasons: pd.Series) -> str:
+    """``reason: n`` most frequent first (ties by code point), five at most, then ``+N``."""
+    counted = sorted(reasons.value_counts().items(), key=lambda item: (-item[1], item[0]))
+    text = "; ".join(f"{reason}: {n}" for reason, n in counted[:5])
+    return text + (f"; +{len(counted) - 5} other reasons" if len(counted) > 5 else "")
+
+
+def quality(tables: Tables, as_of: dt.date, params: Mapping[str, Any]) -> pd.DataFrame:
+    """Seller × category cells with an inspection or a return in 28 days, with RAG."""
+    orders = tables["orders"]
+    flags = _quality_flags(orders)
+    table = pd.concat([_quality_window(orders, flags, as_of, w) for w in (7, 28)], axis=1)
+    table = table[table["inspected_28d"].gt(0) | table["returned_28d"].gt(0)].reset_index()
+    names = tables["sellers"][["seller_id", "name"]].rename(columns={"name": "seller"})
+    table = table.merge(names, on="seller_id", how="left")
+    table["status"] = _rag(table, params, volume="inspected")
     return table
 
 
@@ -400,15 +458,16 @@ TYPERS: dict[ColumnType, Callable[[Any], Any]] = {
 
 
 def typed_rows(table: pd.DataFrame, template: TabTemplate) -> list[tuple[Any, ...]]:
-    """The tab's columns typed like the runner's frame, sorted by its key (NULLs first)."""
+    """The tab's columns typed like the runner's frame, in the runner's order."""
     typers = [TYPERS[column.type] for column in template.columns]
     sources = table[[column.source for column in template.columns]]
     rows = [
         tuple(None if pd.isna(v) else typer(v) for v, typer in zip(record, typers, strict=True))
         for record in sources.itertuples(index=False, name=None)
     ]
-    keys = template.key_indexes
-    return sorted(rows, key=lambda row: tuple((row[i] is not None, row[i]) for i in keys))
+    # The runner's own order (its key, or the query's order_by with grades by rank): the
+    # order is not what is measured, the numbers are.
+    return ordered_like_runner(rows, template, builtin_query(str(template.query)))
 
 
 KPI = Callable[[Tables, dt.date, Mapping[str, Any]], pd.DataFrame]
@@ -417,6 +476,7 @@ KPIS: dict[str, KPI] = {
     "kpi_weekly": kpi_weekly,
     "kpi_monthly": kpi_monthly,
     "seller_scorecard": seller_scorecard,
+    "quality": quality,
     "pricing": pricing,
     "onboarding": onboarding,
 }

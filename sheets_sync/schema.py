@@ -8,6 +8,7 @@ PostgreSQL. Timestamps are stored as naive UTC; money is NUMERIC(10,2).
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -279,6 +280,68 @@ alert_notifications = Table(
 """The notification outbox (sheets_sync/alerts/notify.py): a row is queued in the
 same transaction as the alert change it announces, and stays until delivered."""
 
+FACT_MEASURES: tuple[str, ...] = (
+    "orders_created", "offered_cents", "created_shipped", "shipped", "received",
+    "inspected", "inspected_within_sla", "counter_offers", "graded", "down_one",
+    "down_two_plus", "suspended", "counter_answered", "counter_offers_accepted",
+    "counter_offers_refused", "paid", "paid_cents", "csat_sum", "csat_responses",
+    "pay_seconds", "pay_n", "cancelled", "returned",
+)  # fmt: skip
+"""The additive measures of ``kpi_daily_facts`` (sheets_sync/facts/measures.py defines them)."""
+
+FACT_DIMENSIONS: tuple[str, ...] = ("day", "country", "seller_id", "category")
+
+kpi_daily_facts = Table(
+    "kpi_daily_facts",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("country", Text, nullable=False),
+    Column("seller_id", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    *(Column(name, BigInteger, nullable=False) for name in FACT_MEASURES),
+    PrimaryKeyConstraint(*FACT_DIMENSIONS, name="pk_kpi_daily_facts"),
+)
+"""One row per day × country × seller × category with any order event: the additive
+measures every order-reading KPI tab rolls up (sheets_sync/facts/). Money in cents."""
+
+kpi_suspension_facts = Table(
+    "kpi_suspension_facts",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("country", Text, nullable=False),
+    Column("seller_id", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("suspended", BigInteger, nullable=False),
+    PrimaryKeyConstraint(*FACT_DIMENSIONS, "reason", name="pk_kpi_suspension_facts"),
+)
+"""Suspensions per inspection day × cell × reason (the Quality tab's reason lists)."""
+
+kpi_fact_changes = Table(
+    "kpi_fact_changes",
+    metadata,
+    Column("change_id", Integer, primary_key=True, autoincrement=True),
+    Column("sign", SmallInteger, nullable=False),
+    Column("full_rebuild", Boolean, nullable=False, server_default=false()),
+    *(Column(c.name, c.type) for c in tradein_orders.columns),
+)
+"""The change log the database's triggers fill (sheets_sync/facts/triggers.py): the old
+image of a changed or deleted order with sign -1, the new image of an inserted or
+changed one with +1; ``full_rebuild`` marks a change facts cannot follow row by row
+(a product's category changed). Consumed, then emptied, by the facts refresh."""
+
+kpi_fact_state = Table(
+    "kpi_fact_state",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("built_at", DateTime, nullable=False),
+    Column("refreshed_at", DateTime, nullable=False),
+    Column("last_change_id", Integer, nullable=True),
+    Column("changes_applied", Integer, nullable=False, server_default="0"),
+)
+"""The watermark: when the facts were last fully built and refreshed, and the last change
+applied. No row means never built (the next refresh builds them in full)."""
+
 DATA_TABLES: tuple[Table, ...] = (
     sellers,
     products,
@@ -294,3 +357,6 @@ DATA_TABLES: tuple[Table, ...] = (
 def create_all(engine: Engine) -> None:
     """Create missing tables and indexes; never drops or alters existing data."""
     metadata.create_all(engine, checkfirst=True)
+    from sheets_sync.facts.triggers import install_triggers  # the triggers need the tables
+
+    install_triggers(engine)

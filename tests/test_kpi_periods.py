@@ -201,6 +201,20 @@ def test_ship_rate_is_a_cohort_of_orders_created_in_the_period(engine):
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("filters", [None, {"seller_id": ("S1",), "category": ("smartphone",)}])
+def test_ship_rate_as_of_a_past_day_leaves_out_later_shipments(engine, filters):
+    """The cohort counts shipments up to as_of only, though the facts count every one."""
+    sunday = D(2026, 6, 7, 20)
+    load(engine, [
+        order("O1", sunday, status="shipped", shipped_at=sunday + dt.timedelta(days=1)),
+        order("O2", sunday, status="created"),
+        order("O3", sunday - dt.timedelta(days=3), status="shipped", shipped_at=sunday),
+    ])  # fmt: skip
+    rows = records(frame(engine, KPI_WEEKLY, as_of=sunday.date(), filters=filters))
+    assert [(r["Week"], r["Orders created"], r["Shipped"], r["Created & shipped"], r["Ship rate"])
+            for r in rows] == [("2026-W23", 3, 1, 1, 0.333333)]  # fmt: skip
+
+
 def test_average_paid_price_and_csat(engine):
     paid = dict(status="paid", paid_at=D(2026, 7, 1, 12))
     load(engine, [

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
 from sheets_sync.errors import TemplateError
+from sheets_sync.facts import ensure_fresh
 from sheets_sync.kpis import quality
 from sheets_sync.kpis.runner import build_context, compute_frame
 from sheets_sync.schema import GRADES
@@ -172,6 +173,7 @@ def market(module_engine: Engine) -> tuple[Engine, list[dict[str, Any]]]:
 def run(engine: Engine, **context: Any) -> dict[Cell, dict[str, Any]]:
     """The Quality rows keyed by (seller, category), as the database returns them."""
     with engine.connect() as conn:
+        ensure_fresh(conn)  # the daily facts it rolls up, as the runner does
         result = conn.execute(quality.build(quality.QUERY.context(AS_OF, **context)))
         return {(r["seller_id"], r["category"]): dict(r) for r in result.mappings()}
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
 from sheets_sync.errors import TemplateError
+from sheets_sync.facts import ensure_fresh
 from sheets_sync.kpis import scorecard
 from sheets_sync.kpis.runner import build_context, compute_frame
 
@@ -173,6 +174,7 @@ def market(module_engine: Engine) -> tuple[Engine, list]:
 def run(engine: Engine, **context: Any) -> dict[str, dict[str, Any]]:
     """The scorecard rows keyed by seller id, as the database returns them."""
     with engine.connect() as conn:
+        ensure_fresh(conn)  # the daily facts it rolls up, as the runner does
         result = conn.execute(scorecard.build(scorecard.QUERY.context(AS_OF, **context)))
         return {row["seller_id"]: dict(row) for row in result.mappings()}
 

@@ -104,6 +104,7 @@ def _register_commands() -> None:
         alerts_commands,  # noqa: F401
         db_commands,  # noqa: F401
         emulator_command,  # noqa: F401
+        facts_commands,  # noqa: F401
         pricing_commands,  # noqa: F401
         serve_command,  # noqa: F401
         sync_commands,  # noqa: F401

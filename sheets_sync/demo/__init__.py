@@ -49,6 +49,8 @@ from sheets_sync.demo.load import (
     tuned_for_load,
 )
 from sheets_sync.demo.spec import DemoSpec, historic_cents, yesterday_utc
+from sheets_sync.facts import bulk_load
+from sheets_sync.facts.maintain import FACT_TABLES
 
 __all__ = [
     "MONEY_COLUMNS",
@@ -103,13 +105,13 @@ def generate(
     report("generate", 1, 1)
     generated = time.perf_counter()
     with engine.connect() as conn:
-        with tuned_for_load(conn), conn.begin():
+        with tuned_for_load(conn), conn.begin(), bulk_load(conn):
             if replace:
                 empty_tables(conn)
             else:
                 refuse_existing(conn)
             counts = load_frames(conn, frames, report)
-        analyze(conn, list(counts))
+        analyze(conn, [*counts, *FACT_TABLES])
     return DemoSummary(
         database=db.describe(engine),
         counts=counts,

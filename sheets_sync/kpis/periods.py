@@ -1,11 +1,19 @@
 """`KPI Weekly` and `KPI Monthly` (docs/design.md §4, §5): country × category per ISO week / month.
 
-Same definitions as KPI Daily (each measure dated by its own event), but the
-orders are first grouped once by the combination of their events' periods (a
-compact table), then one branch per event family sums it; the derived rates
-are computed as ratios of the summed measures in SQL (never an
-average of daily rates). A zero denominator gives NULL, an empty cell. Monthly
-adds the `targets` of the month and the attainment against them.
+Same definitions as KPI Daily (each measure dated by its own event), rolled up
+from the daily facts (``kpi_daily_facts``): the facts of the window summed per
+period × country × category, and the derived rates computed as ratios of those
+sums in SQL (never an average of daily rates). A zero denominator gives NULL, an
+empty cell. Monthly adds the `targets` of the month and the attainment against
+them.
+
+The ship-rate cohort (orders created in the period that shipped by ``as_of``)
+is the only measure that depends on ``as_of``: the facts count, per created day,
+the orders that shipped at all (``created_shipped``), and a correction branch
+takes off those that shipped after ``as_of``, reading the orders created in the
+window with a later ``shipped_at``. It runs only when the facts hold a shipment
+after ``as_of`` (a one-row guard joined first), so a sync as of the data's last
+day never touches the orders.
 
 Windows are widened to whole periods: the first week (month) of the window is
 complete, the last one runs to ``as_of`` (week / month to date).
@@ -22,47 +30,28 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
-    case,
     cast,
     func,
+    literal_column,
     null,
-    or_,
     select,
+    true,
     union_all,
 )
-from sqlalchemy.sql.selectable import CTE, Subquery
+from sqlalchemy.sql.selectable import Subquery
 
-from sheets_sync.kpis.common import (
-    ANSWERED_STATUSES,
-    ORDER_EVENTS,
-    REFUSED_STATUSES,
-    ratio,
-    within_inspection_sla,
-)
-from sheets_sync.kpis.daily import (
-    MEASURES,
-    Grain,
-    dimension,
-    filter_clauses,
-    orders,
-    summed,
-    window_clauses,
-    zero,
-)
+from sheets_sync.kpis.common import ratio
+from sheets_sync.kpis.daily import CENTS, MEASURES, measure_sources
 from sheets_sync.kpis.query import BuiltinQuery, DerivedColumn, QueryContext
-from sheets_sync.kpis.sqlfuncs import (
-    day_of,
-    iso_week_label,
-    month_label,
-    month_start,
-    week_start,
-)
-from sheets_sync.schema import Money, products, targets
+from sheets_sync.kpis.rollup import EVENT_COUNTS, day_window, fact_filters, facts, money
+from sheets_sync.kpis.sqlfuncs import day_of, iso_week_label, month_label, month_start, week_start
+from sheets_sync.schema import Money, products, targets, tradein_orders
 
 COHORT = "created_shipped"
 """Orders created in the period that shipped by ``as_of`` (ship-rate numerator)."""
 
 TARGETS = ("orders_target", "paid_amount_target")
+SUMS = (*MEASURES, COHORT)
 
 RATES: tuple[str, ...] = (
     "ship_rate",
@@ -80,9 +69,11 @@ MONTHLY_EXTRA: tuple[str, ...] = (
 )
 DIMENSIONS = ("country", "category")
 
+Period = Callable[[ColumnElement[Any]], ColumnElement[Any]]
+
 
 def _money_ratio(amount: ColumnElement[Any], count: ColumnElement[Any]) -> ColumnElement[Any]:
-    """Rounding the sum to cents first makes SQLite's float sum equal PostgreSQL's exact one."""
+    """Rounding the amount to cents first gives one float on both databases."""
     return ratio(func.round(amount, 2), count)
 
 
@@ -99,120 +90,82 @@ def rate_columns(c: Any) -> list[ColumnElement[Any]]:
     ]
 
 
-def _grain(context: QueryContext, period: Callable[[Any], Any], start: dt.date | None) -> Grain:
-    return Grain(
-        period=period,
-        dimensions=DIMENSIONS,
-        start=start,
-        end=context.as_of,
-        filters=context.filters,
-    )
+def _zero() -> ColumnElement[Any]:
+    return cast(literal_column("0"), Integer)
 
 
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-    return case((condition, 1), else_=0)
-
-
-def _in_window(grain: Grain, ts: str) -> ColumnElement[bool]:
-    clauses = window_clauses(orders.c[ts], grain.start, grain.end)
-    if ts == "counter_answered_at":
-        clauses.append(orders.c.counter_offer_status.in_(ANSWERED_STATUSES))
-    return and_(*clauses)
-
-
-def _per_order(grain: Grain) -> Subquery:
-    """Each order with the period of each of its events (NULL outside the window)."""
-    o = orders.c
-    sla = within_inspection_sla(o.inspected_at, o.received_at)
-    shipped_by_as_of = and_(*window_clauses(o.shipped_at, None, grain.end))
-    periods = [case((_in_window(grain, ts), grain.period(o[ts]))).label(ts) for ts in ORDER_EVENTS]
-    inputs = [
-        o.offered_price,
-        _flag(sla).label("within_sla"),
-        _flag(o.counter_offer_price.is_not(None)).label("countered"),
-        _flag(o.counter_offer_status == "accepted").label("accepted"),
-        _flag(o.counter_offer_status.in_(REFUSED_STATUSES)).label("refused"),
-        o.paid_price,
-        o.csat,
-        _flag(shipped_by_as_of).label(COHORT),
-    ]
-    any_event = or_(*(_in_window(grain, ts) for ts in ORDER_EVENTS))
+def _facts_branch(ctx: QueryContext, period: Period, start: dt.date | None) -> Select[Any]:
+    """The facts of the window summed per period × country × category (money in cents)."""
+    f = facts.c
+    sources = {**measure_sources(f), COHORT: f.created_shipped}
+    keys = [period(f.day), f.country, f.category]
     return (
-        select(*periods, *(dimension(d).label(d) for d in grain.dimensions), *inputs)
-        .select_from(orders.join(products, products.c.product_id == o.product_id))
-        .where(any_event, *filter_clauses(grain.filters))
-        .subquery("per_order")
-    )
-
-
-def _compact(grain: Grain) -> CTE:
-    """Orders grouped by their combination of event periods: one sort of the orders.
-
-    SQLite aggregates by sorting, so grouping the orders once (a few thousand
-    combinations per year by month) beats sorting them again for each event.
-    """
-    p = _per_order(grain).c
-    keys = [*(p[ts] for ts in ORDER_EVENTS), *(p[d] for d in grain.dimensions)]
-    sums = [func.sum(p[c]).label(c) for c in (
-        "offered_price", "within_sla", "countered", "accepted", "refused", "paid_price", "csat",
-        COHORT,
-    )]  # fmt: skip
-    return (
-        select(*keys, func.count().label("orders"), *sums, func.count(p.csat).label("csat_n"))
+        select(keys[0].label("period"), f.country, f.category,
+               *(func.sum(sources[m]).label(m) for m in SUMS))
+        .where(*day_window(facts, start, ctx.as_of), *fact_filters(facts, ctx.filters))
         .group_by(*keys)
-        .cte("compact")
+        .having(_has_event())
+    )  # fmt: skip
+
+
+def _has_event() -> ColumnElement[Any]:
+    """A period row exists when one of its event counts is non-zero (as in KPI Daily)."""
+    return func.sum(sum((facts.c[m] for m in EVENT_COUNTS), _zero())) > 0
+
+
+def _late_shipments(ctx: QueryContext, period: Period, start: dt.date | None) -> Select[Any]:
+    """Minus the orders created in the window that shipped after ``as_of`` (cohort only).
+
+    Guarded by a one-time ``EXISTS`` on the facts: with no shipment after ``as_of``
+    (a sync as of the data's last day), the orders are not read at all.
+    """
+    o, end = tradein_orders.c, dt.datetime.combine(ctx.as_of + dt.timedelta(days=1), dt.time())
+    created = period(day_of(o.created_at))
+    where = [o.created_at < end, o.shipped_at >= end]
+    if start is not None:
+        where.append(o.created_at >= dt.datetime.combine(start, dt.time()))
+    where += [
+        (products.c.category if k == "category" else o[k]).in_(v)
+        for k, v in ctx.filters.items() if k in ("seller_id", "country", "category") and v
+    ]  # fmt: skip
+    zeros = [_zero().label(m) for m in MEASURES]
+    return (
+        select(created.label("period"), o.country, products.c.category, *zeros,
+               (-func.count()).label(COHORT))
+        .select_from(_any_late_shipment(ctx).join(tradein_orders, true())
+                     .join(products, products.c.product_id == o.product_id))
+        .where(and_(*where))
+        .group_by(created, o.country, products.c.category)
+    )  # fmt: skip
+
+
+def _any_late_shipment(ctx: QueryContext) -> Subquery:
+    """One row when the facts hold a shipment after ``as_of``, else none: joined first,
+    it stops both databases before they read a single order (an ``EXISTS`` in the
+    ``WHERE`` is evaluated per order by SQLite)."""
+    f = facts.c
+    return (
+        select(literal_column("1").label("late"))
+        .where(f.day > ctx.as_of, f.shipped > 0)
+        .limit(1)
+        .subquery("late_shipment")
     )
 
 
-COMPACT_SOURCES: dict[str, dict[str, str]] = {
-    "created_at": {"orders_created": "orders", "offered_amount": "offered_price", COHORT: COHORT},
-    "shipped_at": {"shipped": "orders"},
-    "received_at": {"received": "orders"},
-    "inspected_at": {
-        "inspected": "orders", "inspected_within_sla": "within_sla", "counter_offers": "countered",
-    },
-    "counter_answered_at": {"counter_offers_accepted": "accepted", "counter_offers_refused": "refused"},
-    "paid_at": {
-        "paid": "orders", "paid_amount": "paid_price", "csat_sum": "csat", "csat_responses": "csat_n",
-    },
-    "cancelled_at": {"cancelled": "orders"},
-    "returned_at": {"returned": "orders"},
-}  # fmt: skip
-"""Event → {measure: column of the compact table summed for it}."""
-
-
-def period_branches(grain: Grain) -> list[Select[Any]]:
-    """One small grouped select per event family over the compact table."""
-    compact = _compact(grain)
-    c = compact.c
-    names = (*MEASURES, COHORT)
-    branches = []
-    for ts in ORDER_EVENTS:
-        sources = COMPACT_SOURCES[ts]
-        values = [
-            func.coalesce(func.sum(c[sources[n]]), 0).label(n) if n in sources else zero(n).label(n)
-            for n in names
-        ]
-        dims = [c[d] for d in grain.dimensions]
-        branches.append(
-            select(c[ts].label("period"), *dims, *values)
-            .where(c[ts].is_not(None))
-            .group_by(c[ts], *dims)
-        )
-    return branches
-
-
-def _periodic(context: QueryContext, grain: Grain, with_targets: bool) -> Subquery:
+def _periodic(ctx: QueryContext, period: Period, start: dt.date | None, monthly: bool) -> Subquery:
     """Summed measures (and targets) per period × country × category."""
-    branches = period_branches(grain)
-    if with_targets:
+    branches = [_facts_branch(ctx, period, start), _late_shipments(ctx, period, start)]
+    if monthly:
         branches = [_with_null_targets(b) for b in branches]
-        if "seller_id" not in context.filters:  # targets are per market, not per seller
-            branches.append(_targets_branch(grain))
+        if "seller_id" not in ctx.filters:  # targets are per market, not per seller
+            branches.append(_targets_branch(ctx, start))
     union = union_all(*branches).subquery("events")
-    totals = summed(union, grain, (*MEASURES, COHORT))
-    if with_targets:
-        totals = totals.add_columns(*(func.max(union.c[t]).label(t) for t in TARGETS))
+    u = union.c
+    keys = [u.period, u.country, u.category]
+    sums = [(money(func.sum(u[m])) if m in CENTS else func.sum(u[m])).label(m) for m in SUMS]
+    totals = select(*keys, *sums).group_by(*keys)
+    if monthly:
+        totals = totals.add_columns(*(func.max(u[t]).label(t) for t in TARGETS))
     return totals.subquery("totals")
 
 
@@ -223,34 +176,26 @@ def _with_null_targets(branch: Select[Any]) -> Select[Any]:
     )
 
 
-def _targets_branch(grain: Grain) -> Select[Any]:
+def _targets_branch(ctx: QueryContext, start: dt.date | None) -> Select[Any]:
     """The month's targets as a branch with zero measures, so a target with no orders shows."""
     t = targets.c
-    zeros = [zero(m).label(m) for m in (*MEASURES, COHORT)]
-    where = [t.month <= grain.end]
-    if grain.start is not None:
-        where.append(t.month >= grain.start)
-    where += [t[k].in_(v) for k, v in grain.filters.items() if k in DIMENSIONS and v]
+    where = [t.month <= ctx.as_of]
+    if start is not None:
+        where.append(t.month >= start)
+    where += [t[k].in_(v) for k, v in ctx.filters.items() if k in DIMENSIONS and v]
+    zeros = [_zero().label(m) for m in SUMS]
     return select(
-        t.month.label("period"),
-        t.country,
-        t.category,
-        *zeros,
-        t.orders_target,
+        t.month.label("period"), t.country, t.category, *zeros, t.orders_target,
         t.paid_amount_target,
-    ).where(and_(*where))
+    ).where(and_(*where))  # fmt: skip
 
 
-def _week(ts: ColumnElement[Any]) -> ColumnElement[Any]:
-    return week_start(day_of(ts))
-
-
-def _month(ts: ColumnElement[Any]) -> ColumnElement[Any]:
-    return month_start(day_of(ts))
+def _week(day: ColumnElement[Any]) -> ColumnElement[Any]:
+    return week_start(day)
 
 
 def _measure_columns(c: Any) -> list[ColumnElement[Any]]:
-    return [c[m] for m in (*MEASURES, COHORT)]
+    return [c[m] for m in SUMS]
 
 
 def build_kpi_weekly(context: QueryContext) -> Select[Any]:
@@ -258,8 +203,7 @@ def build_kpi_weekly(context: QueryContext) -> Select[Any]:
     start = context.window_start
     if start is not None:
         start -= dt.timedelta(days=start.weekday())
-    totals = _periodic(context, _grain(context, _week, start), with_targets=False)
-    c = totals.c
+    c = _periodic(context, _week, start, monthly=False).c
     return select(
         c.period.label("week_start"), c.country, c.category, *_measure_columns(c), *rate_columns(c)
     ).order_by(c.period, c.country, c.category)
@@ -268,8 +212,7 @@ def build_kpi_weekly(context: QueryContext) -> Select[Any]:
 def build_kpi_monthly(context: QueryContext) -> Select[Any]:
     """KPI Monthly: one row per month × country × category, with rates, targets, attainment."""
     start = context.window_start.replace(day=1) if context.window_start is not None else None
-    totals = _periodic(context, _grain(context, _month, start), with_targets=True)
-    c = totals.c
+    c = _periodic(context, month_start, start, monthly=True).c
     return select(
         c.period.label("month_start"),
         c.country,
@@ -296,6 +239,7 @@ KPI_WEEKLY = BuiltinQuery(
     columns=WEEKLY_COLUMNS,
     default_window_days=91,
     derived={"week": DerivedColumn("week_start", iso_week_label)},
+    reads_facts=True,
 )
 KPI_MONTHLY = BuiltinQuery(
     name="kpi_monthly",
@@ -303,4 +247,5 @@ KPI_MONTHLY = BuiltinQuery(
     columns=MONTHLY_COLUMNS,
     default_window_days=365,
     derived={"month": DerivedColumn("month_start", month_label)},
+    reads_facts=True,
 )

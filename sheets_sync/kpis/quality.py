@@ -33,6 +33,10 @@ colour; a NULL rate never raises the status).
 Rows: every seller × category with an inspection or a return in the 28-day
 window. ``filters`` (``seller_id``, ``country``, ``category``) restrict the
 orders counted, as in KPI Daily.
+
+All of it is a roll-up of the daily facts (sheets_sync/facts/): the counts are
+sums of ``kpi_daily_facts`` over the window's days, the reasons sums of
+``kpi_suspension_facts`` (day × cell × reason); no raw order is read at sync time.
 """
 
 from __future__ import annotations
@@ -40,15 +44,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Integer, Text, and_, case, cast, func, literal, or_, select
-from sqlalchemy.sql import ColumnElement, FromClause, Select, Subquery
+from sqlalchemy import Integer, Text, and_, case, cast, func, literal, select
+from sqlalchemy.sql import ColumnElement, Select, Subquery
 
 from sheets_sync.kpis.common import count_if, ratio
-from sheets_sync.kpis.daily import filter_clauses, window_clauses
 from sheets_sync.kpis.query import BuiltinQuery, QueryContext
+from sheets_sync.kpis.rollup import day_window, fact_filters, facts, trailing_start
 from sheets_sync.kpis.scorecard import WINDOWS, status_case
 from sheets_sync.kpis.sqlfuncs import byte_order
-from sheets_sync.schema import GRADE_RANK, products, sellers, tradein_orders
+from sheets_sync.schema import kpi_suspension_facts, sellers
 
 RATES = ("down_one_share", "down_two_plus_share", "counter_offer_rate")
 """The rates a template may put thresholds on."""
@@ -56,7 +60,6 @@ COUNTS = (
     "inspected", "graded", "down_one", "down_two_plus", "counter_offers", "suspended", "returned",
 )  # fmt: skip
 MAX_REASONS = 5
-NO_REASON = "unspecified"
 
 DEFAULTS: dict[str, Any] = {
     "min_volume": 10,
@@ -75,60 +78,32 @@ COLUMNS = (
     *(f"{measure}_{w}d" for measure in (*COUNTS, *RATES, "suspension_reasons") for w in WINDOWS),
 )
 
-orders = tradein_orders
+
+# -- per seller × category counts, summed from the daily facts --
 
 
-# -- per seller × category counts --
+def _in_window(table: Any, as_of: dt.date, w: int) -> ColumnElement[Any]:
+    return table.c.day >= trailing_start(as_of, w)
 
 
-def _during(ts: ColumnElement[Any], as_of: dt.date, days: int) -> ColumnElement[Any]:
-    """``ts`` falls in the ``days`` UTC days ending on ``as_of`` (a sargable range)."""
-    return and_(*window_clauses(ts, as_of - dt.timedelta(days=days - 1), as_of))
-
-
-def _orders_with_category() -> FromClause:
-    return orders.join(products, products.c.product_id == orders.c.product_id)
-
-
-def is_suspended() -> ColumnElement[Any]:
-    """An order was suspended: it has a reason, or it ended in the ``suspended`` status."""
-    return or_(orders.c.suspended_reason.is_not(None), orders.c.status == "suspended")
-
-
-def grade_drop() -> ColumnElement[Any]:
-    """Ranks lost between the declared and the inspected grade (negative: an upgrade).
-
-    NULL when either grade is missing or not one of ``GRADES``: no comparison then.
-    """
-    o = orders.c
-    return case(GRADE_RANK, value=o.inspected_grade) - case(GRADE_RANK, value=o.declared_grade)
-
-
-def _window_counts(as_of: dt.date, w: int) -> list[ColumnElement[Any]]:
-    o = orders.c
-    inspected, drop = _during(o.inspected_at, as_of, w), grade_drop()
-    return [
-        count_if(inspected).label(f"inspected_{w}"),
-        count_if(and_(inspected, drop.is_not(None))).label(f"graded_{w}"),
-        count_if(and_(inspected, drop == 1)).label(f"down_one_{w}"),
-        count_if(and_(inspected, drop >= 2)).label(f"down_two_plus_{w}"),
-        count_if(and_(inspected, o.counter_offer_price.is_not(None))).label(f"counter_offers_{w}"),
-        count_if(and_(inspected, is_suspended())).label(f"suspended_{w}"),
-        count_if(_during(o.returned_at, as_of, w)).label(f"returned_{w}"),
-    ]
+def _window_sum(table: Any, column: str, as_of: dt.date, w: int) -> ColumnElement[Any]:
+    """The sum of ``column`` over the facts of the ``w`` days ending on ``as_of``."""
+    if w == max(WINDOWS):  # the rows read are exactly the longest window
+        return func.sum(table.c[column])
+    return func.sum(case((_in_window(table, as_of, w), table.c[column]), else_=0))
 
 
 def _counts(ctx: QueryContext) -> Subquery:
-    """Per seller × category sums over the orders inspected or returned in the longest window."""
-    o, longest = orders.c, max(WINDOWS)
-    touched = or_(_during(o.inspected_at, ctx.as_of, longest),
-                  _during(o.returned_at, ctx.as_of, longest))  # fmt: skip
+    """Per seller × category sums over the facts of the longest window; a cell is listed
+    when an order was inspected or returned in it."""
+    f, longest = facts.c, max(WINDOWS)
+    sums = [_window_sum(facts, m, ctx.as_of, w).label(f"{m}_{w}") for w in WINDOWS for m in COUNTS]
     return (
-        select(o.seller_id, products.c.category,
-               *(m for w in WINDOWS for m in _window_counts(ctx.as_of, w)))
-        .select_from(_orders_with_category())
-        .where(touched, *filter_clauses(ctx.filters))
-        .group_by(o.seller_id, products.c.category)
+        select(f.seller_id, f.category, *sums)
+        .where(*day_window(facts, trailing_start(ctx.as_of, longest), ctx.as_of),
+               *fact_filters(facts, ctx.filters))
+        .group_by(f.seller_id, f.category)
+        .having(func.sum(f.inspected + f.returned) > 0)
         .subquery("counts")
     )  # fmt: skip
 
@@ -137,21 +112,15 @@ def _counts(ctx: QueryContext) -> Subquery:
 
 
 def _reason_counts(ctx: QueryContext) -> Subquery:
-    """Suspensions per seller × category × reason, for each window."""
-    o, longest = orders.c, max(WINDOWS)
-    reason = func.coalesce(func.nullif(o.suspended_reason, ""), NO_REASON, type_=Text)
-    suspended = (
-        select(o.seller_id, products.c.category, reason.label("reason"), o.inspected_at)
-        .select_from(_orders_with_category())
-        .where(is_suspended(), _during(o.inspected_at, ctx.as_of, longest),
-               *filter_clauses(ctx.filters))
-        .subquery("suspended")
-    )  # fmt: skip
-    s = suspended.c
+    """Suspensions per seller × category × reason, for each window (from the facts)."""
+    r, longest = kpi_suspension_facts, max(WINDOWS)
     return (
-        select(s.seller_id, s.category, s.reason,
-               *(count_if(_during(s.inspected_at, ctx.as_of, w)).label(f"n{w}") for w in WINDOWS))
-        .group_by(s.seller_id, s.category, s.reason)
+        select(r.c.seller_id, r.c.category, r.c.reason,
+               *(_window_sum(r, "suspended", ctx.as_of, w).label(f"n{w}") for w in WINDOWS))
+        .where(*day_window(r, trailing_start(ctx.as_of, longest), ctx.as_of),
+               *fact_filters(r, ctx.filters))
+        .group_by(r.c.seller_id, r.c.category, r.c.reason)
+        .having(func.sum(r.c.suspended) > 0)
         .subquery("reason_counts")
     )  # fmt: skip
 
@@ -230,4 +199,6 @@ def build(ctx: QueryContext) -> Select[Any]:
     )
 
 
-QUERY = BuiltinQuery(name="quality", build=build, columns=COLUMNS, defaults=DEFAULTS)
+QUERY = BuiltinQuery(
+    name="quality", build=build, columns=COLUMNS, defaults=DEFAULTS, reads_facts=True
+)

@@ -76,6 +76,7 @@ class BuiltinQuery:
     derived: Mapping[str, DerivedColumn] = field(default_factory=dict)
     order_by: tuple[str, ...] = ()
     ranks: Mapping[str, Mapping[Any, int]] = field(default_factory=dict)
+    reads_facts: bool = False
 
     def context(
         self,

@@ -19,6 +19,10 @@ of sums computed by the database and are NULL when their denominator is zero:
   ``counter_answered_at`` for an order with an answered counter-offer, otherwise
   ``inspected_at`` (validated at inspection).
 
+All sums are roll-ups of the daily facts (``kpi_daily_facts``, sheets_sync/facts/)
+over the window's days; ``avg_days_to_pay`` is their ``pay_seconds`` sum over
+their ``pay_n`` count. No raw order is read at sync time.
+
 The RAG ``status`` is a SQL ``CASE`` (no Python row hook): ``LOW VOLUME`` when
 the seller created fewer than ``min_volume`` orders in the status window,
 else ``RED`` if any thresholded rate is beyond its ``red`` limit, ``AMBER`` if
@@ -46,19 +50,10 @@ from sqlalchemy import Float, Integer, and_, case, cast, func, literal, or_, sel
 from sqlalchemy.sql import ColumnElement, Select, Subquery
 
 from sheets_sync.errors import TemplateError
-from sheets_sync.kpis.common import (
-    ORDER_EVENTS,
-    REFUSED_STATUSES,
-    count_if,
-    filter_values,
-    int_param,
-    ratio,
-    trailing_bounds,
-    within_inspection_sla,
-)
+from sheets_sync.kpis.common import filter_values, int_param, ratio, trailing_bounds
 from sheets_sync.kpis.query import BuiltinQuery, QueryContext
-from sheets_sync.kpis.sqlfuncs import seconds_between
-from sheets_sync.schema import products, sellers, tradein_orders
+from sheets_sync.kpis.rollup import ACTIVITY, day_window, facts, trailing_start
+from sheets_sync.schema import sellers
 
 WINDOWS = (7, 28)
 SECONDS_PER_DAY = 86400.0
@@ -97,53 +92,40 @@ COLUMNS = (
 # -- the query --
 
 
-def _in(column: ColumnElement[Any], bounds: tuple[dt.datetime, dt.datetime]) -> ColumnElement[Any]:
-    return and_(column >= bounds[0], column < bounds[1])
+def _window_sum(column: str, as_of: dt.date, w: int) -> ColumnElement[Any]:
+    """The sum of a facts column over the ``w`` days ending on ``as_of``."""
+    f = facts.c
+    if w == max(WINDOWS):  # the rows read are exactly the longest window
+        return func.sum(f[column])
+    return func.sum(case((f.day >= trailing_start(as_of, w), f[column]), else_=0))
 
 
-def _window_measures(w: int, as_of: dt.date) -> list[ColumnElement[Any]]:
-    """Additive per-seller sums for one window; every one dated by its own event."""
-    o, bounds = tradein_orders.c, trailing_bounds(as_of, w)
-    inspected, answered, paid = (_in(o.inspected_at, bounds), _in(o.counter_answered_at, bounds),
-                                 _in(o.paid_at, bounds))  # fmt: skip
-    within_sla = within_inspection_sla(o.inspected_at, o.received_at)
-    pay_start = func.coalesce(o.counter_answered_at, o.inspected_at)
-    has_csat, has_start = and_(paid, o.csat.is_not(None)), and_(paid, pay_start.is_not(None))
-    return [
-        count_if(_in(o.created_at, bounds)).label(f"orders_{w}"),
-        count_if(inspected).label(f"inspected_{w}"),
-        count_if(and_(inspected, within_sla)).label(f"sla_{w}"),
-        count_if(and_(inspected, o.counter_offer_price.is_not(None))).label(f"counter_{w}"),
-        count_if(and_(answered, o.counter_offer_status == "accepted")).label(f"accepted_{w}"),
-        count_if(and_(answered, o.counter_offer_status.in_(REFUSED_STATUSES))).label(
-            f"refused_{w}"
-        ),
-        func.sum(case((has_csat, o.csat), else_=0)).label(f"csat_sum_{w}"),
-        count_if(has_csat).label(f"csat_n_{w}"),
-        func.sum(case((has_start, seconds_between(o.paid_at, pay_start)), else_=0)).label(
-            f"pay_seconds_{w}"
-        ),
-        count_if(has_start).label(f"pay_n_{w}"),
-    ]
+WINDOW_SUMS = {
+    "orders": "orders_created", "inspected": "inspected", "sla": "inspected_within_sla",
+    "counter": "counter_offers", "accepted": "counter_offers_accepted",
+    "refused": "counter_offers_refused", "csat_sum": "csat_sum", "csat_n": "csat_responses",
+    "pay_seconds": "pay_seconds", "pay_n": "pay_n",
+}  # fmt: skip
+"""Scorecard sum → the facts measure it adds up (each dated by its own event)."""
 
 
-def _order_filters(ctx: QueryContext) -> list[ColumnElement[Any]]:
+def _longest(ctx: QueryContext) -> list[ColumnElement[Any]]:
+    """The facts of the longest window, in the spreadsheet's markets."""
     countries = filter_values(ctx, "country")
-    return [tradein_orders.c.country.in_(countries)] if countries else []
+    where = day_window(facts, trailing_start(ctx.as_of, max(WINDOWS)), ctx.as_of)
+    return [*where, facts.c.country.in_(countries)] if countries else where
 
 
 def _events(ctx: QueryContext) -> Subquery:
-    """Per-seller event sums over the orders touching the longest window."""
-    o = tradein_orders.c
-    start, end = trailing_bounds(ctx.as_of, max(WINDOWS))
-    touched = or_(*(o[c] >= start for c in ORDER_EVENTS))
-    measures = [m for w in WINDOWS for m in _window_measures(w, ctx.as_of)]
-    activity = count_if(or_(*(_in(o[c], (start, end)) for c in ORDER_EVENTS)))
-    measures.append(activity.label("activity"))
+    """Per-seller sums of the facts of both windows, and its count of events (activity)."""
+    f = facts.c
+    sums = [_window_sum(column, ctx.as_of, w).label(f"{name}_{w}")
+            for w in WINDOWS for name, column in WINDOW_SUMS.items()]  # fmt: skip
+    activity = func.sum(sum((f[m] for m in ACTIVITY), literal(0))).label("activity")
     return (
-        select(o.seller_id, *measures)
-        .where(touched, o.created_at < end, *_order_filters(ctx))
-        .group_by(o.seller_id)
+        select(f.seller_id, *sums, activity)
+        .where(*_longest(ctx))
+        .group_by(f.seller_id)
         .subquery("events")
     )
 
@@ -152,16 +134,16 @@ def _win_share_sums(ctx: QueryContext) -> Subquery:
     """Per seller: its orders created, and all sellers' orders in the cells it sold in.
 
     The cell totals are computed over every seller, so a spreadsheet filtered to
-    one seller still shows that seller's share of the whole market.
+    one seller still shows that seller's share of the whole market. A seller sold
+    in a cell when its orders created there in the window are above zero: a
+    presence read off the per-seller sums, so it stays exact (no distinct count).
     """
-    o = tradein_orders.c
-    windows = {w: trailing_bounds(ctx.as_of, w) for w in WINDOWS}
+    f = facts.c
     cells = (
-        select(o.seller_id, o.country, products.c.category,
-               *(count_if(_in(o.created_at, b)).label(f"c{w}") for w, b in windows.items()))
-        .join_from(tradein_orders, products, products.c.product_id == o.product_id)
-        .where(_in(o.created_at, windows[max(WINDOWS)]), *_order_filters(ctx))
-        .group_by(o.seller_id, o.country, products.c.category)
+        select(f.seller_id, f.country, f.category,
+               *(_window_sum("orders_created", ctx.as_of, w).label(f"c{w}") for w in WINDOWS))
+        .where(*_longest(ctx))
+        .group_by(f.seller_id, f.country, f.category)
         .subquery("cells")
     )  # fmt: skip
     totals = (
@@ -330,4 +312,6 @@ def build(ctx: QueryContext) -> Select[Any]:
     )
 
 
-QUERY = BuiltinQuery(name="seller_scorecard", build=build, columns=COLUMNS, defaults=DEFAULTS)
+QUERY = BuiltinQuery(
+    name="seller_scorecard", build=build, columns=COLUMNS, defaults=DEFAULTS, reads_facts=True
+)

@@ -146,3 +146,33 @@ def iso_week_label(day: Any) -> str:
 def month_label(day: Any) -> str:
     """``YYYY-MM`` of a date."""
     return f"{day.year}-{day.month:02d}"
+
+
+# -- BigQuery (the warehouse of docs/scaling.md): compiled, never run, by the tests --
+
+
+@compiles(week_start, "bigquery")
+def _week_start_bigquery(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"DATE_TRUNC({_args(compiler, element, **kw)[0]}, ISOWEEK)"
+
+
+@compiles(month_start, "bigquery")
+def _month_start_bigquery(element: month_start, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"DATE_TRUNC({_args(compiler, element, **kw)[0]}, MONTH)"
+
+
+@compiles(seconds_between, "bigquery")
+def _seconds_bigquery(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = _args(compiler, element, **kw)
+    return f"DATETIME_DIFF({later}, {earlier}, SECOND)"
+
+
+@compiles(days_between, "bigquery")
+def _days_bigquery(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = _args(compiler, element, **kw)
+    return f"DATE_DIFF(CAST({later} AS DATE), CAST({earlier} AS DATE), DAY)"
+
+
+@compiles(byte_order, "bigquery")
+def _byte_order_bigquery(element: byte_order, compiler: SQLCompiler, **kw: Any) -> str:
+    return _args(compiler, element, **kw)[0]  # BigQuery compares STRINGs by code point

@@ -1,0 +1,123 @@
+"""The triggers that fill the change log, on SQLite and PostgreSQL.
+
+Triggers, rather than an ``updated_at`` column our writers maintain, because
+they also catch the writers we do not control (an ops script, a psql session, a
+back-office tool): every insert, update or delete of an order logs its old image
+(sign -1) and its new image (+1) in the same transaction, so the facts refresh
+(:mod:`.maintain`) finds what changed without scanning ``tradein_orders``.
+
+- SQLite: row-level ``AFTER`` triggers (one log row per image).
+- PostgreSQL: statement-level ``AFTER`` triggers with transition tables, so a
+  bulk ``UPDATE`` of 100,000 orders logs them with one ``INSERT … SELECT``;
+  ``TRUNCATE`` marks a full rebuild.
+- Both: a product's category change (or its deletion) marks a full rebuild,
+  since every order of the product moves to another category.
+
+Bulk loads (the demo loader) drop the triggers, load, recreate them and mark the
+facts unbuilt, in one transaction (:func:`.maintain.bulk_load`): the next
+refresh builds them in full, once.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
+
+from sheets_sync.schema import tradein_orders
+
+ORDER_COLUMNS = tuple(c.name for c in tradein_orders.columns)
+LOG_COLUMNS = ", ".join(("sign", *ORDER_COLUMNS))
+
+SQLITE_TRIGGERS = ("kpi_facts_orders_insert", "kpi_facts_orders_update",
+                   "kpi_facts_orders_delete", "kpi_facts_products_update",
+                   "kpi_facts_products_delete")  # fmt: skip
+PG_TRIGGERS = {
+    "kpi_facts_orders_insert": "tradein_orders",
+    "kpi_facts_orders_update": "tradein_orders",
+    "kpi_facts_orders_delete": "tradein_orders",
+    "kpi_facts_orders_truncate": "tradein_orders",
+    "kpi_facts_products": "products",
+}
+FULL_REBUILD = "INSERT INTO kpi_fact_changes (sign, full_rebuild) VALUES (0, TRUE)"
+
+
+def _image(sign: int, alias: str) -> str:
+    """``INSERT`` of one row image (``NEW`` / ``OLD``) into the log."""
+    values = ", ".join(f"{alias}.{c}" for c in ORDER_COLUMNS)
+    return f"INSERT INTO kpi_fact_changes ({LOG_COLUMNS}) VALUES ({sign}, {values});"
+
+
+def _sqlite_ddl() -> list[str]:
+    category_moved = "OLD.category IS NOT NEW.category OR OLD.product_id IS NOT NEW.product_id"
+    return [
+        "CREATE TRIGGER IF NOT EXISTS kpi_facts_orders_insert AFTER INSERT ON tradein_orders "
+        f"BEGIN {_image(1, 'NEW')} END",
+        "CREATE TRIGGER IF NOT EXISTS kpi_facts_orders_update AFTER UPDATE ON tradein_orders "
+        f"BEGIN {_image(-1, 'OLD')} {_image(1, 'NEW')} END",
+        "CREATE TRIGGER IF NOT EXISTS kpi_facts_orders_delete AFTER DELETE ON tradein_orders "
+        f"BEGIN {_image(-1, 'OLD')} END",
+        "CREATE TRIGGER IF NOT EXISTS kpi_facts_products_update AFTER UPDATE ON products "
+        f"WHEN {category_moved} BEGIN {FULL_REBUILD}; END",
+        "CREATE TRIGGER IF NOT EXISTS kpi_facts_products_delete AFTER DELETE ON products "
+        f"BEGIN {FULL_REBUILD}; END",
+    ]
+
+
+def _pg_copy(sign: int, table: str) -> str:
+    columns = ", ".join(ORDER_COLUMNS)
+    return f"INSERT INTO kpi_fact_changes ({LOG_COLUMNS}) SELECT {sign}, {columns} FROM {table};"
+
+
+def _pg_function(name: str, body: str) -> str:
+    return (
+        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN {body} RETURN NULL; END $$"
+    )
+
+
+def _pg_ddl() -> list[str]:
+    category_moved = (
+        "(TG_OP = 'DELETE' OR OLD.category IS DISTINCT FROM NEW.category "
+        "OR OLD.product_id IS DISTINCT FROM NEW.product_id)"
+    )
+    statement = "FOR EACH STATEMENT EXECUTE FUNCTION"
+    return [
+        _pg_function("kpi_facts_log_inserted", _pg_copy(1, "new_rows")),
+        _pg_function("kpi_facts_log_updated", _pg_copy(-1, "old_rows") + _pg_copy(1, "new_rows")),
+        _pg_function("kpi_facts_log_deleted", _pg_copy(-1, "old_rows")),
+        _pg_function("kpi_facts_log_rebuild", f"{FULL_REBUILD};"),
+        _pg_function("kpi_facts_log_product", f"IF {category_moved} THEN {FULL_REBUILD}; END IF;"),
+        "CREATE OR REPLACE TRIGGER kpi_facts_orders_insert AFTER INSERT ON tradein_orders "
+        f"REFERENCING NEW TABLE AS new_rows {statement} kpi_facts_log_inserted()",
+        "CREATE OR REPLACE TRIGGER kpi_facts_orders_update AFTER UPDATE ON tradein_orders "
+        f"REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows {statement} "
+        "kpi_facts_log_updated()",
+        "CREATE OR REPLACE TRIGGER kpi_facts_orders_delete AFTER DELETE ON tradein_orders "
+        f"REFERENCING OLD TABLE AS old_rows {statement} kpi_facts_log_deleted()",
+        "CREATE OR REPLACE TRIGGER kpi_facts_orders_truncate AFTER TRUNCATE ON tradein_orders "
+        f"{statement} kpi_facts_log_rebuild()",
+        "CREATE OR REPLACE TRIGGER kpi_facts_products AFTER UPDATE OR DELETE ON products "
+        "FOR EACH ROW EXECUTE FUNCTION kpi_facts_log_product()",
+    ]
+
+
+def create_triggers(conn: Connection) -> None:
+    """Create the triggers if missing (idempotent), in the caller's transaction."""
+    for statement in _sqlite_ddl() if conn.dialect.name == "sqlite" else _pg_ddl():
+        conn.exec_driver_sql(statement)
+
+
+def drop_triggers(conn: Connection) -> None:
+    """Drop the triggers (a bulk load recreates them and rebuilds the facts after)."""
+    if conn.dialect.name == "sqlite":
+        for name in SQLITE_TRIGGERS:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+        return
+    for name, table in PG_TRIGGERS.items():
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+
+
+def install_triggers(engine: Engine) -> None:
+    """Create the triggers in their own transaction (``schema.create_all`` calls this)."""
+    with engine.begin() as conn:
+        create_triggers(conn)
