@@ -17,6 +17,7 @@ from sqlalchemy.sql import ColumnElement
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis.query import QueryContext
 from sheets_sync.kpis.sqlfuncs import seconds_between
+from sheets_sync.schema import products, tradein_orders
 
 ORDER_EVENTS: tuple[str, ...] = (
     "created_at", "shipped_at", "received_at", "inspected_at", "counter_answered_at",
@@ -88,3 +89,14 @@ def count_if(condition: ColumnElement[Any]) -> ColumnElement[Any]:
 def ratio(numerator: ColumnElement[Any], denominator: ColumnElement[Any]) -> ColumnElement[Any]:
     """A float ratio of sums, NULL when the denominator is zero (never integer division)."""
     return cast(numerator, Float) / func.nullif(cast(denominator, Float), 0, type_=Float)
+
+
+def order_filters(filters: Mapping[str, tuple[str, ...]]) -> list[Any]:
+    """A spreadsheet's seller / market / category restriction, for queries that read raw
+    orders (joined to products) rather than the daily facts."""
+    columns = {
+        "seller_id": tradein_orders.c.seller_id,
+        "country": tradein_orders.c.country,
+        "category": products.c.category,
+    }
+    return [columns[k].in_(values) for k, values in filters.items() if k in columns and values]

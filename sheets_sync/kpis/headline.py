@@ -44,8 +44,13 @@ from sqlalchemy import Float, Numeric, String, and_, case, cast, func, literal, 
 from sqlalchemy.sql import ColumnElement, Select, Subquery
 
 from sheets_sync.errors import TemplateError
-from sheets_sync.kpis.common import count_if, filter_values, ratio, within_inspection_sla
-from sheets_sync.kpis.daily import filter_clauses
+from sheets_sync.kpis.common import (
+    count_if,
+    filter_values,
+    order_filters,
+    ratio,
+    within_inspection_sla,
+)
 from sheets_sync.kpis.query import BuiltinQuery, QueryContext
 from sheets_sync.schema import products, targets, tradein_orders
 
@@ -151,7 +156,7 @@ def _sums(ctx: QueryContext, spans: tuple[Period, ...]) -> Subquery:
     return (
         select(*(s for p in spans for s in _period_sums(p)))
         .select_from(tradein_orders.join(products, products.c.product_id == o.product_id))
-        .where(touched, *filter_clauses(ctx.filters))
+        .where(touched, *order_filters(ctx.filters))
         .subquery("sums")
     )
 
