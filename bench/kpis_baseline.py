@@ -426,6 +426,87 @@ def onboarding(tables: Tables, as_of: dt.date, params: Mapping[str, Any]) -> pd.
     return table[table["steps_done"] < len(ONBOARDING_STEPS)].reset_index()
 
 
+# -- Dashboard headline (sheets_sync/kpis/headline.py) --
+
+HEADLINE_PERIODS = ("Day", "Week to date", "Month to date")
+HEADLINE_METRICS = ("Orders created", "Paid amount", "Ship rate (%)", "Counter-offer rate (%)",
+                    "Inspection SLA rate (%)", "CSAT (1–5)")  # fmt: skip
+HEADLINE_RATES = dict(zip(HEADLINE_METRICS[2:], (("ship_rate", 100.0), ("counter_offer_rate",
+                      100.0), ("sla_rate", 100.0), ("csat", 1.0)), strict=True))  # fmt: skip
+
+
+def _headline_values(orders: pd.DataFrame, first: dt.date, as_of: dt.date) -> list[Any]:
+    """One period's six figures (None where a rate has nothing to divide), per headline.py."""
+    lo, hi = day_bounds(first, as_of)
+    created = orders["created_at"].ge(lo) & orders["created_at"].lt(hi)
+    inspected = orders["inspected_at"].ge(lo) & orders["inspected_at"].lt(hi)
+    paid = orders["paid_at"].ge(lo) & orders["paid_at"].lt(hi)
+    rated = paid & orders["csat"].notna()
+    n_created, n_inspected = int(created.sum()), int(inspected.sum())
+    shipped = int((created & orders["shipped_at"].lt(hi)).sum())
+    in_sla = int((inspected & (orders["inspected_at"] - orders["received_at"]).le(SLA)).sum())
+    countered = int((inspected & orders["counter_offer_price"].notna()).sum())
+
+    def share(num: float, den: float) -> float | None:
+        return float(num) / float(den) if den else None
+
+    return [
+        float(n_created), round(float(orders["paid_price"][paid].astype(float).sum()), 2),
+        share(shipped * 100.0, n_created), share(countered * 100.0, n_inspected),
+        share(in_sla * 100.0, n_inspected),
+        share(float(orders["csat"][rated].sum()), int(rated.sum())),
+    ]  # fmt: skip
+
+
+def _volume_targets(targets: pd.DataFrame, first: dt.date, as_of: dt.date) -> list[Any]:
+    """Orders and paid-amount targets pro-rated by day (None when no target row applies)."""
+    days = pd.date_range(pd.Timestamp(first), pd.Timestamp(as_of), freq="D")
+    weights = (1 / days.days_in_month).to_series(index=days.to_period("M").start_time)
+    weights = weights.groupby(level=0).sum()
+    rows = targets[targets["month"].isin(weights.index)]
+    if rows.empty:
+        return [None, None]
+    share = rows["month"].map(weights)
+    return [float((rows[m].astype(float) * share).sum())
+            for m in ("orders_target", "paid_amount_target")]  # fmt: skip
+
+
+def _headline_status(value: Any, target: Any, lower: bool, limits: Mapping[str, Any]) -> Any:
+    """(attainment, status) as the SQL's CASE decides it."""
+    attainment = (
+        (target / value if value else None) if lower else (value / target if target else None)
+    )
+    if value is None:
+        return attainment, "NO DATA"
+    if not target:
+        return attainment, "NO TARGET"
+    if lower and value == 0:
+        return attainment, "GREEN"
+    shown = round(attainment, 6)
+    if shown >= limits["green"]:
+        return attainment, "GREEN"
+    return attainment, "AMBER" if shown >= limits["amber"] else "RED"
+
+
+def dashboard_headline(tables: Tables, as_of: dt.date, params: Mapping[str, Any]) -> pd.DataFrame:
+    """The 18 headline rows: metric × (as-of day, week to date, month to date) vs target."""
+    orders, targets = tables["orders"], tables["targets"]
+    firsts = (as_of, as_of - dt.timedelta(days=as_of.weekday()), as_of.replace(day=1))
+    rows = []
+    for period, first in zip(HEADLINE_PERIODS, firsts, strict=True):
+        values = _headline_values(orders, first, as_of)
+        goals = _volume_targets(targets, first, as_of)
+        for metric, value in zip(HEADLINE_METRICS, values, strict=True):
+            key, points = HEADLINE_RATES.get(metric, ("", 0.0))
+            target = params["rate_targets"][key] * points if key else goals.pop(0)
+            lower = metric == "Counter-offer rate (%)"
+            attainment, status = _headline_status(value, target, lower, params["status"])
+            rows.append({"metric": metric, "period": period, "period_start": first,
+                         "period_end": as_of, "value": value, "target": target,
+                         "attainment": attainment, "status": status})  # fmt: skip
+    return pd.DataFrame(rows, dtype=object)
+
+
 # -- typing the rows like the runner does, and the registry of KPIs --
 
 
@@ -479,6 +560,7 @@ KPIS: dict[str, KPI] = {
     "quality": quality,
     "pricing": pricing,
     "onboarding": onboarding,
+    "dashboard_headline": dashboard_headline,
 }
 """Built-in query name → its pandas computation (the template's params and window in ``params``)."""
 
