@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,10 @@ _DRIVERS = {
     "postgresql": "postgresql+psycopg",
     "postgres": "postgresql+psycopg",
 }
+
+SQLITE_BUSY_SECONDS = 30
+"""How long a SQLite statement waits for another connection's write lock: long enough for
+a sync's short writes, short enough that a stuck writer shows up as an error."""
 
 
 def normalise_url(url: str) -> str:
@@ -55,7 +60,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     url = normalise_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_SECONDS}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -101,6 +106,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@contextmanager
+def sqlite_immediate(conn: Connection, wait_seconds: float | None = None) -> Iterator[Connection]:
+    """A SQLite transaction that takes the database's one write lock at ``BEGIN``.
+
+    Sections that read, then write on what they read, must not both read and then
+    race for the upgrade (one would fail with "database is locked" mid-way).
+    ``wait_seconds`` raises the busy wait for this section only (a full facts build
+    may hold the lock for minutes); the engine's own wait is restored after.
+    """
+    conn.execution_options(isolation_level="AUTOCOMMIT")  # BEGIN / COMMIT issued here
+    if wait_seconds is not None:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait_seconds * 1000)}")
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.exec_driver_sql("ROLLBACK")
+            raise
+        conn.exec_driver_sql("COMMIT")
+    finally:
+        if wait_seconds is not None:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_SECONDS * 1000}")
 
 
 def describe(engine: Engine) -> str:

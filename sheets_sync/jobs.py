@@ -62,6 +62,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sheets_sync import runs
 from sheets_sync.config import Settings
+from sheets_sync.db import sqlite_immediate
 from sheets_sync.destinations import parse_destination
 from sheets_sync.errors import DatabaseError, NotStarted, RunChanged, TransientError
 from sheets_sync.locks import advisory_key, lock_key
@@ -234,15 +235,8 @@ def _exclusive(engine: Engine, name: str) -> Iterator[Connection]:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
             yield conn
         return
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT")  # we issue BEGIN ourselves
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.exec_driver_sql("ROLLBACK")
-            raise
-        conn.exec_driver_sql("COMMIT")
+    with engine.connect() as conn, sqlite_immediate(conn):
+        yield conn
 
 
 def _sweep(conn: Connection, settings: Settings, destination: str | None) -> list[str]:

@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 
+from sheets_sync.db import sqlite_immediate
 from sheets_sync.facts.measures import daily_facts, suspension_facts
 from sheets_sync.facts.triggers import create_triggers, drop_triggers
 from sheets_sync.locks import advisory_key
@@ -85,7 +86,10 @@ def exclusive(engine: Engine) -> Iterator[Connection]:
     """The database-wide section one refresh (or rebuild, or check) runs in."""
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            yield from _sqlite_immediate(conn)
+            # Another sync's full build of a large database may hold the write lock
+            # for minutes: wait for it, not just the engine's short busy wait.
+            with sqlite_immediate(conn, wait_seconds=WAIT_SECONDS):
+                yield conn
             return
         conn.exec_driver_sql(f"SET lock_timeout = '{WAIT_SECONDS}s'")
         conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
@@ -99,22 +103,6 @@ def exclusive(engine: Engine) -> Iterator[Connection]:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
             conn.exec_driver_sql("RESET lock_timeout")
             conn.commit()
-
-
-def _sqlite_immediate(conn: Connection) -> Iterator[Connection]:
-    conn.execution_options(isolation_level="AUTOCOMMIT")  # we issue BEGIN ourselves
-    # Another sync's full build of a large database may hold the write lock for
-    # a minute or more: wait for it (the engine's 30 s is meant for short writes).
-    conn.exec_driver_sql(f"PRAGMA busy_timeout = {WAIT_SECONDS * 1000}")
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.exec_driver_sql("ROLLBACK")
-        raise
-    finally:
-        conn.exec_driver_sql("PRAGMA busy_timeout = 30000")  # the engine's (db.make_engine)
-    conn.exec_driver_sql("COMMIT")
 
 
 def is_fresh(conn: Connection) -> bool:
