@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures_webhook import AUDIENCE, CertsServer, bearer, token
-from helpers import TEMPLATES
+from fixtures_webhook import CertsServer, bearer, service_settings, token
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
@@ -42,16 +41,8 @@ def sidebar_settings(db_url: str, certs: CertsServer, folder: Path) -> Settings:
         f"  - id: {SHEET_ALL}\n    name: Ops team\n"
         f"  - id: {SHEET_FR}\n    name: France\n    countries: [FR]\n"
     )
-    return Settings.load(
-        environ={},
-        database_url=db_url,
-        templates_dir=TEMPLATES,
-        config_file=registry,
-        oidc_certs_url=certs.url,
-        oidc_audiences=(AUDIENCE,),
-        allowed_domains=("tradein.example",),
-        sheets_api_url="http://127.0.0.1:9",  # the sidebar's endpoints never call Sheets
-    )
+    # The sidebar's endpoints never call Sheets: nothing listens at that address.
+    return service_settings(db_url, certs, registry, sheets_api_url="http://127.0.0.1:9")
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
+from helpers import TEMPLATES
+
+from sheets_sync.config import Settings
 
 AUDIENCE = "1234-apps-script.apps.googleusercontent.com"
 SECRET = "s" * 40
@@ -111,3 +115,20 @@ def token(private_pem: bytes = PRIVATE_PEM, key_id: str = KEY_ID, **changes: Any
 
 def bearer(value: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {value}"}
+
+
+def service_settings(db_url: str, certs: CertsServer, registry: Path, **more: Any) -> Settings:
+    """A webhook's settings under test: our certs and audience, the team's domain allowed.
+
+    Callers add what their test is about (the Sheets API address, HMAC, lock waits, ...).
+    """
+    return Settings.load(
+        environ={},
+        database_url=db_url,
+        templates_dir=TEMPLATES,
+        config_file=registry,
+        oidc_certs_url=certs.url,
+        oidc_audiences=(AUDIENCE,),
+        allowed_domains=("tradein.example",),
+        **more,
+    )

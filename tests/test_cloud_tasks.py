@@ -23,8 +23,7 @@ import pytest
 import requests
 from fixtures_sync import load_small_dataset
 from fixtures_tasks import QUEUE, TasksEmulator
-from fixtures_webhook import AUDIENCE, SECRET, CertsServer, bearer, token
-from helpers import TEMPLATES
+from fixtures_webhook import SECRET, CertsServer, bearer, service_settings, token
 from werkzeug.serving import make_server
 
 from sheets_sync import runs
@@ -57,17 +56,8 @@ def tasks_settings(
 ) -> Settings:
     registry = tmp_path / "sheets-sync.yaml"
     registry.write_text(f"spreadsheets:\n  - id: {sheet_id}\n    name: Ops team\n")
-    return Settings.load(
-        environ={},
-        database_url=db_url,
-        sheets_api_url=emulator.url,
-        templates_dir=TEMPLATES,
-        config_file=registry,
-        oidc_certs_url=certs.url,
-        oidc_audiences=(AUDIENCE,),
-        allowed_domains=("tradein.example",),
-        hmac_secret=SECRET,
-        **more,
+    return service_settings(
+        db_url, certs, registry, sheets_api_url=emulator.url, hmac_secret=SECRET, **more
     )
 
 

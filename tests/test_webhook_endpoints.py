@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 import requests
 from fixtures_sync import at, load_small_dataset
-from fixtures_webhook import AUDIENCE, SECRET, CertsServer, bearer, token
-from helpers import TEMPLATES, order
+from fixtures_webhook import SECRET, CertsServer, bearer, service_settings, token
+from helpers import order
 from pricing_sheets import TeamSheet
 from sqlalchemy import insert, select
 from werkzeug.serving import make_server
@@ -84,15 +84,11 @@ def registry_file(tmp_path: Path, sheets: dict[str, str]) -> Path:
 
 
 def make_settings(db_url: str, emulator: Any, certs: CertsServer, registry: Path) -> Settings:
-    return Settings.load(
-        environ={},
-        database_url=db_url,
+    return service_settings(
+        db_url,
+        certs,
+        registry,
         sheets_api_url=emulator.url,
-        templates_dir=TEMPLATES,
-        config_file=registry,
-        oidc_certs_url=certs.url,
-        oidc_audiences=(AUDIENCE,),
-        allowed_domains=("tradein.example",),
         hmac_secret=SECRET,
         lock_wait_seconds=60,
     )

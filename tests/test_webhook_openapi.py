@@ -17,12 +17,10 @@ from typing import Any
 import pytest
 import schemathesis
 import yaml
-from fixtures_webhook import AUDIENCE, CertsServer, bearer, token
-from helpers import TEMPLATES
+from fixtures_webhook import CertsServer, bearer, service_settings, token
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
-from sheets_sync.config import Settings
 from webhook import create_app, runtime
 from webhook.auth import ENGINE_KEY
 from webhook.jobs_api import REFRESH_BODY
@@ -41,14 +39,10 @@ accept/refuse cases are tests/test_webhook_auth.py and test_webhook_endpoints.py
 def app(db_url: str, certs: CertsServer, tmp_path: Path) -> Iterator[Any]:
     registry = tmp_path / "sheets-sync.yaml"
     registry.write_text("spreadsheets:\n  - id: 1AbCdEfGhIjKlMnOpQrStUv\n    name: Ops team\n")
-    config = Settings.load(
-        environ={},
-        database_url=db_url,
-        templates_dir=TEMPLATES,
-        config_file=registry,
-        oidc_certs_url=certs.url,
-        oidc_audiences=(AUDIENCE,),
-        allowed_domains=("tradein.example",),
+    config = service_settings(
+        db_url,
+        certs,
+        registry,
         sheets_api_url="http://127.0.0.1:9",  # nothing listens: a queued sync fails fast
         retry_deadline_seconds=1,
     )
