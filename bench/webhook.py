@@ -98,6 +98,7 @@ def app_env(tmp: str, db_url: str, sheets_url: str, sheet_id: str) -> dict[str, 
         SHEETS_SYNC_SHEETS_API_URL=sheets_url,
         SHEETS_SYNC_HMAC_SECRET=SECRET,
         SHEETS_SYNC_JOB_WORKERS="4",  # app.yaml's values
+        SHEETS_SYNC_JOB_PROCESSES="true",
         SHEETS_SYNC_LOCK_WAIT_SECONDS="30",
         SHEETS_SYNC_OIDC_AUDIENCES="bench.apps.googleusercontent.com",
         SHEETS_SYNC_ALLOWED_DOMAINS="example.com",

@@ -85,6 +85,9 @@ class Settings:
     """Delivery stops trying after this long, so it never holds up the nightly job."""
     job_workers: int = 4
     """Threads of the webhook's in-process executor: syncs running at once per process."""
+    job_processes: bool = False
+    """Run those syncs in child processes at a lower CPU priority (sheets_sync/sync_processes.py),
+    so a sync never holds the GIL or the CPU that the requests need."""
     job_timeout_seconds: float = 900.0
     """A queued run not started within this is taken for dead and marked failed (jobs.py)."""
     # Cloud Tasks executor (docs/design.md §8, sheets_sync/tasks.py): on when the queue is set.

@@ -67,6 +67,7 @@ from sheets_sync.destinations import parse_destination
 from sheets_sync.errors import DatabaseError, NotStarted, RunChanged, TransientError
 from sheets_sync.locks import advisory_key, lock_key
 from sheets_sync.schema import sync_locks, sync_runs
+from sheets_sync.sync_processes import SyncProcesses
 
 log = logging.getLogger(__name__)
 
@@ -319,8 +320,16 @@ class InProcessExecutor:
     whatever happens, it ends succeeded or failed in ``sync_runs``.
     """
 
-    def __init__(self, engine: Engine, settings: Settings, workers: int = 4) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        workers: int = 4,
+        processes: SyncProcesses | None = None,
+    ) -> None:
         self.engine, self.settings = engine, settings
+        self.processes = processes
+        """With ``processes``, each thread waits on a child process running the sync."""
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sheets-sync-job")
         self._lock = threading.Lock()
         self._follow_ups: list[threading.Thread] = []
@@ -332,6 +341,8 @@ class InProcessExecutor:
     def shutdown(self, wait: bool = True) -> None:
         """Stop taking jobs; with ``wait``, let the queued runs and follow-ups finish."""
         self._pool.shutdown(wait=wait)
+        if self.processes is not None:
+            self.processes.shutdown(wait=wait)
         for follow_up in list(self._follow_ups) if wait else []:
             follow_up.join()
 
@@ -354,18 +365,24 @@ class InProcessExecutor:
         thread.start()
 
     def _run(self, job: Job) -> None:
-        token = RUN_CONTEXT.set(job)
-        try:
-            self._start(job)
-        finally:
-            RUN_CONTEXT.reset(token)
+        if self.processes is not None:
+            self.processes.run(self.engine, job)
+        else:
+            run_job(self.engine, self.settings, job)
 
-    def _start(self, job: Job) -> None:
-        outcome = run_queued(self.engine, self.settings, job.run_id, job.filters)
+
+def run_job(engine: Engine, settings: Settings, job: Job) -> Outcome:
+    """Run a queued job to its end, its log lines stamped with its run and request ids."""
+    token = RUN_CONTEXT.set(job)
+    try:
+        outcome = run_queued(engine, settings, job.run_id, job.filters)
         if not outcome.ran:
             log.warning("run %s is no longer queued; not started", job.run_id)
         elif outcome.status == "succeeded":
             log.info("run %s succeeded", job.run_id)
+        return outcome
+    finally:
+        RUN_CONTEXT.reset(token)
 
 
 @dataclass(frozen=True)

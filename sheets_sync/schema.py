@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
@@ -223,16 +224,19 @@ sync_locks = Table(
 itself, or on PostgreSQL a note beside the advisory lock so a waiting run can
 name the holder. ``destination`` is the lock key (a workbook's resolved path)."""
 
-webhook_nonces = Table(
-    "webhook_nonces",
+hmac_nonces = Table(
+    "hmac_nonces",
     metadata,
-    Column("signature", Text, primary_key=True),
-    Column("expires_at", DateTime, nullable=False),
-    Index("ix_webhook_nonces_expires_at", "expires_at"),
+    Column("expires_unix", BigInteger, primary_key=True),
+    Column("digest", LargeBinary(32), primary_key=True),
+    sqlite_with_rowid=False,
 )
 """HMAC signatures the webhook has accepted, kept until they leave the time window
-(webhook/auth.py), so a replay is refused by every process and instance sharing
-the database. ``signature`` is a SHA-256 of the signature header, not the header."""
+(sheets_sync/nonces.py), so a replay is refused by every process and instance sharing
+the database. ``digest`` is the SHA-256 of the signature, not the signature. The key
+leads with the expiry (Unix seconds), so every insert lands at the same end of one
+B-tree and the sweep deletes from the other end (a clustered table on SQLite): a key
+led by a random digest dirtied a random page of a large index on every request."""
 
 ALERT_STATUSES: tuple[str, ...] = ("active", "resolved")
 

@@ -421,3 +421,25 @@ def test_a_template_not_saved_as_utf8_names_the_file_and_the_fix(tmp_path: Path)
         f"{path}: (file): not UTF-8 text (byte 0xE9 on line 1). Fix: save the file as UTF-8 "
         "(in your editor: Save with encoding → UTF-8)"
     )
+
+
+def test_a_service_rereads_its_templates_only_when_a_file_changed(tmp_path: Path) -> None:
+    """Each sync asks for the templates: parsed once, yet an edit counts at the next sync."""
+    from sheets_sync.config import Settings
+    from sheets_sync.sync import load_all_templates
+
+    settings = Settings(templates_dir=tmp_path)
+    write_template(tmp_path, GOOD)
+    first = load_all_templates(settings)
+    assert load_all_templates(settings)["My Report"] is first["My Report"]  # not parsed again
+
+    # same size, saved within the same clock tick: still seen
+    write_template(tmp_path, GOOD.replace("My Report", "Our Report"))
+    assert list(load_all_templates(settings)) == ["Our Report"]
+
+    write_template(tmp_path, GOOD.replace("title: My Report", "title: [My Report"))
+    with pytest.raises(TemplateError, match=r"report\.yaml"):
+        load_all_templates(settings)  # a broken edit fails this call, not a later one
+    (tmp_path / "other.yaml").write_text(GOOD.replace("My Report", "Other"))
+    write_template(tmp_path, GOOD)
+    assert list(load_all_templates(settings)) == ["My Report", "Other"]

@@ -7,7 +7,6 @@ verifies them with google-auth, unmodified.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import threading
@@ -31,9 +30,10 @@ from sqlalchemy import insert, select
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
 from sheets_sync.errors import ConfigError
-from sheets_sync.schema import webhook_nonces
+from sheets_sync.nonces import NonceSweep
+from sheets_sync.schema import hmac_nonces
 from webhook import create_app
-from webhook.auth import NonceSweep, requires_auth
+from webhook.auth import requires_auth
 
 
 def make_app(settings: Settings) -> Any:
@@ -223,21 +223,21 @@ def test_one_signature_sent_at_once_to_two_apps_gets_in_once(settings):
 
 
 def nonces(settings: Settings) -> tuple[int, int]:
-    """(expired, live) rows of ``webhook_nonces``."""
+    """(expired, live) rows of ``hmac_nonces``."""
     engine = make_engine(settings.database_url)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = int(time.time())
     with engine.connect() as conn:
-        expiries = conn.execute(select(webhook_nonces.c.expires_at)).scalars().all()
+        expiries = conn.execute(select(hmac_nonces.c.expires_unix)).scalars().all()
     engine.dispose()
     return sum(e < now for e in expiries), sum(e >= now for e in expiries)
 
 
 def add_expired(settings: Settings, count: int) -> None:
     engine = make_engine(settings.database_url)
-    gone = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=1)
-    rows = [{"signature": uuid.uuid4().hex, "expires_at": gone} for _ in range(count)]
+    gone = int(time.time()) - 2
+    rows = [{"digest": uuid.uuid4().bytes * 2, "expires_unix": gone} for _ in range(count)]
     with engine.begin() as conn:
-        conn.execute(insert(webhook_nonces), rows)
+        conn.execute(insert(hmac_nonces), rows)
     engine.dispose()
 
 

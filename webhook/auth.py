@@ -15,10 +15,10 @@ reason goes to the log, never the token or the signature themselves.
 - **HMAC**: ``X-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.METHOD.path.body">``
   when ``SHEETS_SYNC_HMAC_SECRET`` is set; ±:data:`HMAC_WINDOW_SECONDS`, compared
   in constant time, and each signature accepted once: it is remembered in the
-  ``webhook_nonces`` table (one autocommitted insert, its primary key refusing
-  a second) until it leaves the window, so a replay is refused by every
-  process and instance sharing the database. Each process deletes the rows
-  past the window every :data:`NONCE_SWEEP_SECONDS`.
+  ``hmac_nonces`` table (:mod:`sheets_sync.nonces`: its primary key refuses a
+  second; concurrent requests of a process are recorded in one transaction)
+  until it leaves the window, so a replay is refused by every process and
+  instance sharing the database.
 - **cron** / **task**: ``X-Appengine-Cron: true`` / ``X-AppEngine-QueueName``
   are trusted only on App Engine (``GAE_ENV`` set), which strips them from
   outside requests; elsewhere they are ignored, like no credentials at all.
@@ -31,7 +31,6 @@ reason goes to the log, never the token or the signature themselves.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import hmac
@@ -50,13 +49,12 @@ import google.auth.transport.requests
 from flask import Flask, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from google.oauth2 import id_token
-from sqlalchemy import delete, exc, insert
 from sqlalchemy.engine import Engine
 
+from sheets_sync import nonces
 from sheets_sync.config import ENV_PREFIX, Settings
 from sheets_sync.db import make_engine
 from sheets_sync.errors import ConfigError
-from sheets_sync.schema import webhook_nonces
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +65,9 @@ ISSUERS = ("accounts.google.com", "https://accounts.google.com")
 CLOCK_SKEW_SECONDS = 10
 HMAC_WINDOW_SECONDS = 300
 CERTS_TIMEOUT_SECONDS = 10
-NONCE_SWEEP_SECONDS = 30.0
-"""How often a process deletes the HMAC nonces that have left the window (:class:`NonceSweep`)."""
 """A certs server that hangs costs a caller this long, not google-auth's default 120 s."""
 ENGINE_KEY = "sheets_sync.engine"
 """``app.extensions`` key of the app's database engine (made on first use if absent)."""
-REMEMBER = insert(webhook_nonces)
-"""Built once: every HMAC request runs it (building statements costs more than running them)."""
 _SIGNATURE = re.compile(r"^t=(\d{1,12}),v1=([0-9a-fA-F]{64})$")
 
 View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
@@ -314,62 +308,25 @@ def _hmac_caller(header: str, secret: str) -> Caller:
     return Caller("hmac", None)
 
 
-def _remember_once(signature: str, expires: float) -> None:
-    """Record the signature, refusing one already recorded (a replay); now and then forget expired ones.
-
-    The insert is one autocommitted statement: on SQLite the database's write
-    lock is then held only inside that one call, never across Python code
-    waiting for the GIL, which under load made every other writer of every
-    process queue behind it (bench/webhook.py). The primary key still refuses a
-    replay in any process sharing the database.
-    """
-    digest = hashlib.sha256(signature.encode()).hexdigest()
-    engine = app_engine()
-    try:
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
-            conn.execute(REMEMBER, {"signature": digest, "expires_at": _naive_utc(expires)})
-    except exc.IntegrityError:
-        raise Refused(401, "X-Signature was already used (replay)") from None
-    _nonce_sweep().maybe_forget_expired(engine)
-
-
-class NonceSweep:
-    """Deletes expired nonces at most once per :data:`NONCE_SWEEP_SECONDS` per process.
-
-    An expired row only takes room: its signature is outside the time window,
-    so it is refused before the table is asked. Deleting on every request was
-    a second write per request, on every process, on the same rows.
-    """
-
-    def __init__(self, interval: float = NONCE_SWEEP_SECONDS) -> None:
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._next = 0.0
-
-    def maybe_forget_expired(self, engine: Engine) -> int | None:
-        """Delete the expired nonces if the interval has passed (rows deleted), else None."""
-        with self._lock:
-            now = time.monotonic()
-            if now < self._next:
-                return None
-            self._next = now + self.interval
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
-            expired = webhook_nonces.c.expires_at < _naive_utc(time.time())
-            return conn.execute(delete(webhook_nonces).where(expired)).rowcount
+def _remember_once(signature: str, expires_unix: int) -> None:
+    """Refuse a signature already accepted (a replay); now and then forget expired ones."""
+    if not _nonce_ledger().remember_once(signature, expires_unix):
+        raise Refused(401, "X-Signature was already used (replay)")
+    _nonce_sweep().maybe_forget_expired(app_engine())
 
 
 _NONCE_SWEEP_KEY = "sheets_sync.nonce_sweep"
+_NONCE_LEDGER_KEY = "sheets_sync.nonce_ledger"
 
 
-def _nonce_sweep() -> NonceSweep:
-    return cast(NonceSweep, _app_singleton(_NONCE_SWEEP_KEY, NonceSweep))
+def _nonce_ledger() -> nonces.NonceLedger:
+    """The process's ledger: its requests' signatures are recorded in shared transactions."""
+    make = functools.partial(nonces.NonceLedger, app_engine())
+    return cast(nonces.NonceLedger, _app_singleton(_NONCE_LEDGER_KEY, make))
 
 
-def _naive_utc(seconds: float) -> dt.datetime:
-    """A Unix time as the naive UTC datetime the schema stores."""
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).replace(tzinfo=None)
+def _nonce_sweep() -> nonces.NonceSweep:
+    return cast(nonces.NonceSweep, _app_singleton(_NONCE_SWEEP_KEY, nonces.NonceSweep))
 
 
 def app_engine() -> Engine:

@@ -66,7 +66,13 @@ class RequestContextFilter(logging.Filter):
 
 def init_app(app: Flask) -> None:
     """Send our loggers' records, as JSON lines, to ``LOG_STREAM`` (default stderr)."""
-    stream: IO[str] = app.config.get("LOG_STREAM") or sys.stderr
+    send_json_lines(app.config.get("LOG_STREAM") or sys.stderr)
+    app.before_request(_start_clock)
+    app.after_request(_access_line)
+
+
+def send_json_lines(stream: IO[str]) -> None:
+    """Our loggers write JSON lines to ``stream`` (replacing a handler set before)."""
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestContextFilter())
@@ -77,8 +83,11 @@ def init_app(app: Flask) -> None:
             logger.removeHandler(old)
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-    app.before_request(_start_clock)
-    app.after_request(_access_line)
+
+
+def init_sync_process() -> None:
+    """A sync process's log lines: JSON on stderr, like the worker that started it."""
+    send_json_lines(sys.stderr)
 
 
 def _start_clock() -> None:

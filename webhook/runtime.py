@@ -22,6 +22,8 @@ from sheets_sync.config import Settings
 from sheets_sync.errors import DatabaseError
 from sheets_sync.jobs import InProcessExecutor, sweep_stale
 from sheets_sync.registry import Registry, load_registry
+from sheets_sync.sync_processes import SyncProcesses
+from webhook import logs
 from webhook.auth import app_engine
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,8 @@ def executor() -> InProcessExecutor:
     """This process's job executor, made on first use.
 
     Cloud Tasks when ``SHEETS_SYNC_TASKS_QUEUE`` is set (:mod:`sheets_sync.tasks`),
-    else ``SHEETS_SYNC_JOB_WORKERS`` threads of this process.
+    else ``SHEETS_SYNC_JOB_WORKERS`` threads of this process, each running its sync
+    itself or, with ``SHEETS_SYNC_JOB_PROCESSES``, in a lower-priority child process.
     """
     with _executor_lock:
         pool = current_app.extensions.get(EXECUTOR_KEY)
@@ -75,7 +78,8 @@ def _make_executor(config: Settings) -> InProcessExecutor:
         from sheets_sync.tasks import CloudTasksExecutor
 
         return CloudTasksExecutor(engine(), config)
-    return InProcessExecutor(engine(), config, config.job_workers)
+    processes = SyncProcesses(config, logs.init_sync_process) if config.job_processes else None
+    return InProcessExecutor(engine(), config, config.job_workers, processes)
 
 
 def get_db() -> Connection:
