@@ -47,9 +47,11 @@ import contextlib
 import contextvars
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -61,6 +63,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import SQLAlchemyError
 
 from sheets_sync import runs
+from sheets_sync.batching import GroupCall
 from sheets_sync.config import Settings
 from sheets_sync.db import sqlite_immediate
 from sheets_sync.destinations import parse_destination
@@ -87,6 +90,16 @@ ACTIVE_RUNS = (
 )
 """The runs a refresh may join. Built once, like :data:`LOCK_NOTE`: on the path every
 refresh takes, building a statement anew cost more CPU than running it."""
+ACTIVE_RUNS_OF = (
+    select(sync_runs)
+    .where(
+        sync_runs.c.spreadsheet.in_(bindparam("names", expanding=True))
+        & (sync_runs.c.kind == KIND)
+        & sync_runs.c.status.in_(ACTIVE)
+    )
+    .order_by(sync_runs.c.queued_at)
+)
+"""The same for several destinations: the read a batch of refreshes shares."""
 LOCK_NOTE = select(sync_locks).where(sync_locks.c.destination == bindparam("key"))
 
 
@@ -168,15 +181,55 @@ def _live_run(engine: Engine, settings: Settings, name: str, wanted: tuple[str, 
     request goes on to the locked path, which sweeps it and joins, widens or
     queues afresh — so a dead run is never joined, and is failed as soon as a
     refresh of its spreadsheet comes, as before.
-    Autocommitted reads: on PostgreSQL no BEGIN and ROLLBACK round trips.
+
+    The requests of a process asking at the same time share one read
+    (:class:`~sheets_sync.batching.GroupCall`), which starts after all of them
+    asked: each sees the runs as they were after its request arrived.
     """
+    return _live_reader(engine)((settings, name, wanted))
+
+
+LiveAsk = tuple[Settings, str, tuple[str, ...]]
+_LIVE_READERS: weakref.WeakKeyDictionary[Engine, GroupCall[LiveAsk, str | None]] = (
+    weakref.WeakKeyDictionary()
+)
+_LIVE_READERS_LOCK = threading.Lock()
+
+
+def _live_reader(engine: Engine) -> GroupCall[LiveAsk, str | None]:
+    with _LIVE_READERS_LOCK:
+        reader = _LIVE_READERS.get(engine)
+        if reader is None:
+            reader = _LIVE_READERS[engine] = GroupCall(functools.partial(_live_runs, engine))
+        return reader
+
+
+def _live_runs(engine: Engine, asks: Sequence[LiveAsk]) -> list[str | None]:
+    """:func:`_live_run` for a batch of asks, in one autocommitted read (no BEGIN/ROLLBACK)."""
+    names = sorted({name for _, name, _ in asks})
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT")
-        active, now = _active_runs(conn, name), runs.utcnow()
-        if any(_why_dead(conn, settings, run, now) is not None for run in active):
-            return None  # the locked path sweeps it, as every refresh did before
-        run = next((r for r in active if covers(r["tabs"], wanted)), None)
-        return None if run is None else str(run["run_id"])
+        rows = conn.execute(ACTIVE_RUNS_OF, {"names": names}).mappings().all()
+        now = runs.utcnow()
+        active: dict[str, list[RowMapping]] = {name: [] for name in names}
+        for row in rows:
+            active[row["spreadsheet"]].append(row)
+        return [
+            _joinable(conn, settings, active[name], wanted, now) for settings, name, wanted in asks
+        ]
+
+
+def _joinable(
+    conn: Connection,
+    settings: Settings,
+    active: Sequence[RowMapping],
+    wanted: tuple[str, ...],
+    now: dt.datetime,
+) -> str | None:
+    if any(_why_dead(conn, settings, run, now) is not None for run in active):
+        return None  # the locked path sweeps it, as every refresh did before
+    run = next((r for r in active if covers(r["tabs"], wanted)), None)
+    return None if run is None else str(run["run_id"])
 
 
 def _active_runs(conn: Connection, name: str) -> Sequence[RowMapping]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete
@@ -27,11 +27,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import ReturningInsert
 
+from sheets_sync.batching import GroupCall
+from sheets_sync.db import make_engine, retry_while_locked
 from sheets_sync.errors import DatabaseError
 from sheets_sync.schema import hmac_nonces
 
 SWEEP_SECONDS = 30.0
 """How often a process deletes the nonces that have left the window (:class:`NonceSweep`)."""
+
+
+Key = tuple[int, bytes]
+"""A recorded signature: (expiry in Unix seconds, SHA-256 of the signature)."""
 
 
 def insert_new(dialect: str) -> ReturningInsert[Any]:
@@ -44,82 +50,50 @@ def insert_new(dialect: str) -> ReturningInsert[Any]:
     raise DatabaseError(f"HMAC nonces need SQLite or PostgreSQL, not {dialect}")
 
 
-@dataclass
-class _Claim:
-    """One request's signature, waiting for the batch that records it."""
-
-    key: tuple[int, bytes]
-    first_use: bool | None = None
-    error: BaseException | None = None
-
-    @property
-    def settled(self) -> bool:
-        return self.first_use is not None or self.error is not None
-
-
 class NonceLedger:
     """This process's door to ``hmac_nonces``: concurrent requests share one transaction.
 
-    The first request to arrive while no batch is being written writes its own
-    claim at once (alone, when the service is quiet: no waiting for company);
-    requests arriving meanwhile queue, and when that write ends one of them
-    writes every queued claim in one statement. Under load each request waits
+    The signatures of requests arriving together are recorded by one statement
+    (:class:`~sheets_sync.batching.GroupCall`): under load each request waits
     for at most the batch before its own, and the database sees one
     transaction per batch instead of one per request.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        if engine.dialect.name == "sqlite":  # waits for the write lock in short pauses
+            url = engine.url.render_as_string(hide_password=False)
+            self.engine = make_engine(url, busy_seconds=0)
         self._statement = insert_new(engine.dialect.name)
-        self._turn = threading.Condition()
-        self._queued: list[_Claim] = []
-        self._writing = False
+        self._record = GroupCall(self._record_batch)
 
     def remember_once(self, signature: str, expires_unix: int) -> bool:
         """Record ``signature``; False when it was already recorded (a replay)."""
-        claim = _Claim((expires_unix, hashlib.sha256(signature.encode()).digest()))
-        batch = self._wait_or_lead(claim)
-        if batch:
-            self._write(batch)
-            with self._turn:
-                self._writing = False
-                self._turn.notify_all()
-        if claim.error is not None:
-            first_line = str(claim.error).splitlines()[0] if str(claim.error) else ""
-            raise DatabaseError(f"cannot record the signature: {first_line}") from claim.error
-        return bool(claim.first_use)
-
-    def _wait_or_lead(self, claim: _Claim) -> list[_Claim]:
-        """Wait until ``claim`` is settled by another's batch (returns []), or take the queue."""
-        with self._turn:
-            self._queued.append(claim)
-            while self._writing and not claim.settled:
-                self._turn.wait()
-            if claim.settled:
-                return []
-            batch, self._queued, self._writing = self._queued, [], True
-            return batch
-
-    def _write(self, batch: list[_Claim]) -> None:
-        """Settle every claim of ``batch``: new, replay (also twice in one batch), or error."""
-        fresh: dict[tuple[int, bytes], _Claim] = {}
-        for claim in batch:
-            if claim.key in fresh:
-                claim.first_use = False  # the same signature twice at once: one is a replay
-            else:
-                fresh[claim.key] = claim
-        rows = [{"expires_unix": k[0], "digest": k[1]} for k in fresh]
+        key = (expires_unix, hashlib.sha256(signature.encode()).digest())
         try:
-            with self.engine.connect() as conn:
-                conn.execution_options(isolation_level="AUTOCOMMIT")
-                result = conn.execute(self._statement, rows)
-                recorded = {(int(r.expires_unix), bytes(r.digest)) for r in result}
-        except Exception as error:  # every waiter must wake, whatever went wrong
-            for claim in fresh.values():
-                claim.error = error
-            return
-        for key, claim in fresh.items():
-            claim.first_use = key in recorded
+            return self._record(key)
+        except Exception as error:
+            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise DatabaseError(f"cannot record the signature: {first_line}") from error
+
+    def _record_batch(self, keys: Sequence[Key]) -> list[bool]:
+        """For each key, whether it is new; the same key twice at once is new only once."""
+        unique = list(dict.fromkeys(keys))
+        recorded = retry_while_locked(lambda: self._insert(unique))
+        first: set[Key] = set()
+        answers = []
+        for key in keys:
+            answers.append(key in recorded and key not in first)
+            first.add(key)
+        return answers
+
+    def _insert(self, keys: list[Key]) -> set[Key]:
+        """One autocommitted statement: the keys it recorded (a replay's is left out)."""
+        rows = [{"expires_unix": expires, "digest": digest} for expires, digest in keys]
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            result = conn.execute(self._statement, rows)
+            return {(int(r.expires_unix), bytes(r.digest)) for r in result}
 
 
 def forget_expired(engine: Engine, now: float | None = None) -> int:

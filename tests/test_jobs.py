@@ -322,3 +322,31 @@ def test_job_settings_are_checked(setting, value, fix) -> None:
 
     with pytest.raises(ConfigError, match=fix):
         Settings.load(environ={}, templates_dir=TEMPLATES, **{setting: value})
+
+
+def test_refreshes_asking_together_share_one_read_and_each_joins_a_live_run(
+    engine, settings
+) -> None:
+    """Concurrent joins are answered by shared reads, each taken after its caller asked."""
+    schema.create_all(engine)
+    running = queue_or_join(engine, settings, SHEET, trigger="api")
+    set_run(engine, running.run_id, status="running", started_at=runs.utcnow())
+    other = queue_or_join(engine, settings, "gsheets:0ZyXwVuTsRqPoNmLkJiH", trigger="api")
+    found: list[tuple[str, bool]] = []
+    start = threading.Barrier(24)
+
+    def ask(index: int) -> None:
+        sheet = SHEET if index % 2 else "gsheets:0ZyXwVuTsRqPoNmLkJiH"
+        start.wait()
+        ticket = queue_or_join(engine, settings, sheet, trigger="api")
+        found.append((ticket.run_id, ticket.joined))
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(found) == sorted([(running.run_id, True)] * 12 + [(other.run_id, True)] * 12)
+    set_run(engine, running.run_id, status="succeeded", finished_at=runs.utcnow())
+    after = queue_or_join(engine, settings, SHEET, trigger="api")  # read after the run ended
+    assert not after.joined and after.run_id != running.run_id
