@@ -1,7 +1,7 @@
 """Latency and throughput of an HMAC-signed ``POST /hooks/refresh`` under app.yaml's gunicorn.
 
-The app runs exactly as app.yaml starts it (``gunicorn --workers 2 --threads
-8 --timeout 600 'webhook:create_app()'``) but bound to 127.0.0.1 on a free
+The app runs exactly as app.yaml starts it (its ``entrypoint``, read from the
+file, with app.yaml's job settings) but bound to 127.0.0.1 on a free
 port, with a database made by ``sheets-sync init-db`` (a SQLite file, or with
 ``--database postgresql`` a scratch database on the local server), a registry
 of one spreadsheet, and ``SHEETS_SYNC_SHEETS_API_URL`` pointing at
@@ -23,7 +23,7 @@ user + system time over the round, from /proc, sync runs included) and the
 load generator's. Medians of ``--repeat`` rounds. Goal: refresh p99 < 50 ms.
 
 Run:  .venv/bin/python -P bench/webhook.py [--clients 50] [--seconds 10] [--repeat 3]
-        [--client async|threads] [--database sqlite|postgresql] [--workers 2 --threads 8]
+        [--client async|threads] [--database sqlite|postgresql] [--workers N --threads N]
         [--parked]  (every refresh joins a queued run that never starts: no syncs at all)
 """
 
@@ -46,6 +46,7 @@ import itertools
 import json
 import os
 import resource
+import shlex
 import statistics
 import subprocess
 import tempfile
@@ -57,6 +58,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import yaml
 from benchlib import free_port, scratch_postgres, start_emulator, tool, wait_up
 from sqlalchemy import create_engine, select
 
@@ -70,18 +72,38 @@ PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 LOADGEN = Path(__file__).resolve().with_name("loadgen.py")
 TICK = os.sysconf("SC_CLK_TCK")
 PATH = "/hooks/refresh"
-WHITESPACE = " \t\n\r"  # JSON allows any of these after the value: 4 symbols per char
+WHITESPACE = " \t\n\r"
+APP_YAML = Path(__file__).resolve().parent.parent / "app.yaml"
+APP_YAML_SETTINGS = (
+    "SHEETS_SYNC_JOB_WORKERS", "SHEETS_SYNC_JOB_PROCESSES", "SHEETS_SYNC_LOCK_WAIT_SECONDS",
+)  # fmt: skip
+"""app.yaml's settings the bench takes as they are; not its Secret Manager references, its
+audience and domain (replaced by the bench's), nor its Cloud Tasks queue (refreshes run on
+the instance here: the in-process executor)."""  # JSON allows any of these after the value: 4 symbols per char
+
+
+def app_yaml() -> dict[str, Any]:
+    return dict(yaml.safe_load(APP_YAML.read_text()))
+
+
+def gunicorn_command(port: int, workers: int | None, threads: int | None) -> list[str]:
+    """app.yaml's entrypoint as written, bound to loopback on ``port``; ``--workers`` /
+    ``--threads`` replaced only when given (to compare other sizes)."""
+    command = shlex.split(app_yaml()["entrypoint"])
+    command[0] = tool(command[0])
+    command[command.index("-b") + 1] = f"127.0.0.1:{port}"
+    for option, value in (("--workers", workers), ("--threads", threads)):
+        if value is not None:
+            command[command.index(option) + 1] = str(value)
+    return command
 
 
 def start_gunicorn(
-    env: dict[str, str], log: Any, workers: int = 2, threads: int = 8
+    env: dict[str, str], log: Any, workers: int | None = None, threads: int | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     """app.yaml's entrypoint, with ``-b :$PORT`` turned into loopback and a free port."""
     port = free_port()
-    command = [
-        tool("gunicorn"), "-b", f"127.0.0.1:{port}", "--workers", str(workers),
-        "--threads", str(threads), "--timeout", "600", "webhook:create_app()",
-    ]  # fmt: skip
+    command = gunicorn_command(port, workers, threads)
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     wait_up(url + "/healthz", proc, "gunicorn")
@@ -97,12 +119,11 @@ def app_env(tmp: str, db_url: str, sheets_url: str, sheet_id: str) -> dict[str, 
         SHEETS_SYNC_CONFIG_FILE=str(registry),
         SHEETS_SYNC_SHEETS_API_URL=sheets_url,
         SHEETS_SYNC_HMAC_SECRET=SECRET,
-        SHEETS_SYNC_JOB_WORKERS="4",  # app.yaml's values
-        SHEETS_SYNC_JOB_PROCESSES="true",
-        SHEETS_SYNC_LOCK_WAIT_SECONDS="30",
         SHEETS_SYNC_OIDC_AUDIENCES="bench.apps.googleusercontent.com",
         SHEETS_SYNC_ALLOWED_DOMAINS="example.com",
     )
+    app_env = app_yaml()["env_variables"]
+    env.update({name: str(app_env[name]) for name in APP_YAML_SETTINGS})
     subprocess.run([tool("sheets-sync"), "init-db"], env=env, check=True, capture_output=True)
     return env
 
@@ -314,7 +335,7 @@ def measure(server: subprocess.Popen[bytes], bench: Bench) -> None:
     }
     print(
         f"\nmedians of {args.repeat} rounds, {args.clients} clients ({args.client} client, "
-        f"{args.database}, gunicorn {args.workers} × {args.threads} threads, "
+        f"{args.database}, {' '.join(gunicorn_command(0, args.workers, args.threads)[1:-1])}, "
         f"{'parked run, no syncs, ' if args.parked else ''}"
         f"load average {os.getloadavg()[0]:.1f} at the end):"
     )
@@ -346,8 +367,8 @@ def main() -> None:
     parser.add_argument(
         "--parked", action="store_true", help="refreshes join a run that never starts: no syncs"
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn's (app.yaml: 2)")
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn's (app.yaml: 8)")
+    parser.add_argument("--workers", type=int, help="instead of app.yaml's gunicorn --workers")
+    parser.add_argument("--threads", type=int, help="instead of app.yaml's gunicorn --threads")
     run(parser.parse_args())
 
 

@@ -55,15 +55,24 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, echo: bool = False, busy_seconds: float = SQLITE_BUSY_SECONDS) -> Engine:
+def make_engine(
+    url: str,
+    echo: bool = False,
+    busy_seconds: float = SQLITE_BUSY_SECONDS,
+    autocommit: bool = False,
+) -> Engine:
     """An engine for ``url``; SQLite gets WAL and a busy timeout for concurrent readers.
 
     ``busy_seconds=0`` makes a SQLite statement that meets another writer fail at
     once ("database is locked"), for a caller that waits its own way
-    (:func:`retry_while_locked`).
+    (:func:`retry_while_locked`). ``autocommit`` makes every statement its own
+    transaction on every connection, set once when it opens (asked per use
+    instead, SQLAlchemy resets it with two statements at each check-in).
     """
     url = normalise_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if autocommit:
+        kwargs["isolation_level"] = "AUTOCOMMIT"
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": busy_seconds}
     engine = create_engine(url, **kwargs)

@@ -79,13 +79,11 @@ POLL_SECONDS = 1.0
 """How often a follow-up (the nightly alerts) checks whether its runs have ended."""
 KIND = "sync"
 
+IS_ACTIVE = (sync_runs.c.status == ACTIVE[0]) | (sync_runs.c.status == ACTIVE[1])
+"""``status IN ('queued', 'running')`` without a list SQLAlchemy expands at each execution."""
 ACTIVE_RUNS = (
     select(sync_runs)
-    .where(
-        (sync_runs.c.spreadsheet == bindparam("name"))
-        & (sync_runs.c.kind == KIND)
-        & sync_runs.c.status.in_(ACTIVE)
-    )
+    .where((sync_runs.c.spreadsheet == bindparam("name")) & (sync_runs.c.kind == KIND) & IS_ACTIVE)
     .order_by(sync_runs.c.queued_at)
 )
 """The runs a refresh may join. Built once, like :data:`LOCK_NOTE`: on the path every
@@ -95,7 +93,7 @@ ACTIVE_RUNS_OF = (
     .where(
         sync_runs.c.spreadsheet.in_(bindparam("names", expanding=True))
         & (sync_runs.c.kind == KIND)
-        & sync_runs.c.status.in_(ACTIVE)
+        & IS_ACTIVE
     )
     .order_by(sync_runs.c.queued_at)
 )
@@ -205,11 +203,20 @@ def _live_reader(engine: Engine) -> GroupCall[LiveAsk, str | None]:
 
 
 def _live_runs(engine: Engine, asks: Sequence[LiveAsk]) -> list[str | None]:
-    """:func:`_live_run` for a batch of asks, in one autocommitted read (no BEGIN/ROLLBACK)."""
+    """:func:`_live_run` for a batch of asks, in one read outside any transaction.
+
+    PostgreSQL reads in autocommit (no BEGIN and ROLLBACK round trips); SQLite's
+    driver opens no transaction for a SELECT, and asking it for autocommit would
+    cost two statements when the connection goes back to the pool.
+    """
     names = sorted({name for _, name, _ in asks})
     with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-        rows = conn.execute(ACTIVE_RUNS_OF, {"names": names}).mappings().all()
+        if conn.dialect.name != "sqlite":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        if len(names) == 1:  # the usual batch: no list to expand into the statement
+            rows = conn.execute(ACTIVE_RUNS, {"name": names[0]}).mappings().all()
+        else:
+            rows = conn.execute(ACTIVE_RUNS_OF, {"names": names}).mappings().all()
         now = runs.utcnow()
         active: dict[str, list[RowMapping]] = {name: [] for name in names}
         for row in rows:

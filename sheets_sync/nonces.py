@@ -63,7 +63,7 @@ class NonceLedger:
         self.engine = engine
         if engine.dialect.name == "sqlite":  # waits for the write lock in short pauses
             url = engine.url.render_as_string(hide_password=False)
-            self.engine = make_engine(url, busy_seconds=0)
+            self.engine = make_engine(url, busy_seconds=0, autocommit=True)
         self._statement = insert_new(engine.dialect.name)
         self._record = GroupCall(self._record_batch)
 
@@ -91,7 +91,8 @@ class NonceLedger:
         """One autocommitted statement: the keys it recorded (a replay's is left out)."""
         rows = [{"expires_unix": expires, "digest": digest} for expires, digest in keys]
         with self.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+            if self.engine.dialect.name != "sqlite":  # its engine is autocommit already
+                conn.execution_options(isolation_level="AUTOCOMMIT")
             result = conn.execute(self._statement, rows)
             return {(int(r.expires_unix), bytes(r.digest)) for r in result}
 
