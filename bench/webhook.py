@@ -76,6 +76,7 @@ WHITESPACE = " \t\n\r"
 APP_YAML = Path(__file__).resolve().parent.parent / "app.yaml"
 APP_YAML_SETTINGS = (
     "SHEETS_SYNC_JOB_WORKERS", "SHEETS_SYNC_JOB_PROCESSES", "SHEETS_SYNC_LOCK_WAIT_SECONDS",
+    "SHEETS_SYNC_MIN_SYNC_INTERVAL_SECONDS",
 )  # fmt: skip
 """app.yaml's settings the bench takes as they are; not its Secret Manager references, its
 audience and domain (replaced by the bench's), nor its Cloud Tasks queue (refreshes run on
@@ -110,7 +111,9 @@ def start_gunicorn(
     return proc, url
 
 
-def app_env(tmp: str, db_url: str, sheets_url: str, sheet_id: str) -> dict[str, str]:
+def app_env(
+    tmp: str, db_url: str, sheets_url: str, sheet_id: str, min_interval: float | None = None
+) -> dict[str, str]:
     registry = Path(tmp) / "sheets-sync.yaml"
     registry.write_text(f"spreadsheets:\n  - id: {sheet_id}\n    name: Bench\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHEETS_SYNC_")}
@@ -124,6 +127,8 @@ def app_env(tmp: str, db_url: str, sheets_url: str, sheet_id: str) -> dict[str, 
     )
     app_env = app_yaml()["env_variables"]
     env.update({name: str(app_env[name]) for name in APP_YAML_SETTINGS})
+    if min_interval is not None:
+        env["SHEETS_SYNC_MIN_SYNC_INTERVAL_SECONDS"] = str(min_interval)
     subprocess.run([tool("sheets-sync"), "init-db"], env=env, check=True, capture_output=True)
     return env
 
@@ -286,7 +291,7 @@ def run(args: argparse.Namespace) -> None:
             if args.database == "postgresql":
                 db_url = stack.enter_context(scratch_postgres(args.pg_admin_url))
             sheet_id = emulator_client(sheets_url).create("Bench").id
-            env = app_env(tmp, db_url, sheets_url, sheet_id)
+            env = app_env(tmp, db_url, sheets_url, sheet_id, args.min_sync_interval)
             if args.parked:
                 park_a_run(db_url, sheet_id)
             log = stack.enter_context(open(Path(tmp) / "gunicorn.log", "wb"))
@@ -337,6 +342,7 @@ def measure(server: subprocess.Popen[bytes], bench: Bench) -> None:
         f"\nmedians of {args.repeat} rounds, {args.clients} clients ({args.client} client, "
         f"{args.database}, {' '.join(gunicorn_command(0, args.workers, args.threads)[1:-1])}, "
         f"{'parked run, no syncs, ' if args.parked else ''}"
+        f"min sync interval {_min_interval(args)} s, "
         f"load average {os.getloadavg()[0]:.1f} at the end):"
     )
     for name, values in medians.items():
@@ -349,6 +355,12 @@ def measure(server: subprocess.Popen[bytes], bench: Bench) -> None:
         f"  server cpu/req {refresh['server cpu ms/req'] / base['server cpu ms/req']:.2f}×"
         f"  (goal: refresh p99 < 50 ms: {'met' if refresh['p99 ms'] < 50 else 'NOT met'})"
     )
+
+
+def _min_interval(args: argparse.Namespace) -> str:
+    if args.min_sync_interval is not None:
+        return f"{args.min_sync_interval:g}"
+    return str(app_yaml()["env_variables"]["SHEETS_SYNC_MIN_SYNC_INTERVAL_SECONDS"])
 
 
 def _line(values: dict[str, float]) -> str:
@@ -366,6 +378,11 @@ def main() -> None:
     parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
     parser.add_argument(
         "--parked", action="store_true", help="refreshes join a run that never starts: no syncs"
+    )
+    parser.add_argument(
+        "--min-sync-interval",
+        type=float,
+        help="instead of app.yaml's SHEETS_SYNC_MIN_SYNC_INTERVAL_SECONDS (0: a run after each)",
     )
     parser.add_argument("--workers", type=int, help="instead of app.yaml's gunicorn --workers")
     parser.add_argument("--threads", type=int, help="instead of app.yaml's gunicorn --threads")

@@ -90,6 +90,10 @@ class Settings:
     so a sync never holds the GIL or the CPU that the requests need."""
     job_timeout_seconds: float = 900.0
     """A queued run not started within this is taken for dead and marked failed (jobs.py)."""
+    min_sync_interval_seconds: float = 0.0
+    """The in-process executor starts a spreadsheet's next run no sooner than this after its
+    last one started (app.yaml: 6, the pace queue.yaml gives Cloud Tasks); refreshes arriving
+    meanwhile join the waiting run. 0: at once."""
     # Cloud Tasks executor (docs/design.md §8, sheets_sync/tasks.py): on when the queue is set.
     tasks_queue: str | None = None
     """``projects/P/locations/L/queues/Q``: refreshes go through this queue."""
@@ -167,6 +171,12 @@ class Settings:
             raise ConfigError(
                 f"{ENV_PREFIX}JOB_TIMEOUT_SECONDS={self.job_timeout_seconds} must be more than 0 "
                 "(how long a queued run may wait before it is taken for dead, e.g. 900)"
+            )
+        if not 0 <= self.min_sync_interval_seconds < self.job_timeout_seconds:
+            raise ConfigError(
+                f"{ENV_PREFIX}MIN_SYNC_INTERVAL_SECONDS={self.min_sync_interval_seconds} must be "
+                "0 or more and below JOB_TIMEOUT_SECONDS (seconds between two runs of one "
+                "spreadsheet, e.g. 6)"
             )
         if self.sheets_api_url and not self.sheets_api_url.startswith(("http://", "https://")):
             raise ConfigError(

@@ -425,10 +425,30 @@ class InProcessExecutor:
         thread.start()
 
     def _run(self, job: Job) -> None:
+        self._pace(job)
         if self.processes is not None:
             self.processes.run(self.engine, job)
         else:
             run_job(self.engine, self.settings, job)
+
+    def _pace(self, job: Job) -> None:
+        """Wait until the spreadsheet's last run started ``min_sync_interval_seconds`` ago.
+
+        A flood of refreshes of one spreadsheet (a script in a loop, a team
+        clicking Refresh) would otherwise run one sync after another, each a
+        handful of Sheets writes, towards the API's 60 writes a minute per user.
+        queue.yaml paces Cloud Tasks (10 a minute, all spreadsheets); this paces
+        each spreadsheet on the in-process executor. The run stays queued while
+        it waits, so the refreshes arriving meanwhile join it.
+        """
+        interval = self.settings.min_sync_interval_seconds
+        if interval <= 0:
+            return
+        run = runs.get_run(self.engine, job.run_id)
+        started = runs.last_start(self.engine, str(run["spreadsheet"])) if run else None
+        if started is not None:
+            wait = (started - runs.utcnow()).total_seconds() + interval
+            time.sleep(min(max(wait, 0.0), interval))
 
 
 def run_job(engine: Engine, settings: Settings, job: Job) -> Outcome:

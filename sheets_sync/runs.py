@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from sheets_sync.backends.base import WriteReport
@@ -137,6 +137,14 @@ def get_run(engine: Engine, run_id: str) -> dict[str, Any] | None:
     with engine.connect() as conn:
         row = conn.execute(select(sync_runs).where(sync_runs.c.run_id == run_id)).first()
     return dict(row._mapping) if row is not None else None
+
+
+def last_start(engine: Engine, spreadsheet: str, kind: str = "sync") -> dt.datetime | None:
+    """When the latest run of ``spreadsheet`` started (None: none ever did)."""
+    c = sync_runs.c
+    query = select(func.max(c.started_at)).where((c.spreadsheet == spreadsheet) & (c.kind == kind))
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
 
 
 def recent_runs(conn: Connection, spreadsheet: str, limit: int) -> list[dict[str, Any]]:

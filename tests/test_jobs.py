@@ -350,3 +350,44 @@ def test_refreshes_asking_together_share_one_read_and_each_joins_a_live_run(
     set_run(engine, running.run_id, status="succeeded", finished_at=runs.utcnow())
     after = queue_or_join(engine, settings, SHEET, trigger="api")  # read after the run ended
     assert not after.joined and after.run_id != running.run_id
+
+
+def test_a_spreadsheets_next_run_waits_for_the_interval_and_refreshes_meanwhile_join_it(
+    loaded, settings, tmp_path
+) -> None:
+    """SHEETS_SYNC_MIN_SYNC_INTERVAL_SECONDS: a flood of refreshes is not a flood of syncs."""
+    import dataclasses
+
+    paced = dataclasses.replace(settings, min_sync_interval_seconds=1.5)
+    pool = InProcessExecutor(loaded, paced, workers=2)
+    book, other = f"xlsx:{tmp_path / 'ops.xlsx'}", f"xlsx:{tmp_path / 'other.xlsx'}"
+    first = request_sync(loaded, paced, pool, Job("", book, ("KPI Daily",)))
+    _wait_ended(loaded, first.run_id)
+    second = request_sync(loaded, paced, pool, Job("", book, ("KPI Daily",)))
+    joined = request_sync(loaded, paced, pool, Job("", book, ("KPI Daily",)))
+    elsewhere = request_sync(loaded, paced, pool, Job("", other, ("KPI Daily",)))
+    pool.shutdown()
+    assert joined.joined and joined.run_id == second.run_id  # it waited, queued: joinable
+    one, two, three = (runs.get_run(loaded, t.run_id) for t in (first, second, elsewhere))
+    assert (
+        one and two and three and {one["status"], two["status"], three["status"]} == {"succeeded"}
+    )
+    assert (two["started_at"] - one["started_at"]).total_seconds() >= 1.5
+    assert (three["started_at"] - one["started_at"]).total_seconds() < 1.5  # another sheet
+
+
+def _wait_ended(engine: Engine, run_id: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        run = runs.get_run(engine, run_id)
+        if run is not None and run["status"] not in ("queued", "running"):
+            return
+        time.sleep(0.05)
+    pytest.fail(f"run {run_id} still active after {seconds} s")
+
+
+def test_a_sync_interval_outside_the_job_timeout_is_refused() -> None:
+    with pytest.raises(Exception, match="MIN_SYNC_INTERVAL_SECONDS=-1.0 must be 0 or more"):
+        Settings(min_sync_interval_seconds=-1.0).validate()
+    with pytest.raises(Exception, match="below JOB_TIMEOUT_SECONDS"):
+        Settings(min_sync_interval_seconds=900.0).validate()
