@@ -387,7 +387,7 @@ def _wait_ended(engine: Engine, run_id: str, seconds: float = 60) -> None:
 
 
 def test_a_sync_interval_outside_the_job_timeout_is_refused() -> None:
-    with pytest.raises(Exception, match="MIN_SYNC_INTERVAL_SECONDS=-1.0 must be 0 or more"):
+    with pytest.raises(Exception, match=r"MIN_SYNC_INTERVAL_SECONDS=-1\.0 must be 0 or more"):
         Settings(min_sync_interval_seconds=-1.0).validate()
     with pytest.raises(Exception, match="below JOB_TIMEOUT_SECONDS"):
         Settings(min_sync_interval_seconds=900.0).validate()
