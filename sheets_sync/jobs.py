@@ -81,15 +81,20 @@ KIND = "sync"
 
 IS_ACTIVE = (sync_runs.c.status == ACTIVE[0]) | (sync_runs.c.status == ACTIVE[1])
 """``status IN ('queued', 'running')`` without a list SQLAlchemy expands at each execution."""
+RUN_STATE = tuple(
+    sync_runs.c[name]
+    for name in ("run_id", "spreadsheet", "status", "tabs", "queued_at", "started_at")
+)
+"""What joining and the liveness rule read of a run: each column more is driver work per row."""
 ACTIVE_RUNS = (
-    select(sync_runs)
+    select(*RUN_STATE)
     .where((sync_runs.c.spreadsheet == bindparam("name")) & (sync_runs.c.kind == KIND) & IS_ACTIVE)
     .order_by(sync_runs.c.queued_at)
 )
 """The runs a refresh may join. Built once, like :data:`LOCK_NOTE`: on the path every
 refresh takes, building a statement anew cost more CPU than running it."""
 ACTIVE_RUNS_OF = (
-    select(sync_runs)
+    select(*RUN_STATE)
     .where(
         sync_runs.c.spreadsheet.in_(bindparam("names", expanding=True))
         & (sync_runs.c.kind == KIND)
@@ -393,10 +398,33 @@ class InProcessExecutor:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sheets-sync-job")
         self._lock = threading.Lock()
         self._follow_ups: list[threading.Thread] = []
+        self._not_started: dict[str, Job] = {}
+        self._submitted: dict[str, float] = {}
 
     def submit(self, job: Job) -> Future[None]:
         with self._lock:
+            self._not_started[destination_name(job.destination)] = job
+            self._submitted[job.run_id] = time.monotonic()
             return self._pool.submit(self._run, job)
+
+    def not_started(self, name: str, wanted: Sequence[str]) -> str | None:
+        """A run of ``name`` this executor holds and has not started, if it covers ``wanted``.
+
+        Joining it needs no read: it has not read anything yet, and it is struck
+        from here before it is claimed, so whoever joins it before that is
+        synced by it. (With the pacing interval a run waits here for seconds,
+        while the refreshes of a busy sheet keep coming.) A run widened since by
+        another process may cover more than ``job.tabs``: asking the database
+        then is merely the slower path.
+        """
+        with self._lock:
+            job = self._not_started.get(name)
+            waited = time.monotonic() - self._submitted.get(job.run_id, 0.0) if job else 0.0
+        if job is None or (job.tabs and not (wanted and set(wanted) <= set(job.tabs))):
+            return None
+        if waited > self.settings.job_timeout_seconds / 2:
+            return None  # the pool is that busy: a sweep may soon take it for dead
+        return job.run_id
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop taking jobs; with ``wait``, let the queued runs and follow-ups finish."""
@@ -426,6 +454,11 @@ class InProcessExecutor:
 
     def _run(self, job: Job) -> None:
         self._pace(job)
+        with self._lock:  # from now on it may read: nobody joins it blind
+            name = destination_name(job.destination)
+            if self._not_started.get(name) is job:
+                del self._not_started[name]
+            self._submitted.pop(job.run_id, None)
         if self.processes is not None:
             self.processes.run(self.engine, job)
         else:
@@ -580,7 +613,14 @@ def request_sync(
     executor: InProcessExecutor,
     job: Job,
 ) -> Ticket:
-    """Queue-or-join ``job.destination``; a new run is handed to ``executor``."""
+    """Queue-or-join ``job.destination``; a new run is handed to ``executor``.
+
+    A run this process's executor holds and has not started is joined without
+    asking the database (:meth:`InProcessExecutor.not_started`).
+    """
+    waiting = executor.not_started(destination_name(job.destination), job.tabs)
+    if waiting is not None:
+        return Ticket(waiting, joined=True)
     ticket = queue_or_join(
         engine,
         settings,

@@ -60,10 +60,10 @@ class NonceLedger:
     """
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        if engine.dialect.name == "sqlite":  # waits for the write lock in short pauses
-            url = engine.url.render_as_string(hide_password=False)
-            self.engine = make_engine(url, busy_seconds=0, autocommit=True)
+        url = engine.url.render_as_string(hide_password=False)
+        # Its own small pool, autocommit from connect (no isolation toggling at each use);
+        # on SQLite it waits for the write lock in short pauses (retry_while_locked).
+        self.engine = make_engine(url, busy_seconds=0, autocommit=True)
         self._statement = insert_new(engine.dialect.name)
         self._record = GroupCall(self._record_batch)
 
@@ -91,8 +91,6 @@ class NonceLedger:
         """One autocommitted statement: the keys it recorded (a replay's is left out)."""
         rows = [{"expires_unix": expires, "digest": digest} for expires, digest in keys]
         with self.engine.connect() as conn:
-            if self.engine.dialect.name != "sqlite":  # its engine is autocommit already
-                conn.execution_options(isolation_level="AUTOCOMMIT")
             result = conn.execute(self._statement, rows)
             return {(int(r.expires_unix), bytes(r.digest)) for r in result}
 

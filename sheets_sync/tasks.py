@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -67,6 +68,10 @@ class CloudTasksExecutor(InProcessExecutor):
             raise ConfigError(f"{ENV_PREFIX}TASKS_QUEUE is not set: no queue to send runs to")
         self.queue = settings.tasks_queue
         self.client = client if client is not None else make_client(settings)
+
+    def not_started(self, name: str, wanted: Sequence[str]) -> str | None:
+        """Never: a queued task may start on any instance at any time, unseen from here."""
+        return None
 
     def submit(self, job: Job) -> Future[None]:
         """Create the run's task; if that fails for good, fail the run and raise."""

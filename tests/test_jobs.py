@@ -391,3 +391,39 @@ def test_a_sync_interval_outside_the_job_timeout_is_refused() -> None:
         Settings(min_sync_interval_seconds=-1.0).validate()
     with pytest.raises(Exception, match="below JOB_TIMEOUT_SECONDS"):
         Settings(min_sync_interval_seconds=900.0).validate()
+
+
+def test_refreshes_join_a_run_still_waiting_in_this_process_without_reading_the_database(
+    loaded, settings, tmp_path
+) -> None:
+    """The executor knows its own runs that have not started: joining them needs no query."""
+    import dataclasses
+
+    from sqlalchemy import event
+
+    paced = dataclasses.replace(settings, min_sync_interval_seconds=2.0)
+    pool = InProcessExecutor(loaded, paced, workers=1)
+    book = f"xlsx:{tmp_path / 'ops.xlsx'}"
+    first = request_sync(loaded, paced, pool, Job("", book, ("KPI Daily",)))
+    _wait_ended(loaded, first.run_id)
+    waiting = request_sync(loaded, paced, pool, Job("", book, ("KPI Daily",)))
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(loaded, "before_cursor_execute", record)
+    try:
+        tickets = [
+            request_sync(loaded, paced, pool, Job("", book, ("KPI Daily",))) for _ in range(5)
+        ]
+        assert statements == []  # five joins, not one query
+        wider = request_sync(loaded, paced, pool, Job("", book, ("KPI Daily", "Quality")))
+        assert statements  # a tab the waiting run lacks: the database widens it
+    finally:
+        event.remove(loaded, "before_cursor_execute", record)
+    pool.shutdown()
+    assert {(t.run_id, t.joined) for t in tickets} == {(waiting.run_id, True)}
+    assert wider.joined and wider.run_id == waiting.run_id
+    run = runs.get_run(loaded, waiting.run_id)
+    assert run is not None and run["status"] == "succeeded" and run["tabs"] == "KPI Daily, Quality"
