@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import textwrap
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -119,3 +120,16 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+def wait_until_run_ended(engine: Any, run_id: str, seconds: float = 60) -> dict[str, Any]:
+    """The run's row once it is neither queued nor running (an executor runs it elsewhere)."""
+    from sheets_sync import runs
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        run = runs.get_run(engine, run_id)
+        if run is not None and run["status"] not in ("queued", "running"):
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} still active after {seconds} s")

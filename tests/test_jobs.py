@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import TEMPLATES
+from helpers import TEMPLATES, wait_until_run_ended
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
@@ -362,7 +362,7 @@ def test_a_spreadsheets_next_run_waits_for_the_interval_and_refreshes_meanwhile_
     pool = InProcessExecutor(loaded, paced, workers=2)
     book, other = f"xlsx:{tmp_path / 'ops.xlsx'}", f"xlsx:{tmp_path / 'other.xlsx'}"
     first = request_sync(loaded, paced, pool, Job("", book, ("KPI Daily",)))
-    _wait_ended(loaded, first.run_id)
+    wait_until_run_ended(loaded, first.run_id)
     second = request_sync(loaded, paced, pool, Job("", book, ("KPI Daily",)))
     joined = request_sync(loaded, paced, pool, Job("", book, ("KPI Daily",)))
     elsewhere = request_sync(loaded, paced, pool, Job("", other, ("KPI Daily",)))
@@ -374,16 +374,6 @@ def test_a_spreadsheets_next_run_waits_for_the_interval_and_refreshes_meanwhile_
     )
     assert (two["started_at"] - one["started_at"]).total_seconds() >= 1.5
     assert (three["started_at"] - one["started_at"]).total_seconds() < 1.5  # another sheet
-
-
-def _wait_ended(engine: Engine, run_id: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        run = runs.get_run(engine, run_id)
-        if run is not None and run["status"] not in ("queued", "running"):
-            return
-        time.sleep(0.05)
-    pytest.fail(f"run {run_id} still active after {seconds} s")
 
 
 def test_a_sync_interval_outside_the_job_timeout_is_refused() -> None:
@@ -405,7 +395,7 @@ def test_refreshes_join_a_run_still_waiting_in_this_process_without_reading_the_
     pool = InProcessExecutor(loaded, paced, workers=1)
     book = f"xlsx:{tmp_path / 'ops.xlsx'}"
     first = request_sync(loaded, paced, pool, Job("", book, ("KPI Daily",)))
-    _wait_ended(loaded, first.run_id)
+    wait_until_run_ended(loaded, first.run_id)
     waiting = request_sync(loaded, paced, pool, Job("", book, ("KPI Daily",)))
     statements: list[str] = []
 

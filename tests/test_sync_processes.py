@@ -12,10 +12,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import time
 from pathlib import Path
 
-import pytest
+from helpers import wait_until_run_ended
 from sqlalchemy.engine import Engine
 
 from sheets_sync import runs
@@ -62,9 +61,8 @@ def test_a_sync_process_that_dies_fails_its_run_and_the_next_run_gets_a_new_one(
     (tmp_path / "die").touch()
     executor = executor_with(loaded, settings, functools.partial(die_if_told, str(tmp_path)))
     first = request_sync(loaded, settings, executor, Job("", f"xlsx:{tmp_path / 'a.xlsx'}"))
-    _wait_until_ended(loaded, first.run_id)
-    run = runs.get_run(loaded, first.run_id)
-    assert run is not None and run["status"] == "failed"
+    run = wait_until_run_ended(loaded, first.run_id)
+    assert run["status"] == "failed"
     assert "process stopped" in run["error"] and "request the sync again" in run["error"]
 
     (tmp_path / "die").unlink()
@@ -75,11 +73,12 @@ def test_a_sync_process_that_dies_fails_its_run_and_the_next_run_gets_a_new_one(
     assert run is not None and run["status"] == "succeeded", run and run["error"]
 
 
-def _wait_until_ended(engine: Engine, run_id: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        run = runs.get_run(engine, run_id)
-        if run is not None and run["status"] not in ("queued", "running"):
-            return
-        time.sleep(0.1)
-    pytest.fail(f"run {run_id} still active after {seconds} s")
+def test_a_run_refused_in_a_child_is_failed_with_its_reason(loaded, settings, tmp_path) -> None:
+    executor = executor_with(loaded, settings, None)
+    job = Job("", f"xlsx:{tmp_path / 'ops.xlsx'}", ("No Such Tab",), "api", "ana@x.com")
+    ticket = request_sync(loaded, settings, executor, job)
+    executor.shutdown()
+    run = runs.get_run(loaded, ticket.run_id)
+    assert run is not None and run["status"] == "failed"
+    assert "unknown tab(s) 'No Such Tab'" in run["error"]
+    assert not (tmp_path / "ops.xlsx").exists()
