@@ -398,13 +398,12 @@ class InProcessExecutor:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sheets-sync-job")
         self._lock = threading.Lock()
         self._follow_ups: list[threading.Thread] = []
-        self._not_started: dict[str, Job] = {}
-        self._submitted: dict[str, float] = {}
+        self._not_started: dict[str, tuple[Job, float]] = {}
+        """Per destination name, the run handed over and not started, and when it came."""
 
     def submit(self, job: Job) -> Future[None]:
         with self._lock:
-            self._not_started[destination_name(job.destination)] = job
-            self._submitted[job.run_id] = time.monotonic()
+            self._not_started[destination_name(job.destination)] = (job, time.monotonic())
             return self._pool.submit(self._run, job)
 
     def not_started(self, name: str, wanted: Sequence[str]) -> str | None:
@@ -418,11 +417,10 @@ class InProcessExecutor:
         then is merely the slower path.
         """
         with self._lock:
-            job = self._not_started.get(name)
-            waited = time.monotonic() - self._submitted.get(job.run_id, 0.0) if job else 0.0
+            job, submitted = self._not_started.get(name, (None, 0.0))
         if job is None or (job.tabs and not (wanted and set(wanted) <= set(job.tabs))):
             return None
-        if waited > self.settings.job_timeout_seconds / 2:
+        if time.monotonic() - submitted > self.settings.job_timeout_seconds / 2:
             return None  # the pool is that busy: a sweep may soon take it for dead
         return job.run_id
 
@@ -456,9 +454,8 @@ class InProcessExecutor:
         self._pace(job)
         with self._lock:  # from now on it may read: nobody joins it blind
             name = destination_name(job.destination)
-            if self._not_started.get(name) is job:
+            if self._not_started.get(name, (None,))[0] is job:
                 del self._not_started[name]
-            self._submitted.pop(job.run_id, None)
         if self.processes is not None:
             self.processes.run(self.engine, job)
         else:
@@ -477,8 +474,7 @@ class InProcessExecutor:
         interval = self.settings.min_sync_interval_seconds
         if interval <= 0:
             return
-        run = runs.get_run(self.engine, job.run_id)
-        started = runs.last_start(self.engine, str(run["spreadsheet"])) if run else None
+        started = runs.last_start(self.engine, destination_name(job.destination))
         if started is not None:
             wait = (started - runs.utcnow()).total_seconds() + interval
             time.sleep(min(max(wait, 0.0), interval))

@@ -89,8 +89,8 @@ def load_all_templates(settings: Settings) -> dict[str, TabTemplate]:
 
     Parsed once per version of the folder: a service syncing many times a minute
     spent a tenth of its CPU re-reading the same YAML. A file added, removed or
-    edited there is read again on the next call,
-    and a broken edit fails that call as before.
+    edited there is read again on the next call, and a broken edit fails that
+    call as before.
     """
     from sheets_sync.kpis.registry import query_columns
 
