@@ -59,22 +59,30 @@ class NonceLedger:
     transaction per batch instead of one per request.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, sweep: NonceSweep | None = None) -> None:
         url = engine.url.render_as_string(hide_password=False)
         # Its own small pool, autocommit from connect (no isolation toggling at each use);
         # on SQLite it waits for the write lock in short pauses (retry_while_locked).
         self.engine = make_engine(url, busy_seconds=0, autocommit=True)
         self._statement = insert_new(engine.dialect.name)
         self._record = GroupCall(self._record_batch)
+        self.sweep = sweep or NonceSweep()
 
     def remember_once(self, signature: str, expires_unix: int) -> bool:
-        """Record ``signature``; False when it was already recorded (a replay)."""
+        """Record ``signature``; False when it was already recorded (a replay).
+
+        Now and then (:class:`NonceSweep`) an accepted one also deletes the nonces
+        past the window.
+        """
         key = (expires_unix, hashlib.sha256(signature.encode()).digest())
         try:
-            return self._record(key)
+            first_use = self._record(key)
         except Exception as error:
             first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise DatabaseError(f"cannot record the signature: {first_line}") from error
+        if first_use:
+            self.sweep.maybe_forget_expired(self.engine)
+        return first_use
 
     def _record_batch(self, keys: Sequence[Key]) -> list[bool]:
         """For each key, whether it is new; the same key twice at once is new only once."""
@@ -97,11 +105,16 @@ class NonceLedger:
 
 def forget_expired(engine: Engine, now: float | None = None) -> int:
     """Delete the nonces whose window has passed; the number deleted."""
-    cutoff = int(time.time() if now is None else now)
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-        expired = hmac_nonces.c.expires_unix < cutoff
-        return int(conn.execute(delete(hmac_nonces).where(expired)).rowcount)
+    statement = delete(hmac_nonces).where(
+        hmac_nonces.c.expires_unix < int(time.time() if now is None else now)
+    )
+
+    def forget() -> int:
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            return int(conn.execute(statement).rowcount)
+
+    return retry_while_locked(forget)
 
 
 class NonceSweep:

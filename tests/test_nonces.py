@@ -84,7 +84,9 @@ def test_a_database_that_cannot_be_written_fails_every_waiting_request(tmp_path)
 
 
 def test_expired_nonces_are_forgotten_and_live_ones_kept(ledger_engine) -> None:
-    ledger, now = NonceLedger(ledger_engine), int(time.time())
+    swept = NonceSweep(interval=3600)  # the ledger's own sweep, spent: forget_expired is tried
+    assert swept.maybe_forget_expired(ledger_engine) == 0
+    ledger, now = NonceLedger(ledger_engine, swept), int(time.time())
     ledger.remember_once("old", now - 1)
     ledger.remember_once("live", now + 60)
     assert forget_expired(ledger_engine, now) == 1
@@ -92,3 +94,11 @@ def test_expired_nonces_are_forgotten_and_live_ones_kept(ledger_engine) -> None:
     sweep = NonceSweep(interval=3600)
     assert sweep.maybe_forget_expired(ledger_engine) == 0
     assert sweep.maybe_forget_expired(ledger_engine) is None  # not again within the interval
+
+
+def test_an_accepted_signature_now_and_then_deletes_the_expired_ones(ledger_engine) -> None:
+    ledger, now = NonceLedger(ledger_engine), int(time.time())
+    assert ledger.remember_once("old", now - 1)  # recorded, then swept at once (expired)
+    assert ledger.remember_once("older", now - 1)  # not swept again within the interval
+    with ledger_engine.connect() as conn:
+        assert len(conn.execute(select(schema.hmac_nonces)).all()) == 1

@@ -255,7 +255,7 @@ def test_signatures_past_the_window_are_forgotten_at_most_every_sweep_interval(s
     assert first == 200 and nonces(settings) == (0, 1)  # the process's first request sweeps
     add_expired(settings, 2)
     assert post(2)[0] == 200 and nonces(settings) == (2, 2)  # not again within the interval
-    app.extensions["sheets_sync.nonce_sweep"] = NonceSweep(interval=0)
+    app.extensions["sheets_sync.nonce_ledger"].sweep = NonceSweep(interval=0)
     assert post(3)[0] == 200 and nonces(settings) == (0, 3)  # the interval has passed
     replay = client.post("/t/default", data=BODY + b" ", headers=first_headers)
     assert replay.status_code == 401  # a signature still in the window is never forgotten

@@ -312,10 +312,8 @@ def _remember_once(signature: str, expires_unix: int) -> None:
     """Refuse a signature already accepted (a replay); now and then forget expired ones."""
     if not _nonce_ledger().remember_once(signature, expires_unix):
         raise Refused(401, "X-Signature was already used (replay)")
-    _nonce_sweep().maybe_forget_expired(app_engine())
 
 
-_NONCE_SWEEP_KEY = "sheets_sync.nonce_sweep"
 _NONCE_LEDGER_KEY = "sheets_sync.nonce_ledger"
 
 
@@ -323,10 +321,6 @@ def _nonce_ledger() -> nonces.NonceLedger:
     """The process's ledger: its requests' signatures are recorded in shared transactions."""
     make = functools.partial(nonces.NonceLedger, app_engine())
     return cast(nonces.NonceLedger, _app_singleton(_NONCE_LEDGER_KEY, make))
-
-
-def _nonce_sweep() -> nonces.NonceSweep:
-    return cast(nonces.NonceSweep, _app_singleton(_NONCE_SWEEP_KEY, nonces.NonceSweep))
 
 
 def app_engine() -> Engine:
