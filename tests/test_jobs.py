@@ -35,6 +35,7 @@ from sheets_sync.jobs import (
     sweep_stale,
 )
 from sheets_sync.locks import destination_lock
+from sheets_sync.sync_processes import SyncProcesses
 
 SHEET = "gsheets:1AbCdEfGhIjKlMnOpQrStUv"
 
@@ -259,9 +260,11 @@ def test_a_queued_run_never_started_is_failed_after_the_job_timeout(engine, sett
     assert recent_run is not None and recent_run["status"] == "queued"
 
 
-@pytest.fixture
-def executor(loaded: Engine, settings: Settings) -> Any:
-    pool = InProcessExecutor(loaded, settings, workers=2)
+@pytest.fixture(params=["threads", "sync processes"])
+def executor(request: pytest.FixtureRequest, loaded: Engine, settings: Settings) -> Any:
+    """Runs on the executor's threads, or in child processes (SHEETS_SYNC_JOB_PROCESSES)."""
+    processes = SyncProcesses(settings) if request.param == "sync processes" else None
+    pool = InProcessExecutor(loaded, settings, workers=2, processes=processes)
     yield pool
     pool.shutdown()
 

@@ -71,14 +71,3 @@ def test_a_sync_process_that_dies_fails_its_run_and_the_next_run_gets_a_new_one(
     assert not second.joined
     run = runs.get_run(loaded, second.run_id)
     assert run is not None and run["status"] == "succeeded", run and run["error"]
-
-
-def test_a_run_refused_in_a_child_is_failed_with_its_reason(loaded, settings, tmp_path) -> None:
-    executor = executor_with(loaded, settings, None)
-    job = Job("", f"xlsx:{tmp_path / 'ops.xlsx'}", ("No Such Tab",), "api", "ana@x.com")
-    ticket = request_sync(loaded, settings, executor, job)
-    executor.shutdown()
-    run = runs.get_run(loaded, ticket.run_id)
-    assert run is not None and run["status"] == "failed"
-    assert "unknown tab(s) 'No Such Tab'" in run["error"]
-    assert not (tmp_path / "ops.xlsx").exists()
