@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from openpyxl.workbook.defined_name import DefinedName
@@ -122,24 +122,31 @@ def _set_active(xml: str, active: int) -> str:
 
 
 def _rename(xml: str, rel: str, rel_id: str, title: str) -> str:
-    pattern = re.compile(rf'<(?:\w+:)?sheet\b[^>]*\b{rel}:id="{re.escape(rel_id)}"[^>]*>')
-    found = pattern.search(xml)
-    if found is None:
-        return xml
-    element = re.sub(r'\bname="[^"]*"', f'name="{_attr(title)}"', found.group(0), count=1)
-    return xml[: found.start()] + element + xml[found.end() :]
+    def renamed(element: str) -> str:
+        return re.sub(r'\bname="[^"]*"', f'name="{_attr(title)}"', element, count=1)
+
+    return _edit_sheet_element(xml, rel, rel_id, renamed)
 
 
 def _set_state(xml: str, rel: str, rel_id: str, state: str) -> str:
     """A written sheet's visibility (``hidden``: a sheet of chart data); visible drops it."""
+
+    def with_state(element: str) -> str:
+        element = re.sub(r'\sstate="[^"]*"', "", element, count=1)
+        if state != "visible":
+            element = re.sub(r"\bsheetId=", f'state="{state}" sheetId=', element, count=1)
+        return element
+
+    return _edit_sheet_element(xml, rel, rel_id, with_state)
+
+
+def _edit_sheet_element(xml: str, rel: str, rel_id: str, edit: Callable[[str], str]) -> str:
+    """``xml`` with the ``<sheet>`` element of relationship ``rel_id`` edited (if present)."""
     pattern = re.compile(rf'<(?:\w+:)?sheet\b[^>]*\b{rel}:id="{re.escape(rel_id)}"[^>]*>')
     found = pattern.search(xml)
     if found is None:
         return xml
-    element = re.sub(r'\sstate="[^"]*"', "", found.group(0), count=1)
-    if state != "visible":
-        element = re.sub(r"\bsheetId=", f'state="{state}" sheetId=', element, count=1)
-    return xml[: found.start()] + element + xml[found.end() :]
+    return xml[: found.start()] + edit(found.group(0)) + xml[found.end() :]
 
 
 def _append_to(xml: str, prefix: str, tag: str, body: str) -> str:
