@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from helpers import order, shipped_template
@@ -186,13 +187,18 @@ def test_zero_denominators_give_empty_rates(engine):
         assert row[rate] is None, rate
 
 
-def test_ship_rate_is_a_cohort_of_orders_created_in_the_period(engine):
-    sunday = D(2026, 6, 7, 20)
-    load(engine, [
+def ship_cohort(sunday: dt.datetime) -> list[dict[str, Any]]:
+    """Three orders around a Sunday: shipped the next day, not shipped, shipped that day."""
+    return [
         order("O1", sunday, status="shipped", shipped_at=sunday + dt.timedelta(days=1)),
         order("O2", sunday, status="created"),
         order("O3", sunday - dt.timedelta(days=3), status="shipped", shipped_at=sunday),
-    ])  # fmt: skip
+    ]
+
+
+def test_ship_rate_is_a_cohort_of_orders_created_in_the_period(engine):
+    sunday = D(2026, 6, 7, 20)
+    load(engine, ship_cohort(sunday))
     rows = records(frame(engine, KPI_WEEKLY))
     assert [(r["Week"], r["Orders created"], r["Shipped"], r["Created & shipped"], r["Ship rate"])
             for r in rows] == [
@@ -205,11 +211,7 @@ def test_ship_rate_is_a_cohort_of_orders_created_in_the_period(engine):
 def test_ship_rate_as_of_a_past_day_leaves_out_later_shipments(engine, filters):
     """The cohort counts shipments up to as_of only, though the facts count every one."""
     sunday = D(2026, 6, 7, 20)
-    load(engine, [
-        order("O1", sunday, status="shipped", shipped_at=sunday + dt.timedelta(days=1)),
-        order("O2", sunday, status="created"),
-        order("O3", sunday - dt.timedelta(days=3), status="shipped", shipped_at=sunday),
-    ])  # fmt: skip
+    load(engine, ship_cohort(sunday))
     rows = records(frame(engine, KPI_WEEKLY, as_of=sunday.date(), filters=filters))
     assert [(r["Week"], r["Orders created"], r["Shipped"], r["Created & shipped"], r["Ship rate"])
             for r in rows] == [("2026-W23", 3, 1, 1, 0.333333)]  # fmt: skip
