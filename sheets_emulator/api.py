@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sheets_emulator import batch, devmeta_api, values_api
+from sheets_emulator import batch, devmeta_api, values_api, values_filter_api
 from sheets_emulator.apierror import bad_request
 from sheets_emulator.griddata import spreadsheet_json
 from sheets_emulator.spreadsheets import Sheet, Store, new_spreadsheet, sheet_properties
@@ -80,6 +80,14 @@ def values_batch_get(store: Store, sid: str, args: Args) -> dict[str, Any]:
     }
 
 
+def values_batch_get_by_filter(store: Store, sid: str, body: Args) -> dict[str, Any]:
+    return values_filter_api.batch_get(store.get(sid), body)
+
+
+def values_batch_update_by_filter(store: Store, sid: str, body: Args) -> tuple[dict[str, Any], int]:
+    return values_filter_api.batch_update(store.get(sid), body)
+
+
 def _input_option(args: Args) -> str:
     """Google refuses a values write without ``valueInputOption`` (gspread always sends it)."""
     option = args.get("valueInputOption")
@@ -133,17 +141,7 @@ def values_batch_update(store: Store, sid: str, body: Args) -> tuple[dict[str, A
         opts = ReadOptions.from_args(body, prefix="response")
         for w, r in zip(writes, responses, strict=True):
             values_api.with_values(book, w, r, opts)
-    out = {
-        "spreadsheetId": sid,
-        # Google counts distinct rows/columns touched, not a sum over ranges
-        "totalUpdatedRows": len({(w.sheet.sheet_id, r) for w in writes for r in w.touched_rows()}),
-        "totalUpdatedColumns": len(
-            {(w.sheet.sheet_id, c) for w in writes for c in w.touched_columns()}
-        ),
-        "totalUpdatedCells": sum(r.get("updatedCells", 0) for r in responses),
-        "totalUpdatedSheets": len({w.sheet.sheet_id for w in writes if w.cells()}),
-        "responses": responses,
-    }
+    out = {"spreadsheetId": sid, **values_api.totals(writes), "responses": responses}
     return out, cells
 
 

@@ -24,8 +24,10 @@ FAULT_KINDS = (
     "drop_after_apply",
     "500_after_apply",
     "503_after_apply",
+    "pause",
 )
-"""``*_after_apply``: the request is applied (and committed), then the answer is lost."""
+"""``*_after_apply``: the request is applied (and committed), then the answer is lost.
+``pause``: the request is held until released (or ``hang_seconds``), then served normally."""
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Fault:
     hang_seconds: float = 30.0
     seen: int = 0
     fired: int = 0
+    holding: int = 0  # requests a ``pause`` fault holds right now
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Fault:
@@ -162,14 +165,41 @@ class Controls:
         self.faults: list[Fault] = []
         self.quotas = Quotas()
         self.release = threading.Event()
+        self.unpause = threading.Event()
 
     def reset(self) -> None:
         with self.lock:
             self.counters = Counters()
-            self.faults = []
             self.quotas = Quotas()
+        self.clear_faults()
+
+    def clear_faults(self) -> None:
+        """Remove every fault; hung requests end and paused ones are served."""
+        with self.lock:
+            self.faults = []
             self.release.set()
             self.release = threading.Event()
+        self.release_held()
+
+    def hold(self, fault: Fault) -> None:
+        """Hold a request a ``pause`` fault caught, before it takes the store lock (other
+        requests go on), until :meth:`release_held` or ``hang_seconds`` (a test never hangs)."""
+        with self.lock:
+            fault.holding += 1
+            gate = self.unpause
+        try:
+            gate.wait(fault.hang_seconds)
+        finally:
+            with self.lock:
+                fault.holding -= 1
+
+    def release_held(self) -> int:
+        """Let every held request go on; returns how many the current faults held."""
+        with self.lock:
+            held = sum(f.holding for f in self.faults)
+            self.unpause.set()
+            self.unpause = threading.Event()
+        return held
 
     def add_fault(self, body: dict[str, Any]) -> Fault:
         fault = Fault.from_json(body)

@@ -2,8 +2,10 @@
 
 Routing works on the raw request path, so a range like ``'a/b'!A1`` sent
 percent-encoded (as gspread does) is not mistaken for a path separator.
-Every API request passes, in order: counting, fault injection, quota, the
-handler, and counting of the answer's size.
+Every API request passes, in order: counting, fault injection (a ``pause``
+holds the request here, before the store lock, so other requests go on),
+quota, the handler, and counting of the answer's size. What a request is
+(its kind) is decided in :mod:`.kinds`.
 """
 
 from __future__ import annotations
@@ -24,17 +26,11 @@ from sheets_emulator import api, drive
 from sheets_emulator.apierror import ApiError, bad_request, not_found
 from sheets_emulator.batch import SUPPORTED_KINDS
 from sheets_emulator.controls import Controls, Fault
+from sheets_emulator.kinds import DRIVE_PATH, READ_KINDS, SERVED_KINDS, SHEETS_PATH, request_kind
 from sheets_emulator.spreadsheets import Store
 
 StartResponse = Callable[..., Any]
 Reply = tuple[int, Any, dict[str, str]]
-
-_SHEETS = re.compile(r"^/v4/spreadsheets(?:/(?P<id>[^/:]+))?(?P<rest>.*)$")
-_DRIVE = re.compile(r"^/drive/v3/files(?:/(?P<id>[^/]+))?(?P<rest>/.*)?$")
-_READS = {
-    "spreadsheets.get", "spreadsheets.values.get", "spreadsheets.values.batchGet",
-    "spreadsheets.developerMetadata.get", "spreadsheets.developerMetadata.search",
-}  # fmt: skip
 
 
 class Emulator:
@@ -83,7 +79,10 @@ class Emulator:
         return out
 
     def _fire(self, fault: Fault, environ: dict[str, Any]) -> Iterable[bytes] | None:
-        """Hang or drop here; 429/500/503 are raised later as ordinary error answers."""
+        """Pause, hang or drop here; 429/500/503 are raised later as ordinary error answers."""
+        if fault.kind == "pause":
+            self.controls.hold(fault)  # then served normally
+            return None
         if fault.kind == "hang":
             self.controls.release.wait(fault.hang_seconds)
         if fault.kind in ("hang", "drop"):
@@ -106,7 +105,7 @@ class Emulator:
                 return _fault_answer(fault)
             user = self._user(environ)
             if kind.startswith("spreadsheets."):
-                self.controls.quotas.check(user, kind not in _READS)
+                self.controls.quotas.check(user, kind not in READ_KINDS)
             with self.store.lock:
                 return self._route(method, path, kind, args, _json(body, environ), user)
         except ApiError as error:
@@ -138,7 +137,7 @@ class Emulator:
         return self._sheets(path, kind, args, body, user)
 
     def _sheets(self, path: str, kind: str, args: dict[str, Any], body: Any, user: str) -> Reply:
-        match = _SHEETS.match(path)
+        match = SHEETS_PATH.match(path)
         assert match is not None
         sid = unquote(match.group("id") or "")
         rest = match.group("rest")
@@ -154,6 +153,10 @@ class Emulator:
             result = api.values_batch_get(store, sid, args)
         elif kind == "spreadsheets.values.batchUpdate":
             result, cells = api.values_batch_update(store, sid, body)
+        elif kind == "spreadsheets.values.batchGetByDataFilter":
+            result = api.values_batch_get_by_filter(store, sid, body)
+        elif kind == "spreadsheets.values.batchUpdateByDataFilter":
+            result, cells = api.values_batch_update_by_filter(store, sid, body)
         elif kind == "spreadsheets.values.batchClear":
             result = api.values_batch_clear(store, sid, body)
         elif kind == "spreadsheets.developerMetadata.search":
@@ -192,7 +195,7 @@ class Emulator:
     def _drive(
         self, method: str, path: str, kind: str, args: dict[str, Any], body: Any, user: str
     ) -> Reply:
-        match = _DRIVE.match(path)
+        match = DRIVE_PATH.match(path)
         assert match is not None
         fid, rest = unquote(match.group("id") or ""), match.group("rest") or ""
         store = self.store
@@ -254,12 +257,13 @@ class Emulator:
             fault = controls.add_fault(data)
             return 200, {"fault": fault.__dict__}, {}
         if (method, name) == ("GET", "faults"):
-            return 200, {"faults": [f.__dict__ for f in controls.faults]}, {}
+            with controls.lock:
+                return 200, {"faults": [dict(f.__dict__) for f in controls.faults]}, {}
         if (method, name) == ("DELETE", "faults"):
-            controls.faults = []
-            controls.release.set()
-            controls.release = threading.Event()
+            controls.clear_faults()
             return 200, {"faults": []}, {}
+        if (method, name) == ("POST", "release"):
+            return 200, {"released": controls.release_held()}, {}
         if name == "quotas":
             if method == "POST":
                 controls.quotas.configure(data)
@@ -268,6 +272,7 @@ class Emulator:
             return (
                 200,
                 {
+                    "served_methods": list(SERVED_KINDS),
                     "supported_batch_requests": SUPPORTED_KINDS,
                     "spreadsheets": len(self.store.books),
                 },
@@ -313,59 +318,6 @@ def _header_value(value: float | str) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def request_kind(method: str, path: str) -> str:
-    """``spreadsheets.values.update``, ``drive.files.list``, ... for counters and faults."""
-    if path in ("/token", "/oauth2/v4/token"):
-        return "oauth2.token"
-    if path.startswith("/drive/v3/files"):
-        return _drive_kind(method, path)
-    match = _SHEETS.match(path)
-    if match is None:
-        return "unknown"
-    rest = match.group("rest")
-    if not match.group("id"):
-        return "spreadsheets.create" if method == "POST" else "unknown"
-    if rest == "":
-        return "spreadsheets.get" if method == "GET" else "unknown"
-    if rest == ":batchUpdate":
-        return "spreadsheets.batchUpdate"
-    if rest in ("/values:batchGet", "/values:batchUpdate", "/values:batchClear"):
-        return "spreadsheets.values." + rest.split(":")[1]
-    if rest == "/developerMetadata:search" and method == "POST":
-        return "spreadsheets.developerMetadata.search"
-    if rest.startswith("/developerMetadata/") and method == "GET":
-        return "spreadsheets.developerMetadata.get"
-    if rest.startswith("/sheets/") and rest.endswith(":copyTo"):
-        return "spreadsheets.sheets.copyTo"
-    if rest.startswith("/values/"):
-        tail = rest.rsplit(":", 1)[1] if ":" in rest else ""
-        if tail in ("append", "clear") and method == "POST":
-            return "spreadsheets.values." + tail
-        return {"GET": "spreadsheets.values.get", "PUT": "spreadsheets.values.update"}.get(
-            method, "unknown"
-        )
-    return "unknown"
-
-
-def _drive_kind(method: str, path: str) -> str:
-    match = _DRIVE.match(path)
-    if match is None:
-        return "unknown"
-    fid, rest = match.group("id"), match.group("rest") or ""
-    if not fid:
-        return {"POST": "drive.files.create", "GET": "drive.files.list"}.get(method, "unknown")
-    if rest == "":
-        return {"GET": "drive.files.get", "DELETE": "drive.files.delete"}.get(method, "unknown")
-    if rest == "/copy":
-        return "drive.files.copy"
-    if rest == "/comments" and method == "GET":
-        return "drive.comments.list"
-    if rest.startswith("/permissions"):
-        by_method = {"POST": "create", "GET": "list", "DELETE": "delete"}
-        return "drive.permissions." + by_method.get(method, "unknown")
-    return "unknown"
 
 
 def _query(environ: dict[str, Any]) -> dict[str, Any]:
@@ -439,6 +391,7 @@ class EmulatorServer:
 
     def stop(self) -> None:
         self.emulator.controls.release.set()
+        self.emulator.controls.release_held()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:

@@ -207,6 +207,18 @@ def update_response(book: Spreadsheet, write: Write) -> dict[str, Any]:
     return body
 
 
+def totals(writes: list[Write]) -> dict[str, int]:
+    """A batch's totals: Google counts distinct rows/columns touched, not a sum over ranges."""
+    return {
+        "totalUpdatedRows": len({(w.sheet.sheet_id, r) for w in writes for r in w.touched_rows()}),
+        "totalUpdatedColumns": len(
+            {(w.sheet.sheet_id, c) for w in writes for c in w.touched_columns()}
+        ),
+        "totalUpdatedCells": sum(w.cells() for w in writes),
+        "totalUpdatedSheets": len({w.sheet.sheet_id for w in writes if w.cells()}),
+    }
+
+
 def with_values(book: Spreadsheet, write: Write, body: dict[str, Any], opts: ReadOptions) -> None:
     """includeValuesInResponse: echo the written range as rendered now."""
     if write.height and write.width:

@@ -2,11 +2,13 @@
 
 ``emulator`` is the running :class:`EmulatorServer` (``.url``, ``.emulator``);
 ``gspread_client`` is real gspread pointed at it through our rewriting session;
-``controls`` is a tiny HTTP helper for the ``/_emulator/`` test controls.
+``controls`` is a tiny HTTP helper for the ``/_emulator/`` test controls (faults,
+quotas, counters, and ``wait_held`` / ``release`` for requests a ``pause`` fault holds).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,6 +60,28 @@ class EmulatorControls:
 
     def reset(self) -> None:
         self._post("reset", {})
+
+    def faults(self) -> list[dict[str, Any]]:
+        response = requests.get(f"{self.url}/faults", timeout=10)
+        response.raise_for_status()
+        return list(response.json()["faults"])
+
+    def held(self) -> int:
+        """How many requests ``pause`` faults hold right now."""
+        return sum(int(f.get("holding", 0)) for f in self.faults())
+
+    def wait_held(self, count: int = 1, timeout: float = 10) -> None:
+        """Wait until ``pause`` faults hold at least ``count`` requests (AssertionError after
+        ``timeout`` seconds): the request under test has reached the emulator and waits."""
+        deadline = time.monotonic() + timeout
+        while (held := self.held()) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{held} request(s) held after {timeout} s, wanted {count}")
+            time.sleep(0.01)
+
+    def release(self) -> int:
+        """Let every held request go on (each is then served normally); returns how many."""
+        return int(self._post("release", {})["released"])
 
     def forbid(self, spreadsheet_id: str) -> None:
         self._post(f"spreadsheets/{spreadsheet_id}/access", {"allowed": False})
