@@ -45,8 +45,21 @@ def key(seller: str = "S1", product: str = "P1", grade: str = "good") -> Key:
     return (seller, product, grade, "FR")
 
 
-def edit(k: Key, price: Any, reason: Any = None, version: Any = 1, row: int = 2) -> SheetRow:
-    return SheetRow(row=row, key=k, new_price=price, reason=reason, version=version)
+LOADED = {
+    ("S1", "P1", "flawless"): 150, ("S1", "P1", "good"): 120, ("S1", "P1", "cracked"): 50,
+    ("S1", "P2", "good"): 0, ("S2", "P1", "good"): 118, ("S2", "P2", "good"): 300,
+}  # fmt: skip
+"""Each listing's price as loaded (version 1): what a freshly synced row shows."""
+
+
+def edit(
+    k: Key, price: Any, reason: Any = None, version: Any = 1, row: int = 2, current: Any = None
+) -> SheetRow:
+    """An edited row; ``current`` (its `Current price`) defaults to the loaded price."""
+    if current is None:
+        current = LOADED.get(k[:3])
+    return SheetRow(row=row, key=k, new_price=price, reason=reason, version=version,
+                    current_price=current)  # fmt: skip
 
 
 def grid(engine: Engine) -> dict[Key, tuple[Decimal, int, str]]:

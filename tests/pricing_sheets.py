@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import gspread
+from excel_edits import delete_column, insert_columns
 from gspread.utils import rowcol_to_a1
 from helpers import TEMPLATES
 from openpyxl import load_workbook
@@ -83,14 +84,26 @@ class TeamSheet:
 
     def insert_first_column(self, header: str) -> None:
         """The team adds a column of its own at the far left."""
+        self.insert_column(1, header)
+
+    def insert_column(self, at: int, header: str) -> None:
+        """The team inserts a column of its own before column ``at`` and titles it."""
         if self.ws is None:
-            path = Path(self.destination.removeprefix("xlsx:"))
-            wb = load_workbook(path)
-            wb[TITLE].insert_cols(1)
-            wb[TITLE].cell(row=1, column=1).value = header
-            wb.save(path)
+            insert_columns(self.path, TITLE, at, {1: header})
         else:
-            self.ws.insert_cols([[header]], col=1)
+            self.ws.insert_cols([[header]], col=at, value_input_option="RAW")
+
+    def delete_column(self, header: str) -> None:
+        """The team deletes the column headed ``header`` (the leftmost of that title)."""
+        at = self.table()[0].index(header) + 1
+        if self.ws is None:
+            delete_column(self.path, TITLE, at)
+        else:
+            self.ws.delete_columns(at)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.destination.removeprefix("xlsx:"))
 
     @staticmethod
     def _row_index(table: list[list[Any]], key: tuple[str, ...]) -> int:

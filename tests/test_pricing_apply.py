@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
 from sheets_sync.errors import ConfigError, DatabaseError
+from sheets_sync.pricing import apply
 from sheets_sync.pricing.apply import decide_and_apply
 from sheets_sync.pricing.model import Kind, Outcome, Rules, SheetRow
 
@@ -93,15 +94,20 @@ def test_each_rule(
 
 @pytest.mark.parametrize(
     ("version", "says"),
-    [("abc", "Version 'abc' is not a version number"), (None, "Version None"),
-     (1.5, "Version 1.5"), (True, "Version True")],
+    [("abc", "Version 'abc' is not a version number"), (None, "Version is empty"),
+     ("  ", "Version is empty"), (1.5, "Version '1.5'"), (True, "Version 'True'"),
+     ("\u0661", "Version '١'"), ("99999999999", "Version '99999999999'"), (0, "Version '0'"),
+     (-1, "Version '-1'"), (float("inf"), "Version 'inf'"), ("1e3", "Version '1e3'"),
+     (2**31, "Version '2147483648'")],
 )  # fmt: skip
 def test_a_row_without_a_readable_version_is_rejected(
     priced: Engine, version: Any, says: str
 ) -> None:
     [outcome] = push(priced, edit(key(), "125", version=version))
     assert outcome.kind is Kind.REJECTED and says in outcome.detail
-    assert "run `sheets-sync sync`" in outcome.detail
+    assert "run `sheets-sync sync` (or Refresh) to restore it (your New price is kept)" in (
+        outcome.detail
+    )
 
 
 @pytest.mark.parametrize("version", [1, 1.0, "1", " 1 "])
@@ -188,7 +194,7 @@ def test_a_different_edit_on_a_changed_row_is_still_a_conflict(
 
 def test_a_retry_after_someone_else_changed_the_row_is_a_conflict(priced: Engine) -> None:
     push(priced, edit(key(), "130"))
-    push(priced, edit(key(), "128", version=2), user="bob@example.com")
+    push(priced, edit(key(), "128", version=2, current=130), user="bob@example.com")
     [outcome] = push(priced, edit(key(), "130"))
     assert outcome.kind is Kind.CONFLICT and "now 128.00 (version 3" in outcome.detail
 
@@ -251,11 +257,16 @@ def test_a_database_failure_mid_apply_leaves_every_price_as_it_was(
     assert changes(priced) == []
 
 
-def test_the_version_check_is_part_of_the_update(db_kind: str, db_url: str) -> None:
+def test_the_version_check_is_part_of_the_update(
+    db_kind: str, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A push committed between another push's read and its UPDATE wins; the other
-    push sees a conflict instead of overwriting it (SQLite: no row locks to wait on)."""
+    push sees a conflict instead of overwriting it. SQLite has no row locks: a push
+    takes the write lock before reading (test_pricing_concurrency), so it is taken
+    away here to let the other push in; the version check still holds."""
     if db_kind != "sqlite":
         pytest.skip("PostgreSQL locks the rows on read; see test_pricing_concurrency")
+    monkeypatch.setattr(apply, "_transaction", lambda engine, write: engine.begin())
     engine, other = make_engine(db_url), make_engine(db_url)
     load_pricing(engine)
     interloped: list[Outcome] = []

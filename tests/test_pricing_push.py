@@ -167,12 +167,21 @@ def test_columns_are_found_by_their_header_wherever_they_are(
 
 
 @pytest.mark.parametrize("header", ["New price", "Version", "Status", "Seller ID"])
-def test_a_missing_column_stops_the_push_naming_it(
-    engine: Engine, team: TeamSheet, header: str
-) -> None:
+def test_a_renamed_header_changes_nothing(engine: Engine, team: TeamSheet, header: str) -> None:
+    """Columns are the product's by their tags, not their titles."""
     team.type({(GOOD, "New price"): "125"})
     team.rename_header(header, f"{header} (old)")
-    with pytest.raises(PricingError, match=f"has no column\\(s\\) '{header}' in row 1; restore"):
+    assert push(engine, team).applied == 1
+    assert grid(engine)[GOOD] == (Decimal("125.00"), 2, USER)
+
+
+@pytest.mark.parametrize("header", ["New price", "Version", "Status", "Seller ID"])
+def test_a_deleted_managed_column_stops_the_push_naming_it(
+    engine: Engine, team: TeamSheet, header: str
+) -> None:
+    team.type({(GOOD, "New price"): "125", (CRACKED, "New price"): "55"})
+    team.delete_column(header)
+    with pytest.raises(PricingError, match=f"lost its column\\(s\\) '{header}'; run `sheets-sync"):
         push(engine, team)
     assert changes(engine) == []
     [run] = runs_of(engine)
@@ -185,7 +194,7 @@ def test_a_destination_without_the_tab_stops_the_push(
     load_pricing(engine)
     settings = settings_for(db_url)
     run_sync(engine, settings, f"xlsx:{tmp_path / 'ops.xlsx'}", tabs=["Sync Status"])
-    with pytest.raises(PricingError, match="has no 'Pricing' tab; run `sheets-sync sync --to"):
+    with pytest.raises(PricingError, match="has no 'Pricing' tab made by sheets-sync; run `sheets-sync sync --to"):
         push_pricing(engine, settings, f"xlsx:{tmp_path / 'ops.xlsx'}", USER)
 
 
@@ -199,14 +208,17 @@ def test_a_lost_write_back_then_a_new_push_reports_applied_once(
     engine: Engine, db_url: str, emulator: Any, gspread_client: Any, controls: Any
 ) -> None:
     """The database commits, the sheet write fails past the retry deadline (5xx on
-    every values:batchUpdate); the next push writes the results, applying nothing again."""
+    every write-back attempt, each read again first); the next push writes the results,
+    applying nothing again."""
     load_pricing(engine)
     spreadsheet = gspread_client.create("Trade-In Ops")
     settings = settings_for(db_url, emulator, retry_deadline_seconds=5)
     run_sync(engine, settings, f"gsheets:{spreadsheet.id}", tabs=[TITLE])
     team = TeamSheet(f"gsheets:{spreadsheet.id}", settings, spreadsheet.worksheet(TITLE))
     team.type({(GOOD, "New price"): "125", (CRACKED, "New price"): "55"})
-    controls.fault(kind="503", request_kind="spreadsheets.values.batchUpdate", times=1000)
+    controls.fault(
+        kind="503", request_kind="spreadsheets.values.batchUpdateByDataFilter", times=1000
+    )
 
     with pytest.raises(PricingError) as failed:
         push_pricing(engine, settings, fake_clock_backend(settings, spreadsheet.id), USER)

@@ -424,20 +424,25 @@ def test_a_preview_then_a_push_of_the_pricing_tab(client, settings, sheets, gspr
 
 
 @pytest.mark.parametrize("dry_run", [True, False])
-def test_a_market_sheet_may_not_push_another_markets_prices(
+def test_a_market_sheet_rejects_another_markets_rows_and_pushes_its_own(
     client, settings, sheets, gspread_client, dry_run
 ) -> None:
+    """A row of another market is that row's rejection, as in the CLI: never a 403, which
+    is about callers, not rows."""
     team = team_sheet(settings, gspread_client, sheets["scoped"])  # synced before it was scoped
     team.type({(FR_GOOD, "New price"): "125", (DE_GOOD, "New price"): "99"})
     body = {"spreadsheet_id": sheets["scoped"], "dry_run": dry_run}
     response = client.post("/hooks/pricing", json=body, headers=auth())
-    assert response.status_code == 403
-    error = response.get_json()["error"]
-    assert "only for FR" in error and f"row {team.row_number(DE_GOOD)} (DE)" in error
-    assert price_changes(settings) == []
-    team.type({(DE_GOOD, "New price"): ""})
-    response = client.post("/hooks/pricing", json=body, headers=auth())
-    assert (response.status_code, response.get_json()["applied"]) == (200, 1)
+    assert response.status_code == 200
+    summary = response.get_json()
+    assert (summary["applied"], summary["rejected"]) == (1, 1)
+    [rejected] = [r for r in summary["rows"] if r["outcome"] == "rejected"]
+    assert (rejected["country"], rejected["row"]) == ("DE", team.row_number(DE_GOOD))
+    assert rejected["status"].startswith("✖ rejected: this sheet prices only FR; DE is another")
+    assert len(price_changes(settings)) == (0 if dry_run else 1)
+    if not dry_run:
+        assert team.cell(DE_GOOD, "Status") == rejected["status"]
+        assert team.cell(DE_GOOD, "New price") in (99, "99")
 
 
 def test_a_sheet_without_the_pricing_tab_is_422_saying_so(client, sheets) -> None:

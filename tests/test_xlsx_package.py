@@ -345,7 +345,7 @@ def test_a_write_back_patches_its_cells_and_keeps_every_other_part(book: Path) -
         CellWrite(4, 5, None),  # the pending edit, cleared
         CellWrite(9, 2, "a row of its own"),
     ]
-    XlsxBackend(book).write_cells(TITLE, writes)
+    XlsxBackend(book).write_planned(TITLE, [], lambda now: writes)
     after = members(book)
     touched = {parts[TITLE], "xl/workbook.xml", "[Content_Types].xml", "xl/styles.xml"}
     touched.add("xl/_rels/workbook.xml.rels")

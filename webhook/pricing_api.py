@@ -7,11 +7,9 @@ the user waits for its summary), with ``changed_by`` the verified caller and
 the request id stored on every ``price_changes`` row.
 
 A market team's sheet (``countries`` in ``sheets-sync.yaml``) may push prices
-only for its markets. The pricing library has no market filter, so the
-webhook previews the push first and refuses (403) one touching another
-market, naming the rows. The preview and the push read the sheet twice: a
-row typed in the seconds between the two is not re-checked — a known limit
-until :func:`push_pricing` takes the markets itself.
+only for its markets: the push gets them, and a row of another market is
+that row's ``✖ rejected:`` (as in the CLI), never a 403 of the whole push —
+403 is about callers, not rows.
 """
 
 from __future__ import annotations
@@ -39,13 +37,6 @@ def pricing() -> ResponseReturnValue:
     body = json_body(PRICING_BODY)
     sheet = registered(body["spreadsheet_id"].strip())
     dry_run = bool(body.get("dry_run", False))
-    if sheet.countries:
-        preview = push(sheet, dry_run=True)
-        outside = outside_markets(sheet, preview)
-        if outside:
-            return jsonify(error=outside), 403
-        if dry_run:
-            return jsonify(preview.to_dict())
     return jsonify(push(sheet, dry_run=dry_run).to_dict())
 
 
@@ -58,17 +49,5 @@ def push(sheet: RegisteredSheet, *, dry_run: bool) -> PushSummary:
         request_id=current_request_id(),
         dry_run=dry_run,
         trigger=TRIGGERS[g.caller.kind],
-    )
-
-
-def outside_markets(sheet: RegisteredSheet, preview: PushSummary) -> str | None:
-    """The refusal of edits outside ``sheet.countries``, naming the rows; None if all inside."""
-    markets = sheet.countries or ()
-    rows = [o for o in preview.outcomes if o.key[3] not in markets]
-    if not rows:
-        return None
-    listed = ", ".join(f"row {o.row.row} ({o.key[3]})" for o in rows[:10])
-    return (
-        f"this sheet may push prices only for {', '.join(markets)}; {listed} "
-        "belong to other markets: clear their New price, or push them from their market's sheet"
+        countries=sheet.countries,
     )

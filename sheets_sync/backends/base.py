@@ -11,7 +11,7 @@ pre-truncation figures.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -83,11 +83,13 @@ DEFAULT_OPTIONS = WriteOptions()
 
 @dataclass
 class ColumnValues:
-    """Some columns of a tab, each found by its header in row 1 wherever it sits.
+    """Some managed columns of a managed tab, each found where the product's own tag
+    says it is (developer metadata on Google, a hidden defined name in a workbook).
 
-    ``columns`` maps every header of row 1 to its 1-based column (so a caller
-    can write to columns it did not read); ``values`` maps each requested
-    header found there to the cells of rows 2 … ``row_count`` + 1 as the user
+    Never found by header text: a column the team inserted and titled like
+    one of ours is the team's and is neither read nor written. ``columns``
+    maps each requested managed header found to its 1-based column now;
+    ``values`` maps it to the cells of rows 2 … ``row_count`` + 1 as the user
     typed them (formulas as text, empty cells ``None``), all padded to
     ``row_count``. ``api_calls`` and ``bytes_sent`` count the reads (Google).
     """
@@ -97,6 +99,19 @@ class ColumnValues:
     row_count: int = 0
     api_calls: int = 0
     bytes_sent: int = 0
+
+
+def holdable(value: Any) -> bool:
+    """Whether a ``hold_while_pending`` cell (`Version`) is kept on a row with a pending
+    edit: only a whole number, the version the edit was typed against. A blank or garbled
+    one is restored by the sync, so the push's "Version is empty: sync" advice works."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value >= 1
+    if isinstance(value, float):
+        return value.is_integer() and value >= 1
+    return isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()
 
 
 @dataclass(frozen=True)
@@ -128,12 +143,24 @@ class SheetBackend(Protocol):
         """The tab's cells as the user sees them, formulas as text (for write-back)."""
         ...
 
-    def read_columns(self, title: str, headers: Sequence[str]) -> ColumnValues | None:
-        """Only the columns headed ``headers`` (formulas as text), in as few reads as the
-        destination allows; ``None`` when the tab does not exist."""
+    def read_managed(self, title: str, headers: Sequence[str]) -> ColumnValues | None:
+        """The managed columns headed ``headers`` of managed tab ``title``, located by the
+        product's tags wherever the team moved them (formulas as text), in as few reads as
+        the destination allows. ``None`` when the destination has no managed tab ``title``;
+        a requested column missing from ``columns`` was deleted, or never tagged."""
         ...
 
-    def write_cells(self, title: str, cells: Sequence[CellWrite]) -> WriteReport:
-        """Set these cells of an existing tab, and nothing else, in one write where the
-        destination allows (a pricing push's write-back)."""
+    def write_planned(
+        self,
+        title: str,
+        headers: Sequence[str],
+        plan: Callable[[ColumnValues], Sequence[CellWrite]],
+    ) -> WriteReport:
+        """Re-read the managed columns ``headers`` of tab ``title`` immediately before writing,
+        and write the cells ``plan`` makes from what they hold now (a pricing push's
+        write-back lands on the rows holding its keys at that moment).
+
+        Where an answer can be lost (Google), a failed write is retried only after
+        reading again and planning again, so a retry never lands on rows that moved.
+        """
         ...

@@ -22,7 +22,8 @@ from sheets_sync.cli import AppContext, database_option, main, pass_app
 from sheets_sync.cli.params import DestinationType, os_user
 from sheets_sync.destinations import Destination
 from sheets_sync.pricing.model import Kind, describe_key
-from sheets_sync.pricing.push import PushSummary, push_pricing
+from sheets_sync.pricing.push import PushSummary, not_written_note, push_pricing
+from sheets_sync.registry import load_registry
 
 MAX_USER_CHARS = 200
 
@@ -85,12 +86,21 @@ def push_pricing_command(
         sheets-sync push-pricing --from xlsx:tradein-ops.xlsx --dry-run
     """
     summary = push_pricing(
-        app.engine, app.settings, str(source), user or local_identity(), dry_run=dry_run
-    )
+        app.engine, app.settings, str(source), user or local_identity(), dry_run=dry_run,
+        countries=markets_of(app, source),
+    )  # fmt: skip
     if as_json:
         click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
     else:
         print_summary(summary)
+
+
+def markets_of(app: AppContext, source: Destination) -> tuple[str, ...] | None:
+    """A registered spreadsheet's markets: the CLI prices only them, as the webhook does."""
+    if source.kind != "gsheets":
+        return None
+    registered = load_registry(app.settings).get(source.target)
+    return registered.countries if registered is not None else None
 
 
 def print_summary(summary: PushSummary) -> None:
@@ -104,5 +114,9 @@ def print_summary(summary: PushSummary) -> None:
         f"{summary.unchanged} unchanged."
     )
     for outcome in summary.outcomes:
-        if outcome.kind in (Kind.REJECTED, Kind.CONFLICT):
-            click.echo(f"  row {outcome.row.row} ({describe_key(outcome.key)}): {outcome.status()}")
+        where = f"row {outcome.row_now or outcome.row.row} ({describe_key(outcome.key)})"
+        note = not_written_note(outcome)
+        if note is not None:
+            click.echo(f"  {where}: {note}")
+        elif outcome.kind in (Kind.REJECTED, Kind.CONFLICT):
+            click.echo(f"  {where}: {outcome.status()}")

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 Key = tuple[str, str, str, str]
 """``(seller_id, product_id, grade, country)``: a ``price_grid`` primary key."""
 
+KEY_HEADERS = ("Seller ID", "Product ID", "Grade", "Country")
+"""The Pricing tab's columns holding a row's :data:`Key`, in key order."""
+
 Group = tuple[str, str, str]
 """``(seller_id, product_id, country)``: the grades whose order a push keeps."""
 
@@ -33,6 +36,12 @@ def money(value: Decimal | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
+def short(value: Any, limit: int = 40) -> str:
+    """A cell's value quoted and cut, so a long paste does not flood a Status cell."""
+    text = str(value)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
 def describe_key(key: Key) -> str:
     return f"{key[0]} × {key[1]} × {key[2]} × {key[3]}"
 
@@ -41,7 +50,10 @@ def describe_key(key: Key) -> str:
 class SheetRow:
     """One row of the Pricing tab with a non-blank `New price`, as the cells hold it.
 
-    ``row`` is the 1-based sheet row, so outcomes are written back where they came from.
+    ``row`` is the 1-based sheet row when the push read it (the write-back looks
+    for the row holding ``key`` again just before writing); ``key`` is the key
+    cells as text, ``""`` for an empty one. ``current_price`` is the row's
+    `Current price` cell: the row must still show its listing (§7, step 4).
     """
 
     row: int
@@ -49,6 +61,7 @@ class SheetRow:
     new_price: Any
     reason: Any = None
     version: Any = None
+    current_price: Any = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,13 @@ class Outcome:
     at: dt.datetime | None = None
     earlier: bool = False
     """Applied by an earlier attempt (a retry after a lost write-back): nothing written now."""
+    row_now: int | None = None
+    """The sheet row the outcome was written to (``None``: not written back yet, or never:
+    see ``written_back``)."""
+    written_back: bool | None = None
+    """After the write-back: whether a row still held this key (False: moved or deleted)."""
+    newer_edit: Any = None
+    """A `New price` typed on the row after the push read it: left there, waiting."""
 
     @property
     def key(self) -> Key:
@@ -123,7 +143,21 @@ class Outcome:
         return self.kind is Kind.APPLIED and not self.earlier
 
     def status(self) -> str:
-        """The `Status` text written back (RAW)."""
+        """The `Status` text written back (RAW), true of the row as the write-back found it."""
+        status = self._status()
+        if self.newer_edit is None:
+            return status
+        if self.kind in (Kind.APPLIED, Kind.UNCHANGED):
+            return (
+                f"{status}; New price was changed to {short(self.newer_edit)} since this push "
+                "read it: push again to apply it"
+            )
+        return (
+            f"{status} (New price was changed to {short(self.newer_edit)} since this push read "
+            "it: push again to check it)"
+        )
+
+    def _status(self) -> str:
         if self.kind is Kind.APPLIED:
             when = self.at.strftime("%Y-%m-%d %H:%M UTC") if self.at else ""
             return f"✔ applied {when} by {self.by}: {money(self.old_price)} → {money(self.price)}"

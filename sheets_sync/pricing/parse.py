@@ -15,6 +15,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sheets_sync.pricing.model import short
+
 EXAMPLE = "type the number alone, e.g. 123.45"
 
 _NUMBER = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?", re.ASCII)
@@ -38,7 +40,7 @@ def parse_price(value: Any) -> Decimal:
         return _from_number(value)
     if isinstance(value, str):
         return _from_text(value)
-    raise PriceRejected(f"{_show(value)} is not a price; {EXAMPLE}")
+    raise PriceRejected(f"{short(value)} is not a price; {EXAMPLE}")
 
 
 def _from_number(value: int | float | Decimal) -> Decimal:
@@ -54,20 +56,21 @@ def _from_number(value: int | float | Decimal) -> Decimal:
 def _from_text(raw: str) -> Decimal:
     text = raw.strip()
     if text.startswith("="):
-        raise PriceRejected(f"a formula ({_show(text)}) is not a price; {EXAMPLE}")
+        raise PriceRejected(f"a formula ({short(text)}) is not a price; {EXAMPLE}")
     bare = _strip_currency(text)
     if not _NUMBER.fullmatch(bare):
-        raise PriceRejected(f"{_show(text)} is not a price; {_hint(bare)}")
+        raise PriceRejected(f"{short(text)} is not a price; {_hint(bare)}")
     whole, _, decimals = bare.replace(",", ".").partition(".")
     if len(decimals) == 3 and whole.lstrip("-") not in ("", "0"):
         raise PriceRejected(
-            f"{_show(text)} is ambiguous (thousands separator or 3 decimals?); "
-            f"type it without thousands separators and with at most 2 decimals, e.g. {whole}.00"
+            f"{short(text)} is ambiguous (thousands separator or 3 decimals?); "
+            "type it without thousands separators and with at most 2 decimals, e.g. "
+            f"{whole if len(whole) <= 12 else '1234'}.00"
         )
     try:
         number = Decimal(bare.replace(",", "."))
     except InvalidOperation as err:  # pragma: no cover - the pattern admits only numbers
-        raise PriceRejected(f"{_show(text)} is not a price; {EXAMPLE}") from err
+        raise PriceRejected(f"{short(text)} is not a price; {EXAMPLE}") from err
     return _not_negative_zero(number, text)
 
 
@@ -94,12 +97,6 @@ def _hint(bare: str) -> str:
 def _not_negative_zero(number: Decimal, shown: str) -> Decimal:
     if number.is_zero() and number.is_signed():
         raise PriceRejected(
-            f"{_show(shown)} is not a price; type 0 (with a reason) to take the listing offline"
+            f"{short(shown)} is not a price; type 0 (with a reason) to take the listing offline"
         )
     return number
-
-
-def _show(value: Any, limit: int = 40) -> str:
-    """The cell quoted and cut, so a long paste does not flood the Status cell."""
-    text = str(value)
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

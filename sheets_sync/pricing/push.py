@@ -1,7 +1,11 @@
 """A pricing push end to end: the one entry point the CLI and the webhook call (docs/design.md §7).
 
-read the tab's edited rows → assess and apply them in one transaction
-(:mod:`.apply`) → write every row's outcome back in one call (:mod:`.sheet`).
+read the tab's edited rows (the product's own columns only) → screen each
+row on the sheet alone (its key, its market: :func:`.validate.screen`) →
+assess and apply the rest in one transaction (:mod:`.apply`) → read the keys
+again and write every row's outcome to the row holding its key now, in one
+write (:mod:`.sheet`). Row contents never fail a push: each problem is that
+row's `Status`.
 
 A push "ran" whatever rows were rejected or conflicted: that is the team's
 feedback, in `Status`. It fails (raises) when it could not run (no tab, a
@@ -22,6 +26,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +40,8 @@ from sheets_sync.errors import PricingError, SheetsSyncError
 from sheets_sync.locks import destination_lock
 from sheets_sync.pricing import sheet
 from sheets_sync.pricing.apply import decide_and_apply
-from sheets_sync.pricing.model import Kind, Outcome, Rules
+from sheets_sync.pricing.model import Kind, Outcome, Rules, SheetRow
+from sheets_sync.pricing.validate import screen
 
 KIND = "pricing"
 
@@ -54,6 +60,8 @@ class PushSummary:
     api_calls: int = 0
     bytes_sent: int = 0
     cells_written: int = 0
+    countries: tuple[str, ...] | None = None
+    """The markets this sheet may price (a market team's registered sheet); None: all."""
 
     def count(self, kind: Kind) -> int:
         return sum(1 for o in self.outcomes if o.kind is kind)
@@ -74,14 +82,21 @@ class PushSummary:
     def unchanged(self) -> int:
         return self.count(Kind.UNCHANGED)
 
+    @property
+    def not_written_back(self) -> list[Outcome]:
+        """Outcomes whose row was moved or deleted before the write-back found it."""
+        return [o for o in self.outcomes if o.written_back is False]
+
     def describe(self) -> str:
         """``Pricing: 3 applied, 1 rejected, 0 conflicts, 0 unchanged`` (Sync Status)."""
         if not self.outcomes:
             return f"{sheet.TITLE}: nothing to push (no New price typed)"
         counts = Counter(o.kind for o in self.outcomes)
+        lost = len(self.not_written_back)
         return (
             f"{sheet.TITLE}: {counts[Kind.APPLIED]} applied, {counts[Kind.REJECTED]} rejected, "
             f"{counts[Kind.CONFLICT]} conflicts, {counts[Kind.UNCHANGED]} unchanged"
+            + (f", {lost} not written back (rows moved or deleted)" if lost else "")
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,7 +105,8 @@ class PushSummary:
             "run_id": self.run_id, "destination": self.destination, "user": self.user,
             "request_id": self.request_id, "dry_run": self.dry_run,
             "applied": self.applied, "rejected": self.rejected, "conflicts": self.conflicts,
-            "unchanged": self.unchanged, "api_calls": self.api_calls,
+            "unchanged": self.unchanged, "not_written_back": len(self.not_written_back),
+            "api_calls": self.api_calls,
             "cells_written": self.cells_written,
             "seconds": {k: round(v, 3) for k, v in self.phases.items()},
             "rows": [_row_dict(o) for o in self.outcomes],
@@ -100,11 +116,21 @@ class PushSummary:
 def _row_dict(outcome: Outcome) -> dict[str, Any]:
     seller_id, product_id, grade, country = outcome.key
     return {
-        "row": outcome.row.row, "seller_id": seller_id, "product_id": product_id,
-        "grade": grade, "country": country, "outcome": outcome.kind.value,
+        "row": outcome.row_now or outcome.row.row, "seller_id": seller_id,
+        "product_id": product_id, "grade": grade, "country": country,
+        "outcome": outcome.kind.value,
         "price": None if outcome.price is None else str(outcome.price),
         "version": outcome.version, "status": outcome.status(),
+        "written_back": outcome.written_back, "note": not_written_note(outcome),
     }  # fmt: skip
+
+
+def not_written_note(outcome: Outcome) -> str | None:
+    """What the summary says of an outcome no row could show (None when it was shown)."""
+    if outcome.written_back is not False:
+        return None
+    done = "applied" if outcome.kind is Kind.APPLIED else outcome.kind.value
+    return f"{done}, not written back: the row was moved or deleted"
 
 
 def push_pricing(
@@ -115,17 +141,21 @@ def push_pricing(
     request_id: str | None = None,
     dry_run: bool = False,
     trigger: str = "cli",
+    countries: Collection[str] | None = None,
 ) -> PushSummary:
     """Push the `Pricing` tab's edits of ``source`` as ``user``; see the module docstring.
 
     ``request_id`` is stored on every ``price_changes`` row (the webhook's own;
-    a fresh one otherwise).
+    a fresh one otherwise). ``countries``: the markets the sheet may price (a
+    market team's registered sheet); a row of another market is that row's
+    rejection, in the CLI and the webhook alike.
     """
     if not user or not user.strip():
         raise PricingError("a push needs the user it is made for; pass --user EMAIL")
     backend = open_destination(source, settings) if isinstance(source, str) else source
     db.require_schema(engine)
     summary = PushSummary(backend.destination, user.strip(), request_id or _request_id(), dry_run)
+    summary.countries = tuple(countries) if countries else None
     if dry_run:
         _push(engine, settings, backend, summary)
         return summary
@@ -161,22 +191,34 @@ def _push(engine: Engine, settings: Settings, backend: SheetBackend, summary: Pu
     summary.bytes_sent += read.bytes_sent
     summary.phases["read"] = time.perf_counter() - started
     started = time.perf_counter()
-    summary.outcomes = decide_and_apply(
-        engine, rows, Rules.from_settings(settings), summary.user, summary.request_id,
-        summary.dry_run,
+    screened = {row.row: screen(row, summary.countries) for row in rows}
+    judged = decide_and_apply(
+        engine, [row for row in rows if screened[row.row] is None],
+        Rules.from_settings(settings), summary.user, summary.request_id, summary.dry_run,
     )  # fmt: skip
+    summary.outcomes = _in_row_order(rows, screened, judged)
     summary.phases["apply"] = time.perf_counter() - started
     if summary.dry_run or not summary.outcomes:
         return
     started = time.perf_counter()
     try:
-        written = sheet.write_back(backend, read, summary.outcomes)
+        written = sheet.write_back(backend, summary.outcomes)
     except (SheetsSyncError, OSError) as error:
         raise _write_back_failed(summary, error) from error
     summary.phases["write"] = time.perf_counter() - started
     summary.cells_written = written.cells_written
     summary.api_calls += written.api_calls
     summary.bytes_sent += written.bytes_sent
+
+
+def _in_row_order(
+    rows: Sequence[SheetRow], screened: Mapping[int, str | None], judged: Sequence[Outcome]
+) -> list[Outcome]:
+    """The screened-out rows' rejections and the judged rows' outcomes, in sheet order."""
+    by_row = {outcome.row.row: outcome for outcome in judged}
+    return [
+        by_row.get(row.row) or Outcome(row, Kind.REJECTED, screened[row.row] or "") for row in rows
+    ]
 
 
 def _write_back_failed(summary: PushSummary, error: Exception) -> PricingError:

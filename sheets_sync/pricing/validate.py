@@ -1,11 +1,21 @@
 """Deciding each edited row's fate before anything is written (docs/design.md §7, steps 2–4).
 
-Per row, in this order: the listing exists and is edited once; `New price`
-parses (:mod:`.parse`); `Version` is the database's (else a conflict, unless
-this very edit was already applied by an earlier attempt whose write-back was
-lost: then it is reported applied, and nothing is written twice); the price is
-≥ 0, has at most 2 decimals, is at most the ceiling; 0 (offline) and a change
-beyond ±``max_change`` (relisting an offline listing included) need a reason.
+Row contents never stop a push: every problem below is that row's rejection
+or conflict, whatever the cells hold (huge or tiny numbers, NaN, control
+characters, 50,000 characters, other scripts' digits).
+
+First, before the database is read (:func:`screen`): the row's key cells are
+all filled with plain text, and its market is one this sheet may price. Then
+per row, in this order: the listing exists and is edited once; `New price`
+parses (:mod:`.parse`); `Reason` is plain text of a sane length; `Version` is
+a version number (a blank one is restored by the next sync); `Version` is the
+database's (else a conflict, unless this very edit was already applied by an
+earlier attempt whose write-back was lost: then it is reported applied, and
+nothing is written twice); the row's `Current price` is the listing's price at
+that version (else the row no longer shows its listing: a conflict, never an
+update of another listing); the price is ≥ 0, at most the ceiling, has at
+most 2 decimals; 0 (offline) and a change beyond ±``max_change`` (relisting
+an offline listing included) need a reason.
 Then grade order is checked on the state after all surviving edits, per
 seller × product × country (offline grades do not count, as in the tab's
 suggestions): an edit that would make a better grade pay less than a worse one
@@ -14,12 +24,15 @@ is rejected, and the check repeats until no edit breaks it.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from sheets_sync.pricing.model import (
+    KEY_HEADERS,
     Group,
     Key,
     Kind,
@@ -29,12 +42,58 @@ from sheets_sync.pricing.model import (
     SheetRow,
     describe_key,
     group_of,
+    money,
+    short,
 )
-from sheets_sync.pricing.parse import PriceRejected, parse_price
+from sheets_sync.pricing.parse import PriceRejected, is_blank, parse_price
 from sheets_sync.schema import GRADE_RANK
 
 CENT = Decimal("0.01")
 REFRESH = "run `sheets-sync sync` (or Refresh) to see it, then edit again"
+RESTORE = (
+    "run `sheets-sync sync` (or Refresh) to restore it (your New price is kept), then push again"
+)
+NO_MATCH = "this row no longer matches its listing — sync to refresh it"
+MAX_KEY_CHARS = 200
+MAX_REASON_CHARS = 1000
+MAX_VERSION = 2**31 - 1
+_VERSION = re.compile(r"[0-9]{1,10}", re.ASCII)
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def screen(row: SheetRow, countries: Collection[str] | None) -> str | None:
+    """Why ``row`` cannot be an edit of a listing this sheet may price (its `Status`
+    detail), judged on the sheet alone; None when it can."""
+    empty = [h for h, part in zip(KEY_HEADERS, row.key, strict=True) if not part]
+    if len(empty) == len(KEY_HEADERS):
+        return (
+            "this row has no Seller ID, Product ID, Grade or Country: type new prices "
+            "only on listing rows (run a sync to restore them)"
+        )
+    if empty:
+        return (
+            f"this row's {', '.join(empty)} {'is' if len(empty) == 1 else 'are'} empty: type "
+            "new prices only on listing rows (a sync restores their keys)"
+        )
+    for header, part in zip(KEY_HEADERS, row.key, strict=True):
+        if len(part) > MAX_KEY_CHARS or _control_character(part) is not None:
+            return (
+                f"this row's {header} ({short(part)}) is not a listing's; run a sync to restore it"
+            )
+    if countries and row.key[3] not in countries:
+        return (
+            f"this sheet prices only {', '.join(countries)}; {row.key[3]} is another market: "
+            f"clear New price here and push it from the {row.key[3]} sheet"
+        )
+    return None
+
+
+def _control_character(text: str) -> str | None:
+    """The first character a database or a cell must not hold (controls, lone surrogates)."""
+    for char in text:
+        if char not in _ALLOWED_CONTROLS and unicodedata.category(char) in ("Cc", "Cs"):
+            return char
+    return None
 
 
 def assess(
@@ -68,12 +127,9 @@ def _reject(row: SheetRow, detail: str) -> Outcome:
 
 
 def _assess_row(row: SheetRow, listing: Listing | None, rules: Rules, user: str) -> Outcome:
-    if not all(row.key):
-        return _reject(
-            row,
-            "this row has no Seller ID, Product ID, Grade or Country: type new prices "
-            "only on listing rows (run a sync to restore them)",
-        )
+    problem = screen(row, None)
+    if problem:
+        return _reject(row, problem)
     if listing is None:
         return _reject(
             row, f"{describe_key(row.key)} is not in the database; run a sync to refresh the tab"
@@ -82,12 +138,17 @@ def _assess_row(row: SheetRow, listing: Listing | None, rules: Rules, user: str)
         price = parse_price(row.new_price)
     except PriceRejected as rejected:
         return _reject(row, str(rejected))
+    problem = reason_problem(row.reason)
+    if problem:
+        return _reject(row, problem)
     version = parse_version(row.version)
     if version is None:
-        return _reject(row, f"Version {row.version!r} is not a version number; {REFRESH}")
+        return _reject(row, _version_problem(row.version))
     reason = clean_reason(row.reason)
     if version != listing.version:
         return _version_mismatch(row, listing, price, version, reason, user)
+    if not shows_price(row.current_price, listing.price):
+        return _no_match(row, listing)
     problem = check_price(price, listing.price, reason, rules)
     if problem:
         return _reject(row, problem)
@@ -100,16 +161,71 @@ def _assess_row(row: SheetRow, listing: Listing | None, rules: Rules, user: str)
 
 
 def parse_version(value: Any) -> int | None:
-    """The row's `Version` (a number cell, or its text); None when it is not one."""
+    """The row's `Version` (a number cell, or its ASCII digits); None when it is not a
+    version a listing can have (1 … 2³¹ − 1)."""
+    number: int | None = None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdecimal():
-        return int(value.strip())
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and _VERSION.fullmatch(value.strip()):
+        number = int(value.strip())
+    return number if number is not None and 1 <= number <= MAX_VERSION else None
+
+
+def _version_problem(value: Any) -> str:
+    if is_blank(value):
+        return f"Version is empty: {RESTORE}"
+    return f"Version {short(value)} is not a version number: {RESTORE}"
+
+
+def reason_problem(value: Any) -> str | None:
+    """Why the `Reason` cell cannot be stored as typed; None when it can."""
+    text = clean_reason(value) or ""
+    if len(text) > MAX_REASON_CHARS:
+        return (
+            f"Reason is {len(text):,} characters long; shorten it to at most "
+            f"{MAX_REASON_CHARS:,}, then push again"
+        )
+    char = _control_character(text)
+    if char is not None:
+        return (
+            f"Reason holds an invisible control character (U+{ord(char):04X}); retype it "
+            "without, then push again"
+        )
     return None
+
+
+def shows_price(cell: Any, price: Decimal) -> bool:
+    """Whether a `Current price` cell shows ``price`` (to the cent)."""
+    if is_blank(cell):
+        return False
+    try:
+        shown = parse_price(cell)
+    except PriceRejected:
+        return False
+    return abs(shown - price) < CENT / 2
+
+
+def _no_match(row: SheetRow, listing: Listing, version: int | None = None) -> Outcome:
+    at = listing.version if version is None else version
+    return Outcome(
+        row,
+        Kind.CONFLICT,
+        f"{NO_MATCH} (Current price shows {short(row.current_price)}; "
+        f"{describe_key(listing.key)} at version {at} was {money(_price_at(listing, at))})",
+        price=listing.price,
+        version=listing.version,
+    )
+
+
+def _price_at(listing: Listing, version: int) -> Decimal | None:
+    if version == listing.version:
+        return listing.price
+    last = listing.last_change
+    return last.old_price if last is not None and version == listing.version - 1 else None
 
 
 def clean_reason(value: Any) -> str | None:
@@ -118,13 +234,22 @@ def clean_reason(value: Any) -> str | None:
 
 
 def check_price(price: Decimal, current: Decimal, reason: str | None, rules: Rules) -> str | None:
-    """The first guardrail ``price`` breaks, as the `Status` detail; None when it passes."""
+    """The first guardrail ``price`` breaks, as the `Status` detail; None when it passes.
+
+    The ceiling is checked before the cents: rounding a number of any size to
+    cents could overflow the decimal context, and one that large is refused anyway.
+    """
     if price < 0:
-        return f"{price} is negative; type a price of 0 or more (0 takes the listing offline)"
-    if price != price.quantize(CENT):
-        return f"{price} has more than 2 decimals; round it to cents, e.g. {price.quantize(CENT)}"
+        return (
+            f"{_number(price)} is negative; type a price of 0 or more (0 takes the listing offline)"
+        )
     if price > rules.ceiling:
-        return f"{price} is above the ceiling of {rules.ceiling}; type a lower price"
+        return f"{_number(price)} is above the ceiling of {rules.ceiling}; type a lower price"
+    if price != price.quantize(CENT):
+        return (
+            f"{_number(price)} has more than 2 decimals; round it to cents, "
+            f"e.g. {price.quantize(CENT)}"
+        )
     if reason is None and price == 0 and current != 0:
         return "0 takes the listing offline: say why in Reason, then push again"
     if reason is None and price != current and _big_change(price, current, rules.max_change):
@@ -134,6 +259,12 @@ def check_price(price: Decimal, current: Decimal, reason: str | None, rules: Rul
             "say why in Reason, then push again"
         )
     return None
+
+
+def _number(price: Decimal) -> str:
+    """A price for a message: as typed, or in scientific form when it is very long."""
+    text = str(price)
+    return text if len(text) <= 24 else f"{price:.6E}"
 
 
 def _big_change(price: Decimal, current: Decimal, max_change: Decimal) -> bool:
@@ -155,6 +286,8 @@ def _version_mismatch(
         and last.changed_by == user
         and last.reason == reason
     ):
+        if last.old_price is None or not shows_price(row.current_price, last.old_price):
+            return _no_match(row, listing, version)
         return Outcome(
             row, Kind.APPLIED, price=price, old_price=last.old_price, version=listing.version,
             reason=reason, by=user, at=last.changed_at, earlier=True,

@@ -26,12 +26,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from google.auth.credentials import Credentials
 
-from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport
+from sheets_sync.backends.base import (
+    DEFAULT_OPTIONS,
+    CellWrite,
+    ColumnValues,
+    WriteOptions,
+    WriteReport,
+)
 from sheets_sync.backends.gsheets import cellio
 from sheets_sync.backends.gsheets.auth import account_email, load_credentials, make_session
 from sheets_sync.backends.gsheets.cells import columns_range, quote_title
@@ -51,6 +57,7 @@ from sheets_sync.frame import TabFrame
 from sheets_sync.limits import GOOGLE_LIMITS, Limits, fit_cell_total, fit_each_tab
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 STRUCTURE_ATTEMPTS = 3
 
@@ -80,6 +87,7 @@ class GoogleSheetsBackend:
                 timeout=settings.request_timeout_seconds,
             )
         self.http = http
+        self._tags: dict[str, cellio.Located] = {}  # a push's tab, found by read_managed
 
     @property
     def destination(self) -> str:
@@ -200,14 +208,52 @@ class GoogleSheetsBackend:
 
     # -- pricing push (sheets_sync/backends/gsheets/cellio.py) -------------------
 
-    def read_columns(self, title: str, headers: Sequence[str]) -> cellio.ColumnValues | None:
+    def read_managed(self, title: str, headers: Sequence[str]) -> ColumnValues | None:
+        """Two requests: the tags' search, then the tagged columns by metadata id."""
+        before = (self.http.counters.requests, self.http.counters.bytes_sent)
+        located = self._located(title, refresh=True)
+        if located is None:
+            return None
+        result = self._shared(lambda: cellio.read(self.http, self.spreadsheet_id, located, headers))
+        result.api_calls = self.http.counters.requests - before[0]
+        result.bytes_sent = self.http.counters.bytes_sent - before[1]
+        return result
+
+    def write_planned(
+        self,
+        title: str,
+        headers: Sequence[str],
+        plan: Callable[[ColumnValues], Sequence[CellWrite]],
+    ) -> WriteReport:
+        """The columns read again by the metadata ids found by :meth:`read_managed` (the
+        tags move with the columns), then the write: two requests when nothing fails."""
+        located = self._located(title)
+        if located is None:
+            raise DestinationError(
+                f"spreadsheet {self.spreadsheet_id} has no managed tab {title!r} any more; "
+                f"run `sheets-sync sync --to {self.destination} --tabs {title}` to restore it"
+            )
+        cap, deadline = self.settings.payload_cap_bytes, self.settings.retry_deadline_seconds
+        return self._shared(
+            lambda: cellio.write_planned(
+                self.http, self.spreadsheet_id, located, headers, plan, cap, deadline
+            )
+        )
+
+    def _located(self, title: str, refresh: bool = False) -> cellio.Located | None:
+        if refresh or title not in self._tags:
+            found = self._shared(lambda: cellio.locate(self.http, self.spreadsheet_id, title))
+            if found is None:
+                self._tags.pop(title, None)
+                return None
+            self._tags[title] = found
+        return self._tags[title]
+
+    def _shared(self, call: Callable[[], _T]) -> _T:
+        """A 403/404 is the spreadsheet not shared (or gone): one line naming the fix."""
         try:
-            return cellio.read_columns(self.http, self.spreadsheet_id, title, headers)
+            return call()
         except SheetsAPIError as error:
             if error.status in (403, 404):
                 raise self._not_shared(error) from error
             raise
-
-    def write_cells(self, title: str, cells: Sequence[cellio.CellWrite]) -> WriteReport:
-        cap = self.settings.payload_cap_bytes
-        return cellio.write_cells(self.http, self.spreadsheet_id, title, cells, cap)

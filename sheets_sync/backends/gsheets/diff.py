@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sheets_sync.backends.base import holdable
 from sheets_sync.backends.gsheets.cells import Cell, normalise_key, same_cell
 
 
@@ -164,7 +165,8 @@ class ColumnRules:
     there is pending work, so a NULL from the database never erases it.
     ``hold``: ``hold_while_pending`` columns (``Version``), never written on a
     row whose ``keep`` cells hold a pending edit, so the push compares the
-    database with the version the edit was typed against.
+    database with the version the edit was typed against — unless the cell is
+    blank or not a version (:func:`.base.holdable`): then it is restored.
     """
 
     exact: frozenset[int] = frozenset()
@@ -175,8 +177,9 @@ class ColumnRules:
         """The columns to leave as they are on this row (none without a pending edit)."""
         if not self.hold or current is None:
             return frozenset()
-        pending = any(i < len(current) and not _blank(current[i]) for i in self.keep)
-        return self.hold if pending else frozenset()
+        if not any(i < len(current) and not _blank(current[i]) for i in self.keep):
+            return frozenset()
+        return frozenset(i for i in self.hold if i < len(current) and holdable(current[i]))
 
 
 def _blank(value: Any) -> bool:

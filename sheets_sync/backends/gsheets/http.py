@@ -189,11 +189,12 @@ class RetryingHTTPClient(HTTPClient):
 
 
 def _replayable(method: str, endpoint: str) -> bool:
-    """Safe to send twice: reads (a metadata search is a POST), and value writes with
-    explicit ranges.
+    """Safe to send twice: reads (a metadata search and a read by data filter are POSTs),
+    and value writes with explicit A1 ranges.
 
     Everything else (a structural batch with row deletions, an append, a file
-    creation) may have been applied before the failure, so it is not replayed.
+    creation, a pricing write-back addressed by grid range, whose rows may have
+    moved since) may have been applied before the failure, so it is not replayed.
     """
     verb, path = method.upper(), endpoint.split("?", 1)[0]
     if verb == "GET":
@@ -201,7 +202,12 @@ def _replayable(method: str, endpoint: str) -> bool:
     if verb == "PUT" and "/values/" in path:
         return True
     return verb == "POST" and path.endswith(
-        ("/values:batchUpdate", "/values:batchClear", "/developerMetadata:search")
+        (
+            "/values:batchUpdate",
+            "/values:batchClear",
+            "/values:batchGetByDataFilter",
+            "/developerMetadata:search",
+        )
     )
 
 

@@ -38,7 +38,14 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheets_sync.archive import ARCHIVE_TITLE
-from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport, WrittenTab
+from sheets_sync.backends.base import (
+    DEFAULT_OPTIONS,
+    CellWrite,
+    ColumnValues,
+    WriteOptions,
+    WriteReport,
+    WrittenTab,
+)
 from sheets_sync.backends.pivot import compute_pivot
 from sheets_sync.backends.xlsx import (
     cellio,
@@ -326,47 +333,56 @@ class XlsxBackend:
 
     # -- pricing push (sheets_sync/backends/xlsx/cellio.py) ----------------------
 
-    def read_columns(self, title: str, headers: Sequence[str]) -> cellio.ColumnValues | None:
+    def read_managed(self, title: str, headers: Sequence[str]) -> ColumnValues | None:
         if not self.path.is_file():
             raise DestinationError(f"{self.path} does not exist; run `sheets-sync sync` first")
-        wb = self._load(read_only=True)
-        try:
-            return cellio.read_columns(wb, title, headers)
-        finally:
-            wb.close()
-
-    def write_cells(self, title: str, cells: Sequence[cellio.CellWrite]) -> WriteReport:
-        """Patch the cells into the tab's XML and save the package (every other part as
-        stored); openpyxl's whole-workbook load and save for what the patch cannot spell."""
-        if not cells:
-            return WriteReport()
         package = self._guarded(lambda: Package.open(self.path))
         try:
-            patched = self._patched(package, title, cells)
-            if patched is not None:
+            return cellio.read(package, title, headers)
+        finally:
+            package.close()
+
+    def write_planned(
+        self,
+        title: str,
+        headers: Sequence[str],
+        plan: Callable[[ColumnValues], Sequence[CellWrite]],
+    ) -> WriteReport:
+        """One open of the package: the columns read again, the plan's cells patched into
+        the sheet's XML and saved (every other part as stored); openpyxl's whole-workbook
+        load and save for what the patch cannot spell."""
+        package = self._guarded(lambda: Package.open(self.path))
+        try:
+            current = cellio.read(package, title, headers)
+            ws = cellio.managed_sheet(package, title)
+            if current is None or ws is None:
+                raise DestinationError(
+                    f"{self.path} has no managed tab {title!r} any more; run "
+                    f"`sheets-sync sync --to {self.destination} --tabs {title}` to restore it"
+                )
+            cells = plan(current)
+            if not cells:
+                return WriteReport()
+            if self._patched(package, ws, cells):
                 self._save(package)
                 return WriteReport(tabs=[WrittenTab(title, None, len(cells))])
         finally:
             package.close()
-        return cellio.write_cells(
-            lambda: self._load(read_only=False), self._save_workbook, title, cells
+        cellio.write_whole(
+            lambda: self._load(read_only=False), self._save_workbook, ws.title, cells
         )
+        return WriteReport(tabs=[WrittenTab(title, None, len(cells))])
 
-    def _patched(
-        self, package: Package, title: str, cells: Sequence[cellio.CellWrite]
-    ) -> bytes | None:
-        if title not in package.wb.sheetnames:
-            raise DestinationError(f"{self.path} has no tab {title!r}")
-        ws = package.wb[title]
+    def _patched(self, package: Package, ws: Worksheet, cells: Sequence[CellWrite]) -> bool:
         part = package.part_of(ws)
         if part is None or not part.worksheet:
-            return None
+            return False
         try:
             raw = cellpatch.patch(package.archive.read(part.path), cells)
         except cellpatch.Unsupported:
-            return None
+            return False
         package.writes.append(save.SheetWrite(ws, None, part, raw=raw))
-        return raw
+        return True
 
 
 def _reason(error: BaseException) -> str:

@@ -1,11 +1,17 @@
-"""A few columns in, a few cells out: the workbook side of a pricing push (docs/design.md §7).
+"""A few managed columns in, a few cells out: the workbook side of a pricing push (§7).
 
-Reading streams the tab once (read-only mode) and keeps only the columns
-asked for, found by their header in row 1; formulas come back as their text
-(``=…``), never evaluated. Writing loads the workbook, sets only the given
-cells (text forced to text, so ``=…`` stays literal; cell styles kept) and
-saves it atomically like a sync does, so a failure leaves the previous
-workbook intact.
+The tab and its columns are found by the hidden defined names a sync puts on
+them (:mod:`.markers`), which Excel and LibreOffice keep pointing at the
+right cells when the team renames the sheet or inserts, deletes and moves
+columns: a column the team inserted and titled ``Status`` is theirs and is
+never read or written. A tab written before the markers existed has none, so
+its columns cannot be told from the team's: it is not read (sync first).
+
+Reading streams only the wanted columns of the one sheet (formulas come back
+as their text, ``=…``, never evaluated). The write-back opens the package
+once, reads the wanted columns again, plans the cells from what they hold
+now, patches them into the sheet's XML (:mod:`.cellpatch`; openpyxl's whole
+workbook load and save for what the patch cannot spell) and saves atomically.
 """
 
 from __future__ import annotations
@@ -15,55 +21,69 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.worksheet.worksheet import Worksheet
 
-from sheets_sync.backends.base import CellWrite, ColumnValues, WriteReport, WrittenTab
+from sheets_sync.backends.base import CellWrite, ColumnValues
+from sheets_sync.backends.xlsx import markers
 from sheets_sync.backends.xlsx.cells import set_value
+from sheets_sync.backends.xlsx.package import Package
 
 
-def read_columns(wb: Workbook, title: str, headers: Sequence[str]) -> ColumnValues | None:
-    """The columns headed ``headers`` of an open (read-only) workbook; None without the tab."""
-    if title not in wb.sheetnames:
+def managed_sheet(package: Package, title: str) -> Worksheet | None:
+    """The placeholder of managed tab ``title`` (marked, wherever the team renamed it)."""
+    return markers.resolve(package.wb, title).ours
+
+
+def column_places(wb: Workbook, title: str, sheet: str, headers: Sequence[str]) -> dict[str, int]:
+    """Requested header → its marked column now (deleted and unmarked columns left out)."""
+    places = markers.column_places(wb, title, sheet) or {}
+    found: dict[str, int] = {}
+    for header in headers:
+        column = places.get(markers.column_marker(title, header))
+        if column is not None:
+            found[header] = column
+    return found
+
+
+def read(package: Package, title: str, headers: Sequence[str]) -> ColumnValues | None:
+    """The marked columns ``headers`` of tab ``title``; None without the tab."""
+    ws = managed_sheet(package, title)
+    if ws is None:
         return None
-    ws = wb[title]
-    row1 = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
-    columns: dict[str, int] = {}
-    for index, header in enumerate(row1, start=1):
-        if isinstance(header, str) and header.strip():
-            columns.setdefault(header.strip(), index)
-    wanted = {h: columns[h] for h in headers if h in columns}
+    wanted = column_places(package.wb, title, ws.title, headers)
+    result = ColumnValues(columns=wanted)
     if not wanted:
-        return ColumnValues(columns)
-    first, last = min(wanted.values()), max(wanted.values())
-    picked = [c - first for c in wanted.values()]
-    rows: list[list[Any]] = []
-    for row in ws.iter_rows(min_row=2, min_col=first, max_col=last, values_only=True):
-        rows.append([_cell(row, i) for i in picked])
-    while rows and all(v is None for v in rows[-1]):
-        rows.pop()
-    values = {h: [r[i] for r in rows] for i, h in enumerate(wanted)}
-    return ColumnValues(columns, values, len(rows))
+        return result
+    columns = set(wanted.values())
+    package.scan(ws, keep=columns.__contains__)
+    grid = ws._cells
+    last = max((r for (r, c) in grid if c in columns and _value(grid[(r, c)]) is not None),
+               default=1)  # fmt: skip
+    result.values = {
+        h: [_value(grid.get((r, c))) for r in range(2, last + 1)] for h, c in wanted.items()
+    }
+    result.row_count = last - 1
+    return result
 
 
-def _cell(row: tuple[Any, ...], index: int) -> Any:
-    value = row[index] if index < len(row) else None
+def _value(cell: Any) -> Any:
+    value = None if cell is None else cell.value
     return None if value == "" else value
 
 
-def write_cells(
+def write_whole(
     load: Callable[[], Workbook],
     save: Callable[[Workbook], None],
-    title: str,
+    sheet: str,
     cells: Sequence[CellWrite],
-) -> WriteReport:
-    """Set the cells of tab ``title`` and save the workbook atomically."""
-    if not cells:
-        return WriteReport()
+) -> None:
+    """Set the cells of ``sheet`` through openpyxl (the patch could not spell them) and save
+    atomically."""
     wb = load()
-    ws = wb[title]
+    ws = wb[sheet]
     for cell in cells:
         value = cell.value
         if isinstance(value, str):
             value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
         set_value(ws.cell(row=cell.row, column=cell.column), value)
     save(wb)
-    return WriteReport(tabs=[WrittenTab(title, None, len(cells))])

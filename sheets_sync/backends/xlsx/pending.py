@@ -9,7 +9,8 @@ the Google backend keeps the cell (:class:`..gsheets.diff.ColumnRules`
 On a row holding such an edit, the ``hold_while_pending`` columns (`Version`)
 keep the previous version's cell too, so the push still compares the database
 with the version the edit was typed against and reports a change made by
-someone else in between as a conflict. Cells are copied whole (value, data
+someone else in between as a conflict — unless that cell is blank or not a
+version (:func:`..base.holdable`): then the data's value is written. Cells are copied whole (value, data
 type, style), so a formula typed there stays a formula.
 """
 
@@ -22,6 +23,7 @@ from typing import Any
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
+from sheets_sync.backends.base import holdable
 from sheets_sync.backends.xlsx.columns import OldColumns
 from sheets_sync.backends.xlsx.extras import CellCopy, Key, normalise_key
 from sheets_sync.frame import TabFrame
@@ -29,9 +31,9 @@ from sheets_sync.frame import TabFrame
 
 @dataclass
 class Pending:
-    """Per row key, the template columns to restore: index → cell copy (None: empty)."""
+    """Per row key, the template columns to restore: index → cell copy."""
 
-    by_key: dict[Key, dict[int, CellCopy | None]] = field(default_factory=dict)
+    by_key: dict[Key, dict[int, CellCopy]] = field(default_factory=dict)
     editable: frozenset[int] = frozenset()
 
 
@@ -47,14 +49,18 @@ def capture(ws: Worksheet, frame: TabFrame, old: OldColumns) -> Pending:
     grid = ws._cells
     pending = Pending(editable=frozenset(edit_at))
     for r in range(2, ws.max_row + 1):
-        edits = {j: _copy(grid.get((r, c))) for j, c in edit_at.items()}
-        edits = {j: copy for j, copy in edits.items() if copy is not None}
+        copies = {j: _copy(grid.get((r, c))) for j, c in edit_at.items()}
+        edits = {j: copy for j, copy in copies.items() if copy is not None}
         if not edits:
             continue
         key = normalise_key([_value(grid.get((r, c))) for c in key_at])
         if all(part is None for part in key):
             continue
-        held = {j: _copy(grid.get((r, c)), keep_blank=True) for j, c in hold_at.items()}
+        held = {
+            j: copy
+            for j, c in hold_at.items()
+            if holdable(_value(grid.get((r, c)))) and (copy := _copy(grid.get((r, c))))
+        }
         pending.by_key.setdefault(key, {**held, **edits})
     return pending
 
@@ -79,22 +85,18 @@ def restore(ws: Worksheet, pending: Pending, frame: TabFrame, positions: Sequenc
             _put(ws, i + 2, positions[j], copied)
 
 
-def _put(ws: Worksheet, row: int, column: int, copied: CellCopy | None) -> None:
-    """The copied cell at (row, column); an empty one for a held cell that was empty (it
-    hides the data's cell: data rows are streamed under the sheet's cells)."""
-    if copied is None:
-        ws._cells[(row, column)] = Cell(ws, row=row, column=column)
-        return
+def _put(ws: Worksheet, row: int, column: int, copied: CellCopy) -> None:
+    """The copied cell at (row, column): it hides the data's cell (data rows are streamed
+    under the sheet's cells)."""
     cell = ws.cell(row=row, column=column)
     cell._value, cell.data_type, cell._style = copied[0], copied[1], copied[2]
 
 
-def _copy(cell: Cell | None, keep_blank: bool = False) -> CellCopy | None:
-    """A copy of a non-blank cell (whitespace alone is no edit, as the push reads it);
-    ``keep_blank``: any cell, even empty (a held cell is restored as it was)."""
+def _copy(cell: Cell | None) -> CellCopy | None:
+    """A copy of a non-blank cell (whitespace alone is no edit, as the push reads it)."""
     if cell is None or cell.value is None:
         return None
-    if not keep_blank and isinstance(cell.value, str) and not cell.value.strip():
+    if isinstance(cell.value, str) and not cell.value.strip():
         return None
     return (cell._value, cell.data_type, cell._style.__copy__())
 
