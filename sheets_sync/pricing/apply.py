@@ -2,16 +2,26 @@
 
 The listings are read, every edit assessed (:mod:`.validate`) and the valid
 ones written in the same transaction, so a push never applies edits judged on
-a state that moved meanwhile:
+a state that moved meanwhile, and two pushes (from two spreadsheets, say) are
+judged one after the other:
 
 - on PostgreSQL the listings of the edited seller × product × country groups
   are read ``FOR UPDATE`` (in key order, so two pushes lock in the same order):
   a concurrent push on the same listings waits, then sees the new versions and
   reports a conflict instead of overwriting;
-- everywhere, each ``UPDATE`` also requires ``version = <the version judged>``.
-  If any row was changed in between (SQLite has no row locks), the transaction
-  is rolled back and the push assessed again from what is there now; so an
-  update is never lost, whatever the database.
+- on SQLite, which has no row locks, the transaction takes the database's one
+  write lock *before* reading (``BEGIN IMMEDIATE``): a concurrent push waits
+  there, then judges the state the first one committed. Without it both could
+  pass grade order alone and break it together (one raises `cracked` under
+  `good`, the other lowers `good` above `cracked`);
+- everywhere, each ``UPDATE`` also requires ``version = <the version judged>``:
+  if a row changed in between anyway, the transaction is rolled back and the
+  push assessed again from what is there now.
+
+Waiting is bounded: SQLite's busy timeout (the engine's, ``db.SQLITE_BUSY_SECONDS``
+by default) and, on PostgreSQL, a ``lock_timeout`` of as long. A push that does
+not get the lock in time changes nothing and fails with a :class:`TransientError`
+saying to push again. A dry run takes no lock and waits for no one.
 
 Every price and its ``price_changes`` row (source ``sheet``: the edit was typed
 in the sheet, whether the CLI or the add-on pushed it) commit together; any
@@ -22,15 +32,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.sql import ColumnElement, Select
 
-from sheets_sync.errors import DatabaseError, PricingError
+from sheets_sync.db import SQLITE_BUSY_SECONDS, sqlite_immediate
+from sheets_sync.errors import DatabaseError, PricingError, TransientError
 from sheets_sync.pricing.model import (
     Group,
     Key,
@@ -48,6 +60,10 @@ SOURCE = "sheet"
 ATTEMPTS = 3
 CHUNK = 500
 """Groups per ``IN`` list: far below SQLite's bound-parameter limit."""
+PG_LOCK_WAIT_SECONDS = SQLITE_BUSY_SECONDS
+"""How long a push waits for another transaction's row locks on PostgreSQL: as long as
+SQLite's default busy wait for its write lock."""
+PG_LOCK_NOT_AVAILABLE = "55P03"
 
 
 class _Raced(Exception):
@@ -74,6 +90,8 @@ def decide_and_apply(
         except _Raced:
             continue
         except SQLAlchemyError as error:
+            if _lock_timed_out(error):
+                raise _busy(engine) from error
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
             raise DatabaseError(
                 f"the database refused the pricing push ({reason}); no price was changed. "
@@ -92,7 +110,7 @@ def _attempt_once(
     request_id: str | None,
     dry_run: bool,
 ) -> list[Outcome]:
-    with engine.begin() as conn:
+    with _transaction(engine, write=not dry_run) as conn:
         listings = load_listings(conn, {row.key for row in rows}, lock=not dry_run)
         outcomes = assess(rows, listings, rules, user)
         now = utcnow()
@@ -103,6 +121,52 @@ def _attempt_once(
         else:
             apply_edits(conn, outcomes, user, request_id, now)
     return outcomes
+
+
+@contextmanager
+def _transaction(engine: Engine, write: bool) -> Iterator[Connection]:
+    """The one transaction a push reads, judges and (unless a dry run) writes in.
+
+    A writing push on SQLite takes the write lock at ``BEGIN`` (see the module
+    doc); on PostgreSQL it bounds its wait for row locks. A dry run reads in a
+    plain transaction: it locks nothing.
+    """
+    if write and engine.dialect.name == "sqlite":
+        with engine.connect() as conn, sqlite_immediate(conn):
+            yield conn
+        return
+    with engine.begin() as conn:
+        if write and engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{PG_LOCK_WAIT_SECONDS * 1000:.0f}ms'")
+        yield conn
+
+
+def _lock_timed_out(error: SQLAlchemyError) -> bool:
+    """SQLite's busy timeout ran out, or PostgreSQL's ``lock_timeout`` did."""
+    orig = getattr(error, "orig", None)
+    if getattr(orig, "sqlstate", None) == PG_LOCK_NOT_AVAILABLE:
+        return True
+    return isinstance(error, OperationalError) and "database is locked" in str(orig)
+
+
+def _busy(engine: Engine) -> TransientError:
+    if engine.dialect.name == "sqlite":
+        held = f"the SQLite database's write lock for more than {_busy_seconds(engine):g} s"
+    else:
+        held = f"locks on these listings for more than {PG_LOCK_WAIT_SECONDS:g} s"
+    return TransientError(
+        f"another writer (a pricing push, a sync) held {held}: this push stopped waiting, "
+        "and no price was changed. Push again in a moment"
+    )
+
+
+def _busy_seconds(engine: Engine) -> float:
+    """The busy timeout of the engine's SQLite connections (its wait for the write lock)."""
+    try:
+        with engine.connect() as conn:
+            return float(conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one()) / 1000
+    except SQLAlchemyError:
+        return float(SQLITE_BUSY_SECONDS)
 
 
 def load_listings(conn: Connection, keys: Iterable[Key], lock: bool = False) -> dict[Key, Listing]:
