@@ -140,7 +140,10 @@ def test_a_push_that_cannot_run_exits_1_with_one_line(
     result = cli(runner, db_url, "push-pricing", "--from", workbook)
     assert result.exit_code == 1
     [line] = result.output.splitlines()
-    assert line.startswith("Error: ") and "has no 'Pricing' tab made by sheets-sync; run `sheets-sync sync" in line
+    assert (
+        line.startswith("Error: ")
+        and "has no 'Pricing' tab made by sheets-sync; run `sheets-sync sync" in line
+    )
 
 
 def test_a_lost_write_back_exits_1_then_a_new_push_reports_applied_once(
