@@ -254,3 +254,26 @@ def _google(request: pytest.FixtureRequest, destination: str, db_url: str) -> An
     return TeamSheet(
         destination, settings_for(db_url, request.getfixturevalue("emulator")), None
     ).backend
+
+
+def test_a_registered_market_sheet_prices_only_its_markets_from_the_cli_too(
+    runner: CliRunner, engine: Engine, db_url: str, request: pytest.FixtureRequest,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The same per-row rule as the webhook: another market's row is that row's rejection."""
+    load_pricing(engine)
+    destination, spreadsheet = destination_for("gsheets", request, tmp_path)
+    registry = tmp_path / "markets.yaml"
+    registry.write_text(
+        f"spreadsheets:\n  - id: {spreadsheet.id}\n    name: DACH team\n    countries: [DE]\n"
+    )
+    assert cli(runner, db_url, "sync", "--to", destination, "--tabs", TITLE).exit_code == 0
+    sheet = TeamSheet(destination, settings_for(db_url, request.getfixturevalue("emulator")),
+                      spreadsheet.worksheet(TITLE))  # fmt: skip
+    sheet.type({(GOOD, "New price"): "125"})
+    monkeypatch.setenv("SHEETS_SYNC_CONFIG_FILE", str(registry))
+    result = cli(runner, db_url, "push-pricing", "--from", destination, "--user", USER)
+    assert result.exit_code == 0, result.output
+    assert "0 applied, 1 rejected" in result.output
+    assert "this sheet prices only DE; FR is another market" in result.output
+    assert grid(engine)[GOOD][:2] == (Decimal("120.00"), 1)

@@ -168,7 +168,8 @@ def outcome_cells(now: ColumnValues, outcome: Outcome, row: int) -> list[CellWri
         cells.append(CellWrite(row, columns["Version"], outcome.version))
         if unchanged_edit:
             cells.append(CellWrite(row, columns["New price"], None))
-            if _cell(now, "Reason", row) == read.reason:
+            reason_now = _cell(now, "Reason", row)
+            if reason_now == read.reason and not is_blank(reason_now):
                 cells.append(CellWrite(row, columns["Reason"], None))
     return cells
 
