@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,14 @@ class Settings:
                 f"{ENV_PREFIX}SHEETS_API_URL={self.sheets_api_url!r} must start with "
                 "http:// or https:// (e.g. http://127.0.0.1:8765 for the emulator)"
             )
+
+    @property
+    def price_guardrails(self) -> tuple[Decimal, Decimal]:
+        """``(price_ceiling, price_max_change)`` as exact decimals, as the pricing push
+        compares prices (``Rules.from_settings``) and the Pricing tab's suggestions keep
+        to them (docs/design.md §7): ``0.1`` is ``Decimal("0.1")``, not the float's binary
+        neighbour."""
+        return Decimal(str(self.price_ceiling)), Decimal(str(self.price_max_change))
 
     def _validate_pricing(self) -> None:
         if not 0 < self.price_ceiling < 100_000_000:

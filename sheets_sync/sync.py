@@ -90,17 +90,19 @@ def load_all_templates(settings: Settings) -> dict[str, TabTemplate]:
     Parsed once per version of the folder: a service syncing many times a minute
     spent a tenth of its CPU re-reading the same YAML. A file added, removed or
     edited there is read again on the next call, and a broken edit fails that
-    call as before.
+    call as before. The params settings own (the Pricing guardrails) come from
+    ``settings``, and are part of that version.
     """
-    from sheets_sync.kpis.registry import query_columns
+    from sheets_sync.kpis.registry import query_columns, setting_params
 
     directory = settings.templates_dir
-    version = _folder_version(directory)
+    owned = setting_params(settings)
+    version = _folder_version(directory) + repr(owned).encode()
     with _TEMPLATES_LOCK:
         cached = _TEMPLATES.get(directory)
         if cached is not None and cached[0] == version:
             return dict(cached[1])
-    templates = load_templates(directory, query_columns())
+    templates = load_templates(directory, query_columns(), owned)
     with _TEMPLATES_LOCK:
         _TEMPLATES[directory] = (version, templates)
     return dict(templates)

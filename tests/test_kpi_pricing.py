@@ -168,6 +168,8 @@ def suggest(price: Decimal, to_win: Decimal | None, pct: Decimal, ceiling: Decim
     if price == 0 or to_win is None:
         return None
     allowance = (price * pct / 100).quantize(D("0.01"), rounding="ROUND_DOWN")
+    if price - allowance > ceiling:
+        return None  # every price the push takes without a reason is above the ceiling
     return min(max(to_win, price - allowance), price + allowance, ceiling)
 
 
@@ -286,8 +288,10 @@ def test_filters_restrict_rows_not_the_competition(grid, filters):
     [
         ({"step": 0}, "params.step: 0 is not a number ≥ 0.01"),
         ({"step": "1,00"}, "params.step: '1,00' is not a number ≥ 0.01"),
-        ({"max_change_pct": 150}, "params.max_change_pct: 150 is above 100"),
+        ({"max_change_pct": 1500}, "params.max_change_pct: 1500 is not a number ≥ 0 and ≤ 1000"),
+        ({"max_change_pct": "30"}, "params.max_change_pct: '30' is not a number"),
         ({"ceiling": -5}, "params.ceiling: -5 is not a number ≥ 0.01"),
+        ({"ceiling": float("nan")}, "params.ceiling: nan is not a number ≥ 0.01"),
     ],
 )
 def test_bad_params_name_the_key_and_the_fix(params, message):
@@ -326,3 +330,13 @@ def test_template_runs_through_the_runner(grid):
         assert cells["Best price"] == figures["best_price"]
         assert cells["Orders 28d"] == figures["orders_28d"]
         assert (cells["New price"], cells["Reason"], cells["Status"]) == (None, None, None)
+
+
+def test_no_suggestion_when_every_reason_free_price_is_above_the_ceiling(grid):
+    """S1's flawless at 300.00 may move to 262.50 at the lowest without a reason (12.5 %):
+    still above a ceiling of 150, so any price the push would take is refused; no suggestion
+    rather than one the push refuses. S2's at 250.00 may reach 218.75: the same."""
+    rows = keyed(run(grid, params={"max_change_pct": 12.5, "ceiling": 150}))
+    assert rows[("S1", "P1", "flawless", "FR")]["suggested_price"] is None
+    assert rows[("S2", "P1", "flawless", "FR")]["suggested_price"] is None
+    assert rows[("S3", "P1", "good", "FR")]["suggested_price"] == D("150.00")  # 150 → 168.75

@@ -13,38 +13,75 @@ country), sellers compete to pay the customer the most, so:
   NULL when no competitor lists the cell;
 - ``orders_28d``: this seller's orders of that product, declared grade and
   country created in the 28 days ending on ``as_of``;
-- ``suggested_price``: advisory; the price to win held within ±``max_change_pct``
-  of the current price (the push's reason-free change) and at most ``ceiling``,
-  then lowered so it never pays more than a better grade of the same seller ×
-  product × market would (its suggestion, else its current price; offline
-  grades do not count), though never under its own −max_change_pct floor;
-  NULL for offline listings (relisting is the team's decision) and when there
-  is no price to win.
+- ``suggested_price``: advisory, and always a price the push accepts without a
+  reason: the price to win held within ±``max_change_pct`` of the current price
+  (the push's reason-free change) and at most ``ceiling``, then lowered so it
+  never pays more than a better grade of the same seller × product × market
+  would (its suggestion, else its current price; offline grades do not count),
+  though never under its own −max_change_pct floor; NULL for offline listings
+  (relisting is the team's decision), when there is no price to win, and when
+  no reason-free price is under the ceiling (a current price far above it).
 
-Money arithmetic runs in integer cents so both databases round identically; a
-capped suggestion is truncated towards the current price, so it never breaks the
-guardrail by a fraction of a cent. Windows are computed over every seller
-before ``filters`` (``seller_id``, ``country``) restrict the rows, so a sheet
-filtered to one seller still compares it with the whole market.
+``ceiling`` and ``max_change_pct`` are the push's own guardrails,
+``SHEETS_SYNC_PRICE_CEILING`` and ``SHEETS_SYNC_PRICE_MAX_CHANGE`` × 100
+(:func:`setting_params`): the template loader sets them from the settings and
+refuses a template giving them another value; only ``step`` is the template's.
+
+Money arithmetic runs in integer cents so both databases round identically. The
+push refuses ``|new − current| > current × max_change`` exactly (decimals), so
+the allowance is ``floor(current cents × max_change)``: the share is applied as
+an exact fraction (truncated to 6 decimals, never rounded up), and the ceiling
+is floored to the cent, so a suggestion never breaks a guardrail by a fraction
+of a cent (33.33 at 30 % may move 9.99, not 10.00). Windows are computed over
+every seller before ``filters`` (``seller_id``, ``country``) restrict the rows,
+so a sheet filtered to one seller still compares it with the whole market.
 ``new_price``, ``reason`` and ``status`` are empty here (the team and the push
 fill them); ``version`` is the row's optimistic-lock version.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, Text, and_, case, cast, func, literal_column, null, select
 from sqlalchemy.sql import ColumnElement, Select, Subquery
 
+from sheets_sync.config import ENV_PREFIX, Settings
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis.common import filter_values, number_param, trailing_bounds
 from sheets_sync.kpis.query import BuiltinQuery, QueryContext
 from sheets_sync.schema import GRADE_RANK, Money, price_grid, products, sellers, tradein_orders
+from sheets_sync.templates.model import SettingParam
 
 ORDERS_WINDOW_DAYS = 28
+SHARE_PLACES = Decimal("0.000001")
+"""The max change is applied to this precision, truncated (so never above the push's)."""
+MAX_CHANGE_PCT = Decimal(1000)
+"""The largest ``max_change_pct``: ``SHEETS_SYNC_PRICE_MAX_CHANGE`` is at most 10."""
 
-DEFAULTS: dict[str, Any] = {"step": 1.00, "max_change_pct": 30, "ceiling": 5000.00}
+
+def setting_params(settings: Settings) -> dict[str, SettingParam]:
+    """The push's guardrails as this query's params (the template cannot change them)."""
+    ceiling, max_change = settings.price_guardrails
+    return {
+        "ceiling": SettingParam(
+            f"{ENV_PREFIX}PRICE_CEILING", ceiling, "the highest price the pricing push accepts"
+        ),
+        "max_change_pct": SettingParam(
+            f"{ENV_PREFIX}PRICE_MAX_CHANGE", max_change,
+            "the largest change the pricing push accepts without a reason", Decimal(100),
+        ),
+    }  # fmt: skip
+
+
+DEFAULTS: dict[str, Any] = {
+    "step": 1.00,
+    **{name: param.value for name, param in setting_params(Settings()).items()},
+}
+"""``step``, and the guardrails' defaults for a context built without settings (the
+template loader replaces them with the settings' values)."""
 
 COLUMNS = (
     "seller_id",
@@ -127,17 +164,42 @@ def _orders_28d(ctx: QueryContext) -> Subquery:
     )  # fmt: skip
 
 
-def _guardrails(ctx: QueryContext) -> tuple[int, int, int]:
-    """Validated ``(step, ceiling, max change in basis points)`` in cents and basis points."""
+def _guardrails(ctx: QueryContext) -> tuple[int, int, int, int]:
+    """``(step, ceiling)`` in cents and the max change as a fraction ``numerator / denominator``.
+
+    The ceiling is floored to the cent and the share truncated to
+    :data:`SHARE_PLACES`: both can only make a suggestion stricter than the push.
+    """
     step = round(number_param(ctx.params, "step", 0.01) * 100)
-    ceiling = round(number_param(ctx.params, "ceiling", 0.01) * 100)
-    basis_points = round(number_param(ctx.params, "max_change_pct", 0) * 100)
-    if basis_points > 10_000:
+    ceiling = _guardrail(ctx.params, "ceiling", "PRICE_CEILING", Decimal("0.01"), None)
+    percent = _guardrail(
+        ctx.params, "max_change_pct", "PRICE_MAX_CHANGE", Decimal(0), MAX_CHANGE_PCT
+    )
+    share = (percent / 100).quantize(SHARE_PLACES, rounding=ROUND_DOWN)
+    numerator, denominator = share.as_integer_ratio()
+    return step, int((ceiling * 100).to_integral_value(ROUND_FLOOR)), numerator, denominator
+
+
+def _guardrail(
+    params: Mapping[str, Any], name: str, variable: str, low: Decimal, high: Decimal | None
+) -> Decimal:
+    """A guardrail param as an exact decimal (``0.1`` as written, not its binary float)."""
+    value = params.get(name)
+    number = _exact(value)
+    if number is None or number < low or (high is not None and number > high):
+        bounds = f"≥ {low}" + (f" and ≤ {high}" if high is not None else "")
         raise TemplateError(
-            f"params.max_change_pct: {basis_points / 100:g} is above 100. "
-            "Fix: give a percentage between 0 and 100, e.g. `max_change_pct: 30`"
+            f"params.{name}: {value!r} is not a number {bounds}. Fix: it comes from "
+            f"{ENV_PREFIX}{variable}; leave it out of the template's `params:`"
         )
-    return step, ceiling, basis_points
+    return number
+
+
+def _exact(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    return number if number.is_finite() else None
 
 
 def _proposals(listings: Subquery, ctx: QueryContext) -> Subquery:
@@ -147,13 +209,15 @@ def _proposals(listings: Subquery, ctx: QueryContext) -> Subquery:
     would pay if the suggestion were taken (its current price when there is none).
     """
     c = listings.c
-    step, ceiling, basis_points = _guardrails(ctx)
+    step, ceiling, numerator, denominator = _guardrails(ctx)
     to_win = c.competing + step
-    allowance = c.cents * basis_points // 10_000  # truncated: never beyond the guardrail
-    high, low = c.cents + allowance, c.cents - allowance
+    allowance = c.cents * numerator // denominator  # floored: never beyond the guardrail
+    high, lowest = c.cents + allowance, c.cents - allowance
+    low = case((lowest < 1, 1), else_=lowest)  # 0 takes a listing offline: needs a reason
     clamped = case((to_win > high, high), (to_win < low, low), else_=to_win)
     capped = case((clamped > ceiling, ceiling), else_=clamped)
-    suggested = case((and_(c.cents > 0, to_win.is_not(None)), capped))
+    reachable = low <= ceiling  # else every reason-free price is above the ceiling
+    suggested = case((and_(c.cents > 0, to_win.is_not(None), reachable), capped))
     proposed = case((c.cents > 0, func.coalesce(suggested, c.cents)))
     grade = case(*((c.grade == g, r) for g, r in GRADE_RANK.items()), else_=0)
     return select(
@@ -221,4 +285,5 @@ def build(ctx: QueryContext) -> Select[Any]:
 QUERY = BuiltinQuery(
     name="pricing", build=build, columns=COLUMNS, defaults=DEFAULTS,
     order_by=("seller_id", "product_id", "country", "grade"), ranks={"grade": GRADE_RANK},
+    setting_params=setting_params,
 )  # fmt: skip

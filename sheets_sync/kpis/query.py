@@ -12,9 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.sql import Select
+
+if TYPE_CHECKING:
+    from sheets_sync.config import Settings
+    from sheets_sync.templates.model import SettingParam
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,9 @@ class BuiltinQuery:
     sets no ``window_days``. The runner sorts a keyed tab's rows by its key,
     or by ``order_by`` (columns) when the template has them all, comparing
     the values of a ``ranks`` column by their rank (grades best first).
+    ``setting_params`` gives the params the settings own (Pricing: the push's
+    guardrails): the template loader sets them from the settings and refuses a
+    template giving them another value.
     """
 
     name: str
@@ -77,6 +84,7 @@ class BuiltinQuery:
     order_by: tuple[str, ...] = ()
     ranks: Mapping[str, Mapping[Any, int]] = field(default_factory=dict)
     reads_facts: bool = False
+    setting_params: Callable[[Settings], Mapping[str, SettingParam]] | None = None
 
     def context(
         self,

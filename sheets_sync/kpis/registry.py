@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from sheets_sync.alerts import tab as alerts_tab
 from sheets_sync.errors import TemplateError
@@ -24,6 +25,10 @@ from sheets_sync.kpis import (
     sync_status,
 )
 from sheets_sync.kpis.query import BuiltinQuery
+
+if TYPE_CHECKING:
+    from sheets_sync.config import Settings
+    from sheets_sync.templates.model import SettingParam
 
 
 def _by_name(queries: Iterable[BuiltinQuery]) -> Mapping[str, BuiltinQuery]:
@@ -66,3 +71,12 @@ def builtin_query(name: str, where: object = "template") -> BuiltinQuery:
 def query_columns() -> dict[str, tuple[str, ...]]:
     """Name → returned column labels, for template validation."""
     return {name: q.columns for name, q in BUILTIN_QUERIES.items()}
+
+
+def setting_params(settings: Settings) -> dict[str, Mapping[str, SettingParam]]:
+    """Name → the params ``settings`` own, for the queries that have some (template loading)."""
+    return {
+        name: q.setting_params(settings)
+        for name, q in BUILTIN_QUERIES.items()
+        if q.setting_params is not None
+    }

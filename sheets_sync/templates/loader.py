@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ from sheets_sync.templates.model import (
     ConditionKind,
     PivotSpec,
     PivotValue,
+    SettingParam,
     SheetPosition,
     Summarize,
     TabTemplate,
@@ -53,15 +55,21 @@ SORT_ORDERS = ("ASCENDING", "DESCENDING")
 SAME = "give each tab and pivot sheet its own title (titles are compared case-insensitively)"
 _HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 E = TypeVar("E")
+SettingParams = Mapping[str, Mapping[str, SettingParam]]
+"""Built-in query name → its params that settings own (:class:`SettingParam`)."""
 
 
 def load_templates(
-    directory: Path, query_columns: Mapping[str, Collection[str]] | None = None
+    directory: Path,
+    query_columns: Mapping[str, Collection[str]] | None = None,
+    setting_params: SettingParams | None = None,
 ) -> dict[str, TabTemplate]:
     """All ``*.yaml`` templates of ``directory/tabs`` (or ``directory``), keyed by title.
 
     ``query_columns`` maps each built-in query name to the columns it returns, so a
     template naming an unknown query or source fails here rather than mid-sync.
+    ``setting_params`` gives each built-in query's params that settings own: they are
+    set from the settings, and a template giving one another value fails here.
     """
     tabs_dir = directory / "tabs" if (directory / "tabs").is_dir() else directory
     if not tabs_dir.is_dir():
@@ -78,7 +86,7 @@ def load_templates(
     templates: dict[str, TabTemplate] = {}
     owners: dict[str, Path] = {}
     for path in paths:
-        template = load_template(path, query_columns)
+        template = load_template(path, query_columns, setting_params)
         for key, title in _sheet_titles(template.title, template.pivots):
             if title.casefold() in owners:
                 other = owners[title.casefold()]
@@ -92,7 +100,9 @@ def load_templates(
 
 
 def load_template(
-    path: Path, query_columns: Mapping[str, Collection[str]] | None = None
+    path: Path,
+    query_columns: Mapping[str, Collection[str]] | None = None,
+    setting_params: SettingParams | None = None,
 ) -> TabTemplate:
     """Parse one template file; see :func:`load_templates`."""
     raw, where = read_yaml(path)
@@ -115,7 +125,7 @@ def load_template(
         description=str(raw.get("description", "")),
         key=key,
         window_days=_positive_int(raw.get("window_days"), "window_days", where),
-        params=_mapping(raw.get("params", {}), "params", where),
+        params=_params(raw.get("params", {}), (setting_params or {}).get(query or ""), where),
         freeze_rows=_count(freeze.get("rows", 1), "freeze.rows", where),
         freeze_columns=_count(freeze.get("columns", 0), "freeze.columns", where),
         filter=_bool(raw.get("filter", True), "filter", where),
@@ -129,6 +139,57 @@ def load_template(
         position=_enum(SheetPosition, raw.get("position", "any"), "position", where),
         source_file=path,
     )
+
+
+def _params(value: Any, owned: Mapping[str, SettingParam] | None, where: Where) -> dict[str, Any]:
+    """The template's params, with those settings own set from the settings.
+
+    A template may repeat such a param with the settings' value (``30`` and ``30.0``
+    are the same), but another value would make the tab disagree with what the
+    setting enforces elsewhere (a suggested price the push refuses), so it fails.
+    """
+    params = _mapping(value, "params", where)
+    if not owned:
+        return params
+    for name, param in owned.items():
+        if name in params and _exact(params[name]) != param.value:
+            raise where.fail(
+                f"params.{name}", _disagreement(name, params[name], param),
+                f"remove `{name}:` from `params:` (the tab follows {param.variable})"
+                f"{_or_change(params[name], param)}",
+            )  # fmt: skip
+    return {**params, **{name: param.value for name, param in owned.items()}}
+
+
+def _disagreement(name: str, given: Any, param: SettingParam) -> str:
+    same = f", i.e. `{name}: {_plain(param.value)}`" if param.scale != 1 else ""
+    return (
+        f"{given!r} is not what {param.variable}={_plain(param.setting)} sets "
+        f"({param.meaning}{same})"
+    )
+
+
+def _or_change(given: Any, param: SettingParam) -> str:
+    number = _exact(given)
+    if number is None:
+        return ""
+    return (
+        f", or set {param.variable}={_plain(number / param.scale)} if that limit is what you meant"
+    )
+
+
+def _exact(value: Any) -> Decimal | None:
+    """A finite YAML number as an exact decimal (``0.1`` as written), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = Decimal(str(value))
+    return number if number.is_finite() else None
+
+
+def _plain(number: Decimal) -> str:
+    """``Decimal("30.00")`` → ``30``, ``Decimal("0.300")`` → ``0.3``."""
+    text = f"{number:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _title(value: Any, key: str, where: Where) -> str:

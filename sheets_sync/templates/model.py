@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -282,6 +283,28 @@ class SheetPosition(enum.StrEnum):
 
     ANY = "any"
     FIRST = "first"
+
+
+@dataclass(frozen=True)
+class SettingParam:
+    """A built-in query's param that a setting owns, e.g. the guardrails the pricing
+    push enforces, which the Pricing tab's suggestions must keep to.
+
+    The query gets :attr:`value` (``setting`` × ``scale``: a share as a percentage
+    has ``scale`` 100) whatever the template says; a template may still write the
+    param, with the same value, but a different one is refused when it loads
+    (:func:`sheets_sync.templates.loader.load_template`). ``variable`` names the
+    environment variable and ``meaning`` what it is, for that message.
+    """
+
+    variable: str
+    setting: Decimal
+    meaning: str
+    scale: Decimal = Decimal(1)
+
+    @property
+    def value(self) -> Decimal:
+        return self.setting * self.scale
 
 
 @dataclass(frozen=True)
