@@ -97,7 +97,7 @@ class Rules:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
-        return cls(Decimal(str(settings.price_ceiling)), Decimal(str(settings.price_max_change)))
+        return cls(*settings.price_guardrails)
 
 
 class Kind(StrEnum):

@@ -198,7 +198,17 @@ function previewText_(summary) {
 function pushedText_(summary) {
   return 'Pushed: ' + plural_(summary.applied, 'price change') + ' applied, ' +
       summary.rejected + ' rejected, ' + plural_(summary.conflicts, 'conflict') + '.' +
-      problemRows_(summary.rows) + '\n\nThe Status column of the Pricing tab explains each row.';
+      problemRows_(summary.rows) + notWrittenBack_(summary) +
+      '\n\nThe Status column of the Pricing tab explains each row.';
+}
+
+/** Rows moved or deleted while the push ran: their result is in the database only. */
+function notWrittenBack_(summary) {
+  var count = summary.not_written_back || 0;
+  if (!count) return '';
+  return '\n\n' + plural_(count, 'row') + ' moved or deleted while the push ran: ' +
+      (count === 1 ? 'its result is' : 'their results are') + ' not in the Status column ' +
+      '(what was applied is live). Refresh the Pricing tab to see the prices.';
 }
 
 /** "Row 7 (S1 P1 good FR): <status>" for rejected rows and conflicts, the first few. */

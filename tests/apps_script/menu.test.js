@@ -190,6 +190,18 @@ test('Push pricing changes previews, asks, pushes, and the Status column explain
   assert.ok(await service.read('ops', FR_CRACKED, 'Status'), 'the rejected row says why');
 });
 
+test('A push whose rows moved away says their results are not in the Status column', async () => {
+  const addon = await addonFor(service);
+  const summary = {applied: 2, rejected: 0, conflicts: 0, unchanged: 0, not_written_back: 1,
+    rows: [{row: 5, seller_id: 'S1', product_id: 'P1', grade: 'good', country: 'FR',
+      outcome: 'applied', status: '✔ applied', written_back: false,
+      note: 'applied, not written back: the row was moved or deleted'}]};
+  const text = addon.run('pushedText_', summary);
+  assert.match(text, /^Pushed: 2 price changes applied/);
+  assert.match(text, /1 row moved or deleted while the push ran: its result is not in the Status/);
+  assert.doesNotMatch(addon.run('pushedText_', {...summary, not_written_back: 0}), /moved/);
+});
+
 test('Push pricing changes with only rejected rows, or none, says why nothing is pushed', async () => {
   const addon = await addonFor(service);  // 'abc' is still in the cracked row's New price
   addon.run('pushPricingChanges');
