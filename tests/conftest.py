@@ -18,7 +18,13 @@ from sqlalchemy.engine import Engine, make_url
 from sheets_sync import schema
 from sheets_sync.db import make_engine
 
-pytest_plugins = ["fixtures_emulator", "fixtures_sync", "fixtures_webhook", "fixtures_sidebar"]
+pytest_plugins = [
+    "fixtures_emulator",
+    "fixtures_sync",
+    "fixtures_webhook",
+    "fixtures_sidebar",
+    "fixtures_pricing",
+]
 
 DB_KINDS = ("sqlite", "postgresql")
 PG_ADMIN_URL = os.environ.get(

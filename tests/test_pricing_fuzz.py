@@ -15,15 +15,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pricing_data import USER, changes, grid, key
-from pricing_sheets import TeamSheet, synced_team
+from pricing_sheets import TeamSheet
 from sqlalchemy.engine import Engine
 
 from sheets_sync.pricing.model import Kind, Rules
@@ -69,11 +67,6 @@ def typeable(value: Any, kind: str) -> Any:
             value = ILLEGAL_CHARACTERS_RE.sub("", value)
         return value[:50_000]
     return value
-
-
-@pytest.fixture(params=["xlsx", "gsheets"])
-def team(request: pytest.FixtureRequest, engine: Engine, db_url: str, tmp_path: Path) -> TeamSheet:
-    return synced_team(request, engine, db_url, tmp_path)
 
 
 @settings(

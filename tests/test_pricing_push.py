@@ -15,7 +15,7 @@ import pytest
 import requests
 from helpers import INJECTION, FakeClock
 from pricing_data import USER, changes, grid, key, load_pricing
-from pricing_sheets import TITLE, TeamSheet, settings_for, synced_team
+from pricing_sheets import TITLE, TeamSheet, settings_for
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -30,12 +30,6 @@ from sheets_sync.sync import run_sync
 
 GOOD, CRACKED, OFFLINE = key(), key(grade="cracked"), key("S1", "P2")
 S2_GOOD, S2_P2 = key("S2"), key("S2", "P2")
-
-
-@pytest.fixture(params=["xlsx", "gsheets"])
-def team(request: pytest.FixtureRequest, engine: Engine, db_url: str, tmp_path: Path) -> TeamSheet:
-    """The Pricing tab synced from the pricing dataset, ready for the team's edits."""
-    return synced_team(request, engine, db_url, tmp_path)
 
 
 def push(engine: Engine, team: TeamSheet, **kwargs: Any) -> Any:

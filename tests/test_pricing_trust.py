@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 from pricing_data import USER, changes, grid, key, load_pricing
-from pricing_sheets import TITLE, TeamSheet, settings_for, synced_team
+from pricing_sheets import TITLE, TeamSheet, settings_for
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -39,11 +39,6 @@ GOOD, CRACKED, FLAWLESS = key(), key(grade="cracked"), key(grade="flawless")
 S2_GOOD, S2_P2 = key("S2"), key("S2", "P2")
 MANAGED = ("Seller ID", "Product ID", "Grade", "Country", "Current price", "New price",
            "Reason", "Status", "Version")  # fmt: skip
-
-
-@pytest.fixture(params=["xlsx", "gsheets"])
-def team(request: pytest.FixtureRequest, engine: Engine, db_url: str, tmp_path: Path) -> TeamSheet:
-    return synced_team(request, engine, db_url, tmp_path)
 
 
 def push(engine: Engine, team: TeamSheet, **kwargs: Any) -> PushSummary:
