@@ -445,6 +445,25 @@ def test_a_market_sheet_rejects_another_markets_rows_and_pushes_its_own(
         assert team.cell(DE_GOOD, "New price") in (99, "99")
 
 
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_no_cell_makes_the_pricing_push_a_500(
+    client, settings, sheets, gspread_client, dry_run
+) -> None:
+    """A huge number, an exponent, a control character in Reason: each is its row's
+    rejection in a 200, and the other rows go through."""
+    body = {"spreadsheet_id": sheets["all"], "dry_run": dry_run}
+    team = team_sheet(settings, gspread_client, sheets["all"])
+    team.type({
+        (FR_GOOD, "New price"): "9" * 50_000, (FR_CRACKED, "New price"): 1e308,
+        (DE_GOOD, "New price"): "0", (DE_GOOD, "Reason"): "closing\x00",
+    })  # fmt: skip
+    response = client.post("/hooks/pricing", json=body, headers=auth())
+    assert response.status_code == 200, response.get_json()
+    summary = response.get_json()
+    assert (summary["applied"], summary["rejected"]) == (0, 3)
+    assert price_changes(settings) == []
+
+
 def test_a_sheet_without_the_pricing_tab_is_422_saying_so(client, sheets) -> None:
     response = client.post("/hooks/pricing", json={"spreadsheet_id": sheets["all"]}, headers=auth())
     assert response.status_code == 422
