@@ -49,7 +49,6 @@ from sheets_sync.backends.base import (
 from sheets_sync.backends.pivot import compute_pivot
 from sheets_sync.backends.xlsx import (
     cellio,
-    cellpatch,
     cells,
     columns,
     extras,
@@ -363,7 +362,7 @@ class XlsxBackend:
             cells = plan(current)
             if not cells:
                 return WriteReport()
-            if self._patched(package, ws, cells):
+            if cellio.patched(package, ws, cells):
                 self._save(package)
                 return WriteReport(tabs=[WrittenTab(title, None, len(cells))])
         finally:
@@ -372,17 +371,6 @@ class XlsxBackend:
             lambda: self._load(read_only=False), self._save_workbook, ws.title, cells
         )
         return WriteReport(tabs=[WrittenTab(title, None, len(cells))])
-
-    def _patched(self, package: Package, ws: Worksheet, cells: Sequence[CellWrite]) -> bool:
-        part = package.part_of(ws)
-        if part is None or not part.worksheet:
-            return False
-        try:
-            raw = cellpatch.patch(package.archive.read(part.path), cells)
-        except cellpatch.Unsupported:
-            return False
-        package.writes.append(save.SheetWrite(ws, None, part, raw=raw))
-        return True
 
 
 def _reason(error: BaseException) -> str:

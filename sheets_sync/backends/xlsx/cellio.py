@@ -24,7 +24,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheets_sync.backends.base import CellWrite, ColumnValues
-from sheets_sync.backends.xlsx import markers
+from sheets_sync.backends.xlsx import cellpatch, markers, save
 from sheets_sync.backends.xlsx.cells import set_value
 from sheets_sync.backends.xlsx.package import Package
 
@@ -69,6 +69,20 @@ def read(package: Package, title: str, headers: Sequence[str]) -> ColumnValues |
 def _value(cell: Any) -> Any:
     value = None if cell is None else cell.value
     return None if value == "" else value
+
+
+def patched(package: Package, ws: Worksheet, cells: Sequence[CellWrite]) -> bool:
+    """Queue ``cells`` patched into the sheet's XML for the package's save; False when the
+    patch cannot spell them (the caller takes openpyxl's whole-workbook path)."""
+    part = package.part_of(ws)
+    if part is None or not part.worksheet:
+        return False
+    try:
+        raw = cellpatch.patch(package.archive.read(part.path), cells)
+    except cellpatch.Unsupported:
+        return False
+    package.writes.append(save.SheetWrite(ws, None, part, raw=raw))
+    return True
 
 
 def write_whole(
