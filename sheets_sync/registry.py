@@ -13,10 +13,22 @@ and fix, rather than at 2 a.m. in the nightly sync::
         name: Benelux market team
         tabs: [KPI Daily, Pricing]
         countries: [BE, NL]
+        members: ["*@benelux.example.com", ana@example.com]
+        pricers: [ana@example.com]
 
 Country codes are checked for their shape (two upper-case letters, ISO 3166-1
 alpha-2), not against a fixed list: the markets are whatever the database
 holds, and a new market must not need a code change here.
+
+``members`` and ``pricers`` say who may use the sheet (docs/design.md §8):
+emails, or ``*@domain`` for everyone at exactly that domain, matched without
+regard to case. A member may read the sheet's runs and alerts and refresh it;
+a pricer may also push its prices, and is a member whether or not ``members``
+covers them. An entry without ``members`` is open to every caller the
+webhook's global allowlists admit; an entry without ``pricers`` accepts no
+push. The rules here are pure (:meth:`RegisteredSheet.admits`,
+:meth:`RegisteredSheet.prices`); the webhook decides by caller kind
+(``webhook/access.py``).
 
 This module never imports Flask: the CLI and the webhook share it.
 """
@@ -38,8 +50,14 @@ if TYPE_CHECKING:
     from sheets_sync.templates.model import TabTemplate
 
 TOP_KEYS = {"spreadsheets"}
-SHEET_KEYS = {"id", "name", "tabs", "countries"}
+SHEET_KEYS = {"id", "name", "tabs", "countries", "members", "pricers"}
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'+/=?^_`{|}~.-]{1,64}$")
+_PEOPLE_EXAMPLES = {
+    "members": 'e.g. `members: ["*@benelux.example.com", ana@example.com]`',
+    "pricers": "e.g. `pricers: [ana@example.com]`",
+}
 _URL_ID = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
 
 
@@ -51,11 +69,41 @@ class RegisteredSheet:
     name: str
     tabs: tuple[str, ...] | None
     countries: tuple[str, ...] | None
+    members: tuple[str, ...] | None = None
+    """Emails and ``*@domain`` patterns (lower case); None: open to every allowed caller."""
+    pricers: tuple[str, ...] = ()
+    """Who may also push prices (same forms); empty: no push is accepted."""
 
     @property
     def filters(self) -> dict[str, tuple[str, ...]]:
         """The ``run_sync(filters=...)`` restricting every tab to this sheet's markets."""
         return {"country": self.countries} if self.countries else {}
+
+    @property
+    def is_open(self) -> bool:
+        """No ``members``: every caller the global allowlists admit is a member."""
+        return self.members is None
+
+    def admits(self, email: str) -> bool:
+        """Whether ``email`` is a member: open sheet, listed in ``members``, or a pricer."""
+        return self.is_open or matches(email, self.members or ()) or self.prices(email)
+
+    def prices(self, email: str) -> bool:
+        """Whether ``email`` may push this sheet's prices (listed in ``pricers``)."""
+        return matches(email, self.pricers)
+
+
+def matches(email: str, patterns: tuple[str, ...]) -> bool:
+    """``email`` is one of ``patterns`` (emails, ``*@domain``), ignoring case.
+
+    ``*@domain`` is that exact domain, not its subdomains, as
+    ``SHEETS_SYNC_ALLOWED_DOMAINS`` reads it.
+    """
+    address = email.strip().lower()
+    if address.count("@") != 1:
+        return False
+    domain = "*@" + address.rpartition("@")[2]
+    return any(pattern in (address, domain) for pattern in patterns)
 
 
 @dataclass(frozen=True)
@@ -116,11 +164,16 @@ def _sheet(
     if not isinstance(item, dict):
         raise where.fail(key, "not a mapping", "write `- id: …` then `name: …` under it")
     where.check_keys(item, SHEET_KEYS, f"{key}.")
+    members = _people(item.get("members"), f"{key}.members", where)
+    pricers = _people(item.get("pricers"), f"{key}.pricers", where)
+    _check_pricers(members, pricers, f"{key}.pricers", where)
     return RegisteredSheet(
         id=_id(item.get("id"), f"{key}.id", where),
         name=_name(item.get("name"), f"{key}.name", where),
         tabs=_tabs(item.get("tabs"), f"{key}.tabs", templates, where),
         countries=_countries(item.get("countries"), f"{key}.countries", where),
+        members=members,
+        pricers=pricers or (),
     )
 
 
@@ -203,6 +256,87 @@ def _countries(value: Any, key: str, where: Where) -> tuple[str, ...] | None:
                 f"write an ISO 3166-1 alpha-2 code in capitals, e.g. {example}",
             )
     return items
+
+
+def _people(value: Any, key: str, where: Where) -> tuple[str, ...] | None:
+    """``members`` / ``pricers``: emails and ``*@domain`` patterns, lower-cased; None if absent."""
+    if value is None:
+        return None
+    name = key.rpartition(".")[2]
+    if isinstance(value, list) and not value:
+        meaning = "lets no person in" if name == "members" else "is the same as leaving it out"
+        left_out = (
+            "leave `members` out to open the sheet to every allowed caller"
+            if name == "members"
+            else "leave `pricers` out (then no one may push this sheet's prices)"
+        )
+        raise where.fail(key, f"an empty list {meaning}", f"list who may, or {left_out}")
+    example = _PEOPLE_EXAMPLES[name]
+    items = _text_list(value, key, where, example)
+    people = tuple(_person(item, f"{key}[{i}]", where) for i, item in enumerate(items))
+    for index, person in enumerate(people):
+        if people.index(person) != index:
+            raise where.fail(
+                f"{key}[{index}]",
+                f"{person!r} is listed twice (case does not count)",
+                "list it once",
+            )
+    return people
+
+
+def _person(text: str, key: str, where: Where) -> str:
+    """One email or ``*@domain``, lower-cased; its shape checked (not that it exists)."""
+    value = text.strip().lower()
+    local, at, domain = value.rpartition("@")
+    if not at:
+        if _DOMAIN.match(value.removeprefix("*.")):
+            fix = f'write "*@{value.removeprefix("*.")}" for everyone at that domain'
+        else:
+            fix = 'write an email (ana@example.com) or "*@example.com" for a whole domain'
+        raise where.fail(key, f"{text!r} is not an email address", fix)
+    if local == "*" and not domain:
+        raise where.fail(
+            key, f"{text!r} names no domain", 'write the domain after it, e.g. "*@example.com"'
+        )
+    if not local:
+        raise where.fail(
+            key, f"{text!r} has nothing before @", f'write "*@{domain}" for everyone at {domain}'
+        )
+    if not _DOMAIN.match(domain):
+        raise where.fail(
+            key,
+            f"{text!r}: {domain!r} is not a domain",
+            'write a full domain after @, e.g. ana@example.com or "*@example.com"',
+        )
+    if local != "*" and ("*" in local or not _LOCAL_PART.match(local) or ".." in local):
+        hint = (
+            f'"*@{domain}" matches everyone at {domain} (a * stands only for the whole name)'
+            if "*" in local
+            else "write one plain address, e.g. ana@example.com"
+        )
+        raise where.fail(key, f"{text!r} is not an email address", hint)
+    return value
+
+
+def _check_pricers(
+    members: tuple[str, ...] | None, pricers: tuple[str, ...] | None, key: str, where: Where
+) -> None:
+    """A pricer is a member even when ``members`` does not cover them (docs/design.md §8);
+    a pricer that looks like a typo of a member is refused, since that typo would make
+    someone a member rather than the listed person a pricer."""
+    if not members or not pricers:
+        return
+    emails = [m for m in members if not m.startswith("*@")]
+    for index, pricer in enumerate(pricers):
+        if pricer.startswith("*@") or matches(pricer, members):
+            continue
+        close = difflib.get_close_matches(pricer, emails, n=1, cutoff=0.85)
+        if close:
+            raise where.fail(
+                f"{key}[{index}]",
+                f"{pricer!r} is not among the members, and looks like member {close[0]!r}",
+                f"did you mean {close[0]!r}? (if not, list {pricer!r} in members too)",
+            )
 
 
 def _text_list(value: Any, key: str, where: Where, example: str) -> tuple[str, ...]:

@@ -166,6 +166,111 @@ def test_a_bad_registry_is_one_line_naming_file_line_key_and_fix(tmp_path, text,
     assert str(caught.value) == message.format(p=path)
 
 
+# --- members and pricers: who may use a sheet ----------------------------------------------------
+
+
+def test_members_and_pricers_are_read_lower_cased_and_a_pricer_is_a_member(tmp_path):
+    path = registry_file(
+        tmp_path,
+        f"""
+        spreadsheets:
+          - id: {ID_A}
+            name: Benelux market team
+            countries: [BE, NL]
+            members: ["*@Benelux.Example.com", ana@example.com]
+            pricers: [ANA@example.com, lukas@partner.example]
+          - id: {ID_B}
+            name: Head office
+        """,
+    )
+    benelux, head_office = load(path).sheets
+    assert benelux.members == ("*@benelux.example.com", "ana@example.com")
+    assert benelux.pricers == ("ana@example.com", "lukas@partner.example")
+    assert (head_office.members, head_office.pricers, head_office.is_open) == (None, (), True)
+    assert not benelux.is_open
+    assert benelux.admits("Bea@BENELUX.example.com") and benelux.admits("ana@example.com")
+    assert benelux.admits("lukas@partner.example")  # a pricer not covered by members: a member
+    assert not benelux.admits("bea@sub.benelux.example.com")  # exact domain, as the allowlist
+    assert not benelux.admits("ana@example.com.evil.example")
+    assert not benelux.admits("dirk@dach.example.com")
+    assert benelux.prices("Ana@Example.COM") and not benelux.prices("bea@benelux.example.com")
+    assert head_office.admits("anyone@tradein.example") and not head_office.prices("anyone@x.io")
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ("    members: ana@example.com\n", "{p}:4: spreadsheets[0].members: not a non-empty "
+         "list. Fix: write a list, e.g. `members: [\"*@benelux.example.com\", ana@example.com]`, "
+         "or leave it out"),
+        ("    members: []\n", "{p}:4: spreadsheets[0].members: an empty list lets no person in. "
+         "Fix: list who may, or leave `members` out to open the sheet to every allowed caller"),
+        ("    pricers: []\n", "{p}:4: spreadsheets[0].pricers: an empty list is the same as "
+         "leaving it out. Fix: list who may, or leave `pricers` out (then no one may push this "
+         "sheet's prices)"),
+        ("    members: [ana]\n", "{p}:4: spreadsheets[0].members[0]: 'ana' is not an email "
+         "address. Fix: write an email (ana@example.com) or \"*@example.com\" for a whole domain"),
+        ("    members: [benelux.example.com]\n", "{p}:4: spreadsheets[0].members[0]: "
+         "'benelux.example.com' is not an email address. "
+         "Fix: write \"*@benelux.example.com\" for everyone at that domain"),
+        ("    members: ['*.benelux.example.com']\n", "{p}:4: spreadsheets[0].members[0]: "
+         "'*.benelux.example.com' is not an email address. "
+         "Fix: write \"*@benelux.example.com\" for everyone at that domain"),
+        ("    members: ['*@']\n", "{p}:4: spreadsheets[0].members[0]: '*@' names no domain. "
+         "Fix: write the domain after it, e.g. \"*@example.com\""),
+        ("    members: ['@benelux.example.com']\n", "{p}:4: spreadsheets[0].members[0]: "
+         "'@benelux.example.com' has nothing before @. "
+         "Fix: write \"*@benelux.example.com\" for everyone at benelux.example.com"),
+        ("    pricers: [ana@example]\n", "{p}:4: spreadsheets[0].pricers[0]: 'ana@example': "
+         "'example' is not a domain. "
+         "Fix: write a full domain after @, e.g. ana@example.com or \"*@example.com\""),
+        ("    members: ['ana*@example.com']\n", "{p}:4: spreadsheets[0].members[0]: "
+         "'ana*@example.com' is not an email address. Fix: \"*@example.com\" matches everyone "
+         "at example.com (a * stands only for the whole name)"),
+        ("    members: ['ana smith@example.com']\n", "{p}:4: spreadsheets[0].members[0]: "
+         "'ana smith@example.com' is not an email address. "
+         "Fix: write one plain address, e.g. ana@example.com"),
+        ("    members: [1]\n", "{p}:4: spreadsheets[0].members[0]: 1 is not text. "
+         "Fix: e.g. `members: [\"*@benelux.example.com\", ana@example.com]`"),
+        ("    members: [ana@example.com, Ana@Example.com]\n", "{p}:4: spreadsheets[0].members[1]: "
+         "'ana@example.com' is listed twice (case does not count). Fix: list it once"),
+        ("    members: [ana@example.com]\n    pricers: [ana@exmaple.com]\n", "{p}:5: "
+         "spreadsheets[0].pricers[0]: 'ana@exmaple.com' is not among the members, and looks "
+         "like member 'ana@example.com'. Fix: did you mean 'ana@example.com'? (if not, list "
+         "'ana@exmaple.com' in members too)"),
+        ("    member: [ana@example.com]\n", "{p}:4: spreadsheets[0].member: unknown key. "
+         "Fix: did you mean spreadsheets[0].members?"),
+        ("    pricer: [ana@example.com]\n", "{p}:4: spreadsheets[0].pricer: unknown key. "
+         "Fix: did you mean spreadsheets[0].pricers?"),
+        ("    members: [*@benelux.example.com]\n", "{p}: (file): invalid YAML at line 4, column "
+         "16. Fix: quote a value that starts with * or &, e.g. \"*@example.com\""),
+    ],
+    ids=["members-string", "members-empty", "pricers-empty", "no-at", "bare-domain",
+         "dot-wildcard", "star-at-nothing", "nothing-before-at", "no-dot-domain",
+         "partial-wildcard", "space", "number", "twice-any-case", "pricer-typo",
+         "member-key-typo", "pricer-key-typo", "unquoted-wildcard"],
+)  # fmt: skip
+def test_a_bad_member_or_pricer_is_one_line_naming_file_line_key_and_fix(tmp_path, lines, message):
+    path = tmp_path / "sheets-sync.yaml"
+    path.write_text(GOOD + lines, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert str(caught.value) == message.format(p=path)
+
+
+def test_a_pricer_unlike_any_member_is_a_member_implicitly(tmp_path):
+    path = tmp_path / "sheets-sync.yaml"
+    path.write_text(
+        GOOD + '    members: ["*@benelux.example.com", ana@example.com]\n'
+        "    pricers: [lukas@partner.example, '*@pricing.example.com']\n",
+        encoding="utf-8",
+    )
+    (sheet,) = load(path).sheets
+    assert sheet.admits("lukas@partner.example") and sheet.prices("lukas@partner.example")
+    assert sheet.admits("zoe@pricing.example.com") and sheet.prices("zoe@pricing.example.com")
+    assert not sheet.prices("ana@example.com")
+
+
 # --- scope: a market team's sheet gets its markets' rows only, on every tab ---------------------
 
 

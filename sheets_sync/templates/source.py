@@ -107,7 +107,12 @@ def _parse(text: str, where: Where) -> tuple[Node | None, Any]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        raise where.fail("(file)", f"invalid YAML at {at}", "correct the YAML syntax") from error
+        fix = "correct the YAML syntax"
+        context = str(getattr(error, "context", None) or "")
+        if "alias" in context or "anchor" in context:
+            # YAML reads a bare *… as an alias (and &… as an anchor): "*@example.com" needs quotes
+            fix = 'quote a value that starts with * or &, e.g. "*@example.com"'
+        raise where.fail("(file)", f"invalid YAML at {at}", fix) from error
     finally:
         loader.dispose()
 
