@@ -62,6 +62,9 @@ class Settings:
     """Accepted ``aud`` of ID tokens (comma list); empty refuses every token."""
     allowed_emails: tuple[str, ...] = ()
     allowed_domains: tuple[str, ...] = ()
+    cron_callers: tuple[str, ...] = ()
+    """Emails whose ID tokens may call ``GET /cron/nightly`` (Cloud Scheduler's service
+    account off App Engine); no person's token may (docs/design.md §8)."""
     hmac_secret: str | None = field(default=None, repr=False)
     auth: str = "enabled"
     """``disabled`` lets every request in as "local"; only while bound to loopback."""
@@ -227,6 +230,14 @@ class Settings:
                 raise ConfigError(
                     f"{ENV_PREFIX}ALLOWED_EMAILS: {email!r} is not an email address; write "
                     "addresses separated by commas, e.g. ana@example.com,ops@example.com"
+                )
+        for email in self.cron_callers:
+            local, _, domain = email.rpartition("@")
+            if email.count("@") != 1 or not local or "*" in email or "." not in domain:
+                raise ConfigError(
+                    f"{ENV_PREFIX}CRON_CALLERS: {email!r} is not an email address; write the "
+                    "exact emails of the accounts that run the nightly sync, separated by "
+                    "commas, e.g. scheduler@PROJECT.iam.gserviceaccount.com"
                 )
         for domain in self.allowed_domains:
             if "@" in domain or "." not in domain:

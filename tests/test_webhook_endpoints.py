@@ -48,6 +48,7 @@ FR_GOOD, FR_CRACKED, DE_GOOD = (
     ("S1", "P1", "good", "DE"),
 )
 UNKNOWN_RUN = "6f1c2b0e-3d4a-4b5c-8d9e-0a1b2c3d4e5f"
+SCHEDULER = "scheduler@tradein-ops.iam.gserviceaccount.com"
 
 
 @pytest.fixture
@@ -76,9 +77,9 @@ def registry_file(tmp_path: Path, sheets: dict[str, str]) -> Path:
     path = tmp_path / "sheets-sync.yaml"
     path.write_text(
         "spreadsheets:\n"
-        f"  - id: {sheets['all']}\n    name: Ops team\n"
+        f"  - id: {sheets['all']}\n    name: Ops team\n    pricers: [{EMAIL}]\n"
         f"  - id: {sheets['scoped']}\n    name: France\n"
-        "    tabs: [KPI Daily, Pricing]\n    countries: [FR]\n"
+        f"    tabs: [KPI Daily, Pricing]\n    countries: [FR]\n    pricers: [{EMAIL}]\n"
     )
     return path
 
@@ -91,6 +92,7 @@ def make_settings(db_url: str, emulator: Any, certs: CertsServer, registry: Path
         sheets_api_url=emulator.url,
         hmac_secret=SECRET,
         lock_wait_seconds=60,
+        cron_callers=(SCHEDULER,),
     )
 
 
@@ -339,9 +341,10 @@ def test_cron_is_not_open_to_a_refresh_only_header(client, monkeypatch) -> None:
 
 
 def test_the_nightly_cron_syncs_every_registered_sheet(app, client, sheets, settings) -> None:
+    scheduler = bearer(token(email=SCHEDULER))
     with runs_held(settings, sheets["all"], sheets["scoped"]):
-        response = client.get("/cron/nightly", headers=auth())
-        again = client.get("/cron/nightly", headers=auth()).get_json()["runs"]
+        response = client.get("/cron/nightly", headers=scheduler)
+        again = client.get("/cron/nightly", headers=scheduler).get_json()["runs"]
     assert response.status_code == 202
     started = response.get_json()["runs"]
     assert [(r["spreadsheet_id"], r["name"]) for r in started] == [

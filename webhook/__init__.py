@@ -8,7 +8,8 @@ refresh / run status / nightly cron (:mod:`webhook.jobs_api`), the pricing
 push (:mod:`webhook.pricing_api`), the sidebar's lists of runs and alerts
 (:mod:`webhook.sidebar_api`), the Cloud Tasks delivery endpoint
 (:mod:`webhook.tasks_api`), authentication
-(:mod:`webhook.auth`), JSON errors (:mod:`webhook.errors`), JSON logs
+(:mod:`webhook.auth`), who may do what on which spreadsheet
+(:mod:`webhook.access`), JSON errors (:mod:`webhook.errors`), JSON logs
 (:mod:`webhook.logs`) and the request id every response carries.
 """
 
@@ -21,6 +22,7 @@ from flask import Flask
 
 from sheets_sync.config import Settings
 from webhook import (
+    access,
     auth,
     errors,
     health,
@@ -47,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     auth.init_app(app)
     runtime.init_app(app)
+    access.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(jobs_api.bp)
     app.register_blueprint(pricing_api.bp)

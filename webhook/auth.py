@@ -22,6 +22,8 @@ reason goes to the log, never the token or the signature themselves.
 - **cron** / **task**: ``X-Appengine-Cron: true`` / ``X-AppEngine-QueueName``
   are trusted only on App Engine (``GAE_ENV`` set), which strips them from
   outside requests; elsewhere they are ignored, like no credentials at all.
+  Where ``cron`` is accepted, an ID token of an account listed in
+  ``SHEETS_SYNC_CRON_CALLERS`` (Cloud Scheduler's) is the scheduler too.
   The queue header must name ``SHEETS_SYNC_TASKS_QUEUE``; off App Engine a task
   proves itself with its OIDC token, admitted for the tasks service account only.
 - **local**: ``SHEETS_SYNC_AUTH=disabled`` lets everyone in, only when the app
@@ -135,7 +137,7 @@ def authenticate(kinds: tuple[str, ...]) -> Caller:
             return task
     authorization = request.headers.get("Authorization")
     if authorization is not None and "oidc" in kinds:
-        return _oidc_caller(authorization, settings)
+        return _oidc_caller(authorization, settings, scheduler="cron" in kinds)
     signature = request.headers.get("X-Signature")
     if signature is not None and "hmac" in kinds and settings.hmac_secret:
         return _hmac_caller(signature, settings.hmac_secret)
@@ -149,10 +151,15 @@ def _settings() -> Settings:
 # --- Google ID tokens ----------------------------------------------------------------------
 
 
-def _oidc_caller(authorization: str, settings: Settings) -> Caller:
+def _oidc_caller(authorization: str, settings: Settings, scheduler: bool = False) -> Caller:
+    """A person (kind ``oidc``, checked against the allowlists); on an endpoint accepting
+    ``cron``, an account of ``SHEETS_SYNC_CRON_CALLERS`` is the scheduler (kind ``cron``)."""
     if not settings.oidc_audiences:
         raise Refused(401, f"{ENV_PREFIX}OIDC_AUDIENCES is empty: every ID token is refused")
     claims = _verified_claims(authorization, settings.oidc_audiences, settings)
+    callers = tuple(e.lower() for e in settings.cron_callers)
+    if scheduler and str(claims.get("email", "")).lower() in callers:
+        return Caller("cron", _allowed_email(claims, callers, ()))
     return Caller("oidc", _allowed_email(claims, settings.allowed_emails, settings.allowed_domains))
 
 

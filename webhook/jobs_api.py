@@ -3,9 +3,9 @@
 A refresh is queued-or-joined (:mod:`sheets_sync.jobs`) and answered at once
 with 202 and the run's status URL; the sync runs on this process's executor
 and outlives the request. Only registered spreadsheets (``sheets-sync.yaml``)
-are served: anything else is 404, and a run's status is shown only when its
-spreadsheet is registered — the callers allowed on a registered sheet are
-the service's authenticated callers.
+are served: anything else is 404. A refresh needs a member of the sheet, and a
+run's status is shown only to one (else 404, as an unknown run);
+:mod:`webhook.access` decides. The nightly run is the scheduler's alone.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sheets_sync.config import Settings
 from sheets_sync.jobs import Job, Ticket, request_sync
 from sheets_sync.registry import RegisteredSheet
 from sheets_sync.schema import sync_runs
-from webhook import runtime
+from webhook import access, runtime
 from webhook.auth import requires_auth
 from webhook.body import Field, json_body
 from webhook.errors import BadRequest
@@ -92,6 +92,7 @@ def refresh() -> ResponseReturnValue:
     """Queue a sync of one registered spreadsheet, or join the one on its way."""
     body = json_body(REFRESH_BODY)
     sheet = registered(body["spreadsheet_id"].strip())
+    access.require_member(sheet, "refresh")  # before the tabs: a 400 would list them
     tabs = scoped_tabs(sheet, body.get("tabs"))
     ticket = start(sheet, tabs, TRIGGERS[g.caller.kind], caller_name())
     return jsonify(ticket_json(ticket)), 202
@@ -100,14 +101,16 @@ def refresh() -> ResponseReturnValue:
 @bp.get("/runs/<run_id>")
 @requires_auth()
 def run_status(run_id: str) -> ResponseReturnValue:
-    """A run's status and figures, for runs of registered spreadsheets."""
+    """A run's status and figures, for runs of registered spreadsheets the caller may read
+    (another sheet's run is a 404, as an unknown run: nothing says it exists)."""
     run = None
     if _RUN_ID.match(run_id):
         query = select(sync_runs).where(sync_runs.c.run_id == run_id)
         run = runtime.get_db().execute(query).mappings().first()
     spreadsheet = str(run["spreadsheet"]) if run else ""
     sheet_id = spreadsheet.removeprefix(GSHEETS)
-    if run is None or not spreadsheet.startswith(GSHEETS) or not runtime.registry().get(sheet_id):
+    sheet = runtime.registry().get(sheet_id) if spreadsheet.startswith(GSHEETS) else None
+    if run is None or sheet is None or not access.may_read(sheet):
         return jsonify(error=f"no run {run_id} of a registered spreadsheet"), 404
     return jsonify(run_json(run, sheet_id))
 
@@ -135,7 +138,12 @@ def timestamp(value: dt.datetime | None) -> str | None:
 @bp.get("/cron/nightly")
 @requires_auth("cron", "oidc", "hmac", "local")
 def nightly() -> ResponseReturnValue:
-    """Queue (or join) a sync of every registered spreadsheet, then evaluate the alerts."""
+    """Queue (or join) a sync of every registered spreadsheet, then evaluate the alerts.
+
+    Only the scheduler starts it (App Engine cron, an account of ``SHEETS_SYNC_CRON_CALLERS``;
+    ``local`` in development): a person's token or an HMAC signature is a 403.
+    """
+    access.require_scheduler()
     started = []
     for sheet in runtime.registry().sheets:
         ticket = start(sheet, sheet.tabs or (), "cron", "cron")

@@ -6,10 +6,13 @@ changes" call it; it runs the library's one entry point,
 the user waits for its summary), with ``changed_by`` the verified caller and
 the request id stored on every ``price_changes`` row.
 
-A market team's sheet (``countries`` in ``sheets-sync.yaml``) may push prices
-only for its markets: the push gets them, and a row of another market is
-that row's ``✖ rejected:`` (as in the CLI), never a 403 of the whole push —
-403 is about callers, not rows.
+Only a pricer of the sheet (its ``pricers`` in ``sheets-sync.yaml``) may push
+or preview, by a verified ID token: a member who is not one, a sheet without
+``pricers`` and an HMAC caller are 403s (:mod:`webhook.access`), before any
+Sheets call. A market team's sheet (``countries``) may push prices only for
+its markets: the push gets them, and a row of another market is that row's
+``✖ rejected:`` (as in the CLI), never a 403 of the whole push — 403 is
+about callers, not rows.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from flask.typing import ResponseReturnValue
 
 from sheets_sync.pricing import PushSummary, push_pricing
 from sheets_sync.registry import RegisteredSheet
-from webhook import runtime
+from webhook import access, runtime
 from webhook.auth import requires_auth
 from webhook.body import Field, json_body
 from webhook.jobs_api import GSHEETS, TRIGGERS, caller_name, registered
@@ -36,6 +39,7 @@ def pricing() -> ResponseReturnValue:
     """The push summary: applied, rejected, conflicts and unchanged rows, with reasons."""
     body = json_body(PRICING_BODY)
     sheet = registered(body["spreadsheet_id"].strip())
+    access.require_pricer(sheet)  # a preview too: it reads the sheet's edits and prices
     dry_run = bool(body.get("dry_run", False))
     return jsonify(push(sheet, dry_run=dry_run).to_dict())
 

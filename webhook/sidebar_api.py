@@ -4,8 +4,9 @@
 spreadsheet, newest first, each the object ``GET /runs/<id>`` returns;
 ``GET /alerts?spreadsheet_id=ID`` its active and recently resolved alerts,
 a market team's sheet seeing only its markets' (:mod:`sheets_sync.alerts.tab`).
-Both are authenticated like every endpoint, read only, and answer 404 for a
-spreadsheet that is not registered, as the others do. The queries are the
+Both are authenticated like every endpoint, read only, answer 404 for a
+spreadsheet that is not registered, as the others do, and 403 to a caller who
+is not a member of it (:mod:`webhook.access`). The queries are the
 library's; this module only reads the query string and shapes the answer.
 """
 
@@ -18,7 +19,7 @@ from flask.typing import ResponseReturnValue
 
 from sheets_sync.alerts.tab import recent_alerts
 from sheets_sync.runs import recent_runs, utcnow
-from webhook import runtime
+from webhook import access, runtime
 from webhook.auth import requires_auth
 from webhook.errors import BadRequest
 from webhook.jobs_api import GSHEETS, registered, run_json, timestamp
@@ -54,6 +55,7 @@ def limit_param() -> int:
 def list_runs() -> ResponseReturnValue:
     """The last runs (syncs and pricing pushes) of a registered spreadsheet, newest first."""
     sheet = registered(spreadsheet_param())
+    access.require_member(sheet, "read the runs of")
     limit = limit_param()
     rows = recent_runs(runtime.get_db(), GSHEETS + sheet.id, limit)
     return jsonify(runs=[run_json(row, sheet.id) for row in rows])
@@ -64,6 +66,7 @@ def list_runs() -> ResponseReturnValue:
 def list_alerts() -> ResponseReturnValue:
     """Active and recently resolved alerts relevant to a registered spreadsheet."""
     sheet = registered(spreadsheet_param())
+    access.require_member(sheet, "read the alerts of")
     rows = recent_alerts(runtime.get_db(), sheet.countries, utcnow())
     return jsonify(alerts=[alert_json(row) for row in rows])
 
