@@ -123,6 +123,9 @@ function clientMessage_(status, body, path, requestId) {
         'ask its administrator to check that this script\'s OAuth client id is in ' +
         'SHEETS_SYNC_OIDC_AUDIENCES.';
   }
+  if (status === 403 && body && typeof body.reason === 'string') {
+    return accessMessage_(body.reason, said, status, requestId);
+  }
   if (status === 403 && (said === 'forbidden' || !said)) {
     return 'Your account' + userEmail_() + ' is not allowed to use Trade-In Ops (403). Ask ' +
         'for access: the service\'s administrator adds you to SHEETS_SYNC_ALLOWED_EMAILS ' +
@@ -139,6 +142,30 @@ function clientMessage_(status, body, path, requestId) {
   }
   if (status === 413) {
     return 'The request was too large for ' + SERVICE_NAME + ' (413): ' + said;
+  }
+  return said ? said + withRequestId_(status, requestId)
+      : 'The service refused the request' + withRequestId_(status, requestId) + '.';
+}
+
+/**
+ * The message for a 403 about this spreadsheet (its members and pricers in
+ * sheets-sync.yaml), as the service's `reason` says; the account may use
+ * Trade-In Ops, just not this way on this spreadsheet.
+ */
+function accessMessage_(reason, said, status, requestId) {
+  var admin = ' Ask the service\'s administrator to add you to its ';
+  if (reason === 'not_a_member') {
+    return 'Your account' + userEmail_() + ' is not a member of this spreadsheet in Trade-In ' +
+        'Ops (403): it may not refresh it, see its runs and alerts or push its prices.' + admin +
+        'members in sheets-sync.yaml.';
+  }
+  if (reason === 'not_a_pricer') {
+    return 'Your account' + userEmail_() + ' may refresh this spreadsheet but not push its ' +
+        'prices (403).' + admin + 'pricers in sheets-sync.yaml.';
+  }
+  if (reason === 'no_pricers') {
+    return 'This spreadsheet accepts no price push (403): no one is listed in its pricers in ' +
+        'sheets-sync.yaml. Ask the service\'s administrator to list who may push its prices.';
   }
   return said ? said + withRequestId_(status, requestId)
       : 'The service refused the request' + withRequestId_(status, requestId) + '.';

@@ -75,6 +75,40 @@ test('403, someone outside the allowed domain: ask for access, naming the accoun
     /^Your account \(sam@elsewhere\.example\) is not allowed to use Trade-In Ops \(403\)\. Ask for access/);
 });
 
+test('403, not a member of this spreadsheet: says so and whom to ask, in the sidebar too', async () => {
+  const pattern = new RegExp('^Your account \\(sam@tradein\\.example\\) is not a member of this ' +
+    'spreadsheet in Trade-In Ops \\(403\\).*add you to its members in sheets-sync\\.yaml\\.$');
+  await everyItemSays({sheet: 'france', claims: {email: 'sam@tradein.example'}}, pattern);
+  const addon = await addonFor(service, {sheet: 'france', claims: {email: 'sam@tradein.example'}});
+  const data = addon.plain(addon.run('sidebarData'));
+  assert.match(data.error, pattern);
+  assert.deepEqual([data.runs, data.alerts], [[], []]);
+});
+
+test('403, a member who is not a pricer: may refresh, not push; whom to ask', async () => {
+  for (const item of ['previewPricingChanges', 'pushPricingChanges']) {
+    const addon = await addonFor(service, {sheet: 'france', claims: {email: 'marc@tradein.example'}});
+    addon.run(item);
+    assert.match(onlyDialog(addon).prompt, new RegExp('^Your account \\(marc@tradein\\.example\\) ' +
+      'may refresh this spreadsheet but not push its prices \\(403\\)\\. .*its pricers in sheets-sync\\.yaml'));
+    assert.equal(addon.requests.length, 1);
+  }
+  const addon = await addonFor(service, {sheet: 'france', claims: {email: 'marc@tradein.example'}});
+  const ticket = addon.plain(addon.context.callBackend_('post', '/hooks/refresh',
+    {spreadsheet_id: service.sheets.france, tabs: ['Pricing']}));
+  assert.equal(ticket.status, 202);
+  assert.equal((await followRun(addon, ticket.body.run_id)).status, 'succeeded');
+});
+
+test('403, a spreadsheet without pricers: no one may push it, and it says so', async () => {
+  for (const item of ['previewPricingChanges', 'pushPricingChanges']) {
+    const addon = await addonFor(service, {sheet: 'board'});
+    addon.run(item);
+    assert.match(onlyDialog(addon).prompt,
+      /^This spreadsheet accepts no price push \(403\): no one is listed in its pricers in sheets-sync\.yaml\./);
+  }
+});
+
 test('404, a spreadsheet not registered: says so with its id', async () => {
   await everyItemSays({sheet: 'stranger'},
     new RegExp(`not registered with Trade-In Ops \\(404\\).*sheets-sync\\.yaml.*${service.sheets.stranger}`));

@@ -2,8 +2,8 @@
 
 Run by ``lib/service.js`` (``python -P tests/apps_script/service.py``): it loads
 the small dataset into a SQLite file, starts the Sheets emulator with three
-spreadsheets (two registered in a ``sheets-sync.yaml``, one not; each with a
-few tabs synced as the CLI would, :data:`SYNCED_BEFORE`), a loopback
+spreadsheets (three registered in a ``sheets-sync.yaml``, with their members and
+pricers, one not; most with a few tabs synced as the CLI would, :data:`SYNCED_BEFORE`), a loopback
 server publishing the certificate of a local RS256 key as Google's certs
 endpoint, and ``sheets-sync serve`` on loopback with auth ON (ID tokens only,
 audience and domain checked). It prints one JSON line — the addresses, the
@@ -60,11 +60,17 @@ PROXY_502 = b"<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway
 
 
 def registry(path: Path, ids: dict[str, str]) -> None:
+    """Ops: open to the domain, which prices it; France: Lea and Marc, Lea prices it;
+    Board: the domain's, and no one prices it (never synced: refused before any Sheets call)."""
     path.write_text(
         "spreadsheets:\n"
         f"  - id: {ids['ops']}\n    name: Ops team\n"
+        f"    pricers: ['*@{DOMAIN}']\n"
         f"  - id: {ids['france']}\n    name: France\n"
         "    tabs: [KPI Daily, Pricing]\n    countries: [FR]\n"
+        f"    members: [lea@{DOMAIN}, marc@{DOMAIN}]\n    pricers: [lea@{DOMAIN}]\n"
+        f"  - id: {ids['board']}\n    name: Board\n"
+        f"    members: ['*@{DOMAIN}']\n"
     )
 
 
@@ -79,7 +85,8 @@ class World:
         engine.dispose()
         self.emulator = EmulatorServer(port=0).start()
         self.gspread = emulator_client(self.emulator.url)
-        self.ids = {n: self.gspread.create(n).id for n in ("ops", "france", "stranger")}
+        names = ("ops", "france", "stranger", "board")
+        self.ids = {n: self.gspread.create(n).id for n in names}
         self.settings = settings_for(self.db_url, self.emulator)
         self.holders: dict[str, tuple[threading.Event, threading.Thread]] = {}
         engine = make_engine(self.db_url)
