@@ -24,13 +24,18 @@ instances. A second request must get the run already on its way, not a twin:
   critical section, and joined when it is alive (:func:`_live_run`). Only a
   request that finds none, or a dead one, enters the section, so under a
   burst of refreshes nearly all of them take no lock at all.
-- A run whose process died must not be joined forever: a ``running`` sync
-  whose destination lock is no longer held by it, and a ``queued`` one older
-  than ``SHEETS_SYNC_JOB_TIMEOUT_SECONDS``, are dead (:func:`_why_dead`):
-  never joined, and marked failed inside the critical section before a new
-  run is queued (and at start-up, :func:`sweep_stale`). ``run_sync`` holds
-  the destination lock (:mod:`sheets_sync.locks`) from ``running`` to the
-  end, so a running run without its lock is a dead one.
+- A run is alive only while it holds its destination's lock
+  (:func:`sheets_sync.locks.run_holds_lock`; PostgreSQL: a session named for
+  the run holds the advisory lock, SQLite: its lease is renewed). ``run_sync``
+  takes the lock, with the run's id, *before* it marks the run running, and
+  records the run's end before letting go, so a ``running`` sync whose lock is
+  free is dead — killed or crashed — from that moment, however recently it
+  started (:func:`_why_dead`). A ``queued`` one holds no lock yet (it waits in
+  an executor, a Cloud Tasks queue, or for the lock) and is dead only when
+  older than ``SHEETS_SYNC_JOB_TIMEOUT_SECONDS``. A dead run is never joined:
+  it is marked failed inside the critical section before a run is queued, at
+  start-up (:func:`sweep_stale`), and by the next run that takes its
+  destination's lock (``run_sync``, whoever starts it: the CLI too).
 - :class:`InProcessExecutor` runs queued runs on a bounded thread pool, so a
   run outlives the HTTP request that asked for it and still records its
   result; the pool's threads are joined at interpreter exit. The Cloud Tasks
@@ -68,8 +73,8 @@ from sheets_sync.config import Settings
 from sheets_sync.db import sqlite_immediate
 from sheets_sync.destinations import parse_destination
 from sheets_sync.errors import DatabaseError, NotStarted, RunChanged, TransientError
-from sheets_sync.locks import advisory_key, lock_key
-from sheets_sync.schema import sync_locks, sync_runs
+from sheets_sync.locks import advisory_key, lock_key, run_holds_lock
+from sheets_sync.schema import sync_runs
 from sheets_sync.sync_processes import SyncProcesses
 
 log = logging.getLogger(__name__)
@@ -91,8 +96,8 @@ ACTIVE_RUNS = (
     .where((sync_runs.c.spreadsheet == bindparam("name")) & (sync_runs.c.kind == KIND) & IS_ACTIVE)
     .order_by(sync_runs.c.queued_at)
 )
-"""The runs a refresh may join. Built once, like :data:`LOCK_NOTE`: on the path every
-refresh takes, building a statement anew cost more CPU than running it."""
+"""The runs a refresh may join. Built once: on the path every refresh takes,
+building a statement anew cost more CPU than running it."""
 ACTIVE_RUNS_OF = (
     select(*RUN_STATE)
     .where(
@@ -103,7 +108,12 @@ ACTIVE_RUNS_OF = (
     .order_by(sync_runs.c.queued_at)
 )
 """The same for several destinations: the read a batch of refreshes shares."""
-LOCK_NOTE = select(sync_locks).where(sync_locks.c.destination == bindparam("key"))
+
+DIED = (
+    "the process running it stopped (killed or crashed), as it no longer holds "
+    "the spreadsheet's lock"
+)
+"""Why a ``running`` run whose lock is free is failed (:func:`_why_dead`)."""
 
 
 @dataclass(frozen=True)
@@ -226,19 +236,23 @@ def _live_runs(engine: Engine, asks: Sequence[LiveAsk]) -> list[str | None]:
         active: dict[str, list[RowMapping]] = {name: [] for name in names}
         for row in rows:
             active[row["spreadsheet"]].append(row)
+        # each running run's lock looked at once, however many asks share the read
+        running = (str(row["run_id"]) for row in rows if row["status"] == "running")
+        held = {run_id for run_id in running if run_holds_lock(conn, run_id)}
         return [
-            _joinable(conn, settings, active[name], wanted, now) for settings, name, wanted in asks
+            _joinable(settings, active[name], held.__contains__, wanted, now)
+            for settings, name, wanted in asks
         ]
 
 
 def _joinable(
-    conn: Connection,
     settings: Settings,
     active: Sequence[RowMapping],
+    holds_lock: Callable[[str], bool],
     wanted: tuple[str, ...],
     now: dt.datetime,
 ) -> str | None:
-    if any(_why_dead(conn, settings, run, now) is not None for run in active):
+    if any(_why_dead(settings, run, now, holds_lock) is not None for run in active):
         return None  # the locked path sweeps it, as every refresh did before
     run = next((r for r in active if covers(r["tabs"], wanted)), None)
     return None if run is None else str(run["run_id"])
@@ -292,6 +306,17 @@ def sweep_stale(engine: Engine, settings: Settings, destination: str | None = No
         return _sweep(conn, settings, destination)
 
 
+def fail_dead_running(engine: Engine, settings: Settings, destination: str) -> list[str]:
+    """Mark failed the ``running`` syncs of ``destination`` that do not hold its lock.
+
+    Called by ``run_sync`` once it holds the lock itself, so the next run of a
+    spreadsheet — a CLI sync as much as a refresh — fails a run killed while it
+    held it. Queued runs are left alone: one may be the caller's own, delivered late.
+    """
+    with engine.begin() as conn:
+        return _sweep(conn, settings, destination, statuses=("running",))
+
+
 @contextlib.contextmanager
 def _exclusive(engine: Engine, name: str) -> Iterator[Connection]:
     """One transaction at a time per destination, across processes (see the module doc)."""
@@ -305,16 +330,22 @@ def _exclusive(engine: Engine, name: str) -> Iterator[Connection]:
         yield conn
 
 
-def _sweep(conn: Connection, settings: Settings, destination: str | None) -> list[str]:
-    """Fail dead runs inside the caller's transaction."""
+def _sweep(
+    conn: Connection,
+    settings: Settings,
+    destination: str | None,
+    statuses: Sequence[str] = ACTIVE,
+) -> list[str]:
+    """Fail dead runs (of ``statuses``) inside the caller's transaction."""
     now = runs.utcnow()
-    where = (sync_runs.c.kind == KIND) & sync_runs.c.status.in_(ACTIVE)
+    where = (sync_runs.c.kind == KIND) & sync_runs.c.status.in_(statuses)
     if destination is not None:
         where &= sync_runs.c.spreadsheet == destination
     candidates = conn.execute(select(sync_runs).where(where)).mappings().all()
     swept = []
+    holds_lock = functools.partial(run_holds_lock, conn)
     for run in candidates:
-        why = _why_dead(conn, settings, run, now)
+        why = _why_dead(settings, run, now, holds_lock)
         if why is None:
             continue
         _fail(conn, run, now, f"marked failed: {why}; request the sync again")
@@ -325,9 +356,16 @@ def _sweep(conn: Connection, settings: Settings, destination: str | None) -> lis
 
 
 def _why_dead(
-    conn: Connection, settings: Settings, run: RowMapping, now: dt.datetime
+    settings: Settings, run: RowMapping, now: dt.datetime, holds_lock: Callable[[str], bool]
 ) -> str | None:
-    """Why an active run is dead (then it is failed, never joined), or None while it lives."""
+    """Why an active run is dead (then it is failed, never joined), or None while it lives.
+
+    A queued run has not taken its lock yet: it is dead once it waited longer
+    than any executor or queue would keep it. A running run is alive exactly
+    while it holds its lock (``holds_lock(run_id)``, :func:`locks.run_holds_lock`):
+    ``run_sync`` took the lock before marking it running, so there is no
+    moment when a live running run is without it, and no grace to wait out.
+    """
     if run["status"] == "queued":
         if run["queued_at"] >= now - dt.timedelta(seconds=settings.job_timeout_seconds):
             return None
@@ -335,12 +373,7 @@ def _why_dead(
             f"never started within {settings.job_timeout_seconds:g} s "
             "(SHEETS_SYNC_JOB_TIMEOUT_SECONDS): the process that queued it stopped"
         )
-    running_grace = dt.timedelta(seconds=settings.lock_lease_seconds)
-    if (run["started_at"] or now) >= now - running_grace or _lock_held_by(
-        conn, run["spreadsheet"], run["run_id"]
-    ):
-        return None
-    return "its process stopped while it ran (it no longer holds the spreadsheet's lock)"
+    return None if holds_lock(str(run["run_id"])) else DIED
 
 
 def _fail(conn: Connection, run: RowMapping, now: dt.datetime, message: str) -> None:
@@ -355,27 +388,6 @@ def _fail(conn: Connection, run: RowMapping, now: dt.datetime, message: str) -> 
             error=message,
         )
     )
-
-
-def _lock_held_by(conn: Connection, destination: str, run_id: str) -> bool:
-    """Whether ``run_id`` still holds ``destination``'s run lock (a live process).
-
-    Read on the caller's connection: a second one per request could exhaust the
-    pool while twenty requests wait for the queue lock.
-    """
-    key = lock_key(destination)
-    note = conn.execute(LOCK_NOTE, {"key": key}).first()
-    if note is None or note.run_id != run_id:
-        return False
-    if conn.dialect.name != "postgresql":
-        return note.expires_at is not None and note.expires_at > runs.utcnow()
-    unsigned = advisory_key(key) & 0xFFFFFFFFFFFFFFFF
-    query = text(
-        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND classid::bigint = :hi AND objid::bigint = :lo AND objsubid = 1 "
-        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
-    )
-    return bool(conn.execute(query, {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF}).scalar())
 
 
 class InProcessExecutor:

@@ -17,6 +17,14 @@ since), so a run that waited in vain fails with a :class:`BusyError` naming it.
 On PostgreSQL the heartbeat pings the lock's session instead. A run that
 finds at the end that it lost its lock (lease lapsed and taken over, session
 dropped) fails with a :class:`BusyError` too rather than report a clean write.
+
+A run is alive exactly while it holds its lock (:func:`run_holds_lock`): the
+lock is taken, its owner recorded with it, before the run is marked running,
+so a ``running`` run whose lock is free is a dead one (killed, crashed) and
+is failed rather than joined (:mod:`sheets_sync.jobs`). On PostgreSQL the
+owner is the lock's session itself: it is named after the run
+(``application_name``) before it takes the lock, and the name and the lock
+end together with the session.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,6 +52,10 @@ from sheets_sync.schema import sync_locks
 
 POLL_SECONDS = 0.1
 """How often a waiting run tries again: short, since a sync's tail is short too."""
+
+RUN_SESSION = "sheets-sync run "
+"""On PostgreSQL, ``application_name`` of the session holding a run's lock: this + the run id
+(52 characters with a UUID, within PostgreSQL's 63)."""
 
 
 def utcnow() -> dt.datetime:
@@ -137,6 +149,32 @@ def read_holder(engine: Engine, destination: str) -> Holder | None:
         values["acquired_at"],
         values["expires_at"],
     )
+
+
+def run_holds_lock(conn: Connection, run_id: str) -> bool:
+    """Whether run ``run_id`` holds a destination's lock right now: whether it is alive.
+
+    Found by the run, not by the destination, so it does not matter how another
+    process spells the destination (a workbook's relative path). PostgreSQL: a
+    session named for the run (:data:`RUN_SESSION`, set before it took the lock)
+    holds an advisory lock in this database — the server ends both with the
+    session, so a killed run's lock is free at once. SQLite: the run's lease is
+    noted and not expired (a live run renews it; a killed one lapses within
+    ``lease_seconds``).
+    """
+    if conn.dialect.name != "postgresql":
+        now = utcnow()
+        leases = conn.execute(_RUN_LEASES, {"run_id": run_id}).scalars()
+        return any(expires is not None and expires > now for expires in leases)
+    return bool(conn.execute(_RUN_SESSION_HOLDS, {"name": RUN_SESSION + run_id}).scalar())
+
+
+_RUN_LEASES = select(sync_locks.c.expires_at).where(sync_locks.c.run_id == bindparam("run_id"))
+_RUN_SESSION_HOLDS = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = :name "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
+)
 
 
 # -- SQLite: a lease row -------------------------------------------------------
@@ -237,28 +275,60 @@ def _advisory_lock(
 ) -> Iterator[Holder]:
     key = advisory_key(me.destination)
     conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    named: str | None = None
     try:
+        named = _name_session(conn, me.run_id)  # before the lock: never held unnamed
         deadline = time.monotonic() + wait
         while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
             if time.monotonic() >= deadline:
                 raise _busy(engine, destination, wait)
             time.sleep(POLL_SECONDS)
     except BaseException:
-        conn.close()
+        _give_back(conn, named)
         raise
     try:
         holder = _note_holder(conn, me, token)
     except BaseException:
-        _unlock(conn, key, me.destination, token)
+        _unlock(conn, key, me.destination, token, named)
         raise
     beat = _Heartbeat(me.destination, lease / 3, lambda: _ping(conn))
     try:
         yield holder
     finally:
         beat.stop()
-        _unlock(conn, key, me.destination, token)
+        _unlock(conn, key, me.destination, token, named)
     if beat.lost:
         raise _lost(destination, "its database session, which held the lock, ended")
+
+
+def _name_session(conn: Connection, run_id: str | None) -> str | None:
+    """Name the lock's session after the run (:func:`run_holds_lock`); the name it had before.
+
+    None when there is no run to name it after (the session is left as it is).
+    """
+    if run_id is None:
+        return None
+    previous = conn.execute(text("SELECT current_setting('application_name')")).scalar()
+    conn.execute(
+        text("SELECT set_config('application_name', :name, false)"),
+        {"name": RUN_SESSION + run_id},
+    )
+    return str(previous or "")
+
+
+def _give_back(conn: Connection, named: str | None) -> None:
+    """Return the lock's connection to the pool with its own name, or end its session.
+
+    A pooled connection still named after a run would make that run look alive.
+    """
+    if named is not None:
+        try:
+            conn.execute(
+                text("SELECT set_config('application_name', :name, false)"), {"name": named}
+            )
+        except SQLAlchemyError:
+            conn.invalidate()
+    conn.close()
 
 
 def _ping(conn: Connection) -> bool:
@@ -286,11 +356,12 @@ def _note_holder(conn: Connection, me: Holder, token: str) -> Holder:
     return dataclasses.replace(me, acquired_at=now)
 
 
-def _unlock(conn: Connection, key: int, destination: str, token: str) -> None:
+def _unlock(conn: Connection, key: int, destination: str, token: str, named: str | None) -> None:
     """Release on the session that took the lock; if that fails, end the session instead.
 
     A connection still holding the lock must never go back to the pool, where
-    the next borrower would hold it unknowingly.
+    the next borrower would hold it unknowingly; one released goes back under
+    its own name (:func:`_give_back`).
     """
     try:
         conn.execute(
@@ -303,7 +374,9 @@ def _unlock(conn: Connection, key: int, destination: str, token: str) -> None:
         released = False
     if not released:
         conn.invalidate()
-    conn.close()
+        conn.close()
+        return
+    _give_back(conn, named)
 
 
 # -- shared ----------------------------------------------------------------------

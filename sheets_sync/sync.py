@@ -31,6 +31,7 @@ from sheets_sync.destinations import open_destination
 from sheets_sync.errors import ConfigError, NotStarted, RunChanged
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import AsOf, check_unique_keys, resolve_as_of
+from sheets_sync.jobs import fail_dead_running
 from sheets_sync.locks import destination_lock
 from sheets_sync.templates import TabTemplate, load_templates
 
@@ -172,11 +173,16 @@ def run_sync(
     One run per destination at a time (:mod:`sheets_sync.locks`): the run stays
     ``queued`` while it waits for another run on the same destination, so the
     webhook joins it instead of queueing a twin; it is marked running, written
-    and marked done under the lock, so the next run's ``Sync Status`` already
-    shows it finished. A wait that runs out is recorded as failed with the
-    :class:`BusyError` naming the holder, and a queued row never stays behind —
-    unless ``fail_unstarted`` is False (:func:`sheets_sync.jobs.run_queued`): then
-    a run that could not start (lock busy, database gone) stays queued and
+    and marked done (succeeded or failed) under the lock, so the next run's
+    ``Sync Status`` already shows it finished, and a ``running`` run without its
+    lock is a dead one. The lock is taken in the run's name *before* the run is
+    marked running, so a live run is never taken for dead; holding it, the run
+    first fails the destination's runs still marked running, whose process was
+    killed while it held the lock (:func:`sheets_sync.jobs.fail_dead_running`).
+    A wait that runs out is recorded as failed with the :class:`BusyError`
+    naming the holder, and a queued row never stays behind — unless
+    ``fail_unstarted`` is False (:func:`sheets_sync.jobs.run_queued`): then a run
+    that could not start (lock busy, database gone) stays queued and
     :class:`NotStarted` is raised from the cause.
 
     A run queued by the caller starts only if it is still queued with the tabs
@@ -201,19 +207,25 @@ def run_sync(
         wait_seconds=settings.lock_wait_seconds,
         lease_seconds=settings.lock_lease_seconds,
     )
-    started = False
+    started = recorded = False
     try:
         with lock:
+            fail_dead_running(engine, settings, backend.destination)  # killed while holding it
             if not runs.claim_run(engine, run_id, claim_tabs):
                 raise RunChanged(f"run {run_id} is no longer queued as read; not started")
             started = True
-            options = WriteOptions(allow_shrink, settings.max_shrink_share, adopt)
-            result = _run(engine, backend, selected, run_id, progress, as_of, filters, options)
-            runs.mark_succeeded(engine, run_id, tabs=titles, written=result.written)
+            try:
+                options = WriteOptions(allow_shrink, settings.max_shrink_share, adopt)
+                result = _run(engine, backend, selected, run_id, progress, as_of, filters, options)
+                runs.mark_succeeded(engine, run_id, tabs=titles, written=result.written)
+            except BaseException as error:
+                runs.mark_failed(engine, run_id, error)  # under the lock: never running without it
+                recorded = True
+                raise
     except RunChanged:
         raise
     except BaseException as error:
-        if started or fail_unstarted:
+        if (started and not recorded) or (not started and fail_unstarted):
             runs.mark_failed(engine, run_id, error, only_if=None if started else "queued")
         if not started and not fail_unstarted:
             raise NotStarted(f"run {run_id} could not start: {error}") from error

@@ -25,16 +25,20 @@ from sqlalchemy.engine import Engine
 
 from sheets_sync import runs, schema
 from sheets_sync.config import Settings
+from sheets_sync.errors import ConfigError
 from sheets_sync.jobs import (
     InProcessExecutor,
     Job,
+    Ticket,
     _exclusive,
     destination_name,
     queue_or_join,
     request_sync,
+    run_queued,
     sweep_stale,
 )
 from sheets_sync.locks import destination_lock
+from sheets_sync.sync import run_sync
 from sheets_sync.sync_processes import SyncProcesses
 
 SHEET = "gsheets:1AbCdEfGhIjKlMnOpQrStUv"
@@ -160,8 +164,8 @@ def test_joining_a_live_run_needs_no_lock_nor_write(engine, settings, status) ->
 @pytest.mark.parametrize("dead", ["running-without-lock", "queued-too-long"])
 def test_a_dead_run_is_never_joined_but_failed_and_replaced(engine, settings, dead) -> None:
     old = queue_or_join(engine, settings, SHEET, trigger="api")
-    if dead == "running-without-lock":
-        set_run(engine, old.run_id, status="running", started_at=ago(3600))
+    if dead == "running-without-lock":  # however recently it started: no grace
+        set_run(engine, old.run_id, status="running", started_at=runs.utcnow())
     else:
         set_run(engine, old.run_id, queued_at=ago(settings.job_timeout_seconds + 60))
     tickets = [queue_or_join(engine, settings, SHEET, trigger="api") for _ in range(3)]
@@ -176,9 +180,9 @@ def test_a_dead_run_beside_the_joined_one_is_still_swept_by_a_refresh(engine, se
     full run and fails the dead one (the read-only join does not leave it `running`)."""
     one_tab = queue_or_join(engine, settings, SHEET, trigger="api", tabs=("KPI Daily",))
     set_run(engine, one_tab.run_id, status="running", started_at=ago(1))
-    full = queue_or_join(engine, settings, SHEET, trigger="api")
-    assert not full.joined
-    set_run(engine, one_tab.run_id, started_at=ago(3600))  # its process died, no lock held
+    with destination_lock(engine, SHEET, "api", run_id=one_tab.run_id):  # alive
+        full = queue_or_join(engine, settings, SHEET, trigger="api")
+    assert not full.joined  # its process died: the lock is free
     again = queue_or_join(engine, settings, SHEET, trigger="menu")
     assert (again.run_id, again.joined) == (full.run_id, True)
     statuses = {r["run_id"]: r["status"] for r in all_runs(engine)}
@@ -231,14 +235,82 @@ def test_two_processes_at_once_make_one_run(engine, db_url, tmp_path) -> None:
 
 
 def test_a_running_run_whose_process_died_is_failed_not_joined(engine, settings) -> None:
+    """Dead from the moment its lock is free, however recently it started: no grace period
+    (a refresh used to join a killed run for up to the lock lease)."""
     dead = queue_or_join(engine, settings, SHEET, trigger="api")
-    set_run(engine, dead.run_id, status="running", started_at=ago(3600))
+    with destination_lock(engine, SHEET, "api", run_id=dead.run_id):
+        set_run(engine, dead.run_id, status="running", started_at=runs.utcnow())
     fresh = queue_or_join(engine, settings, SHEET, trigger="api")
     assert not fresh.joined and fresh.run_id != dead.run_id
     swept = runs.get_run(engine, dead.run_id)
     assert swept is not None and swept["status"] == "failed"
-    assert "process stopped while it ran" in swept["error"]
+    assert swept["error"] == (
+        "marked failed: the process running it stopped (killed or crashed), as it no longer "
+        "holds the spreadsheet's lock; request the sync again"
+    )
     assert swept["finished_at"] is not None
+
+
+def test_a_run_is_alive_from_the_moment_it_is_marked_running(
+    loaded, settings, tmp_path, monkeypatch
+) -> None:
+    """run_sync takes the lock in the run's name before it marks the run running, so a
+    refresh or a sweep looking right after the claim finds it alive and joins it."""
+    book = f"xlsx:{tmp_path / 'ops.xlsx'}"
+    seen: list[tuple[list[str], Ticket]] = []
+    claim = runs.claim_run
+
+    def claim_then_look(engine: Engine, run_id: str, tabs: Any) -> bool:
+        claimed = claim(engine, run_id, tabs)
+        ticket = queue_or_join(engine, settings, book, trigger="api", tabs=("KPI Daily",))
+        seen.append((sweep_stale(engine, settings), ticket))
+        return claimed
+
+    monkeypatch.setattr(runs, "claim_run", claim_then_look)
+    result = run_sync(loaded, settings, book, tabs=["KPI Daily"])
+    assert seen == [([], Ticket(result.run_id, joined=True))]
+    run = runs.get_run(loaded, result.run_id)
+    assert run is not None and run["status"] == "succeeded"
+    assert len(all_runs(loaded)) == 1
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_run_records_its_end_before_it_gives_its_lock_back(
+    loaded, settings, tmp_path, monkeypatch, fails
+) -> None:
+    """Succeeded or failed, the run's end is written while it still holds the lock, so a
+    `running` run without its lock is always a dead one (never one finishing)."""
+    import sheets_sync.sync
+
+    real, seen = sheets_sync.sync.destination_lock, []
+
+    @contextlib.contextmanager
+    def watched(engine: Engine, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        with real(engine, *args, **kwargs) as holder:
+            try:
+                yield holder
+            finally:  # the last moment under the lock
+                seen.append(runs.get_run(engine, kwargs["run_id"])["status"])  # type: ignore[index]
+
+    monkeypatch.setattr(sheets_sync.sync, "destination_lock", watched)
+    as_of = runs.utcnow().date() + dt.timedelta(days=1) if fails else None  # refused mid-run
+    with (
+        pytest.raises(ConfigError, match="not a complete day yet")
+        if fails
+        else contextlib.nullcontext()
+    ):
+        run_sync(loaded, settings, f"xlsx:{tmp_path / 'ops.xlsx'}", tabs=["KPI Daily"], as_of=as_of)
+    assert seen == ["failed" if fails else "succeeded"]
+
+
+def test_a_run_delivered_after_the_job_timeout_still_runs(loaded, settings, tmp_path) -> None:
+    """A run fails the running runs it finds dead once it holds the lock, never queued ones:
+    a queued run may be its own, delivered late (Cloud Tasks retries for an hour)."""
+    book = f"xlsx:{tmp_path / 'ops.xlsx'}"
+    late = queue_or_join(loaded, settings, book, trigger="api", tabs=("KPI Daily",))
+    set_run(loaded, late.run_id, queued_at=ago(settings.job_timeout_seconds + 60))
+    outcome = run_queued(loaded, settings, late.run_id)
+    assert (outcome.status, outcome.ran) == ("succeeded", True)
 
 
 def test_a_long_run_that_still_holds_its_lock_is_joined(engine, settings) -> None:
@@ -321,8 +393,6 @@ def test_a_run_swept_before_its_turn_is_not_started(loaded, settings, tmp_path) 
      ("job_timeout_seconds", 0, "JOB_TIMEOUT_SECONDS=0 must be more than 0")],
 )  # fmt: skip
 def test_job_settings_are_checked(setting, value, fix) -> None:
-    from sheets_sync.errors import ConfigError
-
     with pytest.raises(ConfigError, match=fix):
         Settings.load(environ={}, templates_dir=TEMPLATES, **{setting: value})
 
@@ -333,7 +403,6 @@ def test_refreshes_asking_together_share_one_read_and_each_joins_a_live_run(
     """Concurrent joins are answered by shared reads, each taken after its caller asked."""
     schema.create_all(engine)
     running = queue_or_join(engine, settings, SHEET, trigger="api")
-    set_run(engine, running.run_id, status="running", started_at=runs.utcnow())
     other = queue_or_join(engine, settings, "gsheets:0ZyXwVuTsRqPoNmLkJiH", trigger="api")
     found: list[tuple[str, bool]] = []
     start = threading.Barrier(24)
@@ -344,13 +413,15 @@ def test_refreshes_asking_together_share_one_read_and_each_joins_a_live_run(
         ticket = queue_or_join(engine, settings, sheet, trigger="api")
         found.append((ticket.run_id, ticket.joined))
 
-    threads = [threading.Thread(target=ask, args=(i,)) for i in range(24)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with destination_lock(engine, SHEET, "api", run_id=running.run_id):  # a live run holds it
+        set_run(engine, running.run_id, status="running", started_at=runs.utcnow())
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(24)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        set_run(engine, running.run_id, status="succeeded", finished_at=runs.utcnow())
     assert sorted(found) == sorted([(running.run_id, True)] * 12 + [(other.run_id, True)] * 12)
-    set_run(engine, running.run_id, status="succeeded", finished_at=runs.utcnow())
     after = queue_or_join(engine, settings, SHEET, trigger="api")  # read after the run ended
     assert not after.joined and after.run_id != running.run_id
 

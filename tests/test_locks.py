@@ -29,7 +29,14 @@ from sqlalchemy.engine import Engine
 from sheets_sync import schema
 from sheets_sync.config import Settings
 from sheets_sync.errors import BusyError, ConfigError, TransientError
-from sheets_sync.locks import advisory_key, destination_lock, lock_key, read_holder
+from sheets_sync.locks import (
+    RUN_SESSION,
+    advisory_key,
+    destination_lock,
+    lock_key,
+    read_holder,
+    run_holds_lock,
+)
 from sheets_sync.sync import run_sync
 
 SHEETS_SYNC = Path(sys.executable).parent / "sheets-sync"
@@ -170,6 +177,60 @@ def test_the_lock_is_released_on_exit_and_on_exception(engine: Engine, fails: bo
     assert lock_rows(engine) == []
     with destination_lock(engine, SHEET, "second", run_id="R2", wait_seconds=0):
         assert read_holder(engine, SHEET).run_id == "R2"  # type: ignore[union-attr]
+
+
+def test_a_refused_take_returns_after_its_wait_not_the_lease(engine: Engine) -> None:
+    """SHEETS_SYNC_LOCK_WAIT_SECONDS bounds the wait, whatever the lease (which says how
+    soon a crashed holder lets go): a 0.5 s wait beside a 600 s lease is refused in
+    seconds. Taken on a thread, so a wait on the lease fails here instead of hanging."""
+    import time
+
+    refused: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            take(engine, SHEET, "second", run_id="R2", wait_seconds=0.5, lease_seconds=600)
+        except BaseException as error:
+            refused.append(error)
+
+    with destination_lock(engine, SHEET, "first", run_id="R1", wait_seconds=0, lease_seconds=600):
+        started = time.monotonic()
+        thread = threading.Thread(target=second, daemon=True)
+        thread.start()
+        thread.join(timeout=30)  # the wait is 0.5 s; the lease, 600 s
+        waited = time.monotonic() - started
+    assert not thread.is_alive(), f"a 0.5 s wait still waiting after {waited:.0f} s"
+    assert len(refused) == 1 and isinstance(refused[0], BusyError), refused
+    assert "run R1 (first, " in str(refused[0]) and "waited 0.5 s" in str(refused[0])
+
+
+def test_a_run_holds_its_lock_exactly_while_it_is_inside(db_url: str) -> None:
+    """run_holds_lock, the liveness rule of runs: true from the moment the lock is taken, false
+    once it is given back — also on PostgreSQL, where the lock's pooled session is named after
+    the run while it holds it and must go back to the pool under its own name."""
+    from sheets_sync.db import make_engine
+
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        assert not run_holds_lock(conn, "RUN-1")
+    for run, other in (("RUN-1", "RUN-2"), ("RUN-2", "RUN-1")):
+        with (
+            destination_lock(engine, SHEET, "cli", run_id=run, wait_seconds=0),
+            engine.connect() as conn,
+        ):
+            assert run_holds_lock(conn, run) and not run_holds_lock(conn, other)
+    with engine.connect() as conn:
+        assert not run_holds_lock(conn, "RUN-1") and not run_holds_lock(conn, "RUN-2")
+    if engine.dialect.name == "postgresql":
+        assert engine.pool.checkedin() == 2  # type: ignore[attr-defined]
+        with engine.connect() as one, engine.connect() as two:  # both, the lock's among them
+            for conn in (one, two):
+                name = conn.execute(text("SELECT current_setting('application_name')")).scalar()
+                assert not str(name).startswith(RUN_SESSION)
+                conn.execute(text("SELECT pg_advisory_lock(42)"))  # e.g. a facts refresh
+                assert not run_holds_lock(conn, "RUN-2")
+                conn.execute(text("SELECT pg_advisory_unlock(42)"))
+    engine.dispose()
 
 
 def test_a_stale_note_left_by_a_dead_holder_does_not_block(engine: Engine) -> None:
