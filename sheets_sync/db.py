@@ -13,7 +13,7 @@ from sqlalchemy import Table, create_engine, event, exc, func, inspect, select
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from sheets_sync import schema
-from sheets_sync.errors import ConfigError, DatabaseError
+from sheets_sync.errors import ConfigError, DatabaseError, SchemaError
 
 # SQLite has no DECIMAL type; SQLAlchemy round-trips NUMERIC(10,2) through
 # floats and quantizes on the way out, which is exact for cents. The warning
@@ -240,7 +240,8 @@ def missing_tables(engine: Engine) -> list[str]:
 
 
 def require_schema(engine: Engine) -> None:
-    """Refuse to run a job against a database that was never initialised.
+    """Refuse to run a job against a database that was never initialised (or not since an
+    upgrade added a table or column): :class:`SchemaError` naming `sheets-sync init-db`.
 
     A missing SQLite file is reported before connecting, since connecting would
     leave an empty database file behind in the user's folder.
@@ -248,14 +249,20 @@ def require_schema(engine: Engine) -> None:
     database = engine.url.database
     is_file = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
     if is_file and not Path(str(database)).exists():
-        raise DatabaseError(
+        raise SchemaError(
             f"SQLite database {database} does not exist; run `sheets-sync demo` (demo data) "
             "or `sheets-sync init-db`, or set SHEETS_SYNC_DATABASE_URL to your database."
         )
     check_connection(engine)
     missing = missing_tables(engine)
     if missing:
-        raise DatabaseError(
+        raise SchemaError(
             f"{describe(engine)} has no table(s) {', '.join(missing)}; "
             "run `sheets-sync init-db` (or `sheets-sync demo-data`) first."
+        )
+    columns = schema.missing_columns(engine)
+    if columns:
+        raise SchemaError(
+            f"{describe(engine)} has no column(s) {', '.join(columns)}, added since it was "
+            "made; run `sheets-sync init-db` (it adds them and keeps the data)."
         )

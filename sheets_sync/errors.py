@@ -57,6 +57,14 @@ class DatabaseError(SheetsSyncError):
     """The database is unreachable, or holds data a command refuses to overwrite."""
 
 
+class SchemaError(DatabaseError):
+    """The database is reachable but lacks the schema (or part of it): run ``sheets-sync init-db``.
+
+    Not transient: waiting does not help, an administrator must act (the webhook
+    still answers 503, the service being unavailable until then).
+    """
+
+
 class TemplateError(SheetsSyncError):
     """A tab template is invalid; the message names the file, the key and the fix."""
 

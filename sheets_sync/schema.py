@@ -25,7 +25,9 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
+    exc,
     false,
+    inspect,
     text,
 )
 from sqlalchemy.engine import Engine
@@ -127,10 +129,15 @@ price_changes = Table(
     Column("source", Text, nullable=False),
     Column("request_id", Text, nullable=True),
     Column("reason", Text, nullable=True),
+    Column("trace_id", Text, nullable=True),
     _one_of("source", CHANGE_SOURCES, "ck_price_changes_source"),
     Index("ix_price_changes_request", "request_id"),
     Index("ix_price_changes_row", "seller_id", "product_id", "grade", "country"),
 )
+
+"""``request_id`` is the id the service gave the push (the webhook's ``X-Request-Id``, or
+``push-<uuid>`` from the CLI), never one a caller chose; ``trace_id`` the platform's
+trace id of that request (App Engine's ``X-Cloud-Trace-Context``), else null."""
 
 tradein_orders = Table(
     "tradein_orders",
@@ -358,9 +365,48 @@ DATA_TABLES: tuple[Table, ...] = (
 """Tables the demo generator fills (and ``--replace`` empties), children last."""
 
 
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("price_changes", "trace_id"),)
+"""Nullable columns added to a table after it first shipped: ``sheets-sync init-db`` adds
+each one to a database made before it (``create_all`` makes missing tables, not columns)."""
+
+
 def create_all(engine: Engine) -> None:
-    """Create missing tables and indexes; never drops or alters existing data."""
+    """Create missing tables, indexes and :data:`ADDED_COLUMNS`; never drops or alters data."""
     metadata.create_all(engine, checkfirst=True)
+    add_missing_columns(engine)
     from sheets_sync.facts.triggers import install_triggers  # the triggers need the tables
 
     install_triggers(engine)
+
+
+def missing_columns(engine: Engine) -> list[str]:
+    """``table.column`` of each :data:`ADDED_COLUMNS` entry an existing table lacks."""
+    inspector = inspect(engine)
+    present = set(inspector.get_table_names())
+    missing = []
+    for table, column in ADDED_COLUMNS:
+        if table in present and column not in {c["name"] for c in inspector.get_columns(table)}:
+            missing.append(f"{table}.{column}")
+    return missing
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """``ALTER TABLE … ADD COLUMN`` for each missing added column (nullable: no rewrite).
+
+    Two ``init-db`` at once may both find a column missing: PostgreSQL's ``IF NOT
+    EXISTS`` makes the second a no-op, and on SQLite its "duplicate column" is taken
+    as done.
+    """
+    added = []
+    for name in missing_columns(engine):
+        table, column = name.split(".")
+        kind = metadata.tables[table].c[column].type.compile(dialect=engine.dialect)
+        guard = "IF NOT EXISTS " if engine.dialect.name == "postgresql" else ""
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {guard}{column} {kind}")
+        except exc.OperationalError as error:
+            if "duplicate column" not in str(error.orig):
+                raise
+        added.append(name)
+    return added

@@ -45,10 +45,19 @@ def test_every_response_carries_a_request_id(client, path):
     assert re.fullmatch(r"[0-9a-f]{32}", first) and first != second
 
 
-def test_the_platform_trace_id_becomes_the_request_id(client):
-    trace = "105445aa7843bc8bf206b12000100000/1;o=1"
-    response = client.get("/healthz", headers={"X-Cloud-Trace-Context": trace})
-    assert response.headers["X-Request-Id"] == "105445aa7843bc8bf206b12000100000"
+@pytest.mark.parametrize("gae_env", ["standard", None])
+def test_the_request_id_is_the_services_whatever_the_caller_sends(client, monkeypatch, gae_env):
+    """Neither a trace header (off App Engine anyone can send one) nor an X-Request-Id of the
+    caller's becomes the audit id; on App Engine the trace is kept beside it (logs, audit)."""
+    if gae_env:
+        monkeypatch.setenv("GAE_ENV", gae_env)
+    else:
+        monkeypatch.delenv("GAE_ENV", raising=False)
+    trace = "105445aa7843bc8bf206b12000100000"
+    sent = {"X-Cloud-Trace-Context": f"{trace}/1;o=1", "X-Request-Id": "chosen-by-the-caller"}
+    answered = {client.get("/healthz", headers=sent).headers["X-Request-Id"] for _ in range(2)}
+    assert len(answered) == 2
+    assert all(re.fullmatch(r"[0-9a-f]{32}", a) and a != trace for a in answered)
 
 
 def test_the_library_never_imports_flask():

@@ -484,6 +484,7 @@ def test_the_pricing_push_validates_dry_run(client, sheets) -> None:
 
 def test_log_lines_are_json_with_cloud_logging_fields(app, client, monkeypatch) -> None:
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "tradein-ops")
+    monkeypatch.setenv("GAE_ENV", "standard")  # the trace header is the platform's only there
     trace = "105445aa7843bc8bf206b12000100000/1;o=1"
     headers = {"X-Cloud-Trace-Context": trace, "Authorization": "Bearer not-a-token"}
     response = client.get(f"/runs/{uuid.uuid4()}", headers=headers)
@@ -501,6 +502,11 @@ def test_log_lines_are_json_with_cloud_logging_fields(app, client, monkeypatch) 
     assert access["severity"] == "INFO" and access["message"].startswith("GET /runs/")
     assert access["httpRequest"]["status"] == 401
     assert "not-a-token" not in app.config["LOG_STREAM"].getvalue()
+    monkeypatch.delenv("GAE_ENV")  # elsewhere anyone may send the header: it is not logged
+    again = client.get(f"/runs/{uuid.uuid4()}", headers=headers).headers["X-Request-Id"]
+    lines = [json.loads(line) for line in app.config["LOG_STREAM"].getvalue().splitlines()]
+    mine = [line for line in lines if line.get("request_id") == again]
+    assert mine and not any("logging.googleapis.com/trace" in line for line in mine)
 
 
 # --- the database down, then back --------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Structured JSON log lines, as Cloud Logging reads them from stdout/stderr.
 
 Each line is one JSON object with ``severity`` and ``message`` (the fields
-Cloud Logging maps), the request id of the request being served, and the
-platform trace (``logging.googleapis.com/trace``) from ``X-Cloud-Trace-Context``
-so a line groups under its request in the console. Tokens and signatures are
+Cloud Logging maps), the request id of the request being served (the
+service's own), and on App Engine the platform trace
+(``logging.googleapis.com/trace``) from ``X-Cloud-Trace-Context`` so a line
+groups under its request in the console; elsewhere that header is the
+caller's, and left out (:mod:`webhook.request_ids`). Tokens and signatures are
 never logged: the auth module logs reasons, not credentials.
 """
 

@@ -1,31 +1,68 @@
 """Every response carries a request id, so a user's report can be found in the logs.
 
-App Engine and Cloud Run send ``X-Cloud-Trace-Context``; its trace id is reused
-so our id matches the platform's logs. Otherwise a fresh id is made.
+The id is the service's own, made fresh for each request: it is the audit id
+stored on ``price_changes.request_id``, so no caller may choose it — an
+``X-Request-Id`` or ``X-Cloud-Trace-Context`` header sent in never becomes it.
+The platform's trace id is kept *beside* it (:func:`trace_id`: the log lines'
+``logging.googleapis.com/trace`` and ``price_changes.trace_id``), and only on
+App Engine (``GAE_ENV`` set), whose front end sets ``X-Cloud-Trace-Context``
+itself; anywhere else that header is the caller's and is ignored.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import uuid
 
 from flask import Flask, Response, g, request
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from sheets_sync.schema import price_changes
+
+log = logging.getLogger(__name__)
 
 HEADER = "X-Request-Id"
+TRACE_HEADER = "X-Cloud-Trace-Context"
 _TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/|$)")
 
 
 def trace_id() -> str | None:
-    """The platform's trace id of the request being served, if it sent one."""
-    trace = _TRACE.match(request.headers.get("X-Cloud-Trace-Context", ""))
+    """The platform's trace id of the request being served: on App Engine only, else None."""
+    if not os.environ.get("GAE_ENV"):
+        return None
+    trace = _TRACE.match(request.headers.get(TRACE_HEADER, ""))
     return trace.group(1).lower() if trace else None
 
 
 def current_request_id() -> str:
-    """The id of the request being served (made on first use)."""
+    """The id of the request being served (made on first use; never taken from the request)."""
     if "request_id" not in g:
-        g.request_id = trace_id() or uuid.uuid4().hex
+        g.request_id = uuid.uuid4().hex
     return str(g.request_id)
+
+
+def keep_trace_beside(engine: Engine, request_id: str) -> None:
+    """Store the platform's trace id on the ``price_changes`` rows audited under ``request_id``.
+
+    Nothing to do off App Engine (no trace). The rows were committed by the push
+    (:mod:`sheets_sync.pricing`, which knows nothing of HTTP); this fills their
+    ``trace_id`` after it, by the indexed request id. A database failing here
+    costs the trace only: the push's answer stands and the log says so.
+    """
+    trace = trace_id()
+    if trace is None:
+        return
+    mine = (price_changes.c.request_id == request_id) & price_changes.c.trace_id.is_(None)
+    try:
+        with engine.begin() as conn:
+            conn.execute(update(price_changes).where(mine).values(trace_id=trace))
+    except SQLAlchemyError as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        log.warning("trace id %s not stored on the push's audit rows: %s", trace, first)
 
 
 def _add_header(response: Response) -> Response:
