@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sheets_sync import db
 from sheets_sync.config import Settings
-from sheets_sync.errors import DatabaseError
+from sheets_sync.errors import DatabaseError, SchemaError
 from sheets_sync.jobs import InProcessExecutor, sweep_stale
 from sheets_sync.registry import Registry, load_registry
 from sheets_sync.sync_processes import SyncProcesses
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 EXECUTOR_KEY = "sheets_sync.executor"
 REGISTRY_KEY = "sheets_sync.registry"
 TITLES_KEY = "sheets_sync.template_titles"
+SCHEMA_READY_KEY = "sheets_sync.schema_ready"
 _executor_lock = threading.Lock()
 
 
@@ -39,7 +40,30 @@ def settings() -> Settings:
 
 
 def engine() -> Engine:
-    return app_engine()
+    """The app's engine, once this process has seen the database hold the whole schema.
+
+    Until then each call checks (:func:`sheets_sync.db.require_schema`): a database
+    without the schema is a :class:`~sheets_sync.errors.SchemaError` (503 naming
+    `sheets-sync init-db`) before any query or Sheets call, on every endpoint.
+    """
+    made = app_engine()
+    if not current_app.extensions.get(SCHEMA_READY_KEY):
+        db.require_schema(made)
+        current_app.extensions[SCHEMA_READY_KEY] = True
+    return made
+
+
+def schema_problem() -> SchemaError | None:
+    """What the database lacks now (checked again: a table may have been dropped since)."""
+    current_app.extensions.pop(SCHEMA_READY_KEY, None)
+    try:
+        db.require_schema(app_engine())
+    except SchemaError as error:
+        return error
+    except (DatabaseError, SQLAlchemyError):
+        return None
+    current_app.extensions[SCHEMA_READY_KEY] = True
+    return None
 
 
 def registry() -> Registry:
@@ -99,8 +123,7 @@ def _sweep_at_start(app: Flask) -> None:
     """Fail runs left running by a process that died; a database down now is not fatal."""
     with app.app_context():
         try:
-            db.require_schema(engine())
-            sweep_stale(engine(), settings())
+            sweep_stale(engine(), settings())  # engine() checks the schema first
         except (DatabaseError, SQLAlchemyError) as error:
             log.warning("start-up sweep of dead runs skipped: %s", str(error).splitlines()[0])
 
