@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import threading
 import time
+import types
 import uuid
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,7 +35,7 @@ from sheets_sync.db import make_engine
 from sheets_sync.errors import ConfigError
 from sheets_sync.nonces import NonceSweep
 from sheets_sync.schema import hmac_nonces
-from webhook import create_app
+from webhook import auth, create_app, runtime
 from webhook.auth import requires_auth
 
 
@@ -174,9 +177,14 @@ def test_unreachable_certs_are_503_not_401(settings):
 # --- HMAC ------------------------------------------------------------------------------------
 
 
-def signed(method: str, path: str, body: bytes, stamp: int | None = None) -> dict[str, str]:
+def signed(
+    method: str, path: str, body: bytes, stamp: int | None = None, query: str = ""
+) -> dict[str, str]:
+    """Headers signing ``<t>.<METHOD>.<path>[?<query>].<body>``, written out here on purpose
+    (not the service's own function), as a caller would."""
     t = int(time.time()) if stamp is None else stamp
-    message = f"{t}.{method}.{path}.".encode() + body
+    target = path + (f"?{query}" if query else "")
+    message = f"{t}.{method}.{target}.".encode() + body
     digest = hmac.new(SECRET.encode(), message, hashlib.sha256).hexdigest()
     return {"X-Signature": f"t={t},v1={digest}", "Content-Type": "application/json"}
 
@@ -259,6 +267,117 @@ def test_signatures_past_the_window_are_forgotten_at_most_every_sweep_interval(s
     assert post(3)[0] == 200 and nonces(settings) == (0, 3)  # the interval has passed
     replay = client.post("/t/default", data=BODY + b" ", headers=first_headers)
     assert replay.status_code == 401  # a signature still in the window is never forgotten
+
+
+def test_a_signature_is_forgotten_only_once_its_window_has_passed(settings):
+    """A signature a minute old is still inside the 300 s window: a sweep keeps it, so its
+    replay stays refused (forgetting it at its timestamp would let it in again)."""
+    app = make_app(settings)
+    client = app.test_client()
+    minute_old = signed("POST", "/t/default", BODY, int(time.time()) - 60)
+    assert client.post("/t/default", data=BODY, headers=minute_old).status_code == 200
+    app.extensions["sheets_sync.nonce_ledger"].sweep = NonceSweep(interval=0)  # sweep every time
+    fresh = signed("POST", "/t/default", BODY + b" ")
+    assert client.post("/t/default", data=BODY + b" ", headers=fresh).status_code == 200  # swept
+    assert nonces(settings) == (0, 2)  # neither was forgotten
+    assert client.post("/t/default", data=BODY, headers=minute_old).status_code == 401
+
+
+def test_a_signature_covers_the_query_string_as_sent(client):
+    query = "spreadsheet_id=1AbCdEfGhIjKlMnOp&limit=5"
+    headers = signed("GET", "/t/default", b"", query=query)
+    assert client.get(f"/t/default?{query}", headers=headers).status_code == 200
+    for other in (
+        "spreadsheet_id=9ZyXwVuTsRqPoNmLk&limit=5",  # another spreadsheet
+        "limit=5&spreadsheet_id=1AbCdEfGhIjKlMnOp",  # the same, re-ordered: not as signed
+        "spreadsheet_id=1AbCdEfGhIjKlMnOp&limit=5&limit=50",  # a parameter added
+        "",  # the query string dropped
+    ):
+        fresh = signed("GET", "/t/default", b"", query=query)  # a new signature each time
+        url = f"/t/default?{other}" if other else "/t/default"
+        assert client.get(url, headers=fresh).status_code == 401, other
+    no_query = signed("GET", "/t/default", b"")
+    assert client.get("/t/default?limit=5", headers=no_query).status_code == 401
+
+
+def test_a_signed_list_of_runs_is_refused_for_another_spreadsheet(settings, tmp_path):
+    """The issue's case: a signed GET /runs?spreadsheet_id=A replayed with B is refused."""
+    registry = tmp_path / "sheets-sync.yaml"
+    registry.write_text(
+        "spreadsheets:\n  - id: 1AbCdEfGhIjKlMnOpQrStUv\n    name: A\n"
+        "  - id: 9ZyXwVuTsRqPoNmLkJiHgFe\n    name: B\n"
+    )
+    client = make_app(settings.replace(config_file=registry)).test_client()
+    headers = signed("GET", "/runs", b"", query="spreadsheet_id=1AbCdEfGhIjKlMnOpQrStUv")
+    assert (
+        client.get("/runs?spreadsheet_id=9ZyXwVuTsRqPoNmLkJiHgFe", headers=headers).status_code
+        == 401
+    )
+    answer = client.get("/runs?spreadsheet_id=1AbCdEfGhIjKlMnOpQrStUv", headers=headers)
+    assert (answer.status_code, answer.get_json()) == (200, {"runs": []})
+    replayed = client.get("/runs?spreadsheet_id=1AbCdEfGhIjKlMnOpQrStUv", headers=headers)
+    assert replayed.status_code == 401
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+EXAMPLE_SECRET = "example-secret-of-at-least-32-characters"
+
+
+def readme_examples() -> list[tuple[str, str, bytes, str, str]]:
+    """(method, target, body, signed string, X-Signature) of each row of the README's table."""
+    text = README.read_text()
+    section = text[text.index("### Signing a request (HMAC)") :]
+    rows = re.findall(
+        r"^\| `(GET|POST) ([^` ]+)`(?: with body `([^`]*)`)? \| `([^`]*)` \| `([^`]*)` \|$",
+        section,
+        re.MULTILINE,
+    )
+    return [
+        (m, target, body.encode(), message, header) for m, target, body, message, header in rows
+    ]
+
+
+def test_the_readme_signing_example_is_what_the_service_checks(settings, tmp_path, monkeypatch):
+    examples = readme_examples()
+    assert [(m, t.split("?")[0]) for m, t, *_ in examples] == [
+        ("GET", "/runs"),
+        ("POST", "/hooks/refresh"),
+    ]
+    text = README.read_text()
+    assert f"`{EXAMPLE_SECRET}` at `t=1767225600`" in text
+    snippet = re.search(r"```python\n(import hashlib, hmac, time\n.*?)```", text, re.DOTALL)
+    assert snippet is not None
+    namespace: dict[str, Any] = {}
+    exec(snippet.group(1), namespace)  # the README's own x_signature()
+    namespace["time"] = types.SimpleNamespace(time=lambda: 1767225600)
+    registry = tmp_path / "sheets-sync.yaml"
+    registry.write_text(
+        "spreadsheets:\n  - id: 1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789\n    name: A\n"
+    )
+    app = make_app(
+        settings.replace(
+            hmac_secret=EXAMPLE_SECRET,
+            config_file=registry,
+            sheets_api_url="http://127.0.0.1:9",  # nothing listens: the queued sync fails fast
+            retry_deadline_seconds=1,
+        )
+    )
+    stamp = 1767225600
+    monkeypatch.setattr(
+        auth, "time", types.SimpleNamespace(time=lambda: stamp, monotonic=time.monotonic)
+    )
+    for method, target, body, message, header in examples:
+        path, _, query = target.partition("?")
+        assert message.encode() == f"{stamp}.{method}.{target}.".encode() + body
+        digest = hmac.new(EXAMPLE_SECRET.encode(), message.encode(), hashlib.sha256).hexdigest()
+        assert header == f"t={stamp},v1={digest}"
+        assert namespace["x_signature"](EXAMPLE_SECRET, method, path, query, body) == header
+        assert auth.signed_message(stamp, method, path, query.encode(), body) == message.encode()
+        answer = app.test_client().open(
+            target, method=method, data=body, headers={"X-Signature": header}
+        )
+        assert answer.status_code == (200 if method == "GET" else 202), answer.get_json()
+    app.extensions[runtime.EXECUTOR_KEY].shutdown()  # the refresh's run, failed by now
 
 
 @pytest.mark.parametrize(

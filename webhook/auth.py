@@ -12,13 +12,15 @@ reason goes to the log, never the token or the signature themselves.
   the audience, always: no configured audience refuses every token. We then
   check the issuer, ``email_verified`` and the allowlists (403 when the token
   is good but its owner is not allowed).
-- **HMAC**: ``X-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.METHOD.path.body">``
-  when ``SHEETS_SYNC_HMAC_SECRET`` is set; ±:data:`HMAC_WINDOW_SECONDS`, compared
-  in constant time, and each signature accepted once: it is remembered in the
-  ``hmac_nonces`` table (:mod:`sheets_sync.nonces`: its primary key refuses a
-  second; concurrent requests of a process are recorded in one transaction)
-  until it leaves the window, so a replay is refused by every process and
-  instance sharing the database.
+- **HMAC**: ``X-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.METHOD.path[?query].body">``
+  when ``SHEETS_SYNC_HMAC_SECRET`` is set (:func:`signed_message`: the whole
+  request — method, path, the query string as sent, the raw body);
+  ±:data:`HMAC_WINDOW_SECONDS`, compared in constant time, and each signature
+  accepted once: it is remembered in the ``hmac_nonces`` table
+  (:mod:`sheets_sync.nonces`: its primary key refuses a second; concurrent
+  requests of a process are recorded in one transaction) until it leaves the
+  window — ``t`` + 300 s, not ``t``: a signature stays replayable that long — so
+  a replay is refused by every process and instance sharing the database.
 - **cron** / **task**: ``X-Appengine-Cron: true`` / ``X-AppEngine-QueueName``
   are trusted only on App Engine (``GAE_ENV`` set), which strips them from
   outside requests; elsewhere they are ignored, like no credentials at all.
@@ -26,9 +28,14 @@ reason goes to the log, never the token or the signature themselves.
   ``SHEETS_SYNC_CRON_CALLERS`` (Cloud Scheduler's) is the scheduler too.
   The queue header must name ``SHEETS_SYNC_TASKS_QUEUE``; off App Engine a task
   proves itself with its OIDC token, admitted for the tasks service account only.
-- **local**: ``SHEETS_SYNC_AUTH=disabled`` lets everyone in, only when the app
-  is bound to loopback (``Settings.bind_host``, set by ``sheets-sync serve``);
-  :func:`init_app` refuses to start otherwise.
+- **local**: ``SHEETS_SYNC_AUTH=disabled`` lets in, without credentials, only
+  requests whose peer — the address the WSGI server saw, ``REMOTE_ADDR``, never a
+  header — is loopback; every other request is refused 403 before any view
+  (:func:`loopback_peers_only`), whatever server runs the app and whatever it
+  was told about its bind address, and so is a request a proxy says it
+  forwarded (``X-Forwarded-For`` / ``Forwarded``: a tunnel or proxy on this
+  machine would make every caller look local). :func:`init_app` also refuses to
+  start unless ``Settings.bind_host`` (set by ``sheets-sync serve``) is loopback.
 """
 
 from __future__ import annotations
@@ -126,6 +133,8 @@ def _refusal(status: int) -> ResponseReturnValue:
 def authenticate(kinds: tuple[str, ...]) -> Caller:
     """The caller of the current request, or :class:`Refused`."""
     settings = _settings()
+    if settings.auth == "disabled" and not local_request():
+        raise Refused(403, "authentication is disabled and the request is not from loopback")
     if "local" in kinds and auth_disabled(settings):
         return Caller("local", None)
     on_app_engine = bool(os.environ.get("GAE_ENV"))
@@ -307,12 +316,27 @@ def _hmac_caller(header: str, secret: str) -> Caller:
     now = time.time()
     if abs(now - stamp) > HMAC_WINDOW_SECONDS:
         raise Refused(401, f"X-Signature timestamp is {int(now - stamp)} s off")
-    message = f"{stamp}.{request.method}.{request.path}.".encode() + request.get_data()
+    message = signed_message(
+        stamp, request.method, request.path, request.query_string, request.get_data()
+    )
     expected = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, given):
         raise Refused(401, "X-Signature does not match the request")
+    # Kept until the window has passed for it (t + 300 s), not until t: a signature
+    # forgotten sooner could be replayed while its timestamp is still accepted.
     _remember_once(given, stamp + HMAC_WINDOW_SECONDS)
     return Caller("hmac", None)
+
+
+def signed_message(stamp: int, method: str, path: str, query: bytes, body: bytes) -> bytes:
+    """What an ``X-Signature`` signs: ``<t>.<METHOD>.<path>[?<query>].<raw body>``.
+
+    ``query`` is the query string as sent (the bytes after ``?``, not decoded or
+    re-ordered), and the ``?`` is there only when it is not empty, so a request
+    without one signs what it signed before query strings were covered.
+    """
+    target = path.encode() + (b"?" + query if query else b"")
+    return f"{stamp}.{method}.".encode() + target + b"." + body
 
 
 def _remember_once(signature: str, expires_unix: int) -> None:
@@ -345,8 +369,52 @@ def app_engine() -> Engine:
 
 
 def auth_disabled(settings: Settings) -> bool:
-    """True when every request gets in as "local": auth disabled *and* bound to loopback."""
+    """True when requests get in as "local": auth disabled *and* bound to loopback.
+
+    Each request must also come from a loopback peer (:func:`local_request`).
+    """
     return settings.auth == "disabled" and is_loopback(settings.bind_host)
+
+
+FORWARDED_HEADERS = ("X-Forwarded-For", "Forwarded")
+
+
+def local_request() -> bool:
+    """Whether the request being served comes from this machine, by its peer address.
+
+    ``request.remote_addr`` is the socket's peer as the WSGI server saw it, not a
+    header. A request carrying a proxy's forwarding header is not local either:
+    the proxy is the peer, and the caller is somewhere else.
+    """
+    if any(name in request.headers for name in FORWARDED_HEADERS):
+        return False
+    return peer_is_loopback(request.remote_addr)
+
+
+def peer_is_loopback(address: str | None) -> bool:
+    """Whether a peer address is loopback: 127.0.0.0/8, ::1 or ::ffff:127.x; a name is not."""
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
+
+
+def loopback_peers_only() -> ResponseReturnValue | None:
+    """Before every request: with auth disabled, a peer off loopback is 403, on every path."""
+    if _settings().auth != "disabled" or local_request():
+        return None
+    log.warning(
+        "request refused (403): %sAUTH=disabled admits loopback peers only; this one is %s%s",
+        ENV_PREFIX,
+        request.remote_addr or "unknown",
+        " (forwarded by a proxy)" if any(h in request.headers for h in FORWARDED_HEADERS) else "",
+    )
+    return _refusal(403)
 
 
 def is_loopback(host: str | None) -> bool:
@@ -364,6 +432,7 @@ def is_loopback(host: str | None) -> bool:
 def init_app(app: Flask) -> None:
     """Check the auth settings at start-up: refuse what cannot be safe, warn about the rest."""
     settings: Settings = app.config["SETTINGS"]
+    app.before_request(loopback_peers_only)
     if settings.auth == "disabled":
         if not is_loopback(settings.bind_host):
             raise ConfigError(
@@ -372,8 +441,9 @@ def init_app(app: Flask) -> None:
                 f"(sheets-sync serve --host 127.0.0.1) or unset {ENV_PREFIX}AUTH"
             )
         log.warning(
-            "AUTHENTICATION IS DISABLED (%sAUTH=disabled): every request is accepted as a "
-            "local caller. Only for development on %s; never deploy this.",
+            "AUTHENTICATION IS DISABLED (%sAUTH=disabled): every request from a loopback peer "
+            "is accepted as a local caller (others are refused). Only for development on %s; "
+            "never deploy this.",
             ENV_PREFIX,
             settings.bind_host,
         )
