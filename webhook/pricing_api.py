@@ -5,8 +5,8 @@ changes" call it; it runs the library's one entry point,
 :func:`sheets_sync.pricing.push_pricing`, in the request (a push is short and
 the user waits for its summary), with ``changed_by`` the verified caller and
 the request id — the service's own (:mod:`webhook.request_ids`) — stored on
-every ``price_changes`` row; on App Engine the platform's trace id is then
-stored beside it (``trace_id``).
+every ``price_changes`` row; on App Engine the platform's trace id is stored
+beside it (``trace_id``), in the push's own transaction.
 
 Only a pricer of the sheet (its ``pricers`` in ``sheets-sync.yaml``) may push
 or preview, by a verified ID token: a member who is not one, a sheet without
@@ -28,7 +28,7 @@ from webhook import access, runtime
 from webhook.auth import requires_auth
 from webhook.body import Field, json_body
 from webhook.jobs_api import GSHEETS, TRIGGERS, caller_name, registered
-from webhook.request_ids import current_request_id, keep_trace_beside, trace_id
+from webhook.request_ids import current_request_id, trace_id
 
 bp = Blueprint("pricing", __name__)
 
@@ -47,17 +47,14 @@ def pricing() -> ResponseReturnValue:
 
 
 def push(sheet: RegisteredSheet, *, dry_run: bool) -> PushSummary:
-    try:
-        return push_pricing(
-            runtime.engine(),
-            runtime.settings(),
-            GSHEETS + sheet.id,
-            caller_name(),
-            request_id=current_request_id(),
-            dry_run=dry_run,
-            trigger=TRIGGERS[g.caller.kind],
-            countries=sheet.countries,
-        )
-    finally:  # also after a push that committed, then failed to write the sheet back
-        if not dry_run and trace_id() is not None:
-            keep_trace_beside(runtime.engine(), current_request_id())
+    return push_pricing(
+        runtime.engine(),
+        runtime.settings(),
+        GSHEETS + sheet.id,
+        caller_name(),
+        request_id=current_request_id(),
+        dry_run=dry_run,
+        trigger=TRIGGERS[g.caller.kind],
+        countries=sheet.countries,
+        trace_id=trace_id(),
+    )

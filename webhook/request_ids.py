@@ -17,11 +17,6 @@ import re
 import uuid
 
 from flask import Flask, Response, g, request
-from sqlalchemy import update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
-
-from sheets_sync.schema import price_changes
 
 log = logging.getLogger(__name__)
 
@@ -43,26 +38,6 @@ def current_request_id() -> str:
     if "request_id" not in g:
         g.request_id = uuid.uuid4().hex
     return str(g.request_id)
-
-
-def keep_trace_beside(engine: Engine, request_id: str) -> None:
-    """Store the platform's trace id on the ``price_changes`` rows audited under ``request_id``.
-
-    Nothing to do off App Engine (no trace). The rows were committed by the push
-    (:mod:`sheets_sync.pricing`, which knows nothing of HTTP); this fills their
-    ``trace_id`` after it, by the indexed request id. A database failing here
-    costs the trace only: the push's answer stands and the log says so.
-    """
-    trace = trace_id()
-    if trace is None:
-        return
-    mine = (price_changes.c.request_id == request_id) & price_changes.c.trace_id.is_(None)
-    try:
-        with engine.begin() as conn:
-            conn.execute(update(price_changes).where(mine).values(trace_id=trace))
-    except SQLAlchemyError as error:
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        log.warning("trace id %s not stored on the push's audit rows: %s", trace, first)
 
 
 def _add_header(response: Response) -> Response:

@@ -82,11 +82,15 @@ def decide_and_apply(
     user: str,
     request_id: str | None = None,
     dry_run: bool = False,
+    trace_id: str | None = None,
 ) -> list[Outcome]:
-    """Assess every row and, unless ``dry_run``, apply the valid edits atomically."""
+    """Assess every row and, unless ``dry_run``, apply the valid edits atomically.
+
+    ``request_id`` and ``trace_id`` (the platform's, on App Engine) go on every
+    ``price_changes`` row, in the same transaction as the prices."""
     for _attempt in range(ATTEMPTS):
         try:
-            return _attempt_once(engine, rows, rules, user, request_id, dry_run)
+            return _attempt_once(engine, rows, rules, user, (request_id, trace_id), dry_run)
         except _Raced:
             continue
         except SQLAlchemyError as error:
@@ -107,7 +111,7 @@ def _attempt_once(
     rows: Sequence[SheetRow],
     rules: Rules,
     user: str,
-    request_id: str | None,
+    ids: tuple[str | None, str | None],
     dry_run: bool,
 ) -> list[Outcome]:
     with _transaction(engine, write=not dry_run) as conn:
@@ -119,7 +123,7 @@ def _attempt_once(
                 if outcome.to_write:
                     outcome.at = now
         else:
-            apply_edits(conn, outcomes, user, request_id, now)
+            apply_edits(conn, outcomes, user, ids[0], now, trace_id=ids[1])
     return outcomes
 
 
@@ -235,6 +239,7 @@ def apply_edits(
     user: str,
     request_id: str | None,
     now: dt.datetime,
+    trace_id: str | None = None,
 ) -> None:
     """Write every applicable outcome, each only if its version is still the one judged."""
     edits = [o for o in outcomes if o.to_write]
@@ -257,7 +262,8 @@ def apply_edits(
     ]  # fmt: skip
     if conn.execute(statement, params).rowcount != len(edits):
         raise _Raced()
-    conn.execute(insert(price_changes), [_audit_row(o, user, request_id, now) for o in edits])
+    audit = [_audit_row(o, user, request_id, now) | {"trace_id": trace_id} for o in edits]
+    conn.execute(insert(price_changes), audit)
     for outcome in edits:
         outcome.at = now
 

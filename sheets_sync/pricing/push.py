@@ -62,6 +62,7 @@ class PushSummary:
     cells_written: int = 0
     countries: tuple[str, ...] | None = None
     """The markets this sheet may price (a market team's registered sheet); None: all."""
+    trace_id: str | None = None
 
     def count(self, kind: Kind) -> int:
         return sum(1 for o in self.outcomes if o.kind is kind)
@@ -142,13 +143,15 @@ def push_pricing(
     dry_run: bool = False,
     trigger: str = "cli",
     countries: Collection[str] | None = None,
+    trace_id: str | None = None,
 ) -> PushSummary:
     """Push the `Pricing` tab's edits of ``source`` as ``user``; see the module docstring.
 
     ``request_id`` is stored on every ``price_changes`` row (the webhook's own;
     a fresh one otherwise). ``countries``: the markets the sheet may price (a
     market team's registered sheet); a row of another market is that row's
-    rejection, in the CLI and the webhook alike.
+    rejection, in the CLI and the webhook alike. ``trace_id``: the platform's trace
+    id (App Engine), stored beside the request id in the same transaction.
     """
     if not user or not user.strip():
         raise PricingError("a push needs the user it is made for; pass --user EMAIL")
@@ -156,6 +159,7 @@ def push_pricing(
     db.require_schema(engine)
     summary = PushSummary(backend.destination, user.strip(), request_id or _request_id(), dry_run)
     summary.countries = tuple(countries) if countries else None
+    summary.trace_id = trace_id
     if dry_run:
         _push(engine, settings, backend, summary)
         return summary
@@ -195,6 +199,7 @@ def _push(engine: Engine, settings: Settings, backend: SheetBackend, summary: Pu
     judged = decide_and_apply(
         engine, [row for row in rows if screened[row.row] is None],
         Rules.from_settings(settings), summary.user, summary.request_id, summary.dry_run,
+        trace_id=summary.trace_id,
     )  # fmt: skip
     summary.outcomes = _in_row_order(rows, screened, judged)
     summary.phases["apply"] = time.perf_counter() - started
