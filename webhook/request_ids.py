@@ -11,14 +11,12 @@ itself; anywhere else that header is the caller's and is ignored.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import uuid
 
 from flask import Flask, Response, g, request
 
-log = logging.getLogger(__name__)
 
 HEADER = "X-Request-Id"
 TRACE_HEADER = "X-Cloud-Trace-Context"
