@@ -17,7 +17,6 @@ import uuid
 
 from flask import Flask, Response, g, request
 
-
 HEADER = "X-Request-Id"
 TRACE_HEADER = "X-Cloud-Trace-Context"
 _TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/|$)")
