@@ -186,18 +186,13 @@ _SIGNED: set[bytes] = set()
 
 def signed(method: str, target: str, body: bytes) -> dict[str, str]:
     """``X-Signature`` as a signed tool sends it (README, Deployment step 4), over what
-    :mod:`webhook.auth` verifies: ``auth.signed_message`` once the signature covers the query
-    string (issue 21, item 6), else ``<t>.<METHOD>.<path>.<raw body>``. ``target`` is the path
-    with its query string as sent."""
+    :mod:`webhook.auth` verifies (``auth.signed_message``: the query string included).
+    ``target`` is the path with its query string as sent."""
     path, _, query = target.partition("?")
-    covering = getattr(auth, "signed_message", None)
     stamp, message = int(time.time()) + 1, b""
     while not message or message in _SIGNED:  # each request its own signature: no replay
         stamp -= 1
-        if covering is not None:
-            message = covering(stamp, method, path, query.encode(), body)
-        else:
-            message = f"{stamp}.{method}.{path}.".encode() + body
+        message = auth.signed_message(stamp, method, path, query.encode(), body)
     _SIGNED.add(message)
     digest = hmac.new(SECRET.encode(), message, hashlib.sha256).hexdigest()
     return {"X-Signature": f"t={stamp},v1={digest}"}

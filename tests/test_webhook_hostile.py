@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -36,7 +35,6 @@ from sqlalchemy import insert, inspect, select, text
 from sheets_sync import db, schema
 from sheets_sync.cli import main
 from sheets_sync.db import make_engine
-from sheets_sync.registry import RegisteredSheet
 from webhook import create_app, runtime
 from webhook.auth import ENGINE_KEY
 from webhook.body import MAX_DEPTH
@@ -49,11 +47,10 @@ PRICER = "lea@tradein.example"  # the ID token's email (fixtures_webhook.token)
 
 
 def registry_text(pricer: bool) -> str:
-    """One registered sheet; with ``pricer``, the token's owner may push its prices (where the
-    registry knows pricers), so a push gets past the access rules to the database."""
+    """One registered sheet; with ``pricer``, the token's owner may push its prices, so a
+    push gets past the access rules to the database."""
     entry = f"spreadsheets:\n  - id: {SHEET}\n    name: Ops team\n"
-    fields = {f.name for f in dataclasses.fields(RegisteredSheet)}
-    return entry + (f"    pricers: [{PRICER}]\n" if pricer and "pricers" in fields else "")
+    return entry + (f"    pricers: [{PRICER}]\n" if pricer else "")
 
 
 def make(db_url: str, certs: CertsServer, tmp_path: Path, pricer: bool = False, **more: Any) -> Any:
