@@ -25,6 +25,7 @@ from google.auth import crypt, jwt
 from helpers import TEMPLATES
 
 from sheets_sync.config import Settings
+from webhook import runtime
 
 AUDIENCE = "1234-apps-script.apps.googleusercontent.com"
 SECRET = "s" * 40
@@ -132,3 +133,11 @@ def service_settings(db_url: str, certs: CertsServer, registry: Path, **more: An
         allowed_domains=("tradein.example",),
         **more,
     )
+
+
+def finish_runs(app: Any) -> None:
+    """Wait for the runs this app started (the executor's threads end with the process)."""
+    pool = app.extensions.get(runtime.EXECUTOR_KEY)
+    if pool is not None:
+        pool.shutdown()
+        del app.extensions[runtime.EXECUTOR_KEY]

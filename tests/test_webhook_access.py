@@ -30,7 +30,7 @@ import pytest
 from fixtures_emulator import EmulatorControls
 from fixtures_sidebar import run_row
 from fixtures_sync import load_small_dataset
-from fixtures_webhook import SECRET, CertsServer, bearer, service_settings, token
+from fixtures_webhook import SECRET, CertsServer, bearer, finish_runs, service_settings, token
 from pricing_sheets import TeamSheet
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
@@ -42,7 +42,7 @@ from sheets_sync.errors import ConfigError
 from sheets_sync.locks import destination_lock
 from sheets_sync.runs import utcnow
 from sheets_sync.sync import run_sync
-from webhook import auth, create_app, runtime
+from webhook import auth, create_app
 from webhook.auth import ENGINE_KEY
 
 SHEETS = ("head office", "benelux", "dach", "open")
@@ -207,13 +207,6 @@ def locks_held(settings: Settings, ids: dict[str, str]) -> Iterator[None]:
             stack.enter_context(destination_lock(engine, f"gsheets:{sheet_id}", "the matrix"))
         yield
     engine.dispose()
-
-
-def finish_runs(app: Any) -> None:
-    pool = app.extensions.get(runtime.EXECUTOR_KEY)
-    if pool is not None:
-        pool.shutdown()
-        del app.extensions[runtime.EXECUTOR_KEY]
 
 
 @pytest.fixture

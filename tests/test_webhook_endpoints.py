@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import requests
 from fixtures_sync import at, load_small_dataset
-from fixtures_webhook import SECRET, CertsServer, bearer, service_settings, token
+from fixtures_webhook import SECRET, CertsServer, bearer, finish_runs, service_settings, token
 from helpers import order
 from pricing_sheets import TeamSheet
 from sqlalchemy import insert, select
@@ -38,7 +38,7 @@ from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
 from sheets_sync.locks import destination_lock
 from sheets_sync.sync import run_sync
-from webhook import create_app, runtime
+from webhook import create_app
 from webhook.auth import ENGINE_KEY
 
 EMAIL = "lea@tradein.example"
@@ -99,14 +99,6 @@ def make_settings(db_url: str, emulator: Any, certs: CertsServer, registry: Path
 @pytest.fixture
 def settings(loaded, db_url, emulator, certs, registry_file) -> Settings:
     return make_settings(db_url, emulator, certs, registry_file)
-
-
-def finish_runs(app: Any) -> None:
-    """Wait for the runs this app started (the executor's threads end with the process)."""
-    pool = app.extensions.get(runtime.EXECUTOR_KEY)
-    if pool is not None:
-        pool.shutdown()
-        del app.extensions[runtime.EXECUTOR_KEY]
 
 
 @pytest.fixture

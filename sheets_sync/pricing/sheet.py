@@ -34,10 +34,8 @@ from sheets_sync.pricing.parse import is_blank
 TITLE = "Pricing"
 EDIT_HEADERS = ("New price", "Reason")
 READ_HEADERS = (*KEY_HEADERS, *EDIT_HEADERS, "Version", "Current price", "Status")
-WRITE_HEADERS = ("Current price", "New price", "Reason", "Status", "Version")
-REREAD_HEADERS = READ_HEADERS
-"""Read again at write time: the keys and edits to match, and every column written
-(a column's place is known only by reading it)."""
+"""Read, and read again at write time: the keys and edits to match, and every column
+written (a column's place is known only by reading it)."""
 STATUS_CHARS = 1000
 """A Status cell is cut here: one pasted essay must not break the cell limit."""
 
@@ -93,7 +91,7 @@ def _key_part(value: Any) -> str:
 
 def write_back(backend: SheetBackend, outcomes: Sequence[Outcome]) -> WriteReport:
     """Every outcome's cells, on the row holding its key at write time, in one write."""
-    return backend.write_planned(TITLE, REREAD_HEADERS, plan_write_back(outcomes))
+    return backend.write_planned(TITLE, READ_HEADERS, plan_write_back(outcomes))
 
 
 def plan_write_back(outcomes: Sequence[Outcome]) -> Callable[[ColumnValues], list[CellWrite]]:
@@ -104,7 +102,7 @@ def plan_write_back(outcomes: Sequence[Outcome]) -> Callable[[ColumnValues], lis
     """
 
     def plan(now: ColumnValues) -> list[CellWrite]:
-        complete = all(h in now.columns for h in REREAD_HEADERS)
+        complete = all(h in now.columns for h in READ_HEADERS)
         rows = _rows_by_key(now) if complete else {}
         cells: list[CellWrite] = []
         for outcome in outcomes:
