@@ -352,14 +352,13 @@ class XlsxBackend:
         load and save for what the patch cannot spell."""
         package = self._guarded(lambda: Package.open(self.path))
         try:
-            current = cellio.read(package, title, headers)
             ws = cellio.managed_sheet(package, title)
-            if current is None or ws is None:
+            if ws is None:
                 raise DestinationError(
                     f"{self.path} has no managed tab {title!r} any more; run "
                     f"`sheets-sync sync --to {self.destination} --tabs {title}` to restore it"
                 )
-            cells = plan(current)
+            cells = plan(cellio.read_sheet(package, ws, title, headers))
             if not cells:
                 return WriteReport()
             if cellio.patched(package, ws, cells):

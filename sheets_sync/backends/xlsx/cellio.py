@@ -48,8 +48,11 @@ def column_places(wb: Workbook, title: str, sheet: str, headers: Sequence[str]) 
 def read(package: Package, title: str, headers: Sequence[str]) -> ColumnValues | None:
     """The marked columns ``headers`` of tab ``title``; None without the tab."""
     ws = managed_sheet(package, title)
-    if ws is None:
-        return None
+    return None if ws is None else read_sheet(package, ws, title, headers)
+
+
+def read_sheet(package: Package, ws: Worksheet, title: str, headers: Sequence[str]) -> ColumnValues:
+    """The marked columns ``headers`` of ``ws``, managed tab ``title``'s sheet."""
     wanted = column_places(package.wb, title, ws.title, headers)
     result = ColumnValues(columns=wanted)
     if not wanted:
