@@ -41,10 +41,14 @@ class Counters:
     bytes_in: int = 0
     bytes_out: int = 0
     cells_written: int = 0
+    deprecated_fields: Counter[str] = field(default_factory=Counter)
+    """``"<method> <body path>"`` → uses of a field Google's discovery document marks
+    deprecated (e.g. ``spreadsheets.batchUpdate requests.repeatCell.cell.userEnteredFormat
+    .backgroundColor``), so a test can show the product sends none."""
 
     def as_json(self) -> dict[str, Any]:
         body = asdict(self)
-        for key in ("by_kind", "batch_requests", "by_status"):
+        for key in ("by_kind", "batch_requests", "by_status", "deprecated_fields"):
             body[key] = dict(sorted(getattr(self, key).items()))
         return body
 
