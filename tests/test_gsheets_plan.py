@@ -332,32 +332,51 @@ RAG = (
 )
 
 
-def google_answer(sent: Any) -> Any:
+def google_answer(sent: Any, twins: str = "both") -> Any:
     """What Google answers for a rule or range we sent: defaults left out, colours in 8-bit
-    steps with zero channels dropped, each colour with its ``…Style`` twin."""
+    steps with zero channels dropped, each ``…ColorStyle`` with its deprecated plain twin
+    (``twins="both"``; ``"style"`` / ``"plain"`` answer one of the two)."""
     if isinstance(sent, list):
-        return [google_answer(item) for item in sent]
+        return [google_answer(item, twins) for item in sent]
     if not isinstance(sent, dict):
         return sent
     out: dict[str, Any] = {}
     for key, item in sent.items():
         if key in ("sheetId", "startRowIndex", "startColumnIndex") and item == 0:
             continue
-        if key in ("backgroundColor", "foregroundColor"):
-            stored = {c: round(round(v * 255) / 255, 8) for c, v in item.items() if v}
-            out[key] = stored
-            out[f"{key}Style"] = {"rgbColor": stored}
+        if key in ("backgroundColorStyle", "foregroundColorStyle"):
+            stored = {c: round(round(v * 255) / 255, 8) for c, v in item["rgbColor"].items() if v}
+            if twins != "plain":
+                out[key] = {"rgbColor": stored}
+            if twins != "style":
+                out[key.removesuffix("Style")] = dict(stored)
         else:
-            out[key] = google_answer(item)
+            out[key] = google_answer(item, twins)
     return out
 
 
+def test_conditional_formats_send_only_current_colour_fields():
+    template = dataclasses.replace(daily_template(), conditional_formats=RAG)
+    [first, second] = [
+        r["addConditionalFormatRule"]["rule"]["booleanRule"]["format"]
+        for r in structure.conditional_formats(template, 0, None)
+    ]
+    assert first == {
+        "backgroundColorStyle": {"rgbColor": {"red": 0.9569, "green": 0.8, "blue": 0.8}},
+        "textFormat": {"bold": True},
+    }
+    red = {"rgbColor": {"red": 0.8, "green": 0.0, "blue": 0.0}}
+    assert second == {"textFormat": {"foregroundColorStyle": red}}
+
+
+@pytest.mark.parametrize("twins", ["both", "style", "plain"])
 @pytest.mark.parametrize("sheet_id", [0, 7])
-def test_conditional_formats_read_back_in_google_s_shape_are_not_re_sent(sheet_id):
+def test_conditional_formats_read_back_in_google_s_shape_are_not_re_sent(sheet_id, twins):
     template = dataclasses.replace(daily_template(), conditional_formats=RAG)
     wanted = structure.conditional_formats(template, sheet_id, None)
     rules = [r["addConditionalFormatRule"]["rule"] for r in wanted]
-    current = SheetState(sheet_id, "KPI Daily", 10, 4, conditional_formats=google_answer(rules))
+    answered = google_answer(rules, twins)
+    current = SheetState(sheet_id, "KPI Daily", 10, 4, conditional_formats=answered)
     assert structure.conditional_formats(template, sheet_id, current) == []
 
 
@@ -381,3 +400,47 @@ def test_a_named_range_read_back_without_defaults_is_not_updated(sheet_id):
     existing = {"namedRangeId": "n1", "name": sent["name"], "range": google_answer(sent["range"])}
     assert structure.named_range("KPI Daily", sheet_id, 20, 4, existing) == []
     assert structure.named_range("KPI Daily", sheet_id, 21, 4, existing) != []
+
+
+# -- the team's filter is sent back under its current names -----------------------
+
+RED = {"red": 0.95686275, "green": 0.8, "blue": 0.8}
+TEAM_CRITERIA = {"hiddenValues": ["FR"], "visibleBackgroundColor": RED}
+TEAM_SORT = {"dimensionIndex": 2, "sortOrder": "ASCENDING", "backgroundColor": RED}
+
+
+def test_a_team_filter_answered_with_both_twins_is_sent_back_with_current_fields_only():
+    styled = {"hiddenValues": ["FR"], "visibleBackgroundColorStyle": {"rgbColor": RED}}
+    answered = {
+        "range": {"endRowIndex": 5, "endColumnIndex": 4},
+        "criteria": {"1": TEAM_CRITERIA | {"visibleBackgroundColorStyle": {"rgbColor": RED}}},
+        "filterSpecs": [{"columnIndex": 1, "filterCriteria": TEAM_CRITERIA | styled}],
+        "sortSpecs": [TEAM_SORT | {"backgroundColorStyle": {"rgbColor": RED}}],
+    }
+    current = SheetState(0, "KPI Daily", 10, 4, basic_filter=answered)
+    [request] = structure.basic_filter(daily_template(), 0, 9, current)
+    sent = request["setBasicFilter"]["filter"]
+    assert sent["filterSpecs"] == [{"columnIndex": 1, "filterCriteria": styled}]
+    assert sent["sortSpecs"] == [
+        {"dimensionIndex": 2, "sortOrder": "ASCENDING", "backgroundColorStyle": {"rgbColor": RED}}
+    ]
+    assert "criteria" not in sent and sent["range"]["endRowIndex"] == 10
+
+
+def test_a_team_filter_answered_in_deprecated_fields_only_is_moved_to_their_twins():
+    answered = {"range": {"endRowIndex": 5}, "criteria": {"3": TEAM_CRITERIA, "1": {}}}
+    current = SheetState(0, "KPI Daily", 10, 4, basic_filter=answered)
+    [request] = structure.basic_filter(daily_template(), 0, 9, current)
+    styled = {"hiddenValues": ["FR"], "visibleBackgroundColorStyle": {"rgbColor": RED}}
+    assert request["setBasicFilter"]["filter"]["filterSpecs"] == [
+        {"columnIndex": 1, "filterCriteria": {}},
+        {"columnIndex": 3, "filterCriteria": styled},
+    ]
+    assert "criteria" not in request["setBasicFilter"]["filter"]
+
+
+def test_the_header_format_names_only_current_fields():
+    [header, *_] = structure.presentation(daily_template(), 0, 10)
+    repeat = header["repeatCell"]
+    assert repeat["fields"] == "userEnteredFormat(textFormat.bold,backgroundColorStyle)"
+    assert set(repeat["cell"]["userEnteredFormat"]) == {"textFormat", "backgroundColorStyle"}

@@ -137,3 +137,9 @@ def colour(hex_rgb: str) -> dict[str, float]:
     """``#RRGGBB`` (validated by the template loader) → the API's 0..1 channels."""
     red, green, blue = (int(hex_rgb[i : i + 2], 16) / 255 for i in (1, 3, 5))
     return {"red": round(red, 4), "green": round(green, 4), "blue": round(blue, 4)}
+
+
+def colour_style(hex_rgb: str) -> dict[str, Any]:
+    """``#RRGGBB`` → a ColorStyle, what Google's current ``…ColorStyle`` fields take
+    (the plain ``Color`` fields are deprecated; see :mod:`.current`)."""
+    return {"rgbColor": colour(hex_rgb)}

@@ -14,11 +14,12 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sheets_sync.backends.gsheets.cells import colour, number_format
+from sheets_sync.backends.gsheets.cells import colour_style, number_format
+from sheets_sync.backends.gsheets.current import colour_key, current_fields
 from sheets_sync.backends.gsheets.state import COLUMN_KEY, TAB_KEY, SheetState
 from sheets_sync.templates.model import ConditionalFormat, PivotSpec, TabTemplate
 
-HEADER_BACKGROUND = {"red": 0.9, "green": 0.93, "blue": 0.97}
+HEADER_BACKGROUND = {"rgbColor": {"red": 0.9, "green": 0.93, "blue": 0.97}}
 PROTECTION_TAG = "sheets-sync: managed columns"
 NOT_A_NAME = re.compile(r"^([A-Za-z]{1,3}\d+|[Rr]\d*[Cc]\d*|true|false)$", re.IGNORECASE)
 
@@ -123,13 +124,13 @@ def presentation(
     """Header style, number formats, widths and hidden columns (all idempotent), on the
     managed columns only: the team's columns between them keep their own look."""
     where = _where(template, positions)
-    header_format = {"textFormat": {"bold": True}, "backgroundColor": HEADER_BACKGROUND}
+    header_format = {"textFormat": {"bold": True}, "backgroundColorStyle": HEADER_BACKGROUND}
     out: list[dict[str, Any]] = [
         {
             "repeatCell": {
                 "range": grid(sheet_id, 0, 1, c0, c1),
                 "cell": {"userEnteredFormat": header_format},
-                "fields": "userEnteredFormat(textFormat.bold,backgroundColor)",
+                "fields": "userEnteredFormat(textFormat.bold,backgroundColorStyle)",
             }
         }
         for c0, c1 in runs(where)
@@ -166,12 +167,13 @@ def basic_filter(
     current: SheetState | None,
     positions: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Cover exactly header + data, keeping whatever criteria the team set."""
+    """Cover exactly header + data, keeping whatever criteria the team set (sent back
+    under their current names: Google answers ``criteria`` beside ``filterSpecs``)."""
     existing = current.basic_filter if current is not None else None
     if not template.filter:
         return [{"clearBasicFilter": {"sheetId": sheet_id}}] if existing else []
     where = _where(template, positions)
-    spec = {k: v for k, v in (existing or {}).items() if k != "range"}
+    spec = {k: v for k, v in current_fields(existing or {}).items() if k != "range"}
     spec["range"] = grid(sheet_id, 0, data_rows + 1, min(where), max(where) + 1)
     return [{"setBasicFilter": {"filter": spec}}]
 
@@ -278,7 +280,6 @@ _RANGE_KEYS = frozenset(
     {"sheetId", "startRowIndex", "endRowIndex", "startColumnIndex", "endColumnIndex"}
 )
 _RANGE_DEFAULTS = {"sheetId": 0, "startRowIndex": 0, "startColumnIndex": 0}
-_COLOUR_KEYS = frozenset({"backgroundColor", "foregroundColor", "tabColor"})
 _CHANNELS = ("red", "green", "blue", "alpha")
 
 
@@ -287,24 +288,28 @@ def as_google_answers(value: Any) -> Any:
 
     Google leaves default values out (``sheetId`` 0, zero start indexes, zero
     colour channels), keeps colours in 8-bit steps (0.9569 comes back as
-    0.95686275) and adds a ``…Style`` twin to every colour. Comparing raw
-    dicts would re-send unchanged rules and ranges on every sync.
+    0.95686275) and answers every ``…Style`` colour with its deprecated plain
+    twin too. Comparing raw dicts would re-send unchanged rules and ranges on
+    every sync; each colour is compared once, in its current ``…Style`` form.
     """
     if isinstance(value, list):
         return [as_google_answers(item) for item in value]
     if not isinstance(value, dict):
         return value
     out: dict[str, Any] = {}
-    for key, item in value.items():
-        if key.endswith("Style"):
-            continue
-        if key in _COLOUR_KEYS and isinstance(item, dict):
-            out[key] = tuple(round(float(item.get(c, 0)) * 255) for c in _CHANNELS)
-        else:
-            out[key] = as_google_answers(item)
+    for key, item in current_fields(value).items():
+        out[key] = _style(item) if colour_key(key) else as_google_answers(item)
     if out and out.keys() <= _RANGE_KEYS:
         out = {**_RANGE_DEFAULTS, **out}
     return out
+
+
+def _style(style: Any) -> Any:
+    """A ColorStyle's RGB as 8-bit channels (a theme colour compares as answered)."""
+    rgb = style.get("rgbColor") if isinstance(style, dict) else None
+    if not isinstance(rgb, dict):
+        return as_google_answers(style)
+    return tuple(round(float(rgb.get(c, 0)) * 255) for c in _CHANNELS)
 
 
 def _within(rule: dict[str, Any], managed: set[int]) -> bool:
@@ -328,10 +333,10 @@ def _rule(
         condition["values"] = [{"userEnteredValue": v} for v in rule.values]
     fmt: dict[str, Any] = {}
     if rule.background:
-        fmt["backgroundColor"] = colour(rule.background)
+        fmt["backgroundColorStyle"] = colour_style(rule.background)
     text: dict[str, Any] = {}
     if rule.font_color:
-        text["foregroundColor"] = colour(rule.font_color)
+        text["foregroundColorStyle"] = colour_style(rule.font_color)
     if rule.bold:
         text["bold"] = True
     if text:
