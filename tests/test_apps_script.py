@@ -5,12 +5,17 @@ the service (``tests/apps_script/service.py``: ``sheets-sync serve`` on
 loopback with auth on, the Sheets emulator, ID tokens signed by a local key)
 and runs the add-on's ``.gs`` files with stand-ins for the Apps Script
 services, whose ``UrlFetchApp`` makes real HTTP calls. This test fails with
-node's output when a Node test fails. Without ``node`` it skips, except under
-``CI=true`` where that is a failure (``.ci/run`` installs it).
+node's output when a Node test fails. And the ``.gs`` files are type-checked
+against Google's Apps Script typings (``@types/google-apps-script``) by tsc,
+both npm packages of ``tests/apps_script/package-lock.json`` (``npm ci``), so a
+call to a method Apps Script does not have fails here, with tsc's output.
+Without ``node`` (or ``npm``) they skip, except under ``CI=true`` where that is
+a failure (``.ci/run`` installs both and runs ``npm ci``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -44,14 +49,35 @@ def node() -> str:
     pytest.skip(reason)
 
 
+def locked_versions(lockfile: Path) -> dict[str, str]:
+    """Package path -> version, as a lockfile (or npm's record of node_modules) lists them."""
+    if not lockfile.is_file():
+        return {}
+    packages = json.loads(lockfile.read_text()).get("packages", {})
+    return {name: entry.get("version", "") for name, entry in packages.items() if name}
+
+
 def install_packages() -> None:
-    """``npm ci`` from the lockfile when the tests have npm packages and they are absent."""
-    manifest = json.loads((NODE_TESTS / "package.json").read_text())
-    wanted = {**manifest.get("dependencies", {}), **manifest.get("devDependencies", {})}
-    if wanted and not (NODE_TESTS / "node_modules").is_dir():
-        npm = shutil.which("npm") or "npm"
-        done = subprocess.run([npm, "ci"], cwd=NODE_TESTS, capture_output=True, text=True)
-        assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
+    """``npm ci`` when node_modules is not what the lockfile says (absent, or older).
+
+    Under a file lock: the test workers (``-n 2``) would otherwise install into
+    the same directory at once. Without npm it skips, except under CI.
+    """
+    wanted = locked_versions(NODE_TESTS / "package-lock.json")
+    installed = NODE_TESTS / "node_modules" / ".package-lock.json"
+    if not wanted or locked_versions(installed) == wanted:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        reason = "npm is needed to install the add-on tests' packages (npm ci)"
+        if IN_CI:
+            pytest.fail(reason + " (CI=true: .ci/run installs npm)")
+        pytest.skip(reason)
+    with open(NODE_TESTS / ".npm-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if locked_versions(installed) != wanted:
+            done = subprocess.run([npm, "ci"], cwd=NODE_TESTS, capture_output=True, text=True)
+            assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
 
 
 @pytest.mark.parametrize("test_file", sorted(p.name for p in NODE_TESTS.glob("*.test.js")))
@@ -68,3 +94,15 @@ def test_the_add_on_under_node(test_file: str) -> None:
     assert done.returncode == 0, f"node --test {test_file} failed:\n{report}"
     assert re.search(r"^# pass [1-9]", done.stdout, re.M), report
     assert re.search(r"^# fail 0$", done.stdout, re.M), report
+
+
+def test_the_gs_files_type_check_against_googles_apps_script_typings() -> None:
+    """A method Apps Script does not have, a wrong argument, a null not handled: tsc says so."""
+    executable = node()
+    install_packages()
+    done = subprocess.run(
+        [executable, "typecheck.js"], cwd=NODE_TESTS, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, (
+        f"tsc found errors in templates/apps_script:\n{done.stdout}\n{done.stderr}"
+    )

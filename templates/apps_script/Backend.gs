@@ -13,19 +13,32 @@ var BACKEND_URL_PROPERTY = 'SHEETS_SYNC_URL';
 var SERVICE_NAME = 'the Trade-In Ops service';
 
 /**
+ * A JSON object as the service answers it (its fields vary by route).
+ * @typedef {Object<string, any>} Json
+ */
+
+/**
+ * What callBackend_() gives back: the service's answer, or why there is none.
+ * `ok` tells which, so a caller that returned on `!ok` has a body.
+ * @typedef {{ok: true, status: number, body: Json, message: null}} Success
+ * @typedef {{ok: false, status: number, body: ?Json, message: string}} Failure
+ * @typedef {Success|Failure} Answer
+ */
+
+/**
  * Call the service and read its JSON answer.
  *
- * @param {string} method 'get' or 'post'.
+ * @param {GoogleAppsScript.URL_Fetch.HttpMethod} method 'get' or 'post'.
  * @param {string} path e.g. '/hooks/refresh' (with its query string, if any).
  * @param {Object=} payload sent as a JSON body (post only).
- * @return {{ok: boolean, status: number, body: ?Object, message: ?string}}
- *     status is 0 when no HTTP answer came; message is null when ok.
+ * @return {Answer} status is 0 when no HTTP answer came; message is null when ok.
  */
 function callBackend_(method, path, payload) {
   var base = backendUrl_();
-  if (base.message) return failure_(0, null, base.message);
+  if (base.message !== undefined) return failure_(0, null, base.message);
   var token = identityToken_();
-  if (token.message) return failure_(0, null, token.message);
+  if (token.message !== undefined) return failure_(0, null, token.message);
+  /** @type {GoogleAppsScript.URL_Fetch.URLFetchRequestOptions} */
   var options = {
     method: method,
     headers: {Authorization: 'Bearer ' + token.value},
@@ -45,7 +58,10 @@ function callBackend_(method, path, payload) {
   return readAnswer_(response, path);
 }
 
-/** The service's base URL from the script property, without a trailing slash. */
+/**
+ * The service's base URL from the script property, without a trailing slash.
+ * @return {{url: string, message?: undefined}|{url?: undefined, message: string}}
+ */
 function backendUrl_() {
   var url = PropertiesService.getScriptProperties().getProperty(BACKEND_URL_PROPERTY);
   url = (url || '').trim().replace(/\/+$/, '');
@@ -63,7 +79,10 @@ function backendUrl_() {
   return {url: url};
 }
 
-/** The user's Google ID token (needs the "openid" scope in appsscript.json). */
+/**
+ * The user's Google ID token (needs the "openid" scope in appsscript.json).
+ * @return {{value: string, message?: undefined}|{value?: undefined, message: string}}
+ */
 function identityToken_() {
   var token = null;
   try {
@@ -80,7 +99,12 @@ function identityToken_() {
   return {value: token};
 }
 
-/** The message for a request that got no HTTP answer (down, unreachable, too slow). */
+/**
+ * The message for a request that got no HTTP answer (down, unreachable, too slow).
+ * @param {*} error what UrlFetchApp.fetch threw.
+ * @param {string} url the service's base URL.
+ * @return {string}
+ */
 function unreachableMessage_(error, url) {
   var text = String(error && error.message ? error.message : error).replace(/^Exception:\s*/, '');
   if (/timeout|timed out/i.test(text)) {
@@ -93,7 +117,12 @@ function unreachableMessage_(error, url) {
       'script property ' + BACKEND_URL_PROPERTY + ' or tell the team that runs the service.';
 }
 
-/** Turn an HTTP answer into {ok, status, body, message}. */
+/**
+ * Turn an HTTP answer into {ok, status, body, message}.
+ * @param {GoogleAppsScript.URL_Fetch.HTTPResponse} response
+ * @param {string} path the path asked for, to name it in messages.
+ * @return {Answer}
+ */
 function readAnswer_(response, path) {
   var status = response.getResponseCode();
   var requestId = header_(response, 'X-Request-Id');
@@ -114,7 +143,14 @@ function readAnswer_(response, path) {
   return failure_(status, body, clientMessage_(status, body, path, requestId));
 }
 
-/** The message for a 4xx answer: what happened and what to do. */
+/**
+ * The message for a 4xx answer: what happened and what to do.
+ * @param {number} status
+ * @param {?Json} body
+ * @param {string} path
+ * @param {?string} requestId the service's X-Request-Id, when it gave one.
+ * @return {string}
+ */
 function clientMessage_(status, body, path, requestId) {
   var said = body && typeof body.error === 'string' ? body.error : '';
   if (status === 401) {
@@ -151,6 +187,11 @@ function clientMessage_(status, body, path, requestId) {
  * The message for a 403 about this spreadsheet (its members and pricers in
  * sheets-sync.yaml), as the service's `reason` says; the account may use
  * Trade-In Ops, just not this way on this spreadsheet.
+ * @param {string} reason
+ * @param {string} said the service's `error`, '' when none.
+ * @param {number} status
+ * @param {?string} requestId
+ * @return {string}
  */
 function accessMessage_(reason, said, status, requestId) {
   var admin = ' Ask the service\'s administrator to add you to its ';
@@ -171,7 +212,14 @@ function accessMessage_(reason, said, status, requestId) {
       : 'The service refused the request' + withRequestId_(status, requestId) + '.';
 }
 
-/** The message for a 5xx answer; 503 comes with Retry-After. */
+/**
+ * The message for a 5xx answer; 503 comes with Retry-After.
+ * @param {number} status
+ * @param {?Json} body
+ * @param {GoogleAppsScript.URL_Fetch.HTTPResponse} response
+ * @param {?string} requestId
+ * @return {string}
+ */
 function serverMessage_(status, body, response, requestId) {
   var said = body && typeof body.error === 'string' ? body.error : '';
   if (status === 503 || status === 429) {
@@ -185,10 +233,20 @@ function serverMessage_(status, body, response, requestId) {
       'again, give the request id to the team that runs the service.';
 }
 
+/**
+ * @param {number} status
+ * @param {?Json} body
+ * @param {string} message
+ * @return {Failure}
+ */
 function failure_(status, body, message) {
   return {ok: false, status: status, body: body, message: message};
 }
 
+/**
+ * @param {string} text
+ * @return {?Json} null unless the text is a JSON object (or array).
+ */
 function parseJson_(text) {
   try {
     var value = JSON.parse(text);
@@ -198,8 +256,14 @@ function parseJson_(text) {
   }
 }
 
-/** A response header, whatever its case. */
+/**
+ * A response header, whatever its case.
+ * @param {GoogleAppsScript.URL_Fetch.HTTPResponse} response
+ * @param {string} name
+ * @return {?string}
+ */
 function header_(response, name) {
+  /** @type {Object<string, *>} */
   var headers = response.getHeaders() || {};
   for (var key in headers) {
     if (key.toLowerCase() === name.toLowerCase()) return String(headers[key]);
@@ -207,10 +271,19 @@ function header_(response, name) {
   return null;
 }
 
+/**
+ * @param {number} status
+ * @param {?string} requestId
+ * @return {string}
+ */
 function withRequestId_(status, requestId) {
   return ' (HTTP ' + status + (requestId ? ', request id ' + requestId : '') + ')';
 }
 
+/**
+ * @param {*} text
+ * @return {string}
+ */
 function firstLine_(text) {
   return String(text).split('\n')[0].slice(0, 200);
 }

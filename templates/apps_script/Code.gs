@@ -19,7 +19,22 @@ var LOCK_WAIT_MS = 1000;
 var TAB_METADATA_KEY = 'sheets-sync.tab';
 var ROWS_LISTED = 8;
 
-/** Simple trigger: build the menu (no service call here: simple triggers may not fetch). */
+/**
+ * One row of a pricing push's answer (POST /hooks/pricing).
+ * @typedef {{row: number, seller_id: string, product_id: string, grade: string,
+ *     country: string, outcome: string, status: string}} PricingRow
+ */
+
+/**
+ * The counts and rows of a pricing preview or push.
+ * @typedef {{applied: number, rejected: number, conflicts: number, unchanged: number,
+ *     rows: ?Array<PricingRow>, not_written_back: ?number}} PricingSummary
+ */
+
+/**
+ * Simple trigger: build the menu (no service call here: simple triggers may not fetch).
+ * @param {GoogleAppsScript.Events.SheetsOnOpen|GoogleAppsScript.Events.AddonOnInstall=} e
+ */
 function onOpen(e) {
   var menu = SpreadsheetApp.getUi().createMenu(MENU_TITLE);
   MENU_ITEMS.forEach(function (item) {
@@ -28,7 +43,10 @@ function onOpen(e) {
   menu.addToUi();
 }
 
-/** Installed as an add-on: the menu appears without reopening the spreadsheet. */
+/**
+ * Installed as an add-on: the menu appears without reopening the spreadsheet.
+ * @param {GoogleAppsScript.Events.AddonOnInstall} e
+ */
 function onInstall(e) {
   onOpen(e);
 }
@@ -59,7 +77,11 @@ function refreshThisTab() {
   });
 }
 
-/** The title Trade-In Ops gave this sheet (its tag), or null for the team's own sheets. */
+/**
+ * The title Trade-In Ops gave this sheet (its tag), or null for the team's own sheets.
+ * @param {GoogleAppsScript.Spreadsheet.Sheet} sheet
+ * @return {?string}
+ */
 function managedTitle_(sheet) {
   var tags = sheet.getDeveloperMetadata().filter(function (tag) {
     return tag.getKey() === TAB_METADATA_KEY;
@@ -72,7 +94,7 @@ function previewPricingChanges() {
   menuAction_(function () {
     var preview = callBackend_('post', '/hooks/pricing', pricingBody_(true));
     if (!preview.ok) return showMessage_('Preview pricing changes', preview.message);
-    showMessage_('Preview pricing changes', previewText_(preview.body) +
+    showMessage_('Preview pricing changes', previewText_(summary_(preview.body)) +
         '\n\nNothing was pushed. To apply these changes: Trade-In Ops › Push pricing changes.');
   });
 }
@@ -84,20 +106,32 @@ function pushPricingChanges() {
   });
   if (!preview) return;
   if (!preview.ok) return showMessage_('Push pricing changes', preview.message);
+  var summary = summary_(preview.body);
   var confirmed = guarded_(function () {
-    return confirmPush_(preview.body);
+    return confirmPush_(summary);
   });
   if (!confirmed) return;
   menuAction_(function () {
     var pushed = callBackend_('post', '/hooks/pricing', pricingBody_(false));
     if (!pushed.ok) return showMessage_('Push pricing changes', pushed.message);
-    showMessage_('Push pricing changes', pushedText_(pushed.body));
+    showMessage_('Push pricing changes', pushedText_(summary_(pushed.body)));
   });
+}
+
+/**
+ * The body of a 2xx answer of POST /hooks/pricing, as what it is.
+ * @param {Json} body
+ * @return {PricingSummary}
+ */
+function summary_(body) {
+  return /** @type {PricingSummary} */ (body);
 }
 
 /**
  * Show the preview and ask Yes/No; true to push. Asked without the document
  * lock, so colleagues are not blocked while the user reads.
+ * @param {PricingSummary} summary the preview.
+ * @return {boolean}
  */
 function confirmPush_(summary) {
   if (summary.applied + summary.rejected + summary.conflicts === 0) {
@@ -130,6 +164,9 @@ function showSyncStatus() {
 /**
  * Run a menu action under the document lock; a second click meanwhile is told
  * to wait. Returns the action's value, or undefined when it did not run.
+ * @template T
+ * @param {function(): T} action
+ * @return {T|undefined}
  */
 function menuAction_(action) {
   var lock = LockService.getDocumentLock();
@@ -146,7 +183,12 @@ function menuAction_(action) {
   }
 }
 
-/** Run `action`; anything it throws becomes a message (and undefined), never a raw error. */
+/**
+ * Run `action`; anything it throws becomes a message (and undefined), never a raw error.
+ * @template T
+ * @param {function(): T} action
+ * @return {T|undefined}
+ */
 function guarded_(action) {
   try {
     return action();
@@ -156,9 +198,13 @@ function guarded_(action) {
   }
 }
 
-/** Ask the service to refresh this spreadsheet (one tab, or all when tab is null). */
+/**
+ * Ask the service to refresh this spreadsheet (one tab, or all when tab is null).
+ * @param {?string} tab
+ */
 function startRefresh_(tab) {
   var spreadsheet = SpreadsheetApp.getActive();
+  /** @type {{spreadsheet_id: string, tabs?: Array<string>}} */
   var body = {spreadsheet_id: spreadsheet.getId()};
   if (tab !== null) body.tabs = [tab];
   var answer = callBackend_('post', '/hooks/refresh', body);
@@ -166,7 +212,8 @@ function startRefresh_(tab) {
     var notOurs = tab !== null && answer.status === 400 && answer.body &&
         /^tabs/.test(String(answer.body.field || ''));
     return showMessage_(tab === null ? 'Refresh all' : 'Refresh this tab',
-        notOurs ? notManagedText_(tab, answer.body.error) : answer.message);
+        notOurs && tab !== null ? notManagedText_(tab, answer.body && answer.body.error) :
+        answer.message);
   }
   followRun_(spreadsheet.getId(), answer.body.run_id);
   var what = tab === null ? 'all tabs' : '"' + tab + '"';
@@ -176,7 +223,12 @@ function startRefresh_(tab) {
   openSidebar_();
 }
 
-/** A managed tab outside this spreadsheet's registered tabs (the service's 400 lists them). */
+/**
+ * A managed tab outside this spreadsheet's registered tabs (the service's 400 lists them).
+ * @param {string} tab
+ * @param {*} said the service's `error`.
+ * @return {string}
+ */
 function notManagedText_(tab, said) {
   var listed = /use some of \[(.*)\]/.exec(String(said || ''));
   return '"' + tab + '" is not refreshed for this spreadsheet: it gets ' +
@@ -184,17 +236,29 @@ function notManagedText_(tab, said) {
       'try again, or use Trade-In Ops › Refresh all.';
 }
 
+/**
+ * @param {boolean} dryRun
+ * @return {{spreadsheet_id: string, dry_run: boolean}}
+ */
 function pricingBody_(dryRun) {
   return {spreadsheet_id: SpreadsheetApp.getActive().getId(), dry_run: dryRun};
 }
 
-/** The preview's counts, then the rows that would not go through and why. */
+/**
+ * The preview's counts, then the rows that would not go through and why.
+ * @param {PricingSummary} summary
+ * @return {string}
+ */
 function previewText_(summary) {
   return 'If pushed now: ' + plural_(summary.applied, 'price change') + ' would be applied, ' +
       summary.rejected + ' rejected, ' + plural_(summary.conflicts, 'conflict') + ' (' +
       summary.unchanged + ' unchanged).' + problemRows_(summary.rows);
 }
 
+/**
+ * @param {PricingSummary} summary
+ * @return {string}
+ */
 function pushedText_(summary) {
   return 'Pushed: ' + plural_(summary.applied, 'price change') + ' applied, ' +
       summary.rejected + ' rejected, ' + plural_(summary.conflicts, 'conflict') + '.' +
@@ -202,7 +266,11 @@ function pushedText_(summary) {
       '\n\nThe Status column of the Pricing tab explains each row.';
 }
 
-/** Rows moved or deleted while the push ran: their result is in the database only. */
+/**
+ * Rows moved or deleted while the push ran: their result is in the database only.
+ * @param {PricingSummary} summary
+ * @return {string}
+ */
 function notWrittenBack_(summary) {
   var count = summary.not_written_back || 0;
   if (!count) return '';
@@ -211,7 +279,11 @@ function notWrittenBack_(summary) {
       '(what was applied is live). Refresh the Pricing tab to see the prices.';
 }
 
-/** "Row 7 (S1 P1 good FR): <status>" for rejected rows and conflicts, the first few. */
+/**
+ * "Row 7 (S1 P1 good FR): <status>" for rejected rows and conflicts, the first few.
+ * @param {?Array<PricingRow>} rows
+ * @return {string}
+ */
 function problemRows_(rows) {
   var problems = (rows || []).filter(function (row) {
     return row.outcome === 'rejected' || row.outcome === 'conflict';
@@ -226,17 +298,30 @@ function problemRows_(rows) {
   return '\n\n' + lines.join('\n');
 }
 
+/**
+ * @param {number} count
+ * @param {string} noun
+ * @return {string}
+ */
 function plural_(count, noun) {
   return count + ' ' + noun + (count === 1 ? '' : 's');
 }
 
-/** A dialog with one OK button. */
+/**
+ * A dialog with one OK button.
+ * @param {string} title
+ * @param {string} message
+ */
 function showMessage_(title, message) {
   var ui = SpreadsheetApp.getUi();
   ui.alert(title, message, ui.ButtonSet.OK);
 }
 
-/** Anything unforeseen, still as a sentence (the details go to the script's log). */
+/**
+ * Anything unforeseen, still as a sentence (the details go to the script's log).
+ * @param {*} error
+ * @return {string}
+ */
 function unexpectedMessage_(error) {
   console.error('Trade-In Ops: unexpected error: ' + (error && error.stack ? error.stack : error));
   return 'Trade-In Ops hit an unexpected problem (' + firstLine_(error && error.message ?

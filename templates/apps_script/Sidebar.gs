@@ -23,8 +23,18 @@ var RUNS_SHOWN = 10;
 var FOLLOW_SECONDS = 3600;
 var RUN_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Everything the sidebar shows when it opens or is refreshed. */
+/**
+ * What sidebarData() gives the sidebar (the contract above).
+ * @typedef {{spreadsheet: ?{id: string, name: string}, runs: Array<Json>,
+ *     alerts: Array<Json>, following: ?string, error: ?string}} SidebarData
+ */
+
+/**
+ * Everything the sidebar shows when it opens or is refreshed.
+ * @return {SidebarData}
+ */
 function sidebarData() {
+  /** @type {SidebarData} */
   var data = {spreadsheet: null, runs: [], alerts: [], following: null, error: null};
   try {
     var spreadsheet = SpreadsheetApp.getActive();
@@ -47,7 +57,11 @@ function sidebarData() {
   return data;
 }
 
-/** One run's status and figures, or {error}. */
+/**
+ * One run's status and figures, or {error}.
+ * @param {*} runId from the page: checked before use.
+ * @return {Json}
+ */
 function runStatus(runId) {
   try {
     if (typeof runId !== 'string' || !RUN_ID_PATTERN.test(runId)) {
@@ -64,15 +78,27 @@ function runStatus(runId) {
   }
 }
 
-/** Remember the run a menu refresh started, so the sidebar follows it when it opens. */
+/**
+ * Remember the run a menu refresh started, so the sidebar follows it when it opens.
+ * @param {string} spreadsheetId
+ * @param {string} runId
+ */
 function followRun_(spreadsheetId, runId) {
   CacheService.getUserCache().put(followKey_(spreadsheetId), runId, FOLLOW_SECONDS);
 }
 
+/**
+ * @param {string} spreadsheetId
+ * @return {?string}
+ */
 function followedRun_(spreadsheetId) {
   return CacheService.getUserCache().get(followKey_(spreadsheetId)) || null;
 }
 
+/**
+ * @param {string} spreadsheetId
+ * @return {string}
+ */
 function followKey_(spreadsheetId) {
   return 'trade-in-ops:following:' + spreadsheetId;
 }
