@@ -80,8 +80,52 @@ def _masked(body: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     return fieldmask.apply(body, mask)
 
 
-def get_file(store: Store, file_id: str, args: dict[str, Any]) -> dict[str, Any]:
-    return _masked(file_json(_book(store, file_id)), args)
+def get_file(
+    store: Store, file_id: str, args: dict[str, Any], user: str = "anonymous"
+) -> dict[str, Any]:
+    """The file; ``capabilities`` only when ``fields`` asks for it, as Drive v3 answers."""
+    book = _book(store, file_id)
+    body = file_json(book)
+    if "capabilities" in str(args.get("fields") or ""):
+        body["capabilities"] = capabilities(book, user)
+    return _masked(body, args)
+
+
+_ROLE_RANK = {"reader": 0, "commenter": 1, "writer": 2, "fileOrganizer": 3, "organizer": 4,
+              "owner": 5}  # fmt: skip
+
+
+def caller_role(book: Spreadsheet, user: str) -> str:
+    """The caller's best role among the file's permissions (user, domain, anyone).
+
+    The emulator does not enforce sharing elsewhere (any caller may read and
+    write any spreadsheet not forbidden by the access control), so a caller no
+    permission names is answered as the writer it effectively is.
+    """
+    roles = [str(p["role"]) for p in book.permissions if _grants(p, user.lower())]
+    return max(roles, key=lambda r: _ROLE_RANK.get(r, 0)) if roles else "writer"
+
+
+def _grants(permission: dict[str, Any], email: str) -> bool:
+    kind = permission.get("type")
+    named = str(permission.get("emailAddress") or permission.get("domain") or "").lower()
+    if kind == "anyone":
+        return True
+    if kind == "domain":
+        return "@" in email and named == email.rpartition("@")[2]
+    return named == email
+
+
+def capabilities(book: Spreadsheet, user: str) -> dict[str, bool]:
+    """Drive v3 ``File.capabilities`` of a (non-folder) file for the caller's role."""
+    rank = _ROLE_RANK.get(caller_role(book, user), 0)
+    owner, editor, commenter = rank == _ROLE_RANK["owner"], rank >= 2, rank >= 1
+    return {
+        "canAddChildren": False, "canComment": commenter, "canCopy": True,
+        "canDelete": owner, "canDownload": True, "canEdit": editor, "canListChildren": False,
+        "canModifyContent": editor, "canReadRevisions": editor, "canRemoveChildren": False,
+        "canRename": editor, "canShare": editor, "canTrash": owner, "canUntrash": owner,
+    }  # fmt: skip
 
 
 def delete_file(store: Store, file_id: str) -> None:

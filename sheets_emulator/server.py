@@ -26,6 +26,7 @@ from sheets_emulator import api, drive
 from sheets_emulator.apierror import ApiError, bad_request, not_found
 from sheets_emulator.batch import SUPPORTED_KINDS
 from sheets_emulator.controls import Controls, Fault
+from sheets_emulator.discovery import Validator, default_validator
 from sheets_emulator.kinds import DRIVE_PATH, READ_KINDS, SERVED_KINDS, SHEETS_PATH, request_kind
 from sheets_emulator.spreadsheets import Store
 
@@ -36,10 +37,12 @@ Reply = tuple[int, Any, dict[str, str]]
 class Emulator:
     """The whole emulator state: spreadsheets, controls, issued tokens."""
 
-    def __init__(self) -> None:
+    def __init__(self, strict: bool = True) -> None:
         self.store = Store()
         self.controls = Controls()
         self.tokens: dict[str, str] = {}
+        # strict: every request checked against Google's discovery documents (docs/emulator.md)
+        self.validator: Validator | None = default_validator() if strict else None
 
     def reset(self) -> None:
         with self.store.lock:
@@ -106,8 +109,12 @@ class Emulator:
             user = self._user(environ)
             if kind.startswith("spreadsheets."):
                 self.controls.quotas.check(user, kind not in READ_KINDS)
+            data = _json(body, environ)
+            if self.validator is not None:
+                query = str(environ.get("QUERY_STRING") or "")
+                self.controls.count_deprecated(self.validator.check(method, path, query, data))
             with self.store.lock:
-                return self._route(method, path, kind, args, _json(body, environ), user)
+                return self._route(method, path, kind, args, data, user)
         except ApiError as error:
             return error.code, error.body(), error.headers
         except Exception:  # a bug in the emulator: answer like Google's 500, keep the traceback
@@ -204,7 +211,7 @@ class Emulator:
         if kind == "drive.files.list":
             return 200, drive.list_files(store, args), {}
         if kind == "drive.files.get":
-            return 200, drive.get_file(store, fid, args), {}
+            return 200, drive.get_file(store, fid, args, user), {}
         if kind == "drive.files.delete":
             drive.delete_file(store, fid)
             return 204, None, {}
@@ -363,10 +370,10 @@ def _respond(
 class EmulatorServer:
     """The emulator on a werkzeug threaded server, in a background thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, strict: bool = True) -> None:
         if port:
             _check_free(host, port)  # werkzeug would print and sys.exit instead of raising
-        self.emulator = Emulator()
+        self.emulator = Emulator(strict=strict)
         self._server: BaseWSGIServer = make_server(host, port, self.emulator, threaded=True)
         self._thread: threading.Thread | None = None
 
@@ -414,6 +421,7 @@ def _check_free(host: str, port: int) -> None:
         probe.bind((host, port))
 
 
-def start_emulator(port: int = 0) -> EmulatorServer:
-    """Start an emulator on 127.0.0.1 (a free port by default) and return it running."""
-    return EmulatorServer(port=port).start()
+def start_emulator(port: int = 0, strict: bool = True) -> EmulatorServer:
+    """Start an emulator on 127.0.0.1 (a free port by default) and return it running;
+    ``strict=False`` serves requests Google's discovery documents would refuse."""
+    return EmulatorServer(port=port, strict=strict).start()

@@ -93,6 +93,8 @@ def main(ctx: click.Context) -> None:
     Quick start (no Google account needed):
         sheets-sync demo
     """
+    if ctx.invoked_subcommand == "doctor":
+        return  # the doctor loads the settings itself: a bad one is a check among the others
     app = AppContext(Settings.load())
     ctx.obj = app
     ctx.call_on_close(app.close)
@@ -103,6 +105,7 @@ def _register_commands() -> None:
     from sheets_sync.cli import (
         alerts_commands,  # noqa: F401
         db_commands,  # noqa: F401
+        doctor_command,  # noqa: F401
         emulator_command,  # noqa: F401
         facts_commands,  # noqa: F401
         pricing_commands,  # noqa: F401
