@@ -177,6 +177,12 @@ class Controls:
             self.quotas = Quotas()
         self.clear_faults()
 
+    def count_deprecated(self, used: list[str]) -> None:
+        """Count the deprecated fields a request used (``"<method> <body path>"`` each)."""
+        if used:
+            with self.lock:
+                self.counters.deprecated_fields.update(used)
+
     def clear_faults(self) -> None:
         """Remove every fault; hung requests end and paused ones are served."""
         with self.lock:
