@@ -12,7 +12,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from sheets_emulator import batch_cells, charts, devmeta, devmeta_api
+from sheets_emulator import batch_cells, charts, clipboard, devmeta, devmeta_api, groups
 from sheets_emulator.apierror import ApiError, bad_request
 from sheets_emulator.move import move_dimension, sort_range
 from sheets_emulator.render import set_path
@@ -37,11 +37,11 @@ Handler = Callable[[Spreadsheet, dict[str, Any]], dict[str, Any] | None]
 
 # Kinds Google's API defines that the emulator does not implement (400, named as unsupported).
 GOOGLE_ONLY_KINDS = {
-    "updateBorders", "cutPaste", "copyPaste", "findReplace",
+    "updateBorders", "findReplace",
     "pasteData", "textToColumns", "updateFilterView", "addFilterView", "deleteFilterView",
     "duplicateFilterView", "appendCells", "deleteRange", "insertRange",
     "randomizeRange", "addBanding", "updateBanding", "deleteBanding",
-    "autoFill", "addDimensionGroup", "deleteDimensionGroup", "updateDimensionGroup",
+    "autoFill",
     "trimWhitespace", "deleteDuplicates", "addSlicer", "updateSlicerSpec", "addDataSource",
     "updateDataSource", "deleteDataSource", "refreshDataSource", "cancelDataSourceRefresh",
     "addTable", "updateTable", "deleteTable", "updateEmbeddedObjectBorder",
@@ -84,7 +84,7 @@ def _one(book: Spreadsheet, i: int, request: Any) -> dict[str, Any]:
         raise bad_request(f"Invalid requests[{i}].{kind}: {error.message}") from None
     except (KeyError, TypeError, ValueError) as error:
         raise bad_request(f"Invalid requests[{i}].{kind}: malformed request ({error})") from None
-    return {kind: _public_reply(reply)} if reply else {}
+    return {kind: _public_reply(reply)} if reply is not None else {}
 
 
 def _public_reply(reply: dict[str, Any]) -> dict[str, Any]:
@@ -369,5 +369,7 @@ HANDLERS: dict[str, Handler] = {
     **batch_cells.HANDLERS,
     **devmeta_api.HANDLERS,
     **charts.HANDLERS,
+    **clipboard.HANDLERS,
+    **groups.HANDLERS,
 }
 SUPPORTED_KINDS = sorted(HANDLERS)

@@ -63,6 +63,8 @@ def _sheet_json(
         ("protectedRanges", sheet.protected_ranges),
         ("conditionalFormats", sheet.conditional_formats),
         ("merges", sheet.merges),
+        ("rowGroups", sheet.row_groups),
+        ("columnGroups", sheet.column_groups),
     ):
         if value:
             out[key] = public_ranges(value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sheets_emulator import charts, devmeta
+from sheets_emulator import charts, devmeta, groups
 from sheets_emulator.grid import Cell
 from sheets_emulator.spreadsheets import Spreadsheet
 
@@ -25,6 +25,7 @@ def shift_ranges(book: Spreadsheet, sheet_id: int, dim: str, at: int, n: int) ->
         if rng.get("sheetId", 0) == sheet_id:
             _shift_one(rng, keys, at, n)
     devmeta.shift(book, sheet_id, dim, at, n)
+    groups.shift(book.sheet_by_id(sheet_id), dim, at, n)
     charts.shift_anchors(book.sheet_by_id(sheet_id), dim, at, n)
 
 

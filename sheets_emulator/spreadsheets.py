@@ -56,6 +56,8 @@ class Sheet:
         self.conditional_formats: list[dict[str, Any]] = []
         self.merges: list[dict[str, Any]] = []
         self.charts: list[dict[str, Any]] = []
+        self.row_groups: list[dict[str, Any]] = []
+        self.column_groups: list[dict[str, Any]] = []
         self.has_pivots = False
 
     @property
@@ -93,6 +95,8 @@ class Sheet:
         other.conditional_formats = copy.deepcopy(self.conditional_formats)
         other.merges = copy.deepcopy(self.merges)
         other.charts = copy.deepcopy(self.charts)
+        other.row_groups = copy.deepcopy(self.row_groups)
+        other.column_groups = copy.deepcopy(self.column_groups)
         other.has_pivots = self.has_pivots
         return other
 
