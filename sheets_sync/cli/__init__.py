@@ -103,6 +103,7 @@ def main(ctx: click.Context) -> None:
 def _register_commands() -> None:
     """Import command modules so they attach themselves to ``main``."""
     from sheets_sync.cli import (
+        addon_command,  # noqa: F401
         alerts_commands,  # noqa: F401
         db_commands,  # noqa: F401
         doctor_command,  # noqa: F401
