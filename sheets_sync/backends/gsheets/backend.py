@@ -48,8 +48,8 @@ from sheets_sync.backends.gsheets.plan import Plan, build_plan, cells_besides_fr
 from sheets_sync.backends.gsheets.state import (
     METADATA_FIELDS,
     SEARCH_BODY,
-    VALUE_READ_PARAMS,
     BookState,
+    value_read_params,
 )
 from sheets_sync.config import Settings
 from sheets_sync.errors import DestinationError, SheetsAPIError, TransientSheetsAPIError
@@ -163,7 +163,7 @@ class GoogleSheetsBackend:
         if not titles:
             return owned
         ranges = [columns_range(sheets[t].title, max(sheets[t].col_count, 1)) for t in titles]
-        answer = self.http.values_batch_get(self.spreadsheet_id, ranges, params=VALUE_READ_PARAMS)
+        answer = self.http.values_batch_get(self.spreadsheet_id, ranges, params=value_read_params())
         values = owned.state.with_values(titles, answer.get("valueRanges", []))
         return Ownership(values, owned.requests, owned.archive_blocked)
 
@@ -194,7 +194,7 @@ class GoogleSheetsBackend:
         """Cells as the user typed them: formulas as text, dates as serial numbers."""
         try:
             answer = self.http.values_get(
-                self.spreadsheet_id, quote_title(title), params=VALUE_READ_PARAMS
+                self.spreadsheet_id, quote_title(title), params=value_read_params()
             )
         except SheetsAPIError as error:
             if error.status in (403, 404):

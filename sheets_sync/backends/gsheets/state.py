@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 METADATA_FIELDS = (
@@ -26,11 +27,22 @@ METADATA_FIELDS = (
     "protectedRanges,basicFilter,conditionalFormats,charts),"
     "namedRanges"
 )
-VALUE_READ_PARAMS: dict[str, str | int | bool | float | list[str] | None] = {
-    "valueRenderOption": "FORMULA",
-    "dateTimeRenderOption": "SERIAL_NUMBER",
-    "majorDimension": "ROWS",
-}
+VALUE_READ_PARAMS: Mapping[str, str] = MappingProxyType(
+    {
+        "valueRenderOption": "FORMULA",
+        "dateTimeRenderOption": "SERIAL_NUMBER",
+        "majorDimension": "ROWS",
+    }
+)
+"""Read-only: gspread's ``values_batch_get`` adds ``ranges`` to the params it is given,
+so each call takes a copy (:func:`value_read_params`); a shared dict would carry
+``ranges`` into the next ``values.get``, which Google refuses (400)."""
+
+
+def value_read_params() -> dict[str, str | int | bool | float | list[str] | None]:
+    return dict(VALUE_READ_PARAMS)
+
+
 TAB_KEY = "sheets-sync.tab"
 """Sheet-level tag of a managed sheet; its value is the managed title."""
 COLUMN_KEY = "sheets-sync.column"
