@@ -19,20 +19,36 @@ SHEETS_MIME = "application/vnd.google-apps.spreadsheet"
 _NAME_EQ = re.compile(r"name\s*=\s*(['\"])(.*?)\1")
 
 
-def drive_not_found(file_id: str) -> ApiError:
-    error = ApiError(404, f"File not found: {file_id}.")
-    error.extra = {
-        "errors": [{"message": f"File not found: {file_id}.", "domain": "global",
-                    "reason": "notFound", "location": "fileId", "locationType": "parameter"}]
-    }  # fmt: skip
+class DriveError(ApiError):
+    """Drive's error shape: ``code``, ``message`` and an ``errors`` list, no ``status``."""
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, **self.extra}}
+
+
+def drive_error(code: int, message: str, reason: str, location: str | None = None) -> DriveError:
+    entry = {"message": message, "domain": "global", "reason": reason}
+    if location:
+        entry.update(location=location, locationType="parameter")
+    error = DriveError(code, message)
+    error.extra = {"errors": [entry]}
     return error
 
 
-def _book(store: Store, file_id: str) -> Spreadsheet:
+def drive_not_found(file_id: str) -> ApiError:
+    """What Drive answers for a file that does not exist *or is not shared with the caller*."""
+    return drive_error(404, f"File not found: {file_id}.", "notFound", location="fileId")
+
+
+def drive_book(store: Store, file_id: str) -> Spreadsheet:
+    """The spreadsheet behind a Drive file id; a private one is 404 as Drive answers it."""
     book = store.books.get(file_id)
     if book is None or book.forbidden:
         raise drive_not_found(file_id)
     return book
+
+
+_book = drive_book
 
 
 def file_json(book: Spreadsheet) -> dict[str, Any]:

@@ -11,6 +11,8 @@ import re
 
 SHEETS_PATH = re.compile(r"^/v4/spreadsheets(?:/(?P<id>[^/:]+))?(?P<rest>.*)$")
 DRIVE_PATH = re.compile(r"^/drive/v3/files(?:/(?P<id>[^/]+))?(?P<rest>/.*)?$")
+UPLOAD_PATH = re.compile(r"^/upload/drive/v2/files/(?P<id>[^/]+)$")
+"""Drive v2 ``files.update`` with a media upload: gspread's ``import_csv``."""
 
 SERVED_KINDS = (
     "spreadsheets.create", "spreadsheets.get", "spreadsheets.batchUpdate",
@@ -20,7 +22,8 @@ SERVED_KINDS = (
     "spreadsheets.values.batchUpdateByDataFilter", "spreadsheets.sheets.copyTo",
     "spreadsheets.developerMetadata.search", "spreadsheets.developerMetadata.get",
     "drive.files.create", "drive.files.list", "drive.files.get", "drive.files.delete",
-    "drive.files.copy", "drive.permissions.create", "drive.permissions.list",
+    "drive.files.copy", "drive.files.export", "drive.files.update",
+    "drive.permissions.create", "drive.permissions.list",
     "drive.permissions.delete", "drive.comments.list", "oauth2.token",
 )  # fmt: skip
 """Every kind :func:`request_kind` answers other than ``unknown`` (a 404)."""
@@ -39,6 +42,8 @@ def request_kind(method: str, path: str) -> str:
         return "oauth2.token"
     if path.startswith("/drive/v3/files"):
         return _drive_kind(method, path)
+    if UPLOAD_PATH.match(path):
+        return "drive.files.update" if method == "PUT" else "unknown"
     match = SHEETS_PATH.match(path)
     if match is None:
         return "unknown"
@@ -80,6 +85,8 @@ def _drive_kind(method: str, path: str) -> str:
         return {"GET": "drive.files.get", "DELETE": "drive.files.delete"}.get(method, "unknown")
     if rest == "/copy":
         return "drive.files.copy"
+    if rest == "/export" and method == "GET":
+        return "drive.files.export"
     if rest == "/comments" and method == "GET":
         return "drive.comments.list"
     if rest.startswith("/permissions"):

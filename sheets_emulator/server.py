@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from sheets_emulator import api, drive
+from sheets_emulator import api, drive, export
 from sheets_emulator.apierror import ApiError, bad_request, not_found
 from sheets_emulator.batch import SUPPORTED_KINDS
 from sheets_emulator.controls import Controls, Fault
@@ -109,7 +109,7 @@ class Emulator:
             user = self._user(environ)
             if kind.startswith("spreadsheets."):
                 self.controls.quotas.check(user, kind not in READ_KINDS)
-            data = _json(body, environ)
+            data = body if kind == "drive.files.update" else _json(body, environ)
             if self.validator is not None:
                 query = str(environ.get("QUERY_STRING") or "")
                 self.controls.count_deprecated(self.validator.check(method, path, query, data))
@@ -202,6 +202,8 @@ class Emulator:
     def _drive(
         self, method: str, path: str, kind: str, args: dict[str, Any], body: Any, user: str
     ) -> Reply:
+        if kind == "drive.files.update":  # a media upload: the body is the CSV
+            return 200, export.import_csv(self.store, unquote(path.rsplit("/", 1)[1]), body), {}
         match = DRIVE_PATH.match(path)
         assert match is not None
         fid, rest = unquote(match.group("id") or ""), match.group("rest") or ""
@@ -217,6 +219,8 @@ class Emulator:
             return 204, None, {}
         if kind == "drive.files.copy":
             return 200, drive.copy_file(store, fid, body, user), {}
+        if kind == "drive.files.export":
+            return 200, export.export(store, fid, args), {}
         if kind == "drive.comments.list":
             drive.get_file(store, fid, {})
             listing = (
@@ -354,14 +358,16 @@ def _json(body: bytes, environ: dict[str, Any]) -> Any:
 def _respond(
     start_response: StartResponse, status: int, payload: Any, headers: dict[str, str]
 ) -> list[bytes]:
-    data = (
-        b""
-        if payload is None
-        else json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    )
+    content_type = "application/json; charset=UTF-8"
+    if isinstance(payload, export.Raw):  # an exported file
+        data, content_type = payload.content, payload.content_type
+    elif payload is None:
+        data = b""
+    else:
+        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     reason = {200: "OK", 204: "No Content", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
               429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}  # fmt: skip
-    head = [("Content-Type", "application/json; charset=UTF-8"), ("Content-Length", str(len(data)))]
+    head = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
     head += list(headers.items())
     start_response(f"{status} {reason.get(status, 'Error')}", head)
     return [data]
