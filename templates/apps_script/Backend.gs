@@ -100,7 +100,11 @@ function identityToken_() {
 }
 
 /**
- * The message for a request that got no HTTP answer (down, unreachable, too slow).
+ * The message for a request that got no HTTP answer (down, unreachable, too slow,
+ * or refused by Apps Script itself: the manifest's urlFetchWhitelist does not
+ * cover the address, which happens when SHEETS_SYNC_URL names another service
+ * than the one the add-on was deployed for). Google does not publish the wording
+ * of that refusal, so the other messages name the allowlist too.
  * @param {*} error what UrlFetchApp.fetch threw.
  * @param {string} url the service's base URL.
  * @return {string}
@@ -112,9 +116,16 @@ function unreachableMessage_(error, url) {
         ') did not answer in time. It may be busy: try again in a minute. If it keeps ' +
         'happening, tell the team that runs the service.';
   }
+  if (/whitelist|allowlist|not permitted/i.test(text)) {
+    return 'Trade-In Ops may not call ' + url + ': the add-on\'s allowlist (urlFetchWhitelist ' +
+        'in appsscript.json) does not cover it (' + firstLine_(text) + '). Set the script ' +
+        'property ' + BACKEND_URL_PROPERTY + ' to the address the add-on was installed for, or ' +
+        'install it again for this one (sheets-sync addon --url ' + url + ').';
+  }
   return 'Cannot reach ' + SERVICE_NAME + ' at ' + url + ' (' + firstLine_(text) +
       '). It may be down: try again in a few minutes. If it keeps happening, check the ' +
-      'script property ' + BACKEND_URL_PROPERTY + ' or tell the team that runs the service.';
+      'script property ' + BACKEND_URL_PROPERTY + ' (the add-on\'s urlFetchWhitelist in ' +
+      'appsscript.json must cover it) or tell the team that runs the service.';
 }
 
 /**

@@ -10,7 +10,7 @@ const net = require('node:net');
 const {after, before, test} = require('node:test');
 const {Document} = require('./lib/apps_script');
 const {startService} = require('./lib/service');
-const {addonFor, followRun, onlyDialog} = require('./lib/helpers');
+const {addonFor, followRun, onlyDialog, PUBLIC} = require('./lib/helpers');
 
 let service;
 before(async () => { service = await startService(); });
@@ -48,9 +48,23 @@ test('SHEETS_SYNC_URL not a web address: says so', async () => {
 });
 
 test('the service down (nothing listening): cannot reach it, try later or check the URL', async () => {
-  const url = `http://127.0.0.1:${await closedPort()}`;
-  await everyItemSays({url}, new RegExp(`^Cannot reach the Trade-In Ops service at ${url} .*` +
-    'It may be down: try again in a few minutes.*SHEETS_SYNC_URL'));
+  const network = {[PUBLIC.down]: `http://127.0.0.1:${await closedPort()}`};
+  await everyItemSays({url: PUBLIC.down, deployment: PUBLIC.down, network},
+    /^Cannot reach the Trade-In Ops service at https:\/\/down\.tradein-ops\.test .*It may be down: try again in a few minutes.*SHEETS_SYNC_URL/);
+});
+
+test('SHEETS_SYNC_URL outside the add-on\'s allowlist: Apps Script refuses, the message says why and how', async () => {
+  // Deployed for the service, the property then pointed at another address (which answers).
+  for (const url of [PUBLIC.pages, 'http://tradein-ops.test', `${PUBLIC.service}.evil.example`]) {
+    const network = {'http://tradein-ops.test': service.url, [`${PUBLIC.service}.evil.example`]: service.url};
+    await everyItemSays({url, network}, new RegExp('^Trade-In Ops may not call ' + url.replace(/\./g, '\\.') +
+      ": the add-on's allowlist \\(urlFetchWhitelist in appsscript\\.json\\) does not cover it.*" +
+      'Set the script property SHEETS_SYNC_URL to the address the add-on was installed for, or ' +
+      'install it again for this one \\(sheets-sync addon --url '));
+    const addon = await addonFor(service, {url, network});
+    addon.run('refreshAll');
+    assert.deepEqual(addon.requests, [], 'no request left Apps Script');
+  }
 });
 
 test('401, a token for another audience: the sign-in was not accepted, and what to check', async () => {
@@ -145,17 +159,17 @@ test('503, Sheets failing under the service: busy, try again in the Retry-After 
 });
 
 test('502 from a proxy in front of the service (an HTML page): it failed, try again', async () => {
-  await everyItemSays({url: `${service.controlUrl}/bad-gateway`},
+  await everyItemSays({url: `${PUBLIC.pages}/bad-gateway`, deployment: PUBLIC.pages},
     /^The Trade-In Ops service failed \(HTTP 502\)\. Try again/);
 });
 
 test('an address that is not the service (a web page): check SHEETS_SYNC_URL', async () => {
-  await everyItemSays({url: `${service.controlUrl}/html`},
+  await everyItemSays({url: `${PUBLIC.pages}/html`, deployment: PUBLIC.pages},
     /answered \(HTTP 200\), but not like the Trade-In Ops service \(no JSON\)\. Check that the script property/);
 });
 
 test('an address that redirects (http for https, an old host): says where it leads', async () => {
-  await everyItemSays({url: `${service.controlUrl}/moved`},
+  await everyItemSays({url: `${PUBLIC.pages}/moved`, deployment: PUBLIC.pages},
     /sends requests elsewhere \(HTTP 301 to https:\/\/tradein-ops\.example\/hooks\/(refresh|pricing)\)/);
 });
 
@@ -165,7 +179,7 @@ test('timeout, the service hanging on Sheets: did not answer in time, try again'
     const addon = await addonFor(service, {fetchTimeoutMs: 1500});
     addon.run('previewPricingChanges');
     assert.match(onlyDialog(addon).prompt,
-      /^The Trade-In Ops service \(http:\/\/127\.0\.0\.1:\d+\) did not answer in time\. It may be busy/);
+      /^The Trade-In Ops service \(https:\/\/tradein-ops\.test\) did not answer in time\. It may be busy/);
     assert.equal(addon.document.lockOwner, null);
   } finally {
     await service.clearFaults();

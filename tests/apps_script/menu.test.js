@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const {ADDON_DIR} = require('./lib/apps_script');
 const {startService} = require('./lib/service');
-const {addonFor, followRun, onlyDialog, FR_GOOD, FR_CRACKED} = require('./lib/helpers');
+const {addonFor, followRun, onlyDialog, FR_GOOD, FR_CRACKED, PUBLIC} = require('./lib/helpers');
 
 let service;
 before(async () => { service = await startService(); });
@@ -49,7 +49,7 @@ test('Refresh all starts a run, toasts, opens the sidebar which follows it to it
   assert.equal(addon.sidebars[0].title, 'Trade-In Ops');
   const [request] = addon.requests;
   assert.equal(request.method, 'POST');
-  assert.equal(request.url, `${service.url}/hooks/refresh`);
+  assert.equal(request.url, `${PUBLIC.service}/hooks/refresh`);
   assert.equal(request.headers.Authorization, `Bearer ${addon.identityToken}`);
   assert.deepEqual(JSON.parse(request.payload), {spreadsheet_id: service.sheets.ops});
   assert.equal(addon.document.lockOwner, null);  // released for the next click

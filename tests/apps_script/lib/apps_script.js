@@ -5,7 +5,12 @@
 // as documented — signatures, return values, limits, the errors they throw —
 // and record what the user would see (menus, dialogs, toasts, sidebars).
 // UrlFetchApp.fetch makes real, synchronous HTTP requests (a child process
-// per request, lib/http_child.js), so the add-on talks to the real service.
+// per request, lib/http_child.js), so the add-on talks to the real service,
+// and like Apps Script it fetches nothing the manifest's urlFetchWhitelist
+// does not cover (developers.google.com/apps-script/manifest/allowlist-url).
+// Google's servers reach the service at its public https:// address; here a
+// `network` map says which local (plain HTTP) server answers each such
+// origin, as a TLS front would.
 
 const {execFileSync} = require('node:child_process');
 const fs = require('node:fs');
@@ -50,9 +55,15 @@ class Document {
 
 /** The add-on as one user runs it in one spreadsheet. */
 class Addon {
+  /**
+   * `addonDir`: the add-on's files (appsscript.json, .gs, .html) as deployed;
+   * `network`: {'https://public.origin': 'http://127.0.0.1:port'}.
+   */
   constructor({document, properties = {}, identityToken = null, email = 'lea@tradein.example',
-    fetchTimeoutMs = 60000}) {
-    Object.assign(this, {document, email, identityToken, fetchTimeoutMs});
+    fetchTimeoutMs = 60000, addonDir = ADDON_DIR, network = {}}) {
+    Object.assign(this, {document, email, identityToken, fetchTimeoutMs, addonDir, network});
+    const manifest = JSON.parse(fs.readFileSync(path.join(addonDir, 'appsscript.json'), 'utf8'));
+    this.allowlist = manifest.urlFetchWhitelist || null;
     this.properties = {...properties};
     this.menus = [];
     this.dialogs = [];
@@ -65,8 +76,8 @@ class Addon {
     this.execution = null;
     this.executions = 0;
     this.context = vm.createContext(this.globals());
-    for (const file of fs.readdirSync(ADDON_DIR).filter((f) => f.endsWith('.gs')).sort()) {
-      const code = fs.readFileSync(path.join(ADDON_DIR, file), 'utf8');
+    for (const file of fs.readdirSync(addonDir).filter((f) => f.endsWith('.gs')).sort()) {
+      const code = fs.readFileSync(path.join(addonDir, file), 'utf8');
       vm.runInContext(code, this.context, {filename: file});
     }
   }
@@ -96,7 +107,7 @@ class Addon {
   globals() {
     return {
       SpreadsheetApp: this.spreadsheetApp(),
-      HtmlService: htmlService(),
+      HtmlService: htmlService(this.addonDir),
       UrlFetchApp: {fetch: (url, params) => this.fetch(url, params)},
       ScriptApp: {getIdentityToken: () => this.identityToken},
       PropertiesService: {getScriptProperties: () => this.scriptProperties()},
@@ -190,6 +201,11 @@ class Addon {
       if (!FETCH_OPTIONS.has(key)) throw new Error(`Exception: Unexpected fetch option: ${key}`);
     }
     if (!/^https?:\/\//.test(String(url))) throw new Error(`Exception: Invalid argument: ${url}`);
+    if (this.allowlist && !allowlisted(String(url), this.allowlist)) {
+      // Google does not publish this exception's wording; the add-on must not rely on it.
+      throw new Error(`Exception: UrlFetch calls to ${url} are not permitted by the script's ` +
+        'urlFetchWhitelist (appsscript.json).');
+    }
     const method = String(params.method || 'get').toLowerCase();
     if (!METHODS.has(method)) throw new Error(`Exception: Invalid argument: method`);
     const headers = {'User-Agent': 'Mozilla/5.0 (compatible; Google-Apps-Script)',
@@ -200,7 +216,7 @@ class Addon {
       headers['Content-Type'] = params.contentType || 'application/x-www-form-urlencoded';
       body = Buffer.from(params.payload, 'utf8').toString('base64');
     }
-    const request = {url, method: method.toUpperCase(), headers, body,
+    const request = {url: this.route(String(url)), method: method.toUpperCase(), headers, body,
       followRedirects: params.followRedirects !== false, timeoutMs: this.fetchTimeoutMs};
     this.requests.push({url, method: request.method, headers, payload: params.payload});
     const answer = syncHttp(request);
@@ -215,6 +231,35 @@ class Addon {
     }
     return response;
   }
+
+  /** Where the request really goes: the local server behind a public origin, if any. */
+  route(url) {
+    const {origin} = new URL(url);
+    return Object.hasOwn(this.network, origin) ? this.network[origin] + url.slice(origin.length) : url;
+  }
+}
+
+/**
+ * Whether a urlFetchWhitelist prefix covers `url`, by Google's published rules:
+ * the URL is the prefix or a child of it (path case-sensitive; after a prefix
+ * not ending in '/', the URL goes on with '/', '?' or '#'); a leading '*.'
+ * stands for one or more subdomains (at least one).
+ */
+function allowlisted(url, prefixes) {
+  return prefixes.some((prefix) => coveredBy(url, String(prefix)));
+}
+
+function coveredBy(url, prefix) {
+  const wild = prefix.startsWith('https://*.');
+  const target = new URL(url);
+  const pattern = new URL(wild ? prefix.replace('*.', 'wildcard.') : prefix);
+  const base = pattern.hostname.replace(/^wildcard\./, '');
+  const hostOk = wild ? target.hostname.endsWith(`.${base}`) : target.hostname === pattern.hostname;
+  if (target.protocol !== 'https:' || target.port !== pattern.port || !hostOk) return false;
+  const rest = target.pathname + target.search + target.hash;
+  const path = pattern.pathname;
+  if (!rest.startsWith(path)) return false;
+  return path.endsWith('/') || rest.length === path.length || '/?#'.includes(rest[path.length]);
 }
 
 /** One real HTTP request, synchronously: a child process does it while we wait. */
@@ -306,10 +351,10 @@ class Cache {
   }
 }
 
-function htmlService() {
+function htmlService(addonDir) {
   return {
     createHtmlOutputFromFile(filename) {
-      const file = path.join(ADDON_DIR, `${filename}.html`);
+      const file = path.join(addonDir, `${filename}.html`);
       if (!fs.existsSync(file)) throw new Error(`Exception: No HTML file named ${filename} was found.`);
       const content = fs.readFileSync(file, 'utf8');
       let title = '';
@@ -343,4 +388,4 @@ function recordingConsole(logs) {
   return {log: record('log'), info: record('info'), warn: record('warn'), error: record('error')};
 }
 
-module.exports = {Addon, Document, ADDON_DIR};
+module.exports = {Addon, Document, ADDON_DIR, allowlisted};

@@ -108,4 +108,4 @@ async function post(url, body) {
   return JSON.parse(text);
 }
 
-module.exports = {startService, ROOT};
+module.exports = {startService, ROOT, PYTHON};
