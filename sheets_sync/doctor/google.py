@@ -177,25 +177,36 @@ def _scratch(http: RetryingHTTPClient, sid: str, label: str) -> Result:
     check, target = f"{label} scratch write", f"gsheets:{sid}"
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H%M%S")
     title, probe = f"{SCRATCH_PREFIX} {stamp} {secrets.token_hex(3)}", secrets.token_hex(8)
-    problem = None
+    problem, step = None, "adding the sheet"
     try:
         _add_sheet(http, sid, title)
-        rng = f"{quote_title(title)}!A1:B1"
+        rng, step = f"{quote_title(title)}!A1:B1", "writing two cells"
         http.values_update(sid, rng, params={"valueInputOption": "RAW"},
                            body={"values": [[SCRATCH_PREFIX, probe]]})  # fmt: skip
+        step = "reading them back"
         got = http.values_get(sid, rng).get("values", [])
         if got != [[SCRATCH_PREFIX, probe]]:
             problem = f"read back {got!r}, not what was written"
-    except SheetsSyncError as error:
-        problem = brief(error)
+    except SheetsAPIError as error:
+        problem = f"{step} failed: {api_problem(error)}"
     left = _delete_sheet(http, sid, title)
     if left:
         return failed(check, f"the scratch sheet “{title}” was left behind ({left})"
                       + (f"; {problem}" if problem else ""),
                       f"delete the sheet “{title}” by hand", target)  # fmt: skip
     if problem:
-        return failed(check, problem, "check the account is an Editor, then run it again", target)
+        return failed(check, f"{problem} (the scratch sheet was deleted)",
+                      "check the account is an Editor, then run it again", target)  # fmt: skip
     return ok(check, "a scratch sheet was added, written, read back and deleted", target)
+
+
+def api_problem(error: SheetsAPIError) -> str:
+    """``HTTP 500: <Google's message>``, without the long URL of the call."""
+    if not error.status:
+        return f"no answer ({brief(error)[:160]})"
+    body = error.body if isinstance(error.body, dict) else {}
+    detail = body.get("error", {}).get("message") if isinstance(body.get("error"), dict) else None
+    return f"HTTP {error.status}: {str(detail or brief(error))[:160]}"
 
 
 def _add_sheet(http: RetryingHTTPClient, sid: str, title: str) -> None:
@@ -216,8 +227,8 @@ def _delete_sheet(http: RetryingHTTPClient, sid: str, title: str) -> str | None:
                if s["properties"].get("title") == title]  # fmt: skip
         if ids:
             http.batch_update(sid, {"requests": [{"deleteSheet": {"sheetId": ids[0]}}]})
-    except SheetsSyncError as error:
-        return brief(error)
+    except SheetsAPIError as error:
+        return api_problem(error)
     return None
 
 
