@@ -54,7 +54,7 @@ class Validator:
         _check_selector(method, pairs)
         if method.request is None or method.media or not isinstance(body, dict):
             return []
-        walk = BodyCheck()
+        walk = BodyCheck(unknown_ok=method.drive)
         walk.message(method.request, body, "")
         if walk.violations:
             raise v.refusal(walk.violations, method.drive)

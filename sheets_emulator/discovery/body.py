@@ -35,7 +35,8 @@ MAX_VIOLATIONS = 100
 class BodyCheck:
     """One walk of one body; collects violations and uses of deprecated fields."""
 
-    def __init__(self) -> None:
+    def __init__(self, unknown_ok: bool = False) -> None:
+        self.unknown_ok = unknown_ok  # Drive ignores body fields it does not know
         self.violations: list[v.Violation] = []
         self.deprecated: list[str] = []
 
@@ -46,11 +47,15 @@ class BodyCheck:
     def message(self, message: Message, data: dict[str, Any], at: str) -> None:
         fields, oneof = message.fields, message.oneof
         chosen: dict[str, str] = {}
+        renamed: list[tuple[str, str]] = []
         for key, value in data.items():
             found = fields.get(key)
             if found is None:
-                self.add(v.unknown_name(key, at))
+                if not self.unknown_ok:
+                    self.add(v.unknown_name(key, at))
                 continue
+            if key != found.name:
+                renamed.append((key, found.name))
             if value is None:
                 continue
             if found.deprecated:
@@ -66,6 +71,8 @@ class BodyCheck:
                 self.bad_scalar(found, value, at)
             elif found.kind == "fieldmask" and message.mask_target is not None:
                 self.mask(message.mask_target, value, at)
+        for snake_name, name in renamed:  # the handlers read lowerCamel, as Google's do
+            data[name] = data.pop(snake_name)
 
     def nested(self, found: Field, value: Any, path: str, parent: str) -> None:
         """A repeated, message or map field (its path already built)."""

@@ -140,7 +140,8 @@ BAD = [
     pytest.param({"addChart": {"chart": {"spec": spec(r1=5000), "position": overlay()}}},
                  "exceeds grid limits", id="source-past-the-grid"),
     pytest.param({"addChart": {"chart": {"spec": spec("DONUT"), "position": overlay()}}},
-                 "basicChart.chartType", id="unknown-chart-type"),
+                 "basic_chart.chart_type' (type.googleapis.com/google.apps.sheets.v4.BasicChartType)",
+                 id="unknown-chart-type"),
     pytest.param({"addChart": {"chart": {"spec": spec(), "position": {"newSheet": True}}}},
                  "sheet of their own", id="new-sheet-unsupported"),
     pytest.param({"addChart": {"chart": {"spec": spec(), "position": overlay(5000)}}},
@@ -157,7 +158,7 @@ def test_bad_chart_requests_are_400_and_change_nothing(
     with pytest.raises(gspread.exceptions.APIError) as caught:
         sh.batch_update({"requests": [{"addSheet": {"properties": {"title": "X"}}}, request_]})
     assert caught.value.response.status_code == 400
-    assert "Invalid requests[1]." in str(caught.value) and message in str(caught.value)
+    assert "requests[1]" in str(caught.value) and message in str(caught.value)
     assert charts_of(sh) == before and sh.worksheet("Data")
     assert "X" not in [w.title for w in sh.worksheets()]
 

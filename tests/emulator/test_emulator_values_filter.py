@@ -220,10 +220,10 @@ def test_render_options_are_read_from_the_body(
     ("filters", "named"),
     [
         ([{}], "dataFilters[0]"),
-        ([by_id(PRICE_ID), {"a1Range": "A1", "gridRange": {"sheetId": 0}}], "dataFilters[1]"),
-        ([{"range": "A1"}], "dataFilters[0]"),
-        ([{"developerMetadataLookup": {"metadataId": "price"}}], "dataFilters[0]"),
-        ([{"developerMetadataLookup": {"locationType": "CELL"}}], "dataFilters[0]"),
+        ([by_id(PRICE_ID), {"a1Range": "A1", "gridRange": {"sheetId": 0}}], "data_filters[1]"),
+        ([{"range": "A1"}], "data_filters[0]"),
+        ([{"developerMetadataLookup": {"metadataId": "price"}}], "data_filters[0]"),
+        ([{"developerMetadataLookup": {"locationType": "CELL"}}], "data_filters[0]"),
         ([grid(0, 1, 0, 1, sheet_id=999)], "dataFilters[0]"),
         ([{"a1Range": "Nowhere!A1"}], "dataFilters[0]"),
         ([{"a1Range": "Pricing!A1:A99"}], "dataFilters[0]"),
@@ -237,8 +237,8 @@ def test_an_invalid_filter_is_a_400_naming_it(
 
 
 def test_unknown_fields_and_options_are_refused(sh: gspread.Spreadsheet) -> None:
-    assert "majorDimension" in refused(get_by, sh, by_id(PRICE_ID), majorDimension="DIAGONAL")
-    assert "valueRenderOption" in refused(get_by, sh, by_id(PRICE_ID), valueRenderOption="RAW")
+    assert "major_dimension" in refused(get_by, sh, by_id(PRICE_ID), majorDimension="DIAGONAL")
+    assert "value_render_option" in refused(get_by, sh, by_id(PRICE_ID), valueRenderOption="RAW")
     assert 'Unknown name "ranges"' in refused(get_by, sh, by_id(PRICE_ID), ranges=["A1"])
 
 
@@ -347,8 +347,8 @@ def test_a_write_that_fails_validation_changes_nothing(
 def test_the_input_option_is_required_and_checked(sh: gspread.Spreadsheet) -> None:
     data = {"dataFilter": grid(0, 1, 0, 1), "values": [["x"]]}
     assert "valueInputOption" in refused(update_by, sh, data, valueInputOption=None)
-    assert "valueInputOption" in refused(update_by, sh, data, valueInputOption="TYPED")
-    assert "responseValueRenderOption" in refused(
+    assert "value_input_option" in refused(update_by, sh, data, valueInputOption="TYPED")
+    assert "response_value_render_option" in refused(
         update_by, sh, data, responseValueRenderOption="RAW"
     )
 
