@@ -303,17 +303,25 @@ def _find_named(book: Spreadsheet, range_id: Any) -> dict[str, Any]:
 
 
 def update_named_range(book: Spreadsheet, payload: dict[str, Any]) -> None:
+    """Apply the ``fields`` mask to a copy, then check the result whole (a ``*`` mask
+    replaces both name and range, so it needs both; ``range.endRowIndex`` changes one bound)."""
     new = payload.get("namedRange") or {}
     named = _find_named(book, new.get("namedRangeId"))
-    paths = expand_fields(str(payload.get("fields") or ""))
     if not payload.get("fields"):
         raise bad_request("'fields' is required.")
-    if "*" in paths or "name" in paths:
-        _check_name(book, str(new.get("name", "")), named["namedRangeId"])
-    if "*" in paths or any(p.startswith("range") for p in paths):
-        book.grid_range(new.get("range") or {})
-    for path in ["name", "range"] if "*" in paths else paths:
-        set_path(named, path, new)
+    paths = expand_fields(str(payload["fields"]))
+    paths = ["name", "range"] if "*" in paths else paths
+    if "namedRangeId" in paths:
+        raise bad_request("namedRangeId cannot be changed.")
+    updated = copy.deepcopy(named)
+    for path in paths:
+        set_path(updated, path, new)
+    if "range" not in updated:
+        raise bad_request("namedRange.range is required: a named range must cover a range.")
+    _check_name(book, str(updated.get("name", "")), named["namedRangeId"])
+    book.grid_range(updated["range"])
+    named.clear()
+    named.update(updated)
 
 
 def delete_named_range(book: Spreadsheet, payload: dict[str, Any]) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 from sheets_emulator import a1
 from sheets_emulator.apierror import bad_request
-from sheets_emulator.grid import CLEAR, Cell, has_value
+from sheets_emulator.append_table import find_table
+from sheets_emulator.grid import CLEAR, Cell
 from sheets_emulator.pivot import render_pivots
 from sheets_emulator.render import read_values
 from sheets_emulator.spreadsheets import Sheet, Spreadsheet, check_bounds, clip
@@ -235,24 +236,6 @@ def clear(book: Spreadsheet, text: str) -> str:
     return a1.format_range(sheet.title, r0, r1, c0, c1)
 
 
-def find_append_row(sheet: Sheet, bounds: a1.Bounds) -> tuple[int, int | None]:
-    """(row to write at, end of the table found or None): after the table in ``bounds``."""
-    r0, _r1, c0, c1 = clip(sheet, bounds)
-    grid = sheet.grid
-    filled = sorted(
-        r for r, row in grid.rows.items() if r >= r0 and any(has_value(e) for e in row[c0:c1])
-    )
-    if not filled or (bounds.r1 is not None and bounds.r1 - bounds.r0 == 1 and filled[0] != r0):
-        return r0, None
-    start = filled[0]
-    end = start
-    for r in filled:
-        if r > end:
-            break
-        end = r + 1
-    return end, start
-
-
 def append(
     book: Spreadsheet, text: str, body: dict[str, Any], option: str, insert: bool
 ) -> tuple[Write, str | None]:
@@ -265,21 +248,14 @@ def append(
     if body.get("majorDimension", "ROWS") == "COLUMNS":
         values = _columns_to_rows(values)
     rows = _convert(values, option, "")
-    at, table_start = find_append_row(sheet, bounds)
-    _, _, c0, c1 = clip(sheet, bounds)
-    write = Write(sheet, at, c0, rows)
-    table_range = None
-    if table_start is not None:
-        right = max(_last_filled_col(sheet, r, c0, c1) for r in range(table_start, at))
-        table_range = a1.format_range(sheet.title, table_start, at, c0, max(right, c0 + 1))
+    table = find_table(sheet, bounds)
+    if table is None:
+        write, table_range = Write(sheet, bounds.r0, bounds.c0, rows), None
+    else:
+        write = Write(sheet, table[1], table[2], rows)
+        table_range = a1.format_range(sheet.title, *table)
     _grow_for(book, write, insert)
     return write, table_range
-
-
-def _last_filled_col(sheet: Sheet, r: int, c0: int, c1: int) -> int:
-    row = sheet.grid.rows.get(r, [])
-    filled = [c for c in range(c0, min(c1, len(row))) if has_value(row[c])]
-    return max(filled, default=c0) + 1
 
 
 def _grow_for(book: Spreadsheet, write: Write, insert: bool) -> None:
