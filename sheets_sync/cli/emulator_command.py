@@ -14,7 +14,10 @@ from sheets_sync.cli import main
               help="Read requests per minute per user (default: unlimited).")  # fmt: skip
 @click.option("--write-quota", type=click.IntRange(1), default=None,
               help="Write requests per minute per user (default: unlimited).")  # fmt: skip
-def emulator(port: int, read_quota: int | None, write_quota: int | None) -> None:
+@click.option("--lenient", is_flag=True,
+              help="Serve requests Google's discovery documents refuse (unknown fields, "
+                   "bad enums...); by default they are Google's 400s.")  # fmt: skip
+def emulator(port: int, read_quota: int | None, write_quota: int | None, lenient: bool) -> None:
     """Serve a local Google Sheets API v4 (+ Drive files, OAuth token) on 127.0.0.1.
 
     \b
@@ -26,7 +29,7 @@ def emulator(port: int, read_quota: int | None, write_quota: int | None) -> None
     from sheets_emulator.server import EmulatorServer
 
     try:
-        server = EmulatorServer(port=port)
+        server = EmulatorServer(port=port, strict=not lenient)
     except OSError as error:
         raise click.ClickException(
             f"cannot listen on 127.0.0.1:{port}: {error.strerror or error}; choose another --port"
