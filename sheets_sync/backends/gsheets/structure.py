@@ -292,13 +292,15 @@ def as_google_answers(value: Any) -> Any:
     twin too. Comparing raw dicts would re-send unchanged rules and ranges on
     every sync; each colour is compared once, in its current ``…Style`` form.
     """
+    return _canonical(current_fields(value))
+
+
+def _canonical(value: Any) -> Any:
     if isinstance(value, list):
-        return [as_google_answers(item) for item in value]
+        return [_canonical(item) for item in value]
     if not isinstance(value, dict):
         return value
-    out: dict[str, Any] = {}
-    for key, item in current_fields(value).items():
-        out[key] = _style(item) if colour_key(key) else as_google_answers(item)
+    out = {k: _style(v) if colour_key(k) else _canonical(v) for k, v in value.items()}
     if out and out.keys() <= _RANGE_KEYS:
         out = {**_RANGE_DEFAULTS, **out}
     return out
@@ -308,7 +310,7 @@ def _style(style: Any) -> Any:
     """A ColorStyle's RGB as 8-bit channels (a theme colour compares as answered)."""
     rgb = style.get("rgbColor") if isinstance(style, dict) else None
     if not isinstance(rgb, dict):
-        return as_google_answers(style)
+        return _canonical(style)
     return tuple(round(float(rgb.get(c, 0)) * 255) for c in _CHANNELS)
 
 
