@@ -25,6 +25,9 @@ const PUBLIC = {
   down: 'https://down.tradein-ops.test',
 };
 const deployments = new Map();
+process.on('exit', () => {
+  for (const dir of deployments.values()) fs.rmSync(dir, {recursive: true, force: true});
+});
 
 /** The add-on's files as `sheets-sync addon --url <url>` writes them (once per url). */
 function deployedFor(url) {
