@@ -260,6 +260,16 @@ def test_each_failure_is_its_line_with_the_fix(runner, env, team_sheet, tmp_path
 
 
 @pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
+def test_a_database_password_never_reaches_the_output(runner, env):
+    """The library's URL error quotes the URL; the doctor's output does not."""
+    url = "postgresql+psycopg://ops:pa55-w0rd-x@db.example.com:54x32/tradein"
+    result = doctor(runner, {**env, "SHEETS_SYNC_DATABASE_URL": url}, "--json")
+    database = next(c for c in json.loads(result.output) if c["check"] == "database")
+    assert database["status"] == "failed" and "port is not a number" in database["detail"]
+    assert "pa55-w0rd-x" not in result.output and "ops:***@" in database["detail"]
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
 def test_a_failed_check_skips_those_that_need_it(runner, env, tmp_path):
     result = doctor(runner, _unreachable_db(env, tmp_path))
     by_check = lines(result)

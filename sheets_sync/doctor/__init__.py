@@ -10,7 +10,9 @@ to fix. The CLI prints the results as they come (:func:`run` is a generator).
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 
 from sheets_sync.doctor import channels, google, local
@@ -45,14 +47,41 @@ _LAST_STEPS: tuple[tuple[str, Callable[[State], Result], tuple[str, ...]], ...] 
 def run(options: Options, environ: Mapping[str, str] | None = None) -> Iterator[Result]:
     """Each check's result, in order (``environ`` defaults to the process environment)."""
     state = State(options, dict(os.environ if environ is None else environ))
+    hidden = _secrets(state.environ)
     try:
-        for name, check, needs in _STEPS:
-            yield _step(state, name, check, needs)
-        yield from _spreadsheets(state)
-        for name, check, needs in _LAST_STEPS:
-            yield _step(state, name, check, needs)
+        for result in _results(state):
+            yield _redacted(result, hidden)
     finally:
         state.close()
+
+
+def _results(state: State) -> Iterator[Result]:
+    for name, check, needs in _STEPS:
+        yield _step(state, name, check, needs)
+    yield from _spreadsheets(state)
+    for name, check, needs in _LAST_STEPS:
+        yield _step(state, name, check, needs)
+
+
+SECRET_VARIABLES = ("SHEETS_SYNC_HMAC_SECRET", "SHEETS_SYNC_SLACK_WEBHOOK_URL",
+                    "SHEETS_SYNC_SMTP_PASSWORD")  # fmt: skip
+_URL_PASSWORD = re.compile(r"://[^:/@]*:([^@]+)@")
+
+
+def _secrets(environ: Mapping[str, str]) -> list[str]:
+    """The secret values a message could quote (a library error may echo a setting)."""
+    found = [environ[name] for name in SECRET_VARIABLES if environ.get(name)]
+    password = _URL_PASSWORD.search(environ.get("SHEETS_SYNC_DATABASE_URL", ""))
+    return found + ([password.group(1)] if password else [])
+
+
+def _redacted(result: Result, hidden: list[str]) -> Result:
+    """The last guard: no secret value reaches the output, whatever a check let through."""
+    detail, fix = result.detail, result.fix
+    for secret in hidden:
+        detail = detail.replace(secret, "***")
+        fix = fix.replace(secret, "***") if fix else fix
+    return dataclasses.replace(result, detail=detail, fix=fix)
 
 
 def _step(
