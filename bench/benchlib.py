@@ -47,11 +47,12 @@ def wait_up(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
     raise SystemExit(f"{what} did not start")
 
 
-def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
-    """``sheets-sync emulator`` on a free loopback port, in its own process."""
+def start_emulator(*options: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``sheets-sync emulator`` on a free loopback port, in its own process (``options``
+    such as ``--lenient`` passed on)."""
     port = free_port()
     proc = subprocess.Popen(
-        [tool("sheets-sync"), "emulator", "--port", str(port)],
+        [tool("sheets-sync"), "emulator", "--port", str(port), *options],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

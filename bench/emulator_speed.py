@@ -10,9 +10,12 @@ it), then measures over real HTTP with real gspread:
      (``repeatCell``, as our Google backend writes them), under FORMULA (what
      the backend reads) and FORMATTED_VALUE (gspread's default);
   4. the emulator's resident memory: idle, after growing an empty grid to
-     ~10,000,000 cells (should stay flat), and after storing the 1M cells.
+     ~10,000,000 cells (should stay flat), and after storing the 1M cells;
+  5. one ``updateCells`` of 200,000 cells (values and a bold format each),
+     the request whose body the discovery validation walks deepest.
 
-Run:  .venv/bin/python -P bench/emulator_speed.py   (-P: bench/sheets_sync.py would shadow the package)
+Run:  .venv/bin/python -P bench/emulator_speed.py [--lenient]   (-P: bench/sheets_sync.py would
+shadow the package; --lenient: the emulator without discovery validation, the baseline of it)
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ def rss_mb(pid: int) -> float:
 
 
 def main() -> None:
-    proc, url = start_emulator()
+    proc, url = start_emulator(*(a for a in sys.argv[1:] if a == "--lenient"))
     try:
         run(url, proc.pid)
     finally:
@@ -72,6 +75,7 @@ def run(url: str, pid: int) -> None:
     got = ws.get("A1:T50000", value_render_option="UNFORMATTED_VALUE")
     read_s = time.perf_counter() - t0
     formatted_s = read_formatted(ws)
+    cells_s = update_cells(ws)
     counters = requests.get(url + "/_emulator/counters", timeout=10).json()
     assert answer["totalUpdatedCells"] == ROWS * COLS and len(got) == ROWS
     print(f"cells written            {answer['totalUpdatedCells']:,}")
@@ -82,6 +86,7 @@ def run(url: str, pid: int) -> None:
         print(
             f"  formatted cols, {option:<17} {seconds:.2f} s ({seconds / read_s:.1f}× the baseline)"
         )
+    print(f"updateCells (200k cells) {cells_s:.2f} s end to end (values + bold, one request)")
     print(f"emulator RSS idle        {idle:.0f} MB")
     print(f"  + empty 9.88M-cell tab {after_empty_grid - idle:+.1f} MB")
     print(f"  + 1M stored cells      {after_write - idle:+.0f} MB")
@@ -112,6 +117,22 @@ def read_formatted(ws: Any) -> dict[str, float]:
         out[option] = time.perf_counter() - t0
         assert len(got) == ROWS
     return out
+
+
+def update_cells(ws: Any, rows: int = 10_000) -> float:
+    """One ``updateCells`` of ``rows`` × 20 cells, each a value and a format."""
+    cell = {
+        "userEnteredValue": {"numberValue": 1.5},
+        "userEnteredFormat": {"textFormat": {"bold": True}},
+    }
+    body = {"requests": [{"updateCells": {
+        "start": {"sheetId": ws.id, "rowIndex": 0, "columnIndex": 0},
+        "rows": [{"values": [cell] * COLS} for _ in range(rows)],
+        "fields": "userEnteredValue,userEnteredFormat.textFormat.bold",
+    }}]}  # fmt: skip
+    t0 = time.perf_counter()
+    ws.spreadsheet.batch_update(body)
+    return time.perf_counter() - t0
 
 
 if __name__ == "__main__":

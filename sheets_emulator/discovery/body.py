@@ -82,6 +82,8 @@ class BodyCheck:
                 return
             item = found.item
             assert item is not None
+            if item.kind == "any" and not item.repeated:
+                return  # google.protobuf.Value: any JSON, nothing to walk (a row of cells)
             for i, element in enumerate(value):
                 if element is not None:
                     self.element(item, element, f"{path}[{i}]")
@@ -138,6 +140,8 @@ class BodyCheck:
 
 
 def _type_name(found: Field) -> str:
+    if found.kind == "any" and found.repeated:
+        return "type.googleapis.com/google.protobuf.ListValue"
     if found.kind == "enum":
         return found.enum_type
     if found.kind == "message" and found.message is not None:

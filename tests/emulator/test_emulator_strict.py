@@ -57,6 +57,10 @@ VIOLATIONS = {
         *VALUES_BATCH, {"valueInputOption": "RAW", "data": [], "foo": 1},
         UNKNOWN.format("foo", ""),
     ),
+    "a row of values that is not a list": (
+        *VALUES_BATCH, {"valueInputOption": "RAW", "data": [{"range": "A1", "values": [["a"], "b"]}]},
+        "Invalid value at 'data[0].values[1]' (type.googleapis.com/google.protobuf.ListValue), \"b\"",
+    ),
     "bad enum in the body": (
         *BATCH,
         batch({"insertDimension": {"range": {"sheetId": 0, "dimension": "ROW", "startIndex": 0, "endIndex": 1}}}),
