@@ -22,7 +22,12 @@ from sheets_sync.db import make_engine
 from sheets_sync.errors import DatabaseError
 from sheets_sync.nonces import NonceLedger, NonceSweep, forget_expired
 
-LATER = int(time.time()) + 300
+
+def later() -> int:
+    """Five minutes from now, read when the test runs: a constant taken at collection
+    was already in the past when the suite ran longer than five minutes, so the
+    ledger rightly forgot the "replayed" signatures as expired."""
+    return int(time.time()) + 300
 
 
 @pytest.fixture
@@ -33,10 +38,10 @@ def ledger_engine(engine: Engine) -> Engine:
 
 def test_a_signature_is_new_once_then_a_replay(ledger_engine) -> None:
     ledger = NonceLedger(ledger_engine)
-    assert ledger.remember_once("t=1,v1=aa", LATER)
-    assert not ledger.remember_once("t=1,v1=aa", LATER)
-    assert ledger.remember_once("t=1,v1=bb", LATER)
-    assert not NonceLedger(ledger_engine).remember_once("t=1,v1=bb", LATER)  # another process
+    assert ledger.remember_once("t=1,v1=aa", later())
+    assert not ledger.remember_once("t=1,v1=aa", later())
+    assert ledger.remember_once("t=1,v1=bb", later())
+    assert not NonceLedger(ledger_engine).remember_once("t=1,v1=bb", later())  # another process
 
 
 @pytest.mark.parametrize("ledgers", [1, 2])
@@ -50,7 +55,7 @@ def test_many_threads_at_once_each_signature_is_accepted_exactly_once(
     def send(index: int) -> None:
         signature = f"t=1,v1={index % 12:02d}"  # every signature sent four times
         start.wait()
-        first = doors[index % ledgers].remember_once(signature, LATER)
+        first = doors[index % ledgers].remember_once(signature, later())
         with lock:
             accepted[signature] += first
 
@@ -71,7 +76,7 @@ def test_a_database_that_cannot_be_written_fails_every_waiting_request(tmp_path)
 
     def send(index: int) -> None:
         try:
-            ledger.remember_once(f"t=1,v1={index}", LATER)
+            ledger.remember_once(f"t=1,v1={index}", later())
         except DatabaseError as error:
             errors.append(error)
 
