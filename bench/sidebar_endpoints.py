@@ -38,9 +38,9 @@ from benchlib import scratch_postgres
 from sqlalchemy import create_engine, insert, text
 
 from sheets_sync import schema
+from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
-from sheets_sync.runs import utcnow
 from webhook import create_app
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -47,6 +47,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from sheets_sync.clock import utcnow
 from sheets_sync.errors import BusyError
 from sheets_sync.schema import sync_locks
 
@@ -56,11 +57,6 @@ POLL_SECONDS = 0.1
 RUN_SESSION = "sheets-sync run "
 """On PostgreSQL, ``application_name`` of the session holding a run's lock: this + the run id
 (52 characters with a UUID, within PostgreSQL's 63)."""
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC, as every timestamp of the schema."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

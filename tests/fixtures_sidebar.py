@@ -21,8 +21,8 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
+from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
-from sheets_sync.runs import utcnow
 from webhook import create_app, runtime
 from webhook.auth import ENGINE_KEY
 

@@ -36,11 +36,11 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
+from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
 from sheets_sync.errors import ConfigError
 from sheets_sync.locks import destination_lock
-from sheets_sync.runs import utcnow
 from sheets_sync.sync import run_sync
 from webhook import auth, create_app
 from webhook.auth import ENGINE_KEY

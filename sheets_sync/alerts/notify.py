@@ -37,6 +37,7 @@ import requests
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine, Row
 
+from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
 from sheets_sync.schema import alert_notifications
 
@@ -60,11 +61,6 @@ class Delivery:
     delivered: int = 0
     undelivered: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC, as the schema stores timestamps."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def deliver(

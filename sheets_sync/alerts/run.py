@@ -19,9 +19,10 @@ from sqlalchemy.engine import Engine
 
 from sheets_sync.alerts.evaluate import Finding, evaluate
 from sheets_sync.alerts.messages import fmt
-from sheets_sync.alerts.notify import Delivery, deliver, utcnow
+from sheets_sync.alerts.notify import Delivery, deliver
 from sheets_sync.alerts.rules import Rule, load_rules
 from sheets_sync.alerts.state import Plan, apply, plan
+from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
 from sheets_sync.db import require_schema
 from sheets_sync.guards import as_of_day

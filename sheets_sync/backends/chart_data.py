@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from sheets_sync.clock import as_date
 from sheets_sync.errors import DataError
 from sheets_sync.frame import Row, TabFrame
 from sheets_sync.templates.model import (
@@ -137,19 +138,16 @@ def _period(value: Any, unit: PeriodUnit, chart: ChartSpec, tab: str, column: st
 
 
 def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
+    """A day, or the first day of a week (YYYY-Www) or month (YYYY-MM) label; None if none."""
     if not isinstance(value, str):
-        return None
+        return as_date(value) if isinstance(value, dt.date) else None
     text = value.strip()
     try:
         if match := _WEEK.match(text):
             return dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
         if match := _MONTH.match(text):
             return dt.date(int(match[1]), int(match[2]), 1)
-        return dt.date.fromisoformat(text)
+        return as_date(text)
     except ValueError:
         return None
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import exc, text
 from sqlalchemy.engine import Connection
 
+from sheets_sync.clock import as_date
 from sheets_sync.errors import TemplateError
 from sheets_sync.facts import ensure_fresh
 from sheets_sync.frame import Row, TabFrame
@@ -215,7 +216,7 @@ def _extractor(
     spec = derived.get(column.source)
     if spec is not None and spec.source in names:
         index, function = names.index(spec.source), functools.lru_cache(maxsize=4096)(spec.function)
-        return lambda row: None if row[index] is None else function(_to_date(row[index]))
+        return lambda row: None if row[index] is None else function(as_date(row[index]))
     raise TemplateError(
         f"{where}: returns no column {column.source!r} for column {column.header!r} of "
         f"{template.source_file or template.title}. Fix: return it (e.g. `... AS "
@@ -303,14 +304,6 @@ def _to_percent(value: Any) -> float:
     return round(float(value), PERCENT_PLACES)
 
 
-def _to_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
 def _to_datetime(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value
@@ -347,7 +340,7 @@ _CONVERTERS: dict[ColumnType, Converter] = {
     ColumnType.DECIMAL: _to_decimal,
     ColumnType.MONEY: _to_decimal,
     ColumnType.PERCENT: _to_percent,
-    ColumnType.DATE: _to_date,
+    ColumnType.DATE: as_date,
     ColumnType.DATETIME: _to_datetime,
     ColumnType.BOOLEAN: _to_bool,
 }

@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.sql import ColumnElement, Select
 
+from sheets_sync.clock import utcnow
 from sheets_sync.db import SQLITE_BUSY_SECONDS, sqlite_immediate
 from sheets_sync.errors import DatabaseError, PricingError, TransientError
 from sheets_sync.pricing.model import (
@@ -68,11 +69,6 @@ PG_LOCK_NOT_AVAILABLE = "55P03"
 
 class _Raced(Exception):
     """A listing changed between the assessment and its UPDATE."""
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC, as every timestamp of the schema."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def decide_and_apply(
