@@ -24,8 +24,8 @@ from sqlalchemy.engine import Connection
 from sheets_sync.db import bad_timestamp_error
 from sheets_sync.errors import ConfigError, DataError, ShrinkError
 from sheets_sync.frame import TabFrame
-from sheets_sync.kpis.common import ORDER_EVENTS
 from sheets_sync.schema import tradein_orders
+from sheets_sync.vocabulary.orders import ORDER_EVENTS
 
 DEFAULT_MAX_SHRINK_SHARE = 0.5
 

@@ -4,7 +4,7 @@ The warehouse path of docs/scaling.md: when one PostgreSQL is no longer enough,
 the same queries run in BigQuery. Compile only (no network, no credentials): the
 statement built for each query is rendered by ``sqlalchemy_bigquery``'s dialect
 with literal binds, so a construct BigQuery cannot spell fails here, not in
-production. The dialect-specific pieces live in ``kpis/sqlfuncs.py``.
+production. The dialect-specific pieces live in ``vocabulary/sqlfuncs.py``.
 """
 
 from __future__ import annotations

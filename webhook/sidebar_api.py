@@ -3,7 +3,7 @@
 ``GET /runs?spreadsheet_id=ID&limit=N`` lists the runs of one registered
 spreadsheet, newest first, each the object ``GET /runs/<id>`` returns;
 ``GET /alerts?spreadsheet_id=ID`` its active and recently resolved alerts,
-a market team's sheet seeing only its markets' (:mod:`sheets_sync.alerts.tab`).
+a market team's sheet seeing only its markets' (:mod:`sheets_sync.kpis.alerts_tab`).
 Both are authenticated like every endpoint, read only, answer 404 for a
 spreadsheet that is not registered, as the others do, and 403 to a caller who
 is not a member of it (:mod:`webhook.access`). The queries are the
@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from sheets_sync.alerts.tab import recent_alerts
+from sheets_sync.kpis.alerts_tab import recent_alerts
 from sheets_sync.runs import recent_runs, utcnow
 from webhook import access, runtime
 from webhook.auth import requires_auth

@@ -6,7 +6,6 @@ and what must be said goes through the ``alert_notifications`` outbox
 (:mod:`.state`), delivered to Slack and e-mail by :mod:`.notify`.
 
 The nightly job calls :func:`sheets_sync.alerts.run.evaluate_and_notify` after
-syncing. This package never imports Flask, and importing it imports nothing
-else, so :mod:`sheets_sync.kpis.registry` can list the Alerts tab query
-(:mod:`.tab`) without pulling in the rest.
+syncing. This package never imports Flask. The Alerts tab's query, which reads
+the ``alerts`` table, is a KPI query like the others: :mod:`sheets_sync.kpis.alerts_tab`.
 """

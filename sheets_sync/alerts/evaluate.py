@@ -33,9 +33,9 @@ from sqlalchemy.sql import ColumnElement, FromClause, Select
 from sheets_sync.alerts.metrics import METRICS, Bounds, Metric
 from sheets_sync.alerts.rules import Rule
 from sheets_sync.kpis import onboarding
-from sheets_sync.kpis.common import count_if, trailing_bounds
 from sheets_sync.kpis.query import QueryContext
 from sheets_sync.schema import products, sync_runs, targets, tradein_orders
+from sheets_sync.vocabulary.arithmetic import count_if, trailing_bounds
 
 OVERALL = "all"
 """The scope key of an ``overall`` rule."""

@@ -21,8 +21,9 @@ from typing import Any
 from sqlalchemy import Float, and_, case, cast, func
 from sqlalchemy.sql import ColumnElement
 
-from sheets_sync.kpis.common import ANSWERED_STATUSES, count_if, ratio, within_inspection_sla
 from sheets_sync.schema import GRADE_RANK, tradein_orders
+from sheets_sync.vocabulary.arithmetic import count_if, ratio
+from sheets_sync.vocabulary.orders import ANSWERED_STATUSES, within_inspection_sla
 
 Bounds = tuple[dt.datetime, dt.datetime]
 Aggregate = Callable[[Bounds], ColumnElement[Any]]

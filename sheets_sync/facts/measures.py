@@ -36,9 +36,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement, FromClause, Select
 
-from sheets_sync.kpis.common import ORDER_EVENTS, REFUSED_STATUSES, within_inspection_sla
-from sheets_sync.kpis.sqlfuncs import day_of, seconds_between
 from sheets_sync.schema import FACT_MEASURES, GRADE_RANK, kpi_fact_changes, products
+from sheets_sync.vocabulary.orders import ORDER_EVENTS, REFUSED_STATUSES, within_inspection_sla
+from sheets_sync.vocabulary.sqlfuncs import day_of, seconds_between
 
 NO_REASON = "unspecified"
 """The Quality tab's label for a suspension without a reason."""

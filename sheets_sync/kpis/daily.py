@@ -18,8 +18,8 @@ from sqlalchemy.sql import ColumnElement
 
 from sheets_sync.kpis.query import BuiltinQuery, DerivedColumn, QueryContext
 from sheets_sync.kpis.rollup import any_event, day_window, fact_filters, facts, money
-from sheets_sync.kpis.sqlfuncs import iso_week_label, month_label
 from sheets_sync.schema import sellers
+from sheets_sync.vocabulary.sqlfuncs import iso_week_label, month_label
 
 MEASURES: tuple[str, ...] = (
     "orders_created",

@@ -57,15 +57,11 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement, Select
 
 from sheets_sync.errors import TemplateError
-from sheets_sync.kpis.common import (
-    count_if,
-    filter_values,
-    order_filters,
-    ratio,
-    within_inspection_sla,
-)
+from sheets_sync.kpis.common import filter_values, order_filters
 from sheets_sync.kpis.query import BuiltinQuery, QueryContext
 from sheets_sync.schema import products, targets, tradein_orders
+from sheets_sync.vocabulary.arithmetic import count_if, ratio
+from sheets_sync.vocabulary.orders import within_inspection_sla
 
 PERIODS = ("Day", "Week to date", "Month to date")
 METRICS = (

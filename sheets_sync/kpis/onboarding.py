@@ -24,10 +24,11 @@ from typing import Any
 from sqlalchemy import Date, Integer, and_, case, cast, func, literal, select
 from sqlalchemy.sql import ColumnElement, Select, Subquery
 
-from sheets_sync.kpis.common import filter_values, int_param, trailing_bounds
+from sheets_sync.kpis.common import filter_values, int_param
 from sheets_sync.kpis.query import BuiltinQuery, QueryContext
-from sheets_sync.kpis.sqlfuncs import days_between
 from sheets_sync.schema import ONBOARDING_STEPS, seller_onboarding, sellers
+from sheets_sync.vocabulary.arithmetic import trailing_bounds
+from sheets_sync.vocabulary.sqlfuncs import days_between
 
 DEFAULTS: dict[str, Any] = {"stall_days": 14}
 

@@ -40,12 +40,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.selectable import Subquery
 
-from sheets_sync.kpis.common import ratio
 from sheets_sync.kpis.daily import CENTS, MEASURES, measure_sources
 from sheets_sync.kpis.query import BuiltinQuery, DerivedColumn, QueryContext
 from sheets_sync.kpis.rollup import EVENT_COUNTS, day_window, fact_filters, facts, money
-from sheets_sync.kpis.sqlfuncs import day_of, iso_week_label, month_label, month_start, week_start
 from sheets_sync.schema import Money, products, targets, tradein_orders
+from sheets_sync.vocabulary.arithmetic import ratio
+from sheets_sync.vocabulary.sqlfuncs import (
+    day_of,
+    iso_week_label,
+    month_label,
+    month_start,
+    week_start,
+)
 
 COHORT = "created_shipped"
 """Orders created in the period that shipped by ``as_of`` (ship-rate numerator)."""

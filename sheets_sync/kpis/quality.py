@@ -47,12 +47,12 @@ from typing import Any
 from sqlalchemy import Integer, Text, and_, case, cast, func, literal, select
 from sqlalchemy.sql import ColumnElement, Select, Subquery
 
-from sheets_sync.kpis.common import count_if, ratio
 from sheets_sync.kpis.query import BuiltinQuery, QueryContext
 from sheets_sync.kpis.rollup import day_window, fact_filters, facts, trailing_start
 from sheets_sync.kpis.scorecard import WINDOWS, status_case
-from sheets_sync.kpis.sqlfuncs import byte_order
 from sheets_sync.schema import kpi_suspension_facts, sellers
+from sheets_sync.vocabulary.arithmetic import count_if, ratio
+from sheets_sync.vocabulary.sqlfuncs import byte_order
 
 RATES = ("down_one_share", "down_two_plus_share", "counter_offer_rate")
 """The rates a template may put thresholds on."""

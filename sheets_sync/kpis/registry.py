@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from sheets_sync.alerts import tab as alerts_tab
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis import (
+    alerts_tab,
     daily,
     headline,
     onboarding,

@@ -50,10 +50,11 @@ from sqlalchemy import Float, Integer, and_, case, cast, func, literal, or_, sel
 from sqlalchemy.sql import ColumnElement, Select, Subquery
 
 from sheets_sync.errors import TemplateError
-from sheets_sync.kpis.common import filter_values, int_param, ratio, trailing_bounds
+from sheets_sync.kpis.common import filter_values, int_param
 from sheets_sync.kpis.query import BuiltinQuery, QueryContext
 from sheets_sync.kpis.rollup import ACTIVITY, day_window, facts, trailing_start
 from sheets_sync.schema import sellers
+from sheets_sync.vocabulary.arithmetic import ratio, trailing_bounds
 
 WINDOWS = (7, 28)
 SECONDS_PER_DAY = 86400.0

@@ -21,8 +21,8 @@ from sqlalchemy.sql import Select
 
 from sheets_sync.kpis.common import int_param
 from sheets_sync.kpis.query import BuiltinQuery, QueryContext
-from sheets_sync.kpis.sqlfuncs import seconds_between
 from sheets_sync.schema import sync_runs
+from sheets_sync.vocabulary.sqlfuncs import seconds_between
 
 DEFAULTS: dict[str, Any] = {"limit": 50, "max_error_chars": 1000}
 

@@ -1,6 +1,6 @@
 """The Alerts tab and the add-on sidebar's alert list: active alerts first, then recent resolutions.
 
-Read from the ``alerts`` table the evaluations keep (:mod:`.state`), so the tab
+Read from the ``alerts`` table the evaluations keep (:mod:`sheets_sync.alerts.state`), so the tab
 shows what was notified, with when each alert was first and last seen. Rates
 are shown in percent (84.7, not 0.847) beside a ``unit`` column, since one
 column holds rates, counts, days and amounts. An
@@ -13,7 +13,8 @@ alerts of sellers based there, and the operation-wide ``overall`` alerts
 (failed syncs and pushes concern every sheet); ``category`` alerts, whose
 figures mix every market, are left to the sheets without a market scope.
 The sidebar (:func:`recent_alerts`) lists the same rows, relative to now
-rather than to the data's last day.
+rather than to the data's last day. A KPI query like the others, it lives with
+them: the alerts package writes the table, the KPIs read it.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from sqlalchemy import and_, case, or_, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
-from sheets_sync.kpis.common import int_param, trailing_bounds
+from sheets_sync.kpis.common import int_param
 from sheets_sync.kpis.query import BuiltinQuery, QueryContext
 from sheets_sync.schema import alerts, sellers
+from sheets_sync.vocabulary.arithmetic import trailing_bounds
 
 SEVERITY_ORDER = ("critical", "warning", "info")
 DEFAULTS: dict[str, Any] = {"resolved_days": 14}
