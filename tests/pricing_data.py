@@ -19,7 +19,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
-from sheets_sync.pricing.model import Key, SheetRow
+from sheets_sync.pricing.model import PricingKey, SheetRow
 
 USER = "ana@example.com"
 UPDATED_AT = dt.datetime(2024, 1, 1)
@@ -41,8 +41,8 @@ def load_pricing(engine: Engine) -> None:
         )  # fmt: skip
 
 
-def key(seller: str = "S1", product: str = "P1", grade: str = "good") -> Key:
-    return (seller, product, grade, "FR")
+def key(seller: str = "S1", product: str = "P1", grade: str = "good") -> PricingKey:
+    return PricingKey(seller, product, grade, "FR")
 
 
 LOADED = {
@@ -53,7 +53,12 @@ LOADED = {
 
 
 def edit(
-    k: Key, price: Any, reason: Any = None, version: Any = 1, row: int = 2, current: Any = None
+    k: PricingKey,
+    price: Any,
+    reason: Any = None,
+    version: Any = 1,
+    row: int = 2,
+    current: Any = None,
 ) -> SheetRow:
     """An edited row; ``current`` (its `Current price`) defaults to the loaded price."""
     if current is None:
@@ -62,13 +67,13 @@ def edit(
                     current_price=current)  # fmt: skip
 
 
-def grid(engine: Engine) -> dict[Key, tuple[Decimal, int, str]]:
+def grid(engine: Engine) -> dict[PricingKey, tuple[Decimal, int, str]]:
     """Every listing's (price, version, updated_by)."""
     g = schema.price_grid.c
     with engine.connect() as conn:
         rows = conn.execute(select(g.seller_id, g.product_id, g.grade, g.country, g.price,
                                    g.version, g.updated_by)).all()  # fmt: skip
-    return {(r[0], r[1], r[2], r[3]): (Decimal(r[4]), r[5], r[6]) for r in rows}
+    return {PricingKey(*r[:4]): (Decimal(r[4]), r[5], r[6]) for r in rows}
 
 
 def changes(engine: Engine) -> list[dict[str, Any]]:

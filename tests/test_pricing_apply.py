@@ -20,7 +20,7 @@ from sheets_sync.db import make_engine
 from sheets_sync.errors import ConfigError, DatabaseError
 from sheets_sync.pricing import apply
 from sheets_sync.pricing.apply import decide_and_apply
-from sheets_sync.pricing.model import Kind, Outcome, Rules, SheetRow
+from sheets_sync.pricing.model import Kind, Outcome, PricingKey, Rules, SheetRow
 
 RULES = Rules()
 
@@ -58,7 +58,7 @@ def push(engine: Engine, *rows: SheetRow, user: str = USER, **kwargs: Any) -> li
         (key(), "=B2*2", None, Kind.REJECTED, "a formula ('=B2*2') is not a price"),
         (key(), "cent vingt", None, Kind.REJECTED, "is not a price"),
         (key("S9"), "10", None, Kind.REJECTED, "S9 × P1 × good × FR is not in the database"),
-        (("", "", "", ""), "10", None, Kind.REJECTED,
+        (PricingKey("", "", "", ""), "10", None, Kind.REJECTED,
          "this row has no Seller ID, Product ID, Grade or Country: type new prices only on"),
         (key(), "120", None, Kind.UNCHANGED, ""),
         (key(), "€ 120,00", None, Kind.UNCHANGED, ""),

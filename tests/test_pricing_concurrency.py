@@ -33,7 +33,7 @@ from sheets_sync.db import make_engine, sqlite_immediate
 from sheets_sync.errors import TransientError
 from sheets_sync.pricing import apply
 from sheets_sync.pricing.apply import decide_and_apply
-from sheets_sync.pricing.model import Key, Kind, Outcome, Rules, SheetRow
+from sheets_sync.pricing.model import Kind, Outcome, PricingKey, Rules, SheetRow
 
 BOB = "bob@example.com"
 WAIT_SECONDS = 30
@@ -42,7 +42,7 @@ GOOD, CRACKED, FLAWLESS = key(), key(grade="cracked"), key(grade="flawless")
 START = {FLAWLESS: Decimal("150.00"), GOOD: Decimal("120.00"), CRACKED: Decimal("50.00")}
 
 
-def edit(k: Key, price: str, reason: str | None = None) -> SheetRow:
+def edit(k: PricingKey, price: str, reason: str | None = None) -> SheetRow:
     """A row as the synced sheet shows it (version 1, its current price when the row
     model has that cell)."""
     names = {f.name for f in dataclasses.fields(SheetRow)}

@@ -16,7 +16,7 @@ from pricing_data import USER, changes, edit, grid, key, load_pricing
 from sqlalchemy.engine import Engine
 
 from sheets_sync.pricing.apply import decide_and_apply
-from sheets_sync.pricing.model import Kind, Outcome, Rules, SheetRow
+from sheets_sync.pricing.model import Kind, Outcome, PricingKey, Rules, SheetRow
 from sheets_sync.pricing.validate import screen
 
 GOOD = key()
@@ -117,7 +117,7 @@ def test_a_retry_must_come_from_a_row_that_showed_the_old_price(priced: Engine) 
 def test_the_screen_rejects_rows_no_listing_of_this_sheet_has(
     row_key: tuple[str, str, str, str], countries: tuple[str, ...] | None, says: str
 ) -> None:
-    problem = screen(SheetRow(2, row_key, "125"), countries)
+    problem = screen(SheetRow(2, PricingKey(*row_key), "125"), countries)
     assert problem is not None and problem.startswith(says)
 
 

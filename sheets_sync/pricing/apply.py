@@ -46,10 +46,10 @@ from sheets_sync.db import SQLITE_BUSY_SECONDS, sqlite_immediate
 from sheets_sync.errors import DatabaseError, PricingError, TransientError
 from sheets_sync.pricing.model import (
     Group,
-    Key,
     LastChange,
     Listing,
     Outcome,
+    PricingKey,
     Rules,
     SheetRow,
     group_of,
@@ -169,17 +169,19 @@ def _busy_seconds(engine: Engine) -> float:
         return float(SQLITE_BUSY_SECONDS)
 
 
-def load_listings(conn: Connection, keys: Iterable[Key], lock: bool = False) -> dict[Key, Listing]:
+def load_listings(
+    conn: Connection, keys: Iterable[PricingKey], lock: bool = False
+) -> dict[PricingKey, Listing]:
     """Every listing of the groups ``keys`` belong to, with its latest change.
 
     ``lock`` reads them ``FOR UPDATE`` (PostgreSQL; SQLite ignores it).
     """
     groups = sorted({group_of(key) for key in keys})
-    listings: dict[Key, Listing] = {}
+    listings: dict[PricingKey, Listing] = {}
     for chunk in _chunks(groups):
         last = _last_changes(conn, chunk)
         for row in conn.execute(_listings_query(chunk, lock)):
-            key: Key = (row.seller_id, row.product_id, row.grade, row.country)
+            key = _key(row)
             listings[key] = Listing(
                 key, Decimal(row.price), row.version, row.updated_at, row.updated_by,
                 last.get(key),
@@ -209,7 +211,7 @@ def _listings_query(groups: Sequence[Group], lock: bool) -> Select[Any]:
     return query.with_for_update() if lock else query
 
 
-def _last_changes(conn: Connection, groups: Sequence[Group]) -> dict[Key, LastChange]:
+def _last_changes(conn: Connection, groups: Sequence[Group]) -> dict[PricingKey, LastChange]:
     c = price_changes.c
     key_columns = (c.seller_id, c.product_id, c.grade, c.country)
     latest = (
@@ -219,9 +221,12 @@ def _last_changes(conn: Connection, groups: Sequence[Group]) -> dict[Key, LastCh
         .subquery("latest")
     )
     query = select(price_changes).join(latest, latest.c.change_id == c.change_id)
-    return {
-        (r.seller_id, r.product_id, r.grade, r.country): _change(r) for r in conn.execute(query)
-    }
+    return {_key(r): _change(r) for r in conn.execute(query)}
+
+
+def _key(r: Any) -> PricingKey:
+    """A ``price_grid`` or ``price_changes`` row's listing."""
+    return PricingKey(r.seller_id, r.product_id, r.grade, r.country)
 
 
 def _change(r: Any) -> LastChange:
@@ -252,8 +257,8 @@ def apply_edits(
         .values(price=bindparam("k_price"), version=g.version + 1, updated_at=now, updated_by=user)
     )  # fmt: skip
     params = [
-        {"k_seller": o.key[0], "k_product": o.key[1], "k_grade": o.key[2],
-         "k_country": o.key[3], "k_version": (o.version or 0) - 1, "k_price": o.price}
+        {"k_seller": o.key.seller, "k_product": o.key.product, "k_grade": o.key.grade,
+         "k_country": o.key.country, "k_version": (o.version or 0) - 1, "k_price": o.price}
         for o in edits
     ]  # fmt: skip
     if conn.execute(statement, params).rowcount != len(edits):
@@ -267,9 +272,10 @@ def apply_edits(
 def _audit_row(
     outcome: Outcome, user: str, request_id: str | None, now: dt.datetime
 ) -> dict[str, object]:
-    seller_id, product_id, grade, country = outcome.key
+    key = outcome.key
     return {
-        "seller_id": seller_id, "product_id": product_id, "grade": grade, "country": country,
+        "seller_id": key.seller, "product_id": key.product, "grade": key.grade,
+        "country": key.country,
         "old_price": outcome.old_price, "new_price": outcome.price, "changed_by": user,
         "changed_at": now, "source": SOURCE, "request_id": request_id, "reason": outcome.reason,
     }  # fmt: skip

@@ -12,23 +12,34 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from sheets_sync.config import Settings
 
-Key = tuple[str, str, str, str]
-"""``(seller_id, product_id, grade, country)``: a ``price_grid`` primary key."""
+
+class PricingKey(NamedTuple):
+    """A listing: a ``price_grid`` primary key, read by name rather than by position.
+
+    Still a tuple (hashing, equality, unpacking, SQL ``IN`` lists): a row's key
+    cells and a database row's key compare equal field by field.
+    """
+
+    seller: str
+    product: str
+    grade: str
+    country: str
+
 
 KEY_HEADERS = ("Seller ID", "Product ID", "Grade", "Country")
-"""The Pricing tab's columns holding a row's :data:`Key`, in key order."""
+"""The Pricing tab's columns holding a row's :class:`PricingKey`, in key order."""
 
 Group = tuple[str, str, str]
 """``(seller_id, product_id, country)``: the grades whose order a push keeps."""
 
 
-def group_of(key: Key) -> Group:
-    return (key[0], key[1], key[3])
+def group_of(key: PricingKey) -> Group:
+    return (key.seller, key.product, key.country)
 
 
 def money(value: Decimal | None) -> str:
@@ -42,8 +53,8 @@ def short(value: Any, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-def describe_key(key: Key) -> str:
-    return f"{key[0]} × {key[1]} × {key[2]} × {key[3]}"
+def describe_key(key: PricingKey) -> str:
+    return f"{key.seller} × {key.product} × {key.grade} × {key.country}"
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,7 @@ class SheetRow:
     """
 
     row: int
-    key: Key
+    key: PricingKey
     new_price: Any
     reason: Any = None
     version: Any = None
@@ -80,7 +91,7 @@ class LastChange:
 class Listing:
     """A ``price_grid`` row as the push found it."""
 
-    key: Key
+    key: PricingKey
     price: Decimal
     version: int
     updated_at: dt.datetime
@@ -134,7 +145,7 @@ class Outcome:
     """A `New price` typed on the row after the push read it: left there, waiting."""
 
     @property
-    def key(self) -> Key:
+    def key(self) -> PricingKey:
         return self.row.key
 
     @property

@@ -32,15 +32,16 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from sheets_sync import db, runs
+from sheets_sync import db
 from sheets_sync.backends.base import SheetBackend, WriteReport, WrittenTab
 from sheets_sync.config import Settings
 from sheets_sync.destinations import open_destination
 from sheets_sync.errors import PricingError, SheetsSyncError
+from sheets_sync.jobs import runs
 from sheets_sync.locks import destination_lock
-from sheets_sync.pricing import sheet
 from sheets_sync.pricing.apply import decide_and_apply
 from sheets_sync.pricing.model import Kind, Outcome, Rules, SheetRow
+from sheets_sync.pricing.sheet import TITLE, read_edits, write_back
 from sheets_sync.pricing.validate import screen
 
 KIND = "pricing"
@@ -91,11 +92,11 @@ class PushSummary:
     def describe(self) -> str:
         """``Pricing: 3 applied, 1 rejected, 0 conflicts, 0 unchanged`` (Sync Status)."""
         if not self.outcomes:
-            return f"{sheet.TITLE}: nothing to push (no New price typed)"
+            return f"{TITLE}: nothing to push (no New price typed)"
         counts = Counter(o.kind for o in self.outcomes)
         lost = len(self.not_written_back)
         return (
-            f"{sheet.TITLE}: {counts[Kind.APPLIED]} applied, {counts[Kind.REJECTED]} rejected, "
+            f"{TITLE}: {counts[Kind.APPLIED]} applied, {counts[Kind.REJECTED]} rejected, "
             f"{counts[Kind.CONFLICT]} conflicts, {counts[Kind.UNCHANGED]} unchanged"
             + (f", {lost} not written back (rows moved or deleted)" if lost else "")
         )
@@ -115,10 +116,10 @@ class PushSummary:
 
 
 def _row_dict(outcome: Outcome) -> dict[str, Any]:
-    seller_id, product_id, grade, country = outcome.key
+    key = outcome.key
     return {
-        "row": outcome.row_now or outcome.row.row, "seller_id": seller_id,
-        "product_id": product_id, "grade": grade, "country": country,
+        "row": outcome.row_now or outcome.row.row, "seller_id": key.seller,
+        "product_id": key.product, "grade": key.grade, "country": key.country,
         "outcome": outcome.kind.value,
         "price": None if outcome.price is None else str(outcome.price),
         "version": outcome.version, "status": outcome.status(),
@@ -164,7 +165,7 @@ def push_pricing(
         _push(engine, settings, backend, summary)
         return summary
     summary.run_id = runs.queue_run(
-        engine, backend.destination, trigger, summary.user, [sheet.TITLE], kind=KIND
+        engine, backend.destination, trigger, summary.user, [TITLE], kind=KIND
     )
     lock = destination_lock(
         engine, backend.destination, f"pricing push ({trigger}) by {summary.user}",
@@ -190,7 +191,7 @@ def _request_id() -> str:
 
 def _push(engine: Engine, settings: Settings, backend: SheetBackend, summary: PushSummary) -> None:
     started = time.perf_counter()
-    rows, read = sheet.read_edits(backend)
+    rows, read = read_edits(backend)
     summary.api_calls += read.api_calls
     summary.bytes_sent += read.bytes_sent
     summary.phases["read"] = time.perf_counter() - started
@@ -207,7 +208,7 @@ def _push(engine: Engine, settings: Settings, backend: SheetBackend, summary: Pu
         return
     started = time.perf_counter()
     try:
-        written = sheet.write_back(backend, summary.outcomes)
+        written = write_back(backend, summary.outcomes)
     except (SheetsSyncError, OSError) as error:
         raise _write_back_failed(summary, error) from error
     summary.phases["write"] = time.perf_counter() - started
@@ -240,6 +241,6 @@ def _write_back_failed(summary: PushSummary, error: Exception) -> PricingError:
 
 
 def _report(summary: PushSummary) -> WriteReport:
-    tab = WrittenTab(sheet.TITLE, len(summary.outcomes), summary.cells_written)
+    tab = WrittenTab(TITLE, len(summary.outcomes), summary.cells_written)
     tab.write_seconds = summary.phases.get("write", 0.0)
     return WriteReport([tab], summary.api_calls, summary.bytes_sent)

@@ -28,7 +28,7 @@ from typing import Any
 
 from sheets_sync.backends.base import CellWrite, ColumnValues, SheetBackend, WriteReport
 from sheets_sync.errors import PricingError
-from sheets_sync.pricing.model import KEY_HEADERS, Key, Kind, Outcome, SheetRow
+from sheets_sync.pricing.model import KEY_HEADERS, Kind, Outcome, PricingKey, SheetRow
 from sheets_sync.pricing.parse import is_blank
 
 TITLE = "Pricing"
@@ -76,9 +76,8 @@ def _edited_rows(read: ColumnValues) -> Iterator[SheetRow]:
         )  # fmt: skip
 
 
-def _key_at(values: dict[str, list[Any]], index: int) -> Key:
-    a, b, c, d = (_key_part(values[h][index]) for h in KEY_HEADERS)
-    return (a, b, c, d)
+def _key_at(values: dict[str, list[Any]], index: int) -> PricingKey:
+    return PricingKey(*(_key_part(values[h][index]) for h in KEY_HEADERS))
 
 
 def _key_part(value: Any) -> str:
@@ -116,14 +115,16 @@ def plan_write_back(outcomes: Sequence[Outcome]) -> Callable[[ColumnValues], lis
     return plan
 
 
-def _rows_by_key(now: ColumnValues) -> dict[Key, list[int]]:
-    rows: dict[Key, list[int]] = defaultdict(list)
+def _rows_by_key(now: ColumnValues) -> dict[PricingKey, list[int]]:
+    rows: dict[PricingKey, list[int]] = defaultdict(list)
     for index in range(now.row_count):
         rows[_key_at(now.values, index)].append(index + 2)
     return rows
 
 
-def _target_row(outcome: Outcome, rows: dict[Key, list[int]], now: ColumnValues) -> int | None:
+def _target_row(
+    outcome: Outcome, rows: dict[PricingKey, list[int]], now: ColumnValues
+) -> int | None:
     """The row holding the outcome's key now; one that could be another's is never chosen.
 
     A row without any key cell can only be the same row, still keyless and

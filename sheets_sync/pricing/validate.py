@@ -34,10 +34,10 @@ from typing import Any
 from sheets_sync.pricing.model import (
     KEY_HEADERS,
     Group,
-    Key,
     Kind,
     Listing,
     Outcome,
+    PricingKey,
     Rules,
     SheetRow,
     describe_key,
@@ -80,10 +80,10 @@ def screen(row: SheetRow, countries: Collection[str] | None) -> str | None:
             return (
                 f"this row's {header} ({short(part)}) is not a listing's; run a sync to restore it"
             )
-    if countries and row.key[3] not in countries:
+    if countries and row.key.country not in countries:
         return (
-            f"this sheet prices only {', '.join(countries)}; {row.key[3]} is another market: "
-            f"clear New price here and push it from the {row.key[3]} sheet"
+            f"this sheet prices only {', '.join(countries)}; {row.key.country} is another "
+            f"market: clear New price here and push it from the {row.key.country} sheet"
         )
     return None
 
@@ -97,7 +97,7 @@ def _control_character(text: str) -> str | None:
 
 
 def assess(
-    rows: Sequence[SheetRow], listings: Mapping[Key, Listing], rules: Rules, user: str
+    rows: Sequence[SheetRow], listings: Mapping[PricingKey, Listing], rules: Rules, user: str
 ) -> list[Outcome]:
     """One outcome per row, in row order; nothing here touches the database."""
     repeated = _repeated(rows)
@@ -111,8 +111,8 @@ def assess(
     return outcomes
 
 
-def _repeated(rows: Sequence[SheetRow]) -> dict[Key, str]:
-    seen: dict[Key, list[int]] = defaultdict(list)
+def _repeated(rows: Sequence[SheetRow]) -> dict[PricingKey, str]:
+    seen: dict[PricingKey, list[int]] = defaultdict(list)
     for row in rows:
         seen[row.key].append(row.row)
     return {
@@ -303,7 +303,7 @@ def _version_mismatch(
     )
 
 
-def _check_grade_order(outcomes: list[Outcome], listings: Mapping[Key, Listing]) -> None:
+def _check_grade_order(outcomes: list[Outcome], listings: Mapping[PricingKey, Listing]) -> None:
     """Reject edits that break grade order after all edits, until none does."""
     while True:
         final = {key: listing.price for key, listing in listings.items()}
@@ -318,17 +318,19 @@ def _check_grade_order(outcomes: list[Outcome], listings: Mapping[Key, Listing])
 
 
 def _grade_breaks(
-    final: Mapping[Key, Decimal], groups: Iterable[Group], edited: Mapping[Key, Outcome]
-) -> dict[Key, str]:
+    final: Mapping[PricingKey, Decimal],
+    groups: Iterable[Group],
+    edited: Mapping[PricingKey, Outcome],
+) -> dict[PricingKey, str]:
     """Edited keys in a pair of active grades where the better one pays less."""
-    by_group: dict[Group, list[Key]] = defaultdict(list)
+    by_group: dict[Group, list[PricingKey]] = defaultdict(list)
     wanted = set(groups)
     for key in final:
         if group_of(key) in wanted and final[key] > 0:
             by_group[group_of(key)].append(key)
-    broken: dict[Key, str] = {}
+    broken: dict[PricingKey, str] = {}
     for keys in by_group.values():
-        ranked = sorted(keys, key=lambda k: GRADE_RANK.get(k[2], 99))
+        ranked = sorted(keys, key=lambda k: GRADE_RANK.get(k.grade, 99))
         for i, better in enumerate(ranked):
             for worse in ranked[i + 1 :]:
                 if final[better] < final[worse]:
@@ -337,20 +339,20 @@ def _grade_breaks(
 
 
 def _blame(
-    broken: dict[Key, str],
-    edited: Mapping[Key, Outcome],
-    final: Mapping[Key, Decimal],
-    better: Key,
-    worse: Key,
+    broken: dict[PricingKey, str],
+    edited: Mapping[PricingKey, Outcome],
+    final: Mapping[PricingKey, Decimal],
+    better: PricingKey,
+    worse: PricingKey,
 ) -> None:
     rule = "a better grade never pays less than a worse one"
     if better in edited and better not in broken:
         broken[better] = (
-            f"grade order: {better[2]} at {final[better]} would pay less than "
-            f"{worse[2]} at {final[worse]} ({rule})"
+            f"grade order: {better.grade} at {final[better]} would pay less than "
+            f"{worse.grade} at {final[worse]} ({rule})"
         )
     if worse in edited and worse not in broken:
         broken[worse] = (
-            f"grade order: {worse[2]} at {final[worse]} would pay more than "
-            f"{better[2]} at {final[better]} ({rule})"
+            f"grade order: {worse.grade} at {final[worse]} would pay more than "
+            f"{better.grade} at {final[better]} ({rule})"
         )
