@@ -35,7 +35,7 @@ from benchlib import scratch_postgres
 from rich.console import Console
 from rich.table import Table
 
-from sheets_sync import db
+from sheets_sync import db_init
 from sheets_sync.db import make_engine
 from sheets_sync.demo import MONEY_COLUMNS, DemoSpec, DemoSummary, build_frames, generate
 
@@ -62,7 +62,7 @@ def run_baseline(url: str, spec: DemoSpec) -> tuple[float, float]:
     """Generation seconds, then ``to_sql`` load seconds, into a fresh schema."""
     engine = make_engine(url)
     try:
-        db.init_db(engine)
+        db_init.init_db(engine)
         started = time.perf_counter()
         frames = build_frames(spec)
         generated = time.perf_counter()

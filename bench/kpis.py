@@ -44,7 +44,8 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from sheets_sync import facts  # noqa: E402
-from sheets_sync.db import init_db, make_engine  # noqa: E402
+from sheets_sync.db import make_engine  # noqa: E402
+from sheets_sync.db_init import init_db  # noqa: E402
 from sheets_sync.demo import DemoSpec, generate  # noqa: E402
 from sheets_sync.demo.load import _indexes_rebuilt  # noqa: E402
 from sheets_sync.kpis.registry import query_columns  # noqa: E402

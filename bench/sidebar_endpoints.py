@@ -41,6 +41,7 @@ from sheets_sync import schema
 from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
+from sheets_sync.db_init import init_db
 from webhook import create_app
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -53,7 +54,7 @@ MARKETS = ["FR", "DE", "ES", "IT", "NL", "BE", "PT", "AT", "PL", "SE"]
 def seed(url: str, rows: int) -> None:
     """``rows`` runs over the 50 sheets, newest now; 500 sellers; 2,000 alerts of every scope."""
     engine = make_engine(url)
-    schema.create_all(engine)
+    init_db(engine)
     runs = (
         {"run_id": f"00000000-0000-4000-8000-{i:012d}", "kind": "sync",
          "spreadsheet": f"gsheets:{SHEETS[i % 50]}", "trigger": "cron", "requested_by": "cron",

@@ -227,16 +227,22 @@ def _unreadable(conn: Connection, table: Table, column: str) -> bool:
     return False
 
 
-def init_db(engine: Engine) -> None:
-    """Create the schema if missing (idempotent, never drops data)."""
-    check_connection(engine)
-    schema.create_all(engine)
-
-
 def missing_tables(engine: Engine) -> list[str]:
     """Tables of the schema the database does not have yet."""
     present = set(inspect(engine).get_table_names())
     return [t for t in schema.metadata.tables if t not in present]
+
+
+def missing_columns(engine: Engine) -> list[str]:
+    """``table.column`` of each :data:`~sheets_sync.schema.ADDED_COLUMNS` entry an existing
+    table lacks."""
+    inspector = inspect(engine)
+    present = set(inspector.get_table_names())
+    missing = []
+    for table, column in schema.ADDED_COLUMNS:
+        if table in present and column not in {c["name"] for c in inspector.get_columns(table)}:
+            missing.append(f"{table}.{column}")
+    return missing
 
 
 def require_schema(engine: Engine) -> None:
@@ -260,7 +266,7 @@ def require_schema(engine: Engine) -> None:
             f"{describe(engine)} has no table(s) {', '.join(missing)}; "
             "run `sheets-sync init-db` (or `sheets-sync demo-data`) first."
         )
-    columns = schema.missing_columns(engine)
+    columns = missing_columns(engine)
     if columns:
         raise SchemaError(
             f"{describe(engine)} has no column(s) {', '.join(columns)}, added since it was "

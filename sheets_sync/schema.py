@@ -3,6 +3,10 @@
 Table and column names are a contract (tests, the sheets and users' own SQL
 rely on them). The same metadata creates identical schemas on SQLite and
 PostgreSQL. Timestamps are stored as naive UTC; money is NUMERIC(10,2).
+
+Table metadata only: creating the tables, adding columns and installing the
+facts triggers is :mod:`sheets_sync.db_init`'s, so this module, the bottom of
+the house, imports nothing of ours.
 """
 
 from __future__ import annotations
@@ -25,12 +29,9 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
-    exc,
     false,
-    inspect,
     text,
 )
-from sqlalchemy.engine import Engine
 
 metadata = MetaData()
 
@@ -367,46 +368,5 @@ DATA_TABLES: tuple[Table, ...] = (
 
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("price_changes", "trace_id"),)
 """Nullable columns added to a table after it first shipped: ``sheets-sync init-db`` adds
-each one to a database made before it (``create_all`` makes missing tables, not columns)."""
-
-
-def create_all(engine: Engine) -> None:
-    """Create missing tables, indexes and :data:`ADDED_COLUMNS`; never drops or alters data."""
-    metadata.create_all(engine, checkfirst=True)
-    add_missing_columns(engine)
-    from sheets_sync.facts.triggers import install_triggers  # the triggers need the tables
-
-    install_triggers(engine)
-
-
-def missing_columns(engine: Engine) -> list[str]:
-    """``table.column`` of each :data:`ADDED_COLUMNS` entry an existing table lacks."""
-    inspector = inspect(engine)
-    present = set(inspector.get_table_names())
-    missing = []
-    for table, column in ADDED_COLUMNS:
-        if table in present and column not in {c["name"] for c in inspector.get_columns(table)}:
-            missing.append(f"{table}.{column}")
-    return missing
-
-
-def add_missing_columns(engine: Engine) -> list[str]:
-    """``ALTER TABLE … ADD COLUMN`` for each missing added column (nullable: no rewrite).
-
-    Two ``init-db`` at once may both find a column missing: PostgreSQL's ``IF NOT
-    EXISTS`` makes the second a no-op, and on SQLite its "duplicate column" is taken
-    as done.
-    """
-    added = []
-    for name in missing_columns(engine):
-        table, column = name.split(".")
-        kind = metadata.tables[table].c[column].type.compile(dialect=engine.dialect)
-        guard = "IF NOT EXISTS " if engine.dialect.name == "postgresql" else ""
-        try:
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {guard}{column} {kind}")
-        except exc.OperationalError as error:
-            if "duplicate column" not in str(error.orig):
-                raise
-        added.append(name)
-    return added
+each one to a database made before it (creating tables makes missing tables, not columns;
+:func:`sheets_sync.db_init.init_db`)."""

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
-from sheets_sync import schema
 from sheets_sync.db import make_engine
+from sheets_sync.db_init import init_db
 
 pytest_plugins = [
     "fixtures_emulator",
@@ -79,7 +79,7 @@ def db_url(db_kind: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[s
         url = request.getfixturevalue("pg_session_url")
         _reset_postgres(url)
     engine = make_engine(url)
-    schema.create_all(engine)
+    init_db(engine)
     engine.dispose()
     yield url
 
@@ -109,7 +109,7 @@ def module_engine(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
             conn.execute(text(f'CREATE SCHEMA "{name}"'))
         engine = create_engine(url, connect_args={"options": f"-c search_path={name}"})
-    schema.create_all(engine)
+    init_db(engine)
     yield engine
     engine.dispose()
 

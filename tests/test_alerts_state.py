@@ -23,7 +23,7 @@ from kpi_data import frame, load, records
 from sqlalchemy import delete, inspect, select
 from sqlalchemy.engine import Engine
 
-from sheets_sync import db, schema
+from sheets_sync import db, db_init, schema
 from sheets_sync.alerts.run import EVALUATION_LOCK, evaluate_and_notify
 from sheets_sync.cli import main
 from sheets_sync.config import Settings
@@ -256,7 +256,7 @@ def test_init_db_adds_the_alert_tables_to_an_older_database(engine):
     schema.alerts.drop(engine)
     with pytest.raises(db.DatabaseError, match=r"no table.*alerts.*sheets-sync init-db"):
         db.require_schema(engine)
-    db.init_db(engine)
+    db_init.init_db(engine)
     db.require_schema(engine)
     assert {"alerts", "alert_notifications"} <= set(inspect(engine).get_table_names())
 

@@ -28,6 +28,7 @@ from sheets_sync.backends.xlsx.backend import XlsxBackend
 from sheets_sync.cli.sync_commands import print_summary
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
+from sheets_sync.db_init import init_db
 from sheets_sync.errors import DestinationError, LimitError, TransientSheetsAPIError
 from sheets_sync.frame import TabFrame
 from sheets_sync.limits import GOOGLE_MAX_CELLS
@@ -41,7 +42,7 @@ LAST_DAY = dt.date(2025, 3, 20)
 @pytest.fixture(scope="module")
 def kpi_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('kpi') / 'tradein.db'}")
-    schema.create_all(engine)
+    init_db(engine)
     kpi_data.load(engine, kpi_data.random_orders(400, START, 21))
     return engine
 

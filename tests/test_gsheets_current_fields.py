@@ -29,10 +29,10 @@ from pricing_sheets import TeamSheet, settings_for
 from sqlalchemy.engine import Engine
 
 import sheets_emulator
-from sheets_sync import schema
 from sheets_sync.backends.gsheets.current import DEPRECATED_COLOURS
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
+from sheets_sync.db_init import init_db
 from sheets_sync.pricing.push import push_pricing
 from sheets_sync.sync import run_sync
 
@@ -61,7 +61,7 @@ class Shop:
 def shop(tmp_path: Path, emulator: Any, gspread_client: gspread.Client) -> Shop:
     url = f"sqlite:///{tmp_path / 'tradein.db'}"
     engine = make_engine(url)
-    schema.create_all(engine)
+    init_db(engine)
     load_pricing(engine)
     spreadsheet = gspread_client.create("Trade-In Ops")
     return Shop(engine, settings_for(url, emulator), spreadsheet)

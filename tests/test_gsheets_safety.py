@@ -34,6 +34,7 @@ from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
 from sheets_sync.backends.gsheets.session import google_session
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
+from sheets_sync.db_init import init_db
 from sheets_sync.errors import DestinationError, ShrinkError
 from sheets_sync.frame import TabFrame
 from sheets_sync.sync import run_sync
@@ -453,7 +454,7 @@ def test_a_run_from_an_empty_database_over_a_populated_sheet_writes_nothing(
     daily_sync(kpi_db, backend(emulator, sheet.id), LAST_DAY)
     before = values(sheet, "KPI Daily")
     empty = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    schema.create_all(empty)
+    init_db(empty)
     start = controls.counters()
     message = rf"^tab 'KPI Daily': this sync would remove {len(before) - 1} of its"
     with pytest.raises(ShrinkError, match=message):

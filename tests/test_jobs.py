@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from sheets_sync import runs, schema
 from sheets_sync.config import Settings
+from sheets_sync.db_init import init_db
 from sheets_sync.errors import ConfigError
 from sheets_sync.jobs import (
     InProcessExecutor,
@@ -401,7 +402,7 @@ def test_refreshes_asking_together_share_one_read_and_each_joins_a_live_run(
     engine, settings
 ) -> None:
     """Concurrent joins are answered by shared reads, each taken after its caller asked."""
-    schema.create_all(engine)
+    init_db(engine)
     running = queue_or_join(engine, settings, SHEET, trigger="api")
     other = queue_or_join(engine, settings, "gsheets:0ZyXwVuTsRqPoNmLkJiH", trigger="api")
     found: list[tuple[str, bool]] = []

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
 from sheets_sync.config import Settings
+from sheets_sync.db_init import init_db
 from sheets_sync.errors import BusyError, ConfigError, TransientError
 from sheets_sync.locks import (
     RUN_SESSION,
@@ -253,7 +254,7 @@ def test_a_live_sqlite_lease_is_not_taken_over(tmp_path: Path) -> None:
     from sheets_sync.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'l.db'}")
-    schema.create_all(engine)
+    init_db(engine)
     soon = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=5)
     with engine.begin() as conn:
         conn.execute(

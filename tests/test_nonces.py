@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
 from sheets_sync.db import make_engine
+from sheets_sync.db_init import init_db
 from sheets_sync.errors import DatabaseError
 from sheets_sync.nonces import NonceLedger, NonceSweep, forget_expired
 
@@ -32,7 +33,7 @@ def later() -> int:
 
 @pytest.fixture
 def ledger_engine(engine: Engine) -> Engine:
-    schema.create_all(engine)
+    init_db(engine)
     return engine
 
 

@@ -8,7 +8,7 @@ import pytest
 from helpers import ORDER_COLUMNS
 from sqlalchemy import insert, inspect, select
 
-from sheets_sync import db, schema
+from sheets_sync import db, db_init, schema
 
 CONTRACT_COLUMNS = {
     "sellers": ["seller_id", "name", "country", "status", "created_at", "onboarded_at"],
@@ -58,8 +58,8 @@ def test_init_db_twice_keeps_data(engine):
                 seller_id="S1", name="Acme", country="FR", status="active", created_at=now
             )
         )
-    db.init_db(engine)
-    db.init_db(engine)
+    db_init.init_db(engine)
+    db_init.init_db(engine)
     with engine.connect() as conn:
         assert conn.execute(select(schema.sellers.c.name)).scalars().all() == ["Acme"]
 
@@ -131,7 +131,7 @@ def test_init_db_adds_the_lock_table_to_an_older_database(engine):
         )
     with pytest.raises(db.DatabaseError, match=r"no table.*sync_locks.*sheets-sync init-db"):
         db.require_schema(engine)
-    db.init_db(engine)
+    db_init.init_db(engine)
     db.require_schema(engine)
     columns = {c["name"] for c in inspect(engine).get_columns("sync_locks")}
     assert {"destination", "owner", "run_id", "host", "pid", "acquired_at", "expires_at"} <= columns

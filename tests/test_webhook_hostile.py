@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, inspect, select, text
 
-from sheets_sync import db, schema
+from sheets_sync import db, db_init, schema
 from sheets_sync.cli import main
 from sheets_sync.db import make_engine
 from webhook import create_app, runtime
@@ -371,7 +371,7 @@ def test_a_table_dropped_while_the_service_runs_is_503_naming_init_db(
     engine.dispose()
     assert_no_schema(app, call(app, method, target, body, "hmac"))
     engine = make_engine(db_url)
-    db.init_db(engine)  # the administrator's fix; the service recovers by itself
+    db_init.init_db(engine)  # the administrator's fix; the service recovers by itself
     engine.dispose()
     assert call(app, method, target, body, "hmac").status_code in (200, 202)
 
@@ -396,7 +396,7 @@ def test_a_database_made_before_the_trace_column_is_503_until_init_db(
     try:
         for method, target, body in ENDPOINTS:
             assert_no_schema(app, call(app, method, target, body, "token"))
-        db.init_db(engine)
+        db_init.init_db(engine)
         assert call(app, *ENDPOINTS[0], "token").status_code == 200
     finally:
         close(app)
@@ -414,12 +414,12 @@ def test_init_db_adds_the_trace_column_and_keeps_the_audit(db_url, runner) -> No
     }  # fmt: skip
     with engine.begin() as conn:
         conn.execute(insert(schema.price_changes), [row])
-    assert schema.missing_columns(engine) == ["price_changes.trace_id"]
+    assert db.missing_columns(engine) == ["price_changes.trace_id"]
     for _ in range(2):  # idempotent
         result = runner.invoke(main, ["init-db", "--database-url", db_url])
         assert result.exit_code == 0, result.output
-        assert schema.missing_columns(engine) == []
-    assert schema.add_missing_columns(engine) == []
+        assert db.missing_columns(engine) == []
+    assert db_init.add_missing_columns(engine) == []
     db.require_schema(engine)
     columns = {c["name"]: c for c in inspect(engine).get_columns("price_changes")}
     assert columns["trace_id"]["nullable"] is True

@@ -18,7 +18,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from sheets_sync import db
+from sheets_sync import db, db_init
 from sheets_sync.cli import AppContext, database_option, main, pass_app
 from sheets_sync.cli.params import PastDay
 from sheets_sync.demo import DemoSpec, DemoSummary, ProgressCallback, generate, yesterday_utc
@@ -35,7 +35,7 @@ def init_db(app: AppContext) -> None:
     Example:
         sheets-sync init-db --database-url postgresql+psycopg://postgres@127.0.0.1:5432/tradein
     """
-    db.init_db(app.engine)
+    db_init.init_db(app.engine)
     click.echo(f"Schema ready in {db.describe(app.engine)}.")
 
 

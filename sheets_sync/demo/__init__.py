@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from sheets_sync import db
+from sheets_sync import db, db_init
 from sheets_sync.demo.frames import MONEY_COLUMNS, build_frames
 from sheets_sync.demo.load import (
     ProgressCallback,
@@ -95,7 +95,7 @@ def generate(
     a failure leaves the previous data intact.
     """
     report = progress or _no_progress
-    db.init_db(engine)
+    db_init.init_db(engine)
     if not replace:
         with engine.connect() as conn:
             refuse_existing(conn)

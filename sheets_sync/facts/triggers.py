@@ -118,6 +118,6 @@ def drop_triggers(conn: Connection) -> None:
 
 
 def install_triggers(engine: Engine) -> None:
-    """Create the triggers in their own transaction (``schema.create_all`` calls this)."""
+    """Create the triggers in their own transaction (``init_db`` calls this)."""
     with engine.begin() as conn:
         create_triggers(conn)

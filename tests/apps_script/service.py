@@ -42,8 +42,8 @@ from pricing_sheets import TeamSheet, settings_for  # noqa: E402
 
 from sheets_emulator.client import emulator_client  # noqa: E402
 from sheets_emulator.server import EmulatorServer  # noqa: E402
-from sheets_sync import schema  # noqa: E402
 from sheets_sync.db import make_engine  # noqa: E402
+from sheets_sync.db_init import init_db  # noqa: E402
 from sheets_sync.locks import destination_lock  # noqa: E402
 from sheets_sync.sync import run_sync  # noqa: E402
 
@@ -80,7 +80,7 @@ class World:
     def __init__(self, workdir: Path) -> None:
         self.db_url = f"sqlite:///{workdir / 'tradein.db'}"
         engine = make_engine(self.db_url)
-        schema.create_all(engine)
+        init_db(engine)
         load_small_dataset(engine)
         engine.dispose()
         self.emulator = EmulatorServer(port=0).start()
