@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.engine import Connection
 
+from sheets_sync.clock import as_date
 from sheets_sync.db import bad_timestamp_error
 from sheets_sync.errors import ConfigError, DataError, ShrinkError
 from sheets_sync.frame import TabFrame
@@ -102,7 +103,7 @@ def _event_maxima(conn: Connection, maxima: list[Any]) -> list[dt.date]:
         values = conn.execute(select(*maxima)).one()
     except ValueError as err:  # SQLite keeps text in a DATETIME column; reading it fails
         raise bad_timestamp_error(conn, tradein_orders, ORDER_EVENTS, err) from err
-    return [_as_date(value) for value in values if value is not None]
+    return [as_date(value) for value in values if value is not None]
 
 
 def _orders_after(conn: Connection, day: dt.date) -> int:
@@ -110,15 +111,6 @@ def _orders_after(conn: Connection, day: dt.date) -> int:
     cutoff = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
     late = or_(*(tradein_orders.c[c] >= cutoff for c in ORDER_EVENTS))
     return int(conn.execute(select(func.count()).where(late)).scalar_one())
-
-
-def _as_date(value: object) -> dt.date:
-    """A day from what the driver returned (PostgreSQL: a datetime; SQLite: maybe ISO text)."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.datetime.fromisoformat(str(value)).date()
 
 
 def check_unique_keys(frames: Sequence[TabFrame]) -> None:
