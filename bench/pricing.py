@@ -49,8 +49,8 @@ from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
 from sheets_sync.demo import generate
 from sheets_sync.demo.spec import DemoSpec
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.pricing.push import push_pricing
-from sheets_sync.sync import run_sync
 
 END = dt.date(2025, 6, 30)
 PG_ADMIN_URL = os.environ.get(
@@ -103,7 +103,7 @@ def bench(kind: str, url: str, orders: int, edits: int, rounds: int) -> dict[str
         client = emulator_client(url)
         sheet_id = client.create("Trade-In Ops").id
         settings = Settings.load(environ={}, database_url=db_url, sheets_api_url=url)
-        run_sync(engine, settings, f"gsheets:{sheet_id}", tabs=["Pricing"])
+        sync_now(engine, settings, f"gsheets:{sheet_id}", tabs=["Pricing"])
         runs = [one_round(engine, settings, client, sheet_id, url, edits) for _ in range(rounds)]
         rows = listings(engine)
         engine.dispose()

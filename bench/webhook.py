@@ -63,8 +63,8 @@ from benchlib import free_port, scratch_postgres, start_emulator, tool, wait_up
 from sqlalchemy import create_engine, select
 
 from sheets_emulator.client import emulator_client
-from sheets_sync import runs
 from sheets_sync.db import make_engine
+from sheets_sync.jobs import runs
 from sheets_sync.schema import sync_runs as table
 
 SECRET = "bench-" + "s" * 40

@@ -90,15 +90,16 @@ class Settings:
     job_workers: int = 4
     """Threads of the webhook's in-process executor: syncs running at once per process."""
     job_processes: bool = False
-    """Run those syncs in child processes at a lower CPU priority (sheets_sync/sync_processes.py),
+    """Run those syncs in child processes at a lower CPU priority (sheets_sync/jobs/processes.py),
     so a sync never holds the GIL or the CPU that the requests need."""
     job_timeout_seconds: float = 900.0
-    """A queued run not started within this is taken for dead and marked failed (jobs.py)."""
+    """A queued run not started within this is taken for dead and marked failed (jobs/queue.py)."""
     min_sync_interval_seconds: float = 0.0
     """The in-process executor starts a spreadsheet's next run no sooner than this after its
     last one started (app.yaml: 6, the pace queue.yaml gives Cloud Tasks); refreshes arriving
     meanwhile join the waiting run. 0: at once."""
-    # Cloud Tasks executor (docs/design.md §8, sheets_sync/tasks.py): on when the queue is set.
+    # Cloud Tasks executor (docs/design.md §8, sheets_sync/jobs/cloud_tasks.py): on when the
+    # queue is set.
     tasks_queue: str | None = None
     """``projects/P/locations/L/queues/Q``: refreshes go through this queue."""
     tasks_target_url: str | None = None

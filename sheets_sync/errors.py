@@ -35,17 +35,11 @@ class BusyError(TransientError):
 class RunChanged(SheetsSyncError):
     """A queued run was no longer queued as read when its runner went to start it.
 
-    Raised by :func:`sheets_sync.sync.run_sync` instead of starting it: another
-    delivery started (or finished) the run, or a refresh widened its tabs while it
-    waited. The runner reads the run again (:func:`sheets_sync.jobs.run_queued`).
-    """
-
-
-class NotStarted(SheetsSyncError):
-    """A queued run could not start (lock busy, database gone) and was left queued.
-
-    Raised by ``run_sync(..., fail_unstarted=False)`` from the cause, so the
-    runner decides: retry later, fail it, or see that another delivery took it.
+    Another delivery started (or finished) the run, or a refresh widened its tabs
+    while it waited. The queued runner reads the run again and raises this only
+    after :data:`sheets_sync.jobs.run.MAX_CLAIMS` tries
+    (:func:`sheets_sync.jobs.run.run_queued`); the CLI's run, widened while it
+    waited for the lock, raises it at once (:func:`sheets_sync.jobs.run.sync_now`).
     """
 
 

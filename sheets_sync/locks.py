@@ -21,7 +21,7 @@ dropped) fails with a :class:`BusyError` too rather than report a clean write.
 A run is alive exactly while it holds its lock (:func:`run_holds_lock`): the
 lock is taken, its owner recorded with it, before the run is marked running,
 so a ``running`` run whose lock is free is a dead one (killed, crashed) and
-is failed rather than joined (:mod:`sheets_sync.jobs`). On PostgreSQL the
+is failed rather than joined (:mod:`sheets_sync.jobs.queue`). On PostgreSQL the
 owner is the lock's session itself: it is named after the run
 (``application_name``) before it takes the lock, and the name and the lock
 end together with the session.

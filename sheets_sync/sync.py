@@ -5,9 +5,12 @@ templates once, computes every selected tab's frame, then hands them over in
 one ``write_tabs`` call. The backend, which alone knows what its destination
 already holds, fits them to the limits before its first write (truncating a
 window only where the template allows it) and reports what it wrote; the
-result and ``sync_runs`` are built from that report. Every run is recorded in
-``sync_runs``; the run is marked running before the frames are computed, so
-the ``Sync Status`` tab shows the run writing it.
+result is built from that report.
+
+One sync, not a run's life: it writes nothing to ``sync_runs``. The job layer
+(:mod:`sheets_sync.jobs.run`) records the run, claims it (marked running before
+the frames are computed, so the ``Sync Status`` tab shows the run writing it),
+calls :func:`run_sync` and records its end from the result.
 """
 
 from __future__ import annotations
@@ -23,16 +26,14 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection, Engine
 
-from sheets_sync import db, runs
+from sheets_sync import db
 from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import SheetBackend, WriteOptions, WriteReport, WrittenTab
 from sheets_sync.config import Settings
 from sheets_sync.destinations import open_destination
-from sheets_sync.errors import ConfigError, NotStarted, RunChanged
+from sheets_sync.errors import ConfigError
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import AsOf, check_unique_keys, resolve_as_of
-from sheets_sync.jobs import fail_dead_running
-from sheets_sync.locks import destination_lock
 from sheets_sync.templates import TabTemplate, load_templates
 
 
@@ -146,107 +147,63 @@ def select_templates(
     return [t for title, t in templates.items() if title in wanted]
 
 
-def run_sync(
+@dataclass(frozen=True)
+class SyncPlan:
+    """What one sync writes where, settled before any run is recorded.
+
+    Planning raises the usage errors (unknown tab, bad destination, uninitialised
+    database), so a run is recorded only for a sync that can start.
+    """
+
+    backend: SheetBackend
+    templates: list[TabTemplate]
+
+    @property
+    def destination(self) -> str:
+        return self.backend.destination
+
+    @property
+    def titles(self) -> list[str]:
+        return [t.title for t in self.templates]
+
+
+def plan_sync(
     engine: Engine,
     settings: Settings,
     destination: str | SheetBackend,
     tabs: Sequence[str] | None = None,
-    trigger: str = "cli",
-    requested_by: str | None = None,
-    progress: Progress | None = None,
-    as_of: dt.date | None = None,
-    filters: Mapping[str, tuple[str, ...]] | None = None,
-    run_id: str | None = None,
-    allow_shrink: bool = False,
-    adopt: bool = False,
-    fail_unstarted: bool = True,
-) -> SyncResult:
-    """Compute and write the selected tabs; record the run; raise on failure.
-
-    ``run_id`` lets a caller that queued the run already (the webhook) have it
-    picked up here; otherwise a run is queued now. Usage errors (unknown tab,
-    bad destination, uninitialised database) are raised before any run is
-    recorded; anything failing after that is recorded as failed and re-raised.
-    ``allow_shrink`` and ``adopt`` lift two guards of the team's sheet for this
-    run (see :class:`WriteOptions`).
-
-    One run per destination at a time (:mod:`sheets_sync.locks`): the run stays
-    ``queued`` while it waits for another run on the same destination, so the
-    webhook joins it instead of queueing a twin; it is marked running, written
-    and marked done (succeeded or failed) under the lock, so the next run's
-    ``Sync Status`` already shows it finished, and a ``running`` run without its
-    lock is a dead one. The lock is taken in the run's name *before* the run is
-    marked running, so a live run is never taken for dead; holding it, the run
-    first fails the destination's runs still marked running, whose process was
-    killed while it held the lock (:func:`sheets_sync.jobs.fail_dead_running`).
-    A wait that runs out is recorded as failed with the :class:`BusyError`
-    naming the holder, and a queued row never stays behind — unless
-    ``fail_unstarted`` is False (:func:`sheets_sync.jobs.run_queued`): then a run
-    that could not start (lock busy, database gone) stays queued and
-    :class:`NotStarted` is raised from the cause.
-
-    A run queued by the caller starts only if it is still queued with the tabs
-    the caller passed (:func:`runs.claim_run`); otherwise :class:`RunChanged`
-    is raised and the run is left as it is.
-    """
+) -> SyncPlan:
+    """The templates of ``tabs`` (all when None) and the destination's opened backend."""
     selected = select_templates(load_all_templates(settings), tabs)
     backend = (
         open_destination(destination, settings) if isinstance(destination, str) else destination
     )
     db.require_schema(engine)
-    titles = [t.title for t in selected]
-    claim_tabs = tabs or None
-    if run_id is None:
-        run_id = runs.queue_run(engine, backend.destination, trigger, requested_by, titles)
-        claim_tabs = titles
-    lock = destination_lock(
-        engine,
-        backend.destination,
-        f"{trigger} by {requested_by}" if requested_by else trigger,
-        run_id=run_id,
-        wait_seconds=settings.lock_wait_seconds,
-        lease_seconds=settings.lock_lease_seconds,
-    )
-    started = recorded = False
-    try:
-        with lock:
-            fail_dead_running(engine, settings, backend.destination)  # killed while holding it
-            if not runs.claim_run(engine, run_id, claim_tabs):
-                raise RunChanged(f"run {run_id} is no longer queued as read; not started")
-            started = True
-            try:
-                options = WriteOptions(allow_shrink, settings.max_shrink_share, adopt)
-                result = _run(engine, backend, selected, run_id, progress, as_of, filters, options)
-                runs.mark_succeeded(engine, run_id, tabs=titles, written=result.written)
-            except BaseException as error:
-                runs.mark_failed(engine, run_id, error)  # under the lock: never running without it
-                recorded = True
-                raise
-    except RunChanged:
-        raise
-    except BaseException as error:
-        if (started and not recorded) or (not started and fail_unstarted):
-            runs.mark_failed(engine, run_id, error, only_if=None if started else "queued")
-        if not started and not fail_unstarted:
-            raise NotStarted(f"run {run_id} could not start: {error}") from error
-        raise
-    return result
+    return SyncPlan(backend, selected)
 
 
-def _run(
+def run_sync(
     engine: Engine,
-    backend: SheetBackend,
-    selected: Sequence[TabTemplate],
+    plan: SyncPlan,
     run_id: str,
-    progress: Progress | None,
-    as_of: dt.date | None,
-    filters: Mapping[str, tuple[str, ...]] | None,
     options: WriteOptions,
+    progress: Progress | None = None,
+    as_of: dt.date | None = None,
+    filters: Mapping[str, tuple[str, ...]] | None = None,
 ) -> SyncResult:
+    """Compute the plan's tabs and write them in one backend call; record nothing.
+
+    The run's life is the job layer's (:mod:`sheets_sync.jobs.run`): it records
+    the run, claims it under the destination's lock, calls this, and marks the
+    run succeeded or failed before letting the lock go. ``run_id`` only names
+    the run in the result. ``options`` are the guards of the team's sheet this
+    run lifts (see :class:`WriteOptions`).
+    """
     started = time.perf_counter()
     notify = progress or (lambda event: None)
     with engine.connect() as conn:
-        resolved, frames, compute_seconds = _compute(conn, selected, as_of, filters, notify)
+        resolved, frames, compute_seconds = _compute(conn, plan.templates, as_of, filters, notify)
+    backend = plan.backend
     notify(ProgressEvent("write", backend.destination, len(frames), len(frames)))
     written = backend.write_tabs(frames, options)
     for tab in written.tabs:

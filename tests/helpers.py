@@ -124,7 +124,7 @@ class FakeClock:
 
 def wait_until_run_ended(engine: Any, run_id: str, seconds: float = 60) -> dict[str, Any]:
     """The run's row once it is neither queued nor running (an executor runs it elsewhere)."""
-    from sheets_sync import runs
+    from sheets_sync.jobs import runs
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

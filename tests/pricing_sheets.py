@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sheets_sync.backends.base import SheetBackend
 from sheets_sync.config import Settings
 from sheets_sync.destinations import open_destination
-from sheets_sync.sync import run_sync
+from sheets_sync.jobs.run import sync_now
 
 TITLE = "Pricing"
 
@@ -198,7 +198,7 @@ def synced_team(
         spreadsheet = request.getfixturevalue("gspread_client").create("Trade-In Ops")
         settings = settings_for(db_url, emulator)
         sheet = TeamSheet(f"gsheets:{spreadsheet.id}", settings, None)
-    run_sync(engine, settings, sheet.destination, tabs=[TITLE])
+    sync_now(engine, settings, sheet.destination, tabs=[TITLE])
     if request.param == "gsheets":
         sheet.ws = spreadsheet.worksheet(TITLE)
     return sheet

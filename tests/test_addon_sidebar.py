@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 from sidebar_browser import console_errors, missing, open_sidebar, start_browser
 
 from sheets_sync.backends.base import WriteReport, WrittenTab
-from sheets_sync.runs import mark_running, mark_succeeded, queue_run
+from sheets_sync.jobs.runs import mark_running, mark_succeeded, queue_run
 from webhook.auth import ENGINE_KEY
 
 pytestmark = pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)

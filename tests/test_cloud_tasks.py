@@ -26,12 +26,12 @@ from fixtures_tasks import QUEUE, TasksEmulator
 from fixtures_webhook import SECRET, CertsServer, bearer, service_settings, token
 from werkzeug.serving import make_server
 
-from sheets_sync import runs
 from sheets_sync.config import Settings
 from sheets_sync.errors import ConfigError
-from sheets_sync.jobs import Job
+from sheets_sync.jobs import runs
+from sheets_sync.jobs.cloud_tasks import create_task, make_client
+from sheets_sync.jobs.run import Job
 from sheets_sync.locks import destination_lock
-from sheets_sync.tasks import create_task, make_client
 from webhook import create_app
 from webhook.auth import ENGINE_KEY
 

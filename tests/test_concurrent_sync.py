@@ -27,11 +27,12 @@ from gspread.utils import rowcol_to_a1
 from helpers import templates_with_daily_window
 from sqlalchemy.engine import Engine
 
-from sheets_sync import runs
 from sheets_sync.backends.gsheets import GoogleSheetsBackend, RetryingHTTPClient, RetryPolicy
 from sheets_sync.backends.gsheets.session import RewritingSession
 from sheets_sync.config import Settings
-from sheets_sync.sync import SyncResult, load_all_templates, run_sync
+from sheets_sync.jobs import runs
+from sheets_sync.jobs.run import sync_now
+from sheets_sync.sync import SyncResult, load_all_templates
 
 START = dt.date(2025, 3, 1)
 FIRST_DAY = dt.date(2025, 3, 20)
@@ -100,7 +101,7 @@ def test_two_syncs_at_once_keep_keys_unique_and_notes_on_their_rows(
         db_url, emulator, templates_with_daily_window(tmp_path / "templates", 7)
     )
     destination = f"gsheets:{sheet.id}"
-    run_sync(loaded, settings, destination, tabs=[TAB], as_of=FIRST_DAY)
+    sync_now(loaded, settings, destination, tabs=[TAB], as_of=FIRST_DAY)
     template = load_all_templates(settings)[TAB]
     width, key_indexes = len(template.columns), list(template.key_indexes)
     notes = write_team_notes(sheet.worksheet(TAB), width, key_indexes)
@@ -115,7 +116,7 @@ def test_two_syncs_at_once_keep_keys_unique_and_notes_on_their_rows(
             backend = paused_backend(settings, sheet.id, barrier)
             next_day = FIRST_DAY + dt.timedelta(days=2)
             results.append(
-                run_sync(loaded, settings, backend, tabs=[TAB], trigger=trigger, as_of=next_day)
+                sync_now(loaded, settings, backend, tabs=[TAB], trigger=trigger, as_of=next_day)
             )
         except BaseException as error:  # reported below, with the thread's trigger
             errors.append(error)

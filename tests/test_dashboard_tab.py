@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from sheets_sync.backends.xlsx.charts import data_title
 from sheets_sync.config import Settings
-from sheets_sync.sync import run_sync
+from sheets_sync.jobs.run import sync_now
 
 AS_OF = dt.date(2026, 1, 2)
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -32,7 +32,7 @@ def book(engine: Engine, db_url: str, tmp_path: Path) -> Path:
     load(engine, random_orders(300, dt.date(2025, 9, 1), days=124))
     settings = Settings.load(environ={}, database_url=db_url, templates_dir=TEMPLATES)
     path = tmp_path / "ops.xlsx"
-    result = run_sync(engine, settings, f"xlsx:{path}", tabs=["Dashboard"], as_of=AS_OF)
+    result = sync_now(engine, settings, f"xlsx:{path}", tabs=["Dashboard"], as_of=AS_OF)
     assert [t.title for t in result.tabs][:4] == [
         "Dashboard", "KPI Weekly", "KPI Monthly", "Seller Scorecard"
     ]  # fmt: skip
@@ -79,7 +79,7 @@ def test_on_google_sheets_the_dashboard_is_first_with_its_six_charts(
     )
     sheet = gspread_client.create("Ops")
     for _ in range(2):  # a re-sync keeps it first and draws no second copy
-        run_sync(engine, settings, f"gsheets:{sheet.id}", tabs=["Dashboard"], as_of=AS_OF)
+        sync_now(engine, settings, f"gsheets:{sheet.id}", tabs=["Dashboard"], as_of=AS_OF)
     meta = sheet.fetch_sheet_metadata()
     first = min(meta["sheets"], key=lambda s: s["properties"].get("index", 0))
     assert first["properties"]["title"] == "Dashboard"

@@ -18,7 +18,7 @@ import pytest
 from helpers import INJECTION, TEMPLATES, FakeClock, column, shipped_template, tab
 from sqlalchemy.engine import Engine
 
-from sheets_sync import runs, schema
+from sheets_sync import schema
 from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
 from sheets_sync.backends.gsheets.cells import same_cell, to_cell
 from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
@@ -31,8 +31,9 @@ from sheets_sync.db import make_engine
 from sheets_sync.db_init import init_db
 from sheets_sync.errors import DestinationError, LimitError, TransientSheetsAPIError
 from sheets_sync.frame import TabFrame
+from sheets_sync.jobs import runs
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.limits import GOOGLE_MAX_CELLS
-from sheets_sync.sync import run_sync
 from sheets_sync.templates.model import ColumnType, TabTemplate
 
 START = dt.date(2025, 3, 1)
@@ -321,7 +322,7 @@ def synced_db(db_url: str) -> Engine:
 
 
 def sync(engine: Engine, gs: GoogleSheetsBackend, day: dt.date):
-    return run_sync(engine, gs.settings, gs, tabs=["KPI Daily"], as_of=day)
+    return sync_now(engine, gs.settings, gs, tabs=["KPI Daily"], as_of=day)
 
 
 def last_run(engine: Engine) -> dict:
@@ -433,7 +434,7 @@ def test_a_tab_cut_to_fit_beside_other_sheets_is_reported_with_the_rows_it_got(
         sheet.add_worksheet("Archive tail", rows=archive % 100, cols=1)
     gs = backend(emulator, sheet.id)
 
-    result = run_sync(synced_db, truncatable_settings, gs, tabs=["KPI Daily"], as_of=LAST_DAY)
+    result = sync_now(synced_db, truncatable_settings, gs, tabs=["KPI Daily"], as_of=LAST_DAY)
 
     daily_tab = result.tabs[0]
     assert (daily_tab.title, daily_tab.rows, daily_tab.truncated_from) == (

@@ -23,7 +23,7 @@ from sheets_sync.backends.gsheets.state import CHART_KEY
 from sheets_sync.config import Settings
 from sheets_sync.errors import DestinationError
 from sheets_sync.frame import TabFrame
-from sheets_sync.sync import run_sync
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.templates.model import (
     Aggregate,
     Axis,
@@ -326,7 +326,7 @@ def test_a_sync_of_the_board_alone_brings_its_source_and_draws_from_it(
     (tabs / "board.yaml").write_text(BOARD_YAML)
     (tabs / "board.sql").write_text("SELECT 'Orders' AS figure")
     settings = Settings.load(environ={}, templates_dir=tmp_path, sheets_api_url=emulator.url)
-    run_sync(loaded, settings, f"gsheets:{sheet.id}", tabs=["Board"], as_of=LAST_DAY)
+    sync_now(loaded, settings, f"gsheets:{sheet.id}", tabs=["Board"], as_of=LAST_DAY)
     weekly = sheet.worksheet("KPI Weekly").get_all_records()
     sums: dict[str, dict[str, int]] = {}
     for record in weekly:
@@ -339,7 +339,7 @@ def test_a_sync_of_the_board_alone_brings_its_source_and_draws_from_it(
     countries = sorted({c for week in sums.values() for c in week})
     assert got[0] == ["Week", *sorted(sums)]
     assert got[1:] == [[c, *(sums[w].get(c, "") for w in sorted(sums))] for c in countries]
-    run_sync(loaded, settings, f"xlsx:{tmp_path / 'book.xlsx'}", tabs=["Board"], as_of=LAST_DAY)
+    sync_now(loaded, settings, f"xlsx:{tmp_path / 'book.xlsx'}", tabs=["Board"], as_of=LAST_DAY)
     assert load_workbook(tmp_path / "book.xlsx").sheetnames[:2] == ["Board", "KPI Weekly"]
 
 

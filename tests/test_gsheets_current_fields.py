@@ -33,8 +33,8 @@ from sheets_sync.backends.gsheets.current import DEPRECATED_COLOURS
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
 from sheets_sync.db_init import init_db
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.pricing.push import push_pricing
-from sheets_sync.sync import run_sync
 
 DISCOVERY = Path(sheets_emulator.__file__).parent / "discovery" / "sheets.v4.json"
 NEXT_DAY = LAST_DAY + dt.timedelta(days=1)
@@ -54,7 +54,7 @@ class Shop:
         return f"gsheets:{self.spreadsheet.id}"
 
     def sync(self, as_of: dt.date) -> None:
-        run_sync(self.engine, self.settings, self.destination, as_of=as_of)
+        sync_now(self.engine, self.settings, self.destination, as_of=as_of)
 
 
 @pytest.fixture

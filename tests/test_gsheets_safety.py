@@ -37,7 +37,7 @@ from sheets_sync.db import make_engine
 from sheets_sync.db_init import init_db
 from sheets_sync.errors import DestinationError, ShrinkError
 from sheets_sync.frame import TabFrame
-from sheets_sync.sync import run_sync
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.templates.model import ColumnType
 
 EPOCH = dt.date(1899, 12, 30)
@@ -411,7 +411,7 @@ def week_window(tmp_path: Path) -> Path:
 
 
 def daily_sync(engine: Engine, gs: GoogleSheetsBackend, day: dt.date):
-    return run_sync(engine, gs.settings, gs, tabs=["KPI Daily"], as_of=day)
+    return sync_now(engine, gs.settings, gs, tabs=["KPI Daily"], as_of=day)
 
 
 def note_every_row(sheet: gspread.Spreadsheet, title: str) -> int:

@@ -19,7 +19,8 @@ from sheets_sync.config import Settings
 from sheets_sync.errors import ConfigError, DataError, ShrinkError
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import check_shrink, check_unique_keys, resolve_as_of
-from sheets_sync.sync import load_all_templates, run_sync
+from sheets_sync.jobs.run import sync_now
+from sheets_sync.sync import load_all_templates
 
 NOW = dt.datetime(2026, 12, 1, 10, 30, tzinfo=dt.UTC)
 
@@ -75,12 +76,12 @@ def test_a_future_order_leaves_the_keyed_tabs_and_their_notes_alone(
     loaded: Engine, settings: Settings, tmp_path: Path
 ) -> None:
     book = tmp_path / "ops.xlsx"
-    first = run_sync(loaded, settings, f"xlsx:{book}", tabs=["KPI Daily"])
+    first = sync_now(loaded, settings, f"xlsx:{book}", tabs=["KPI Daily"])
     before = sheet_records(book, "KPI Daily")
     add_order(
         loaded, "FUTURE", dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=40)
     )
-    second = run_sync(loaded, settings, f"xlsx:{book}", tabs=["KPI Daily"])
+    second = sync_now(loaded, settings, f"xlsx:{book}", tabs=["KPI Daily"])
     assert first.as_of == second.as_of == LAST_DAY
     assert sheet_records(book, "KPI Daily") == before
     assert len(second.warnings) == 1 and "1 order(s) have events after" in second.warnings[0]
@@ -132,10 +133,10 @@ def test_a_query_returning_repeated_keys_writes_nothing(
     (templates / "sql" / "doubles.sql").write_text(DUPLICATING_SQL)
     settings = Settings.load(environ={}, database_url=db_url, templates_dir=templates)
     book = tmp_path / "ops.xlsx"
-    run_sync(loaded, settings, f"xlsx:{book}", tabs=["Onboarding"])
+    sync_now(loaded, settings, f"xlsx:{book}", tabs=["Onboarding"])
     written = book.read_bytes()
     with pytest.raises(DataError, match=r"^tab 'Doubles': 2 key\(s\) appear more than once"):
-        run_sync(loaded, settings, f"xlsx:{book}", tabs=["Onboarding", "Doubles"])
+        sync_now(loaded, settings, f"xlsx:{book}", tabs=["Onboarding", "Doubles"])
     assert book.read_bytes() == written
     assert "Doubles" not in load_workbook(book).sheetnames
 

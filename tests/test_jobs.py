@@ -1,4 +1,4 @@
-"""Refresh jobs (sheets_sync/jobs.py): queue-or-join, dead runs swept, the in-process executor.
+"""Refresh jobs (sheets_sync/jobs/): queue-or-join, dead runs swept, the in-process executor.
 
 A refresh already queued or running for a spreadsheet is joined, never
 doubled — also when 20 requests arrive at once and across processes — and a
@@ -23,24 +23,16 @@ from helpers import TEMPLATES, wait_until_run_ended
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from sheets_sync import runs, schema
+from sheets_sync import schema
 from sheets_sync.config import Settings
 from sheets_sync.db_init import init_db
 from sheets_sync.errors import ConfigError
-from sheets_sync.jobs import (
-    InProcessExecutor,
-    Job,
-    Ticket,
-    _exclusive,
-    destination_name,
-    queue_or_join,
-    request_sync,
-    run_queued,
-    sweep_stale,
-)
+from sheets_sync.jobs import runs
+from sheets_sync.jobs.executor import InProcessExecutor, request_sync
+from sheets_sync.jobs.processes import SyncProcesses
+from sheets_sync.jobs.queue import Ticket, _exclusive, destination_name, queue_or_join, sweep_stale
+from sheets_sync.jobs.run import Job, run_queued, sync_now
 from sheets_sync.locks import destination_lock
-from sheets_sync.sync import run_sync
-from sheets_sync.sync_processes import SyncProcesses
 
 SHEET = "gsheets:1AbCdEfGhIjKlMnOpQrStUv"
 
@@ -196,7 +188,7 @@ REQUESTER = textwrap.dedent(
     from pathlib import Path
     from sheets_sync.config import Settings
     from sheets_sync.db import make_engine
-    from sheets_sync.jobs import queue_or_join
+    from sheets_sync.jobs.queue import queue_or_join
     url, sheet, go = sys.argv[1:4]
     engine = make_engine(url)
     settings = Settings.load(environ={}, database_url=url)
@@ -255,7 +247,7 @@ def test_a_running_run_whose_process_died_is_failed_not_joined(engine, settings)
 def test_a_run_is_alive_from_the_moment_it_is_marked_running(
     loaded, settings, tmp_path, monkeypatch
 ) -> None:
-    """run_sync takes the lock in the run's name before it marks the run running, so a
+    """A run's runner takes the lock in the run's name before it marks the run running, so a
     refresh or a sweep looking right after the claim finds it alive and joins it."""
     book = f"xlsx:{tmp_path / 'ops.xlsx'}"
     seen: list[tuple[list[str], Ticket]] = []
@@ -268,7 +260,7 @@ def test_a_run_is_alive_from_the_moment_it_is_marked_running(
         return claimed
 
     monkeypatch.setattr(runs, "claim_run", claim_then_look)
-    result = run_sync(loaded, settings, book, tabs=["KPI Daily"])
+    result = sync_now(loaded, settings, book, tabs=["KPI Daily"])
     assert seen == [([], Ticket(result.run_id, joined=True))]
     run = runs.get_run(loaded, result.run_id)
     assert run is not None and run["status"] == "succeeded"
@@ -281,9 +273,9 @@ def test_a_run_records_its_end_before_it_gives_its_lock_back(
 ) -> None:
     """Succeeded or failed, the run's end is written while it still holds the lock, so a
     `running` run without its lock is always a dead one (never one finishing)."""
-    import sheets_sync.sync
+    import sheets_sync.jobs.run
 
-    real, seen = sheets_sync.sync.destination_lock, []
+    real, seen = sheets_sync.jobs.run.destination_lock, []
 
     @contextlib.contextmanager
     def watched(engine: Engine, *args: Any, **kwargs: Any) -> Iterator[Any]:
@@ -293,14 +285,14 @@ def test_a_run_records_its_end_before_it_gives_its_lock_back(
             finally:  # the last moment under the lock
                 seen.append(runs.get_run(engine, kwargs["run_id"])["status"])  # type: ignore[index]
 
-    monkeypatch.setattr(sheets_sync.sync, "destination_lock", watched)
+    monkeypatch.setattr(sheets_sync.jobs.run, "destination_lock", watched)
     as_of = runs.utcnow().date() + dt.timedelta(days=1) if fails else None  # refused mid-run
     with (
         pytest.raises(ConfigError, match="not a complete day yet")
         if fails
         else contextlib.nullcontext()
     ):
-        run_sync(loaded, settings, f"xlsx:{tmp_path / 'ops.xlsx'}", tabs=["KPI Daily"], as_of=as_of)
+        sync_now(loaded, settings, f"xlsx:{tmp_path / 'ops.xlsx'}", tabs=["KPI Daily"], as_of=as_of)
     assert seen == ["failed" if fails else "succeeded"]
 
 

@@ -1,4 +1,4 @@
-"""A refresh joins only a run that syncs the tabs it asks for (sheets_sync/jobs.py).
+"""A refresh joins only a run that syncs the tabs it asks for (sheets_sync/jobs/).
 
 A full refresh arriving while a one-tab refresh is queued must not get the
 one-tab run: a queued run is widened to the union of the tabs (it has read
@@ -17,16 +17,11 @@ import pytest
 from helpers import TEMPLATES
 from sqlalchemy.engine import Engine
 
-from sheets_sync import runs
 from sheets_sync.config import Settings
-from sheets_sync.jobs import (
-    InProcessExecutor,
-    Job,
-    covers,
-    queue_or_join,
-    request_sync,
-    run_queued,
-)
+from sheets_sync.jobs import runs
+from sheets_sync.jobs.executor import InProcessExecutor, request_sync
+from sheets_sync.jobs.queue import covers, queue_or_join
+from sheets_sync.jobs.run import Job, run_queued
 from sheets_sync.locks import destination_lock
 
 SHEET = "gsheets:1AbCdEfGhIjKlMnOpQrStUv"

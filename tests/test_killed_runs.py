@@ -28,9 +28,10 @@ from helpers import TEMPLATES, wait_until_run_ended
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
-from sheets_sync import runs, schema
+from sheets_sync import schema
 from sheets_sync.config import Settings
-from sheets_sync.jobs import sweep_stale
+from sheets_sync.jobs import runs
+from sheets_sync.jobs.queue import sweep_stale
 from sheets_sync.locks import advisory_key, lock_key, read_holder
 from webhook import create_app
 from webhook.auth import ENGINE_KEY

@@ -17,10 +17,10 @@ from sqlalchemy.engine import Engine
 
 from sheets_sync.errors import TemplateError
 from sheets_sync.facts import ensure_fresh
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.kpis import quality
 from sheets_sync.kpis.runner import build_context, compute_frame
 from sheets_sync.schema import GRADES
-from sheets_sync.sync import run_sync
 
 AS_OF = dt.date(2026, 3, 28)
 MIDNIGHT = dt.datetime.combine(AS_OF, dt.time())
@@ -462,7 +462,7 @@ def test_the_tab_syncs_to_a_workbook(engine, settings, tmp_path):
     ]
     load(engine, orders)
     book = tmp_path / "ops.xlsx"
-    run_sync(engine, settings, f"xlsx:{book}", tabs=["Quality"], as_of=AS_OF)
+    sync_now(engine, settings, f"xlsx:{book}", tabs=["Quality"], as_of=AS_OF)
     sheet = load_workbook(book)["Quality"]
     header, *values = sheet.values
     rows = [dict(zip(header, r, strict=True)) for r in values]

@@ -30,6 +30,7 @@ from sheets_sync import schema
 from sheets_sync.config import Settings
 from sheets_sync.db_init import init_db
 from sheets_sync.errors import BusyError, ConfigError, TransientError
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.locks import (
     RUN_SESSION,
     advisory_key,
@@ -38,7 +39,6 @@ from sheets_sync.locks import (
     read_holder,
     run_holds_lock,
 )
-from sheets_sync.sync import run_sync
 
 SHEETS_SYNC = Path(sys.executable).parent / "sheets-sync"
 SHEET = "gsheets:1AbCdEfGhIjKlMnOp"
@@ -396,7 +396,7 @@ def test_a_run_that_cannot_get_the_lock_is_recorded_failed_naming_the_holder(
         destination_lock(loaded, f"xlsx:{book}", "cron", run_id="NIGHTLY", wait_seconds=0),
         pytest.raises(BusyError, match="run NIGHTLY"),
     ):
-        run_sync(loaded, settings_for(db_url, 0.2), f"xlsx:{book}", requested_by="ana")
+        sync_now(loaded, settings_for(db_url, 0.2), f"xlsx:{book}", requested_by="ana")
     (run,) = sync_runs(loaded)
     assert run["status"] == "failed" and run["started_at"] is None
     assert "is busy: run NIGHTLY (cron, " in run["error"]
@@ -412,7 +412,7 @@ def test_two_threads_syncing_one_workbook_run_one_after_the_other(
 
     def sync(destination: str) -> None:
         try:
-            run_sync(loaded, settings, destination, tabs=["KPI Daily", "Sync Status"])
+            sync_now(loaded, settings, destination, tabs=["KPI Daily", "Sync Status"])
         except BaseException as error:  # surfaced below
             errors.append(error)
 

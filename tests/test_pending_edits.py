@@ -27,8 +27,8 @@ from test_xlsx_safety import move_column
 
 from sheets_sync import schema
 from sheets_sync.errors import TemplateError
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.pricing import push_pricing
-from sheets_sync.sync import run_sync
 from sheets_sync.templates import load_template
 
 GOOD, CRACKED, FLAWLESS = key(), key(grade="cracked"), key(grade="flawless")
@@ -53,7 +53,7 @@ def synced_sheet(
 
 
 def sync(engine: Engine, sheet: TeamSheet) -> None:
-    run_sync(engine, sheet.settings, sheet.destination, tabs=[TITLE])
+    sync_now(engine, sheet.settings, sheet.destination, tabs=[TITLE])
 
 
 @pytest.fixture(params=["xlsx", "gsheets"])

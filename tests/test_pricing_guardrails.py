@@ -28,10 +28,11 @@ from sqlalchemy.engine import Engine
 from sheets_sync import schema
 from sheets_sync.config import Settings
 from sheets_sync.errors import TemplateError
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.kpis.runner import build_context, compute_frame
 from sheets_sync.pricing.model import Rules
 from sheets_sync.pricing.validate import check_price
-from sheets_sync.sync import load_all_templates, run_sync
+from sheets_sync.sync import load_all_templates
 
 AS_OF = dt.date(2026, 5, 31)
 SELLERS = ("S1", "S2", "S3")
@@ -281,7 +282,7 @@ def test_a_sync_with_a_disagreeing_template_writes_nothing(
     config = Settings.load(environ={}, templates_dir=folder, database_url=db_url)
     book = tmp_path / "ops.xlsx"
     with pytest.raises(TemplateError, match=re.escape("params.max_change_pct: 50 is not")):
-        run_sync(engine, config, f"xlsx:{book}", tabs=["KPI Daily"])
+        sync_now(engine, config, f"xlsx:{book}", tabs=["KPI Daily"])
     assert not book.exists()
     with engine.connect() as conn:
         assert conn.execute(schema.sync_runs.select()).all() == []

@@ -24,9 +24,9 @@ from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
 from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
 from sheets_sync.backends.gsheets.session import google_session
 from sheets_sync.errors import BusyError, PricingError
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.locks import destination_lock
 from sheets_sync.pricing.push import push_pricing
-from sheets_sync.sync import run_sync
 
 GOOD, CRACKED, OFFLINE = key(), key(grade="cracked"), key("S1", "P2")
 S2_GOOD, S2_P2 = key("S2"), key("S2", "P2")
@@ -173,7 +173,7 @@ def test_a_destination_without_the_tab_stops_the_push(
 ) -> None:
     load_pricing(engine)
     settings = settings_for(db_url)
-    run_sync(engine, settings, f"xlsx:{tmp_path / 'ops.xlsx'}", tabs=["Sync Status"])
+    sync_now(engine, settings, f"xlsx:{tmp_path / 'ops.xlsx'}", tabs=["Sync Status"])
     with pytest.raises(
         PricingError, match="has no 'Pricing' tab made by sheets-sync; run `sheets-sync sync --to"
     ):
@@ -195,7 +195,7 @@ def test_a_lost_write_back_then_a_new_push_reports_applied_once(
     load_pricing(engine)
     spreadsheet = gspread_client.create("Trade-In Ops")
     settings = settings_for(db_url, emulator, retry_deadline_seconds=5)
-    run_sync(engine, settings, f"gsheets:{spreadsheet.id}", tabs=[TITLE])
+    sync_now(engine, settings, f"gsheets:{spreadsheet.id}", tabs=[TITLE])
     team = TeamSheet(f"gsheets:{spreadsheet.id}", settings, spreadsheet.worksheet(TITLE))
     team.type({(GOOD, "New price"): "125", (CRACKED, "New price"): "55"})
     controls.fault(
@@ -254,7 +254,7 @@ def test_a_push_waits_for_a_sync_of_the_same_sheet(engine: Engine, team: TeamShe
 def test_the_sync_status_tab_shows_the_push(engine: Engine, team: TeamSheet) -> None:
     team.type({(GOOD, "New price"): "125", (CRACKED, "New price"): "x"})
     push(engine, team)
-    run_sync(engine, team.settings, team.destination, tabs=["Sync Status"])
+    sync_now(engine, team.settings, team.destination, tabs=["Sync Status"])
     table = team.backend.read_tab("Sync Status")
     header = table[0]
     rows = [dict(zip(header, row, strict=False)) for row in table[1:]]

@@ -31,9 +31,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from sheets_sync.errors import PricingError
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.pricing.model import Kind
 from sheets_sync.pricing.push import PushSummary, push_pricing
-from sheets_sync.sync import run_sync
 
 GOOD, CRACKED, FLAWLESS = key(), key(grade="cracked"), key(grade="flawless")
 S2_GOOD, S2_P2 = key("S2"), key("S2", "P2")
@@ -201,7 +201,7 @@ def test_a_lost_write_retries_only_after_reading_the_rows_again(
     load_pricing(engine)
     spreadsheet = gspread_client.create("Trade-In Ops")
     settings = settings_for(db_url, emulator)
-    run_sync(engine, settings, f"gsheets:{spreadsheet.id}", tabs=[TITLE])
+    sync_now(engine, settings, f"gsheets:{spreadsheet.id}", tabs=[TITLE])
     team = TeamSheet(f"gsheets:{spreadsheet.id}", settings, spreadsheet.worksheet(TITLE))
     team.type({(GOOD, "New price"): "125", (S2_GOOD, "New price"): "abc"})
     controls.fault(
@@ -268,7 +268,7 @@ def test_a_blank_version_is_restored_by_the_next_sync_and_the_edit_then_pushes(
         "✖ rejected: Version is empty: run `sheets-sync sync` (or Refresh) to restore it "
         "(your New price is kept), then push again"
     )
-    run_sync(engine, team.settings, team.destination, tabs=[TITLE])
+    sync_now(engine, team.settings, team.destination, tabs=[TITLE])
     assert (team.cell(GOOD, "Version"), team.cell(GOOD, "New price")) == (1, "125")
     assert push(engine, team).applied == 1
     assert grid(engine)[GOOD][:2] == (Decimal("125.00"), 2)
@@ -281,7 +281,7 @@ def test_a_deleted_version_column_comes_back_with_the_sync_and_the_edit_then_pus
     team.delete_column("Version")
     with pytest.raises(PricingError, match="lost its column\\(s\\) 'Version'"):
         push(engine, team)
-    run_sync(engine, team.settings, team.destination, tabs=[TITLE])
+    sync_now(engine, team.settings, team.destination, tabs=[TITLE])
     team.forget_columns()
     assert (team.cell(GOOD, "Version"), team.cell(GOOD, "New price")) == (1, "125")
     assert push(engine, team).applied == 1

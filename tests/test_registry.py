@@ -20,8 +20,8 @@ from sheets_sync import schema
 from sheets_sync.cli import main
 from sheets_sync.config import DEFAULT_CONFIG_FILE, Settings
 from sheets_sync.errors import ConfigError
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.registry import RegisteredSheet, Registry, load_registry
-from sheets_sync.sync import run_sync
 
 ID_A = "1AbCdEfGhIjKlMnOpQrStUv"
 ID_B = "1ZyXwVuTsRqPoNmLkJiHgFe"
@@ -333,8 +333,8 @@ BELGIUM = RegisteredSheet(ID_A, "Belgium", None, ("BE",))
 @pytest.mark.parametrize("title", COUNTRY_TABS)
 def test_a_country_scoped_tab_holds_only_its_markets_rows(two_markets, settings, tmp_path, title):
     everything, scoped = tmp_path / "all.xlsx", tmp_path / "be.xlsx"
-    run_sync(two_markets, settings, f"xlsx:{everything}", tabs=[title], as_of=LAST_DAY)
-    run_sync(two_markets, settings, f"xlsx:{scoped}", tabs=[title], as_of=LAST_DAY,
+    sync_now(two_markets, settings, f"xlsx:{everything}", tabs=[title], as_of=LAST_DAY)
+    sync_now(two_markets, settings, f"xlsx:{scoped}", tabs=[title], as_of=LAST_DAY,
              filters=BELGIUM.filters)  # fmt: skip
     assert {"FR", "BE"} <= {r["Country"] for r in records(everything, title)}
     assert {r["Country"] for r in records(scoped, title)} == {"BE"}
@@ -344,8 +344,8 @@ def test_a_country_scoped_scorecard_lists_only_sellers_of_its_markets(
     two_markets, settings, tmp_path
 ):
     everything, scoped = tmp_path / "all.xlsx", tmp_path / "be.xlsx"
-    run_sync(two_markets, settings, f"xlsx:{everything}", tabs=["Seller Scorecard"])
-    run_sync(two_markets, settings, f"xlsx:{scoped}", tabs=["Seller Scorecard"],
+    sync_now(two_markets, settings, f"xlsx:{everything}", tabs=["Seller Scorecard"])
+    sync_now(two_markets, settings, f"xlsx:{scoped}", tabs=["Seller Scorecard"],
              filters=BELGIUM.filters)  # fmt: skip
     assert {r["Seller ID"] for r in records(everything, "Seller Scorecard")} >= {"S1", "S3", "S4"}
     rows = {r["Seller ID"]: r for r in records(scoped, "Seller Scorecard")}
@@ -356,8 +356,8 @@ def test_a_country_scoped_scorecard_lists_only_sellers_of_its_markets(
 
 def test_sync_status_is_not_a_markets_tab_and_shows_every_run(two_markets, settings, tmp_path):
     book = tmp_path / "be.xlsx"
-    run_sync(two_markets, settings, f"xlsx:{tmp_path / 'all.xlsx'}", tabs=["Pricing"])
-    run_sync(two_markets, settings, f"xlsx:{book}", tabs=["Sync Status"], filters=BELGIUM.filters)
+    sync_now(two_markets, settings, f"xlsx:{tmp_path / 'all.xlsx'}", tabs=["Pricing"])
+    sync_now(two_markets, settings, f"xlsx:{book}", tabs=["Sync Status"], filters=BELGIUM.filters)
     assert len(records(book, "Sync Status")) == 2
 
 

@@ -20,7 +20,8 @@ from sheets_sync.cli import main
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
 from sheets_sync.errors import ConfigError, DatabaseError, DestinationError, LimitError
-from sheets_sync.sync import ProgressEvent, load_all_templates, run_sync
+from sheets_sync.jobs.run import sync_now
+from sheets_sync.sync import ProgressEvent, load_all_templates
 
 
 def sheet_records(path: Path, title: str) -> list[dict[str, Any]]:
@@ -37,7 +38,7 @@ def runs(engine: Engine) -> list[dict[str, Any]]:
 def test_sync_writes_every_tab_and_records_the_run(loaded, settings, tmp_path) -> None:
     book = tmp_path / "ops.xlsx"
     events: list[ProgressEvent] = []
-    result = run_sync(loaded, settings, f"xlsx:{book}", requested_by="ana", progress=events.append)
+    result = sync_now(loaded, settings, f"xlsx:{book}", requested_by="ana", progress=events.append)
     templates = load_all_templates(settings)
     expected = [*templates, *(p.title for t in templates.values() for p in t.pivots)]
     assert sorted(t.title for t in result.tabs) == sorted(expected)
@@ -68,8 +69,8 @@ def test_sync_writes_every_tab_and_records_the_run(loaded, settings, tmp_path) -
 
 def test_sync_status_shows_earlier_runs_newest_first(loaded, settings, tmp_path) -> None:
     book = tmp_path / "ops.xlsx"
-    first = run_sync(loaded, settings, f"xlsx:{book}", tabs=["Sync Status"])
-    second = run_sync(loaded, settings, f"xlsx:{book}", tabs=["Sync Status"])
+    first = sync_now(loaded, settings, f"xlsx:{book}", tabs=["Sync Status"])
+    second = sync_now(loaded, settings, f"xlsx:{book}", tabs=["Sync Status"])
     status = sheet_records(book, "Sync Status")
     assert [(r["Run ID"], r["Status"]) for r in status] == [
         (second.run_id, "running"),
@@ -79,7 +80,7 @@ def test_sync_status_shows_earlier_runs_newest_first(loaded, settings, tmp_path)
 
 def test_only_the_requested_tabs_and_their_pivots_are_written(loaded, settings, tmp_path):
     book = tmp_path / "ops.xlsx"
-    result = run_sync(loaded, settings, f"xlsx:{book}", tabs=["Pricing", "KPI Daily"])
+    result = sync_now(loaded, settings, f"xlsx:{book}", tabs=["Pricing", "KPI Daily"])
     daily = load_all_templates(settings)["KPI Daily"]
     expected = ["KPI Daily", *(p.title for p in daily.pivots), "Pricing"]
     assert load_workbook(book).sheetnames == expected
@@ -89,21 +90,21 @@ def test_only_the_requested_tabs_and_their_pivots_are_written(loaded, settings, 
 def test_as_of_moves_the_window(loaded, settings, tmp_path) -> None:
     book = tmp_path / "ops.xlsx"
     earlier = LAST_DAY - dt.timedelta(days=2)
-    run_sync(loaded, settings, f"xlsx:{book}", tabs=["KPI Daily"], as_of=earlier)
+    sync_now(loaded, settings, f"xlsx:{book}", tabs=["KPI Daily"], as_of=earlier)
     days = {r["Date"].date() for r in sheet_records(book, "KPI Daily")}
     assert days and max(days) <= earlier
 
 
 def test_unknown_tab_lists_the_valid_ones_and_records_nothing(loaded, settings, tmp_path):
     with pytest.raises(ConfigError, match=r"'KPI Dialy'.*KPI Daily, KPI Weekly"):
-        run_sync(loaded, settings, f"xlsx:{tmp_path / 'x.xlsx'}", tabs=["KPI Dialy"])
+        sync_now(loaded, settings, f"xlsx:{tmp_path / 'x.xlsx'}", tabs=["KPI Dialy"])
     assert runs(loaded) == []
 
 
 def test_a_failed_write_is_recorded_with_its_error(loaded, settings, tmp_path) -> None:
     target = tmp_path / "missing-folder" / "ops.xlsx"
     with pytest.raises(DestinationError, match=r"missing-folder does not exist; create it first"):
-        run_sync(loaded, settings, f"xlsx:{target}", tabs=["Onboarding"], trigger="cron")
+        sync_now(loaded, settings, f"xlsx:{target}", tabs=["Onboarding"], trigger="cron")
     (run,) = runs(loaded)
     assert (run["status"], run["trigger"]) == ("failed", "cron")
     assert "missing-folder" in run["error"] and "create it first" in run["error"]
@@ -118,7 +119,7 @@ def test_a_limit_failure_happens_before_writing(loaded, db_url, tmp_path) -> Non
     path.write_text(text)
     settings = Settings.load(environ={}, database_url=db_url, templates_dir=templates)
     book = tmp_path / "ops.xlsx"
-    run_sync(loaded, settings, f"xlsx:{book}", tabs=["Pricing"])
+    sync_now(loaded, settings, f"xlsx:{book}", tabs=["Pricing"])
     before = book.read_bytes()
     with pytest.raises(
         LimitError,
@@ -127,7 +128,7 @@ def test_a_limit_failure_happens_before_writing(loaded, db_url, tmp_path) -> Non
             r", xlsx allows at most 31"
         ),
     ):
-        run_sync(
+        sync_now(
             loaded, settings, f"xlsx:{book}", tabs=["Pricing", "Onboarding of all the new sellers"]
         )
     assert book.read_bytes() == before
@@ -138,13 +139,13 @@ def test_a_limit_failure_happens_before_writing(loaded, db_url, tmp_path) -> Non
 def test_a_database_without_tables_says_to_run_init_db(settings, tmp_path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(DatabaseError, match="sheets-sync init-db"):
-        run_sync(engine, settings, f"xlsx:{tmp_path / 'ops.xlsx'}")
+        sync_now(engine, settings, f"xlsx:{tmp_path / 'ops.xlsx'}")
     engine.dispose()
 
 
 def test_a_bad_trigger_is_refused(loaded, settings, tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"trigger 'nightly'.*cron"):
-        run_sync(loaded, settings, f"xlsx:{tmp_path / 'ops.xlsx'}", trigger="nightly")
+        sync_now(loaded, settings, f"xlsx:{tmp_path / 'ops.xlsx'}", trigger="nightly")
     with loaded.connect() as conn:
         assert conn.execute(select(func.count()).select_from(schema.sync_runs)).scalar() == 0
 
@@ -194,7 +195,7 @@ def test_the_worked_example_report_syncs_on_both_databases(loaded, db_url, tmp_p
     shutil.copy(TEMPLATES / "examples" / "tabs" / "seller_coverage.yaml", templates / "tabs")
     settings = Settings.load(environ={}, database_url=db_url, templates_dir=templates)
     book = tmp_path / "ops.xlsx"
-    run_sync(loaded, settings, f"xlsx:{book}", tabs=["Seller Coverage"])
+    sync_now(loaded, settings, f"xlsx:{book}", tabs=["Seller Coverage"])
     rows = {r["Seller ID"]: r for r in sheet_records(book, "Seller Coverage")}
     assert set(rows) == {"S1", "S2"}
     assert (rows["S1"]["Listings"], rows["S1"]["Products"], rows["S1"]["Markets"]) == (2, 1, 1)

@@ -1,4 +1,4 @@
-"""Syncs in child processes (sheets_sync/sync_processes.py): the same runs, away from the requests.
+"""Syncs in child processes (sheets_sync/jobs/processes.py): the same runs, away from the requests.
 
 With ``SHEETS_SYNC_JOB_PROCESSES`` a refresh's sync runs in a lower-priority
 child process instead of on a thread beside the requests. It must record the
@@ -17,10 +17,11 @@ from pathlib import Path
 from helpers import wait_until_run_ended
 from sqlalchemy.engine import Engine
 
-from sheets_sync import runs
 from sheets_sync.config import Settings
-from sheets_sync.jobs import InProcessExecutor, Job, request_sync
-from sheets_sync.sync_processes import NICENESS, SyncProcesses
+from sheets_sync.jobs import runs
+from sheets_sync.jobs.executor import InProcessExecutor, request_sync
+from sheets_sync.jobs.processes import NICENESS, SyncProcesses
+from sheets_sync.jobs.run import Job
 
 
 def note_child(folder: str) -> None:

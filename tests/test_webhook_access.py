@@ -40,8 +40,8 @@ from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
 from sheets_sync.errors import ConfigError
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.locks import destination_lock
-from sheets_sync.sync import run_sync
 from webhook import auth, create_app
 from webhook.auth import ENGINE_KEY
 
@@ -217,7 +217,7 @@ def world(engine, db_url, emulator, certs, gspread_client, tmp_path) -> Iterator
     registry.write_text(registry_text(ids))
     settings = access_settings(db_url, emulator.url, certs, registry)
     for name, countries in (("benelux", ("BE", "NL")), ("dach", ("DE", "AT"))):
-        run_sync(engine, settings, f"gsheets:{ids[name]}", tabs=["Pricing"],
+        sync_now(engine, settings, f"gsheets:{ids[name]}", tabs=["Pricing"],
                  filters={"country": countries})  # fmt: skip
     run_ids = seed_runs(engine, ids)
     app = create_app({"TESTING": True, "SETTINGS": settings, "LOG_STREAM": io.StringIO()})

@@ -26,8 +26,8 @@ from sqlalchemy import select
 
 from sheets_sync import schema
 from sheets_sync.db import make_engine
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.registry import RegisteredSheet
-from sheets_sync.sync import run_sync
 from webhook import create_app, runtime
 from webhook.auth import ENGINE_KEY
 
@@ -51,7 +51,7 @@ def app(engine, db_url, emulator, certs, tmp_path: Path, sheet_id: str) -> Itera
     registry.write_text(entry)
     settings = service_settings(db_url, certs, registry, sheets_api_url=emulator.url)
     app = create_app({"TESTING": True, "SETTINGS": settings, "LOG_STREAM": io.StringIO()})
-    run_sync(engine, settings, f"gsheets:{sheet_id}", tabs=["Pricing"])
+    sync_now(engine, settings, f"gsheets:{sheet_id}", tabs=["Pricing"])
     yield app
     pool = app.extensions.pop(runtime.EXECUTOR_KEY, None)
     if pool is not None:

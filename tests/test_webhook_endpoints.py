@@ -33,11 +33,12 @@ from pricing_sheets import TeamSheet
 from sqlalchemy import insert, select
 from werkzeug.serving import make_server
 
-from sheets_sync import jobs, runs, schema
+from sheets_sync import schema
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
+from sheets_sync.jobs import queue, runs
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.locks import destination_lock
-from sheets_sync.sync import run_sync
 from webhook import create_app
 from webhook.auth import ENGINE_KEY
 
@@ -188,7 +189,7 @@ def test_a_refresh_of_a_scoped_sheet_gets_its_tabs_and_market_only(
 
 def test_a_refresh_already_queued_is_joined(app, client, settings, sheets) -> None:
     engine = make_engine(settings.database_url)
-    queued = jobs.queue_or_join(engine, settings, f"gsheets:{sheets['all']}", trigger="cli")
+    queued = queue.queue_or_join(engine, settings, f"gsheets:{sheets['all']}", trigger="cli")
     engine.dispose()
     response = client.post("/hooks/refresh", json={"spreadsheet_id": sheets["all"]}, headers=auth())
     assert response.status_code == 202
@@ -382,7 +383,7 @@ def test_a_run_of_an_unregistered_destination_is_not_shown(client, settings, tmp
 def team_sheet(settings: Settings, gspread_client: Any, sheet_id: str) -> TeamSheet:
     """The spreadsheet's Pricing tab synced in full (every market), ready for the team's edits."""
     engine = make_engine(settings.database_url)
-    run_sync(engine, settings, f"gsheets:{sheet_id}", tabs=["Pricing"])
+    sync_now(engine, settings, f"gsheets:{sheet_id}", tabs=["Pricing"])
     engine.dispose()
     ws = gspread_client.open_by_key(sheet_id).worksheet("Pricing")
     return TeamSheet(f"gsheets:{sheet_id}", settings, ws)

@@ -36,7 +36,7 @@ from sheets_sync.backends.xlsx.markers import COLUMN_PREFIX, TAB_PREFIX
 from sheets_sync.config import Settings
 from sheets_sync.errors import DestinationError, ShrinkError
 from sheets_sync.frame import TabFrame
-from sheets_sync.sync import run_sync
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.templates.model import ColumnSpec, ColumnType, PivotSpec, PivotValue, TabTemplate
 
 TITLE = "KPI Daily"
@@ -468,7 +468,7 @@ def test_a_sync_says_how_many_team_cells_were_archived(
     loaded: Engine, settings: Settings, tmp_path: Path
 ) -> None:
     path = tmp_path / "ops.xlsx"
-    run_sync(loaded, settings, f"xlsx:{path}", tabs=["Onboarding"])
+    sync_now(loaded, settings, f"xlsx:{path}", tabs=["Onboarding"])
     wb = load_workbook(path)
     ws = wb["Onboarding"]
     seller_at = [c.value for c in ws[1]].index("Seller ID")
@@ -483,7 +483,7 @@ def test_a_sync_says_how_many_team_cells_were_archived(
             .where(schema.sellers.c.seller_id == "S2")
             .values(status="offboarded")
         )
-    result = run_sync(loaded, settings, f"xlsx:{path}", tabs=["Onboarding"])
+    result = sync_now(loaded, settings, f"xlsx:{path}", tabs=["Onboarding"])
     assert "1 team cell(s) moved to 'Archived notes' (rows that left Onboarding)" in (
         result.warnings
     )

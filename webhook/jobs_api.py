@@ -1,6 +1,6 @@
 """Refresh, run status and the nightly cron (docs/design.md §8).
 
-A refresh is queued-or-joined (:mod:`sheets_sync.jobs`) and answered at once
+A refresh is queued-or-joined (:mod:`sheets_sync.jobs.queue`) and answered at once
 with 202 and the run's status URL; the sync runs on this process's executor
 and outlives the request. Only registered spreadsheets (``sheets-sync.yaml``)
 are served: anything else is 404. A refresh needs a member of the sheet, and a
@@ -21,7 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from sheets_sync.config import Settings
-from sheets_sync.jobs import Job, Ticket, request_sync
+from sheets_sync.jobs.executor import request_sync
+from sheets_sync.jobs.queue import Ticket
+from sheets_sync.jobs.run import Job
 from sheets_sync.registry import RegisteredSheet
 from sheets_sync.schema import sync_runs
 from webhook import access, runtime

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from flask import Flask, Response, g, has_request_context, request
 
-from sheets_sync.jobs import RUN_CONTEXT
+from sheets_sync.jobs.run import RUN_CONTEXT
 from webhook.request_ids import current_request_id, trace_id
 
 LOGGERS = ("webhook", "sheets_sync")

@@ -20,9 +20,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sheets_sync import db
 from sheets_sync.config import Settings
 from sheets_sync.errors import DatabaseError, SchemaError
-from sheets_sync.jobs import InProcessExecutor, sweep_stale
+from sheets_sync.jobs.executor import InProcessExecutor
+from sheets_sync.jobs.processes import SyncProcesses
+from sheets_sync.jobs.queue import sweep_stale
 from sheets_sync.registry import Registry, load_registry
-from sheets_sync.sync_processes import SyncProcesses
 from webhook import logs
 from webhook.auth import app_engine
 
@@ -85,7 +86,7 @@ def template_titles() -> tuple[str, ...]:
 def executor() -> InProcessExecutor:
     """This process's job executor, made on first use.
 
-    Cloud Tasks when ``SHEETS_SYNC_TASKS_QUEUE`` is set (:mod:`sheets_sync.tasks`),
+    Cloud Tasks when ``SHEETS_SYNC_TASKS_QUEUE`` is set (:mod:`sheets_sync.jobs.cloud_tasks`),
     else ``SHEETS_SYNC_JOB_WORKERS`` threads of this process, each running its sync
     itself or, with ``SHEETS_SYNC_JOB_PROCESSES``, in a lower-priority child process.
     """
@@ -99,7 +100,7 @@ def executor() -> InProcessExecutor:
 
 def _make_executor(config: Settings) -> InProcessExecutor:
     if config.tasks_queue:
-        from sheets_sync.tasks import CloudTasksExecutor
+        from sheets_sync.jobs.cloud_tasks import CloudTasksExecutor
 
         return CloudTasksExecutor(engine(), config)
     processes = SyncProcesses(config, logs.init_sync_process) if config.job_processes else None

@@ -17,8 +17,8 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from sheets_sync.jobs.runs import recent_runs, utcnow
 from sheets_sync.kpis.alerts_tab import recent_alerts
-from sheets_sync.runs import recent_runs, utcnow
 from webhook import access, runtime
 from webhook.auth import requires_auth
 from webhook.errors import BadRequest

@@ -1,6 +1,6 @@
 """``POST /tasks/refresh``: Cloud Tasks delivers a queued run here and it runs to the end.
 
-docs/design.md §8, :mod:`sheets_sync.tasks`. Only the queue may call it
+docs/design.md §8, :mod:`sheets_sync.jobs.cloud_tasks`. Only the queue may call it
 (:func:`webhook.auth._task_caller`). The answer tells the queue what to do:
 
 - **200** when the run is done: it ran here now, or had already ended (a task
@@ -24,8 +24,9 @@ import re
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from sheets_sync import runs
-from sheets_sync.jobs import RUN_CONTEXT, Job, Outcome, run_queued, sweep_stale
+from sheets_sync.jobs import runs
+from sheets_sync.jobs.queue import sweep_stale
+from sheets_sync.jobs.run import RUN_CONTEXT, Job, Outcome, run_queued
 from webhook import runtime
 from webhook.auth import requires_auth
 from webhook.body import Field, json_body

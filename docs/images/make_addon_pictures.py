@@ -54,7 +54,7 @@ from sheets_sync.alerts.run import evaluate_and_notify
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
 from sheets_sync.demo import DemoSpec, generate
-from sheets_sync.sync import run_sync
+from sheets_sync.jobs.run import sync_now
 from webhook import create_app
 
 SHEET_NAME = "Trade-In Ops — all markets"
@@ -100,7 +100,7 @@ def demo_runs(settings: Settings, sheet_id: str) -> None:
     engine = make_engine(settings.database_url)
     generate(engine, DemoSpec(orders=20_000, days=120))
     for tabs, trigger, who in RUNS:
-        run_sync(engine, settings, f"gsheets:{sheet_id}", tabs, trigger=trigger, requested_by=who)
+        sync_now(engine, settings, f"gsheets:{sheet_id}", tabs, trigger=trigger, requested_by=who)
         time.sleep(1.1)  # distinct queued_at seconds, as runs minutes apart would have
     evaluate_and_notify(engine, settings)
     engine.dispose()

@@ -18,9 +18,10 @@ from sheets_sync.cli import AppContext, database_option, main, pass_app
 from sheets_sync.cli.params import DestinationType, PastDay, TabList, os_user
 from sheets_sync.config import Settings
 from sheets_sync.destinations import Destination, check_writable, open_destination
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.registry import RegisteredSheet, load_registry
 from sheets_sync.sync import Progress as ProgressCallback
-from sheets_sync.sync import ProgressEvent, SyncResult, load_all_templates, run_sync
+from sheets_sync.sync import ProgressEvent, SyncResult, load_all_templates
 
 DEFAULT_DESTINATION = "xlsx:tradein-ops.xlsx"
 
@@ -73,7 +74,7 @@ def run_and_report(
     check_writable(destination)
     backend = open_destination(destination, settings)
     with sync_progress() as progress:
-        result = run_sync(
+        result = sync_now(
             engine,
             settings,
             backend,

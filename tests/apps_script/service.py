@@ -44,8 +44,8 @@ from sheets_emulator.client import emulator_client  # noqa: E402
 from sheets_emulator.server import EmulatorServer  # noqa: E402
 from sheets_sync.db import make_engine  # noqa: E402
 from sheets_sync.db_init import init_db  # noqa: E402
+from sheets_sync.jobs.run import sync_now  # noqa: E402
 from sheets_sync.locks import destination_lock  # noqa: E402
-from sheets_sync.sync import run_sync  # noqa: E402
 
 SYNCED_BEFORE = {
     "ops": ("KPI Daily", "Pricing"),
@@ -91,7 +91,7 @@ class World:
         self.holders: dict[str, tuple[threading.Event, threading.Thread]] = {}
         engine = make_engine(self.db_url)
         for name, tabs in SYNCED_BEFORE.items():
-            run_sync(engine, self.settings, f"gsheets:{self.ids[name]}", tabs=list(tabs))
+            sync_now(engine, self.settings, f"gsheets:{self.ids[name]}", tabs=list(tabs))
         engine.dispose()
 
     def team_sheet(self, name: str) -> TeamSheet:

@@ -1,11 +1,11 @@
 """The Cloud Tasks executor: a queued run becomes a task the queue delivers to the service.
 
 docs/design.md §8. With ``SHEETS_SYNC_TASKS_QUEUE`` set, a refresh is still
-queued-or-joined in ``sync_runs`` (:mod:`sheets_sync.jobs`), but the new run is
+queued-or-joined in ``sync_runs`` (:mod:`sheets_sync.jobs.queue`), but the new run is
 not run on a thread of the process that answered the request: a Cloud Task
 carrying its id is created, and the queue delivers it to the internal endpoint
 ``POST /tasks/refresh`` (``webhook/tasks_api.py``), which runs it to the end
-(:func:`sheets_sync.jobs.run_queued`). So a run survives the instance that
+(:func:`sheets_sync.jobs.run.run_queued`). So a run survives the instance that
 queued it, ``queue.yaml`` paces syncs to the Sheets quota, and a failed
 delivery is retried by the queue.
 
@@ -36,10 +36,11 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from sheets_sync import runs
 from sheets_sync.config import ENV_PREFIX, Settings
 from sheets_sync.errors import ConfigError, TransientError
-from sheets_sync.jobs import InProcessExecutor, Job
+from sheets_sync.jobs import runs
+from sheets_sync.jobs.executor import InProcessExecutor
+from sheets_sync.jobs.run import Job
 
 log = logging.getLogger(__name__)
 

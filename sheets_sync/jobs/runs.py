@@ -1,5 +1,10 @@
 """Recording runs in ``sync_runs``: queued → running → succeeded / failed.
 
+The only module that writes ``sync_runs``: every status change of a run — queued,
+widened, claimed, marked running, succeeded or failed, swept dead — is a
+function here, so "where does a run's status change?" has one answer. Whoever
+decides a change (the queue, a runner, the sweep's liveness rule) calls one.
+
 Each status change is its own short transaction, committed at once, so the
 ``Sync Status`` tab computed during a run already shows it as running, the
 webhook can report progress, and a run that crashes half-way is still
@@ -10,23 +15,26 @@ connection, outside whatever transaction broke).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from sheets_sync.backends.base import WriteReport
+from sheets_sync.clock import utcnow
 from sheets_sync.errors import ConfigError, SheetsSyncError
 from sheets_sync.schema import RUN_TRIGGERS, sync_runs
 
+log = logging.getLogger(__name__)
+
 MAX_ERROR_CHARS = 4000
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC, as every timestamp of the schema."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+ACTIVE = ("queued", "running")
+"""The statuses of a run not ended yet."""
+KIND = "sync"
+"""``sync_runs.kind`` of a sync (a pricing push records ``pricing``)."""
 
 
 def queue_run(
@@ -41,7 +49,7 @@ def queue_run(
     """Insert a queued run and return its id (a UUID4 string).
 
     ``connection`` puts the insert in the caller's transaction (the webhook's
-    queue-or-join, :mod:`sheets_sync.jobs`); otherwise it commits at once.
+    queue-or-join, :mod:`sheets_sync.jobs.queue`); otherwise it commits at once.
     """
     if trigger not in RUN_TRIGGERS:
         raise ConfigError(f"unknown run trigger {trigger!r}; use one of {list(RUN_TRIGGERS)}")
@@ -62,6 +70,24 @@ def queue_run(
     with engine.begin() as conn:
         conn.execute(insert)
     return run_id
+
+
+def widen_run(conn: Connection, run_id: str, recorded: str | None, wanted: Sequence[str]) -> bool:
+    """Add ``wanted`` to a queued run's tabs, only if it is still queued with ``recorded``.
+
+    Conditional, like :func:`claim_run`: a runner that claimed the run in
+    between wins, and the caller queues a new run instead.
+    """
+    tabs = recorded.split(", ") if recorded else []
+    union = ", ".join([*tabs, *(t for t in wanted if t not in tabs)]) if wanted else None
+    c = sync_runs.c
+    same = c.tabs.is_(None) if recorded is None else c.tabs == recorded
+    widened = conn.execute(
+        update(sync_runs)
+        .where((c.run_id == run_id) & (c.status == "queued") & same)
+        .values(tabs=union)
+    )
+    return widened.rowcount == 1
 
 
 def mark_running(engine: Engine, run_id: str) -> None:
@@ -123,6 +149,52 @@ def mark_failed(
         finished_at=finished,
         duration_seconds=_duration(engine, run_id, finished),
         error=message[:MAX_ERROR_CHARS],
+    )
+
+
+WhyDead = Callable[[RowMapping, dt.datetime], str | None]
+"""The liveness rule: why an active run is dead at a moment, or None while it lives."""
+
+
+def sweep(
+    conn: Connection,
+    why_dead: WhyDead,
+    destination: str | None,
+    statuses: Sequence[str] = ACTIVE,
+) -> list[str]:
+    """Fail the syncs (of ``statuses``) that ``why_dead`` finds dead, in the caller's transaction.
+
+    The rule is the caller's (the liveness rule of :mod:`sheets_sync.jobs.queue`); the
+    write is here, with the reason in the run's error. Returns their ids.
+    """
+    now = utcnow()
+    where = (sync_runs.c.kind == KIND) & sync_runs.c.status.in_(statuses)
+    if destination is not None:
+        where &= sync_runs.c.spreadsheet == destination
+    candidates = conn.execute(select(sync_runs).where(where)).mappings().all()
+    swept = []
+    for run in candidates:
+        why = why_dead(run, now)
+        if why is None:
+            continue
+        _fail_active(conn, run, now, f"marked failed: {why}; request the sync again")
+        swept.append(str(run["run_id"]))
+    if swept:
+        log.warning("marked %d dead run(s) failed: %s", len(swept), ", ".join(swept))
+    return swept
+
+
+def _fail_active(conn: Connection, run: RowMapping, now: dt.datetime, message: str) -> None:
+    started = run["started_at"]
+    conn.execute(
+        update(sync_runs)
+        .where((sync_runs.c.run_id == run["run_id"]) & sync_runs.c.status.in_(ACTIVE))
+        .values(
+            status="failed",
+            finished_at=now,
+            duration_seconds=round((now - started).total_seconds(), 3) if started else None,
+            error=message,
+        )
     )
 
 

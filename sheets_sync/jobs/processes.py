@@ -27,16 +27,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from sheets_sync import runs
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
-
-if TYPE_CHECKING:
-    from sheets_sync.jobs import Job, Outcome
+from sheets_sync.jobs import runs
+from sheets_sync.jobs.run import Job, Outcome, run_job
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +54,6 @@ class SyncProcesses:
 
     def run(self, engine: Engine, job: Job) -> Outcome:
         """Run ``job`` in a child and wait for its outcome."""
-        from sheets_sync.jobs import Outcome
-
         pool = self._current_pool()
         try:
             return pool.submit(_run_in_child, self.settings, job).result()
@@ -106,8 +101,6 @@ def _child_started(child_setup: ChildSetup | None) -> None:
 
 def _run_in_child(settings: Settings, job: Job) -> Outcome:
     """In the child: the same run a thread would make, on the child's own engine."""
-    from sheets_sync.jobs import run_job
-
     engine = _CHILD_ENGINES.get(settings.database_url)
     if engine is None:
         engine = _CHILD_ENGINES.setdefault(
