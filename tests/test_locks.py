@@ -1,7 +1,7 @@
 """One run per spreadsheet at a time (docs/design.md §6), on SQLite and PostgreSQL.
 
 Holders are real: the test's own connections, other threads running
-``run_sync``, and other processes (a lock holder that exits or crashes, and
+``sync_now``, and other processes (a lock holder that exits or crashes, and
 ``sheets-sync sync`` itself). Waits and leases are cut to fractions of a second.
 """
 
@@ -350,7 +350,7 @@ def test_a_crashed_holders_lock_lets_go_on_its_own(engine, holder_process) -> No
         assert read_holder(engine, SHEET).run_id == "NEXT"  # type: ignore[union-attr]
 
 
-# -- whole runs: run_sync and `sheets-sync sync` -------------------------------------
+# -- whole runs: sync_now and `sheets-sync sync` -------------------------------------
 
 
 @pytest.fixture
