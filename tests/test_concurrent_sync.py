@@ -27,7 +27,8 @@ from gspread.utils import rowcol_to_a1
 from helpers import templates_with_daily_window
 from sqlalchemy.engine import Engine
 
-from sheets_sync.backends.gsheets import GoogleSheetsBackend, RetryingHTTPClient, RetryPolicy
+from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
+from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
 from sheets_sync.backends.gsheets.session import RewritingSession
 from sheets_sync.config import Settings
 from sheets_sync.jobs import runs

@@ -28,7 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import CellWrite
-from sheets_sync.backends.xlsx import XlsxBackend
+from sheets_sync.backends.xlsx.backend import XlsxBackend
 from sheets_sync.backends.xlsx.package import Package
 from sheets_sync.frame import TabFrame
 from sheets_sync.templates.model import ColumnSpec, ColumnType, PivotSpec, PivotValue, TabTemplate

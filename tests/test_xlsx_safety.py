@@ -30,8 +30,8 @@ from sqlalchemy.engine import Engine
 from sheets_sync import schema
 from sheets_sync.archive import ARCHIVE_HEADERS, ARCHIVE_TITLE
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport
-from sheets_sync.backends.xlsx import XlsxBackend
 from sheets_sync.backends.xlsx import save as xlsx_save
+from sheets_sync.backends.xlsx.backend import XlsxBackend
 from sheets_sync.backends.xlsx.markers import COLUMN_PREFIX, TAB_PREFIX
 from sheets_sync.config import Settings
 from sheets_sync.errors import DestinationError, ShrinkError

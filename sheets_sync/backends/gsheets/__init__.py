@@ -2,9 +2,8 @@
 
 :mod:`sheets_sync.backends.gsheets.session` points gspread at another base URL (the
 emulator) via an injected ``requests.Session``.
+
+Importing this package imports none of its modules (the destination is
+:class:`.backend.GoogleSheetsBackend`), so its modules may import each other
+through it without a circle.
 """
-
-from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
-from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
-
-__all__ = ["GoogleSheetsBackend", "RetryPolicy", "RetryingHTTPClient"]

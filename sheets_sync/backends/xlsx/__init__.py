@@ -12,8 +12,8 @@ read (:mod:`.scan`) and streamed back (:mod:`.sheetxml`, :mod:`.rowxml`),
 every other member is copied as stored (:mod:`.zipcopy`), and the
 stylesheet and workbook part get appended styles and names as text edits
 (:mod:`.stylesxml`, :mod:`.workbookxml`).
+
+Importing this package imports none of its modules (the destination is
+:class:`.backend.XlsxBackend`), so its modules may import each other through it
+without a circle.
 """
-
-from sheets_sync.backends.xlsx.backend import XlsxBackend
-
-__all__ = ["XlsxBackend"]

@@ -97,17 +97,22 @@ class XlsxBackend:
         """
         fitted = fit_each_tab(frames, self.limits)
         package, fresh = self._open()
+        writes: list[save.SheetWrite] = []  # what the save writes; ``package`` is what was read
         try:
-            report = self._write_all(package, fitted, options)
+            report = self._write_all(package, writes, fitted, options)
             if fresh:
                 package.wb.active = 0
-            self._save(package)
+            self._save(package, writes)
         finally:
             package.close()
         return report
 
     def _write_all(
-        self, package: Package, fitted: Sequence[TabFrame], options: WriteOptions
+        self,
+        package: Package,
+        writes: list[save.SheetWrite],
+        fitted: Sequence[TabFrame],
+        options: WriteOptions,
     ) -> WriteReport:
         wb = package.wb
         sheets = self._resolve(wb, fitted, options.adopt)
@@ -119,18 +124,25 @@ class XlsxBackend:
         for frame, plan in zip(fitted, plans, strict=True):
             notes = extras.leaving_notes(plan.kept, frame, when)
             leaving.extend(notes)
-            written.append(self._write_tab(package, frame, plan, len(notes)))
+            written.append(self._write_tab(package, writes, frame, plan, len(notes)))
             for spec in frame.template.pivots:
-                pivots.append(self._write_pivot(package, frame, spec, sheets[spec.title]))
+                found = sheets[spec.title]
+                pivots.append(self._write_pivot(package, writes, frame, spec, found))
         for frame in fitted:
             if frame.template.charts:
                 title = chart_sheets.data_title(frame.title)
-                _write_charts(package, frame, fitted, sheets[title], set(sheets))
+                _write_charts(package, writes, frame, fitted, sheets[title], set(sheets))
         _put_first(wb, fitted)
-        self._archive(package, leaving, options.adopt)
+        self._archive(package, writes, leaving, options.adopt)
         return WriteReport(tabs=written + pivots)
 
-    def _archive(self, package: Package, leaving: list[extras.LeavingNote], adopt: bool) -> None:
+    def _archive(
+        self,
+        package: Package,
+        writes: list[save.SheetWrite],
+        leaving: list[extras.LeavingNote],
+        adopt: bool,
+    ) -> None:
         """Append the leaving notes to ``Archived notes`` (read whole: it is rewritten)."""
         if not leaving:
             return
@@ -140,7 +152,7 @@ class XlsxBackend:
             package.load(sheet)
         notes_sheet.append(package.wb, leaving, adopt, self.destination)
         ws = package.wb[ARCHIVE_TITLE]
-        package.writes.append(save.SheetWrite(ws, None, package.part_of(ws)))
+        writes.append(save.SheetWrite(ws, None, package.part_of(ws)))
 
     def _resolve(
         self, wb: Workbook, frames: Sequence[TabFrame], adopt: bool
@@ -185,7 +197,12 @@ class XlsxBackend:
     # -- one tab ---------------------------------------------------------------
 
     def _write_tab(
-        self, package: Package, frame: TabFrame, plan: Plan, archived: int
+        self,
+        package: Package,
+        writes: list[save.SheetWrite],
+        frame: TabFrame,
+        plan: Plan,
+        archived: int,
     ) -> WrittenTab:
         start = time.perf_counter()
         wb = package.wb
@@ -209,7 +226,7 @@ class XlsxBackend:
         markers.record_range(wb, frame.title, max(at), len(frame.rows))
         if self.charts is not None:
             self.charts(frame, ws)
-        package.writes.append(save.SheetWrite(ws, data, _part(package, old)))
+        writes.append(save.SheetWrite(ws, data, _part(package, old)))
         seconds = time.perf_counter() - start
         return WrittenTab(
             frame.title,
@@ -221,7 +238,12 @@ class XlsxBackend:
         )
 
     def _write_pivot(
-        self, package: Package, frame: TabFrame, spec: PivotSpec, found: markers.Resolved
+        self,
+        package: Package,
+        writes: list[save.SheetWrite],
+        frame: TabFrame,
+        spec: PivotSpec,
+        found: markers.Resolved,
     ) -> WrittenTab:
         start = time.perf_counter()
         wb = package.wb
@@ -238,7 +260,7 @@ class XlsxBackend:
         layout.protect(ws, len(table.headers))
         _swap(wb, ws, old, spec.title)
         markers.mark_sheet(wb, spec.title)
-        package.writes.append(save.SheetWrite(ws, None, _part(package, old)))
+        writes.append(save.SheetWrite(ws, None, _part(package, old)))
         seconds = time.perf_counter() - start
         return WrittenTab(spec.title, len(table.rows), rows * columns_, write_seconds=seconds)
 
@@ -286,8 +308,8 @@ class XlsxBackend:
                 "away or choose another path"
             ) from error
 
-    def _save(self, package: Package) -> None:
-        self._replace(lambda tmp: save.save(package, package.writes, tmp))
+    def _save(self, package: Package, writes: list[save.SheetWrite]) -> None:
+        self._replace(lambda tmp: save.save(package, writes, tmp))
 
     def _save_workbook(self, wb: Workbook) -> None:
         self._replace(wb.save)
@@ -361,8 +383,9 @@ class XlsxBackend:
             cells = plan(cellio.read_sheet(package, ws, title, headers))
             if not cells:
                 return WriteReport()
-            if cellio.patched(package, ws, cells):
-                self._save(package)
+            write = cellio.patched(package, ws, cells)
+            if write is not None:
+                self._save(package, [write])
                 return WriteReport(tabs=[WrittenTab(title, None, len(cells))])
         finally:
             package.close()
@@ -481,6 +504,7 @@ def _swap(wb: Workbook, ws: Worksheet, old: Worksheet | None, title: str) -> Non
 
 def _write_charts(
     package: Package,
+    writes: list[save.SheetWrite],
     frame: TabFrame,
     frames: Sequence[TabFrame],
     found: markers.Resolved,
@@ -507,7 +531,7 @@ def _write_charts(
     _swap(wb, ws, old, title)
     ws.sheet_view.tabSelected = False
     markers.mark_sheet(wb, title)
-    package.writes.append(save.SheetWrite(ws, None, _part(package, old)))
+    writes.append(save.SheetWrite(ws, None, _part(package, old)))
     chart_sheets.draw(placed, ws, lambda title: wb[title])
 
 

@@ -74,18 +74,17 @@ def _value(cell: Any) -> Any:
     return None if value == "" else value
 
 
-def patched(package: Package, ws: Worksheet, cells: Sequence[CellWrite]) -> bool:
-    """Queue ``cells`` patched into the sheet's XML for the package's save; False when the
-    patch cannot spell them (the caller takes openpyxl's whole-workbook path)."""
+def patched(package: Package, ws: Worksheet, cells: Sequence[CellWrite]) -> save.SheetWrite | None:
+    """The sheet's XML with ``cells`` patched in, as a write for the package's save; None when
+    the patch cannot spell them (the caller takes openpyxl's whole-workbook path)."""
     part = package.part_of(ws)
     if part is None or not part.worksheet:
-        return False
+        return None
     try:
         raw = cellpatch.patch(package.archive.read(part.path), cells)
     except cellpatch.Unsupported:
-        return False
-    package.writes.append(save.SheetWrite(ws, None, part, raw=raw))
-    return True
+        return None
+    return save.SheetWrite(ws, None, part, raw=raw)
 
 
 def write_whole(

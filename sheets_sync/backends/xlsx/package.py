@@ -9,7 +9,8 @@ openpyxl :class:`Workbook` *shell* whose sheets are empty placeholders, so
 managed sheets about to be rewritten are read (:meth:`Package.scan`: one
 streaming pass keeping just the cells the write needs), and :mod:`.save`
 streams the new sheet parts into a new zip while every other member is copied
-raw, byte for byte. A new workbook starts from a minimal package of its own
+raw, byte for byte. A package is what was read; what will be written is the
+writer's list of :class:`.save.SheetWrite`, so this module knows nothing of saving. A new workbook starts from a minimal package of its own
 (:func:`skeleton`), so first writes and re-syncs follow the same path.
 """
 
@@ -23,7 +24,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 from xml.etree.ElementTree import Element
 
 from openpyxl import Workbook
@@ -43,9 +44,6 @@ from openpyxl.xml.functions import iterparse, tostring  # defusedxml when instal
 from sheets_sync.backends.xlsx.scan import scan_part
 from sheets_sync.backends.xlsx.stylesxml import StyleCounts
 from sheets_sync.errors import DestinationError
-
-if TYPE_CHECKING:
-    from sheets_sync.backends.xlsx.save import SheetWrite
 
 SHEET_REL = f"{REL_NS}/worksheet"
 SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -85,7 +83,6 @@ class Package:
     parts: dict[int, SheetPart] = field(default_factory=dict)
     names_before: dict[str, DefinedName] = field(default_factory=dict)
     styles_before: StyleCounts | None = None
-    writes: list[SheetWrite] = field(default_factory=list)  # what the save writes
     placeholders: list[Worksheet] = field(default_factory=list)  # alive: ``parts`` keys by id
     active_before: int = 0  # the active sheet's index in the file
     _strings: list[Any] | None = None
