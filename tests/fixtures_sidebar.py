@@ -24,7 +24,7 @@ from sheets_sync import schema
 from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
 from webhook import create_app, runtime
-from webhook.auth import ENGINE_KEY
+from webhook.runtime import ENGINE_KEY
 
 SHEET_ALL = "1SidebarAllMarkets0000000000"
 SHEET_FR = "1SidebarFranceMarket00000000"

@@ -23,7 +23,7 @@ from sidebar_browser import console_errors, missing, open_sidebar, start_browser
 
 from sheets_sync.backends.base import WriteReport, WrittenTab
 from sheets_sync.jobs.runs import mark_running, mark_succeeded, queue_run
-from webhook.auth import ENGINE_KEY
+from webhook.runtime import ENGINE_KEY
 
 pytestmark = pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
 """The page does not depend on the database; the endpoints' own tests cover both."""

@@ -33,7 +33,7 @@ from sheets_sync.jobs.cloud_tasks import create_task, make_client
 from sheets_sync.jobs.run import Job
 from sheets_sync.locks import destination_lock
 from webhook import create_app
-from webhook.auth import ENGINE_KEY
+from webhook.runtime import ENGINE_KEY
 
 SERVICE_ACCOUNT = "sheets-sync-tasks@tradein-ops.iam.gserviceaccount.com"
 TASKS_AUDIENCE = "https://sheets-sync.tradein.example"

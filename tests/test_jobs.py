@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
+from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
 from sheets_sync.db_init import init_db
 from sheets_sync.errors import ConfigError
@@ -51,7 +52,7 @@ def set_run(engine: Engine, run_id: str, **values: Any) -> None:
 
 
 def ago(seconds: float) -> dt.datetime:
-    return runs.utcnow() - dt.timedelta(seconds=seconds)
+    return utcnow() - dt.timedelta(seconds=seconds)
 
 
 def test_a_second_request_joins_the_queued_run(engine, settings) -> None:
@@ -70,7 +71,7 @@ def test_a_second_request_joins_the_queued_run(engine, settings) -> None:
 )
 def test_only_an_active_run_is_joined(engine, settings, status, joined) -> None:
     first = queue_or_join(engine, settings, SHEET, trigger="api")
-    set_run(engine, first.run_id, status=status, started_at=runs.utcnow())
+    set_run(engine, first.run_id, status=status, started_at=utcnow())
     with destination_lock(engine, SHEET, "test", run_id=first.run_id):  # a live run holds it
         second = queue_or_join(engine, settings, SHEET, trigger="api")
     assert second.joined is joined
@@ -158,7 +159,7 @@ def test_joining_a_live_run_needs_no_lock_nor_write(engine, settings, status) ->
 def test_a_dead_run_is_never_joined_but_failed_and_replaced(engine, settings, dead) -> None:
     old = queue_or_join(engine, settings, SHEET, trigger="api")
     if dead == "running-without-lock":  # however recently it started: no grace
-        set_run(engine, old.run_id, status="running", started_at=runs.utcnow())
+        set_run(engine, old.run_id, status="running", started_at=utcnow())
     else:
         set_run(engine, old.run_id, queued_at=ago(settings.job_timeout_seconds + 60))
     tickets = [queue_or_join(engine, settings, SHEET, trigger="api") for _ in range(3)]
@@ -232,7 +233,7 @@ def test_a_running_run_whose_process_died_is_failed_not_joined(engine, settings)
     (a refresh used to join a killed run for up to the lock lease)."""
     dead = queue_or_join(engine, settings, SHEET, trigger="api")
     with destination_lock(engine, SHEET, "api", run_id=dead.run_id):
-        set_run(engine, dead.run_id, status="running", started_at=runs.utcnow())
+        set_run(engine, dead.run_id, status="running", started_at=utcnow())
     fresh = queue_or_join(engine, settings, SHEET, trigger="api")
     assert not fresh.joined and fresh.run_id != dead.run_id
     swept = runs.get_run(engine, dead.run_id)
@@ -286,7 +287,7 @@ def test_a_run_records_its_end_before_it_gives_its_lock_back(
                 seen.append(runs.get_run(engine, kwargs["run_id"])["status"])  # type: ignore[index]
 
     monkeypatch.setattr(sheets_sync.jobs.run, "destination_lock", watched)
-    as_of = runs.utcnow().date() + dt.timedelta(days=1) if fails else None  # refused mid-run
+    as_of = utcnow().date() + dt.timedelta(days=1) if fails else None  # refused mid-run
     with (
         pytest.raises(ConfigError, match="not a complete day yet")
         if fails
@@ -407,13 +408,13 @@ def test_refreshes_asking_together_share_one_read_and_each_joins_a_live_run(
         found.append((ticket.run_id, ticket.joined))
 
     with destination_lock(engine, SHEET, "api", run_id=running.run_id):  # a live run holds it
-        set_run(engine, running.run_id, status="running", started_at=runs.utcnow())
+        set_run(engine, running.run_id, status="running", started_at=utcnow())
         threads = [threading.Thread(target=ask, args=(i,)) for i in range(24)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        set_run(engine, running.run_id, status="succeeded", finished_at=runs.utcnow())
+        set_run(engine, running.run_id, status="succeeded", finished_at=utcnow())
     assert sorted(found) == sorted([(running.run_id, True)] * 12 + [(other.run_id, True)] * 12)
     after = queue_or_join(engine, settings, SHEET, trigger="api")  # read after the run ended
     assert not after.joined and after.run_id != running.run_id

@@ -29,13 +29,13 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
+from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
 from sheets_sync.jobs import runs
 from sheets_sync.jobs.queue import sweep_stale
 from sheets_sync.locks import advisory_key, lock_key, read_holder
 from webhook import create_app
-from webhook.auth import ENGINE_KEY
-from webhook.runtime import EXECUTOR_KEY
+from webhook.runtime import ENGINE_KEY, EXECUTOR_KEY
 
 SHEETS_SYNC = Path(sys.executable).parent / "sheets-sync"
 LEASE = 3.0
@@ -165,7 +165,7 @@ def wait_until_lock_free(engine: Engine, destination: str, seconds: float = 30) 
                     return
         else:
             holder = read_holder(engine, destination)
-            if holder is None or (holder.expires_at and holder.expires_at < runs.utcnow()):
+            if holder is None or (holder.expires_at and holder.expires_at < utcnow()):
                 return
         time.sleep(0.05)
     raise AssertionError(f"{destination}'s lock still held {seconds} s after its holder died")
@@ -228,7 +228,7 @@ def test_a_live_run_held_mid_sync_is_joined_not_taken_for_dead(
     if loaded.dialect.name == "sqlite":  # a whole lease later: only the heartbeat keeps it
         first = read_holder(loaded, f"gsheets:{sheet_id}")
         assert first is not None and first.run_id == alive["run_id"] and first.expires_at
-        while runs.utcnow() <= first.expires_at:
+        while utcnow() <= first.expires_at:
             time.sleep(0.05)
 
     answers = [refresh(app, sheet_id) for _ in range(3)]

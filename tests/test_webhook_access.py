@@ -43,7 +43,7 @@ from sheets_sync.errors import ConfigError
 from sheets_sync.jobs.run import sync_now
 from sheets_sync.locks import destination_lock
 from webhook import auth, create_app
-from webhook.auth import ENGINE_KEY
+from webhook.runtime import ENGINE_KEY
 
 SHEETS = ("head office", "benelux", "dach", "open")
 SCHEDULER = "scheduler@tradein-ops.iam.gserviceaccount.com"

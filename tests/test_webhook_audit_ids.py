@@ -29,7 +29,7 @@ from sheets_sync.db import make_engine
 from sheets_sync.jobs.run import sync_now
 from sheets_sync.registry import RegisteredSheet
 from webhook import create_app, runtime
-from webhook.auth import ENGINE_KEY
+from webhook.runtime import ENGINE_KEY
 
 EMAIL = "lea@tradein.example"  # the ID token's (fixtures_webhook.token)
 TRACE = "105445aa7843bc8bf206b12000100000"

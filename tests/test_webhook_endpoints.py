@@ -40,7 +40,7 @@ from sheets_sync.jobs import queue, runs
 from sheets_sync.jobs.run import sync_now
 from sheets_sync.locks import destination_lock
 from webhook import create_app
-from webhook.auth import ENGINE_KEY
+from webhook.runtime import ENGINE_KEY
 
 EMAIL = "lea@tradein.example"
 FR_GOOD, FR_CRACKED, DE_GOOD = (

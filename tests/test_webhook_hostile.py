@@ -36,8 +36,8 @@ from sheets_sync import db, db_init, schema
 from sheets_sync.cli import main
 from sheets_sync.db import make_engine
 from webhook import create_app, runtime
-from webhook.auth import ENGINE_KEY
 from webhook.body import MAX_DEPTH
+from webhook.runtime import ENGINE_KEY
 
 SHEET = "1AbCdEfGhIjKlMnOpQrStUv"
 RUN = "6f1c2b0e-3d4a-4b5c-8d9e-0a1b2c3d4e5f"

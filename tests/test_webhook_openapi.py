@@ -26,9 +26,9 @@ from schemathesis import checks
 from werkzeug.wrappers import Request
 
 from webhook import create_app, runtime
-from webhook.auth import ENGINE_KEY
 from webhook.jobs_api import REFRESH_BODY
 from webhook.pricing_api import PRICING_BODY
+from webhook.runtime import ENGINE_KEY
 from webhook.tasks_api import TASK_BODY
 
 UNDOCUMENTED_METHODS = {"HEAD", "OPTIONS"}

@@ -58,12 +58,11 @@ import google.auth.transport.requests
 from flask import Flask, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from google.oauth2 import id_token
-from sqlalchemy.engine import Engine
 
 from sheets_sync import nonces
 from sheets_sync.config import ENV_PREFIX, Settings
-from sheets_sync.db import make_engine
 from sheets_sync.errors import ConfigError
+from webhook import runtime
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +74,6 @@ CLOCK_SKEW_SECONDS = 10
 HMAC_WINDOW_SECONDS = 300
 CERTS_TIMEOUT_SECONDS = 10
 """A certs server that hangs costs a caller this long, not google-auth's default 120 s."""
-ENGINE_KEY = "sheets_sync.engine"
-"""``app.extensions`` key of the app's database engine (made on first use if absent)."""
 _SIGNATURE = re.compile(r"^t=(\d{1,12}),v1=([0-9a-fA-F]{64})$")
 
 View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
@@ -115,7 +112,9 @@ def requires_auth(*kinds: str) -> Callable[[View], View]:
                 log.warning("request refused (%s): %s", refused.status, refused.reason)
                 return _refusal(refused.status)
             except google.auth.exceptions.TransportError:
-                log.exception("cannot fetch the ID-token certs from %s", _settings().oidc_certs_url)
+                log.exception(
+                    "cannot fetch the ID-token certs from %s", runtime.settings().oidc_certs_url
+                )
                 return jsonify(error="authentication unavailable"), 503, {"Retry-After": "30"}
             return view(*args, **kwargs)
 
@@ -132,7 +131,7 @@ def _refusal(status: int) -> ResponseReturnValue:
 
 def authenticate(kinds: tuple[str, ...]) -> Caller:
     """The caller of the current request, or :class:`Refused`."""
-    settings = _settings()
+    settings = runtime.settings()
     if settings.auth == "disabled" and not local_request():
         raise Refused(403, "authentication is disabled and the request is not from loopback")
     if "local" in kinds and auth_disabled(settings):
@@ -151,10 +150,6 @@ def authenticate(kinds: tuple[str, ...]) -> Caller:
     if signature is not None and "hmac" in kinds and settings.hmac_secret:
         return _hmac_caller(signature, settings.hmac_secret)
     raise Refused(401, "no credentials this endpoint accepts")
-
-
-def _settings() -> Settings:
-    return cast(Settings, current_app.config["SETTINGS"])
 
 
 # --- Google ID tokens ----------------------------------------------------------------------
@@ -350,19 +345,8 @@ _NONCE_LEDGER_KEY = "sheets_sync.nonce_ledger"
 
 def _nonce_ledger() -> nonces.NonceLedger:
     """The process's ledger: its requests' signatures are recorded in shared transactions."""
-    make = functools.partial(nonces.NonceLedger, app_engine())
+    make = functools.partial(nonces.NonceLedger, runtime.raw_engine())
     return cast(nonces.NonceLedger, _app_singleton(_NONCE_LEDGER_KEY, make))
-
-
-def app_engine() -> Engine:
-    """The app's database engine, made on first use (the job endpoints share it)."""
-    engine = current_app.extensions.get(ENGINE_KEY)
-    if engine is None:
-        made = make_engine(_settings().database_url)
-        engine = current_app.extensions.setdefault(ENGINE_KEY, made)
-        if engine is not made:
-            made.dispose()
-    return cast(Engine, engine)
 
 
 # --- start-up ----------------------------------------------------------------------------------
@@ -406,7 +390,7 @@ def peer_is_loopback(address: str | None) -> bool:
 
 def loopback_peers_only() -> ResponseReturnValue | None:
     """Before every request: with auth disabled, a peer off loopback is 403, on every path."""
-    if _settings().auth != "disabled" or local_request():
+    if runtime.settings().auth != "disabled" or local_request():
         return None
     log.warning(
         "request refused (403): %sAUTH=disabled admits loopback peers only; this one is %s%s",

@@ -1,8 +1,9 @@
 """What the endpoints share per app: the engine, the executor, the registry, a connection.
 
 As in Flask's tutorial, a request's database connection lives in ``g`` and is
-closed at teardown; process-wide things (the engine's pool, the job
-executor, the validated registry) live in ``app.extensions``. The registry is
+closed at teardown; process-wide things (the engine and its pool, made once per
+app here and used by every endpoint and by authentication's replay ledger, the
+job executor, the validated registry) live in ``app.extensions``. The registry is
 loaded when the app is created, so a typo in ``sheets-sync.yaml`` stops the
 service at start-up rather than failing the nightly sync.
 """
@@ -25,10 +26,11 @@ from sheets_sync.jobs.processes import SyncProcesses
 from sheets_sync.jobs.queue import sweep_stale
 from sheets_sync.registry import Registry, load_registry
 from webhook import logs
-from webhook.auth import app_engine
 
 log = logging.getLogger(__name__)
 
+ENGINE_KEY = "sheets_sync.engine"
+"""``app.extensions`` key of the app's database engine (made on first use)."""
 EXECUTOR_KEY = "sheets_sync.executor"
 REGISTRY_KEY = "sheets_sync.registry"
 TITLES_KEY = "sheets_sync.template_titles"
@@ -40,6 +42,18 @@ def settings() -> Settings:
     return cast(Settings, current_app.config["SETTINGS"])
 
 
+def raw_engine() -> Engine:
+    """The app's database engine, made on first use, the schema not checked (the replay
+    ledger of :mod:`webhook.auth` and the schema check itself use it)."""
+    found = current_app.extensions.get(ENGINE_KEY)
+    if found is None:
+        made = db.make_engine(settings().database_url)
+        found = current_app.extensions.setdefault(ENGINE_KEY, made)
+        if found is not made:
+            made.dispose()
+    return cast(Engine, found)
+
+
 def engine() -> Engine:
     """The app's engine, once this process has seen the database hold the whole schema.
 
@@ -47,7 +61,7 @@ def engine() -> Engine:
     without the schema is a :class:`~sheets_sync.errors.SchemaError` (503 naming
     `sheets-sync init-db`) before any query or Sheets call, on every endpoint.
     """
-    made = app_engine()
+    made = raw_engine()
     if not current_app.extensions.get(SCHEMA_READY_KEY):
         db.require_schema(made)
         current_app.extensions[SCHEMA_READY_KEY] = True
@@ -58,7 +72,7 @@ def schema_problem() -> SchemaError | None:
     """What the database lacks now (checked again: a table may have been dropped since)."""
     current_app.extensions.pop(SCHEMA_READY_KEY, None)
     try:
-        db.require_schema(app_engine())
+        db.require_schema(raw_engine())
     except SchemaError as error:
         return error
     except (DatabaseError, SQLAlchemyError):
