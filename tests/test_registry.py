@@ -21,7 +21,7 @@ from sheets_sync.cli import main
 from sheets_sync.config import DEFAULT_CONFIG_FILE, Settings
 from sheets_sync.errors import ConfigError
 from sheets_sync.jobs.run import sync_now
-from sheets_sync.registry import RegisteredSheet, Registry, load_registry
+from sheets_sync.registry import OutsideScope, RegisteredSheet, Registry, load_registry, scope_of
 
 ID_A = "1AbCdEfGhIjKlMnOpQrStUv"
 ID_B = "1ZyXwVuTsRqPoNmLkJiHgFe"
@@ -60,8 +60,8 @@ def test_a_registry_lists_each_sheet_with_its_scope(tmp_path):
     )
     assert registry.get(ID_B) == registry.sheets[1]
     assert registry.get("1NotRegisteredAtAll") is None
-    assert registry.sheets[0].filters == {"country": ("BE", "NL")}
-    assert registry.sheets[1].filters == {}
+    assert scope_of(registry.sheets[0]).filters == {"country": ("BE", "NL")}
+    assert scope_of(registry.sheets[1]).filters == {}
 
 
 def test_a_tab_listed_with_the_tabs_its_charts_read_loads(tmp_path):
@@ -271,6 +271,38 @@ def test_a_pricer_unlike_any_member_is_a_member_implicitly(tmp_path):
     assert not sheet.prices("ana@example.com")
 
 
+# --- scope_of: what a caller gets on a sheet, the one answer the CLI and the webhook ask -------
+
+BENELUX = RegisteredSheet(
+    ID_A, "Benelux", ("KPI Daily", "Pricing"), ("BE", "NL"), pricers=("ana@example.com",)
+)
+
+
+def test_a_scope_is_the_sheets_own_unless_narrowed():
+    assert scope_of(BENELUX).tabs == ("KPI Daily", "Pricing")
+    assert scope_of(BENELUX, [" Pricing", "Pricing"]).tabs == ("Pricing",)  # stripped, once
+    assert scope_of(BENELUX).filters == {"country": ("BE", "NL")}
+    open_sheet = RegisteredSheet(ID_B, "All", None, None)
+    assert (scope_of(open_sheet).tabs, scope_of(open_sheet).filters) == (None, {})
+
+
+def test_a_scope_refuses_tabs_beyond_the_sheets_or_the_known_titles():
+    with pytest.raises(OutsideScope) as caught:
+        scope_of(BENELUX, ["Pricing", "Onboarding", "Nope"])
+    assert caught.value.outside == ((1, "Onboarding"), (2, "Nope"))
+    assert caught.value.allowed == ("KPI Daily", "Pricing")
+    open_sheet = RegisteredSheet(ID_B, "All", None, None)
+    assert scope_of(open_sheet, ["Nope"]).tabs == ("Nope",)  # no titles given: not checked
+    with pytest.raises(OutsideScope):
+        scope_of(open_sheet, ["Nope"], titles=("KPI Daily",))
+
+
+def test_a_person_may_price_only_as_a_pricer_and_no_person_always():
+    assert scope_of(BENELUX, person="ANA@example.com").may_price
+    assert not scope_of(BENELUX, person="bob@example.com").may_price
+    assert scope_of(BENELUX).may_price
+
+
 # --- scope: a market team's sheet gets its markets' rows only, on every tab ---------------------
 
 
@@ -335,7 +367,7 @@ def test_a_country_scoped_tab_holds_only_its_markets_rows(two_markets, settings,
     everything, scoped = tmp_path / "all.xlsx", tmp_path / "be.xlsx"
     sync_now(two_markets, settings, f"xlsx:{everything}", tabs=[title], as_of=LAST_DAY)
     sync_now(two_markets, settings, f"xlsx:{scoped}", tabs=[title], as_of=LAST_DAY,
-             filters=BELGIUM.filters)  # fmt: skip
+             filters=scope_of(BELGIUM).filters)  # fmt: skip
     assert {"FR", "BE"} <= {r["Country"] for r in records(everything, title)}
     assert {r["Country"] for r in records(scoped, title)} == {"BE"}
 
@@ -346,7 +378,7 @@ def test_a_country_scoped_scorecard_lists_only_sellers_of_its_markets(
     everything, scoped = tmp_path / "all.xlsx", tmp_path / "be.xlsx"
     sync_now(two_markets, settings, f"xlsx:{everything}", tabs=["Seller Scorecard"])
     sync_now(two_markets, settings, f"xlsx:{scoped}", tabs=["Seller Scorecard"],
-             filters=BELGIUM.filters)  # fmt: skip
+             filters=scope_of(BELGIUM).filters)  # fmt: skip
     assert {r["Seller ID"] for r in records(everything, "Seller Scorecard")} >= {"S1", "S3", "S4"}
     rows = {r["Seller ID"]: r for r in records(scoped, "Seller Scorecard")}
     # S3 is based in Belgium; S1 (France) sold there; S4 (Netherlands) did not.
@@ -357,7 +389,13 @@ def test_a_country_scoped_scorecard_lists_only_sellers_of_its_markets(
 def test_sync_status_is_not_a_markets_tab_and_shows_every_run(two_markets, settings, tmp_path):
     book = tmp_path / "be.xlsx"
     sync_now(two_markets, settings, f"xlsx:{tmp_path / 'all.xlsx'}", tabs=["Pricing"])
-    sync_now(two_markets, settings, f"xlsx:{book}", tabs=["Sync Status"], filters=BELGIUM.filters)
+    sync_now(
+        two_markets,
+        settings,
+        f"xlsx:{book}",
+        tabs=["Sync Status"],
+        filters=scope_of(BELGIUM).filters,
+    )
     assert len(records(book, "Sync Status")) == 2
 
 

@@ -32,7 +32,8 @@ from flask import Flask, g, jsonify
 from flask.typing import ResponseReturnValue
 
 from sheets_sync.config import ENV_PREFIX, Settings
-from sheets_sync.registry import RegisteredSheet, Registry, matches
+from sheets_sync.registry import RegisteredSheet, Registry, Scope
+from sheets_sync.registry.fields import matches
 from webhook.auth import Caller
 from webhook.runtime import REGISTRY_KEY
 
@@ -80,9 +81,10 @@ def require_member(sheet: RegisteredSheet, action: str) -> None:
     )
 
 
-def require_pricer(sheet: RegisteredSheet) -> None:
-    """403 unless the caller may push ``sheet``'s prices (a pricer, or local)."""
-    caller = _caller()
+def require_pricer(scope: Scope) -> None:
+    """403 unless the caller may push the sheet's prices (a pricer, or local): the
+    registry says whether a person may (:attr:`Scope.may_price`); this, why not."""
+    caller, sheet = _caller(), scope.sheet
     if caller.kind == "local":
         return
     if caller.kind == "hmac":
@@ -102,7 +104,7 @@ def require_pricer(sheet: RegisteredSheet) -> None:
             "this spreadsheet accepts no price push: it lists no `pricers` in sheets-sync.yaml "
             f"(ask {ADMIN} to list who may push its prices)",
         )
-    if caller.email is None or not sheet.prices(caller.email):
+    if caller.email is None or not scope.may_price:
         _refuse(
             sheet,
             "push prices",

@@ -24,7 +24,7 @@ from sheets_sync.config import Settings
 from sheets_sync.jobs.executor import request_sync
 from sheets_sync.jobs.queue import Ticket
 from sheets_sync.jobs.run import Job
-from sheets_sync.registry import RegisteredSheet
+from sheets_sync.registry import OutsideScope, RegisteredSheet, Scope, scope_of
 from sheets_sync.schema import sync_runs
 from webhook import access, runtime
 from webhook.auth import requires_auth
@@ -64,22 +64,27 @@ def _not_registered(error: NotRegistered) -> ResponseReturnValue:
     return jsonify(error=f"spreadsheet {error} is not registered with this service"), 404
 
 
-def scoped_tabs(sheet: RegisteredSheet, asked: list[str] | None) -> tuple[str, ...]:
-    """The tabs to sync: the asked ones, each within the sheet's scope; else its scope."""
-    allowed = sheet.tabs or runtime.template_titles()
-    if asked is None:
-        return sheet.tabs or ()
-    for index, title in enumerate(asked):
-        if title.strip() not in allowed:
-            raise BadRequest(
-                f"tabs[{index}]",
-                f"{title!r} is not a tab of this spreadsheet; use some of {list(allowed)}",
-            )
-    return tuple(dict.fromkeys(t.strip() for t in asked))
+def caller_scope(
+    sheet: RegisteredSheet, asked: list[str] | None = None, titles: tuple[str, ...] | None = None
+) -> Scope:
+    """What the caller gets on ``sheet`` (the registry's answer): the asked tabs, each a
+    tab of the sheet's scope or of ``titles`` (else a 400 naming the first that is not),
+    or its scope."""
+    try:
+        return scope_of(sheet, asked, g.caller.email, titles)
+    except OutsideScope as outside:
+        index, title = outside.outside[0]
+        raise BadRequest(
+            f"tabs[{index}]",
+            f"{title!r} is not a tab of this spreadsheet; use some of {list(outside.allowed)}",
+        ) from None
 
 
-def start(sheet: RegisteredSheet, tabs: tuple[str, ...], trigger: str, who: str) -> Ticket:
-    job = Job("", GSHEETS + sheet.id, tabs, trigger, who, sheet.filters, current_request_id())
+def start(scope: Scope, trigger: str, who: str) -> Ticket:
+    job = Job(
+        "", GSHEETS + scope.sheet.id, scope.tabs or (), trigger, who, scope.filters,
+        current_request_id(),
+    )  # fmt: skip
     return request_sync(runtime.engine(), runtime.settings(), runtime.executor(), job)
 
 
@@ -95,8 +100,8 @@ def refresh() -> ResponseReturnValue:
     body = json_body(REFRESH_BODY)
     sheet = registered(body["spreadsheet_id"].strip())
     access.require_member(sheet, "refresh")  # before the tabs: a 400 would list them
-    tabs = scoped_tabs(sheet, body.get("tabs"))
-    ticket = start(sheet, tabs, TRIGGERS[g.caller.kind], caller_name())
+    scope = caller_scope(sheet, body.get("tabs"), sheet.tabs or runtime.template_titles())
+    ticket = start(scope, TRIGGERS[g.caller.kind], caller_name())
     return jsonify(ticket_json(ticket)), 202
 
 
@@ -148,7 +153,7 @@ def nightly() -> ResponseReturnValue:
     access.require_scheduler()
     started = []
     for sheet in runtime.registry().sheets:
-        ticket = start(sheet, sheet.tabs or (), "cron", "cron")
+        ticket = start(scope_of(sheet), "cron", "cron")
         started.append({"spreadsheet_id": sheet.id, "name": sheet.name, **ticket_json(ticket)})
     engine, settings = runtime.engine(), runtime.settings()
     run_ids = [run["run_id"] for run in started]

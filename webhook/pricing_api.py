@@ -23,11 +23,11 @@ from flask import Blueprint, g, jsonify
 from flask.typing import ResponseReturnValue
 
 from sheets_sync.pricing import PushSummary, push_pricing
-from sheets_sync.registry import RegisteredSheet
+from sheets_sync.registry import Scope
 from webhook import access, runtime
 from webhook.auth import requires_auth
 from webhook.body import Field, json_body
-from webhook.jobs_api import GSHEETS, TRIGGERS, caller_name, registered
+from webhook.jobs_api import GSHEETS, TRIGGERS, caller_name, caller_scope, registered
 from webhook.request_ids import current_request_id, trace_id
 
 bp = Blueprint("pricing", __name__)
@@ -40,21 +40,21 @@ PRICING_BODY = {"spreadsheet_id": Field("string", required=True), "dry_run": Fie
 def pricing() -> ResponseReturnValue:
     """The push summary: applied, rejected, conflicts and unchanged rows, with reasons."""
     body = json_body(PRICING_BODY)
-    sheet = registered(body["spreadsheet_id"].strip())
-    access.require_pricer(sheet)  # a preview too: it reads the sheet's edits and prices
+    scope = caller_scope(registered(body["spreadsheet_id"].strip()))
+    access.require_pricer(scope)  # a preview too: it reads the sheet's edits and prices
     dry_run = bool(body.get("dry_run", False))
-    return jsonify(push(sheet, dry_run=dry_run).to_dict())
+    return jsonify(push(scope, dry_run=dry_run).to_dict())
 
 
-def push(sheet: RegisteredSheet, *, dry_run: bool) -> PushSummary:
+def push(scope: Scope, *, dry_run: bool) -> PushSummary:
     return push_pricing(
         runtime.engine(),
         runtime.settings(),
-        GSHEETS + sheet.id,
+        GSHEETS + scope.sheet.id,
         caller_name(),
         request_id=current_request_id(),
         dry_run=dry_run,
         trigger=TRIGGERS[g.caller.kind],
-        countries=sheet.countries,
+        countries=scope.countries,
         trace_id=trace_id(),
     )

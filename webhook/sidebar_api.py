@@ -17,12 +17,13 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from sheets_sync.jobs.runs import recent_runs, utcnow
+from sheets_sync.clock import utcnow
+from sheets_sync.jobs.runs import recent_runs
 from sheets_sync.kpis.alerts_tab import recent_alerts
 from webhook import access, runtime
 from webhook.auth import requires_auth
 from webhook.errors import BadRequest
-from webhook.jobs_api import GSHEETS, registered, run_json, timestamp
+from webhook.jobs_api import GSHEETS, caller_scope, registered, run_json, timestamp
 
 bp = Blueprint("sidebar", __name__)
 
@@ -67,7 +68,7 @@ def list_alerts() -> ResponseReturnValue:
     """Active and recently resolved alerts relevant to a registered spreadsheet."""
     sheet = registered(spreadsheet_param())
     access.require_member(sheet, "read the alerts of")
-    rows = recent_alerts(runtime.get_db(), sheet.countries, utcnow())
+    rows = recent_alerts(runtime.get_db(), caller_scope(sheet).countries, utcnow())
     return jsonify(alerts=[alert_json(row) for row in rows])
 
 

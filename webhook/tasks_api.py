@@ -27,6 +27,7 @@ from flask.typing import ResponseReturnValue
 from sheets_sync.jobs import runs
 from sheets_sync.jobs.queue import sweep_stale
 from sheets_sync.jobs.run import RUN_CONTEXT, Job, Outcome, run_queued
+from sheets_sync.registry import scope_of
 from webhook import runtime
 from webhook.auth import requires_auth
 from webhook.body import Field, json_body
@@ -68,7 +69,7 @@ def _run(run_id: str, destination: str) -> Outcome:
     sheet = runtime.registry().get(destination.removeprefix(GSHEETS))
     if sheet is None:
         return _unregistered(run_id, destination)
-    outcome = run_queued(engine, settings, run_id, sheet.filters, retry_unstarted=True)
+    outcome = run_queued(engine, settings, run_id, scope_of(sheet).filters, retry_unstarted=True)
     if outcome.status == "running" and run_id in sweep_stale(engine, settings, destination):
         return Outcome(run_id, "failed", ran=False)
     if outcome.ran and outcome.status == "succeeded":

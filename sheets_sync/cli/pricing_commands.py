@@ -23,7 +23,7 @@ from sheets_sync.cli.params import DestinationType, os_user
 from sheets_sync.destinations import Destination
 from sheets_sync.pricing.model import Kind, describe_key
 from sheets_sync.pricing.push import PushSummary, not_written_note, push_pricing
-from sheets_sync.registry import load_registry
+from sheets_sync.registry import load_registry, scope_of
 
 MAX_USER_CHARS = 200
 
@@ -100,7 +100,7 @@ def markets_of(app: AppContext, source: Destination) -> tuple[str, ...] | None:
     if source.kind != "gsheets":
         return None
     registered = load_registry(app.settings).get(source.target)
-    return registered.countries if registered is not None else None
+    return scope_of(registered).countries if registered is not None else None
 
 
 def print_summary(summary: PushSummary) -> None:

@@ -19,7 +19,7 @@ from sheets_sync.cli.params import DestinationType, PastDay, TabList, os_user
 from sheets_sync.config import Settings
 from sheets_sync.destinations import Destination, check_writable, open_destination
 from sheets_sync.jobs.run import sync_now
-from sheets_sync.registry import RegisteredSheet, load_registry
+from sheets_sync.registry import OutsideScope, RegisteredSheet, Scope, load_registry, scope_of
 from sheets_sync.sync import Progress as ProgressCallback
 from sheets_sync.sync import ProgressEvent, SyncResult, load_all_templates
 
@@ -190,28 +190,21 @@ def sync(
     if destination.kind == "gsheets":
         registered = load_registry(app.settings).get(destination.target)
         if registered is not None:
-            tabs, filters = _scoped_tabs(registered, tabs), registered.filters
+            scope = _scope(registered, tabs)
+            tabs, filters = list(scope.tabs) if scope.tabs else None, scope.filters
     run_and_report(app.engine, app.settings, destination, tabs, as_of, allow_shrink, adopt, filters)
 
 
-def _scoped_tabs(sheet: RegisteredSheet, tabs: list[str] | None) -> list[str] | None:
-    """The tabs to sync for a registered sheet: ``--tabs`` may narrow its scope, not widen it."""
-    _console().print(f"Scope of {sheet.name!r} from the registry: {_describe(sheet)}")
-    if sheet.tabs is None:
-        return tabs
-    outside = [t for t in tabs or () if t not in sheet.tabs]
-    if outside:
+def _scope(sheet: RegisteredSheet, tabs: list[str] | None) -> Scope:
+    """The registry's scope of ``sheet``: ``--tabs`` may narrow its tabs, not widen them."""
+    _console().print(f"Scope of {sheet.name!r} from the registry: {sheet.describe()}")
+    try:
+        return scope_of(sheet, tabs)
+    except OutsideScope as outside:
         raise click.UsageError(
-            f"{', '.join(map(repr, outside))} not registered for {sheet.name!r} "
-            f"(its tabs: {', '.join(sheet.tabs)}); add it to sheets-sync.yaml or leave it out"
-        )
-    return tabs or list(sheet.tabs)
-
-
-def _describe(sheet: RegisteredSheet) -> str:
-    tabs = ", ".join(sheet.tabs) if sheet.tabs else "every tab"
-    countries = ", ".join(sheet.countries) if sheet.countries else "every country"
-    return f"{tabs}; {countries}"
+            f"{outside} not registered for {sheet.name!r} (its tabs: "
+            f"{', '.join(outside.allowed)}); add it to sheets-sync.yaml or leave it out"
+        ) from None
 
 
 def sync_registered(
@@ -226,12 +219,13 @@ def sync_registered(
         )
     console, failed = _console(), []
     for sheet in registry.sheets:
-        console.print(f"Syncing {sheet.name!r} (gsheets:{sheet.id}): {_describe(sheet)}")
-        tabs = list(sheet.tabs) if sheet.tabs else None
+        console.print(f"Syncing {sheet.name!r} (gsheets:{sheet.id}): {sheet.describe()}")
+        scope = scope_of(sheet)
+        tabs = list(scope.tabs) if scope.tabs else None
         try:
             run_and_report(
                 app.engine, app.settings, Destination("gsheets", sheet.id), tabs, as_of,
-                allow_shrink, adopt, sheet.filters,
+                allow_shrink, adopt, scope.filters,
             )  # fmt: skip
         except Exception as error:  # reported; the next spreadsheet still runs
             console.print(f"Failed: {sheet.name!r} (gsheets:{sheet.id}): {error}")

@@ -1,36 +1,9 @@
-"""The spreadsheet registry, ``sheets-sync.yaml``: the team's spreadsheets and their scope.
+"""The checks of one ``sheets-sync.yaml`` entry's fields, each failing with file, line, key and fix.
 
-docs/design.md §8 and §10. Each entry names a Google spreadsheet (``id``), a
-human ``name``, optionally the ``tabs`` it gets (default: every tab) and the
-``countries`` (markets) whose rows it gets, on every tab. ``sheets-sync sync
---all`` and the webhook's nightly cron sync every entry; the webhook answers
-404 for a spreadsheet that is not registered. The file is validated when it
-is loaded, so a typo stops the service at start-up with the file, line, key
-and fix, rather than at 2 a.m. in the nightly sync::
-
-    spreadsheets:
-      - id: 1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789
-        name: Benelux market team
-        tabs: [KPI Daily, Pricing]
-        countries: [BE, NL]
-        members: ["*@benelux.example.com", ana@example.com]
-        pricers: [ana@example.com]
-
-Country codes are checked for their shape (two upper-case letters, ISO 3166-1
-alpha-2), not against a fixed list: the markets are whatever the database
-holds, and a new market must not need a code change here.
-
-``members`` and ``pricers`` say who may use the sheet (docs/design.md §8):
-emails, or ``*@domain`` for everyone at exactly that domain, matched without
-regard to case. A member may read the sheet's runs and alerts and refresh it;
-a pricer may also push its prices, and is a member whether or not ``members``
-covers them. An entry without ``members`` is open to every caller the
-webhook's global allowlists admit; an entry without ``pricers`` accepts no
-push. The rules here are pure (:meth:`RegisteredSheet.admits`,
-:meth:`RegisteredSheet.prices`); the webhook decides by caller kind
-(``webhook/access.py``).
-
-This module never imports Flask: the CLI and the webhook share it.
+Split from :mod:`sheets_sync.registry` (which assembles the entries) so the
+registry's model and scope read on their own. :func:`matches` is here too: the
+one rule of who an email or ``*@domain`` pattern names, which the checks of
+``pricers`` and the membership rules share.
 """
 
 from __future__ import annotations
@@ -38,19 +11,15 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sheets_sync.config import DEFAULT_CONFIG_FILE, ENV_PREFIX, Settings
 from sheets_sync.destinations import parse_destination
-from sheets_sync.errors import ConfigError, DestinationError
-from sheets_sync.templates.source import Where, read_yaml
+from sheets_sync.errors import DestinationError
+from sheets_sync.templates.source import Where
 
 if TYPE_CHECKING:
     from sheets_sync.templates.model import TabTemplate
 
-TOP_KEYS = {"spreadsheets"}
-SHEET_KEYS = {"id", "name", "tabs", "countries", "members", "pricers"}
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'+/=?^_`{|}~.-]{1,64}$")
@@ -59,38 +28,6 @@ _PEOPLE_EXAMPLES = {
     "pricers": "e.g. `pricers: [ana@example.com]`",
 }
 _URL_ID = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
-
-
-@dataclass(frozen=True)
-class RegisteredSheet:
-    """One registered spreadsheet; ``tabs`` / ``countries`` of None mean "all"."""
-
-    id: str
-    name: str
-    tabs: tuple[str, ...] | None
-    countries: tuple[str, ...] | None
-    members: tuple[str, ...] | None = None
-    """Emails and ``*@domain`` patterns (lower case); None: open to every allowed caller."""
-    pricers: tuple[str, ...] = ()
-    """Who may also push prices (same forms); empty: no push is accepted."""
-
-    @property
-    def filters(self) -> dict[str, tuple[str, ...]]:
-        """The ``run_sync(filters=...)`` restricting every tab to this sheet's markets."""
-        return {"country": self.countries} if self.countries else {}
-
-    @property
-    def is_open(self) -> bool:
-        """No ``members``: every caller the global allowlists admit is a member."""
-        return self.members is None
-
-    def admits(self, email: str) -> bool:
-        """Whether ``email`` is a member: open sheet, listed in ``members``, or a pricer."""
-        return self.is_open or matches(email, self.members or ()) or self.prices(email)
-
-    def prices(self, email: str) -> bool:
-        """Whether ``email`` may push this sheet's prices (listed in ``pricers``)."""
-        return matches(email, self.pricers)
 
 
 def matches(email: str, patterns: tuple[str, ...]) -> bool:
@@ -106,78 +43,7 @@ def matches(email: str, patterns: tuple[str, ...]) -> bool:
     return any(pattern in (address, domain) for pattern in patterns)
 
 
-@dataclass(frozen=True)
-class Registry:
-    """The registered spreadsheets, in file order (the order ``--all`` syncs them)."""
-
-    sheets: tuple[RegisteredSheet, ...]
-
-    def get(self, spreadsheet_id: str) -> RegisteredSheet | None:
-        """The entry for ``spreadsheet_id``, or None when it is not registered."""
-        return next((s for s in self.sheets if s.id == spreadsheet_id), None)
-
-
-def load_registry(settings: Settings) -> Registry:
-    """Read and validate ``settings.config_file``; raise :class:`ConfigError` on any mistake.
-
-    A missing file is an empty registry only at the default path (a checkout
-    with no registry still runs the demo); a path someone configured must
-    exist, since a typo there would otherwise silently sync nothing.
-    """
-    path = settings.config_file
-    if not path.exists():
-        if path == DEFAULT_CONFIG_FILE:
-            return Registry(sheets=())
-        raise ConfigError(
-            f"{ENV_PREFIX}CONFIG_FILE={str(path)!r}: no such file; create it (see the "
-            "README's spreadsheet registry section) or unset the variable to use "
-            f"./{DEFAULT_CONFIG_FILE} when present"
-        )
-    raw, where = read_yaml(path, "`spreadsheets:`", ConfigError)
-    where.check_keys(raw, TOP_KEYS, "")
-    entries = raw.get("spreadsheets")
-    if entries is None:
-        return Registry(sheets=())
-    if not isinstance(entries, list):
-        raise where.fail(
-            "spreadsheets",
-            "not a list",
-            "list the spreadsheets, each starting with `- id: …` on its own line",
-        )
-    templates = _templates(settings)
-    sheets = tuple(
-        _sheet(item, f"spreadsheets[{i}]", templates, where) for i, item in enumerate(entries)
-    )
-    _refuse_duplicates(sheets, where)
-    return Registry(sheets=sheets)
-
-
-def _templates(settings: Settings) -> Mapping[str, TabTemplate]:
-    from sheets_sync.sync import load_all_templates  # sync imports the KPI queries; keep it lazy
-
-    return load_all_templates(settings)
-
-
-def _sheet(
-    item: Any, key: str, templates: Mapping[str, TabTemplate], where: Where
-) -> RegisteredSheet:
-    if not isinstance(item, dict):
-        raise where.fail(key, "not a mapping", "write `- id: …` then `name: …` under it")
-    where.check_keys(item, SHEET_KEYS, f"{key}.")
-    members = _people(item.get("members"), f"{key}.members", where)
-    pricers = _people(item.get("pricers"), f"{key}.pricers", where)
-    _check_pricers(members, pricers, f"{key}.pricers", where)
-    return RegisteredSheet(
-        id=_id(item.get("id"), f"{key}.id", where),
-        name=_name(item.get("name"), f"{key}.name", where),
-        tabs=_tabs(item.get("tabs"), f"{key}.tabs", templates, where),
-        countries=_countries(item.get("countries"), f"{key}.countries", where),
-        members=members,
-        pricers=pricers or (),
-    )
-
-
-def _id(value: Any, key: str, where: Where) -> str:
+def spreadsheet_id(value: Any, key: str, where: Where) -> str:
     fix = "copy the id from the sheet's URL (docs.google.com/spreadsheets/d/<ID>/edit)"
     if value is None or value == "":
         raise where.fail(key, "missing", fix)
@@ -192,7 +58,7 @@ def _id(value: Any, key: str, where: Where) -> str:
     return value.strip()
 
 
-def _name(value: Any, key: str, where: Where) -> str:
+def sheet_name(value: Any, key: str, where: Where) -> str:
     if not isinstance(value, str) or not value.strip():
         raise where.fail(
             key, "missing or empty", "name the sheet for people, e.g. `name: Benelux market team`"
@@ -200,7 +66,7 @@ def _name(value: Any, key: str, where: Where) -> str:
     return value.strip()
 
 
-def _tabs(
+def tab_list(
     value: Any, key: str, templates: Mapping[str, TabTemplate], where: Where
 ) -> tuple[str, ...] | None:
     if value is None:
@@ -238,7 +104,7 @@ def _check_chart_tabs(
         )
 
 
-def _countries(value: Any, key: str, where: Where) -> tuple[str, ...] | None:
+def country_list(value: Any, key: str, where: Where) -> tuple[str, ...] | None:
     if value is None:
         return None
     for index, code in enumerate(value if isinstance(value, list) else []):
@@ -258,7 +124,7 @@ def _countries(value: Any, key: str, where: Where) -> tuple[str, ...] | None:
     return items
 
 
-def _people(value: Any, key: str, where: Where) -> tuple[str, ...] | None:
+def people(value: Any, key: str, where: Where) -> tuple[str, ...] | None:
     """``members`` / ``pricers``: emails and ``*@domain`` patterns, lower-cased; None if absent."""
     if value is None:
         return None
@@ -273,15 +139,15 @@ def _people(value: Any, key: str, where: Where) -> tuple[str, ...] | None:
         raise where.fail(key, f"an empty list {meaning}", f"list who may, or {left_out}")
     example = _PEOPLE_EXAMPLES[name]
     items = _text_list(value, key, where, example)
-    people = tuple(_person(item, f"{key}[{i}]", where) for i, item in enumerate(items))
-    for index, person in enumerate(people):
-        if people.index(person) != index:
+    found = tuple(_person(item, f"{key}[{i}]", where) for i, item in enumerate(items))
+    for index, person in enumerate(found):
+        if found.index(person) != index:
             raise where.fail(
                 f"{key}[{index}]",
                 f"{person!r} is listed twice (case does not count)",
                 "list it once",
             )
-    return people
+    return found
 
 
 def _person(text: str, key: str, where: Where) -> str:
@@ -318,7 +184,7 @@ def _person(text: str, key: str, where: Where) -> str:
     return value
 
 
-def _check_pricers(
+def check_pricers(
     members: tuple[str, ...] | None, pricers: tuple[str, ...] | None, key: str, where: Where
 ) -> None:
     """A pricer is a member even when ``members`` does not cover them (docs/design.md §8);
@@ -349,18 +215,3 @@ def _text_list(value: Any, key: str, where: Where, example: str) -> tuple[str, .
         if value.index(item) != index:
             raise where.fail(f"{key}[{index}]", f"{item!r} is listed twice", "list it once")
     return tuple(item.strip() for item in value)
-
-
-def _refuse_duplicates(sheets: tuple[RegisteredSheet, ...], where: Where) -> None:
-    first: dict[str, int] = {}
-    for index, sheet in enumerate(sheets):
-        if sheet.id in first:
-            other = f"spreadsheets[{first[sheet.id]}]"
-            line = where.line(other)
-            at = f" (line {line})" if line else ""
-            raise where.fail(
-                f"spreadsheets[{index}].id",
-                f"{sheet.id!r} is already registered as {other}{at}",
-                "register each spreadsheet once; merge the two entries",
-            )
-        first[sheet.id] = index
