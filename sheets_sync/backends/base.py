@@ -3,7 +3,7 @@
 The sync engine computes frames and hands them over; it does not know which
 backend it talks to. A backend fits the frames to its destination's limits
 once, before the first write (only it knows what the destination already
-holds; see :mod:`sheets_sync.limits`), writes all managed tabs (and the pivots
+holds; see :mod:`sheets_sync.backends.fit`), writes all managed tabs (and the pivots
 declared on them) in as few round trips as it can, and reports what it
 actually wrote, so summaries and ``sync_runs`` never repeat the engine's
 pre-truncation figures.

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sheets_sync.errors import TemplateError
+from sheets_sync.limits import GOOGLE_LIMITS, XLSX_LIMITS
 from sheets_sync.templates.charts import check_chart_sources, parse_charts
 from sheets_sync.templates.checks import boolean as _bool
 from sheets_sync.templates.checks import count as _count
@@ -206,10 +207,8 @@ def _title(value: Any, key: str, where: Where) -> str:
 
 def _longest_title() -> int:
     """The longest title any destination accepts; a shorter destination cap (xlsx) is
-    checked by that backend before it writes (:func:`sheets_sync.limits.fit_each_tab`)."""
-    from sheets_sync import limits  # here: limits → frame → templates would be a cycle
-
-    caps = (limits.XLSX_LIMITS.max_title_chars, limits.GOOGLE_LIMITS.max_title_chars)
+    checked by that backend before it writes (:func:`sheets_sync.backends.fit.fit_each_tab`)."""
+    caps = (XLSX_LIMITS.max_title_chars, GOOGLE_LIMITS.max_title_chars)
     return max(cap for cap in caps if cap is not None)
 
 

@@ -9,7 +9,7 @@ its grid; the hidden chart-table sheets too), one
 Google; rows leaving a keyed tab and their team notes moving to ``Archived
 notes`` are in it), then ``values:batchUpdate`` bodies of changed cells under
 the payload cap. A team sheet titled like a managed one, or a keyed tab about
-to lose too many rows, stops the run after the reads, before any write. Limits are fitted once per plan through :mod:`sheets_sync.limits`: what
+to lose too many rows, stops the run after the reads, before any write. Limits are fitted once per plan through :mod:`sheets_sync.backends.fit`: what
 each tab allows on its own before any request, the spreadsheet's cell total
 (other sheets, pivot sheets, the team's columns) after the metadata read,
 before any write. The report is built from the plan actually sent, so a tab
@@ -38,6 +38,7 @@ from sheets_sync.backends.base import (
     WriteOptions,
     WriteReport,
 )
+from sheets_sync.backends.fit import fit_cell_total, fit_each_tab
 from sheets_sync.backends.gsheets import cellio
 from sheets_sync.backends.gsheets.auth import account_email, load_credentials, make_session
 from sheets_sync.backends.gsheets.cells import columns_range, quote_title
@@ -54,7 +55,7 @@ from sheets_sync.backends.gsheets.state import (
 from sheets_sync.config import Settings
 from sheets_sync.errors import DestinationError, SheetsAPIError, TransientSheetsAPIError
 from sheets_sync.frame import TabFrame
-from sheets_sync.limits import GOOGLE_LIMITS, Limits, fit_cell_total, fit_each_tab
+from sheets_sync.limits import GOOGLE_LIMITS, Limits
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")

@@ -46,6 +46,7 @@ from sheets_sync.backends.base import (
     WriteReport,
     WrittenTab,
 )
+from sheets_sync.backends.fit import check_pivot_size, fit_each_tab
 from sheets_sync.backends.pivot import compute_pivot
 from sheets_sync.backends.xlsx import (
     cellio,
@@ -64,7 +65,7 @@ from sheets_sync.backends.xlsx.package import Package, SheetPart, skeleton
 from sheets_sync.errors import DataError, DestinationError, LimitError, ShrinkError
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import check_shrink
-from sheets_sync.limits import XLSX_LIMITS, Limits, check_pivot_size, fit_each_tab
+from sheets_sync.limits import XLSX_LIMITS, Limits
 from sheets_sync.templates.model import PivotSpec, SheetPosition
 
 _SCRATCH_TITLE = "~sheets-sync"
