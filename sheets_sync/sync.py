@@ -15,14 +15,10 @@ calls :func:`run_sync` and records its end from the result.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import hashlib
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -34,7 +30,8 @@ from sheets_sync.destinations import open_destination
 from sheets_sync.errors import ConfigError
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import AsOf, check_unique_keys, resolve_as_of
-from sheets_sync.templates import TabTemplate, load_templates
+from sheets_sync.templates import TabTemplate
+from sheets_sync.templates.cache import cached_templates
 
 
 @dataclass(frozen=True)
@@ -89,41 +86,13 @@ class SyncResult:
 def load_all_templates(settings: Settings) -> dict[str, TabTemplate]:
     """Every template of ``settings.templates_dir``, validated against the built-in queries.
 
-    Parsed once per version of the folder: a service syncing many times a minute
-    spent a tenth of its CPU re-reading the same YAML. A file added, removed or
-    edited there is read again on the next call, and a broken edit fails that
-    call as before. The params settings own (the Pricing guardrails) come from
-    ``settings``, and are part of that version.
+    Parsed once per version of its template files (:mod:`sheets_sync.templates.cache`);
+    the params settings own (the Pricing guardrails) come from ``settings``, and are
+    part of that version.
     """
     from sheets_sync.kpis.registry import query_columns, setting_params
 
-    directory = settings.templates_dir
-    owned = setting_params(settings)
-    version = _folder_version(directory) + repr(owned).encode()
-    with _TEMPLATES_LOCK:
-        cached = _TEMPLATES.get(directory)
-        if cached is not None and cached[0] == version:
-            return dict(cached[1])
-    templates = load_templates(directory, query_columns(), owned)
-    with _TEMPLATES_LOCK:
-        _TEMPLATES[directory] = (version, templates)
-    return dict(templates)
-
-
-_TEMPLATES: dict[Path, tuple[bytes, dict[str, TabTemplate]]] = {}
-_TEMPLATES_LOCK = threading.Lock()
-
-
-def _folder_version(directory: Path) -> bytes:
-    """A digest of every file's name and bytes under ``directory`` (modification times
-    are too coarse: two saves within a few milliseconds can share one)."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in directory.rglob("*") if p.is_file()) if directory.is_dir() else []
-    for path in files:
-        digest.update(str(path).encode() + b"\0")
-        with contextlib.suppress(OSError):  # removed while listed: the next call sees it gone
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.digest()
+    return cached_templates(settings.templates_dir, query_columns, setting_params(settings))
 
 
 def select_templates(

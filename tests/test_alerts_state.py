@@ -284,7 +284,7 @@ def test_alerts_tab_active_by_severity_and_age_then_recent_resolutions(engine):
         _alert(7, "critical", NOW - 60 * day, status="resolved", resolved_at=NOW - 15 * day),
     ]
     insert_rows(engine, schema.alerts, rows)
-    shown = records(frame(engine, shipped_template("alerts"), as_of=AS_OF))
+    shown = records(frame(engine, shipped_template("alerts_tab"), as_of=AS_OF))
     assert [(r["Alert ID"], r["Status"]) for r in shown] == [
         (2, "active"), (3, "active"), (1, "active"), (4, "active"),
         (6, "resolved"), (5, "resolved"),
@@ -322,5 +322,5 @@ def test_a_market_sheets_alerts_tab_lists_its_markets_alerts(engine, countries, 
     now = dt.datetime(2025, 6, 11, 6)
     seed_alerts(engine, now)
     filters = {"country": countries} if countries else None
-    rows = records(frame(engine, shipped_template("alerts"), as_of=now.date(), filters=filters))
+    rows = records(frame(engine, shipped_template("alerts_tab"), as_of=now.date(), filters=filters))
     assert [r["Where"] for r in rows] == shown

@@ -443,3 +443,26 @@ def test_a_service_rereads_its_templates_only_when_a_file_changed(tmp_path: Path
     (tmp_path / "other.yaml").write_text(GOOD.replace("My Report", "Other"))
     write_template(tmp_path, GOOD)
     assert list(load_all_templates(settings)) == ["My Report", "Other"]
+
+
+def test_the_template_cache_reads_only_template_files(tmp_path: Path) -> None:
+    """The alert rules, the add-on's files or a README beside the tabs are not templates:
+    editing them does not parse the tabs again; a SQL file a template may name does."""
+    from sheets_sync.templates.cache import cached_templates, template_files
+
+    tabs, sql = tmp_path / "tabs", tmp_path / "sql"
+    tabs.mkdir()
+    sql.mkdir()
+    (tabs / "report.yaml").write_text(GOOD, encoding="utf-8")
+    (sql / "report.sql").write_text("SELECT 1", encoding="utf-8")
+    (tmp_path / "apps_script").mkdir()
+    for other in ("alerts.yaml", "README.md", "apps_script/Code.gs"):
+        (tmp_path / other).write_text("x", encoding="utf-8")
+    assert template_files(tmp_path) == [sql / "report.sql", tabs / "report.yaml"]
+
+    first = cached_templates(tmp_path, dict, {})
+    for other in ("alerts.yaml", "README.md", "apps_script/Code.gs"):
+        (tmp_path / other).write_text("changed", encoding="utf-8")
+    assert cached_templates(tmp_path, dict, {})["My Report"] is first["My Report"]
+    (sql / "report.sql").write_text("SELECT 2", encoding="utf-8")
+    assert cached_templates(tmp_path, dict, {})["My Report"] is not first["My Report"]

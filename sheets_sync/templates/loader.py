@@ -72,7 +72,7 @@ def load_templates(
     ``setting_params`` gives each built-in query's params that settings own: they are
     set from the settings, and a template giving one another value fails here.
     """
-    tabs_dir = directory / "tabs" if (directory / "tabs").is_dir() else directory
+    tabs_dir = tabs_folder(directory)
     if not tabs_dir.is_dir():
         raise TemplateError(
             f"{tabs_dir}: no templates directory. Fix: set SHEETS_SYNC_TEMPLATES_DIR to a "
@@ -98,6 +98,11 @@ def load_templates(
         templates[template.title] = template
     check_chart_sources(templates)
     return dict(sorted(templates.items(), key=lambda item: (item[1].order, item[0])))
+
+
+def tabs_folder(directory: Path) -> Path:
+    """Where the tab templates of a templates folder are: its ``tabs/``, else itself."""
+    return directory / "tabs" if (directory / "tabs").is_dir() else directory
 
 
 def load_template(
