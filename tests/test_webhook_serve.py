@@ -37,7 +37,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 @pytest.fixture
 def served(db_url: str, tmp_path: Path) -> Iterator[str]:
     """``sheets-sync serve`` on a free loopback port, auth disabled (loopback only)."""
-    env = clean_env(SHEETS_SYNC_DATABASE_URL=db_url, SHEETS_SYNC_AUTH="disabled")
+    env = clean_env(
+        SHEETS_SYNC_DATABASE_URL=db_url, SHEETS_SYNC_AUTH="disabled", PYTHONFAULTHANDLER="1"
+    )
     proc = subprocess.Popen(
         [*CLI, "serve", "--host", "127.0.0.1", "--port", "0"],
         cwd=tmp_path,
@@ -50,8 +52,19 @@ def served(db_url: str, tmp_path: Path) -> Iterator[str]:
     first = proc.stdout.readline()
     assert first.startswith("Webhook service on http://127.0.0.1:"), proc.stderr
     yield first.split()[3]
+    stop_like_ctrl_c(proc)
+
+
+def stop_like_ctrl_c(proc: subprocess.Popen[str]) -> None:
+    """Ctrl+C must stop the service; if it does not, fail with every thread's stack
+    (SIGABRT under PYTHONFAULTHANDLER prints them) instead of a bare timeout."""
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=30)
+    try:
+        proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        _, stderr = proc.communicate(timeout=30)
+        pytest.fail(f"sheets-sync serve did not stop on Ctrl+C; its threads:\n{stderr[-8000:]}")
 
 
 def test_serve_answers_over_http(served: str) -> None:
