@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from sheets_sync.addon import write_addon
-from sheets_sync.cli import main
+from sheets_sync.cli.app import main
 
 
 @main.command("addon")

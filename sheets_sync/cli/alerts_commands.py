@@ -15,7 +15,7 @@ import json
 import click
 
 from sheets_sync.alerts.run import evaluate_and_notify
-from sheets_sync.cli import AppContext, database_option, main, pass_app
+from sheets_sync.cli.app import AppContext, database_option, main, pass_app
 from sheets_sync.cli.params import PastDay, os_user
 
 

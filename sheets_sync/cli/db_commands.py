@@ -19,7 +19,7 @@ from rich.progress import (
 )
 
 from sheets_sync import db, db_init
-from sheets_sync.cli import AppContext, database_option, main, pass_app
+from sheets_sync.cli.app import AppContext, database_option, main, pass_app
 from sheets_sync.cli.params import PastDay
 from sheets_sync.demo import DemoSpec, DemoSummary, ProgressCallback, generate, yesterday_utc
 from sheets_sync.demo.spec import DEFAULT_DAYS, DEFAULT_ORDERS, DEFAULT_SEED, MAX_ORDERS

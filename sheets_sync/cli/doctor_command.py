@@ -7,7 +7,7 @@ import json
 import click
 
 from sheets_sync import doctor
-from sheets_sync.cli import main
+from sheets_sync.cli.app import main
 from sheets_sync.cli.params import DestinationType
 from sheets_sync.destinations import Destination
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sheets_sync.cli import main
+from sheets_sync.cli.app import main
 
 
 @main.command("emulator")

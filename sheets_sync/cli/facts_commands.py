@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from sheets_sync import db, facts
-from sheets_sync.cli import AppContext, CLIGroup, database_option, main, pass_app
+from sheets_sync.cli.app import AppContext, CLIGroup, database_option, main, pass_app
 from sheets_sync.facts import RefreshReport
 
 

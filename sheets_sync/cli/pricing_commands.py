@@ -3,7 +3,7 @@
 Exit 0 when the push ran, whatever rows were rejected or conflicted (each
 row's outcome is in its `Status` cell and in the summary); 1 with one line
 when it could not run or could not write its results back (library errors
-are turned into that line by :class:`sheets_sync.cli.CLIGroup`).
+are turned into that line by :class:`sheets_sync.cli.app.CLIGroup`).
 
 ``--user`` defaults to the local identity ``$USER@hostname``: a push from a
 terminal is made by whoever is logged in there, recorded as such in
@@ -18,7 +18,7 @@ import socket
 
 import click
 
-from sheets_sync.cli import AppContext, database_option, main, pass_app
+from sheets_sync.cli.app import AppContext, database_option, main, pass_app
 from sheets_sync.cli.params import DestinationType, os_user
 from sheets_sync.destinations import Destination
 from sheets_sync.pricing.model import Kind, describe_key

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from sheets_sync.cli import AppContext, database_option, main, pass_app
+from sheets_sync.cli.app import AppContext, database_option, main, pass_app
 
 
 @main.command("serve")

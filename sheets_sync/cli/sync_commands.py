@@ -14,7 +14,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from sheets_sync.backends.base import WrittenTab
-from sheets_sync.cli import AppContext, database_option, main, pass_app
+from sheets_sync.cli.app import AppContext, database_option, main, pass_app
 from sheets_sync.cli.params import DestinationType, PastDay, TabList, os_user
 from sheets_sync.config import Settings
 from sheets_sync.destinations import Destination, check_writable, open_destination
