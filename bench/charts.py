@@ -38,7 +38,7 @@ from sheets_sync.backends.base import WriteOptions
 from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
 from sheets_sync.config import Settings
 from sheets_sync.frame import TabFrame
-from sheets_sync.templates.model import (
+from sheets_sync.tab_templates.model import (
     Aggregate,
     Axis,
     ChartFilter,

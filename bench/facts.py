@@ -40,7 +40,7 @@ from sheets_sync.db import make_engine  # noqa: E402
 from sheets_sync.demo import DemoSpec, generate  # noqa: E402
 from sheets_sync.kpis.registry import query_columns  # noqa: E402
 from sheets_sync.kpis.runner import build_context, compute_frame  # noqa: E402
-from sheets_sync.templates import load_template  # noqa: E402
+from sheets_sync.tab_templates import load_template  # noqa: E402
 from sheets_sync.vocabulary.orders import ORDER_EVENTS  # noqa: E402
 
 sys.path.append(str(BENCH))

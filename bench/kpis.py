@@ -51,7 +51,7 @@ from sheets_sync.demo.load import _indexes_rebuilt  # noqa: E402
 from sheets_sync.kpis.registry import query_columns  # noqa: E402
 from sheets_sync.kpis.runner import build_context, compute_frame, default_as_of  # noqa: E402
 from sheets_sync.schema import tradein_orders  # noqa: E402
-from sheets_sync.templates import TabTemplate, load_template  # noqa: E402
+from sheets_sync.tab_templates import TabTemplate, load_template  # noqa: E402
 
 sys.path.append(str(BENCH))
 import kpis_baseline  # noqa: E402

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from sheets_sync.kpis.registry import builtin_query
 from sheets_sync.kpis.runner import _ordered as ordered_like_runner
 from sheets_sync.schema import GRADE_RANK, ONBOARDING_STEPS
-from sheets_sync.templates.model import ColumnType, TabTemplate
+from sheets_sync.tab_templates.model import ColumnType, TabTemplate
 
 EVENTS = (
     "created_at", "shipped_at", "received_at", "inspected_at", "counter_answered_at",

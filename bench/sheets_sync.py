@@ -57,7 +57,7 @@ from sheets_sync.demo.spec import DemoSpec
 from sheets_sync.frame import TabFrame
 from sheets_sync.kpis.runner import build_context, compute_frame
 from sheets_sync.sync import load_all_templates
-from sheets_sync.templates.model import ColumnSpec, ColumnType, TabTemplate
+from sheets_sync.tab_templates.model import ColumnSpec, ColumnType, TabTemplate
 
 END = dt.date(2025, 6, 30)
 

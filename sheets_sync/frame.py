@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sheets_sync.templates.model import TabTemplate
+from sheets_sync.tab_templates.model import TabTemplate
 
 Row = tuple[Any, ...]
 

@@ -30,8 +30,8 @@ from sheets_sync.destinations import open_destination
 from sheets_sync.errors import ConfigError
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import AsOf, check_unique_keys, resolve_as_of
-from sheets_sync.templates import TabTemplate
-from sheets_sync.templates.cache import cached_templates
+from sheets_sync.tab_templates import TabTemplate
+from sheets_sync.tab_templates.cache import cached_templates
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class SyncResult:
 def load_all_templates(settings: Settings) -> dict[str, TabTemplate]:
     """Every template of ``settings.templates_dir``, validated against the built-in queries.
 
-    Parsed once per version of its template files (:mod:`sheets_sync.templates.cache`);
+    Parsed once per version of its template files (:mod:`sheets_sync.tab_templates.cache`);
     the params settings own (the Pricing guardrails) come from ``settings``, and are
     part of that version.
     """

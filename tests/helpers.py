@@ -19,8 +19,8 @@ from typing import Any
 import gspread
 
 from sheets_sync.kpis.registry import query_columns
-from sheets_sync.templates import TabTemplate, load_template
-from sheets_sync.templates.model import ColumnSpec, ColumnType
+from sheets_sync.tab_templates import TabTemplate, load_template
+from sheets_sync.tab_templates.model import ColumnSpec, ColumnType
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sheets_sync import schema
 from sheets_sync.frame import TabFrame
 from sheets_sync.kpis.runner import build_context, compute_frame
-from sheets_sync.templates import TabTemplate
+from sheets_sync.tab_templates import TabTemplate
 
 MEASURES = (
     "orders_created", "offered_amount", "shipped", "received", "inspected",

@@ -10,7 +10,7 @@ import pytest
 from sheets_sync.backends.chart_data import chart_table, chart_tables
 from sheets_sync.errors import DataError
 from sheets_sync.frame import TabFrame
-from sheets_sync.templates.model import (
+from sheets_sync.tab_templates.model import (
     Aggregate,
     ChartFilter,
     ChartPosition,

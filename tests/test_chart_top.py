@@ -12,8 +12,8 @@ from helpers import shipped_template, write_template_files
 from sheets_sync.backends.chart_data import chart_table
 from sheets_sync.errors import TemplateError
 from sheets_sync.frame import TabFrame
-from sheets_sync.templates import load_template
-from sheets_sync.templates.model import (
+from sheets_sync.tab_templates import load_template
+from sheets_sync.tab_templates.model import (
     ChartFilter,
     ChartPosition,
     ChartSpec,

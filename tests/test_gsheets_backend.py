@@ -34,7 +34,7 @@ from sheets_sync.frame import TabFrame
 from sheets_sync.jobs import runs
 from sheets_sync.jobs.run import sync_now
 from sheets_sync.limits import GOOGLE_MAX_CELLS
-from sheets_sync.templates.model import ColumnType, TabTemplate
+from sheets_sync.tab_templates.model import ColumnType, TabTemplate
 
 START = dt.date(2025, 3, 1)
 LAST_DAY = dt.date(2025, 3, 20)

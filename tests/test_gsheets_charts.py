@@ -24,7 +24,7 @@ from sheets_sync.config import Settings
 from sheets_sync.errors import DestinationError
 from sheets_sync.frame import TabFrame
 from sheets_sync.jobs.run import sync_now
-from sheets_sync.templates.model import (
+from sheets_sync.tab_templates.model import (
     Aggregate,
     Axis,
     ChartFilter,

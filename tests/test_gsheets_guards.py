@@ -35,7 +35,7 @@ from sheets_sync.backends.gsheets.session import google_session
 from sheets_sync.backends.gsheets.state import BookState, SheetState
 from sheets_sync.config import Settings
 from sheets_sync.frame import TabFrame
-from sheets_sync.templates.model import ColumnSpec, ColumnType, TabTemplate
+from sheets_sync.tab_templates.model import ColumnSpec, ColumnType, TabTemplate
 
 EPOCH = dt.datetime(1899, 12, 30)
 MIN_CAP = 10_000  # the smallest payload cap Settings accepts

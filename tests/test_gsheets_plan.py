@@ -23,7 +23,7 @@ from sheets_sync.backends.gsheets.cells import a1_range, column_letter, same_cel
 from sheets_sync.backends.gsheets.plan import build_plan, cells_besides_frames, pack
 from sheets_sync.backends.gsheets.state import BookState, SheetState
 from sheets_sync.frame import TabFrame
-from sheets_sync.templates.model import (
+from sheets_sync.tab_templates.model import (
     ColumnType,
     ConditionalFormat,
     ConditionKind,

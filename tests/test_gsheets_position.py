@@ -10,7 +10,7 @@ from sheets_sync.backends.gsheets.plan import build_plan
 from sheets_sync.backends.gsheets.state import BookState, SheetState
 from sheets_sync.config import Settings
 from sheets_sync.frame import TabFrame
-from sheets_sync.templates.model import ColumnType, SheetPosition
+from sheets_sync.tab_templates.model import ColumnType, SheetPosition
 
 BOARD = tab(
     "Board", column("Figure"), column("Value", ColumnType.INTEGER), position=SheetPosition.FIRST

@@ -38,7 +38,7 @@ from sheets_sync.db_init import init_db
 from sheets_sync.errors import DestinationError, ShrinkError
 from sheets_sync.frame import TabFrame
 from sheets_sync.jobs.run import sync_now
-from sheets_sync.templates.model import ColumnType
+from sheets_sync.tab_templates.model import ColumnType
 
 EPOCH = dt.date(1899, 12, 30)
 UNFORMATTED = {

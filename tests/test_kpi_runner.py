@@ -17,7 +17,7 @@ from kpi_data import frame, load, records
 from sheets_sync.errors import SheetsSyncError, TemplateError
 from sheets_sync.kpis.registry import builtin_query, query_columns
 from sheets_sync.kpis.runner import build_context, compute_frame, default_as_of, strip_sql_comments
-from sheets_sync.templates import load_template, load_templates
+from sheets_sync.tab_templates import load_template, load_templates
 
 D = dt.datetime
 

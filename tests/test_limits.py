@@ -17,7 +17,13 @@ from sheets_sync.backends.fit import check_pivot_size, fit_cell_total, fit_each_
 from sheets_sync.errors import LimitError
 from sheets_sync.frame import Row, TabFrame
 from sheets_sync.limits import GOOGLE_LIMITS, XLSX_LIMITS, Limits
-from sheets_sync.templates.model import ColumnSpec, ColumnType, PivotSpec, PivotValue, TabTemplate
+from sheets_sync.tab_templates.model import (
+    ColumnSpec,
+    ColumnType,
+    PivotSpec,
+    PivotValue,
+    TabTemplate,
+)
 
 COLUMNS = (
     ColumnSpec("Date", "day", ColumnType.DATE),

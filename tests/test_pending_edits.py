@@ -29,7 +29,7 @@ from sheets_sync import schema
 from sheets_sync.errors import TemplateError
 from sheets_sync.jobs.run import sync_now
 from sheets_sync.pricing import push_pricing
-from sheets_sync.templates import load_template
+from sheets_sync.tab_templates import load_template
 
 GOOD, CRACKED, FLAWLESS = key(), key(grade="cracked"), key(grade="flawless")
 OFFLINE, S2_GOOD = key("S1", "P2"), key("S2")

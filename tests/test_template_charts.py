@@ -10,7 +10,7 @@ from helpers import TEMPLATES, write_template_files
 
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis.registry import query_columns
-from sheets_sync.templates import (
+from sheets_sync.tab_templates import (
     Aggregate,
     Axis,
     ChartPosition,

@@ -10,7 +10,7 @@ from helpers import TEMPLATES, write_template_files
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis.registry import query_columns
 from sheets_sync.limits import GOOGLE_MAX_TITLE_CHARS
-from sheets_sync.templates import ColumnType, Summarize, load_template, load_templates
+from sheets_sync.tab_templates import ColumnType, Summarize, load_template, load_templates
 
 BUILT_IN_TITLES = {
     "KPI Daily", "KPI Weekly", "KPI Monthly", "Seller Scorecard", "Quality", "Pricing",
@@ -448,7 +448,7 @@ def test_a_service_rereads_its_templates_only_when_a_file_changed(tmp_path: Path
 def test_the_template_cache_reads_only_template_files(tmp_path: Path) -> None:
     """The alert rules, the add-on's files or a README beside the tabs are not templates:
     editing them does not parse the tabs again; a SQL file a template may name does."""
-    from sheets_sync.templates.cache import cached_templates, template_files
+    from sheets_sync.tab_templates.cache import cached_templates, template_files
 
     tabs, sql = tmp_path / "tabs", tmp_path / "sql"
     tabs.mkdir()

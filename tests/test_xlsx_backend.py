@@ -22,7 +22,7 @@ from sheets_sync.backends.xlsx.backend import XlsxBackend
 from sheets_sync.errors import DestinationError, LimitError, TemplateError
 from sheets_sync.frame import TabFrame
 from sheets_sync.limits import XLSX_LIMITS, XLSX_MAX_CELL_CHARS, XLSX_MAX_ROWS
-from sheets_sync.templates.model import (
+from sheets_sync.tab_templates.model import (
     ColumnSpec,
     ColumnType,
     ConditionalFormat,

@@ -22,7 +22,7 @@ from sheets_sync.backends.xlsx.backend import XlsxBackend
 from sheets_sync.backends.xlsx.charts import build_chart, data_title, nice_ceiling
 from sheets_sync.errors import DataError, LimitError
 from sheets_sync.frame import TabFrame
-from sheets_sync.templates.model import (
+from sheets_sync.tab_templates.model import (
     Aggregate,
     Axis,
     ChartFilter,

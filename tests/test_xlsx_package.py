@@ -31,7 +31,13 @@ from sheets_sync.backends.base import CellWrite
 from sheets_sync.backends.xlsx.backend import XlsxBackend
 from sheets_sync.backends.xlsx.package import Package
 from sheets_sync.frame import TabFrame
-from sheets_sync.templates.model import ColumnSpec, ColumnType, PivotSpec, PivotValue, TabTemplate
+from sheets_sync.tab_templates.model import (
+    ColumnSpec,
+    ColumnType,
+    PivotSpec,
+    PivotValue,
+    TabTemplate,
+)
 from tests.conftest import IN_CI
 
 TITLE = "KPI Daily"

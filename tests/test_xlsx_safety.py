@@ -37,7 +37,13 @@ from sheets_sync.config import Settings
 from sheets_sync.errors import DestinationError, ShrinkError
 from sheets_sync.frame import TabFrame
 from sheets_sync.jobs.run import sync_now
-from sheets_sync.templates.model import ColumnSpec, ColumnType, PivotSpec, PivotValue, TabTemplate
+from sheets_sync.tab_templates.model import (
+    ColumnSpec,
+    ColumnType,
+    PivotSpec,
+    PivotValue,
+    TabTemplate,
+)
 
 TITLE = "KPI Daily"
 COLUMNS = (

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from sheets_sync.alerts.metrics import METRICS, Metric
-from sheets_sync.templates.loader import _list, _mapping
-from sheets_sync.templates.source import Where, read_yaml
+from sheets_sync.tab_templates.loader import _list, _mapping
+from sheets_sync.tab_templates.source import Where, read_yaml
 
 SCOPES = ("seller", "country", "category", "overall")
 WINDOWS = (1, 7, 28)

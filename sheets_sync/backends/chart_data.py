@@ -21,7 +21,7 @@ from typing import Any
 from sheets_sync.clock import as_date
 from sheets_sync.errors import DataError
 from sheets_sync.frame import Row, TabFrame
-from sheets_sync.templates.model import (
+from sheets_sync.tab_templates.model import (
     Aggregate,
     ChartSpec,
     ColumnType,

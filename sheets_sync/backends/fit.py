@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from sheets_sync.errors import LimitError
 from sheets_sync.frame import Row, TabFrame
 from sheets_sync.limits import Limits
-from sheets_sync.templates.model import ColumnType
+from sheets_sync.tab_templates.model import ColumnType
 
 
 def fit_each_tab(frames: Sequence[TabFrame], limits: Limits) -> list[TabFrame]:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from sheets_sync.frame import TabFrame
-from sheets_sync.templates.model import ColumnSpec, ColumnType, PivotSpec, PivotValue, Summarize
+from sheets_sync.tab_templates.model import ColumnSpec, ColumnType, PivotSpec, PivotValue, Summarize
 
 GRAND_TOTAL = "Grand Total"
 BLANK = "(blank)"

@@ -53,7 +53,7 @@ from sheets_sync.errors import TemplateError
 from sheets_sync.kpis.common import filter_values, number_param
 from sheets_sync.kpis.query import BuiltinQuery, QueryContext
 from sheets_sync.schema import GRADE_RANK, Money, price_grid, products, sellers, tradein_orders
-from sheets_sync.templates.model import SettingParam
+from sheets_sync.tab_templates.model import SettingParam
 from sheets_sync.vocabulary.arithmetic import trailing_bounds
 
 ORDERS_WINDOW_DAYS = 28

@@ -18,7 +18,7 @@ from sqlalchemy.sql import Select
 
 if TYPE_CHECKING:
     from sheets_sync.config import Settings
-    from sheets_sync.templates.model import SettingParam
+    from sheets_sync.tab_templates.model import SettingParam
 
 
 @dataclass(frozen=True)

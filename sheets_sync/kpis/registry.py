@@ -28,7 +28,7 @@ from sheets_sync.kpis.query import BuiltinQuery
 
 if TYPE_CHECKING:
     from sheets_sync.config import Settings
-    from sheets_sync.templates.model import SettingParam
+    from sheets_sync.tab_templates.model import SettingParam
 
 
 def _by_name(queries: Iterable[BuiltinQuery]) -> Mapping[str, BuiltinQuery]:

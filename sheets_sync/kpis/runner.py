@@ -29,7 +29,7 @@ from sheets_sync.frame import Row, TabFrame
 from sheets_sync.guards import as_of_day
 from sheets_sync.kpis.query import BuiltinQuery, DerivedColumn, QueryContext
 from sheets_sync.kpis.registry import builtin_query
-from sheets_sync.templates.model import ColumnSpec, ColumnType, TabTemplate
+from sheets_sync.tab_templates.model import ColumnSpec, ColumnType, TabTemplate
 
 CENT = Decimal("0.01")
 PERCENT_PLACES = 6

@@ -55,10 +55,10 @@ from sheets_sync.registry.fields import (
     spreadsheet_id,
     tab_list,
 )
-from sheets_sync.templates.source import Where, read_yaml
+from sheets_sync.tab_templates.source import Where, read_yaml
 
 if TYPE_CHECKING:
-    from sheets_sync.templates.model import TabTemplate
+    from sheets_sync.tab_templates.model import TabTemplate
 
 TOP_KEYS = {"spreadsheets"}
 SHEET_KEYS = {"id", "name", "tabs", "countries", "members", "pricers"}

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from sheets_sync.destinations import parse_destination
 from sheets_sync.errors import DestinationError
-from sheets_sync.templates.source import Where
+from sheets_sync.tab_templates.source import Where
 
 if TYPE_CHECKING:
-    from sheets_sync.templates.model import TabTemplate
+    from sheets_sync.tab_templates.model import TabTemplate
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")

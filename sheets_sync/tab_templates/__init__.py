@@ -1,7 +1,7 @@
 """Tab templates (docs/design.md §5): typed model and the YAML loader that validates it."""
 
-from sheets_sync.templates.loader import load_template, load_templates
-from sheets_sync.templates.model import (
+from sheets_sync.tab_templates.loader import load_template, load_templates
+from sheets_sync.tab_templates.model import (
     Aggregate,
     Axis,
     ChartFilter,

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sheets_sync.templates.checks import enum_value, headers, items, mapping
-from sheets_sync.templates.model import (
+from sheets_sync.tab_templates.checks import enum_value, headers, items, mapping
+from sheets_sync.tab_templates.model import (
     DEFAULT_CHART_HEIGHT,
     DEFAULT_CHART_WIDTH,
     Aggregate,
@@ -35,7 +35,7 @@ from sheets_sync.templates.model import (
     SeriesType,
     TabTemplate,
 )
-from sheets_sync.templates.source import Where, read_yaml
+from sheets_sync.tab_templates.source import Where, read_yaml
 
 CHART_KEYS = {
     "title", "type", "source", "x", "series", "filter", "aggregate", "split_by",

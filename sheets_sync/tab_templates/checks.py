@@ -10,7 +10,7 @@ import difflib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sheets_sync.templates.source import Where
+from sheets_sync.tab_templates.source import Where
 
 E = TypeVar("E")
 

@@ -17,16 +17,16 @@ from typing import Any, TypeVar
 
 from sheets_sync.errors import TemplateError
 from sheets_sync.limits import GOOGLE_LIMITS, XLSX_LIMITS
-from sheets_sync.templates.charts import check_chart_sources, parse_charts
-from sheets_sync.templates.checks import boolean as _bool
-from sheets_sync.templates.checks import count as _count
-from sheets_sync.templates.checks import enum_value as _enum
-from sheets_sync.templates.checks import headers as _headers
-from sheets_sync.templates.checks import items as _list
-from sheets_sync.templates.checks import mapping as _mapping
-from sheets_sync.templates.checks import optional_text as _optional_str
-from sheets_sync.templates.checks import positive_int as _positive_int
-from sheets_sync.templates.model import (
+from sheets_sync.tab_templates.charts import check_chart_sources, parse_charts
+from sheets_sync.tab_templates.checks import boolean as _bool
+from sheets_sync.tab_templates.checks import count as _count
+from sheets_sync.tab_templates.checks import enum_value as _enum
+from sheets_sync.tab_templates.checks import headers as _headers
+from sheets_sync.tab_templates.checks import items as _list
+from sheets_sync.tab_templates.checks import mapping as _mapping
+from sheets_sync.tab_templates.checks import optional_text as _optional_str
+from sheets_sync.tab_templates.checks import positive_int as _positive_int
+from sheets_sync.tab_templates.model import (
     ColumnSpec,
     ColumnType,
     ConditionalFormat,
@@ -38,7 +38,7 @@ from sheets_sync.templates.model import (
     Summarize,
     TabTemplate,
 )
-from sheets_sync.templates.source import Where, read_yaml
+from sheets_sync.tab_templates.source import Where, read_yaml
 
 TAB_KEYS = {
     "title", "description", "query", "sql", "columns", "key", "window_days", "params",

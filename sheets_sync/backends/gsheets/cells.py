@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sheets_sync.templates.model import ColumnType
+from sheets_sync.tab_templates.model import ColumnType
 
 SERIAL_EPOCH = datetime(1899, 12, 30)
 SERIAL_EPOCH_DATE = SERIAL_EPOCH.date()

@@ -32,7 +32,7 @@ from sheets_sync.backends.gsheets.state import CHART_KEY, BookState
 from sheets_sync.errors import DestinationError
 from sheets_sync.frame import TabFrame
 from sheets_sync.limits import GOOGLE_MAX_TITLE_CHARS
-from sheets_sync.templates.model import Axis, ChartSpec, ChartType, SeriesType, TabTemplate
+from sheets_sync.tab_templates.model import Axis, ChartSpec, ChartType, SeriesType, TabTemplate
 
 DATA_SUFFIX = " · chart data"
 ROW_PIXELS, COLUMN_PIXELS = 21, 100  # Google's default row height and column width

@@ -28,7 +28,7 @@ from sheets_sync.backends.gsheets.columns import ColumnLayout
 from sheets_sync.backends.gsheets.state import SheetState
 from sheets_sync.errors import DestinationError
 from sheets_sync.frame import TabFrame
-from sheets_sync.templates.model import ColumnType
+from sheets_sync.tab_templates.model import ColumnType
 
 ARCHIVED_AT_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm:ss"}
 

@@ -38,7 +38,7 @@ from sheets_sync.backends.gsheets.state import BookState, SheetState
 from sheets_sync.errors import ShrinkError
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import check_shrink
-from sheets_sync.templates.model import ColumnType, SheetPosition
+from sheets_sync.tab_templates.model import ColumnType, SheetPosition
 
 PIVOT_SHEET_ROWS = 1000
 PIVOT_SHEET_COLS = 26

@@ -17,7 +17,7 @@ from typing import Any
 from sheets_sync.backends.gsheets.cells import colour_style, number_format
 from sheets_sync.backends.gsheets.current import colour_key, current_fields
 from sheets_sync.backends.gsheets.state import COLUMN_KEY, TAB_KEY, SheetState
-from sheets_sync.templates.model import ConditionalFormat, PivotSpec, TabTemplate
+from sheets_sync.tab_templates.model import ConditionalFormat, PivotSpec, TabTemplate
 
 HEADER_BACKGROUND = {"rgbColor": {"red": 0.9, "green": 0.93, "blue": 0.97}}
 PROTECTION_TAG = "sheets-sync: managed columns"

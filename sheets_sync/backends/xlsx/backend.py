@@ -66,7 +66,7 @@ from sheets_sync.errors import DataError, DestinationError, LimitError, ShrinkEr
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import check_shrink
 from sheets_sync.limits import XLSX_LIMITS, Limits
-from sheets_sync.templates.model import PivotSpec, SheetPosition
+from sheets_sync.tab_templates.model import PivotSpec, SheetPosition
 
 _SCRATCH_TITLE = "~sheets-sync"
 _T = TypeVar("_T")

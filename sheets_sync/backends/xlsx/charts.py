@@ -33,7 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sheets_sync.backends.chart_data import ChartTable, chart_tables
 from sheets_sync.backends.xlsx import cells
 from sheets_sync.frame import TabFrame
-from sheets_sync.templates.model import (
+from sheets_sync.tab_templates.model import (
     Axis,
     ChartSpec,
     ChartType,

@@ -18,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from sheets_sync.errors import TemplateError
 from sheets_sync.limits import XLSX_MAX_COLUMNS
-from sheets_sync.templates.model import ConditionalFormat, ConditionKind, TabTemplate
+from sheets_sync.tab_templates.model import ConditionalFormat, ConditionKind, TabTemplate
 
 
 def freeze(ws: Worksheet, rows: int, columns: int) -> None:

@@ -25,7 +25,7 @@ from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheets_sync.backends.xlsx.cells import ColumnStyles, to_cell_value
-from sheets_sync.templates.model import ColumnType
+from sheets_sync.tab_templates.model import ColumnType
 
 _MAX_TEXT = 32767  # Excel's limit on a cell's text (openpyxl cuts there too)
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
