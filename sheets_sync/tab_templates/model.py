@@ -293,7 +293,7 @@ class SettingParam:
     The query gets :attr:`value` (``setting`` × ``scale``: a share as a percentage
     has ``scale`` 100) whatever the template says; a template may still write the
     param, with the same value, but a different one is refused when it loads
-    (:func:`sheets_sync.templates.loader.load_template`). ``variable`` names the
+    (:func:`sheets_sync.tab_templates.loader.load_template`). ``variable`` names the
     environment variable and ``meaning`` what it is, for that message.
     """
 
