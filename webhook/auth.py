@@ -35,7 +35,7 @@ reason goes to the log, never the token or the signature themselves.
   was told about its bind address, and so is a request a proxy says it
   forwarded (``X-Forwarded-For`` / ``Forwarded``: a tunnel or proxy on this
   machine would make every caller look local). :func:`init_app` also refuses to
-  start unless ``Settings.bind_host`` (set by ``sheets-sync serve``) is loopback.
+  start unless ``Settings.webhook.bind_host`` (set by ``sheets-sync serve``) is loopback.
 """
 
 from __future__ import annotations
@@ -43,11 +43,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import ipaddress
 import logging
 import os
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +61,8 @@ from sheets_sync import nonces
 from sheets_sync.config import ENV_PREFIX, Settings
 from sheets_sync.errors import ConfigError
 from webhook import runtime
+from webhook.certs import CachedCertsRequest
+from webhook.loopback import FORWARDED_HEADERS, is_loopback, local_request
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,6 @@ DEFAULT_KINDS = ("oidc", "hmac", "local")
 ISSUERS = ("accounts.google.com", "https://accounts.google.com")
 CLOCK_SKEW_SECONDS = 10
 HMAC_WINDOW_SECONDS = 300
-CERTS_TIMEOUT_SECONDS = 10
 """A certs server that hangs costs a caller this long, not google-auth's default 120 s."""
 _SIGNATURE = re.compile(r"^t=(\d{1,12}),v1=([0-9a-fA-F]{64})$")
 
@@ -113,7 +112,7 @@ def requires_auth(*kinds: str) -> Callable[[View], View]:
                 return _refusal(refused.status)
             except google.auth.exceptions.TransportError:
                 log.exception(
-                    "cannot fetch the ID-token certs from %s", runtime.settings().oidc_certs_url
+                    "cannot fetch the ID-token certs from %s", runtime.settings().webhook.oidc_certs_url
                 )
                 return jsonify(error="authentication unavailable"), 503, {"Retry-After": "30"}
             return view(*args, **kwargs)
@@ -132,7 +131,7 @@ def _refusal(status: int) -> ResponseReturnValue:
 def authenticate(kinds: tuple[str, ...]) -> Caller:
     """The caller of the current request, or :class:`Refused`."""
     settings = runtime.settings()
-    if settings.auth == "disabled" and not local_request():
+    if settings.webhook.auth == "disabled" and not local_request():
         raise Refused(403, "authentication is disabled and the request is not from loopback")
     if "local" in kinds and auth_disabled(settings):
         return Caller("local", None)
@@ -147,8 +146,8 @@ def authenticate(kinds: tuple[str, ...]) -> Caller:
     if authorization is not None and "oidc" in kinds:
         return _oidc_caller(authorization, settings, scheduler="cron" in kinds)
     signature = request.headers.get("X-Signature")
-    if signature is not None and "hmac" in kinds and settings.hmac_secret:
-        return _hmac_caller(signature, settings.hmac_secret)
+    if signature is not None and "hmac" in kinds and settings.webhook.hmac_secret:
+        return _hmac_caller(signature, settings.webhook.hmac_secret)
     raise Refused(401, "no credentials this endpoint accepts")
 
 
@@ -158,13 +157,13 @@ def authenticate(kinds: tuple[str, ...]) -> Caller:
 def _oidc_caller(authorization: str, settings: Settings, scheduler: bool = False) -> Caller:
     """A person (kind ``oidc``, checked against the allowlists); on an endpoint accepting
     ``cron``, an account of ``SHEETS_SYNC_CRON_CALLERS`` is the scheduler (kind ``cron``)."""
-    if not settings.oidc_audiences:
+    if not settings.webhook.oidc_audiences:
         raise Refused(401, f"{ENV_PREFIX}OIDC_AUDIENCES is empty: every ID token is refused")
-    claims = _verified_claims(authorization, settings.oidc_audiences, settings)
-    callers = tuple(e.lower() for e in settings.cron_callers)
+    claims = _verified_claims(authorization, settings.webhook.oidc_audiences, settings)
+    callers = tuple(e.lower() for e in settings.webhook.cron_callers)
     if scheduler and str(claims.get("email", "")).lower() in callers:
         return Caller("cron", _allowed_email(claims, callers, ()))
-    return Caller("oidc", _allowed_email(claims, settings.allowed_emails, settings.allowed_domains))
+    return Caller("oidc", _allowed_email(claims, settings.webhook.allowed_emails, settings.webhook.allowed_domains))
 
 
 def _verified_claims(
@@ -179,7 +178,7 @@ def _verified_claims(
             token.strip(),
             _certs_request(),
             audience=list(audiences),
-            certs_url=settings.oidc_certs_url,
+            certs_url=settings.webhook.oidc_certs_url,
             clock_skew_in_seconds=CLOCK_SKEW_SECONDS,
         )
     except google.auth.exceptions.TransportError:
@@ -217,13 +216,13 @@ def _task_caller(settings: Settings, on_app_engine: bool) -> Caller | None:
     exactly ``SHEETS_SYNC_TASKS_SERVICE_ACCOUNT`` — no person, however allowed.
     """
     queue = request.headers.get("X-AppEngine-QueueName")
-    if queue is not None and on_app_engine and settings.tasks_queue:
-        if queue not in (settings.tasks_queue, settings.task_queue_name):
+    if queue is not None and on_app_engine and settings.tasks.tasks_queue:
+        if queue not in (settings.tasks.tasks_queue, settings.tasks.task_queue_name):
             raise Refused(401, "X-AppEngine-QueueName names another queue")
         return Caller("task", None)
     authorization = request.headers.get("Authorization")
-    account, audience = settings.tasks_service_account, settings.task_audience
-    if authorization is None or not (settings.tasks_queue and account and audience):
+    account, audience = settings.tasks.tasks_service_account, settings.tasks.task_audience
+    if authorization is None or not (settings.tasks.tasks_queue and account and audience):
         return None
     claims = _verified_claims(authorization, (audience,), settings)
     return Caller("task", _allowed_email(claims, (account,), ()))
@@ -236,55 +235,6 @@ def _scrubbed(error: Exception) -> str:
     """The library's reason without anything it quotes (it may quote the token itself)."""
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     return _QUOTED_OR_LONG.sub("…", text)[:160]
-
-
-class CachedCertsRequest(google.auth.transport.requests.Request):
-    """google-auth's HTTP request, keeping GET answers as long as their ``Cache-Control`` says.
-
-    ``id_token.verify_token`` fetches the certs on every call; Google serves
-    them with ``Cache-Control: public, max-age=…``, so one fetch per key
-    rotation is enough. (google-auth suggests ``cachecontrol`` for this; a
-    dozen lines here spare a dependency.) Errors and uncacheable answers are
-    never kept.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, Any]] = {}
-
-    def __call__(
-        self,
-        url: str,
-        method: str = "GET",
-        body: Any = None,
-        headers: Any = None,
-        timeout: float | None = CERTS_TIMEOUT_SECONDS,
-        **kwargs: Any,
-    ) -> Any:
-        if method != "GET":
-            return super().__call__(url, method, body, headers, timeout, **kwargs)
-        with self._lock:
-            kept = self._cache.get(url)
-            if kept is not None and kept[0] > time.monotonic():
-                return kept[1]
-        response = super().__call__(url, method, body, headers, timeout, **kwargs)
-        max_age = _max_age(response.headers.get("Cache-Control", ""))
-        if response.status == 200 and max_age > 0:
-            with self._lock:
-                self._cache[url] = (time.monotonic() + max_age, response)
-        return response
-
-
-def _max_age(cache_control: str) -> int:
-    directives = [d.strip().lower() for d in cache_control.split(",")]
-    if "no-store" in directives or "no-cache" in directives:
-        return 0
-    for directive in directives:
-        name, _, value = directive.partition("=")
-        if name == "max-age" and value.strip().isdigit():
-            return int(value.strip())
-    return 0
 
 
 _CERTS_REQUEST_KEY = "sheets_sync.certs_request"
@@ -357,40 +307,12 @@ def auth_disabled(settings: Settings) -> bool:
 
     Each request must also come from a loopback peer (:func:`local_request`).
     """
-    return settings.auth == "disabled" and is_loopback(settings.bind_host)
-
-
-FORWARDED_HEADERS = ("X-Forwarded-For", "Forwarded")
-
-
-def local_request() -> bool:
-    """Whether the request being served comes from this machine, by its peer address.
-
-    ``request.remote_addr`` is the socket's peer as the WSGI server saw it, not a
-    header. A request carrying a proxy's forwarding header is not local either:
-    the proxy is the peer, and the caller is somewhere else.
-    """
-    if any(name in request.headers for name in FORWARDED_HEADERS):
-        return False
-    return peer_is_loopback(request.remote_addr)
-
-
-def peer_is_loopback(address: str | None) -> bool:
-    """Whether a peer address is loopback: 127.0.0.0/8, ::1 or ::ffff:127.x; a name is not."""
-    if not address:
-        return False
-    try:
-        ip = ipaddress.ip_address(address.strip().strip("[]"))
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped.is_loopback
-    return ip.is_loopback
+    return settings.webhook.auth == "disabled" and is_loopback(settings.webhook.bind_host)
 
 
 def loopback_peers_only() -> ResponseReturnValue | None:
     """Before every request: with auth disabled, a peer off loopback is 403, on every path."""
-    if runtime.settings().auth != "disabled" or local_request():
+    if runtime.settings().webhook.auth != "disabled" or local_request():
         return None
     log.warning(
         "request refused (403): %sAUTH=disabled admits loopback peers only; this one is %s%s",
@@ -401,27 +323,15 @@ def loopback_peers_only() -> ResponseReturnValue | None:
     return _refusal(403)
 
 
-def is_loopback(host: str | None) -> bool:
-    """Whether ``host`` only listens on this machine (127.0.0.0/8, ::1, localhost)."""
-    if not host:
-        return False
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def init_app(app: Flask) -> None:
     """Check the auth settings at start-up: refuse what cannot be safe, warn about the rest."""
     settings: Settings = app.config["SETTINGS"]
     app.before_request(loopback_peers_only)
-    if settings.auth == "disabled":
-        if not is_loopback(settings.bind_host):
+    if settings.webhook.auth == "disabled":
+        if not is_loopback(settings.webhook.bind_host):
             raise ConfigError(
                 f"{ENV_PREFIX}AUTH=disabled is refused: the service is bound to "
-                f"{settings.bind_host or 'an unknown host'}, not loopback; bind it to 127.0.0.1 "
+                f"{settings.webhook.bind_host or 'an unknown host'}, not loopback; bind it to 127.0.0.1 "
                 f"(sheets-sync serve --host 127.0.0.1) or unset {ENV_PREFIX}AUTH"
             )
         log.warning(
@@ -429,12 +339,12 @@ def init_app(app: Flask) -> None:
             "is accepted as a local caller (others are refused). Only for development on %s; "
             "never deploy this.",
             ENV_PREFIX,
-            settings.bind_host,
+            settings.webhook.bind_host,
         )
         return
-    if not settings.oidc_audiences:
+    if not settings.webhook.oidc_audiences:
         log.warning("%sOIDC_AUDIENCES is empty: every Google ID token will be refused", ENV_PREFIX)
-    elif not settings.allowed_emails and not settings.allowed_domains:
+    elif not settings.webhook.allowed_emails and not settings.webhook.allowed_domains:
         log.warning(
             "%sALLOWED_EMAILS and %sALLOWED_DOMAINS are empty: every ID token will be refused (403)",
             ENV_PREFIX,
