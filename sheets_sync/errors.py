@@ -22,7 +22,7 @@ class TransientError(SheetsSyncError):
 class BusyError(TransientError):
     """Another run holds the destination's lock and did not let go within the wait.
 
-    ``holder`` is the :class:`sheets_sync.locks.Holder` seen last (None when the
+    ``holder`` is the :class:`sheets_sync.locks.holder.Holder` seen last (None when the
     holder left no note), so callers can report it without parsing the message.
     """
 

@@ -228,7 +228,7 @@ sync_locks = Table(
     Column("acquired_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=True),
 )
-"""Who holds each destination's run lock (sheets_sync/locks.py): the SQLite lease
+"""Who holds each destination's run lock (sheets_sync/locks/): the SQLite lease
 itself, or on PostgreSQL a note beside the advisory lock so a waiting run can
 name the holder. ``destination`` is the lock key (a workbook's resolved path)."""
 

@@ -33,7 +33,7 @@ from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
 from sheets_sync.jobs import runs
 from sheets_sync.jobs.queue import sweep_stale
-from sheets_sync.locks import advisory_key, lock_key, read_holder
+from sheets_sync.locks.holder import advisory_key, lock_key, read_holder
 from webhook import create_app
 from webhook.runtime import ENGINE_KEY, EXECUTOR_KEY
 

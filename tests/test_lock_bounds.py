@@ -22,7 +22,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from sheets_sync.errors import BusyError
-from sheets_sync.locks import advisory_key, destination_lock, lock_key, read_holder
+from sheets_sync.locks import destination_lock
+from sheets_sync.locks.holder import advisory_key, lock_key, read_holder
 
 SHEET = "gsheets:1AbCdEfGhIjKlMnOpQrStUv"
 HUGE_LEASE = 1_000_000.0  # 11.6 days

@@ -31,14 +31,9 @@ from sheets_sync.config import Settings
 from sheets_sync.db_init import init_db
 from sheets_sync.errors import BusyError, ConfigError, TransientError
 from sheets_sync.jobs.run import sync_now
-from sheets_sync.locks import (
-    RUN_SESSION,
-    advisory_key,
-    destination_lock,
-    lock_key,
-    read_holder,
-    run_holds_lock,
-)
+from sheets_sync.locks import destination_lock, run_holds_lock
+from sheets_sync.locks.advisory import RUN_SESSION
+from sheets_sync.locks.holder import advisory_key, lock_key, read_holder
 
 SHEETS_SYNC = Path(sys.executable).parent / "sheets-sync"
 SHEET = "gsheets:1AbCdEfGhIjKlMnOp"

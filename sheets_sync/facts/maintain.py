@@ -35,7 +35,7 @@ from sqlalchemy.sql import Select
 from sheets_sync.db import sqlite_immediate
 from sheets_sync.facts.measures import daily_facts, suspension_facts
 from sheets_sync.facts.triggers import create_triggers, drop_triggers
-from sheets_sync.locks import advisory_key
+from sheets_sync.locks.holder import advisory_key
 from sheets_sync.schema import (
     FACT_DIMENSIONS,
     FACT_MEASURES,

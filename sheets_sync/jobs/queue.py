@@ -64,7 +64,8 @@ from sheets_sync.db import sqlite_immediate
 from sheets_sync.destinations import parse_destination
 from sheets_sync.jobs import runs
 from sheets_sync.jobs.runs import ACTIVE, KIND
-from sheets_sync.locks import advisory_key, lock_key, run_holds_lock
+from sheets_sync.locks import run_holds_lock
+from sheets_sync.locks.holder import advisory_key, lock_key
 from sheets_sync.schema import sync_runs
 
 IS_ACTIVE = (sync_runs.c.status == ACTIVE[0]) | (sync_runs.c.status == ACTIVE[1])

@@ -41,7 +41,8 @@ from sheets_sync.config import Settings
 from sheets_sync.errors import DatabaseError, RunChanged, TransientError
 from sheets_sync.jobs import runs
 from sheets_sync.jobs.queue import fail_dead_running
-from sheets_sync.locks import Holder, destination_lock
+from sheets_sync.locks import destination_lock
+from sheets_sync.locks.holder import Holder
 from sheets_sync.sync import Progress, SyncPlan, SyncResult, plan_sync, run_sync
 
 log = logging.getLogger(__name__)
