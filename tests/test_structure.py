@@ -22,7 +22,8 @@ MAX_LINES = 400
 """Outside the emulator (which follows Google's API surface, one resource per module)."""
 
 LAYERS: list[set[str]] = [
-    {"sheets_sync", "errors", "clock", "limits", "secrets", "vocabulary"},
+    {"sheets_sync", "errors"},
+    {"clock", "limits", "secrets", "vocabulary"},
     {"config", "schema"},
     {"db", "batching", "locks", "tab_templates"},
     {"frame", "facts", "nonces"},
@@ -98,7 +99,9 @@ def test_the_library_imports_only_downward() -> None:
         for module, targets in import_graph().items()
         if module.startswith("sheets_sync")
         for target in targets
-        if unit(target) != unit(module) and layer_of(unit(target)) >= layer_of(unit(module))
+        if target.startswith("sheets_sync")  # the CLI's serve starts the webhook: see below
+        and unit(target) != unit(module)
+        and layer_of(unit(target)) >= layer_of(unit(module))
     )
     assert upward == []
 
