@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sheets_sync.alerts.metrics import METRICS, Metric
-from sheets_sync.tab_templates.loader import _list, _mapping
+from sheets_sync.tab_templates import checks
 from sheets_sync.tab_templates.source import Where, read_yaml
 
 SCOPES = ("seller", "country", "category", "overall")
@@ -68,7 +68,7 @@ def load_rules(path: Path) -> tuple[Rule, ...]:
     """Every rule of the file, in file order; a TemplateError at the first problem."""
     raw, where = read_yaml(path)
     where.check_keys(raw, {"rules"}, "")
-    items = _list(raw.get("rules"), "rules", where)
+    items = checks.items(raw.get("rules"), "rules", where)
     rules = tuple(_rule(item, f"rules[{i}]", where) for i, item in enumerate(items))
     seen: dict[str, str] = {}
     for i, rule in enumerate(rules):
@@ -82,7 +82,7 @@ def load_rules(path: Path) -> tuple[Rule, ...]:
 
 
 def _rule(item: Any, key: str, where: Where) -> Rule:
-    raw = _mapping(item, key, where)
+    raw = checks.mapping(item, key, where)
     where.check_keys(raw, RULE_KEYS, f"{key}.")
     metric = _choice(raw.get("metric"), tuple(METRICS), f"{key}.metric", where)
     scope = _choice(raw.get("scope", "overall"), SCOPES, f"{key}.scope", where)
@@ -145,14 +145,14 @@ def _text(value: Any, key: str, where: Where) -> str:
 
 
 def _channels(value: Any, key: str, where: Where) -> tuple[str, ...]:
-    names = _list(value, key, where)
+    names = checks.items(value, key, where)
     return tuple(_choice(n, CHANNELS, key, where) for n in names)
 
 
 def _condition(value: Any, key: str, where: Where) -> Condition:
     if value is None:
         raise where.fail(key, "missing", f"say when the rule fires, {EXAMPLE}")
-    raw = _mapping(value, key, where)
+    raw = checks.mapping(value, key, where)
     where.check_keys(raw, CONDITION_KEYS, f"{key}.")
     kinds = [k for k in raw if k in CONDITIONS]
     if len(kinds) != 1:

@@ -18,8 +18,9 @@ import threading
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
-from sheets_sync.tab_templates.loader import SettingParams, load_templates, tabs_folder
+from sheets_sync.tab_templates.loader import load_templates, tabs_folder
 from sheets_sync.tab_templates.model import TabTemplate
+from sheets_sync.tab_templates.params import SettingParams
 
 _TEMPLATES: dict[Path, tuple[bytes, dict[str, TabTemplate]]] = {}
 _TEMPLATES_LOCK = threading.Lock()

@@ -10,6 +10,7 @@ import difflib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sheets_sync.limits import GOOGLE_LIMITS, XLSX_LIMITS
 from sheets_sync.tab_templates.source import Where
 
 E = TypeVar("E")
@@ -74,3 +75,23 @@ def optional_text(value: Any, key: str, where: Where) -> str | None:
     if value is not None and not isinstance(value, str):
         raise where.fail(key, f"{value!r} is not text", 'quote it, e.g. "#,##0.00"')
     return value
+
+
+def sheet_title(value: Any, key: str, where: Where) -> str:
+    """A tab's or a pivot's title: each is a sheet of its own, valid in every destination."""
+    if not isinstance(value, str) or not value.strip():
+        raise where.fail(key, "missing or empty", "give the sheet a title, e.g. `title: KPI Daily`")
+    longest = _longest_title()
+    if len(value) > longest or any(ch in value for ch in "[]*?:/\\'"):
+        raise where.fail(
+            key, f"{value!r} is not a valid sheet title",
+            f"use at most {longest} characters and none of [ ] * ? : / \\ '",
+        )  # fmt: skip
+    return value
+
+
+def _longest_title() -> int:
+    """The longest title any destination accepts; a shorter destination cap (xlsx) is
+    checked by that backend before it writes (:func:`sheets_sync.backends.fit.fit_each_tab`)."""
+    caps = (XLSX_LIMITS.max_title_chars, GOOGLE_LIMITS.max_title_chars)
+    return max(cap for cap in caps if cap is not None)

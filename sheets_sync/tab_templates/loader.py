@@ -4,40 +4,34 @@ A template that loads is safe to run: every header it refers to exists, its
 query is known (or its SQL file is there), its types and formats are valid.
 Problems found only at run time (a user SQL returning other columns) are
 reported by the query layer with the same precision.
+
+The parts of a tab with rules of their own are read by their modules:
+:mod:`.params` (the params settings own), :mod:`.pivots`, :mod:`.formats`
+(conditional formats) and :mod:`.charts`; :mod:`.checks` holds the value checks
+they share.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Collection, Mapping
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sheets_sync.errors import TemplateError
-from sheets_sync.limits import GOOGLE_LIMITS, XLSX_LIMITS
 from sheets_sync.tab_templates.charts import check_chart_sources, parse_charts
 from sheets_sync.tab_templates.checks import boolean as _bool
 from sheets_sync.tab_templates.checks import count as _count
 from sheets_sync.tab_templates.checks import enum_value as _enum
 from sheets_sync.tab_templates.checks import headers as _headers
-from sheets_sync.tab_templates.checks import items as _list
 from sheets_sync.tab_templates.checks import mapping as _mapping
 from sheets_sync.tab_templates.checks import optional_text as _optional_str
 from sheets_sync.tab_templates.checks import positive_int as _positive_int
-from sheets_sync.tab_templates.model import (
-    ColumnSpec,
-    ColumnType,
-    ConditionalFormat,
-    ConditionKind,
-    PivotSpec,
-    PivotValue,
-    SettingParam,
-    SheetPosition,
-    Summarize,
-    TabTemplate,
-)
+from sheets_sync.tab_templates.checks import sheet_title as _title
+from sheets_sync.tab_templates.formats import parse_conditional_formats
+from sheets_sync.tab_templates.model import ColumnSpec, ColumnType, SheetPosition, TabTemplate
+from sheets_sync.tab_templates.params import SettingParams, tab_params
+from sheets_sync.tab_templates.pivots import SAME, distinct_titles, parse_pivots, sheet_titles
 from sheets_sync.tab_templates.source import Where, read_yaml
 
 TAB_KEYS = {
@@ -48,16 +42,7 @@ TAB_KEYS = {
 COLUMN_KEYS = {
     "header", "source", "type", "format", "width", "editable", "hidden", "hold_while_pending",
 }  # fmt: skip
-PIVOT_KEYS = {"title", "rows", "columns", "values", "sort_rows"}
-VALUE_KEYS = {"column", "summarize", "label"}
-FORMAT_KEYS = {"column", "when", "values", "value", "background", "font_color", "bold"}
 FREEZE_KEYS = {"rows", "columns"}
-SORT_ORDERS = ("ASCENDING", "DESCENDING")
-SAME = "give each tab and pivot sheet its own title (titles are compared case-insensitively)"
-_HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
-E = TypeVar("E")
-SettingParams = Mapping[str, Mapping[str, SettingParam]]
-"""Built-in query name → its params that settings own (:class:`SettingParam`)."""
 
 
 def load_templates(
@@ -88,12 +73,12 @@ def load_templates(
     owners: dict[str, Path] = {}
     for path in paths:
         template = load_template(path, query_columns, setting_params)
-        for key, title in _sheet_titles(template.title, template.pivots):
+        for key, title in sheet_titles(template.title, template.pivots):
             if title.casefold() in owners:
                 other = owners[title.casefold()]
                 raise Where(path).fail(key, f"{title!r} is also a sheet title in {other}", SAME)
         owners.update(
-            {t.casefold(): path for _, t in _sheet_titles(template.title, template.pivots)}
+            {t.casefold(): path for _, t in sheet_titles(template.title, template.pivots)}
         )
         templates[template.title] = template
     check_chart_sources(templates)
@@ -131,90 +116,20 @@ def load_template(
         description=str(raw.get("description", "")),
         key=key,
         window_days=_positive_int(raw.get("window_days"), "window_days", where),
-        params=_params(raw.get("params", {}), (setting_params or {}).get(query or ""), where),
+        params=tab_params(raw.get("params", {}), (setting_params or {}).get(query or ""), where),
         freeze_rows=_count(freeze.get("rows", 1), "freeze.rows", where),
         freeze_columns=_count(freeze.get("columns", 0), "freeze.columns", where),
         filter=_bool(raw.get("filter", True), "filter", where),
         truncate_to_limit=_bool(raw.get("truncate_to_limit", False), "truncate_to_limit", where),
-        conditional_formats=_conditional_formats(
+        conditional_formats=parse_conditional_formats(
             raw.get("conditional_formats", []), headers, where
         ),
-        pivots=_distinct(title, _pivots(raw.get("pivots", []), columns, where), where),
+        pivots=distinct_titles(title, parse_pivots(raw.get("pivots", []), columns, where), where),
         charts=parse_charts(raw.get("charts"), title, columns, where),
         order=_count(raw.get("order", 100), "order", where),
         position=_enum(SheetPosition, raw.get("position", "any"), "position", where),
         source_file=path,
     )
-
-
-def _params(value: Any, owned: Mapping[str, SettingParam] | None, where: Where) -> dict[str, Any]:
-    """The template's params, with those settings own set from the settings.
-
-    A template may repeat such a param with the settings' value (``30`` and ``30.0``
-    are the same), but another value would make the tab disagree with what the
-    setting enforces elsewhere (a suggested price the push refuses), so it fails.
-    """
-    params = _mapping(value, "params", where)
-    if not owned:
-        return params
-    for name, param in owned.items():
-        if name in params and _exact(params[name]) != param.value:
-            raise where.fail(
-                f"params.{name}", _disagreement(name, params[name], param),
-                f"remove `{name}:` from `params:` (the tab follows {param.variable})"
-                f"{_or_change(params[name], param)}",
-            )  # fmt: skip
-    return {**params, **{name: param.value for name, param in owned.items()}}
-
-
-def _disagreement(name: str, given: Any, param: SettingParam) -> str:
-    same = f", i.e. `{name}: {_plain(param.value)}`" if param.scale != 1 else ""
-    return (
-        f"{given!r} is not what {param.variable}={_plain(param.setting)} sets "
-        f"({param.meaning}{same})"
-    )
-
-
-def _or_change(given: Any, param: SettingParam) -> str:
-    number = _exact(given)
-    if number is None:
-        return ""
-    return (
-        f", or set {param.variable}={_plain(number / param.scale)} if that limit is what you meant"
-    )
-
-
-def _exact(value: Any) -> Decimal | None:
-    """A finite YAML number as an exact decimal (``0.1`` as written), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = Decimal(str(value))
-    return number if number.is_finite() else None
-
-
-def _plain(number: Decimal) -> str:
-    """``Decimal("30.00")`` → ``30``, ``Decimal("0.300")`` → ``0.3``."""
-    text = f"{number:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _title(value: Any, key: str, where: Where) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise where.fail(key, "missing or empty", "give the sheet a title, e.g. `title: KPI Daily`")
-    longest = _longest_title()
-    if len(value) > longest or any(ch in value for ch in "[]*?:/\\'"):
-        raise where.fail(
-            key, f"{value!r} is not a valid sheet title",
-            f"use at most {longest} characters and none of [ ] * ? : / \\ '",
-        )  # fmt: skip
-    return value
-
-
-def _longest_title() -> int:
-    """The longest title any destination accepts; a shorter destination cap (xlsx) is
-    checked by that backend before it writes (:func:`sheets_sync.backends.fit.fit_each_tab`)."""
-    caps = (XLSX_LIMITS.max_title_chars, GOOGLE_LIMITS.max_title_chars)
-    return max(cap for cap in caps if cap is not None)
 
 
 def _query(raw: Mapping[str, Any], path: Path, where: Where) -> tuple[str | None, Path | None]:
@@ -313,154 +228,6 @@ def _check_holds(columns: tuple[ColumnSpec, ...], key: tuple[str, ...], where: W
                 name, "the tab has no `key`, so a held cell cannot follow its row",
                 "give the tab a `key:` (the columns identifying a row), or remove the option",
             )  # fmt: skip
-
-
-def _pivots(value: Any, columns: tuple[ColumnSpec, ...], where: Where) -> tuple[PivotSpec, ...]:
-    headers = [c.header for c in columns]
-    numeric = {c.header for c in columns if c.type.is_numeric}
-    pivots = []
-    for i, item in enumerate(_list(value, "pivots", where)):
-        key = f"pivots[{i}]"
-        raw = _mapping(item, key, where)
-        where.check_keys(raw, PIVOT_KEYS, f"{key}.")
-        values = tuple(
-            _pivot_value(v, f"{key}.values[{j}]", headers, numeric, where)
-            for j, v in enumerate(_list(raw.get("values"), f"{key}.values", where))
-        )
-        if not values:
-            raise where.fail(f"{key}.values", "no values", "add e.g. `- column: Orders created`")
-        pivots.append(
-            PivotSpec(
-                title=_title(raw.get("title"), f"{key}.title", where),
-                rows=tuple(_headers(raw.get("rows", []), headers, f"{key}.rows", where)),
-                columns=tuple(_headers(raw.get("columns", []), headers, f"{key}.columns", where)),
-                values=values,
-                sort_rows=_sort_order(raw.get("sort_rows", "ASCENDING"), f"{key}.sort_rows", where),
-            )
-        )
-    return tuple(pivots)
-
-
-def _sheet_titles(title: str, pivots: tuple[PivotSpec, ...]) -> list[tuple[str, str]]:
-    """(key, title) of every sheet a template writes: its tab, then one per pivot."""
-    return [("title", title), *((f"pivots[{i}].title", p.title) for i, p in enumerate(pivots))]
-
-
-def _distinct(title: str, pivots: tuple[PivotSpec, ...], where: Where) -> tuple[PivotSpec, ...]:
-    """Pivots whose sheet titles differ from the tab's and each other's (case-insensitive,
-    as workbooks and spreadsheets compare them)."""
-    seen: dict[str, str] = {}
-    for key, name in _sheet_titles(title, pivots):
-        if name.casefold() in seen:
-            raise where.fail(key, f"{name!r} is also the title of {seen[name.casefold()]}", SAME)
-        seen[name.casefold()] = "the tab" if key == "title" else key.removesuffix(".title")
-    return pivots
-
-
-def _pivot_value(
-    item: Any, key: str, headers: list[str], numeric: set[str], where: Where
-) -> PivotValue:
-    raw = _mapping(item, key, where)
-    where.check_keys(raw, VALUE_KEYS, f"{key}.")
-    column = _headers([raw.get("column")], headers, f"{key}.column", where)[0]
-    summarize = _enum(
-        Summarize, str(raw.get("summarize", "SUM")).upper(), f"{key}.summarize", where
-    )
-    if summarize is not Summarize.COUNTA and column not in numeric:
-        raise where.fail(
-            f"{key}.column", f"{column!r} is not numeric, so it cannot be {summarize.value}-med",
-            "pick a numeric column or `summarize: COUNTA`",
-        )  # fmt: skip
-    label = raw.get("label")
-    return PivotValue(column=column, summarize=summarize, label=str(label) if label else None)
-
-
-def _conditional_formats(
-    value: Any, headers: list[str], where: Where
-) -> tuple[ConditionalFormat, ...]:
-    rules = []
-    for i, item in enumerate(_list(value, "conditional_formats", where)):
-        key = f"conditional_formats[{i}]"
-        raw = _mapping(item, key, where)
-        where.check_keys(raw, FORMAT_KEYS, f"{key}.")
-        condition = _enum(ConditionKind, raw.get("when"), f"{key}.when", where)
-        rules.append(
-            ConditionalFormat(
-                column=_headers([raw.get("column")], headers, f"{key}.column", where)[0],
-                condition=condition,
-                values=_format_values(raw, condition, key, where),
-                background=_colour(raw.get("background"), f"{key}.background", where),
-                font_color=_colour(raw.get("font_color"), f"{key}.font_color", where),
-                bold=_bool(raw.get("bold", False), f"{key}.bold", where),
-            )
-        )
-    return tuple(rules)
-
-
-def _format_values(
-    raw: Mapping[str, Any], condition: ConditionKind, key: str, where: Where
-) -> tuple[str, ...]:
-    """The rule's values, checked against what its ``when`` compares with."""
-    if "value" in raw and "values" in raw:
-        raise where.fail(
-            f"{key}.values", "both `value` and `values` are given", "keep only one of them"
-        )
-    name = f"{key}.values" if "values" in raw else f"{key}.value"
-    values = _list(raw["values"], name, where) if "values" in raw else []
-    if "value" in raw:
-        values = [raw["value"]]
-    if condition is ConditionKind.NOT_BLANK:
-        if values:
-            field = name.rsplit(".", 1)[1]
-            raise where.fail(name, "not_blank compares with no value", f"remove `{field}:`")
-        return ()
-    if condition is ConditionKind.NUMBER_BETWEEN:
-        return _between(values, name, where)
-    if len(values) != 1:
-        raise where.fail(
-            name, f"{condition.value} compares with exactly one value, got {len(values)}",
-            "write one `value:`",
-        )  # fmt: skip
-    if condition.value.startswith("number_"):
-        return (str(_number(values[0], name, where)),)
-    if not isinstance(values[0], str):
-        raise where.fail(name, f"{values[0]!r} is not text", f'quote it, e.g. value: "{values[0]}"')
-    return (values[0],)
-
-
-def _between(values: list[Any], name: str, where: Where) -> tuple[str, ...]:
-    if len(values) != 2:
-        raise where.fail(
-            name, f"number_between needs two numbers (low, high), got {len(values)}",
-            "write e.g. `values: [0.9, 1.0]`",
-        )  # fmt: skip
-    low, high = (_number(v, name, where) for v in values)
-    if low > high:
-        raise where.fail(
-            name, f"the low bound {low} is above the high bound {high}",
-            f"write them in order: `values: [{high}, {low}]`",
-        )  # fmt: skip
-    return (str(low), str(high))
-
-
-def _number(value: Any, key: str, where: Where) -> int | float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise where.fail(key, f"{value!r} is not a number", "write a number, e.g. `0.9`")
-    return value
-
-
-def _sort_order(value: Any, key: str, where: Where) -> str:
-    order = str(value).upper()
-    if order not in SORT_ORDERS:
-        raise where.fail(key, f"{value!r} is not a sort order", f"use one of {list(SORT_ORDERS)}")
-    return order
-
-
-def _colour(value: Any, key: str, where: Where) -> str | None:
-    text = _optional_str(value, key, where)
-    if text is not None and not _HEX_COLOUR.match(text):
-        raise where.fail(key, f"{text!r} is not a colour", 'write it as "#RRGGBB", e.g. "#F4CCCC"')
-    return text
 
 
 def _snake(header: str) -> str:
