@@ -1,6 +1,8 @@
 """``xlsx:PATH``: the managed tabs written into a local workbook with openpyxl.
 
-:mod:`.backend` is the destination (and writes the pivot sheets); :mod:`.cells`
+:mod:`.backend` is the destination (and writes the pivot sheets), reading
+first what a tab's previous version keeps (:mod:`.previous`) and saving
+through :mod:`.file` (opened with one-line errors, replaced atomically); :mod:`.cells`
 types, styles and sizes cells; :mod:`.layout` sets freezes, protections and
 conditional formats; :mod:`.markers` tells the product's sheets and columns
 from the team's; :mod:`.columns` places the team's columns among the managed

@@ -14,27 +14,23 @@ about to lose most of its rows (``--allow-shrink``).
 
 Only what a write changes is read and written: the managed sheets being
 written are streamed into the package and every other part of the file is
-copied byte for byte (:mod:`.package`, :mod:`.save`). A write is atomic: the
-new package is written to a temporary file beside the destination and moved
-over it with ``os.replace``, so a failure at any point — a refusal, a full
-disk, an unwritable folder — leaves the previous workbook byte for byte as
-it was, and is one :class:`DestinationError` line.
+copied byte for byte (:mod:`.package`, :mod:`.save`); the team's cells on a
+tab's previous version are read first (:mod:`.previous`). A write is atomic
+(:mod:`.file`): the new package is written to a temporary file beside the
+destination and moved over it with ``os.replace``, so a failure at any
+point — a refusal, a full disk, an unwritable folder — leaves the previous
+workbook byte for byte as it was, and is one :class:`DestinationError` line.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-import stat
-import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheets_sync.archive import ARCHIVE_TITLE
@@ -53,23 +49,23 @@ from sheets_sync.backends.xlsx import (
     cells,
     columns,
     extras,
+    file,
     layout,
     markers,
     pending,
+    previous,
     save,
     sheetxml,
 )
 from sheets_sync.backends.xlsx import charts as chart_sheets
 from sheets_sync.backends.xlsx import notes as notes_sheet
-from sheets_sync.backends.xlsx.package import Package, SheetPart, skeleton
-from sheets_sync.errors import DataError, DestinationError, LimitError, ShrinkError
+from sheets_sync.backends.xlsx.package import Package, SheetPart
+from sheets_sync.errors import DataError, DestinationError, LimitError
 from sheets_sync.frame import TabFrame
-from sheets_sync.guards import check_shrink
 from sheets_sync.limits import XLSX_LIMITS, Limits
 from sheets_sync.tab_templates.model import PivotSpec, SheetPosition
 
 _SCRATCH_TITLE = "~sheets-sync"
-_T = TypeVar("_T")
 ChartHook = Callable[[TabFrame, Worksheet], None]
 """Adds charts to a managed tab's sheet as it is written (``ws.add_chart``): they are
 written with the sheet as a drawing part and chart parts (:mod:`.save`)."""
@@ -97,7 +93,7 @@ class XlsxBackend:
         comes before the save, so it leaves the file as it was.
         """
         fitted = fit_each_tab(frames, self.limits)
-        package, fresh = self._open()
+        package, fresh = file.open_package(self.path)
         writes: list[save.SheetWrite] = []  # what the save writes; ``package`` is what was read
         try:
             report = self._write_all(package, writes, fitted, options)
@@ -117,7 +113,7 @@ class XlsxBackend:
     ) -> WriteReport:
         wb = package.wb
         sheets = self._resolve(wb, fitted, options.adopt)
-        plans = [_plan(package, frame, sheets[frame.title], options) for frame in fitted]
+        plans = [previous.plan(package, frame, sheets[frame.title], options) for frame in fitted]
         when = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         written: list[WrittenTab] = []
         pivots: list[WrittenTab] = []
@@ -182,7 +178,7 @@ class XlsxBackend:
         """Cell values as stored; formulas a user typed come back as their text."""
         if not self.path.is_file():
             raise DestinationError(f"{self.path} does not exist; run `sheets-sync sync` first")
-        wb = self._load(read_only=True)
+        wb = file.load(self.path, read_only=True)
         try:
             if title not in wb.sheetnames:
                 raise DestinationError(
@@ -202,7 +198,7 @@ class XlsxBackend:
         package: Package,
         writes: list[save.SheetWrite],
         frame: TabFrame,
-        plan: Plan,
+        plan: previous.Plan,
         archived: int,
     ) -> WrittenTab:
         start = time.perf_counter()
@@ -267,98 +263,18 @@ class XlsxBackend:
 
     # -- the file --------------------------------------------------------------
 
-    def _open(self) -> tuple[Package, bool]:
-        """The existing workbook's package to update, or a new empty one (``fresh``).
-
-        What would make the save fail later is refused here, before any work.
-        Only the workbook part, names and styles are read (:mod:`.package`).
-        """
-        directory = self.path.parent
-        if not directory.is_dir():
-            raise DestinationError(
-                f"cannot write {self.path}: folder {directory} does not exist; create it first"
-            )
-        if not self.path.exists():
-            return Package.open(skeleton()), True
-        if not stat.S_IMODE(self.path.stat().st_mode) & stat.S_IWUSR:
-            raise DestinationError(
-                f"cannot write {self.path}: the file is read-only; make it writable "
-                "(chmod u+w) or choose another path"
-            )
-        return self._guarded(lambda: Package.open(self.path)), False
-
-    def _load(self, read_only: bool) -> Workbook:
-        return self._guarded(lambda: load_workbook(self.path, read_only=read_only, data_only=False))
-
-    def _guarded(self, read: Callable[[], _T]) -> _T:
-        """Open the file with ``read``; a failure is one line saying what to do."""
-        if self.path.is_dir():
-            raise DestinationError(
-                f"{self.path} is a folder, not a workbook; give a file path ending in .xlsx"
-            )
-        try:
-            return read()
-        except PermissionError as error:
-            raise DestinationError(
-                f"cannot read {self.path}: permission denied; give your user read and write "
-                "access to it, or choose another path"
-            ) from error
-        except Exception as error:  # openpyxl and zipfile raise many kinds on a damaged file
-            raise DestinationError(
-                f"{self.path} is not a readable .xlsx workbook ({_reason(error)}); move it "
-                "away or choose another path"
-            ) from error
-
     def _save(self, package: Package, writes: list[save.SheetWrite]) -> None:
-        self._replace(lambda tmp: save.save(package, writes, tmp))
+        file.replace(self.path, lambda tmp: save.save(package, writes, tmp))
 
     def _save_workbook(self, wb: Workbook) -> None:
-        self._replace(wb.save)
-
-    def _replace(self, write: Callable[[str], None]) -> None:
-        """Write beside the destination, then atomically replace it.
-
-        Any failure leaves the previous file as it was and no temporary file
-        behind, and is one :class:`DestinationError` naming the path and the fix
-        (the same words as :func:`sheets_sync.destinations.check_writable`,
-        which checks before the run; the folder may change in between).
-        """
-        folder = self.path.parent
-        try:
-            handle, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
-        except OSError as error:
-            raise DestinationError(
-                f"cannot write {self.path}: folder {folder} does not accept new files "
-                f"({_reason(error)}); choose a folder you can write to"
-            ) from error
-        try:
-            os.close(handle)
-            os.chmod(tmp, _file_mode(self.path))
-            write(tmp)
-            with open(tmp, "rb") as written:
-                os.fsync(written.fileno())
-            os.replace(tmp, self.path)
-        except OSError as error:
-            raise DestinationError(
-                f"cannot write {self.path} ({_reason(error)}); nothing was changed. Check that "
-                f"folder {folder} has free space and that no other program locks the file "
-                "(close it in Excel), or choose another path"
-            ) from error
-        except Exception as error:  # openpyxl could not serialise what the file holds
-            raise DestinationError(
-                f"cannot save {self.path} ({_reason(error)}); nothing was changed. Open the "
-                "workbook in Excel or LibreOffice and save it again, or choose another path"
-            ) from error
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        file.replace(self.path, wb.save)
 
     # -- pricing push (sheets_sync/backends/xlsx/cellio.py) ----------------------
 
     def read_managed(self, title: str, headers: Sequence[str]) -> ColumnValues | None:
         if not self.path.is_file():
             raise DestinationError(f"{self.path} does not exist; run `sheets-sync sync` first")
-        package = self._guarded(lambda: Package.open(self.path))
+        package = file.guarded(self.path, lambda: Package.open(self.path))
         try:
             return cellio.read(package, title, headers)
         finally:
@@ -373,7 +289,7 @@ class XlsxBackend:
         """One open of the package: the columns read again, the plan's cells patched into
         the sheet's XML and saved (every other part as stored); openpyxl's whole-workbook
         load and save for what the patch cannot spell."""
-        package = self._guarded(lambda: Package.open(self.path))
+        package = file.guarded(self.path, lambda: Package.open(self.path))
         try:
             ws = cellio.managed_sheet(package, title)
             if ws is None:
@@ -391,96 +307,13 @@ class XlsxBackend:
         finally:
             package.close()
         cellio.write_whole(
-            lambda: self._load(read_only=False), self._save_workbook, ws.title, cells
+            lambda: file.load(self.path, read_only=False), self._save_workbook, ws.title, cells
         )
         return WriteReport(tabs=[WrittenTab(title, None, len(cells))])
 
 
-def _reason(error: BaseException) -> str:
-    """The error in a few words, on one line."""
-    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-    return " ".join((text or type(error).__name__).split())
-
-
-def _file_mode(path: Path) -> int:
-    """The replaced file keeps its mode; a new one gets the usual umask mode, not
-    ``mkstemp``'s owner-only 0600 (a shared report folder must stay readable)."""
-    if path.exists():
-        return stat.S_IMODE(path.stat().st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-@dataclass
-class Plan:
-    """What the write of one tab starts from: its previous sheet and the team's cells on it
-    (``kept``: in their own columns; ``edits``: pending edits in editable columns)."""
-
-    sheet: Worksheet | None = None
-    old_columns: columns.OldColumns = field(default_factory=columns.OldColumns)
-    kept: extras.Extras = field(default_factory=extras.Extras)
-    edits: pending.Pending = field(default_factory=pending.Pending)
-
-
-def _plan(
-    package: Package, frame: TabFrame, found: markers.Resolved, options: WriteOptions
-) -> Plan:
-    """Read the team's cells off the tab's sheet; refuse a keyed tab that would shrink too much.
-
-    An adopted sheet is being replaced on purpose, so it is not shrink-checked.
-    """
-    if found.ours is None:
-        return Plan()
-    wb = package.wb
-    last = _read_previous(package, frame, found)
-    old = columns.read_old(wb, found.ours, frame, adopted=found.adopted, last=last)
-    kept = extras.capture(found.ours, frame, old)
-    if frame.template.key and not found.adopted:
-        _check_rows_kept(frame, found.ours, kept, options)
-    edits = pending.Pending() if found.adopted else pending.capture(found.ours, frame, old)
-    return Plan(found.ours, old, kept, edits)
-
-
-def _read_previous(package: Package, frame: TabFrame, found: markers.Resolved) -> int | None:
-    """Read the cells of the tab's previous version that the write needs.
-
-    With column markers, the managed columns are known before reading: of
-    them only the key, editable and held ones are kept (row 1 always). A sheet
-    without markers (written before them, or adopted) is read whole. Returns
-    the last column holding a value when columns were skipped.
-    """
-    ws = found.ours
-    assert ws is not None
-    places = None if found.adopted else markers.column_places(package.wb, frame.title, ws.title)
-    if places is None:
-        package.scan(ws)
-        return None
-    template = frame.template
-    needed = {*template.key, *(frame.headers[j] for j in template.editable_indexes)}
-    needed |= {frame.headers[j] for j in template.held_indexes}
-    managed = {p for p in places.values() if p is not None}
-    wanted = {places.get(markers.column_marker(frame.title, h)) for h in needed}
-    return package.scan(ws, lambda c: c not in managed or c in wanted).last_value_column
-
-
 def _part(package: Package, old: Worksheet | None) -> SheetPart | None:
     return None if old is None else package.part_of(old)
-
-
-def _check_rows_kept(
-    frame: TabFrame, ws: Worksheet, kept: extras.Extras, options: WriteOptions
-) -> None:
-    if kept.lost_key and ws.max_row > 1 and not options.allow_shrink:
-        raise ShrinkError(
-            f"tab {frame.title!r}: its key column(s) {', '.join(map(repr, kept.lost_key))} "
-            "were deleted from the sheet, so its rows cannot be matched with the team's cells; "
-            "nothing was written. Undo the deletion, or run again with --allow-shrink to "
-            f"rebuild the tab (the team's cells on it move to {ARCHIVE_TITLE!r})"
-        )
-    if kept.keyed:
-        current, still = len(kept.old_keys), kept.kept_rows(frame)
-        check_shrink(frame.title, current, still, options.max_shrink_share, options.allow_shrink)
 
 
 def _fresh_sheet(wb: Workbook, old: Worksheet | None) -> tuple[Worksheet, Worksheet | None]:
