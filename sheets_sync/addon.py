@@ -39,7 +39,7 @@ def packaged_addon_dir() -> Path:
     Not ``SHEETS_SYNC_TEMPLATES_DIR``: that names a team's tab templates, which
     need not hold the add-on.
     """
-    return Settings().templates_dir / "apps_script"
+    return Settings().files.templates_dir / "apps_script"
 
 
 def allowlist_prefix(service_url: str) -> str:

@@ -84,7 +84,7 @@ class SyncResult:
 
 
 def load_all_templates(settings: Settings) -> dict[str, TabTemplate]:
-    """Every template of ``settings.templates_dir``, validated against the built-in queries.
+    """Every template of ``settings.files.templates_dir``, validated against the built-in queries.
 
     Parsed once per version of its template files (:mod:`sheets_sync.tab_templates.cache`);
     the params settings own (the Pricing guardrails) come from ``settings``, and are
@@ -92,7 +92,7 @@ def load_all_templates(settings: Settings) -> dict[str, TabTemplate]:
     """
     from sheets_sync.kpis.registry import query_columns, setting_params
 
-    return cached_templates(settings.templates_dir, query_columns, setting_params(settings))
+    return cached_templates(settings.files.templates_dir, query_columns, setting_params(settings))
 
 
 def select_templates(

@@ -290,7 +290,7 @@ def test_secrets_stay_out_of_settings_repr():
         smtp_host="mail", smtp_from="a@b.c", smtp_to="d@e.f", smtp_user="u",
         smtp_password="hunter2",
     )  # fmt: skip
-    assert settings.alert_channels == ("slack", "email")
+    assert settings.alerts.alert_channels == ("slack", "email")
     assert "s3cr3t" not in repr(settings) and "hunter2" not in repr(settings)
 
 

@@ -191,7 +191,7 @@ def test_two_evaluations_in_threads_at_once_both_succeed_and_notify_once(high, s
 def test_two_evaluations_in_processes_at_once_both_succeed_and_notify_once(
     high, settings, db_url, tmp_path
 ):
-    args = [db_url, str(settings.templates_dir), AS_OF.isoformat(), NOW.isoformat()]
+    args = [db_url, str(settings.files.templates_dir), AS_OF.isoformat(), NOW.isoformat()]
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", EVALUATE_SCRIPT, *args, f"process {n}"],
@@ -225,7 +225,7 @@ def test_an_evaluation_waits_a_bounded_time_then_names_the_one_running(high, set
 
 
 def test_cli_dry_run_and_json(high, settings, runner, db_url, monkeypatch):
-    monkeypatch.setenv("SHEETS_SYNC_TEMPLATES_DIR", str(settings.templates_dir))
+    monkeypatch.setenv("SHEETS_SYNC_TEMPLATES_DIR", str(settings.files.templates_dir))
     args = ["alerts", "--as-of", AS_OF.isoformat(), "--database-url", db_url]
     dry = runner.invoke(main, [*args, "--dry-run"])
     assert dry.exit_code == 0, dry.output

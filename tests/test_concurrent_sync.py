@@ -64,7 +64,7 @@ class PauseAfterFirstRead(RewritingSession):
 
 
 def paused_backend(settings: Settings, sheet_id: str, barrier: threading.Barrier) -> Any:
-    session = PauseAfterFirstRead(settings.sheets_api_url or "", barrier)
+    session = PauseAfterFirstRead(settings.sheets.sheets_api_url or "", barrier)
     http = RetryingHTTPClient(session, RetryPolicy(deadline_seconds=60), timeout=30)
     return GoogleSheetsBackend(settings, sheet_id, http=http)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,9 @@ from sheets_sync.errors import ConfigError
 
 def test_defaults_need_no_environment():
     settings = Settings.load(environ={})
-    assert settings.database_url == "sqlite:///tradein.db"
-    assert settings.sheets_api_url is None
-    assert (settings.templates_dir / "tabs").is_dir()
+    assert settings.database.database_url == "sqlite:///tradein.db"
+    assert settings.sheets.sheets_api_url is None
+    assert (settings.files.templates_dir / "tabs").is_dir()
 
 
 @pytest.mark.parametrize(
@@ -24,30 +25,35 @@ def test_defaults_need_no_environment():
         (
             "SHEETS_SYNC_DATABASE_URL",
             "postgresql+psycopg://u@h/db",
-            "database_url",
+            "database.database_url",
             "postgresql+psycopg://u@h/db",
         ),
         (
             "SHEETS_SYNC_SHEETS_API_URL",
             "http://127.0.0.1:8765",
-            "sheets_api_url",
+            "sheets.sheets_api_url",
             "http://127.0.0.1:8765",
         ),
-        ("SHEETS_SYNC_PAYLOAD_CAP_BYTES", "500000", "payload_cap_bytes", 500_000),
-        ("SHEETS_SYNC_RETRY_DEADLINE_SECONDS", "2.5", "retry_deadline_seconds", 2.5),
-        ("SHEETS_SYNC_SQL_ECHO", "yes", "sql_echo", True),
-        ("SHEETS_SYNC_TEMPLATES_DIR", "/srv/templates", "templates_dir", Path("/srv/templates")),
+        ("SHEETS_SYNC_PAYLOAD_CAP_BYTES", "500000", "sheets.payload_cap_bytes", 500_000),
+        ("SHEETS_SYNC_RETRY_DEADLINE_SECONDS", "2.5", "sheets.retry_deadline_seconds", 2.5),
+        ("SHEETS_SYNC_SQL_ECHO", "yes", "database.sql_echo", True),
+        (
+            "SHEETS_SYNC_TEMPLATES_DIR",
+            "/srv/templates",
+            "files.templates_dir",
+            Path("/srv/templates"),
+        ),
     ],
 )
 def test_environment_overrides_defaults(variable, raw, field, expected):
-    assert getattr(Settings.load(environ={variable: raw}), field) == expected
+    assert attrgetter(field)(Settings.load(environ={variable: raw})) == expected
 
 
 def test_explicit_override_beats_environment():
     settings = Settings.load(
         environ={"SHEETS_SYNC_DATABASE_URL": "sqlite:///env.db"}, database_url="sqlite:///cli.db"
     )
-    assert settings.database_url == "sqlite:///cli.db"
+    assert settings.database.database_url == "sqlite:///cli.db"
 
 
 @pytest.mark.parametrize(
@@ -84,3 +90,18 @@ def test_bad_values_name_the_variable(variable, raw, message):
 def test_unknown_override_is_refused():
     with pytest.raises(ConfigError, match=r"unknown setting\(s\): databse_url$"):
         Settings.load(environ={}, databse_url="sqlite://")
+
+
+def test_a_flat_name_is_routed_to_its_part():
+    """``load`` and ``replace`` take a setting by its flat name, the variable's without
+    the prefix, and keep it in the part holding it; the other parts stay as they were."""
+    settings = Settings.load(environ={}, price_ceiling=900.0)
+    changed = settings.replace(smtp_port=25, lock_wait_seconds=0.0)
+    assert settings.pricing.price_ceiling == 900.0
+    assert (changed.alerts.smtp_port, changed.locks.lock_wait_seconds) == (25, 0.0)
+    assert changed.pricing is settings.pricing and settings.alerts.smtp_port == 587
+
+
+def test_unknown_replacement_is_refused():
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\): databse_url$"):
+        Settings().replace(databse_url="sqlite://")

@@ -161,7 +161,7 @@ def test_a_dead_run_is_never_joined_but_failed_and_replaced(engine, settings, de
     if dead == "running-without-lock":  # however recently it started: no grace
         set_run(engine, old.run_id, status="running", started_at=utcnow())
     else:
-        set_run(engine, old.run_id, queued_at=ago(settings.job_timeout_seconds + 60))
+        set_run(engine, old.run_id, queued_at=ago(settings.jobs.job_timeout_seconds + 60))
     tickets = [queue_or_join(engine, settings, SHEET, trigger="api") for _ in range(3)]
     assert not tickets[0].joined and tickets[0].run_id != old.run_id
     assert [(t.run_id, t.joined) for t in tickets[1:]] == [(tickets[0].run_id, True)] * 2
@@ -302,7 +302,7 @@ def test_a_run_delivered_after_the_job_timeout_still_runs(loaded, settings, tmp_
     a queued run may be its own, delivered late (Cloud Tasks retries for an hour)."""
     book = f"xlsx:{tmp_path / 'ops.xlsx'}"
     late = queue_or_join(loaded, settings, book, trigger="api", tabs=("KPI Daily",))
-    set_run(loaded, late.run_id, queued_at=ago(settings.job_timeout_seconds + 60))
+    set_run(loaded, late.run_id, queued_at=ago(settings.jobs.job_timeout_seconds + 60))
     outcome = run_queued(loaded, settings, late.run_id)
     assert (outcome.status, outcome.ran) == ("succeeded", True)
 
@@ -318,7 +318,7 @@ def test_a_long_run_that_still_holds_its_lock_is_joined(engine, settings) -> Non
 def test_a_queued_run_never_started_is_failed_after_the_job_timeout(engine, settings) -> None:
     old = queue_or_join(engine, settings, SHEET, trigger="api")
     recent = queue_or_join(engine, settings, "gsheets:0ZyXwVuTsRqPoNmLkJiH", trigger="api")
-    set_run(engine, old.run_id, queued_at=ago(settings.job_timeout_seconds + 60))
+    set_run(engine, old.run_id, queued_at=ago(settings.jobs.job_timeout_seconds + 60))
     assert sweep_stale(engine, settings) == [old.run_id]
     old_run, recent_run = runs.get_run(engine, old.run_id), runs.get_run(engine, recent.run_id)
     assert old_run is not None and old_run["status"] == "failed"
@@ -424,9 +424,8 @@ def test_a_spreadsheets_next_run_waits_for_the_interval_and_refreshes_meanwhile_
     loaded, settings, tmp_path
 ) -> None:
     """SHEETS_SYNC_MIN_SYNC_INTERVAL_SECONDS: a flood of refreshes is not a flood of syncs."""
-    import dataclasses
 
-    paced = dataclasses.replace(settings, min_sync_interval_seconds=1.5)
+    paced = settings.replace(min_sync_interval_seconds=1.5)
     pool = InProcessExecutor(loaded, paced, workers=2)
     book, other = f"xlsx:{tmp_path / 'ops.xlsx'}", f"xlsx:{tmp_path / 'other.xlsx'}"
     first = request_sync(loaded, paced, pool, Job("", book, ("KPI Daily",)))
@@ -446,20 +445,19 @@ def test_a_spreadsheets_next_run_waits_for_the_interval_and_refreshes_meanwhile_
 
 def test_a_sync_interval_outside_the_job_timeout_is_refused() -> None:
     with pytest.raises(Exception, match=r"MIN_SYNC_INTERVAL_SECONDS=-1\.0 must be 0 or more"):
-        Settings(min_sync_interval_seconds=-1.0).validate()
+        Settings().replace(min_sync_interval_seconds=-1.0).validate()
     with pytest.raises(Exception, match="below JOB_TIMEOUT_SECONDS"):
-        Settings(min_sync_interval_seconds=900.0).validate()
+        Settings().replace(min_sync_interval_seconds=900.0).validate()
 
 
 def test_refreshes_join_a_run_still_waiting_in_this_process_without_reading_the_database(
     loaded, settings, tmp_path
 ) -> None:
     """The executor knows its own runs that have not started: joining them needs no query."""
-    import dataclasses
 
     from sqlalchemy import event
 
-    paced = dataclasses.replace(settings, min_sync_interval_seconds=2.0)
+    paced = settings.replace(min_sync_interval_seconds=2.0)
     pool = InProcessExecutor(loaded, paced, workers=1)
     book = f"xlsx:{tmp_path / 'ops.xlsx'}"
     first = request_sync(loaded, paced, pool, Job("", book, ("KPI Daily",)))

@@ -60,7 +60,7 @@ def test_an_unknown_query_in_a_template_fails_at_load_naming_the_known_ones(tmp_
         f"{path}:2: query: unknown built-in query 'revenue_forecast'. Fix: use one of {KNOWN}"
     )
     with pytest.raises(TemplateError, match=f"^{re.escape(expected)}$"):
-        load_all_templates(Settings(templates_dir=tmp_path))
+        load_all_templates(Settings().replace(templates_dir=tmp_path))
 
 
 def test_an_unknown_query_fails_at_run_naming_the_known_ones(engine):

@@ -119,7 +119,7 @@ def check_grade_intent(rows: list[dict[str, Any]], config: Settings) -> None:
     """What the suggestion means to keep (kpis/pricing.py): at most the lowest proposal
     (suggestion, else current price) of the better active grades of the same seller ×
     product × market, unless that would take it under its own reason-free floor."""
-    share = config.price_guardrails[1]
+    share = config.pricing.price_guardrails[1]
     if share != share.quantize(Decimal("0.000001")):
         return  # applied truncated to 6 decimals: its floor may sit a cent higher
     rank = schema.GRADE_RANK
@@ -203,9 +203,9 @@ def guardrails(config: Settings) -> tuple[Decimal, Decimal]:
 def test_the_push_and_the_tab_read_the_same_guardrails() -> None:
     for environ in SETTINGS:
         config = Settings.load(environ=environ)
-        assert guardrails(config) == config.price_guardrails
+        assert guardrails(config) == config.pricing.price_guardrails
         params = load_all_templates(config)["Pricing"].params
-        ceiling, share = config.price_guardrails
+        ceiling, share = config.pricing.price_guardrails
         assert (params["ceiling"], params["max_change_pct"]) == (ceiling, share * 100)
 
 
@@ -220,7 +220,7 @@ def with_pricing_params(folder: Path, lines: str) -> Settings:
     shutil.copytree(TEMPLATES, folder)
     pricing = folder / "tabs" / "pricing.yaml"
     pricing.write_text(pricing.read_text().replace("  step: 1.00\n", f"  step: 1.00\n{lines}"))
-    return Settings(templates_dir=folder)
+    return Settings().replace(templates_dir=folder)
 
 
 @pytest.mark.parametrize(
@@ -237,10 +237,10 @@ def with_pricing_params(folder: Path, lines: str) -> Settings:
 def test_a_template_repeating_the_settings_values_loads(
     tmp_path: Path, lines: str, environ: dict[str, str]
 ) -> None:
-    folder = with_pricing_params(tmp_path / "templates", lines).templates_dir
+    folder = with_pricing_params(tmp_path / "templates", lines).files.templates_dir
     config = Settings.load(environ=environ, templates_dir=folder)
     params = load_all_templates(config)["Pricing"].params
-    assert params["ceiling"] == config.price_guardrails[0]
+    assert params["ceiling"] == config.pricing.price_guardrails[0]
 
 
 @pytest.mark.parametrize(
@@ -265,7 +265,7 @@ def test_a_template_repeating_the_settings_values_loads(
 def test_a_template_disagreeing_with_the_settings_fails_naming_file_line_key_and_fix(
     tmp_path: Path, lines: str, environ: dict[str, str], says: str
 ) -> None:
-    folder = with_pricing_params(tmp_path / "templates", lines).templates_dir
+    folder = with_pricing_params(tmp_path / "templates", lines).files.templates_dir
     config = Settings.load(environ=environ, templates_dir=folder)
     with pytest.raises(TemplateError) as error:
         load_all_templates(config)
@@ -278,7 +278,9 @@ def test_a_template_disagreeing_with_the_settings_fails_naming_file_line_key_and
 def test_a_sync_with_a_disagreeing_template_writes_nothing(
     tmp_path: Path, engine: Engine, db_url: str
 ) -> None:
-    folder = with_pricing_params(tmp_path / "templates", "  max_change_pct: 50\n").templates_dir
+    folder = with_pricing_params(
+        tmp_path / "templates", "  max_change_pct: 50\n"
+    ).files.templates_dir
     config = Settings.load(environ={}, templates_dir=folder, database_url=db_url)
     book = tmp_path / "ops.xlsx"
     with pytest.raises(TemplateError, match=re.escape("params.max_change_pct: 50 is not")):

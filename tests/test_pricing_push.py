@@ -230,8 +230,8 @@ def fake_clock_backend(settings: Any, spreadsheet_id: str) -> GoogleSheetsBacken
     """Retries that sleep on a fake clock: the deadline passes without the test waiting."""
     clock = FakeClock()
     http = RetryingHTTPClient(
-        google_session(settings.sheets_api_url),
-        RetryPolicy(deadline_seconds=settings.retry_deadline_seconds),
+        google_session(settings.sheets.sheets_api_url),
+        RetryPolicy(deadline_seconds=settings.sheets.retry_deadline_seconds),
         timeout=10, clock=clock, sleep=clock.sleep, draw=lambda: 1.0,
     )  # fmt: skip
     return GoogleSheetsBackend(settings, spreadsheet_id, http=http)

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
 from sheets_sync.cli import main
-from sheets_sync.config import DEFAULT_CONFIG_FILE, Settings
+from sheets_sync.config import Settings
+from sheets_sync.config.env import DEFAULT_CONFIG_FILE
 from sheets_sync.errors import ConfigError
 from sheets_sync.jobs.run import sync_now
 from sheets_sync.registry import OutsideScope, RegisteredSheet, Registry, load_registry, scope_of
@@ -86,7 +87,7 @@ def test_a_registry_with_no_sheet_is_empty(tmp_path, text):
 def test_a_missing_file_at_the_default_path_is_an_empty_registry(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = Settings.load(environ={}, templates_dir=TEMPLATES)
-    assert settings.config_file == DEFAULT_CONFIG_FILE
+    assert settings.files.config_file == DEFAULT_CONFIG_FILE
     assert load_registry(settings) == Registry(sheets=())
 
 

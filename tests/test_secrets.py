@@ -135,11 +135,14 @@ def test_every_secret_setting_may_be_a_reference(store, client, caplog) -> None:
         "SHEETS_SYNC_DATABASE_URL": ref("db"),
     }
     settings = Settings.load(environ=env, secrets_client=client)
-    assert settings.hmac_secret == HMAC  # the newest version, its trailing newline dropped
-    assert settings.slack_webhook_url == "https://hooks.slack.example/services/T0/B0/xyz"
-    assert settings.smtp_password == "päss word"
-    assert settings.database_url.startswith("sqlite:///") and "from-secret" in settings.database_url
-    make_engine(settings.database_url).dispose()  # a usable URL
+    assert settings.webhook.hmac_secret == HMAC  # the newest version, its trailing newline dropped
+    assert settings.alerts.slack_webhook_url == "https://hooks.slack.example/services/T0/B0/xyz"
+    assert settings.alerts.smtp_password == "päss word"
+    assert (
+        settings.database.database_url.startswith("sqlite:///")
+        and "from-secret" in settings.database.database_url
+    )
+    make_engine(settings.database.database_url).dispose()  # a usable URL
     assert sorted(store.calls) == sorted(
         f"projects/{PROJECT}/secrets/{name}/versions/{v}"
         for name, v in (("hmac", "latest"), ("slack", "latest"), ("smtp", "1"), ("db", "latest"))
@@ -150,7 +153,7 @@ def test_every_secret_setting_may_be_a_reference(store, client, caplog) -> None:
 
 def test_an_override_may_be_a_reference_too(store, client) -> None:
     settings = Settings.load(environ={}, secrets_client=client, hmac_secret=ref("hmac", "2"))
-    assert settings.hmac_secret == HMAC
+    assert settings.webhook.hmac_secret == HMAC
 
 
 def test_a_resolved_secret_is_validated_like_a_plain_one(store, client) -> None:
@@ -199,7 +202,7 @@ def test_a_malformed_reference_is_refused_before_any_call(store, client, referen
 
 def test_other_settings_are_never_read_as_references(store, client) -> None:
     settings = Settings.load(environ={"SHEETS_SYNC_SMTP_USER": ref("smtp")}, secrets_client=client)
-    assert settings.smtp_user == ref("smtp") and store.calls == []
+    assert settings.alerts.smtp_user == ref("smtp") and store.calls == []
 
 
 def run_python(code: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

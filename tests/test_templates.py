@@ -428,7 +428,7 @@ def test_a_service_rereads_its_templates_only_when_a_file_changed(tmp_path: Path
     from sheets_sync.config import Settings
     from sheets_sync.sync import load_all_templates
 
-    settings = Settings(templates_dir=tmp_path)
+    settings = Settings().replace(templates_dir=tmp_path)
     write_template(tmp_path, GOOD)
     first = load_all_templates(settings)
     assert load_all_templates(settings)["My Report"] is first["My Report"]  # not parsed again

@@ -201,7 +201,7 @@ def signed(method: str, target: str, body: bytes) -> dict[str, str]:
 @contextlib.contextmanager
 def locks_held(settings: Settings, ids: dict[str, str]) -> Iterator[None]:
     """Every sheet's run lock held, so the runs refreshes queue meanwhile stay queued."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.database_url)
     with contextlib.ExitStack() as stack:
         for sheet_id in ids.values():
             stack.enter_context(destination_lock(engine, f"gsheets:{sheet_id}", "the matrix"))
@@ -289,7 +289,7 @@ def test_a_non_member_learns_nothing_of_the_sheets_tabs(world) -> None:
     ],
 )  # fmt: skip
 def test_a_refused_push_says_why_and_makes_no_sheets_call(world, identity, sheet, says) -> None:
-    controls = EmulatorControls(world.settings.sheets_api_url or "")
+    controls = EmulatorControls(world.settings.sheets.sheets_api_url or "")
     before = controls.counters()["requests"]
     for dry_run in (True, False):
         body = json.dumps({"spreadsheet_id": world.ids[sheet], "dry_run": dry_run}).encode()
@@ -405,7 +405,7 @@ def test_a_bad_cron_caller_names_the_variable(value, bad) -> None:
 
 def test_cron_callers_are_read_from_the_environment() -> None:
     settings = Settings.load(environ={"SHEETS_SYNC_CRON_CALLERS": f" {SCHEDULER}, b@x.example"})
-    assert settings.cron_callers == (SCHEDULER, "b@x.example")
+    assert settings.webhook.cron_callers == (SCHEDULER, "b@x.example")
 
 
 # --- start-up ----------------------------------------------------------------------------------

@@ -34,8 +34,8 @@ def test_warmup_answers_200(client):
 
 def test_test_override_beats_the_environment(app, tmp_path, monkeypatch):
     monkeypatch.setenv("SHEETS_SYNC_DATABASE_URL", "sqlite:///from-env.db")
-    assert app.config["SETTINGS"].database_url.endswith("tradein.db")
-    assert create_app().config["SETTINGS"].database_url == "sqlite:///from-env.db"
+    assert app.config["SETTINGS"].database.database_url.endswith("tradein.db")
+    assert create_app().config["SETTINGS"].database.database_url == "sqlite:///from-env.db"
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/_ah/warmup", "/no-such-page"])

@@ -60,7 +60,7 @@ def app(engine, db_url, emulator, certs, tmp_path: Path, sheet_id: str) -> Itera
 
 
 def audit(app: Any) -> list[dict[str, Any]]:
-    engine = make_engine(app.config["SETTINGS"].database_url)
+    engine = make_engine(app.config["SETTINGS"].database.database_url)
     with engine.connect() as conn:
         found = [dict(r._mapping) for r in conn.execute(select(schema.price_changes))]
     engine.dispose()

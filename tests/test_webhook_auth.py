@@ -232,7 +232,7 @@ def test_one_signature_sent_at_once_to_two_apps_gets_in_once(settings):
 
 def nonces(settings: Settings) -> tuple[int, int]:
     """(expired, live) rows of ``hmac_nonces``."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.database_url)
     now = int(time.time())
     with engine.connect() as conn:
         expiries = conn.execute(select(hmac_nonces.c.expires_unix)).scalars().all()
@@ -241,7 +241,7 @@ def nonces(settings: Settings) -> tuple[int, int]:
 
 
 def add_expired(settings: Settings, count: int) -> None:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.database_url)
     gone = int(time.time()) - 2
     rows = [{"digest": uuid.uuid4().bytes * 2, "expires_unix": gone} for _ in range(count)]
     with engine.begin() as conn:
@@ -500,8 +500,8 @@ def test_comma_lists_are_read_from_the_environment():
             "SHEETS_SYNC_ALLOWED_DOMAINS": "tradein.example",
         }
     )
-    assert settings.oidc_audiences == ("a.apps.googleusercontent.com", "b")
-    assert settings.allowed_domains == ("tradein.example",)
+    assert settings.webhook.oidc_audiences == ("a.apps.googleusercontent.com", "b")
+    assert settings.webhook.allowed_domains == ("tradein.example",)
 
 
 def test_the_secret_is_not_in_the_settings_repr():

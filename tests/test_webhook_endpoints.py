@@ -127,7 +127,7 @@ def signed(method: str, path: str, body: bytes) -> dict[str, str]:
 
 
 def all_runs(settings: Settings) -> list[dict[str, Any]]:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.database_url)
     with engine.connect() as conn:
         rows = conn.execute(select(schema.sync_runs).order_by(schema.sync_runs.c.queued_at))
         found = [dict(r._mapping) for r in rows]
@@ -138,7 +138,7 @@ def all_runs(settings: Settings) -> list[dict[str, Any]]:
 @contextlib.contextmanager
 def runs_held(settings: Settings, *sheet_ids: str) -> Iterator[None]:
     """Keep the spreadsheets' run locks, so runs queued meanwhile stay queued (joinable)."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.database_url)
     with contextlib.ExitStack() as stack:
         for sheet_id in sheet_ids:
             stack.enter_context(destination_lock(engine, f"gsheets:{sheet_id}", "test"))
@@ -188,7 +188,7 @@ def test_a_refresh_of_a_scoped_sheet_gets_its_tabs_and_market_only(
 
 
 def test_a_refresh_already_queued_is_joined(app, client, settings, sheets) -> None:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.database_url)
     queued = queue.queue_or_join(engine, settings, f"gsheets:{sheets['all']}", trigger="cli")
     engine.dispose()
     response = client.post("/hooks/refresh", json={"spreadsheet_id": sheets["all"]}, headers=auth())
@@ -371,7 +371,7 @@ def test_an_unknown_run_is_404(client, run_id) -> None:
 
 
 def test_a_run_of_an_unregistered_destination_is_not_shown(client, settings, tmp_path) -> None:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.database_url)
     book = runs.queue_run(engine, f"xlsx:{tmp_path / 'private.xlsx'}", "cli", "ana")
     engine.dispose()
     assert client.get(f"/runs/{book}", headers=auth()).status_code == 404
@@ -382,7 +382,7 @@ def test_a_run_of_an_unregistered_destination_is_not_shown(client, settings, tmp
 
 def team_sheet(settings: Settings, gspread_client: Any, sheet_id: str) -> TeamSheet:
     """The spreadsheet's Pricing tab synced in full (every market), ready for the team's edits."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.database_url)
     sync_now(engine, settings, f"gsheets:{sheet_id}", tabs=["Pricing"])
     engine.dispose()
     ws = gspread_client.open_by_key(sheet_id).worksheet("Pricing")
@@ -390,7 +390,7 @@ def team_sheet(settings: Settings, gspread_client: Any, sheet_id: str) -> TeamSh
 
 
 def price_changes(settings: Settings) -> list[dict[str, Any]]:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.database_url)
     with engine.connect() as conn:
         found = [dict(r._mapping) for r in conn.execute(select(schema.price_changes))]
     engine.dispose()
@@ -415,7 +415,7 @@ def test_a_preview_then_a_push_of_the_pricing_tab(client, settings, sheets, gspr
     (change,) = price_changes(settings)
     assert (change["changed_by"], str(change["new_price"])) == (EMAIL, "125.00")
     assert change["request_id"] == pushed.headers["X-Request-Id"]
-    run = runs.get_run(make_engine(settings.database_url), summary["run_id"])
+    run = runs.get_run(make_engine(settings.database.database_url), summary["run_id"])
     assert run is not None and (run["kind"], run["requested_by"]) == ("pricing", EMAIL)
 
 

@@ -31,7 +31,8 @@ import logging
 from flask import Flask, g, jsonify
 from flask.typing import ResponseReturnValue
 
-from sheets_sync.config import ENV_PREFIX, Settings
+from sheets_sync.config import Settings
+from sheets_sync.config.env import ENV_PREFIX
 from sheets_sync.registry import RegisteredSheet, Registry, Scope
 from sheets_sync.registry.fields import matches
 from webhook.auth import Caller
@@ -146,7 +147,7 @@ def _forbidden(error: Forbidden) -> ResponseReturnValue:
 def warn_about(registry: Registry, settings: Settings) -> None:
     """One warning per open entry (no ``members``), and per entry naming people the global
     allowlists refuse (they get 403 before their membership counts)."""
-    if settings.auth == "disabled":
+    if settings.webhook.auth == "disabled":
         return  # no identity is checked at all; auth.init_app says so loudly
     for sheet in registry.sheets:
         if sheet.is_open:
@@ -176,10 +177,10 @@ def warn_about(registry: Registry, settings: Settings) -> None:
 
 def _admitted(pattern: str, settings: Settings) -> bool:
     """Whether the global allowlists admit everyone ``pattern`` names."""
-    domains = tuple(f"*@{d.lower()}" for d in settings.allowed_domains)
+    domains = tuple(f"*@{d.lower()}" for d in settings.webhook.allowed_domains)
     if pattern.startswith("*@"):
         return pattern in domains
-    return matches(pattern, domains + tuple(e.lower() for e in settings.allowed_emails))
+    return matches(pattern, domains + tuple(e.lower() for e in settings.webhook.allowed_emails))
 
 
 def init_app(app: Flask) -> None:

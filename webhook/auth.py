@@ -58,7 +58,8 @@ from flask.typing import ResponseReturnValue
 from google.oauth2 import id_token
 
 from sheets_sync import nonces
-from sheets_sync.config import ENV_PREFIX, Settings
+from sheets_sync.config import Settings
+from sheets_sync.config.env import ENV_PREFIX
 from sheets_sync.errors import ConfigError
 from webhook import runtime
 from webhook.certs import CachedCertsRequest
@@ -112,7 +113,8 @@ def requires_auth(*kinds: str) -> Callable[[View], View]:
                 return _refusal(refused.status)
             except google.auth.exceptions.TransportError:
                 log.exception(
-                    "cannot fetch the ID-token certs from %s", runtime.settings().webhook.oidc_certs_url
+                    "cannot fetch the ID-token certs from %s",
+                    runtime.settings().webhook.oidc_certs_url,
                 )
                 return jsonify(error="authentication unavailable"), 503, {"Retry-After": "30"}
             return view(*args, **kwargs)
@@ -163,7 +165,10 @@ def _oidc_caller(authorization: str, settings: Settings, scheduler: bool = False
     callers = tuple(e.lower() for e in settings.webhook.cron_callers)
     if scheduler and str(claims.get("email", "")).lower() in callers:
         return Caller("cron", _allowed_email(claims, callers, ()))
-    return Caller("oidc", _allowed_email(claims, settings.webhook.allowed_emails, settings.webhook.allowed_domains))
+    return Caller(
+        "oidc",
+        _allowed_email(claims, settings.webhook.allowed_emails, settings.webhook.allowed_domains),
+    )
 
 
 def _verified_claims(

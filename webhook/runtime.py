@@ -47,7 +47,7 @@ def raw_engine() -> Engine:
     ledger of :mod:`webhook.auth` and the schema check itself use it)."""
     found = current_app.extensions.get(ENGINE_KEY)
     if found is None:
-        made = db.make_engine(settings().database_url)
+        made = db.make_engine(settings().database.database_url)
         found = current_app.extensions.setdefault(ENGINE_KEY, made)
         if found is not made:
             made.dispose()
@@ -113,12 +113,12 @@ def executor() -> InProcessExecutor:
 
 
 def _make_executor(config: Settings) -> InProcessExecutor:
-    if config.tasks_queue:
+    if config.tasks.tasks_queue:
         from sheets_sync.jobs.cloud_tasks import CloudTasksExecutor
 
         return CloudTasksExecutor(engine(), config)
-    processes = SyncProcesses(config, logs.init_sync_process) if config.job_processes else None
-    return InProcessExecutor(engine(), config, config.job_workers, processes)
+    processes = SyncProcesses(config, logs.init_sync_process) if config.jobs.job_processes else None
+    return InProcessExecutor(engine(), config, config.jobs.job_workers, processes)
 
 
 def get_db() -> Connection:

@@ -85,7 +85,7 @@ def _unregistered(run_id: str, destination: str) -> Outcome:
         runs.mark_failed(
             engine,
             run_id,
-            f"{destination} is no longer registered in {runtime.settings().config_file}; "
+            f"{destination} is no longer registered in {runtime.settings().files.config_file}; "
             "register it again and request the sync again",
         )
         run = runs.get_run(engine, run_id)

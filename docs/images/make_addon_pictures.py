@@ -97,7 +97,7 @@ def demo_settings(folder: Path, sheets_url: str, sheet_id: str) -> Settings:
 
 def demo_runs(settings: Settings, sheet_id: str) -> None:
     """The demo data, three real syncs to the emulator, then the alert rules."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.database_url)
     generate(engine, DemoSpec(orders=20_000, days=120))
     for tabs, trigger, who in RUNS:
         sync_now(engine, settings, f"gsheets:{sheet_id}", tabs, trigger=trigger, requested_by=who)

@@ -70,7 +70,7 @@ def deliver(
     clock: Callable[[], float] = time.monotonic,
 ) -> Delivery:
     """Deliver every pending notification of a configured channel, oldest first."""
-    deadline = clock() + settings.alert_notify_deadline_seconds
+    deadline = clock() + settings.alerts.alert_notify_deadline_seconds
     result = Delivery()
     for row in _pending(engine, settings):
         if clock() >= deadline or not _claim(engine, row.notification_id, settings):
@@ -90,7 +90,7 @@ def _pending(engine: Engine, settings: Settings) -> list[Row[Any]]:
     n = alert_notifications.c
     query = (
         select(alert_notifications)
-        .where(n.delivered_at.is_(None), n.channel.in_(settings.alert_channels))
+        .where(n.delivered_at.is_(None), n.channel.in_(settings.alerts.alert_channels))
         .order_by(n.created_at, n.notification_id)
     )
     with engine.connect() as conn:
@@ -100,7 +100,9 @@ def _pending(engine: Engine, settings: Settings) -> list[Row[Any]]:
 def _claim(engine: Engine, notification_id: int, settings: Settings) -> bool:
     """Take the row for this run unless another run holds it (or it was delivered meanwhile)."""
     now, n = utcnow(), alert_notifications.c
-    lease = dt.timedelta(seconds=settings.alert_notify_deadline_seconds + LEASE_MARGIN_SECONDS)
+    lease = dt.timedelta(
+        seconds=settings.alerts.alert_notify_deadline_seconds + LEASE_MARGIN_SECONDS
+    )
     free = or_(n.claimed_until.is_(None), n.claimed_until < now)
     with engine.begin() as conn:
         claimed = conn.execute(
@@ -135,7 +137,7 @@ def _send_with_retries(
     """(tries made, None on success or the last error)."""
     payload = json.loads(row.payload)
     error = "not tried: the delivery deadline had passed"
-    for attempt in range(settings.alert_notify_attempts):
+    for attempt in range(settings.alerts.alert_notify_attempts):
         remaining = deadline - clock()
         if remaining <= 0:
             return attempt, error
@@ -145,11 +147,11 @@ def _send_with_retries(
         except DeliveryFailed as failure:
             error = str(failure)
             backoff = FIRST_BACKOFF_SECONDS * 2**attempt
-            last = attempt + 1 == settings.alert_notify_attempts
+            last = attempt + 1 == settings.alerts.alert_notify_attempts
             if not failure.retry or last or clock() + backoff >= deadline:
                 return attempt + 1, error
             sleep(backoff)
-    return settings.alert_notify_attempts, error
+    return settings.alerts.alert_notify_attempts, error
 
 
 def send(
@@ -163,9 +165,9 @@ def send(
 
 
 def _post_slack(payload: dict[str, Any], settings: Settings, timeout: float) -> None:
-    assert settings.slack_webhook_url
+    assert settings.alerts.slack_webhook_url
     try:
-        response = requests.post(settings.slack_webhook_url, json=payload, timeout=timeout)
+        response = requests.post(settings.alerts.slack_webhook_url, json=payload, timeout=timeout)
     except requests.RequestException as err:
         # requests' messages quote the URL, which is the secret: name the failure only.
         raise DeliveryFailed(f"Slack webhook unreachable ({type(err).__name__})") from None
@@ -178,23 +180,27 @@ def _post_slack(payload: dict[str, Any], settings: Settings, timeout: float) -> 
 def _send_email(
     payload: dict[str, Any], notification_id: int, settings: Settings, timeout: float
 ) -> None:
-    assert settings.smtp_host and settings.smtp_from
+    assert settings.alerts.smtp_host and settings.alerts.smtp_from
     message = EmailMessage()
     message["Subject"] = payload["subject"]
-    message["From"] = settings.smtp_from
-    message["To"] = ", ".join(settings.smtp_recipients)
+    message["From"] = settings.alerts.smtp_from
+    message["To"] = ", ".join(settings.alerts.smtp_recipients)
     message["Date"] = formatdate(usegmt=True)
-    domain = settings.smtp_from.rsplit("@", 1)[-1]
+    domain = settings.alerts.smtp_from.rsplit("@", 1)[-1]
     message["Message-ID"] = f"<alert-notification-{notification_id}@{domain}>"
     message.set_content(payload["body"])
     try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:
-            if settings.smtp_starttls:
+        with smtplib.SMTP(
+            settings.alerts.smtp_host, settings.alerts.smtp_port, timeout=timeout
+        ) as smtp:
+            if settings.alerts.smtp_starttls:
                 smtp.starttls(context=ssl.create_default_context())
-            if settings.smtp_user and settings.smtp_password:
-                smtp.login(settings.smtp_user, settings.smtp_password)
+            if settings.alerts.smtp_user and settings.alerts.smtp_password:
+                smtp.login(settings.alerts.smtp_user, settings.alerts.smtp_password)
             smtp.send_message(message)
     except smtplib.SMTPAuthenticationError as err:
         raise DeliveryFailed(f"SMTP login refused ({err.smtp_code})", retry=False) from None
     except (smtplib.SMTPException, OSError) as err:
-        raise DeliveryFailed(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {err}") from None
+        raise DeliveryFailed(
+            f"SMTP {settings.alerts.smtp_host}:{settings.alerts.smtp_port}: {err}"
+        ) from None

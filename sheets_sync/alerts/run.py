@@ -93,7 +93,7 @@ def _as_dict(f: Finding) -> dict[str, Any]:
 
 def rules_path(settings: Settings) -> Path:
     """``alerts.yaml`` beside the tab templates (``SHEETS_SYNC_TEMPLATES_DIR``)."""
-    return settings.templates_dir / RULES_FILE
+    return settings.files.templates_dir / RULES_FILE
 
 
 def evaluate_and_notify(
@@ -126,8 +126,8 @@ def evaluate_and_notify(
         day, changes, queued = _evaluate(engine, settings, rules, as_of, moment, dry_run)
     else:
         lock = destination_lock(
-            engine, EVALUATION_LOCK, owner, wait_seconds=settings.lock_wait_seconds,
-            lease_seconds=settings.lock_lease_seconds,
+            engine, EVALUATION_LOCK, owner, wait_seconds=settings.locks.lock_wait_seconds,
+            lease_seconds=settings.locks.lock_lease_seconds,
         )  # fmt: skip
         with lock:
             day, changes, queued = _evaluate(engine, settings, rules, as_of, moment, dry_run)
@@ -160,6 +160,10 @@ def _evaluate(
         queued = 0
         if not dry_run:
             queued = apply(
-                conn, changes, moment, settings.alert_channels, settings.alerts_spreadsheet_url
+                conn,
+                changes,
+                moment,
+                settings.alerts.alert_channels,
+                settings.alerts.alerts_spreadsheet_url,
             )
     return day, changes, queued

@@ -48,7 +48,9 @@ class AppContext:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(self.settings.database_url, echo=self.settings.sql_echo)
+            self._engine = make_engine(
+                self.settings.database.database_url, echo=self.settings.database.sql_echo
+            )
         return self._engine
 
     def use_database(self, url: str) -> None:

@@ -214,7 +214,7 @@ def sync_registered(
     registry = load_registry(app.settings)
     if not registry.sheets:
         raise click.ClickException(
-            f"no spreadsheet is registered in {app.settings.config_file}; list them under "
+            f"no spreadsheet is registered in {app.settings.files.config_file}; list them under "
             "`spreadsheets:` (id, name, optional tabs and countries), see the README"
         )
     console, failed = _console(), []
@@ -246,7 +246,7 @@ def tabs(app: AppContext) -> None:
     Example:
         SHEETS_SYNC_TEMPLATES_DIR=./my-templates sheets-sync tabs
     """
-    table = Table(title=f"Templates in {app.settings.templates_dir}")
+    table = Table(title=f"Templates in {app.settings.files.templates_dir}")
     for name in ("Title", "Query", "Columns", "Key", "Pivots"):
         table.add_column(name)
     for template in load_all_templates(app.settings).values():

@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from sheets_sync.config import ENV_PREFIX, Settings
+from sheets_sync.config import Settings
+from sheets_sync.config.env import ENV_PREFIX
 from sheets_sync.doctor.result import (
     NETWORK_TIMEOUT_SECONDS,
     Result,
@@ -46,7 +47,7 @@ def _settings(state: State) -> Settings:
 
 
 def check_slack(state: State) -> Result:
-    url = _settings(state).slack_webhook_url
+    url = _settings(state).alerts.slack_webhook_url
     if not url:
         return skipped("Slack", f"{ENV_PREFIX}SLACK_WEBHOOK_URL is not set")
     host = urlsplit(url).hostname or "the webhook host"
@@ -73,7 +74,7 @@ def check_slack(state: State) -> Result:
 
 def check_smtp(state: State) -> Result:
     settings = _settings(state)
-    host, port = settings.smtp_host, settings.smtp_port
+    host, port = settings.alerts.smtp_host, settings.alerts.smtp_port
     if not host:
         return skipped("SMTP", f"{ENV_PREFIX}SMTP_HOST is not set")
     try:
@@ -100,17 +101,17 @@ def check_smtp(state: State) -> Result:
 
 def _smtp_session(settings: Settings) -> list[str]:
     """Connect, EHLO, STARTTLS and login as configured, QUIT: the steps done."""
-    assert settings.smtp_host
+    assert settings.alerts.smtp_host
     steps = ["EHLO"]
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port,
+    with smtplib.SMTP(settings.alerts.smtp_host, settings.alerts.smtp_port,
                       timeout=NETWORK_TIMEOUT_SECONDS) as smtp:  # fmt: skip
         smtp.ehlo()
-        if settings.smtp_starttls:
+        if settings.alerts.smtp_starttls:
             smtp.starttls(context=ssl.create_default_context())
             smtp.ehlo()
             steps.append("STARTTLS")
-        if settings.smtp_user and settings.smtp_password:
-            smtp.login(settings.smtp_user, settings.smtp_password)
+        if settings.alerts.smtp_user and settings.alerts.smtp_password:
+            smtp.login(settings.alerts.smtp_user, settings.alerts.smtp_password)
             steps.append("login")
     return steps
 
@@ -130,12 +131,14 @@ def is_loopback(host: str | None) -> bool:
 def check_webhook_auth(state: State) -> Result:
     """What the service would refuse to start with, or start with yet refuse every caller."""
     settings = _settings(state)
-    if settings.auth == "disabled":
-        if is_loopback(settings.bind_host):
-            return ok("webhook auth", f"disabled, bound to {settings.bind_host}: development only")
+    if settings.webhook.auth == "disabled":
+        if is_loopback(settings.webhook.bind_host):
+            return ok(
+                "webhook auth", f"disabled, bound to {settings.webhook.bind_host}: development only"
+            )
         return failed(
             "webhook auth", f"{ENV_PREFIX}AUTH=disabled, and the service is bound to "
-            f"{settings.bind_host or 'an unknown host'}, not loopback (it refuses to start)",
+            f"{settings.webhook.bind_host or 'an unknown host'}, not loopback (it refuses to start)",
             f"unset {ENV_PREFIX}AUTH; disabled is for `sheets-sync serve --host 127.0.0.1` only",
         )  # fmt: skip
     problems = _auth_problems(settings)
@@ -147,21 +150,21 @@ def check_webhook_auth(state: State) -> Result:
 
 def _auth_problems(settings: Settings) -> list[tuple[str, str]]:
     problems = []
-    if not settings.oidc_audiences:
+    if not settings.webhook.oidc_audiences:
         problems.append((
             f"{ENV_PREFIX}OIDC_AUDIENCES is empty: every Google ID token is refused (the "
             "add-on and Cloud Scheduler cannot call)",
             f"set {ENV_PREFIX}OIDC_AUDIENCES to the add-on's OAuth client id "
             "(….apps.googleusercontent.com), with Cloud Scheduler's audience if any",
         ))  # fmt: skip
-    elif not settings.allowed_emails and not settings.allowed_domains:
+    elif not settings.webhook.allowed_emails and not settings.webhook.allowed_domains:
         problems.append((
             f"{ENV_PREFIX}ALLOWED_EMAILS and {ENV_PREFIX}ALLOWED_DOMAINS are empty: every ID "
             "token is refused (403)",
             f"set {ENV_PREFIX}ALLOWED_DOMAINS to the team's domain (e.g. example.com) "
             f"and/or {ENV_PREFIX}ALLOWED_EMAILS",
         ))  # fmt: skip
-    secret = settings.hmac_secret
+    secret = settings.webhook.hmac_secret
     if secret is not None and len(set(secret)) < MIN_DISTINCT_SECRET_CHARACTERS:
         problems.append((
             f"{ENV_PREFIX}HMAC_SECRET has {len(set(secret))} distinct characters: not random",
@@ -171,11 +174,11 @@ def _auth_problems(settings: Settings) -> list[tuple[str, str]]:
 
 
 def _auth_summary(settings: Settings) -> str:
-    allowed = len(settings.allowed_domains) + len(settings.allowed_emails)
-    hmac = "HMAC on" if settings.hmac_secret else "HMAC off"
-    nightly = (f"{len(settings.cron_callers)} scheduler account(s) or App Engine cron"
-               if settings.cron_callers else "App Engine cron only")  # fmt: skip
+    allowed = len(settings.webhook.allowed_domains) + len(settings.webhook.allowed_emails)
+    hmac = "HMAC on" if settings.webhook.hmac_secret else "HMAC off"
+    nightly = (f"{len(settings.webhook.cron_callers)} scheduler account(s) or App Engine cron"
+               if settings.webhook.cron_callers else "App Engine cron only")  # fmt: skip
     return (
-        f"ID tokens for {len(settings.oidc_audiences)} audience(s), {allowed} allowlist "
+        f"ID tokens for {len(settings.webhook.oidc_audiences)} audience(s), {allowed} allowlist "
         f"entr{'y' if allowed == 1 else 'ies'}; {hmac}; the nightly run by {nightly}"
     )

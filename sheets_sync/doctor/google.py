@@ -31,7 +31,7 @@ from sheets_sync.backends.gsheets.auth import (
 from sheets_sync.backends.gsheets.cells import quote_title
 from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
 from sheets_sync.backends.gsheets.session import RewritingSession
-from sheets_sync.config import ENV_PREFIX
+from sheets_sync.config.env import ENV_PREFIX
 from sheets_sync.doctor.result import (
     NETWORK_DEADLINE_SECONDS,
     NETWORK_TIMEOUT_SECONDS,
@@ -57,13 +57,13 @@ def _source(state: State) -> str:
 def check_credentials(state: State) -> Result:
     settings = state.settings
     assert settings is not None
-    if is_local_emulator(settings.sheets_api_url):
+    if is_local_emulator(settings.sheets.sheets_api_url):
         return ok("Google credentials", f"none needed: {ENV_PREFIX}SHEETS_API_URL is the local "
-                  f"emulator at {settings.sheets_api_url} (calls go as anonymous)")  # fmt: skip
+                  f"emulator at {settings.sheets.sheets_api_url} (calls go as anonymous)")  # fmt: skip
     try:
         credentials = load_credentials(settings, state.environ)
         credentials = with_scopes_if_required(credentials, [*SCOPES, DRIVE_METADATA_SCOPE])
-        credentials.refresh(_TokenRequest(settings.sheets_api_url))
+        credentials.refresh(_TokenRequest(settings.sheets.sheets_api_url))
     except ConfigError as error:
         return failed("Google credentials", str(error),
                       f"set {KEY_VARIABLE} to the service account's JSON key")  # fmt: skip
@@ -100,9 +100,9 @@ def client(state: State) -> RetryingHTTPClient:
     assert settings is not None
     return RetryingHTTPClient(
         make_session(settings, state.credentials),
-        RetryPolicy(deadline_seconds=min(settings.retry_deadline_seconds,
+        RetryPolicy(deadline_seconds=min(settings.sheets.retry_deadline_seconds,
                                          NETWORK_DEADLINE_SECONDS)),
-        timeout=min(settings.request_timeout_seconds, NETWORK_TIMEOUT_SECONDS),
+        timeout=min(settings.sheets.request_timeout_seconds, NETWORK_TIMEOUT_SECONDS),
     )  # fmt: skip
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from sqlalchemy.engine import Engine, make_url
 
 from sheets_sync import db, facts, schema
-from sheets_sync.config import ENV_PREFIX, Settings
+from sheets_sync.config import Settings
+from sheets_sync.config.env import ENV_PREFIX
 from sheets_sync.doctor.result import NETWORK_TIMEOUT_SECONDS, Result, State, failed, ok
 from sheets_sync.errors import ConfigError, DatabaseError, SchemaError, SheetsSyncError
 
@@ -32,7 +33,7 @@ def check_settings(state: State) -> Result:
 
 def _engine(settings: Settings) -> Engine:
     """The settings' database, giving up on an unanswering PostgreSQL within the timeout."""
-    url = make_url(db.normalise_url(settings.database_url))
+    url = make_url(db.normalise_url(settings.database.database_url))
     if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
         url = url.update_query_dict({"connect_timeout": str(int(NETWORK_TIMEOUT_SECONDS))})
     return db.make_engine(url.render_as_string(hide_password=False))
@@ -111,7 +112,7 @@ def check_templates(state: State) -> Result:
             f"correct the file named (or {ENV_PREFIX}TEMPLATES_DIR); "
             "docs: the README's \"Adding a report\" and \"Alerts\" sections",
         )  # fmt: skip
-    where = state.settings.templates_dir
+    where = state.settings.files.templates_dir
     return ok("templates", f"{len(tabs)} tab(s) and {len(rules)} alert rule(s) from {where}")
 
 
@@ -126,7 +127,7 @@ def check_registry(state: State) -> Result:
             "registry", str(error),
             "correct sheets-sync.yaml (the README's \"The spreadsheet registry\" section)",
         )  # fmt: skip
-    path = state.settings.config_file
+    path = state.settings.files.config_file
     if not path.exists():
         return ok("registry", f"no {path}: no spreadsheet registered (`--all` checks none)")
     return ok("registry", f"{len(registry.sheets)} spreadsheet(s) registered in {path}")

@@ -36,7 +36,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from sheets_sync.config import ENV_PREFIX, Settings
+from sheets_sync.config import Settings
+from sheets_sync.config.env import ENV_PREFIX
 from sheets_sync.errors import ConfigError, TransientError
 from sheets_sync.jobs import runs
 from sheets_sync.jobs.executor import InProcessExecutor
@@ -65,9 +66,9 @@ class CloudTasksExecutor(InProcessExecutor):
 
     def __init__(self, engine: Engine, settings: Settings, client: Any = None) -> None:
         super().__init__(engine, settings, workers=1)
-        if not settings.tasks_queue:
+        if not settings.tasks.tasks_queue:
             raise ConfigError(f"{ENV_PREFIX}TASKS_QUEUE is not set: no queue to send runs to")
-        self.queue = settings.tasks_queue
+        self.queue = settings.tasks.tasks_queue
         self.client = client if client is not None else make_client(settings)
 
     def not_started(self, name: str, wanted: Sequence[str]) -> str | None:
@@ -100,12 +101,12 @@ def create_task(client: Any, settings: Settings, job: Job) -> bool:
     )
     try:
         client.create_task(
-            parent=settings.tasks_queue, task=build_task(settings, job), retry=policy
+            parent=settings.tasks.tasks_queue, task=build_task(settings, job), retry=policy
         )
     except exceptions.AlreadyExists:
         log.info("task of run %s already exists; not created again", job.run_id)
         return False
-    log.info("run %s queued on %s", job.run_id, settings.tasks_queue)
+    log.info("run %s queued on %s", job.run_id, settings.tasks.tasks_queue)
     return True
 
 
@@ -117,11 +118,11 @@ def build_task(settings: Settings, job: Job) -> Any:
     body = json.dumps({k: v for k, v in fields.items() if v is not None}).encode()
     headers = {"Content-Type": "application/json"}
     name = task_name(settings, job.run_id)
-    if settings.tasks_target_url:
-        url = settings.tasks_target_url.rstrip("/") + TASK_PATH
+    if settings.tasks.tasks_target_url:
+        url = settings.tasks.tasks_target_url.rstrip("/") + TASK_PATH
         token = tasks_v2.OidcToken(
-            service_account_email=settings.tasks_service_account,
-            audience=settings.task_audience,
+            service_account_email=settings.tasks.tasks_service_account,
+            audience=settings.tasks.task_audience,
         )
         request = tasks_v2.HttpRequest(
             http_method=tasks_v2.HttpMethod.POST, url=url, headers=headers, body=body,
@@ -138,7 +139,7 @@ def build_task(settings: Settings, job: Job) -> Any:
 
 def task_name(settings: Settings, run_id: str) -> str:
     """``<queue>/tasks/<run_id>``: a run id (a random UUID) is a valid, well-spread task id."""
-    return f"{settings.tasks_queue}/tasks/{run_id}"
+    return f"{settings.tasks.tasks_queue}/tasks/{run_id}"
 
 
 def make_client(settings: Settings) -> Any:
@@ -150,12 +151,12 @@ def make_client(settings: Settings) -> Any:
             f"{ENV_PREFIX}TASKS_QUEUE is set but google-cloud-tasks is not installed; "
             "install the server extra: pip install 'tradein-ops-sheets[server]'"
         ) from None
-    if not settings.tasks_emulator_host:
+    if not settings.tasks.tasks_emulator_host:
         return tasks_v2.CloudTasksClient()
     import grpc
     from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
-    channel = grpc.insecure_channel(settings.tasks_emulator_host)
+    channel = grpc.insecure_channel(settings.tasks.tasks_emulator_host)
     return tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
 
 

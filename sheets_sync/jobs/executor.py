@@ -82,7 +82,7 @@ class InProcessExecutor:
             job, submitted = self._not_started.get(name, (None, 0.0))
         if job is None or (job.tabs and not (wanted and set(wanted) <= set(job.tabs))):
             return None
-        if time.monotonic() - submitted > self.settings.job_timeout_seconds / 2:
+        if time.monotonic() - submitted > self.settings.jobs.job_timeout_seconds / 2:
             return None  # the pool is that busy: a sweep may soon take it for dead
         return job.run_id
 
@@ -103,7 +103,7 @@ class InProcessExecutor:
 
         def follow_up() -> None:
             try:
-                wait_for_runs(self.engine, run_ids, self.settings.job_timeout_seconds)
+                wait_for_runs(self.engine, run_ids, self.settings.jobs.job_timeout_seconds)
                 task()
             except Exception as error:
                 log.error("%s failed: %s", name, runs.describe_error(error))
@@ -133,7 +133,7 @@ class InProcessExecutor:
         each spreadsheet on the in-process executor. The run stays queued while
         it waits, so the refreshes arriving meanwhile join it.
         """
-        interval = self.settings.min_sync_interval_seconds
+        interval = self.settings.jobs.min_sync_interval_seconds
         if interval <= 0:
             return
         started = runs.last_start(self.engine, destination_name(job.destination))

@@ -76,7 +76,7 @@ class SyncProcesses:
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.settings.job_workers,
+                    max_workers=self.settings.jobs.job_workers,
                     mp_context=context,
                     initializer=_child_started,
                     initargs=(self.child_setup,),
@@ -101,9 +101,9 @@ def _child_started(child_setup: ChildSetup | None) -> None:
 
 def _run_in_child(settings: Settings, job: Job) -> Outcome:
     """In the child: the same run a thread would make, on the child's own engine."""
-    engine = _CHILD_ENGINES.get(settings.database_url)
+    engine = _CHILD_ENGINES.get(settings.database.database_url)
     if engine is None:
         engine = _CHILD_ENGINES.setdefault(
-            settings.database_url, make_engine(settings.database_url)
+            settings.database.database_url, make_engine(settings.database.database_url)
         )
     return run_job(engine, settings, job)

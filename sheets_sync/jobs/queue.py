@@ -307,10 +307,10 @@ def _why_dead(
     moment when a live running run is without it, and no grace to wait out.
     """
     if run["status"] == "queued":
-        if run["queued_at"] >= now - dt.timedelta(seconds=settings.job_timeout_seconds):
+        if run["queued_at"] >= now - dt.timedelta(seconds=settings.jobs.job_timeout_seconds):
             return None
         return (
-            f"never started within {settings.job_timeout_seconds:g} s "
+            f"never started within {settings.jobs.job_timeout_seconds:g} s "
             "(SHEETS_SYNC_JOB_TIMEOUT_SECONDS): the process that queued it stopped"
         )
     return None if holds_lock(str(run["run_id"])) else DIED

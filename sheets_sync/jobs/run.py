@@ -131,7 +131,7 @@ def sync_now(
     """
     plan = plan_sync(engine, settings, destination, tabs)
     run_id = runs.queue_run(engine, plan.destination, trigger, requested_by, plan.titles)
-    options = WriteOptions(allow_shrink, settings.max_shrink_share, adopt)
+    options = WriteOptions(allow_shrink, settings.sheets.max_shrink_share, adopt)
     request = _Request(trigger, requested_by, options, progress, as_of, filters)
     attempt = _attempt(engine, settings, plan, run_id, plan.titles, request)
     if attempt.changed:
@@ -202,7 +202,7 @@ def _attempt_queued(
     """One try at a queued run, claimed only if its row still holds the tabs read here."""
     tabs = run["tabs"].split(", ") if run["tabs"] else None
     plan = plan_sync(engine, settings, str(run["spreadsheet"]), tabs)
-    options = WriteOptions(False, settings.max_shrink_share, False)
+    options = WriteOptions(False, settings.sheets.max_shrink_share, False)
     request = _Request(str(run["trigger"]), run["requested_by"], options, filters=filters or None)
     return _attempt(engine, settings, plan, str(run["run_id"]), tabs, request)
 
@@ -252,8 +252,8 @@ def _lock(
         destination,
         f"{request.trigger} by {by}" if by else request.trigger,
         run_id=run_id,
-        wait_seconds=settings.lock_wait_seconds,
-        lease_seconds=settings.lock_lease_seconds,
+        wait_seconds=settings.locks.lock_wait_seconds,
+        lease_seconds=settings.locks.lock_lease_seconds,
     )
 
 

@@ -48,7 +48,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Text, and_, case, cast, func, literal_column, null, select
 from sqlalchemy.sql import ColumnElement, Select, Subquery
 
-from sheets_sync.config import ENV_PREFIX, Settings
+from sheets_sync.config import Settings
+from sheets_sync.config.env import ENV_PREFIX
 from sheets_sync.errors import TemplateError
 from sheets_sync.kpis.common import filter_values, number_param
 from sheets_sync.kpis.query import BuiltinQuery, QueryContext
@@ -65,7 +66,7 @@ MAX_CHANGE_PCT = Decimal(1000)
 
 def setting_params(settings: Settings) -> dict[str, SettingParam]:
     """The push's guardrails as this query's params (the template cannot change them)."""
-    ceiling, max_change = settings.price_guardrails
+    ceiling, max_change = settings.pricing.price_guardrails
     return {
         "ceiling": SettingParam(
             f"{ENV_PREFIX}PRICE_CEILING", ceiling, "the highest price the pricing push accepts"

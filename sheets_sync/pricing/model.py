@@ -108,7 +108,7 @@ class Rules:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rules:
-        return cls(*settings.price_guardrails)
+        return cls(*settings.pricing.price_guardrails)
 
 
 class Kind(StrEnum):

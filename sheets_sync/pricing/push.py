@@ -169,8 +169,8 @@ def push_pricing(
     )
     lock = destination_lock(
         engine, backend.destination, f"pricing push ({trigger}) by {summary.user}",
-        run_id=summary.run_id, wait_seconds=settings.lock_wait_seconds,
-        lease_seconds=settings.lock_lease_seconds,
+        run_id=summary.run_id, wait_seconds=settings.locks.lock_wait_seconds,
+        lease_seconds=settings.locks.lock_lease_seconds,
     )  # fmt: skip
     try:
         with lock:

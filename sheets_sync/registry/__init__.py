@@ -44,7 +44,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sheets_sync.config import DEFAULT_CONFIG_FILE, ENV_PREFIX, Settings
+from sheets_sync.config import Settings
+from sheets_sync.config.env import DEFAULT_CONFIG_FILE, ENV_PREFIX
 from sheets_sync.errors import ConfigError
 from sheets_sync.registry.fields import (
     check_pricers,
@@ -172,13 +173,13 @@ class Registry:
 
 
 def load_registry(settings: Settings) -> Registry:
-    """Read and validate ``settings.config_file``; raise :class:`ConfigError` on any mistake.
+    """Read and validate ``settings.files.config_file``; raise :class:`ConfigError` on any mistake.
 
     A missing file is an empty registry only at the default path (a checkout
     with no registry still runs the demo); a path someone configured must
     exist, since a typo there would otherwise silently sync nothing.
     """
-    path = settings.config_file
+    path = settings.files.config_file
     if not path.exists():
         if path == DEFAULT_CONFIG_FILE:
             return Registry(sheets=())

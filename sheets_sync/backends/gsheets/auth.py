@@ -39,7 +39,7 @@ def load_credentials(
     settings: Settings, environ: Mapping[str, str] | None = None
 ) -> Credentials | None:
     """The credentials to call the API with, or None for the local emulator."""
-    if is_local_emulator(settings.sheets_api_url):
+    if is_local_emulator(settings.sheets.sheets_api_url):
         return None
     env = os.environ if environ is None else environ
     key_file = env.get("GOOGLE_APPLICATION_CREDENTIALS")
@@ -84,7 +84,7 @@ def account_email(credentials: Credentials | None) -> str | None:
 
 def make_session(settings: Settings, credentials: Credentials | None) -> requests.Session:
     """Google's hosts, or the emulator's base URL when one is configured."""
-    return google_session(settings.sheets_api_url, credentials)
+    return google_session(settings.sheets.sheets_api_url, credentials)
 
 
 def _first_line(error: BaseException) -> str:

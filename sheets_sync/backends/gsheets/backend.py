@@ -84,8 +84,8 @@ class GoogleSheetsBackend:
         if http is None:
             http = RetryingHTTPClient(
                 make_session(settings, credentials),
-                RetryPolicy(deadline_seconds=settings.retry_deadline_seconds),
-                timeout=settings.request_timeout_seconds,
+                RetryPolicy(deadline_seconds=settings.sheets.retry_deadline_seconds),
+                timeout=settings.sheets.request_timeout_seconds,
             )
         self.http = http
         self._tags: dict[str, cellio.Located] = {}  # a push's tab, found by read_managed
@@ -114,7 +114,7 @@ class GoogleSheetsBackend:
 
     def _write_structure(self, frames: Sequence[TabFrame], options: WriteOptions) -> Plan:
         """Read, plan and send the structural batch; re-plan if it may have half-landed."""
-        deadline = time.monotonic() + self.settings.retry_deadline_seconds
+        deadline = time.monotonic() + self.settings.sheets.retry_deadline_seconds
         for attempt in range(1, STRUCTURE_ATTEMPTS + 1):
             plan = self._plan(frames, options)
             if not plan.requests:
@@ -144,7 +144,7 @@ class GoogleSheetsBackend:
         plan = build_plan(
             state,
             fitted,
-            self.settings.payload_cap_bytes,
+            self.settings.sheets.payload_cap_bytes,
             options,
             archive_blocked=owned.archive_blocked,
         )
@@ -234,7 +234,10 @@ class GoogleSheetsBackend:
                 f"spreadsheet {self.spreadsheet_id} has no managed tab {title!r} any more; "
                 f"run `sheets-sync sync --to {self.destination} --tabs {title}` to restore it"
             )
-        cap, deadline = self.settings.payload_cap_bytes, self.settings.retry_deadline_seconds
+        cap, deadline = (
+            self.settings.sheets.payload_cap_bytes,
+            self.settings.sheets.retry_deadline_seconds,
+        )
         return self._shared(
             lambda: cellio.write_planned(
                 self.http, self.spreadsheet_id, located, headers, plan, cap, deadline
