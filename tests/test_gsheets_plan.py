@@ -19,8 +19,9 @@ from helpers import INJECTION, column, tab
 
 from sheets_sync.backends.base import WriteOptions
 from sheets_sync.backends.gsheets import structure
+from sheets_sync.backends.gsheets.bodies import pack
 from sheets_sync.backends.gsheets.cells import a1_range, column_letter, same_cell, to_cell
-from sheets_sync.backends.gsheets.plan import build_plan, cells_besides_frames, pack
+from sheets_sync.backends.gsheets.plan import build_plan, cells_besides_frames
 from sheets_sync.backends.gsheets.state import BookState, SheetState
 from sheets_sync.frame import TabFrame
 from sheets_sync.tab_templates.model import (

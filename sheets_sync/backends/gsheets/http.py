@@ -216,7 +216,7 @@ def _encode(
 ) -> tuple[bytes | None, dict[str, str]]:
     """Serialise JSON once, compactly, so the bytes we count are the bytes we send.
 
-    UTF-8 rather than ``\\uXXXX`` escapes: :func:`.plan.pack` sizes bodies that
+    UTF-8 rather than ``\\uXXXX`` escapes: :func:`.bodies.pack` sizes bodies that
     way, and escapes (6 bytes a character) would push accented text past the cap.
     """
     out = dict(headers or {})
