@@ -23,6 +23,7 @@ from sheets_sync.config.env import DEFAULT_CONFIG_FILE
 from sheets_sync.errors import ConfigError
 from sheets_sync.jobs.run import sync_now
 from sheets_sync.registry import OutsideScope, RegisteredSheet, Registry, load_registry, scope_of
+from sheets_sync.sync import load_all_templates
 
 ID_A = "1AbCdEfGhIjKlMnOpQrStUv"
 ID_B = "1ZyXwVuTsRqPoNmLkJiHgFe"
@@ -35,7 +36,8 @@ def registry_file(tmp_path: Path, text: str) -> Path:
 
 
 def load(path: Path) -> Registry:
-    return load_registry(Settings.load(environ={}, config_file=path, templates_dir=TEMPLATES))
+    settings = Settings.load(environ={}, config_file=path, templates_dir=TEMPLATES)
+    return load_registry(settings, lambda: load_all_templates(settings))
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -88,13 +90,14 @@ def test_a_missing_file_at_the_default_path_is_an_empty_registry(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     settings = Settings.load(environ={}, templates_dir=TEMPLATES)
     assert settings.files.config_file == DEFAULT_CONFIG_FILE
-    assert load_registry(settings) == Registry(sheets=())
+    assert load_registry(settings, lambda: load_all_templates(settings)) == Registry(sheets=())
 
 
 def test_a_missing_file_that_was_configured_is_an_error(tmp_path):
     path = tmp_path / "typo.yaml"
     with pytest.raises(ConfigError) as caught:
-        load_registry(Settings.load(environ={"SHEETS_SYNC_CONFIG_FILE": str(path)}))
+        settings = Settings.load(environ={"SHEETS_SYNC_CONFIG_FILE": str(path)})
+        load_registry(settings, lambda: load_all_templates(settings))
     assert str(caught.value) == (
         f"SHEETS_SYNC_CONFIG_FILE={str(path)!r}: no such file; create it (see the README's "
         "spreadsheet registry section) or unset the variable to use ./sheets-sync.yaml when present"

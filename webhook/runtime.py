@@ -25,6 +25,7 @@ from sheets_sync.jobs.executor import InProcessExecutor
 from sheets_sync.jobs.processes import SyncProcesses
 from sheets_sync.jobs.queue import sweep_stale
 from sheets_sync.registry import Registry, load_registry
+from sheets_sync.sync import load_all_templates
 from webhook import logs
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,6 @@ def template_titles() -> tuple[str, ...]:
     """Every tab title the templates define (loaded once per app)."""
     titles = current_app.extensions.get(TITLES_KEY)
     if titles is None:
-        from sheets_sync.sync import load_all_templates
-
         titles = current_app.extensions.setdefault(
             TITLES_KEY, tuple(load_all_templates(settings()))
         )
@@ -144,6 +143,7 @@ def _sweep_at_start(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[REGISTRY_KEY] = load_registry(app.config["SETTINGS"])
+    config: Settings = app.config["SETTINGS"]
+    app.extensions[REGISTRY_KEY] = load_registry(config, lambda: load_all_templates(config))
     app.teardown_appcontext(_close_db)
     _sweep_at_start(app)

@@ -24,6 +24,7 @@ from sheets_sync.destinations import Destination
 from sheets_sync.pricing.model import Kind, describe_key
 from sheets_sync.pricing.push import PushSummary, not_written_note, push_pricing
 from sheets_sync.registry import load_registry, scope_of
+from sheets_sync.sync import load_all_templates
 
 MAX_USER_CHARS = 200
 
@@ -99,7 +100,9 @@ def markets_of(app: AppContext, source: Destination) -> tuple[str, ...] | None:
     """A registered spreadsheet's markets: the CLI prices only them, as the webhook does."""
     if source.kind != "gsheets":
         return None
-    registered = load_registry(app.settings).get(source.target)
+    registered = load_registry(app.settings, lambda: load_all_templates(app.settings)).get(
+        source.target
+    )
     return scope_of(registered).countries if registered is not None else None
 
 

@@ -188,7 +188,9 @@ def sync(
         return
     filters: dict[str, tuple[str, ...]] = {}
     if destination.kind == "gsheets":
-        registered = load_registry(app.settings).get(destination.target)
+        registered = load_registry(app.settings, lambda: load_all_templates(app.settings)).get(
+            destination.target
+        )
         if registered is not None:
             scope = _scope(registered, tabs)
             tabs, filters = list(scope.tabs) if scope.tabs else None, scope.filters
@@ -211,7 +213,7 @@ def sync_registered(
     app: AppContext, as_of: dt.date | None, allow_shrink: bool, adopt: bool
 ) -> None:
     """Sync each registered spreadsheet in turn; one failing does not stop the others."""
-    registry = load_registry(app.settings)
+    registry = load_registry(app.settings, lambda: load_all_templates(app.settings))
     if not registry.sheets:
         raise click.ClickException(
             f"no spreadsheet is registered in {app.settings.files.config_file}; list them under "

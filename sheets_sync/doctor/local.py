@@ -118,10 +118,12 @@ def check_templates(state: State) -> Result:
 
 def check_registry(state: State) -> Result:
     from sheets_sync.registry import load_registry
+    from sheets_sync.sync import load_all_templates
 
     assert state.settings is not None
+    settings = state.settings
     try:
-        state.registry = registry = load_registry(state.settings)
+        state.registry = registry = load_registry(settings, lambda: load_all_templates(settings))
     except ConfigError as error:
         return failed(
             "registry", str(error),

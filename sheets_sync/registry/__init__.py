@@ -40,7 +40,7 @@ imports Flask: the CLI and the webhook share it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -172,12 +172,19 @@ class Registry:
         return next((s for s in self.sheets if s.id == spreadsheet_id), None)
 
 
-def load_registry(settings: Settings) -> Registry:
+def load_registry(
+    settings: Settings, tab_templates: Callable[[], Mapping[str, TabTemplate]]
+) -> Registry:
     """Read and validate ``settings.files.config_file``; raise :class:`ConfigError` on any mistake.
 
     A missing file is an empty registry only at the default path (a checkout
     with no registry still runs the demo); a path someone configured must
     exist, since a typo there would otherwise silently sync nothing.
+
+    ``tab_templates`` gives the templates an entry's ``tabs`` are checked against
+    (``lambda: load_all_templates(settings)``). The caller passes it because loading
+    them takes the KPI queries, which sit above the registry; it is asked only
+    when the file lists a spreadsheet.
     """
     path = settings.files.config_file
     if not path.exists():
@@ -199,18 +206,12 @@ def load_registry(settings: Settings) -> Registry:
             "not a list",
             "list the spreadsheets, each starting with `- id: …` on its own line",
         )
-    templates = _templates(settings)
+    templates = tab_templates()
     sheets = tuple(
         _sheet(item, f"spreadsheets[{i}]", templates, where) for i, item in enumerate(entries)
     )
     _refuse_duplicates(sheets, where)
     return Registry(sheets=sheets)
-
-
-def _templates(settings: Settings) -> Mapping[str, TabTemplate]:
-    from sheets_sync.sync import load_all_templates  # sync imports the KPI queries; keep it lazy
-
-    return load_all_templates(settings)
 
 
 def _sheet(
