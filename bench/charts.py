@@ -115,7 +115,7 @@ def run(url: str, board: TabTemplate) -> list[tuple[str, dict[str, Any], float]]
         frames = [weekly(first), TabFrame(board, [("Orders", 1)])]
         before = counters(url)
         started = time.perf_counter()
-        GoogleSheetsBackend(settings, sheet.id).write_tabs(frames, WriteOptions())
+        GoogleSheetsBackend(settings.sheets, sheet.id).write_tabs(frames, WriteOptions())
         seconds = time.perf_counter() - started
         after = counters(url)
         out.append((name, _delta(before, after), seconds))

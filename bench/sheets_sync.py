@@ -137,7 +137,7 @@ def sync_figures(url: str, engine: Any, settings: Settings) -> dict[str, dict[st
     )
     client = emulator_client(url)
     ours, base = client.create("ours").id, client.create("baseline").id
-    backend = GoogleSheetsBackend(settings, ours)
+    backend = GoogleSheetsBackend(settings.sheets, ours)
     out = {"ours (a) first": measured(url, lambda: backend.write_tabs(day1))}
     started = time.perf_counter()
     before = read_tabs(client, ours, day2)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sheets_sync.backends.base import SheetBackend
-from sheets_sync.config import Settings
+from sheets_sync.config.parts import SheetsSettings
 from sheets_sync.errors import DestinationError
 
 ACCEPTED_FORMS = "xlsx:PATH (e.g. xlsx:tradein-ops.xlsx) or gsheets:SPREADSHEET_ID"
@@ -54,13 +54,13 @@ def parse_destination(spec: str) -> Destination:
     return Destination(kind, target)
 
 
-def open_destination(spec: str | Destination, settings: Settings) -> SheetBackend:
-    """The backend writing to ``spec``."""
+def open_destination(spec: str | Destination, sheets: SheetsSettings) -> SheetBackend:
+    """The backend writing to ``spec`` (only a Google spreadsheet reads ``sheets``)."""
     destination = spec if isinstance(spec, Destination) else parse_destination(spec)
-    return _OPENERS[destination.kind](destination, settings)
+    return _OPENERS[destination.kind](destination, sheets)
 
 
-def _open_xlsx(destination: Destination, settings: Settings) -> SheetBackend:
+def _open_xlsx(destination: Destination, sheets: SheetsSettings) -> SheetBackend:
     from sheets_sync.backends.xlsx.backend import XlsxBackend
 
     return XlsxBackend(Path(destination.target).expanduser())
@@ -103,14 +103,14 @@ def check_writable(destination: Destination) -> None:
         ) from error
 
 
-def _open_gsheets(destination: Destination, settings: Settings) -> SheetBackend:
+def _open_gsheets(destination: Destination, sheets: SheetsSettings) -> SheetBackend:
     from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
 
-    backend: SheetBackend = GoogleSheetsBackend(settings, destination.target)
+    backend: SheetBackend = GoogleSheetsBackend(sheets, destination.target)
     return backend
 
 
-_OPENERS: dict[str, Callable[[Destination, Settings], SheetBackend]] = {
+_OPENERS: dict[str, Callable[[Destination, SheetsSettings], SheetBackend]] = {
     "xlsx": _open_xlsx,
     "gsheets": _open_gsheets,
 }

@@ -145,7 +145,9 @@ def plan_sync(
     """The templates of ``tabs`` (all when None) and the destination's opened backend."""
     selected = select_templates(load_all_templates(settings), tabs)
     backend = (
-        open_destination(destination, settings) if isinstance(destination, str) else destination
+        open_destination(destination, settings.sheets)
+        if isinstance(destination, str)
+        else destination
     )
     db.require_schema(engine)
     return SyncPlan(backend, selected)

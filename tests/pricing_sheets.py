@@ -45,7 +45,7 @@ class TeamSheet:
 
     @property
     def backend(self) -> SheetBackend:
-        return open_destination(self.destination, self.settings)
+        return open_destination(self.destination, self.settings.sheets)
 
     def table(self) -> list[list[Any]]:
         return self.backend.read_tab(TITLE)

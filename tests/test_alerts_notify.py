@@ -237,7 +237,7 @@ def test_a_server_error_is_retried_with_backoff_within_the_run(firing, settings,
     slack.statuses = [503, 500]
     insert_rows(firing, schema.alert_notifications, [_note("slack", {"text": "hello"})])
     pauses: list[float] = []
-    result = deliver(firing, settings.replace(alert_notify_attempts=3), sleep=pauses.append)
+    result = deliver(firing, settings.replace(alert_notify_attempts=3).alerts, sleep=pauses.append)
     assert (result.delivered, pauses, slack.bodies[-1]) == (1, [0.5, 1.0], {"text": "hello"})
 
 
@@ -245,12 +245,12 @@ def test_a_refused_payload_is_kept_without_retrying_this_run(firing, settings, s
     slack.statuses = [400]
     insert_rows(firing, schema.alert_notifications, [_note("slack", {"text": "x"})])
     pauses: list[float] = []
-    result = deliver(firing, settings.replace(alert_notify_attempts=3), sleep=pauses.append)
+    result = deliver(firing, settings.replace(alert_notify_attempts=3).alerts, sleep=pauses.append)
     assert (result.delivered, result.undelivered, pauses) == (0, 1, [])
     assert result.errors == [
         "slack notification 1: Slack webhook answered HTTP 400: invalid_payload"
     ]
-    assert deliver(firing, settings).delivered == 1  # the next run delivers it
+    assert deliver(firing, settings.alerts).delivered == 1  # the next run delivers it
 
 
 @pytest.mark.parametrize(
@@ -265,16 +265,16 @@ def test_a_claimed_notification_waits_for_its_lease(
 ):
     claimed = _note("slack", {"text": "x"}, claimed_until=claimed_until)
     insert_rows(firing, schema.alert_notifications, [claimed])
-    assert (deliver(firing, settings).delivered, len(slack.bodies)) == (delivered, delivered)
+    assert (deliver(firing, settings.alerts).delivered, len(slack.bodies)) == (delivered, delivered)
 
 
 def test_past_the_deadline_the_rest_waits_for_the_next_run(firing, settings, slack):
     notes = [_note("slack", {"text": str(i)}) for i in range(3)]
     insert_rows(firing, schema.alert_notifications, notes)
     ticks = iter([0.0, 1.0, 1.0, 25.0, 25.0, 25.0, 25.0])  # the deadline (20 s) passes after one
-    result = deliver(firing, settings, clock=lambda: next(ticks))
+    result = deliver(firing, settings.alerts, clock=lambda: next(ticks))
     assert (result.delivered, result.undelivered, slack.bodies) == (1, 2, [{"text": "0"}])
-    assert deliver(firing, settings).delivered == 2
+    assert deliver(firing, settings.alerts).delivered == 2
 
 
 def _note(channel: str, payload: dict[str, Any], **fields: Any) -> dict[str, Any]:

@@ -172,8 +172,8 @@ def test_a_task_created_twice_and_delivered_twice_runs_once(
     ticket = service.refresh(sheet_id, ["KPI Daily"])
     service.wait_ended(ticket["run_id"])
     job = Job(ticket["run_id"], f"gsheets:{sheet_id}")
-    client = make_client(service.settings)
-    assert create_task(client, service.settings, job) is False  # ALREADY_EXISTS: a success
+    client = make_client(service.settings.tasks)
+    assert create_task(client, service.settings.tasks, job) is False  # ALREADY_EXISTS: a success
     writes = controls.counters()
     again = requests.post(
         f"{service.url}/tasks/refresh", timeout=30, **task_request(ticket["run_id"])
@@ -206,7 +206,7 @@ def test_a_run_that_cannot_start_stays_queued_and_the_queues_retry_runs_it(
 def test_a_run_widened_while_its_task_waits_syncs_every_tab_asked(
     service, tasks_emulator, sheet_id, gspread_client
 ) -> None:
-    client = make_client(service.settings)
+    client = make_client(service.settings.tasks)
     client.pause_queue(name=QUEUE)
     first = service.refresh(sheet_id, ["KPI Daily"])
     second = service.refresh(sheet_id, ["Onboarding"])
@@ -338,7 +338,7 @@ def test_an_http_task_carries_an_oidc_token_only_the_service_account_passes(
     oidc_service, tasks_emulator, sheet_id
 ) -> None:
     service = oidc_service
-    client = make_client(service.settings)
+    client = make_client(service.settings.tasks)
     client.pause_queue(name=QUEUE)
     ticket = service.refresh(sheet_id, ["KPI Daily"])
     (task,) = client.list_tasks(parent=QUEUE)

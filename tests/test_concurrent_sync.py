@@ -66,7 +66,7 @@ class PauseAfterFirstRead(RewritingSession):
 def paused_backend(settings: Settings, sheet_id: str, barrier: threading.Barrier) -> Any:
     session = PauseAfterFirstRead(settings.sheets.sheets_api_url or "", barrier)
     http = RetryingHTTPClient(session, RetryPolicy(deadline_seconds=60), timeout=30)
-    return GoogleSheetsBackend(settings, sheet_id, http=http)
+    return GoogleSheetsBackend(settings.sheets, sheet_id, http=http)
 
 
 def settings_for(db_url: str, emulator: Any, templates: Path) -> Settings:

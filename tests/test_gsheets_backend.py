@@ -89,7 +89,7 @@ def backend(
         sleep=clock.sleep,
         draw=lambda: 1.0,
     )
-    return GoogleSheetsBackend(settings, sheet_id, http=http)
+    return GoogleSheetsBackend(settings.sheets, sheet_id, http=http)
 
 
 def expected(frame: TabFrame) -> list[list[object]]:
@@ -111,11 +111,13 @@ def test_tabs_hold_the_same_content_as_the_workbook_backend(
     emulator, sheet, frames, tmp_path: Path
 ):
     GoogleSheetsBackend(
-        Settings.load(environ={}, sheets_api_url=emulator.url), sheet.id
+        Settings.load(environ={}, sheets_api_url=emulator.url).sheets, sheet.id
     ).write_tabs(frames)
     workbook = XlsxBackend(tmp_path / "ops.xlsx")
     workbook.write_tabs(frames)
-    google = GoogleSheetsBackend(Settings.load(environ={}, sheets_api_url=emulator.url), sheet.id)
+    google = GoogleSheetsBackend(
+        Settings.load(environ={}, sheets_api_url=emulator.url).sheets, sheet.id
+    )
     for frame in frames:
         from_xlsx = [[to_cell(v) for v in row] for row in workbook.read_tab(frame.title)]
         assert_same_content(google.read_tab(frame.title), from_xlsx)
@@ -322,7 +324,8 @@ def synced_db(db_url: str) -> Engine:
 
 
 def sync(engine: Engine, gs: GoogleSheetsBackend, day: dt.date):
-    return sync_now(engine, gs.settings, gs, tabs=["KPI Daily"], as_of=day)
+    settings = dataclasses.replace(Settings.load(environ={}), sheets=gs.sheets)
+    return sync_now(engine, settings, gs, tabs=["KPI Daily"], as_of=day)
 
 
 def last_run(engine: Engine) -> dict:

@@ -93,7 +93,7 @@ def sheet(gspread_client: gspread.Client) -> gspread.Spreadsheet:
 
 def write(emulator: Any, sheet: gspread.Spreadsheet, tabs: list[TabFrame]) -> None:
     settings = Settings.load(environ={}, sheets_api_url=emulator.url)
-    GoogleSheetsBackend(settings, sheet.id).write_tabs(tabs, WriteOptions(allow_shrink=True))
+    GoogleSheetsBackend(settings.sheets, sheet.id).write_tabs(tabs, WriteOptions(allow_shrink=True))
 
 
 def charts_by_title(sheet: gspread.Spreadsheet) -> dict[str, dict[str, Any]]:

@@ -76,7 +76,7 @@ def make_backend(
     http = RetryingHTTPClient(
         session or google_session(emulator.url), RetryPolicy(deadline_seconds=30), timeout=10
     )
-    return GoogleSheetsBackend(settings, sheet_id, http=http)
+    return GoogleSheetsBackend(settings.sheets, sheet_id, http=http)
 
 
 def read_back(sheet: gspread.Spreadsheet, title: str) -> list[list[Any]]:

@@ -282,7 +282,8 @@ def test_only_a_loopback_api_url_goes_without_credentials(url, local):
 def test_the_emulator_on_loopback_needs_no_credentials(emulator):
     settings = Settings.load(environ={}, sheets_api_url=emulator.url)
     assert (
-        load_credentials(settings, environ={"GOOGLE_APPLICATION_CREDENTIALS": "/nope.json"}) is None
+        load_credentials(settings.sheets, environ={"GOOGLE_APPLICATION_CREDENTIALS": "/nope.json"})
+        is None
     )
 
 
@@ -290,7 +291,7 @@ def test_a_missing_key_file_names_the_variable(tmp_path):
     settings = Settings.load(environ={})
     with pytest.raises(ConfigError, match=r"GOOGLE_APPLICATION_CREDENTIALS=.*no such file"):
         load_credentials(
-            settings, environ={"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "key.json")}
+            settings.sheets, environ={"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "key.json")}
         )
 
 
@@ -299,7 +300,7 @@ def test_a_key_file_that_is_not_a_service_account_is_refused(tmp_path):
     bad.write_text(json.dumps({"type": "authorized_user"}))
     with pytest.raises(ConfigError, match="not a service-account JSON key"):
         load_credentials(
-            Settings.load(environ={}), environ={"GOOGLE_APPLICATION_CREDENTIALS": str(bad)}
+            Settings.load(environ={}).sheets, environ={"GOOGLE_APPLICATION_CREDENTIALS": str(bad)}
         )
 
 
@@ -310,11 +311,11 @@ def test_an_unshared_spreadsheet_error_names_the_service_account(
     sheet_id = gspread_client.create("Not shared").id
     settings = Settings.load(environ={})
     credentials = load_credentials(
-        settings, environ={"GOOGLE_APPLICATION_CREDENTIALS": str(key_file)}
+        settings.sheets, environ={"GOOGLE_APPLICATION_CREDENTIALS": str(key_file)}
     )
     assert account_email(credentials) == "sync-bot@tradein-ops.iam.gserviceaccount.com"
     backend = GoogleSheetsBackend(
-        settings.replace(sheets_api_url=emulator.url), sheet_id, credentials=credentials
+        settings.replace(sheets_api_url=emulator.url).sheets, sheet_id, credentials=credentials
     )
     assert backend.read_tab("Sheet1") == []  # the JWT grant went through; the token works
     controls.forbid(sheet_id)

@@ -27,7 +27,9 @@ def titles(sheet) -> list[str]:
 
 def test_the_tab_is_first_after_every_sync(emulator, gspread_client):
     sheet = gspread_client.create("Ops")
-    google = GoogleSheetsBackend(Settings.load(environ={}, sheets_api_url=emulator.url), sheet.id)
+    google = GoogleSheetsBackend(
+        Settings.load(environ={}, sheets_api_url=emulator.url).sheets, sheet.id
+    )
     google.write_tabs(FRAMES)
     assert titles(sheet) == ["Board", "Sheet1", "Other"]
     board_id = sheet.worksheet("Board").id

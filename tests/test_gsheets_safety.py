@@ -12,6 +12,7 @@ values are computed here in plain Python, never with the product's helpers.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +77,19 @@ def sheet(gspread_client: gspread.Client) -> gspread.Spreadsheet:
     return gspread_client.create("Trade-In Ops")
 
 
+SETTINGS_OF: weakref.WeakKeyDictionary[GoogleSheetsBackend, Settings] = weakref.WeakKeyDictionary()
+"""The settings each backend below was made from (it keeps only their Sheets part)."""
+
+
 def backend(emulator: Any, sheet_id: str, templates: Path | None = None) -> GoogleSheetsBackend:
     folder = {"templates_dir": templates} if templates else {}
     settings = Settings.load(environ={}, sheets_api_url=emulator.url, **folder)
     http = RetryingHTTPClient(
         google_session(emulator.url), RetryPolicy(deadline_seconds=30), timeout=10
     )
-    return GoogleSheetsBackend(settings, sheet_id, http=http)
+    made = GoogleSheetsBackend(settings.sheets, sheet_id, http=http)
+    SETTINGS_OF[made] = settings
+    return made
 
 
 def values(sheet: gspread.Spreadsheet, title: str) -> list[list[Any]]:
@@ -411,7 +418,7 @@ def week_window(tmp_path: Path) -> Path:
 
 
 def daily_sync(engine: Engine, gs: GoogleSheetsBackend, day: dt.date):
-    return sync_now(engine, gs.settings, gs, tabs=["KPI Daily"], as_of=day)
+    return sync_now(engine, SETTINGS_OF[gs], gs, tabs=["KPI Daily"], as_of=day)
 
 
 def note_every_row(sheet: gspread.Spreadsheet, title: str) -> int:

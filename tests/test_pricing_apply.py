@@ -304,7 +304,7 @@ def test_the_guardrails_come_from_the_settings(priced: Engine) -> None:
     settings = Settings.load(
         environ={"SHEETS_SYNC_PRICE_CEILING": "200", "SHEETS_SYNC_PRICE_MAX_CHANGE": "0.5"}
     )
-    rules = Rules.from_settings(settings)
+    rules = Rules.from_settings(settings.pricing)
     assert rules == Rules(Decimal("200"), Decimal("0.5"))
     rows = [edit(key(grade="cracked"), "75", row=2), edit(key("S2", "P2"), "250", "x", row=3)]
     outcomes = decide_and_apply(priced, rows, rules, USER)

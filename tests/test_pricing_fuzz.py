@@ -94,7 +94,7 @@ def test_no_cell_value_stops_a_push(engine: Engine, team: TeamSheet, typed: list
         assert outcome.status()[0] in "✔✖⚠"
     applied = [o for o in summary.outcomes if o.to_write]
     assert len(changes(engine)) == audited + len(applied)
-    assert_guardrails_hold(engine, Rules.from_settings(team.settings))
+    assert_guardrails_hold(engine, Rules.from_settings(team.settings.pricing))
 
 
 def assert_guardrails_hold(engine: Engine, rules: Rules) -> None:

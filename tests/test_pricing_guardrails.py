@@ -102,7 +102,7 @@ def suggestions(engine: Engine, config: Settings) -> list[dict[str, Any]]:
 
 def check_every_suggestion(engine: Engine, config: Settings, grid: dict[Any, int]) -> None:
     put_grid(engine, grid)
-    rules = Rules.from_settings(config)
+    rules = Rules.from_settings(config.pricing)
     rows = suggestions(engine, config)
     assert len(rows) == len(grid)
     for row in rows:
@@ -187,7 +187,7 @@ def test_a_capped_suggestion_stops_at_the_last_cent_the_push_allows(
     config = Settings.load(environ={"SHEETS_SYNC_PRICE_MAX_CHANGE": percent})
     [mine] = [r for r in suggestions(market, config) if r["Seller ID"] == "S1"]
     assert mine["Suggested price"] == Decimal(expected)
-    rules = Rules.from_settings(config)
+    rules = Rules.from_settings(config.pricing)
     assert check_price(mine["Suggested price"], Decimal(current), None, rules) is None
     beyond = mine["Suggested price"] + (CENT if Decimal(to_win) > Decimal(current) else -CENT)
     assert check_price(beyond, Decimal(current), None, rules) is not None
@@ -197,7 +197,9 @@ def test_a_capped_suggestion_stops_at_the_last_cent_the_push_allows(
 
 
 def guardrails(config: Settings) -> tuple[Decimal, Decimal]:
-    return Rules.from_settings(config).ceiling, Rules.from_settings(config).max_change
+    return Rules.from_settings(config.pricing).ceiling, Rules.from_settings(
+        config.pricing
+    ).max_change
 
 
 def test_the_push_and_the_tab_read_the_same_guardrails() -> None:

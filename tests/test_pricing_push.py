@@ -234,7 +234,7 @@ def fake_clock_backend(settings: Any, spreadsheet_id: str) -> GoogleSheetsBacken
         RetryPolicy(deadline_seconds=settings.sheets.retry_deadline_seconds),
         timeout=10, clock=clock, sleep=clock.sleep, draw=lambda: 1.0,
     )  # fmt: skip
-    return GoogleSheetsBackend(settings, spreadsheet_id, http=http)
+    return GoogleSheetsBackend(settings.sheets, spreadsheet_id, http=http)
 
 
 def test_a_push_waits_for_a_sync_of_the_same_sheet(engine: Engine, team: TeamSheet) -> None:

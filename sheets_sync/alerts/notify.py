@@ -38,7 +38,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine, Row
 
 from sheets_sync.clock import utcnow
-from sheets_sync.config import Settings
+from sheets_sync.config.service import AlertsSettings
 from sheets_sync.schema import alert_notifications
 
 LEASE_MARGIN_SECONDS = 60.0
@@ -65,18 +65,18 @@ class Delivery:
 
 def deliver(
     engine: Engine,
-    settings: Settings,
+    alerts: AlertsSettings,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Delivery:
     """Deliver every pending notification of a configured channel, oldest first."""
-    deadline = clock() + settings.alerts.alert_notify_deadline_seconds
+    deadline = clock() + alerts.alert_notify_deadline_seconds
     result = Delivery()
-    for row in _pending(engine, settings):
-        if clock() >= deadline or not _claim(engine, row.notification_id, settings):
+    for row in _pending(engine, alerts):
+        if clock() >= deadline or not _claim(engine, row.notification_id, alerts):
             result.undelivered += 1
             continue
-        attempts, error = _send_with_retries(row, settings, deadline, sleep, clock)
+        attempts, error = _send_with_retries(row, alerts, deadline, sleep, clock)
         _finish(engine, row.notification_id, attempts, error)
         if error is None:
             result.delivered += 1
@@ -86,23 +86,21 @@ def deliver(
     return result
 
 
-def _pending(engine: Engine, settings: Settings) -> list[Row[Any]]:
+def _pending(engine: Engine, alerts: AlertsSettings) -> list[Row[Any]]:
     n = alert_notifications.c
     query = (
         select(alert_notifications)
-        .where(n.delivered_at.is_(None), n.channel.in_(settings.alerts.alert_channels))
+        .where(n.delivered_at.is_(None), n.channel.in_(alerts.alert_channels))
         .order_by(n.created_at, n.notification_id)
     )
     with engine.connect() as conn:
         return list(conn.execute(query))
 
 
-def _claim(engine: Engine, notification_id: int, settings: Settings) -> bool:
+def _claim(engine: Engine, notification_id: int, alerts: AlertsSettings) -> bool:
     """Take the row for this run unless another run holds it (or it was delivered meanwhile)."""
     now, n = utcnow(), alert_notifications.c
-    lease = dt.timedelta(
-        seconds=settings.alerts.alert_notify_deadline_seconds + LEASE_MARGIN_SECONDS
-    )
+    lease = dt.timedelta(seconds=alerts.alert_notify_deadline_seconds + LEASE_MARGIN_SECONDS)
     free = or_(n.claimed_until.is_(None), n.claimed_until < now)
     with engine.begin() as conn:
         claimed = conn.execute(
@@ -129,7 +127,7 @@ def _finish(engine: Engine, notification_id: int, attempts: int, error: str | No
 
 def _send_with_retries(
     row: Row[Any],
-    settings: Settings,
+    alerts: AlertsSettings,
     deadline: float,
     sleep: Callable[[float], None],
     clock: Callable[[], float],
@@ -137,37 +135,41 @@ def _send_with_retries(
     """(tries made, None on success or the last error)."""
     payload = json.loads(row.payload)
     error = "not tried: the delivery deadline had passed"
-    for attempt in range(settings.alerts.alert_notify_attempts):
+    for attempt in range(alerts.alert_notify_attempts):
         remaining = deadline - clock()
         if remaining <= 0:
             return attempt, error
         try:
-            send(row.channel, payload, row.notification_id, settings, timeout=min(remaining, 10))
+            send(row.channel, payload, row.notification_id, alerts, timeout=min(remaining, 10))
             return attempt + 1, None
         except DeliveryFailed as failure:
             error = str(failure)
             backoff = FIRST_BACKOFF_SECONDS * 2**attempt
-            last = attempt + 1 == settings.alerts.alert_notify_attempts
+            last = attempt + 1 == alerts.alert_notify_attempts
             if not failure.retry or last or clock() + backoff >= deadline:
                 return attempt + 1, error
             sleep(backoff)
-    return settings.alerts.alert_notify_attempts, error
+    return alerts.alert_notify_attempts, error
 
 
 def send(
-    channel: str, payload: dict[str, Any], notification_id: int, settings: Settings, timeout: float
+    channel: str,
+    payload: dict[str, Any],
+    notification_id: int,
+    alerts: AlertsSettings,
+    timeout: float,
 ) -> None:
     """One try on one channel; DeliveryFailed when the receiver did not take it."""
     if channel == "slack":
-        _post_slack(payload, settings, timeout)
+        _post_slack(payload, alerts, timeout)
     else:
-        _send_email(payload, notification_id, settings, timeout)
+        _send_email(payload, notification_id, alerts, timeout)
 
 
-def _post_slack(payload: dict[str, Any], settings: Settings, timeout: float) -> None:
-    assert settings.alerts.slack_webhook_url
+def _post_slack(payload: dict[str, Any], alerts: AlertsSettings, timeout: float) -> None:
+    assert alerts.slack_webhook_url
     try:
-        response = requests.post(settings.alerts.slack_webhook_url, json=payload, timeout=timeout)
+        response = requests.post(alerts.slack_webhook_url, json=payload, timeout=timeout)
     except requests.RequestException as err:
         # requests' messages quote the URL, which is the secret: name the failure only.
         raise DeliveryFailed(f"Slack webhook unreachable ({type(err).__name__})") from None
@@ -178,29 +180,25 @@ def _post_slack(payload: dict[str, Any], settings: Settings, timeout: float) -> 
 
 
 def _send_email(
-    payload: dict[str, Any], notification_id: int, settings: Settings, timeout: float
+    payload: dict[str, Any], notification_id: int, alerts: AlertsSettings, timeout: float
 ) -> None:
-    assert settings.alerts.smtp_host and settings.alerts.smtp_from
+    assert alerts.smtp_host and alerts.smtp_from
     message = EmailMessage()
     message["Subject"] = payload["subject"]
-    message["From"] = settings.alerts.smtp_from
-    message["To"] = ", ".join(settings.alerts.smtp_recipients)
+    message["From"] = alerts.smtp_from
+    message["To"] = ", ".join(alerts.smtp_recipients)
     message["Date"] = formatdate(usegmt=True)
-    domain = settings.alerts.smtp_from.rsplit("@", 1)[-1]
+    domain = alerts.smtp_from.rsplit("@", 1)[-1]
     message["Message-ID"] = f"<alert-notification-{notification_id}@{domain}>"
     message.set_content(payload["body"])
     try:
-        with smtplib.SMTP(
-            settings.alerts.smtp_host, settings.alerts.smtp_port, timeout=timeout
-        ) as smtp:
-            if settings.alerts.smtp_starttls:
+        with smtplib.SMTP(alerts.smtp_host, alerts.smtp_port, timeout=timeout) as smtp:
+            if alerts.smtp_starttls:
                 smtp.starttls(context=ssl.create_default_context())
-            if settings.alerts.smtp_user and settings.alerts.smtp_password:
-                smtp.login(settings.alerts.smtp_user, settings.alerts.smtp_password)
+            if alerts.smtp_user and alerts.smtp_password:
+                smtp.login(alerts.smtp_user, alerts.smtp_password)
             smtp.send_message(message)
     except smtplib.SMTPAuthenticationError as err:
         raise DeliveryFailed(f"SMTP login refused ({err.smtp_code})", retry=False) from None
     except (smtplib.SMTPException, OSError) as err:
-        raise DeliveryFailed(
-            f"SMTP {settings.alerts.smtp_host}:{settings.alerts.smtp_port}: {err}"
-        ) from None
+        raise DeliveryFailed(f"SMTP {alerts.smtp_host}:{alerts.smtp_port}: {err}") from None

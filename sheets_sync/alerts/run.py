@@ -141,7 +141,7 @@ def evaluate_and_notify(
         ],
     )  # fmt: skip
     if not dry_run:
-        summary.delivery = deliver(engine, settings)
+        summary.delivery = deliver(engine, settings.alerts)
     return summary
 
 

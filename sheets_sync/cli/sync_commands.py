@@ -72,7 +72,7 @@ def run_and_report(
 ) -> SyncResult:
     """Run a CLI sync with progress, then print the summary table (shared with ``demo``)."""
     check_writable(destination)
-    backend = open_destination(destination, settings)
+    backend = open_destination(destination, settings.sheets)
     with sync_progress() as progress:
         result = sync_now(
             engine,

@@ -61,7 +61,7 @@ def check_credentials(state: State) -> Result:
         return ok("Google credentials", f"none needed: {ENV_PREFIX}SHEETS_API_URL is the local "
                   f"emulator at {settings.sheets.sheets_api_url} (calls go as anonymous)")  # fmt: skip
     try:
-        credentials = load_credentials(settings, state.environ)
+        credentials = load_credentials(settings.sheets, state.environ)
         credentials = with_scopes_if_required(credentials, [*SCOPES, DRIVE_METADATA_SCOPE])
         credentials.refresh(_TokenRequest(settings.sheets.sheets_api_url))
     except ConfigError as error:
@@ -99,7 +99,7 @@ def client(state: State) -> RetryingHTTPClient:
     settings = state.settings
     assert settings is not None
     return RetryingHTTPClient(
-        make_session(settings, state.credentials),
+        make_session(settings.sheets, state.credentials),
         RetryPolicy(deadline_seconds=min(settings.sheets.retry_deadline_seconds,
                                          NETWORK_DEADLINE_SECONDS)),
         timeout=min(settings.sheets.request_timeout_seconds, NETWORK_TIMEOUT_SECONDS),

@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 
 from sheets_sync.config import Settings
 from sheets_sync.config.env import ENV_PREFIX
+from sheets_sync.config.parts import TasksSettings
 from sheets_sync.errors import ConfigError, TransientError
 from sheets_sync.jobs import runs
 from sheets_sync.jobs.executor import InProcessExecutor
@@ -69,7 +70,7 @@ class CloudTasksExecutor(InProcessExecutor):
         if not settings.tasks.tasks_queue:
             raise ConfigError(f"{ENV_PREFIX}TASKS_QUEUE is not set: no queue to send runs to")
         self.queue = settings.tasks.tasks_queue
-        self.client = client if client is not None else make_client(settings)
+        self.client = client if client is not None else make_client(settings.tasks)
 
     def not_started(self, name: str, wanted: Sequence[str]) -> str | None:
         """Never: a queued task may start on any instance at any time, unseen from here."""
@@ -78,7 +79,7 @@ class CloudTasksExecutor(InProcessExecutor):
     def submit(self, job: Job) -> Future[None]:
         """Create the run's task; if that fails for good, fail the run and raise."""
         try:
-            create_task(self.client, self.settings, job)
+            create_task(self.client, self.settings.tasks, job)
         except Exception as error:
             message = f"could not queue the run on {self.queue}: {_reason(error)}"
             runs.mark_failed(self.engine, job.run_id, message)
@@ -89,7 +90,7 @@ class CloudTasksExecutor(InProcessExecutor):
         return done
 
 
-def create_task(client: Any, settings: Settings, job: Job) -> bool:
+def create_task(client: Any, tasks: TasksSettings, job: Job) -> bool:
     """Create the task of ``job``'s run; False when it already existed (a retry)."""
     from google.api_core import exceptions, retry
 
@@ -100,29 +101,27 @@ def create_task(client: Any, settings: Settings, job: Job) -> bool:
         predicate=transient, initial=0.5, maximum=5.0, timeout=CREATE_DEADLINE_SECONDS
     )
     try:
-        client.create_task(
-            parent=settings.tasks.tasks_queue, task=build_task(settings, job), retry=policy
-        )
+        client.create_task(parent=tasks.tasks_queue, task=build_task(tasks, job), retry=policy)
     except exceptions.AlreadyExists:
         log.info("task of run %s already exists; not created again", job.run_id)
         return False
-    log.info("run %s queued on %s", job.run_id, settings.tasks.tasks_queue)
+    log.info("run %s queued on %s", job.run_id, tasks.tasks_queue)
     return True
 
 
-def build_task(settings: Settings, job: Job) -> Any:
+def build_task(tasks: TasksSettings, job: Job) -> Any:
     """The task: named after the run, its id (and the queuing request's) as the JSON body."""
     from google.cloud import tasks_v2
 
     fields = {"run_id": job.run_id, "request_id": job.request_id}
     body = json.dumps({k: v for k, v in fields.items() if v is not None}).encode()
     headers = {"Content-Type": "application/json"}
-    name = task_name(settings, job.run_id)
-    if settings.tasks.tasks_target_url:
-        url = settings.tasks.tasks_target_url.rstrip("/") + TASK_PATH
+    name = task_name(tasks, job.run_id)
+    if tasks.tasks_target_url:
+        url = tasks.tasks_target_url.rstrip("/") + TASK_PATH
         token = tasks_v2.OidcToken(
-            service_account_email=settings.tasks.tasks_service_account,
-            audience=settings.tasks.task_audience,
+            service_account_email=tasks.tasks_service_account,
+            audience=tasks.task_audience,
         )
         request = tasks_v2.HttpRequest(
             http_method=tasks_v2.HttpMethod.POST, url=url, headers=headers, body=body,
@@ -137,12 +136,12 @@ def build_task(settings: Settings, job: Job) -> Any:
     )
 
 
-def task_name(settings: Settings, run_id: str) -> str:
+def task_name(tasks: TasksSettings, run_id: str) -> str:
     """``<queue>/tasks/<run_id>``: a run id (a random UUID) is a valid, well-spread task id."""
-    return f"{settings.tasks.tasks_queue}/tasks/{run_id}"
+    return f"{tasks.tasks_queue}/tasks/{run_id}"
 
 
-def make_client(settings: Settings) -> Any:
+def make_client(tasks: TasksSettings) -> Any:
     """Google's Cloud Tasks client: Application Default Credentials, or the emulator's channel."""
     try:
         from google.cloud import tasks_v2
@@ -151,12 +150,12 @@ def make_client(settings: Settings) -> Any:
             f"{ENV_PREFIX}TASKS_QUEUE is set but google-cloud-tasks is not installed; "
             "install the server extra: pip install 'tradein-ops-sheets[server]'"
         ) from None
-    if not settings.tasks.tasks_emulator_host:
+    if not tasks.tasks_emulator_host:
         return tasks_v2.CloudTasksClient()
     import grpc
     from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
-    channel = grpc.insecure_channel(settings.tasks.tasks_emulator_host)
+    channel = grpc.insecure_channel(tasks.tasks_emulator_host)
     return tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
 
 

@@ -38,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sheets_sync.backends.base import SheetBackend, WriteOptions
 from sheets_sync.config import Settings
+from sheets_sync.config.parts import LocksSettings
 from sheets_sync.errors import DatabaseError, RunChanged, TransientError
 from sheets_sync.jobs import runs
 from sheets_sync.jobs.queue import fail_dead_running
@@ -222,7 +223,7 @@ def _attempt(
     """
     started = recorded = False
     try:
-        with _lock(engine, settings, plan.destination, run_id, request):
+        with _lock(engine, settings.locks, plan.destination, run_id, request):
             fail_dead_running(engine, settings, plan.destination)  # killed while holding it
             if not runs.claim_run(engine, run_id, claim_tabs):
                 return _Attempt(changed=True)
@@ -243,7 +244,7 @@ def _attempt(
 
 
 def _lock(
-    engine: Engine, settings: Settings, destination: str, run_id: str, request: _Request
+    engine: Engine, locks: LocksSettings, destination: str, run_id: str, request: _Request
 ) -> contextlib.AbstractContextManager[Holder]:
     """The destination's lock, taken in the run's name with a note of who asked."""
     by = request.requested_by
@@ -252,8 +253,8 @@ def _lock(
         destination,
         f"{request.trigger} by {by}" if by else request.trigger,
         run_id=run_id,
-        wait_seconds=settings.locks.lock_wait_seconds,
-        lease_seconds=settings.locks.lock_lease_seconds,
+        wait_seconds=locks.lock_wait_seconds,
+        lease_seconds=locks.lock_lease_seconds,
     )
 
 

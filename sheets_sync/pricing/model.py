@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from sheets_sync.config import Settings
+    from sheets_sync.config.parts import PricingSettings
 
 
 class PricingKey(NamedTuple):
@@ -107,8 +107,8 @@ class Rules:
     max_change: Decimal = Decimal("0.30")
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Rules:
-        return cls(*settings.pricing.price_guardrails)
+    def from_settings(cls, pricing: PricingSettings) -> Rules:
+        return cls(*pricing.price_guardrails)
 
 
 class Kind(StrEnum):

@@ -156,7 +156,7 @@ def push_pricing(
     """
     if not user or not user.strip():
         raise PricingError("a push needs the user it is made for; pass --user EMAIL")
-    backend = open_destination(source, settings) if isinstance(source, str) else source
+    backend = open_destination(source, settings.sheets) if isinstance(source, str) else source
     db.require_schema(engine)
     summary = PushSummary(backend.destination, user.strip(), request_id or _request_id(), dry_run)
     summary.countries = tuple(countries) if countries else None
@@ -199,7 +199,7 @@ def _push(engine: Engine, settings: Settings, backend: SheetBackend, summary: Pu
     screened = {row.row: screen(row, summary.countries) for row in rows}
     judged = decide_and_apply(
         engine, [row for row in rows if screened[row.row] is None],
-        Rules.from_settings(settings), summary.user, summary.request_id, summary.dry_run,
+        Rules.from_settings(settings.pricing), summary.user, summary.request_id, summary.dry_run,
         trace_id=summary.trace_id,
     )  # fmt: skip
     summary.outcomes = _in_row_order(rows, screened, judged)

@@ -20,7 +20,7 @@ from google.auth.exceptions import DefaultCredentialsError
 from google.oauth2 import service_account
 
 from sheets_sync.backends.gsheets.session import google_session
-from sheets_sync.config import Settings
+from sheets_sync.config.parts import SheetsSettings
 from sheets_sync.errors import ConfigError
 
 SCOPES = (
@@ -36,10 +36,10 @@ def is_local_emulator(api_url: str | None) -> bool:
 
 
 def load_credentials(
-    settings: Settings, environ: Mapping[str, str] | None = None
+    sheets: SheetsSettings, environ: Mapping[str, str] | None = None
 ) -> Credentials | None:
     """The credentials to call the API with, or None for the local emulator."""
-    if is_local_emulator(settings.sheets.sheets_api_url):
+    if is_local_emulator(sheets.sheets_api_url):
         return None
     env = os.environ if environ is None else environ
     key_file = env.get("GOOGLE_APPLICATION_CREDENTIALS")
@@ -82,9 +82,9 @@ def account_email(credentials: Credentials | None) -> str | None:
     return str(email) if email and email != "default" else None
 
 
-def make_session(settings: Settings, credentials: Credentials | None) -> requests.Session:
+def make_session(sheets: SheetsSettings, credentials: Credentials | None) -> requests.Session:
     """Google's hosts, or the emulator's base URL when one is configured."""
-    return google_session(settings.sheets.sheets_api_url, credentials)
+    return google_session(sheets.sheets_api_url, credentials)
 
 
 def _first_line(error: BaseException) -> str:

@@ -52,7 +52,7 @@ from sheets_sync.backends.gsheets.state import (
     BookState,
     value_read_params,
 )
-from sheets_sync.config import Settings
+from sheets_sync.config.parts import SheetsSettings
 from sheets_sync.errors import DestinationError, SheetsAPIError, TransientSheetsAPIError
 from sheets_sync.frame import TabFrame
 from sheets_sync.limits import GOOGLE_LIMITS, Limits
@@ -70,22 +70,22 @@ class GoogleSheetsBackend:
 
     def __init__(
         self,
-        settings: Settings,
+        sheets: SheetsSettings,
         spreadsheet_id: str,
         http: RetryingHTTPClient | None = None,
         credentials: Credentials | None = None,
     ) -> None:
         """``credentials`` default to :func:`load_credentials`; ``http`` to our retrying client."""
-        self.settings = settings
+        self.sheets = sheets
         self.spreadsheet_id = spreadsheet_id
         if credentials is None and http is None:
-            credentials = load_credentials(settings)
+            credentials = load_credentials(sheets)
         self.account = account_email(credentials)
         if http is None:
             http = RetryingHTTPClient(
-                make_session(settings, credentials),
-                RetryPolicy(deadline_seconds=settings.sheets.retry_deadline_seconds),
-                timeout=settings.sheets.request_timeout_seconds,
+                make_session(sheets, credentials),
+                RetryPolicy(deadline_seconds=sheets.retry_deadline_seconds),
+                timeout=sheets.request_timeout_seconds,
             )
         self.http = http
         self._tags: dict[str, cellio.Located] = {}  # a push's tab, found by read_managed
@@ -114,7 +114,7 @@ class GoogleSheetsBackend:
 
     def _write_structure(self, frames: Sequence[TabFrame], options: WriteOptions) -> Plan:
         """Read, plan and send the structural batch; re-plan if it may have half-landed."""
-        deadline = time.monotonic() + self.settings.sheets.retry_deadline_seconds
+        deadline = time.monotonic() + self.sheets.retry_deadline_seconds
         for attempt in range(1, STRUCTURE_ATTEMPTS + 1):
             plan = self._plan(frames, options)
             if not plan.requests:
@@ -144,7 +144,7 @@ class GoogleSheetsBackend:
         plan = build_plan(
             state,
             fitted,
-            self.settings.sheets.payload_cap_bytes,
+            self.sheets.payload_cap_bytes,
             options,
             archive_blocked=owned.archive_blocked,
         )
@@ -235,8 +235,8 @@ class GoogleSheetsBackend:
                 f"run `sheets-sync sync --to {self.destination} --tabs {title}` to restore it"
             )
         cap, deadline = (
-            self.settings.sheets.payload_cap_bytes,
-            self.settings.sheets.retry_deadline_seconds,
+            self.sheets.payload_cap_bytes,
+            self.sheets.retry_deadline_seconds,
         )
         return self._shared(
             lambda: cellio.write_planned(
