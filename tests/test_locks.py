@@ -468,7 +468,10 @@ def test_lock_settings_come_from_the_environment() -> None:
         environ={"SHEETS_SYNC_LOCK_WAIT_SECONDS": "5", "SHEETS_SYNC_LOCK_LEASE_SECONDS": "45.5"}
     )
     assert (settings.locks.lock_wait_seconds, settings.locks.lock_lease_seconds) == (5.0, 45.5)
-    assert (Settings().locks.lock_wait_seconds, Settings().locks.lock_lease_seconds) == (30.0, 120.0)
+    assert (Settings().locks.lock_wait_seconds, Settings().locks.lock_lease_seconds) == (
+        30.0,
+        120.0,
+    )
 
 
 @pytest.mark.parametrize(
