@@ -9,7 +9,6 @@ Both databases.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 from pathlib import Path
@@ -36,7 +35,7 @@ def die_if_told(folder: str) -> None:
 
 
 def executor_with(engine: Engine, settings: Settings, setup) -> InProcessExecutor:
-    settings = dataclasses.replace(settings, job_processes=True)
+    settings = settings.replace(job_processes=True)
     return InProcessExecutor(engine, settings, 2, SyncProcesses(settings, setup))
 
 
