@@ -440,7 +440,7 @@ def test_a_spreadsheets_next_run_waits_for_the_interval_and_refreshes_meanwhile_
         one and two and three and {one["status"], two["status"], three["status"]} == {"succeeded"}
     )
     assert (two["started_at"] - one["started_at"]).total_seconds() >= 1.5
-    assert (three["started_at"] - one["started_at"]).total_seconds() < 1.5  # another sheet
+    assert three["started_at"] < two["started_at"]  # another sheet: not held by the interval
 
 
 def test_a_sync_interval_outside_the_job_timeout_is_refused() -> None:
