@@ -15,7 +15,7 @@ import io
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,22 @@ def deliveries(emulator: TasksEmulator, run_id: str) -> list[int]:
     return [code for name, code in emulator.state.dispatches if name == f"{QUEUE}/tasks/{run_id}"]
 
 
+def deliveries_when(
+    emulator: TasksEmulator, run_id: str, done: Callable[[list[int]], bool]
+) -> list[int]:
+    """The run's deliveries once ``done`` holds of them (30 s at most): the queue records a
+    delivery's status when the answer reaches it, a moment after the run has ended."""
+    deadline = time.monotonic() + 30
+    while not done(codes := deliveries(emulator, run_id)):
+        assert time.monotonic() < deadline, codes
+        time.sleep(0.05)
+    return codes
+
+
+def answered_200(codes: list[int]) -> bool:
+    return codes[-1:] == [200]
+
+
 def task_request(run_id: str, queue: str = QUEUE) -> dict[str, Any]:
     """The request App Engine's queue sends for a run's task (headers as the emulator sends)."""
     return {
@@ -148,7 +164,7 @@ def test_a_refresh_is_delivered_by_the_queue_and_runs_to_the_end(
     run = service.wait_ended(ticket["run_id"])
     assert (run["status"], run["tabs"], run["error"]) == ("succeeded", "KPI Daily", None)
     assert run["requested_by"] == "lea@tradein.example" and run["cells_written"] > 0
-    assert deliveries(tasks_emulator, ticket["run_id"]) == [200]
+    assert deliveries_when(tasks_emulator, ticket["run_id"], answered_200) == [200]
     rows = gspread_client.open_by_key(sheet_id).worksheet("KPI Daily").get_all_records()
     assert {r["Country"] for r in rows} == {"FR"}
     ran_by = [
@@ -181,7 +197,7 @@ def test_a_task_created_twice_and_delivered_twice_runs_once(
     assert again.status_code == 200
     assert again.json() == {"run_id": ticket["run_id"], "status": "succeeded", "ran": False}
     time.sleep(0.5)  # the queue would have dispatched a second task by now
-    assert deliveries(tasks_emulator, ticket["run_id"]) == [200]
+    assert deliveries_when(tasks_emulator, ticket["run_id"], answered_200) == [200]
     assert controls.counters() == writes  # nothing more was read or written
     assert len(tasks_emulator.state.names) == 1
 
@@ -192,14 +208,11 @@ def test_a_run_that_cannot_start_stays_queued_and_the_queues_retry_runs_it(
     engine = service.app.extensions[ENGINE_KEY]
     with destination_lock(engine, f"gsheets:{sheet_id}", "cli by ana"):
         ticket = service.refresh(sheet_id, ["KPI Daily"])
-        deadline = time.monotonic() + 30
-        while len(deliveries(tasks_emulator, ticket["run_id"])) < 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        deliveries_when(tasks_emulator, ticket["run_id"], lambda codes: len(codes) >= 2)
         assert service.run(ticket["run_id"])["status"] == "queued"
     run = service.wait_ended(ticket["run_id"])
     assert run["status"] == "succeeded"
-    codes = deliveries(tasks_emulator, ticket["run_id"])
+    codes = deliveries_when(tasks_emulator, ticket["run_id"], answered_200)
     assert codes[-1] == 200 and set(codes[:-1]) == {503} and len(codes) >= 3
 
 
@@ -217,7 +230,7 @@ def test_a_run_widened_while_its_task_waits_syncs_every_tab_asked(
     assert (run["status"], run["tabs"]) == ("succeeded", "KPI Daily, Onboarding")
     titles = {ws.title for ws in gspread_client.open_by_key(sheet_id).worksheets()}
     assert {"KPI Daily", "Onboarding"} <= titles and "Pricing" not in titles
-    assert deliveries(tasks_emulator, first["run_id"]) == [200]
+    assert deliveries_when(tasks_emulator, first["run_id"], answered_200) == [200]
 
 
 def test_two_deliveries_at_once_run_it_once(service, sheet_id, controls) -> None:
@@ -350,10 +363,7 @@ def test_an_http_task_carries_an_oidc_token_only_the_service_account_passes(
         TASKS_AUDIENCE,
     )
     client.resume_queue(name=QUEUE)  # the emulator delivers it with no token: refused
-    deadline = time.monotonic() + 30
-    while len(deliveries(tasks_emulator, ticket["run_id"])) < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    deliveries_when(tasks_emulator, ticket["run_id"], lambda codes: len(codes) >= 2)
     assert set(deliveries(tasks_emulator, ticket["run_id"])) == {401}
     assert service.run(ticket["run_id"])["status"] == "queued"
 
