@@ -60,10 +60,11 @@ from google.oauth2 import id_token
 from sheets_sync import nonces
 from sheets_sync.config import Settings
 from sheets_sync.config.env import ENV_PREFIX
+from sheets_sync.config.service import is_loopback
 from sheets_sync.errors import ConfigError
 from webhook import runtime
 from webhook.certs import CachedCertsRequest
-from webhook.loopback import FORWARDED_HEADERS, is_loopback, local_request
+from webhook.loopback import FORWARDED_HEADERS, local_request
 
 log = logging.getLogger(__name__)
 

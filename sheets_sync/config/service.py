@@ -7,6 +7,7 @@ the environment only and are kept out of ``repr()`` so they never reach a log.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 from sheets_sync.config.env import ENV_PREFIX, GOOGLE_CERTS_URL
@@ -146,3 +147,16 @@ class AlertsSettings:
                 f"{ENV_PREFIX}SMTP_USER and {ENV_PREFIX}SMTP_PASSWORD go together: set both "
                 "to log in to the SMTP server, or neither"
             )
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` only listens on this machine (127.0.0.0/8, ::1, localhost): the rule
+    ``SHEETS_SYNC_AUTH=disabled`` needs of ``bind_host`` (the webhook at start-up, the doctor)."""
+    if not host:
+        return False
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -12,7 +12,6 @@ the password are secrets: only the host and the variable names are shown.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import smtplib
 import ssl
@@ -22,6 +21,7 @@ import requests
 
 from sheets_sync.config import Settings
 from sheets_sync.config.env import ENV_PREFIX
+from sheets_sync.config.service import is_loopback
 from sheets_sync.doctor.result import (
     NETWORK_TIMEOUT_SECONDS,
     Result,
@@ -114,18 +114,6 @@ def _smtp_session(settings: Settings) -> list[str]:
             smtp.login(settings.alerts.smtp_user, settings.alerts.smtp_password)
             steps.append("login")
     return steps
-
-
-def is_loopback(host: str | None) -> bool:
-    """127.0.0.0/8, ::1 or localhost (the rule ``sheets-sync serve`` applies at start-up)."""
-    if not host:
-        return False
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_webhook_auth(state: State) -> Result:
