@@ -366,6 +366,21 @@ def test_the_team_cells_of_rows_that_leave_move_to_archived_notes(emulator, shee
     }
 
 
+def test_a_zero_or_unticked_checkbox_on_a_leaving_row_is_archived(emulator, sheet):
+    """``0`` and ``FALSE`` are what the team typed: a falsy test would drop them."""
+    gs = backend(emulator, sheet.id)
+    gs.write_tabs([sellers(0)])
+    ws = sheet.worksheet("Sellers")
+    ws.add_cols(2)
+    ws.update([["Count", "Checked"], [0, "FALSE"]], "E1", raw=False)  # on S1's row
+    report = gs.write_tabs([sellers(1)])  # S1 leaves
+    assert report.tabs[0].archived_notes == 2
+    assert archived(sheet)[1:] == [
+        ["Sellers", "S1", "Count", 0],
+        ["Sellers", "S1", "Checked", False],
+    ]
+
+
 @pytest.mark.parametrize("kept", [0, 2], ids=["empty-database", "3-of-5-leave"])
 def test_a_sync_that_would_empty_a_keyed_tab_writes_nothing(emulator, controls, sheet, kept):
     gs = backend(emulator, sheet.id)

@@ -341,6 +341,18 @@ def test_notes_of_rows_that_leave_are_archived_and_kept_by_later_syncs(book: Pat
     assert again[4][:4] == [TITLE, "2025-06-02 · FR", "Note", "stays"]
 
 
+def test_a_zero_or_false_team_cell_is_archived_not_dropped(book: Path) -> None:
+    """``0`` and an unticked checkbox (``FALSE``) are values the team typed: a falsy test
+    (``if value:``) anywhere on the way would lose them with their row."""
+    sync(book, FOUR)
+    add_notes(book, {2: 0, 3: False}, header="Checked")
+    sync(book, FOUR[2:])  # day 1 leaves the window
+    assert sorted(archive_of(book), key=lambda r: r[1]) == [
+        [TITLE, "2025-06-01 · DE", "Checked", False],
+        [TITLE, "2025-06-01 · FR", "Checked", 0],
+    ]
+
+
 def test_a_team_sheet_named_archived_notes_is_refused_when_notes_must_go_there(
     book: Path,
 ) -> None:
