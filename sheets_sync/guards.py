@@ -7,7 +7,8 @@ the destination exactly as it was:
   move every rolling window past the data and empty the tabs;
 - a keyed tab's data has unique keys, or notes would land on the wrong row;
 - a sync that would remove most of a keyed tab's rows (an empty or half-loaded
-  database) stops unless the user says the shrink is expected.
+  database) stops unless the user says the shrink is expected; a tab of a row
+  or two is left alone (see :data:`MIN_GUARDED_ROWS`).
 """
 
 from __future__ import annotations
@@ -29,24 +30,46 @@ from sheets_sync.schema import tradein_orders
 from sheets_sync.vocabulary.orders import ORDER_EVENTS
 
 DEFAULT_MAX_SHRINK_SHARE = 0.5
+MIN_GUARDED_ROWS = 3
+"""A keyed tab holding fewer rows may lose them all without ``--allow-shrink``.
+
+On a tab that small, emptying it is ordinary business (the Onboarding tab's
+last stalled seller finishing), not the sign of a half-loaded database; the
+team's cells on the rows that leave still go to ``Archived notes``.
+"""
 
 
 @dataclass(frozen=True)
 class AsOf:
-    """The day every tab is computed as of, and how many orders lie after it."""
+    """The day every tab is computed as of, and the orders with events after it.
+
+    ``orders_after`` counts orders with an event after the as-of day up to
+    today (UTC), ``orders_future`` those with an event dated after today: the
+    first is what a past ``--as-of`` leaves out, the second only a wrong clock
+    in the source system explains.
+    """
 
     day: dt.date
     orders_after: int = 0
+    orders_future: int = 0
+    today: dt.date | None = None
 
     @property
     def warnings(self) -> list[str]:
-        if not self.orders_after:
-            return []
-        return [
-            f"{self.orders_after:,} order(s) have events after {self.day.isoformat()} "
-            "(the as-of day) and were left out; check the source system's clock if they "
-            "are dated in the future"
-        ]
+        out = []
+        if self.orders_after:
+            out.append(
+                f"{self.orders_after:,} order(s) have events after {self.day.isoformat()} "
+                "(the as-of day); those events are not counted in any tab (the orders' "
+                "earlier events are), a sync as of a later day counts them"
+            )
+        if self.orders_future:
+            today = self.today.isoformat() if self.today else "today"
+            out.append(
+                f"{self.orders_future:,} order(s) have events dated after today ({today}, "
+                "UTC); those events are not counted: check the source system's clock"
+            )
+        return out
 
 
 def latest_complete_day(now: dt.datetime | None = None) -> dt.date:
@@ -58,13 +81,16 @@ def latest_complete_day(now: dt.datetime | None = None) -> dt.date:
 def resolve_as_of(
     conn: Connection, requested: dt.date | None, now: dt.datetime | None = None
 ) -> AsOf:
-    """:func:`as_of_day`, with the orders dated after it counted.
+    """:func:`as_of_day`, with the orders that have events after it counted.
 
     Events dated after the day are left out of every tab and counted, so a run
-    can warn about them instead of letting them move the windows.
+    can say what it did not count: later days a past ``--as-of`` skips, and
+    future dates that point at the source system's clock.
     """
     day = as_of_day(conn, requested, now)
-    return AsOf(day, _orders_after(conn, day))
+    today = latest_complete_day(now) + dt.timedelta(days=1)
+    after, future = _orders_after(conn, day, today)
+    return AsOf(day, after, future, today)
 
 
 def as_of_day(
@@ -106,11 +132,20 @@ def _event_maxima(conn: Connection, maxima: list[Any]) -> list[dt.date]:
     return [as_date(value) for value in values if value is not None]
 
 
-def _orders_after(conn: Connection, day: dt.date) -> int:
-    """Orders with any event after ``day`` (they exist when the source clock is wrong)."""
+def _orders_after(conn: Connection, day: dt.date, today: dt.date) -> tuple[int, int]:
+    """Orders with an event after ``day`` up to ``today``, and with one after ``today``.
+
+    One scan of the orders for both counts; an order with events in both spans
+    is in both.
+    """
     cutoff = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
-    late = or_(*(tradein_orders.c[c] >= cutoff for c in ORDER_EVENTS))
-    return int(conn.execute(select(func.count()).where(late)).scalar_one())
+    tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time())
+    events = [tradein_orders.c[c] for c in ORDER_EVENTS]
+    later = or_(*((c >= cutoff) & (c < tomorrow) for c in events))
+    future = or_(*(c >= tomorrow for c in events))
+    counts = select(func.count(case((later, 1))), func.count(case((future, 1))))
+    after, ahead = conn.execute(counts).one()
+    return int(after), int(ahead)
 
 
 def check_unique_keys(frames: Sequence[TabFrame]) -> None:
@@ -138,9 +173,13 @@ def _duplicate_message(frame: TabFrame, repeated: list[tuple[tuple[object, ...],
 def check_shrink(
     title: str, current_rows: int, kept_rows: int, max_share: float, allow: bool
 ) -> None:
-    """Refuse to remove more than ``max_share`` of a keyed tab's rows (or all of them)."""
+    """Refuse to remove more than ``max_share`` of a keyed tab's rows (or all of them).
+
+    Tabs under :data:`MIN_GUARDED_ROWS` rows are not checked: one or two rows
+    leaving is not a sign of a broken database.
+    """
     removed = current_rows - kept_rows
-    if allow or current_rows == 0 or removed <= 0:
+    if allow or current_rows < MIN_GUARDED_ROWS or removed <= 0:
         return
     if kept_rows > 0 and removed <= current_rows * max_share:
         return

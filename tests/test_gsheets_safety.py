@@ -413,6 +413,31 @@ def test_a_small_shrink_passes_without_asking(emulator, sheet):
     assert sorted(managed(values(sheet, "Sellers"), HEADERS)) == ["S1", "S2", "S3"]
 
 
+def test_the_last_seller_leaving_onboarding_needs_no_allow_shrink(emulator, sheet, loaded):
+    """A one-row tab emptied is ordinary, not a broken database; the note is kept."""
+    offboard(loaded, "S2")
+    gs = backend(emulator, sheet.id)
+    sync_now(loaded, SETTINGS_OF[gs], gs, tabs=["Onboarding"])
+    ws = sheet.worksheet("Onboarding")
+    ws.add_cols(1)
+    ws.update([["Follow-up"], ["chase S1"]], f"{ws_letter(ws.col_count)}1", raw=True)
+    assert [r[0] for r in values(sheet, "Onboarding")] == ["Seller ID", "S1"]
+    offboard(loaded, "S1")
+    result = sync_now(loaded, SETTINGS_OF[gs], gs, tabs=["Onboarding"])
+    assert len(values(sheet, "Onboarding")) == 1
+    assert [t.archived_notes for t in result.tabs] == [1]
+    assert archived(sheet)[1:] == [["Onboarding", "S1", "Follow-up", "chase S1"]]
+
+
+def offboard(engine: Engine, seller_id: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            schema.sellers.update()
+            .where(schema.sellers.c.seller_id == seller_id)
+            .values(status="offboarded")
+        )
+
+
 # -- the engine's warning, dates in keys, migration (real KPI Daily) ------------------
 
 START = dt.date(2025, 3, 1)

@@ -44,10 +44,10 @@ def test_an_order_dated_in_the_future_does_not_move_the_as_of_day(loaded: Engine
     with loaded.connect() as conn:
         resolved = resolve_as_of(conn, None, now=NOW)
     assert resolved.day == LAST_DAY
-    assert resolved.orders_after == 1
+    assert (resolved.orders_after, resolved.orders_future) == (0, 1)
     assert resolved.warnings == [
-        "1 order(s) have events after 2025-06-30 (the as-of day) and were left out; check "
-        "the source system's clock if they are dated in the future"
+        "1 order(s) have events dated after today (2026-12-01, UTC); those events are not "
+        "counted: check the source system's clock"
     ]
 
 
@@ -64,12 +64,29 @@ def test_today_is_not_a_complete_day_yet(engine: Engine) -> None:
             resolve_as_of(conn, dt.date(2026, 12, 1), now=NOW)
 
 
-def test_an_earlier_as_of_counts_the_orders_it_leaves_out(loaded: Engine) -> None:
+def test_an_earlier_as_of_says_which_events_it_does_not_count(loaded: Engine) -> None:
     with loaded.connect() as conn:
         resolved = resolve_as_of(conn, LAST_DAY - dt.timedelta(days=2), now=NOW)
     # O2 (shipped), O3 (cancelled) and O4 (paid) have events on the last day; O1 was
     # created three days before it and O5 200 days before.
-    assert resolved.orders_after == 3
+    assert (resolved.orders_after, resolved.orders_future) == (3, 0)
+    assert resolved.warnings == [
+        "3 order(s) have events after 2025-06-28 (the as-of day); those events are not "
+        "counted in any tab (the orders' earlier events are), a sync as of a later day "
+        "counts them"
+    ]
+
+
+def test_a_past_as_of_and_a_future_order_are_two_warnings(loaded: Engine) -> None:
+    add_order(loaded, "FUTURE", dt.datetime(2027, 3, 1, 9))
+    with loaded.connect() as conn:
+        resolved = resolve_as_of(conn, LAST_DAY - dt.timedelta(days=2), now=NOW)
+    assert (resolved.orders_after, resolved.orders_future) == (3, 1)
+    assert [w.split(";")[0] for w in resolved.warnings] == [
+        "3 order(s) have events after 2025-06-28 (the as-of day)",
+        "1 order(s) have events dated after today (2026-12-01, UTC)",
+    ]
+    assert "clock" in resolved.warnings[1] and "clock" not in resolved.warnings[0]
 
 
 def test_a_future_order_leaves_the_keyed_tabs_and_their_notes_alone(
@@ -84,7 +101,8 @@ def test_a_future_order_leaves_the_keyed_tabs_and_their_notes_alone(
     second = sync_now(loaded, settings, f"xlsx:{book}", tabs=["KPI Daily"])
     assert first.as_of == second.as_of == LAST_DAY
     assert sheet_records(book, "KPI Daily") == before
-    assert len(second.warnings) == 1 and "1 order(s) have events after" in second.warnings[0]
+    assert len(second.warnings) == 1
+    assert "1 order(s) have events dated after today" in second.warnings[0]
 
 
 # --- repeated keys ----------------------------------------------------------------------
@@ -150,7 +168,10 @@ def test_a_query_returning_repeated_keys_writes_nothing(
         (10, 5, False, False),  # exactly half removed: allowed
         (10, 4, False, True),  # more than half
         (10, 0, False, True),  # everything
-        (1, 0, False, True),  # a one-row tab emptied
+        (1, 0, False, False),  # a one-row tab emptied: too small to guard
+        (2, 0, False, False),
+        (3, 0, False, True),  # the smallest guarded tab
+        (3, 1, False, True),
         (10, 0, True, False),  # --allow-shrink
         (0, 0, False, False),  # a new tab
         (10, 12, False, False),  # growing

@@ -518,3 +518,33 @@ def by_seller(path: Path) -> dict[str, Any]:
     rows = grid(path, "Onboarding")
     seller_at, note_at = rows[0].index("Seller ID"), rows[0].index("Follow-up")
     return {r[seller_at]: r[note_at] for r in rows[1:]}
+
+
+def offboard(engine: Engine, seller_id: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(schema.sellers)
+            .where(schema.sellers.c.seller_id == seller_id)
+            .values(status="offboarded")
+        )
+
+
+def test_the_last_seller_leaving_onboarding_needs_no_allow_shrink(
+    loaded: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A one-row tab emptied is ordinary, not a broken database; the note is kept."""
+    path = tmp_path / "ops.xlsx"
+    offboard(loaded, "S2")
+    sync_now(loaded, settings, f"xlsx:{path}", tabs=["Onboarding"])
+    wb = load_workbook(path)
+    ws = wb["Onboarding"]
+    note_at = ws.max_column + 1
+    ws.cell(1, note_at, "Follow-up")
+    ws.cell(2, note_at, "chase S1")
+    wb.save(path)
+    assert by_seller(path) == {"S1": "chase S1"}
+    offboard(loaded, "S1")
+    result = sync_now(loaded, settings, f"xlsx:{path}", tabs=["Onboarding"])
+    assert by_seller(path) == {}
+    assert [t.archived_notes for t in result.tabs] == [1]
+    assert archive_of(path) == [["Onboarding", "S1", "Follow-up", "chase S1"]]
