@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 
 import pytest
@@ -145,6 +146,22 @@ def test_below_target_pro_rata(engine):
     ]
     category = rule("orders_created", "category", ("below_target", 1.0))
     assert fired(engine, category) == [("laptop", 0.0, 20.0, 0), ("smartphone", 17.0, 30.0, 17)]
+
+
+@pytest.mark.parametrize(
+    "month",
+    [dt.date(2025, 7, 1), dt.date(2024, 2, 1), dt.date(2025, 2, 1)],
+    ids=["31-days", "leap-february", "february"],
+)
+def test_below_target_pro_rates_by_the_month_s_real_length(engine, month):
+    """3 orders a day over the whole month: on day 10 the share to date is 30, so 29 orders
+    are below it — in a 31-day month as in February (a 30-day month would say 31, 29, 28)."""
+    as_of = month.replace(day=10)
+    length = calendar.monthrange(month.year, month.month)[1]
+    load(engine, created("F", 29, dt.datetime.combine(as_of, dt.time(12))),
+         [_target(month, "FR", 3 * length)])  # fmt: skip
+    found = fired(engine, rule("orders_created", "country", ("below_target", 1.0)), as_of=as_of)
+    assert found == [("FR", 29.0, 30.0, 29)]
 
 
 def test_paid_amount_below_target(engine):

@@ -311,3 +311,21 @@ def test_bad_params_name_the_key_and_the_fix(engine, params, message):
     with pytest.raises(TemplateError, match=f"^{re.escape(message)}") as raised:
         frame(engine, tab, as_of=AS_OF)
     assert "Fix: " in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "month",
+    [dt.date(2025, 7, 1), dt.date(2024, 2, 1), dt.date(2025, 2, 1)],
+    ids=["31-days", "leap-february", "february"],
+)
+def test_the_month_target_is_pro_rated_by_the_month_s_real_length(engine, month):
+    """12 orders a day over the whole month: 10 days to date is 120, whatever its length."""
+    length = calendar.monthrange(month.year, month.month)[1]
+    target = {"month": month, "country": "FR", "category": "smartphone",
+              "orders_target": 12 * length, "paid_amount_target": Decimal(5 * length)}  # fmt: skip
+    load(engine, [], [target])
+    got = records(frame(engine, DASHBOARD, as_of=month.replace(day=10)))
+    by_key = {(r["Metric"], r["Period"]): r for r in got}
+    assert float(by_key[("Orders created", "Month to date")]["Target"]) == pytest.approx(120)
+    assert float(by_key[("Orders created", "Day")]["Target"]) == pytest.approx(12)
+    assert float(by_key[("Paid amount", "Month to date")]["Target"]) == pytest.approx(50)
