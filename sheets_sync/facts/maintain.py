@@ -6,7 +6,8 @@
   follows what changed, not the size of ``tradein_orders``.
 - **Full rebuild**: the facts recomputed from every order in one statement; done
   when the facts were never built (or a bulk load marked them so), or when the
-  log holds a change the deltas cannot follow (a product's category changed,
+  log holds a change the deltas cannot follow (a product's category changed, a
+  product arrived that already has orders counted under ``unknown``,
   ``TRUNCATE``).
 - **Check**: the stored facts compared with a full computation, both ways.
 

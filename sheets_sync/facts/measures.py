@@ -43,6 +43,12 @@ from sheets_sync.vocabulary.sqlfuncs import day_of, seconds_between
 NO_REASON = "unspecified"
 """The Quality tab's label for a suspension without a reason."""
 
+UNKNOWN_CATEGORY = "unknown"
+"""The category of an order whose product is not (yet) in ``products``: the order feed
+often lands before the catalogue feed, and an inner join would drop the order from every
+KPI, silently. Counted under this label instead, so the facts always add up to the orders
+table; the product's arrival marks a full rebuild (:mod:`.triggers`)."""
+
 
 def cents(value: ColumnElement[Any]) -> ColumnElement[Any]:
     """A money column as whole cents (exact on both databases, whatever the storage).
@@ -119,7 +125,12 @@ ZERO = cast(literal_column("0"), BigInteger)
 
 
 def _with_category(src: FromClause) -> FromClause:
-    return src.join(products, products.c.product_id == src.c.product_id)
+    """An outer join: an order whose product is unknown still counts (:data:`UNKNOWN_CATEGORY`)."""
+    return src.outerjoin(products, products.c.product_id == src.c.product_id)
+
+
+def _category() -> ColumnElement[Any]:
+    return func.coalesce(products.c.category, UNKNOWN_CATEGORY)
 
 
 def _branch(src: FromClause, event: str, values: Mapping[str, ColumnElement[Any]]) -> Select[Any]:
@@ -128,11 +139,12 @@ def _branch(src: FromClause, event: str, values: Mapping[str, ColumnElement[Any]
     sums = [
         _summed(values[m], weight).label(m) if m in values else ZERO.label(m) for m in FACT_MEASURES
     ]
+    category = _category()
     return (
-        select(day.label("day"), c.country, c.seller_id, products.c.category, *sums)
+        select(day.label("day"), c.country, c.seller_id, category.label("category"), *sums)
         .select_from(_with_category(src))
         .where(c[event].is_not(None), *_not_marker(src))
-        .group_by(day, c.country, c.seller_id, products.c.category)
+        .group_by(day, c.country, c.seller_id, category)
     )
 
 
@@ -156,10 +168,11 @@ def suspension_facts(src: FromClause) -> Select[Any]:
     day = day_of(c.inspected_at)
     reason = func.coalesce(func.nullif(c.suspended_reason, ""), NO_REASON)
     one: ColumnElement[Any] = literal_column("1")
+    category = _category()
     return (
-        select(day.label("day"), c.country, c.seller_id, products.c.category,
+        select(day.label("day"), c.country, c.seller_id, category.label("category"),
                reason.label("reason"), _summed(one, weight).label("suspended"))
         .select_from(_with_category(src))
         .where(and_(c.inspected_at.is_not(None), is_suspended(src)), *_not_marker(src))
-        .group_by(day, c.country, c.seller_id, products.c.category, reason)
+        .group_by(day, c.country, c.seller_id, category, reason)
     )  # fmt: skip
