@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import NoReturn
 
 import pytest
 from click.testing import CliRunner
@@ -33,6 +34,14 @@ PG_ADMIN_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def unavailable(reason: str, in_ci: str = "") -> NoReturn:
+    """A tool or service a test needs is missing: a skip on a developer's machine, a failure
+    under ``CI=true``, where ``.ci/run`` provides it (``in_ci`` says how)."""
+    if IN_CI:
+        pytest.fail(f"{reason} ({in_ci})" if in_ci else reason)
+    pytest.skip(reason)
+
+
 def _pg_reachable() -> str | None:
     """None when PostgreSQL answers, else the reason it does not."""
     try:
@@ -50,10 +59,10 @@ def pg_session_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session (per xdist worker), dropped after."""
     reason = _pg_reachable()
     if reason is not None:
-        message = f"PostgreSQL unreachable at {PG_ADMIN_URL}: {reason}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: PostgreSQL is required)")
-        pytest.skip(message)
+        unavailable(
+            f"PostgreSQL unreachable at {PG_ADMIN_URL}: {reason}",
+            "CI=true: PostgreSQL is required",
+        )
     name = f"sheets_sync_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import IN_CI
+from conftest import unavailable
 from fixtures_sidebar import HOSTILE, RUN_ERROR, SHEET_ALL, STRANGER, auth
 from selenium.webdriver.common.by import By
 from sidebar_browser import console_errors, missing, open_sidebar, start_browser
@@ -35,9 +35,7 @@ SCALE = 100
 def browser() -> Iterator[Any]:
     reason = missing()
     if reason is not None:
-        if IN_CI:
-            pytest.fail(reason + " (CI=true: the browser test is required)")
-        pytest.skip(reason)
+        unavailable(reason, "CI=true: the browser test is required")
     driver = start_browser()
     yield driver
     driver.quit()

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI
+from conftest import unavailable
 
 NODE_TESTS = Path(__file__).resolve().parent / "apps_script"
 NODE_MAJOR = 18
@@ -44,9 +44,7 @@ def node() -> str:
     reason = (
         f"Node.js >= {NODE_MAJOR} is needed to run the add-on's tests (found {version or 'none'})"
     )
-    if IN_CI:
-        pytest.fail(reason + " (CI=true: .ci/run installs nodejs)")
-    pytest.skip(reason)
+    unavailable(reason, "CI=true: .ci/run installs nodejs")
 
 
 def locked_versions(lockfile: Path) -> dict[str, str]:
@@ -70,9 +68,7 @@ def install_packages() -> None:
     npm = shutil.which("npm")
     if npm is None:
         reason = "npm is needed to install the add-on tests' packages (npm ci)"
-        if IN_CI:
-            pytest.fail(reason + " (CI=true: .ci/run installs npm)")
-        pytest.skip(reason)
+        unavailable(reason, "CI=true: .ci/run installs npm")
     with open(NODE_TESTS / ".npm-install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if locked_versions(installed) != wanted:

@@ -6,12 +6,12 @@ its charts read, and draws its six charts over exactly their data; LibreOffice o
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import IN_CI
 from helpers import shipped_template
 from kpi_data import frame, load, random_orders
 from openpyxl import load_workbook
@@ -23,7 +23,7 @@ from sheets_sync.jobs.run import sync_now
 
 AS_OF = dt.date(2026, 1, 2)
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
 DATA = f"'{data_title('Dashboard')}'"
 
 
