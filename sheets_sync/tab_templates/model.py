@@ -165,16 +165,30 @@ class Aggregate(enum.StrEnum):
 
 @dataclass(frozen=True)
 class SeriesSpec:
-    """One plotted column of the chart's source; ``label`` names it in the legend."""
+    """One plotted column of the chart's source; ``label`` names it in the legend.
+
+    With ``per`` the series is a ratio of sums: ``column`` (the numerator) and ``per``
+    (the denominator) are each summed over the rows of an x value (and of a split
+    value), then divided — the only way a rate stays true across categories, since
+    a rate column cannot be summed (docs/design.md §5).
+    """
 
     column: str
     axis: Axis = Axis.LEFT
     type: SeriesType | None = None
     label: str | None = None
+    per: str | None = None
 
     @property
     def display_name(self) -> str:
-        return self.label or self.column
+        if self.label:
+            return self.label
+        return f"{self.column} / {self.per}" if self.per else self.column
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The source columns the series reads: its column, and its denominator if any."""
+        return (self.column, self.per) if self.per else (self.column,)
 
 
 @dataclass(frozen=True)
@@ -268,7 +282,7 @@ class ChartSpec:
     @property
     def columns(self) -> tuple[str, ...]:
         """Every source column the chart reads, each once, x first."""
-        names = [self.x, *(s.column for s in self.series), *self.filter.columns]
+        names = [self.x, *(c for s in self.series for c in s.columns), *self.filter.columns]
         if self.split_by:
             names.append(self.split_by)
         return tuple(dict.fromkeys(names))
