@@ -126,7 +126,8 @@ class MetricRanks(Mapping[str, int]):
 
 @dataclass(frozen=True)
 class Period:
-    """A headline period: its label, its first day and (always) the as-of day as its last."""
+    """A headline period: its label, its first day and its last (the as-of day, or for a
+    matured cohort the as-of day less the days it has had to mature)."""
 
     label: str
     start: dt.date
