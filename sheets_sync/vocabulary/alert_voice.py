@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import Text, and_, case, func, literal
@@ -33,9 +34,14 @@ ALERTS_TAB = "Alerts"
 """The tab that lists every alert: where a message sends people to look."""
 
 
+def _half_up(number: float, places: int) -> Decimal:
+    """Rounded as a spreadsheet shows it (71.25 → 71.3), not to the nearest binary float."""
+    return Decimal(repr(number)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+
+
 def _whole_or_tenth(number: float) -> str:
     """Counts are whole; a threshold scaled from an average may not be (16.5 orders)."""
-    return f"{number:,.0f}" if float(number).is_integer() else f"{number:,.1f}"
+    return f"{number:,.0f}" if float(number).is_integer() else f"{_half_up(number, 1):,}"
 
 
 def _count(one: str, many: str) -> Callable[[float], str]:
@@ -53,12 +59,12 @@ class Unit:
 UNITS: dict[str, Unit] = {
     unit.name: unit
     for unit in (
-        Unit("%", lambda n: f"{n * 100:.1f} %"),
-        Unit("EUR", lambda n: f"€ {n:,.2f}"),
+        Unit("%", lambda n: f"{_half_up(n * 100, 1)} %"),
+        Unit("EUR", lambda n: f"€ {_half_up(n, 2):,}"),
         Unit("days", _count("day", "days")),
         Unit("orders", _count("order", "orders")),
         Unit("runs", _count("run", "runs")),
-        Unit("/5", lambda n: f"{n:.2f} / 5"),
+        Unit("/5", lambda n: f"{_half_up(n, 2)} / 5"),
     )
 }
 """Unit name → unit. Rates are kept as fractions and said in percent."""
