@@ -297,7 +297,7 @@ def test_alerts_tab_active_by_severity_and_age_then_recent_resolutions(engine):
         (6, "resolved"), (5, "resolved"),
     ]  # fmt: skip
     assert [(str(r["Value"]), str(r["Threshold"]), r["Unit"]) for r in shown[2:4]] == [
-        ("0.25", "0.20", "%"), ("20.00", "14.00", "days"),
+        ("0.25", "0.2", "%"), ("20.0", "14.0", "days"),
     ]  # fmt: skip
     assert (shown[0]["First seen"], shown[0]["Last seen"], shown[4]["Resolved at"]) == (
         NOW - day, NOW, NOW - day,

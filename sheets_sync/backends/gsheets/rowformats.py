@@ -16,7 +16,7 @@ from typing import Any
 from sheets_sync.backends.gsheets.cells import number_format
 from sheets_sync.backends.gsheets.structure import grid
 from sheets_sync.frame import Row
-from sheets_sync.tab_templates.model import TabTemplate
+from sheets_sync.tab_templates.model import ColumnType, TabTemplate
 
 
 def row_formats(
@@ -29,16 +29,21 @@ def row_formats(
     """
     out: list[dict[str, Any]] = []
     for index, by, spec in template.formats_by_row:
-        kind, column = template.columns[index].type, where[index]
+        column = where[index]
         patterns = [spec.format_for(row[by]) for row in rows]
         row = 1  # the header is row 0
         for pattern, run in groupby(patterns):
             count = len(list(run))
-            fmt = number_format(kind, pattern)
+            fmt = number_format(_kind(pattern), pattern)
             if fmt is not None:
                 out.append(_repeat(grid(sheet_id, row, row + count, column, column + 1), fmt))
             row += count
     return out
+
+
+def _kind(pattern: str | None) -> ColumnType:
+    """The API's format type for a pattern: a ``%`` scales by 100 (PERCENT), else a NUMBER."""
+    return ColumnType.PERCENT if pattern and "%" in pattern else ColumnType.DECIMAL
 
 
 def _repeat(rng: dict[str, Any], fmt: dict[str, str]) -> dict[str, Any]:
