@@ -217,7 +217,10 @@ def test_rows_of_one_unit_share_one_format_request_in_the_one_batch(
     all_cases, emulator, controls, gspread_client
 ):
     """Consecutive rows of a unit are one repeatCell per column, in the batch sent anyway."""
-    more = [alert_row(CASES[2], 10 + i, scope_key=f"k{i}", severity="warning", first_seen=NOW) for i in range(5)]
+    more = [
+        alert_row(CASES[2], 10 + i, scope_key=f"k{i}", severity="warning", first_seen=NOW)
+        for i in range(5)
+    ]
     insert_rows(all_cases, schema.alerts, more)
     tab = frame(all_cases, shipped_template("alerts_tab"), as_of=NOW.date())
     units = [r["Unit"] for r in records(tab)]
