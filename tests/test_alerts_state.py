@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from alerts_data import AS_OF, NOON, NOW, insert_rows, inspected, write_rules
 from fixtures_sidebar import HOSTILE, seed_alerts
-from helpers import shipped_template
+from helpers import TEMPLATES, shipped_template
 from kpi_data import frame, load, records
 from sqlalchemy import delete, inspect, select
 from sqlalchemy.engine import Engine
@@ -248,6 +249,31 @@ def test_cli_dry_run_and_json(high, settings, runner, db_url, monkeypatch):
     assert (body["raised"][0]["where"], body["raised"][0]["value_text"]) == (
         "seller Recommerce Pro (S1)", "40.0 %",
     )  # fmt: skip
+
+
+REGISTRY = """\
+spreadsheets:
+  - {id: 1OpsTeamAllMarkets00000000000, name: Ops team}
+  - {id: 1FranceMarketTeam000000000000, name: France, countries: [FR]}
+  - {id: 1FranceNoAlertsTab0000000000, name: France KPIs, countries: [FR], tabs: [KPI Daily]}
+"""
+
+
+def test_the_cli_links_an_alert_to_the_registered_sheet_that_shows_it(
+    high, settings, runner, db_url, monkeypatch, tmp_path
+):
+    """S1 sells in France: the France team's sheet (which has the Alerts tab) is where to look."""
+    registry = tmp_path / "sheets-sync.yaml"
+    registry.write_text(REGISTRY, encoding="utf-8")
+    shutil.copytree(TEMPLATES / "tabs", settings.files.templates_dir / "tabs")
+    monkeypatch.setenv("SHEETS_SYNC_TEMPLATES_DIR", str(settings.files.templates_dir))
+    monkeypatch.setenv("SHEETS_SYNC_CONFIG_FILE", str(registry))
+    args = ["alerts", "--as-of", AS_OF.isoformat(), "--database-url", db_url]
+    result = runner.invoke(main, [*args, "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    (raised,) = json.loads(result.output)["raised"]
+    france = "https://docs.google.com/spreadsheets/d/1FranceMarketTeam000000000000/edit"
+    assert (raised["where"], raised["link"]) == ("seller Recommerce Pro (S1)", france)
 
 
 def test_cli_names_a_bad_rules_file(runner, db_url, tmp_path, monkeypatch):
