@@ -10,7 +10,7 @@ file or a database without the schema, before changing anything.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,7 @@ class AlertsSummary:
         return out
 
 
-def _as_dict(row: dict[str, Any], said: Said, volume: int | None) -> dict[str, Any]:
+def _as_dict(row: Mapping[str, Any], said: Said, volume: int | None) -> dict[str, Any]:
     """An alert for the summary (and ``--json``): its figures and the words they are said in."""
     shown = {k: row[k] for k in ("rule_id", "description", "severity", "metric", "scope")}
     shown.update(scope_key=row["scope_key"], value=row["value"], threshold=row["threshold"])
@@ -154,27 +154,39 @@ def _evaluate(
     with engine.begin() as conn:
         day = as_of_day(conn, as_of)
         changes = plan(conn, evaluate(conn, rules, day, now))
-        summary = _summary(conn, changes, now, viewers, url)
-        summary.as_of, summary.rules, summary.dry_run = day, len(rules), dry_run
+        raised, ongoing, resolved = _said(conn, changes, now, viewers, url)
+        summary = AlertsSummary(day, len(rules), dry_run, raised, ongoing, resolved)
         if not dry_run:
             channels = settings.alerts.alert_channels
             summary.queued = apply(conn, changes, now, channels, url, viewers)
     return summary
 
 
-def _summary(
+Said3 = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
+
+
+def _said(
     conn: Connection, changes: Plan, now: dt.datetime, viewers: Sequence[Viewer], url: str | None
-) -> AlertsSummary:
-    """The plan's alerts with their words, before anything is written."""
+) -> Said3:
+    """(raised, ongoing, resolved) of the plan with their words, before anything is written."""
     raised = [(as_raised(f, now), f.volume) for f in changes.new]
     ongoing = [(as_raised(f, now, row.first_seen), f.volume) for row, f in changes.ongoing]
     resolved = [
         ({**row._mapping, "status": "resolved", "resolved_at": now}, None)
         for row in changes.resolved
     ]
-    lists = []
-    for group in (raised, ongoing, resolved):
-        said = speak(conn, [row for row, _ in group], viewers, url)
-        lists.append([_as_dict(r, s, v) for (r, v), s in zip(group, said, strict=True)])
-    raised_, ongoing_, resolved_ = lists
-    return AlertsSummary(dt.date.min, 0, False, raised_, ongoing_, resolved_)
+    return (
+        _with_words(conn, raised, viewers, url),
+        _with_words(conn, ongoing, viewers, url),
+        _with_words(conn, resolved, viewers, url),
+    )
+
+
+def _with_words(
+    conn: Connection,
+    group: Sequence[tuple[Mapping[str, Any], int | None]],
+    viewers: Sequence[Viewer],
+    url: str | None,
+) -> list[dict[str, Any]]:
+    said = speak(conn, [row for row, _ in group], viewers, url)
+    return [_as_dict(row, s, volume) for (row, volume), s in zip(group, said, strict=True)]

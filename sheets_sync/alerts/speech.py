@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from sheets_sync.alerts.evaluate import Finding
 from sheets_sync.schema import sellers
 from sheets_sync.vocabulary.alert_voice import ALERTS_TAB, Alert, Said, say
 
@@ -120,7 +121,9 @@ def speak(
     return out
 
 
-def as_raised(finding: Any, now: dt.datetime, first_seen: dt.datetime | None = None) -> dict:
+def as_raised(
+    finding: Finding, now: dt.datetime, first_seen: dt.datetime | None = None
+) -> dict[str, Any]:
     """A finding as the columns of its ``alerts`` row: new now, or active since ``first_seen``."""
     rule = finding.rule
     return {
