@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from helpers import write_template_files
 
+from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
+from sheets_sync.config import Settings
 from sheets_sync.errors import TemplateError
+from sheets_sync.frame import TabFrame
 from sheets_sync.tab_templates import load_template
-from sheets_sync.tab_templates.model import FormatBy
+from sheets_sync.tab_templates.model import ColumnSpec, ColumnType, FormatBy, TabTemplate
 
 GOOD = """\
 title: Figures
@@ -91,3 +94,32 @@ def test_a_bad_format_by_names_file_key_and_fix(
     assert message.startswith(f"{path}:") and f": {key}: " in message
     assert problem in message
     assert "Fix: " in message and fix in message.split("Fix: ", 1)[1]
+
+
+def keyed_figures() -> TabTemplate:
+    by = FormatBy("Unit", (("%", "0.0 %"), ("EUR", '"€ "#,##0.00')))
+    return TabTemplate(
+        title="Figures",
+        columns=(
+            ColumnSpec("Key", "key"),
+            ColumnSpec("Value", "value", ColumnType.PERCENT, "#,##0.00", format_by=by),
+            ColumnSpec("Unit", "unit"),
+        ),
+        query="figures",
+        key=("Key",),
+    )
+
+
+def test_a_keyed_tab_formats_each_row_where_the_sheet_keeps_it(emulator, gspread_client):
+    """A keyed tab keeps its rows where they are whatever the frame's order: each row's
+    format follows the row, not the frame's position."""
+    template = keyed_figures()
+    sheet = gspread_client.create("Trade-In Ops")
+    google = GoogleSheetsBackend(
+        Settings.load(environ={}, sheets_api_url=emulator.url).sheets, sheet.id
+    )
+    google.write_tabs([TabFrame(template, [("A", 0.5, "%"), ("B", 12.5, "EUR")])])
+    google.write_tabs([TabFrame(template, [("B", 12.5, "EUR"), ("A", 0.5, "%"), ("C", 0.25, "%")])])
+    assert sheet.worksheet("Figures").get_values()[1:] == [
+        ["A", "50.0 %", "%"], ["C", "25.0 %", "%"], ["B", "€ 12.50", "EUR"],
+    ]  # fmt: skip  # C goes in after A, its predecessor in the frame; A and B stay
