@@ -254,8 +254,8 @@ def test_cli_dry_run_and_json(high, settings, runner, db_url, monkeypatch):
 REGISTRY = """\
 spreadsheets:
   - {id: 1OpsTeamAllMarkets00000000000, name: Ops team}
-  - {id: 1FranceMarketTeam000000000000, name: France, countries: [FR]}
   - {id: 1FranceNoAlertsTab0000000000, name: France KPIs, countries: [FR], tabs: [KPI Daily]}
+  - {id: 1FranceMarketTeam000000000000, name: France, countries: [FR]}
 """
 
 
