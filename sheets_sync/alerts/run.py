@@ -162,12 +162,13 @@ def _evaluate(
     return summary
 
 
-Said3 = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
+SaidGroups = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
+"""(raised, ongoing, resolved) alerts of the summary, each with its words."""
 
 
 def _said(
     conn: Connection, changes: Plan, now: dt.datetime, viewers: Sequence[Viewer], url: str | None
-) -> Said3:
+) -> SaidGroups:
     """(raised, ongoing, resolved) of the plan with their words, before anything is written."""
     raised = [(as_raised(f, now), f.volume) for f in changes.new]
     ongoing = [(as_raised(f, now, row.first_seen), f.volume) for row, f in changes.ongoing]
