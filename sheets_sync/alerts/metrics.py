@@ -22,6 +22,7 @@ from sqlalchemy import Float, and_, case, cast, func
 from sqlalchemy.sql import ColumnElement
 
 from sheets_sync.schema import GRADE_RANK, tradein_orders
+from sheets_sync.vocabulary.alert_voice import Unit, unit_of
 from sheets_sync.vocabulary.arithmetic import count_if, ratio
 from sheets_sync.vocabulary.orders import ANSWERED_STATUSES, within_inspection_sla
 
@@ -53,6 +54,11 @@ class Metric:
     rate: bool = False
     target: str | None = None
     run_kinds: tuple[str, ...] = ()
+
+    @property
+    def unit(self) -> Unit:
+        """What the metric's figures are said in (the one table, :data:`METRIC_UNITS`)."""
+        return unit_of(self.name)
 
     @property
     def windowed(self) -> bool:

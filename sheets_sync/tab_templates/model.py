@@ -50,6 +50,23 @@ DEFAULT_FORMATS: dict[ColumnType, str] = {
 
 
 @dataclass(frozen=True)
+class FormatBy:
+    """A number format chosen row by row by the text of another column (``format_by:``).
+
+    One column may hold figures of several kinds (the Alerts tab's Value: rates,
+    amounts, days, counts); each row is shown in the format its ``column`` names
+    (its unit), and a row whose text has no format keeps the column's own.
+    """
+
+    column: str
+    formats: tuple[tuple[str, str], ...]
+
+    def format_for(self, text: Any) -> str | None:
+        """The number format of a row whose ``column`` holds ``text``."""
+        return next((f for name, f in self.formats if name == text), None)
+
+
+@dataclass(frozen=True)
 class ColumnSpec:
     """One managed column: where its values come from and how they look.
 
@@ -68,6 +85,7 @@ class ColumnSpec:
     editable: bool = False
     hidden: bool = False
     hold_while_pending: bool = False
+    format_by: FormatBy | None = None
 
     @property
     def effective_format(self) -> str | None:
@@ -370,6 +388,15 @@ class TabTemplate:
     @property
     def editable_indexes(self) -> tuple[int, ...]:
         return tuple(i for i, c in enumerate(self.columns) if c.editable)
+
+    @functools.cached_property
+    def formats_by_row(self) -> tuple[tuple[int, int, FormatBy], ...]:
+        """(column, column naming each row's format, its formats) of every ``format_by``."""
+        return tuple(
+            (i, self.column_index(c.format_by.column), c.format_by)
+            for i, c in enumerate(self.columns)
+            if c.format_by is not None
+        )
 
     @property
     def held_indexes(self) -> tuple[int, ...]:

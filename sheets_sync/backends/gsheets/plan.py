@@ -34,6 +34,7 @@ from sheets_sync.backends.gsheets.diff import (
     changed_runs,
 )
 from sheets_sync.backends.gsheets.notes import archive_requests, leaving_notes
+from sheets_sync.backends.gsheets.rowformats import row_formats
 from sheets_sync.backends.gsheets.state import BookState, SheetState
 from sheets_sync.errors import ShrinkError
 from sheets_sync.frame import TabFrame
@@ -221,6 +222,8 @@ def _plan_tab(
         requests.extend(_realign(sheet_id, alignment))
         requests.append(structure.resize(sheet_id, rows, cols, frozen))
     requests.extend(_decorate(state, frame, sheet_id, current, len(desired), rows, layout.after))
+    in_sheet_order = [frame.rows[p.desired] for p in alignment.layout]
+    requests.extend(row_formats(template, in_sheet_order, sheet_id, layout.after))
     changed = _changed_blocks(frame, have, desired, alignment, layout.after)
     notes = leaving_notes(frame, raw, layout, alignment.deletions, when)
     cells = sum(b.cells for b in changed)
