@@ -15,14 +15,26 @@ from typing import Any
 import pytest
 from helpers import order
 from kpi_data import load, random_orders
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
 
 from sheets_sync import facts
 from sheets_sync.cli import main
-from sheets_sync.facts.quick import BY_REASON, MEASURES, Difference, quick_check, window
+from sheets_sync.facts.quick import (
+    BY_REASON,
+    MEASURES,
+    Difference,
+    differences_in,
+    quick_check,
+    window,
+)
 from sheets_sync.facts.triggers import create_triggers, drop_triggers
-from sheets_sync.schema import kpi_daily_facts, kpi_suspension_facts, tradein_orders
+from sheets_sync.schema import (
+    kpi_daily_facts,
+    kpi_fact_changes,
+    kpi_suspension_facts,
+    tradein_orders,
+)
 
 START = dt.date(2025, 3, 1)
 LAST = dt.date(2025, 4, 30)
@@ -108,7 +120,24 @@ def test_changes_waiting_in_the_log_are_not_drift(loaded: Engine) -> None:
             country="DE")))  # fmt: skip
         conn.execute(update(tradein_orders).where(tradein_orders.c.csat == 5).values(csat=1))
         conn.execute(tradein_orders.delete().where(tradein_orders.c.order_id == "R0003"))
-    assert quick_check(loaded, *ALL) == []
+    with loaded.connect() as conn:
+        assert _log_rows(conn) > 0
+        assert differences_in(conn, *ALL) == []  # no refresh: the log counted as applied
+
+
+def _log_rows(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(kpi_fact_changes)).scalar_one())
+
+
+def test_facts_awaiting_a_full_rebuild_are_not_drift(loaded: Engine) -> None:
+    """A bulk load leaves the facts unbuilt: the next refresh builds them from every order."""
+    with loaded.begin() as conn, facts.bulk_load(conn):
+        conn.execute(insert(tradein_orders).values(order("BULK", dt.datetime(2025, 3, 9, 8))))
+    with loaded.connect() as conn:
+        assert differences_in(conn, *ALL) == []
+    assert quick_check(loaded, *ALL) == []  # refreshed (built) first
+    with loaded.connect() as conn:
+        assert conn.execute(select(func.sum(kpi_daily_facts.c.orders_created))).scalar() == 121
 
 
 def test_only_the_window_is_read(loaded: Engine) -> None:

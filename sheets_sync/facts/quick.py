@@ -15,8 +15,9 @@ categories.
 The stored side counts the change log as applied (its signed deltas, as a
 refresh would add them), so the check is right whether or not a refresh ran
 since the last write, and in one snapshot: a writer's order and its log rows
-commit together. A ``TRUNCATE`` of the orders not yet refreshed (a full-rebuild
-marker, PostgreSQL) reads as drift until the next refresh rebuilds.
+commit together. Facts never built, or with a full rebuild pending (a bulk
+load, a product that moved orders, a ``TRUNCATE``), are not drift: the next
+refresh recomputes them from every order, so the check finds nothing until then.
 
 The same statement is the alert metric ``facts_drift`` (:mod:`sheets_sync.alerts`),
 counted in SQL: the number of differing measure-days.
@@ -29,15 +30,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, case, cast, func, or_, select, union_all
+from sqlalchemy import BigInteger, and_, case, cast, exists, func, or_, select, union_all
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import ColumnElement, FromClause, Select
 
+from sheets_sync.facts.maintain import STATE_NAME, refresh
 from sheets_sync.facts.measures import ZERO, event_values, not_marker, summed, weight_of
 from sheets_sync.schema import (
     FACT_MEASURES,
     kpi_daily_facts,
     kpi_fact_changes,
+    kpi_fact_state,
     kpi_suspension_facts,
     tradein_orders,
 )
@@ -139,9 +142,18 @@ def drift_by_day(first: dt.date, last: dt.date) -> Select[Any]:
                for side, c in zip(("stored", "orders"), p, strict=True)]  # fmt: skip
     return (
         select(rows.c.day, *columns, differing.label("differing"))
+        .where(_built_and_no_rebuild_pending())
         .group_by(rows.c.day)
         .having(or_(*(s != o for s, o in pairs)))
     )
+
+
+def _built_and_no_rebuild_pending() -> ColumnElement[bool]:
+    """Whether the stored facts plus the log should equal the orders (else the next
+    refresh rebuilds them in full: nothing to report)."""
+    built = exists().where(kpi_fact_state.c.name == STATE_NAME)
+    marker = exists().where(kpi_fact_changes.c.full_rebuild.is_(True))
+    return and_(built, ~marker)
 
 
 def differing_count(first: dt.date, last: dt.date) -> ColumnElement[Any]:
@@ -164,7 +176,9 @@ def differences_in(conn: Connection, first: dt.date, last: dt.date) -> list[Diff
 
 
 def quick_check(engine: Engine, first: dt.date, last: dt.date) -> list[Difference]:
-    """The quick check on a connection of its own (the CLI's ``facts check --quick``)."""
+    """Refresh, then the quick check (the CLI's ``facts check --quick``): facts never
+    built are built first, rather than reported as equal."""
+    refresh(engine)
     with engine.connect() as conn:
         return differences_in(conn, first, last)
 
