@@ -124,8 +124,8 @@ def _stored_branches(first: dt.date, last: dt.date) -> list[Select[Any]]:
 def drift_by_day(first: dt.date, last: dt.date) -> Select[Any]:
     """``day``, ``stored_<m>``, ``orders_<m>`` and ``differing`` (how many measures differ)
     of every day from ``first`` to ``last`` whose totals differ; no row when all agree."""
-    bounds = (dt.datetime.combine(first, dt.time()), dt.datetime.combine(last, dt.time()))
-    bounds = (bounds[0], bounds[1] + dt.timedelta(days=1))
+    end = last + dt.timedelta(days=1)
+    bounds = (dt.datetime.combine(first, dt.time()), dt.datetime.combine(end, dt.time()))
     branches = [
         *_stored_branches(first, last),
         *_event_branches(kpi_fact_changes, bounds),
