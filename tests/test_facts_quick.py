@@ -166,3 +166,9 @@ def test_cli_quick_check_lists_the_differences_and_exits_1(loaded: Engine, runne
         bad.output
     )
     assert "sheets-sync facts rebuild" in bad.output
+
+
+def test_cli_window_options_without_quick_are_refused(runner) -> None:
+    result = runner.invoke(main, ["facts", "check", "--days", "7"])
+    assert result.exit_code == 2
+    assert "--days and --as-of only apply to `facts check --quick`" in result.output
