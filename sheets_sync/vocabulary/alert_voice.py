@@ -64,6 +64,7 @@ UNITS: dict[str, Unit] = {
         Unit("days", _count("day", "days")),
         Unit("orders", _count("order", "orders")),
         Unit("runs", _count("run", "runs")),
+        Unit("measure-days", _count("measure-day", "measure-days")),
         Unit("/5", lambda n: f"{_half_up(n, 2)} / 5"),
     )
 }
@@ -79,6 +80,7 @@ METRIC_UNITS: dict[str, str] = {
     "csat": "/5",
     "onboarding_stall_days": "days",
     "failed_syncs": "runs", "failed_pricing_pushes": "runs", "failed_runs": "runs",
+    "facts_drift": "measure-days",
 }  # fmt: skip
 """Metric → unit name: every metric a rule may use (:mod:`sheets_sync.alerts.metrics`)."""
 
