@@ -211,6 +211,7 @@ sync_runs = Table(
     Column("bytes_sent", Integer),
     Column("rows_written", Integer),
     Column("error", Text),
+    Column("warnings", Text),
     _one_of("trigger", RUN_TRIGGERS, "ck_sync_runs_trigger"),
     _one_of("status", RUN_STATUSES, "ck_sync_runs_status"),
     Index("ix_sync_runs_spreadsheet", "spreadsheet", "queued_at"),
@@ -366,7 +367,10 @@ DATA_TABLES: tuple[Table, ...] = (
 """Tables the demo generator fills (and ``--replace`` empties), children last."""
 
 
-ADDED_COLUMNS: tuple[tuple[str, str], ...] = (("price_changes", "trace_id"),)
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("price_changes", "trace_id"),
+    ("sync_runs", "warnings"),
+)
 """Nullable columns added to a table after it first shipped: ``sheets-sync init-db`` adds
 each one to a database made before it (creating tables makes missing tables, not columns;
 :func:`sheets_sync.db_init.init_db`)."""

@@ -91,3 +91,20 @@ def test_counted_up_to_the_as_of_day_most_orders_first(loaded: Engine, settings:
         4, LAST_DAY - dt.timedelta(days=9), [("TAB-2", 2), ("TAB-1", 1), ("TAB-3", 1)]
     )
     assert none is None
+
+
+def test_the_warning_is_kept_with_the_run_and_shown_on_sync_status(
+    loaded: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A menu refresh has no terminal: its warnings must reach the run record and the tab."""
+    from sheets_sync.jobs.runs import get_run
+
+    book = f"xlsx:{tmp_path / 'ops.xlsx'}"
+    _orders(loaded, ("EARLY1", "TAB-9", at(1)))
+    result = sync_now(loaded, settings, book, tabs=["KPI Daily"])
+    run = get_run(loaded, result.run_id)
+    assert run is not None and run["status"] == "succeeded"
+    assert _said(run["warnings"].split("\n")) == _said(result.warnings) != []
+    sync_now(loaded, settings, book, tabs=["Sync Status"])
+    shown = {r["Run ID"]: r["Warnings"] for r in sheet_records(tmp_path / "ops.xlsx", "Sync Status")}
+    assert _said(str(shown[result.run_id]).split("\n")) == _said(result.warnings)

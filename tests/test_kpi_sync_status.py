@@ -36,6 +36,7 @@ def make_runs(count: int) -> list[dict[str, Any]]:
             "duration_seconds": 12.5 + n if kind == 4 else None,
             "tabs": "KPI Daily,Pricing", "api_calls": n, "cells_written": 100 * n,
             "bytes_sent": 1000 * n, "error": f"boom {n} " + "x" * 3000 if kind == 3 else None,
+            "warnings": f"careful {n}\n" + "w" * 3000 if kind == 4 else None,
         })  # fmt: skip
     return runs
 
@@ -66,6 +67,7 @@ def reference(runs: list[dict[str, Any]], limit: int, max_error: int) -> list[di
             else measured, "tabs": r["tabs"], "api_calls": r["api_calls"],
             "cells_written": r["cells_written"], "bytes_sent": r["bytes_sent"],
             "error": r["error"][:max_error] if r["error"] else None,
+            "warnings": r["warnings"][:max_error] if r["warnings"] else None,
         })  # fmt: skip
     shown.sort(key=lambda r: (r["when"], r["run_id"]), reverse=True)
     return shown[:limit]

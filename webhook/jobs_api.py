@@ -136,6 +136,7 @@ def run_json(run: Any, sheet_id: str) -> dict[str, Any]:
         **{name: timestamp(run[name]) for name in ("queued_at", "started_at", "finished_at")},
         **{name: run[name] for name in figures},
         "error": run["error"],
+        "warnings": run["warnings"].split("\n") if run["warnings"] else [],
     }
 
 

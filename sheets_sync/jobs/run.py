@@ -263,7 +263,9 @@ def _sync(engine: Engine, plan: SyncPlan, run_id: str, request: _Request) -> Syn
     result = run_sync(
         engine, plan, run_id, request.options, request.progress, request.as_of, request.filters
     )
-    runs.mark_succeeded(engine, run_id, tabs=plan.titles, written=result.written)
+    runs.mark_succeeded(
+        engine, run_id, tabs=plan.titles, written=result.written, warnings=result.warnings
+    )
     return result
 
 

@@ -112,9 +112,19 @@ def claim_run(engine: Engine, run_id: str, tabs: Sequence[str] | None) -> bool:
 
 
 def mark_succeeded(
-    engine: Engine, run_id: str, *, tabs: Sequence[str], written: WriteReport
+    engine: Engine,
+    run_id: str,
+    *,
+    tabs: Sequence[str],
+    written: WriteReport,
+    warnings: Sequence[str] = (),
 ) -> None:
-    """Record the figures the backend reported, so a tab it cut to fit counts as cut."""
+    """Record the figures the backend reported, so a tab it cut to fit counts as cut.
+
+    The run's warnings (orders counted under ``unknown``, team notes archived, …)
+    are kept with it, one per line, so a run started from the menu says them in
+    the sidebar and the Sync Status tab, not only in a terminal nobody watched.
+    """
     finished = utcnow()
     _update(
         engine,
@@ -128,6 +138,7 @@ def mark_succeeded(
         bytes_sent=written.bytes_sent,
         rows_written=written.rows_written,
         error=None,
+        warnings="\n".join(warnings)[:MAX_ERROR_CHARS] or None,
     )
 
 

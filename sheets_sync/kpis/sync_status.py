@@ -2,7 +2,7 @@
 
 ``when`` is the moment a run started, or was queued when it has not started
 yet; ``duration_seconds`` is the recorded duration, else computed from the
-start and finish timestamps (NULL while running). The error text is cut to
+start and finish timestamps (NULL while running). The error and warnings are cut to
 ``max_error_chars`` so one long traceback cannot break a sheet's per-cell
 limit. The template's ``limit`` param (default 50) is how many runs are shown;
 there is no date window: the tab shows the latest runs whatever their age.
@@ -40,6 +40,7 @@ COLUMNS = (
     "cells_written",
     "bytes_sent",
     "error",
+    "warnings",
 )
 
 
@@ -56,6 +57,7 @@ def build(ctx: QueryContext) -> Select[Any]:
             r.status, func.coalesce(r.duration_seconds, measured).label("duration_seconds"),
             r.tabs, r.api_calls, r.cells_written, r.bytes_sent,
             func.substr(r.error, 1, max_error).label("error"),
+            func.substr(r.warnings, 1, max_error).label("warnings"),
         )
         .order_by(when.desc(), r.run_id.desc())
         .limit(limit)

@@ -14,7 +14,7 @@
  *   runStatus(runId) -> run | {error: string}
  * where run is the body of GET /runs/<run_id> (run_id, kind, status, trigger,
  * requested_by, tabs, queued_at, started_at, finished_at, duration_seconds,
- * api_calls, cells_written, bytes_sent, rows_written, error). The sidebar
+ * api_calls, cells_written, bytes_sent, rows_written, error, warnings). The sidebar
  * polls runStatus with a growing delay until the run's status is succeeded
  * or failed; the server side never waits in a loop.
  */
