@@ -95,7 +95,7 @@ def load_market(engine: Engine, thin: bool = False) -> None:
 def test_the_model_recovers_the_splits_at_the_positions_of_their_day(engine: Engine) -> None:
     load_market(engine)
     with engine.connect() as conn:
-        model = fit(conn, AS_OF, days=10)
+        model = fit(conn, AS_OF, days=10, demand_days=28)
     curve = model.curve("smartphone", "FR")
     expected = {
         (1, 2): 0.6,  # B ahead of A by 1.0 % (days 1-5)
@@ -108,17 +108,17 @@ def test_the_model_recovers_the_splits_at_the_positions_of_their_day(engine: Eng
     for (rank, gap), share in expected.items():
         assert curve[rank, gap] == pytest.approx(share), (rank, gap)
         assert model.overall[rank, gap] == pytest.approx(share), (rank, gap)
-    assert model.demand[("P1", "good", "FR")] == 100
+    assert model.demand.of(*PHONE.__dict__.values()) == 100
 
 
 def test_the_fit_reads_nothing_after_as_of(engine: Engine) -> None:
     """Fitted on days 1-5 only, A never led: it has no say in the leader's share."""
     load_market(engine)
     with engine.connect() as conn:
-        model = fit(conn, dt.date(2025, 6, 5), days=5)
+        model = fit(conn, dt.date(2025, 6, 5), days=5, demand_days=28)
     assert model.overall[1, 2] == pytest.approx(0.6)
     assert model.overall[2, 3] == pytest.approx(0.3)
-    assert model.demand[("P1", "good", "FR")] == 50
+    assert model.demand.of(*PHONE.__dict__.values()) == 50
 
 
 def test_a_thin_market_is_pulled_towards_the_overall_curve(engine: Engine) -> None:
@@ -150,7 +150,7 @@ def test_shares_never_rise_with_a_worse_rank_or_gap(engine: Engine) -> None:
 def model(module_engine: Engine):
     load_market(module_engine)
     with module_engine.connect() as conn:
-        return fit(conn, AS_OF, days=10)
+        return fit(conn, AS_OF, days=10, demand_days=28)
 
 
 def test_position_of_a_price_against_the_others() -> None:

@@ -19,51 +19,51 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from sheets_sync.winmodel.buckets import ALONE, GAP_BUCKETS, RANK_BUCKETS
+from sheets_sync.winmodel.demand import Demand, demand_from
 from sheets_sync.winmodel.positions import cell_demand, position_counts
 
 FIT_DAYS = 56
 """History the fit reads, ending on ``as_of``: long enough for thin markets, recent enough
 to follow the market's current habits (and what keeps the fit fast)."""
 DEMAND_DAYS = 28
+"""Expected orders are per this many days."""
+DEMAND_HISTORY_DAYS = 56
+"""A cell's 28-day demand is read from this many days, scaled to 28 (and pooled with its
+product's, :mod:`sheets_sync.winmodel.demand`): one month of one cell is mostly noise."""
 PRIOR_ORDERS = 50.0
 """How many orders of its own a category × country needs in a position to weigh as much
 as the overall curve there."""
-
-Cell = tuple[str, str, str]
-"""A market cell: (product_id, grade, country)."""
-
 
 @dataclass(frozen=True)
 class WinModel:
     """Shares per (rank bucket, gap bucket), overall and per category × country, and demand.
 
     ``curves[(category, country)]`` and ``overall`` are ``RANK_BUCKETS × GAP_BUCKETS``
-    arrays of shares in [0, 1]; ``demand[(product_id, grade, country)]`` is the cell's
-    orders in the ``DEMAND_DAYS`` days ending on ``as_of``.
+    arrays of shares in [0, 1]; ``demand.of(product_id, grade, country, category)`` is a
+    cell's expected orders per ``DEMAND_DAYS`` days.
     """
 
     as_of: dt.date
     overall: np.ndarray
     curves: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
-    demand: dict[Cell, int] = field(default_factory=dict)
+    demand: Demand = field(default_factory=lambda: Demand(DEMAND_DAYS, DEMAND_DAYS))
 
     def curve(self, category: str, country: str) -> np.ndarray:
         """The category × country curve; the overall one for a pair never seen."""
         return self.curves.get((category, country), self.overall)
 
 
-def fit(conn: Connection, as_of: dt.date, days: int = FIT_DAYS) -> WinModel:
+def fit(
+    conn: Connection,
+    as_of: dt.date,
+    days: int = FIT_DAYS,
+    demand_days: int = DEMAND_HISTORY_DAYS,
+) -> WinModel:
     """Fit on the ``days`` days ending on ``as_of`` (later orders and prices are not read)."""
     counts = position_counts(conn, as_of - dt.timedelta(days=days - 1), as_of)
     overall, curves = smooth(counts)
-    demand = cell_demand(conn, as_of, DEMAND_DAYS)
-    cells = zip(demand["product_id"], demand["grade"], demand["country"], strict=True)
-    return WinModel(
-        as_of=as_of,
-        overall=overall,
-        curves=curves,
-        demand=dict(zip(cells, demand["orders"].astype(int), strict=True)),
-    )
+    demand = demand_from(cell_demand(conn, as_of, demand_days), demand_days, DEMAND_DAYS)
+    return WinModel(as_of=as_of, overall=overall, curves=curves, demand=demand)
 
 
 def _grid(counts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

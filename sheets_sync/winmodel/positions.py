@@ -163,14 +163,16 @@ def position_counts(conn: Connection, start: dt.date, end: dt.date) -> pd.DataFr
 
 
 def cell_demand(conn: Connection, as_of: dt.date, days: int) -> pd.DataFrame:
-    """Orders per market cell (product × declared grade × country) in the ``days`` to ``as_of``."""
+    """Orders per market cell (product × declared grade × country, with the product's
+    category) in the ``days`` days to ``as_of``."""
     o = tradein_orders.c
     low, high = trailing_bounds(as_of, days)
-    keys = (o.product_id, o.declared_grade.label("grade"), o.country)
+    keys = (o.product_id, o.declared_grade.label("grade"), o.country, products.c.category)
     query = (
         select(*keys, func.count().label("orders"))
+        .join_from(tradein_orders, products, products.c.product_id == o.product_id)
         .where(o.created_at >= low, o.created_at < high)
         .group_by(*keys)
     )
     rows = conn.execute(query).all()
-    return pd.DataFrame(rows, columns=["product_id", "grade", "country", "orders"])
+    return pd.DataFrame(rows, columns=["product_id", "grade", "country", "category", "orders"])

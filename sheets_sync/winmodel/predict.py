@@ -60,7 +60,7 @@ def share(model: WinModel, category: str, country: str, at: Position) -> float:
 
 def expected_orders(model: WinModel, market: Market, at: Position) -> float:
     """Expected orders per 28 days of a listing of ``market`` at position ``at``."""
-    demand = model.demand.get((market.product_id, market.grade, market.country), 0)
+    demand = model.demand.of(market.product_id, market.grade, market.country, market.category)
     return demand * share(model, market.category, market.country, at)
 
 
