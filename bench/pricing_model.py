@@ -104,8 +104,9 @@ def positions(cell: np.ndarray, cents: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return out_r, out_g
 
 
-def shares(model: WinModel, groups: list[tuple[str, str]], g: np.ndarray, r: np.ndarray,
-           b: np.ndarray) -> np.ndarray:
+def shares(
+    model: WinModel, groups: list[tuple[str, str]], g: np.ndarray, r: np.ndarray, b: np.ndarray
+) -> np.ndarray:
     curves = np.stack([model.curve(cat, country) for cat, country in groups])
     return np.where(r >= 0, curves[g, np.maximum(r, 0), np.maximum(b, 0)], 0.0)
 
@@ -135,7 +136,9 @@ def score(frames: dict[str, pd.DataFrame], model: WinModel, seed: int, cutoff: d
     demand = np.array([model.demand.of(*k) for k in keys])
     ranks, gaps = zip(*(positions(cell, prices[:, i]) for i in range(len(days))), strict=True)
     r, b = np.column_stack(ranks), np.column_stack(gaps)
-    s = np.column_stack([shares(model, list(groups), g, r[:, i], b[:, i]) for i in range(len(days))])
+    s = np.column_stack(
+        [shares(model, list(groups), g, r[:, i], b[:, i]) for i in range(len(days))]
+    )
     forecasts = {
         "model": demand / HORIZON * s[:, 1:].sum(axis=1),
         "model, frozen": demand * s[:, 0],
@@ -151,8 +154,9 @@ def score(frames: dict[str, pd.DataFrame], model: WinModel, seed: int, cutoff: d
     return Score(seed, cutoff, int(online.sum()), int(changed.sum()), errors)
 
 
-def _floor(expected: np.ndarray, online: np.ndarray, changed: np.ndarray, seed: int
-           ) -> tuple[float, float]:
+def _floor(
+    expected: np.ndarray, online: np.ndarray, changed: np.ndarray, seed: int
+) -> tuple[float, float]:
     """The error of a forecast that were exactly right on average: orders drawn as Poisson
     around it, scored against it. Counts this small are mostly noise; no forecast beats this."""
     drawn = np.random.default_rng(seed).poisson(expected)

@@ -125,4 +125,6 @@ def test_history_is_the_same_for_a_seed_and_differs_across_seeds():
     pd.testing.assert_frame_equal(one["price_changes"], again["price_changes"])
     pd.testing.assert_frame_equal(one["tradein_orders"], again["tradein_orders"])
     assert not one["price_changes"].equals(other["price_changes"])
-    assert np.array_equal(one["price_changes"]["change_id"], np.arange(1, len(one["price_changes"]) + 1))
+    assert np.array_equal(
+        one["price_changes"]["change_id"], np.arange(1, len(one["price_changes"]) + 1)
+    )

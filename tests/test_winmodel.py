@@ -10,6 +10,7 @@ only a correct rebuild of the past prices from ``price_changes`` gives.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -173,8 +174,10 @@ def test_rank_and_gap_give_the_same_position_as_the_price() -> None:
 
 def test_raising_a_price_never_lowers_the_expected_orders(model) -> None:
     others = [10_000, 9_800]
-    expected = [expected_at_price(model, PHONE, cents, others) for cents in range(8_000, 11_001, 50)]
-    assert all(b >= a for a, b in zip(expected, expected[1:], strict=False))
+    expected = [
+        expected_at_price(model, PHONE, cents, others) for cents in range(8_000, 11_001, 50)
+    ]
+    assert all(b >= a for a, b in itertools.pairwise(expected))
     assert expected[-1] > expected[0]
 
 

@@ -131,7 +131,7 @@ def build_history(
 ) -> History:
     """Draw the window's changes; same-day changes of a base merge into one."""
     final = grid["price"].to_numpy().reshape(-1, len(GRADES))
-    online = (final > 0).any(axis=1)
+    online = np.asarray((final > 0).any(axis=1))
     active = _styles(grid, sellers, rng) & online
     own = _spontaneous(online, active, spec.days, rng)
     follow = _reactions(own, _markets(grid), active, spec.days, rng)

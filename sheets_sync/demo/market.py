@@ -51,9 +51,7 @@ def _groups(cell: np.ndarray, day: np.ndarray, days: int) -> tuple[np.ndarray, n
     return keys, inverse
 
 
-def _ranked(
-    group: np.ndarray, cents: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _ranked(group: np.ndarray, cents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Order entries by group then price (best first); dense rank and gap % to the best."""
     # Entries already come best-final-price first, so a stable sort on one integer key is
     # nearly linear (prices below 2**31 cents).
@@ -87,7 +85,7 @@ def choose(
     b, g = cand["b_idx"][entry], cand["g_idx"][entry]
     cents = prices_on(cand["price"][b, g], history.factor(b, d[group]))
     order, rank, gap = _ranked(group, cents)
-    appeal = rng.lognormal(0.0, APPEAL_SD, cand["price"].shape[0])
+    appeal = np.asarray(rng.lognormal(0.0, APPEAL_SD, cand["price"].shape[0]))
     pull = appeal[b[order]] * np.exp(-sensitivity[k][group[order]] * gap) * rank**-RANK_DECAY
     sorted_group = group[order]
     share = pull / np.bincount(sorted_group, weights=pull)[sorted_group]

@@ -18,19 +18,18 @@ import pandas as pd
 DEMAND_PRIOR_ORDERS = 5.0
 """Orders over the window at which a cell's own count and the pooled estimate weigh the same."""
 
-Cell = tuple[str, str, str]
-"""A market cell: (product_id, grade, country)."""
-
-
 @dataclass(frozen=True)
 class Demand:
     """Orders over a window of ``days`` per cell, per product × country, and the grade mix."""
 
     days: int
     per_days: int
-    cells: dict[Cell, float] = field(default_factory=dict)
-    products: dict[tuple[str, str], float] = field(default_factory=dict)
-    mix: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    cells: dict[tuple[str, ...], float] = field(default_factory=dict)
+    """(product_id, grade, country) → orders."""
+    products: dict[tuple[str, ...], float] = field(default_factory=dict)
+    """(product_id, country) → orders."""
+    mix: dict[tuple[str, ...], float] = field(default_factory=dict)
+    """(category, country, grade) → the grade's share of the category's orders there."""
 
     def of(self, product_id: str, grade: str, country: str, category: str) -> float:
         """Expected orders of the cell per ``per_days`` days."""
@@ -56,7 +55,15 @@ def demand_from(counts: pd.DataFrame, days: int, per_days: int) -> Demand:
     return Demand(
         days=days,
         per_days=per_days,
-        cells={k: float(v) for k, v in cells.items()},
-        products={k: float(v) for k, v in by_product.items()},
-        mix={k: float(v) for k, v in mix.items()},
+        cells=_keyed(cells),
+        products=_keyed(by_product),
+        mix=_keyed(mix),
     )
+
+
+def _keyed(series: pd.Series) -> dict[tuple[str, ...], float]:
+    """A multi-indexed series as a plain dict keyed by tuples of text."""
+    return {
+        tuple(str(part) for part in key): float(value)
+        for key, value in zip(series.index.tolist(), series.tolist(), strict=True)
+    }

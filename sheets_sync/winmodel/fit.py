@@ -34,6 +34,7 @@ PRIOR_ORDERS = 50.0
 """How many orders of its own a category × country needs in a position to weigh as much
 as the overall curve there."""
 
+
 @dataclass(frozen=True)
 class WinModel:
     """Shares per (rank bucket, gap bucket), overall and per category × country, and demand.

@@ -130,7 +130,12 @@ def _positioned(ranked: Subquery) -> Subquery:
     other = case((and_(r.rank == 1, ~tied_above), r.below), else_=r.best)
     alone = and_(r.above.is_(None), r.below.is_(None))
     return select(
-        r.seller_id, r.product_id, r.grade, r.country, r.day, r.orders,
+        r.seller_id,
+        r.product_id,
+        r.grade,
+        r.country,
+        r.day,
+        r.orders,
         case((alone, ALONE), (r.rank >= MAX_RANK, MAX_RANK), else_=r.rank).label("rank_bucket"),
         gap_bucket_sql(r.cents, other).label("gap_bucket"),
     ).subquery("positioned")
