@@ -18,6 +18,7 @@ import pandas as pd
 DEMAND_PRIOR_ORDERS = 5.0
 """Orders over the window at which a cell's own count and the pooled estimate weigh the same."""
 
+
 @dataclass(frozen=True)
 class Demand:
     """Orders over a window of ``days`` per cell, per product × country, and the grade mix."""
