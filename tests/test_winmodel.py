@@ -32,6 +32,7 @@ from sheets_sync.winmodel import (
 )
 from sheets_sync.winmodel.buckets import ALONE, gap_bucket
 from sheets_sync.winmodel.fit import PRIOR_ORDERS
+from sheets_sync.winmodel.positions import position_counts
 
 FIRST = dt.date(2025, 6, 1)
 AS_OF = dt.date(2025, 6, 10)
@@ -91,6 +92,23 @@ def load_market(engine: Engine, thin: bool = False) -> None:
             _change("A", "97", "100", dt.datetime(2025, 6, 6, 10)),
         ])  # fmt: skip
         conn.execute(insert(schema.tradein_orders), orders)
+
+
+def test_positions_are_rebuilt_from_the_prices_in_force_each_day(engine: Engine) -> None:
+    """Exposure (orders competed for) and wins per position: days 1-5 with A at 97 (before its
+    change on day 6, at 10:00, which counts from that day), days 6-10 with A at 100."""
+    load_market(engine)
+    with engine.connect() as conn:
+        counts = position_counts(conn, FIRST, AS_OF)
+    rows = {tuple(row) for row in counts.itertuples(index=False)}
+    assert rows == {
+        ("smartphone", "FR", 1, 2, 50.0, 30.0),
+        ("smartphone", "FR", 1, 1, 50.0, 30.0),
+        ("smartphone", "FR", 2, 3, 50.0, 15.0),
+        ("smartphone", "FR", 2, 4, 50.0, 15.0),
+        ("smartphone", "FR", 3, 5, 50.0, 5.0),
+        ("smartphone", "FR", 3, 6, 50.0, 5.0),
+    }
 
 
 def test_the_model_recovers_the_splits_at_the_positions_of_their_day(engine: Engine) -> None:
