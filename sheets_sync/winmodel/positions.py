@@ -45,6 +45,8 @@ def _intervals(start: dt.date) -> Subquery:
 
     Before each change: its ``old_price`` since the previous change (or since
     ever); after the last change (or always, without any): the grid price.
+    Only changes from ``start`` on are read: an earlier one can only tell what
+    held before the window, which the first change inside it already says.
     """
     c, g = price_changes.c, price_grid.c
     key = (c.seller_id, c.product_id, c.grade, c.country)
