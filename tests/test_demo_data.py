@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
 from sheets_sync.db import make_engine
-from sheets_sync.demo import DemoSpec, build_frames, generate, historic_cents, yesterday_utc
+from sheets_sync.demo import DemoSpec, build_frames, generate, yesterday_utc
 from sheets_sync.demo.spec import MARKETS
 from sheets_sync.errors import ConfigError, DatabaseError
 
@@ -153,7 +153,7 @@ def test_paid_price_is_the_accepted_counter_offer_or_the_offer(stored):
 
 def test_grid_never_pays_more_for_a_worse_grade(engine, stored):
     grid = stored["price_grid"]
-    assert set(grid["version"]) == {1} and set(grid["updated_by"]) == {"demo-data"}
+    assert set(grid["updated_by"]) == {"demo-data"}
     wide = grid.pivot_table(
         index=["seller_id", "product_id", "country"],
         columns="grade",
@@ -164,22 +164,6 @@ def test_grid_never_pays_more_for_a_worse_grade(engine, stored):
     for better, worse in itertools.pairwise(schema.GRADES):
         assert (wide[better] >= wide[worse]).all(), (better, worse)
     assert (wide["good"] > 0).any() and (wide["nf_cracked"] == 0).any()
-
-
-def test_offered_price_is_the_drifted_grid_price(stored):
-    orders, grid = stored["tradein_orders"], stored["price_grid"]
-    joined = orders.merge(
-        grid.rename(columns={"grade": "declared_grade"}),
-        on=["seller_id", "product_id", "country", "declared_grade"],
-        how="left",
-    )
-    assert joined["price"].notna().all(), "an order without its seller's grid row"
-    grid_cents = cents(joined["price"])
-    assert (grid_cents > 0).all()
-    age = (pd.Timestamp(END) - joined["created_at"].dt.normalize()).dt.days
-    expected = [historic_cents(c, a) for c, a in zip(grid_cents, age, strict=True)]
-    assert (cents(joined["offered_price"]) == expected).all()
-    assert (cents(joined["offered_price"]) >= grid_cents).all()
 
 
 def test_nothing_happens_after_the_end_date(stored):
@@ -308,12 +292,6 @@ def test_bad_spec_names_the_option(kwargs, message):
 def test_default_end_date_is_yesterday_utc():
     assert DemoSpec().end_date == yesterday_utc()
     assert yesterday_utc() == dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
-
-
-def test_historic_price_rule():
-    assert historic_cents(10_000, 0) == 10_000
-    assert historic_cents(10_000, 100) == 10_600
-    assert historic_cents(999, 1) == 999
 
 
 def test_frames_do_not_depend_on_the_order_count_for_the_catalogue():

@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"config", "schema"},
     {"db", "batching", "locks", "tab_templates"},
     {"frame", "facts", "nonces"},
-    {"db_init", "guards", "archive"},
+    {"db_init", "guards", "archive", "winmodel"},
     {"kpis"},
     {"alerts", "backends"},
     {"destinations"},

@@ -5,11 +5,16 @@
 
 Contract for callers and tests (the exact rules):
 
-* **Prices.** ``price_grid`` holds today's (the end date's) prices, version 1,
-  ``updated_by`` = ``demo-data``. An order created ``age`` days before the end
-  date (``age = end_date - created_at.date()``) was offered
-  ``historic_cents(grid_cents, age)`` = ``c + c * age * 6 // 10_000`` cents,
-  where ``c`` is its seller's grid price for the declared grade in that market.
+* **Prices.** ``price_grid`` holds today's (the end date's) prices,
+  ``updated_by`` = ``demo-data``. Their past is in ``price_changes`` (source
+  ``import``, ``changed_by`` ``demo-data``, reason ``demo history``), one row
+  per listing and day whose price moved, stamped at that day's midnight,
+  chronological; each row's ``old_price`` is the previous row's ``new_price``
+  of the listing, its last ``new_price`` is the grid price, and the grid
+  ``version`` is 1 + the listing's changes (see :mod:`sheets_sync.demo.history`).
+  An order was offered its seller's price **in force on its day** for the
+  declared grade in that market: the ``old_price`` of the listing's first
+  change after that day, else the grid price. Who wins: :mod:`sheets_sync.demo.market`.
 * **Counter-offers** are strictly below the offer (see
   :func:`sheets_sync.demo.orders.counter_cents`); ``paid_price`` is the
   counter-offer price when one was accepted, else the offered price.
@@ -48,7 +53,7 @@ from sheets_sync.demo.load import (
     refuse_existing,
     tuned_for_load,
 )
-from sheets_sync.demo.spec import DemoSpec, historic_cents, yesterday_utc
+from sheets_sync.demo.spec import DemoSpec, yesterday_utc
 from sheets_sync.facts import bulk_load
 from sheets_sync.facts.maintain import FACT_TABLES
 
@@ -59,7 +64,6 @@ __all__ = [
     "ProgressCallback",
     "build_frames",
     "generate",
-    "historic_cents",
     "yesterday_utc",
 ]
 

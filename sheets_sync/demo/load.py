@@ -212,7 +212,24 @@ def load_frames(
             with _indexes_rebuilt(conn, table):
                 loader(conn, table, frame, progress)
         counts[name] = len(frame)
+    _continue_sequences(conn, frames)
     return counts
+
+
+def _continue_sequences(conn: Connection, frames: dict[str, pd.DataFrame]) -> None:
+    """PostgreSQL: the next ``change_id`` a push takes follows the ids the demo wrote.
+
+    The demo writes its ids itself (1, 2, ...: the same on every reload, like
+    every other row), which a serial column's sequence does not see.
+    """
+    changes = frames.get("price_changes")
+    if conn.dialect.name != "postgresql" or changes is None:
+        return
+    last = int(changes["change_id"].max()) if len(changes) else 0
+    conn.exec_driver_sql(
+        "SELECT setval(pg_get_serial_sequence('price_changes', 'change_id'), %s, %s)",
+        (max(last, 1), last > 0),
+    )
 
 
 @contextmanager

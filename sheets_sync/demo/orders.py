@@ -15,8 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sheets_sync.demo.history import History, prices_on
+from sheets_sync.demo.market import CATEGORY_SENSITIVITY, COUNTRY_SENSITIVITY, choose
 from sheets_sync.demo.sellers import MARKET_WEIGHT, N_DOMINANT
-from sheets_sync.demo.spec import CURRENCY, DRIFT_BP_PER_DAY, MARKETS, DemoSpec
+from sheets_sync.demo.spec import CURRENCY, MARKETS, DemoSpec
 from sheets_sync.schema import GRADES
 
 NEVER = np.iinfo(np.int64).max
@@ -29,7 +31,6 @@ HOUR_WEIGHT = np.array(
 )
 SHIP_RATE_BY_MARKET = np.array([0.67, 0.70, 0.62, 0.60, 0.71, 0.66, 0.69])
 COUNTER_RATE_BY_GRADE = np.array([0.40, 0.22, 0.16, 0.12, 0.10, 0.05])
-P_BEST_OFFER_WINS = 0.6
 P_SUSPENDED = 0.006
 P_CSAT = 0.35
 ANSWER_SHARE = (0.68, 0.22, 0.10)  # accepted, refused, expired
@@ -46,11 +47,6 @@ SUSPENDED_REASONS = np.array(
     dtype=object,
 )
 CSAT_MIX = {False: [0.04, 0.04, 0.09, 0.28, 0.55], True: [0.10, 0.13, 0.22, 0.30, 0.25]}
-
-
-def historic(grid_cents: np.ndarray, age_days: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`sheets_sync.demo.spec.historic_cents`."""
-    return grid_cents + grid_cents * age_days * DRIFT_BP_PER_DAY // 10_000
 
 
 def _created(spec: DemoSpec, rng: np.random.Generator) -> np.ndarray:
@@ -80,6 +76,7 @@ def _candidates(grid: pd.DataFrame, products: pd.DataFrame) -> dict[str, np.ndar
     order = np.lexsort((base["seller_id"].to_numpy()[b_idx], -price[b_idx, g_idx], key))
     key, b_idx, g_idx = key[order], b_idx[order], g_idx[order]
     keys, start, count = np.unique(key, return_index=True, return_counts=True)
+    sensitivity = _sensitivity(keys, products)
     p_w = products["weight"].to_numpy()[keys // (len(MARKETS) * len(GRADES))]
     c_w = MARKET_WEIGHT[(keys // len(GRADES)) % len(MARKETS)]
     weight = p_w * c_w * DECLARED_GRADE_MIX[keys % len(GRADES)]
@@ -93,19 +90,33 @@ def _candidates(grid: pd.DataFrame, products: pd.DataFrame) -> dict[str, np.ndar
         "start": start,
         "count": count,
         "weight": weight / weight.sum(),
+        "sensitivity": sensitivity,
     }
 
 
+def _sensitivity(keys: np.ndarray, products: pd.DataFrame) -> np.ndarray:
+    """The customers' price sensitivity of each cell: its category's × its country's."""
+    category = products["category"].to_numpy()[keys // (len(MARKETS) * len(GRADES))]
+    by_category = pd.Series(category).map(CATEGORY_SENSITIVITY).fillna(0.2).to_numpy()
+    return by_category * COUNTRY_SENSITIVITY[(keys // len(GRADES)) % len(MARKETS)]
+
+
 def _winners(
-    cand: dict[str, np.ndarray], n: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """(listing base, declared grade) per order: the best offer usually wins."""
+    cand: dict[str, np.ndarray],
+    created: np.ndarray,
+    spec: DemoSpec,
+    history: History,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(listing base, declared grade, day, offered cents) per order, at that day's prices."""
+    n = created.size
     if len(cand["weight"]) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    k = rng.choice(len(cand["weight"]), n, p=cand["weight"])
-    best = rng.random(n) < P_BEST_OFFER_WINS
-    pick = cand["start"][k] + np.where(best, 0, (rng.random(n) * cand["count"][k]).astype(np.int64))
-    return cand["b_idx"][pick], cand["g_idx"][pick]
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty, empty
+    cell = rng.choice(len(cand["weight"]), n, p=cand["weight"])
+    day = created // DAY - np.datetime64(spec.start_date, "D").astype(np.int64)
+    choice = choose(cand, cell, day, history, cand["sensitivity"], rng)
+    return cand["b_idx"][choice.pick], cand["g_idx"][choice.pick], day, choice.cents
 
 
 def _seller_quality(sellers: pd.DataFrame, rng: np.random.Generator) -> tuple[dict, dict]:
@@ -174,7 +185,7 @@ def _inspection(
 def counter_cents(
     offered: np.ndarray, same_grade: np.ndarray, worse_price: np.ndarray
 ) -> np.ndarray:
-    """A counter-offer: the seller's (drifted) price for the inspected grade, capped at 90%
+    """A counter-offer: the seller's price that day for the inspected grade, capped at 90%
     of the offer; 70% of the offer when the grade is unchanged (e.g. missing parts), 50%
     when the seller's listing for the inspected grade is offline. Always below the offer."""
     capped = np.minimum(worse_price, offered * 9 // 10)
@@ -249,21 +260,19 @@ def orders_frame(
     sellers: pd.DataFrame,
     products: pd.DataFrame,
     grid: pd.DataFrame,
+    history: History,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """``tradein_orders`` rows, money in integer cents, times as datetime64[s]."""
     cand = _candidates(grid, products)
     created = _created(spec, rng)
     n = created.size
-    b, g = _winners(cand, n, rng)
+    b, g, day, offered = _winners(cand, created, spec, history, rng)
     seller_ids = cand["base_seller"][b]
     slow_by, picky_by = _seller_quality(sellers, rng)
     slow = pd.Series(seller_ids).map(slow_by).to_numpy(dtype=float)
     picky = pd.Series(seller_ids).map(picky_by).to_numpy(dtype=float)
     market = pd.Index(MARKETS).get_indexer(cand["base_country"][b])
-    end_day = np.datetime64(spec.end_date, "D").astype(np.int64)
-    age = end_day - created // DAY
-    offered = historic(cand["price"][b, g], age)
 
     t = _fulfilment(n, created, market, slow, rng)
     insp = _inspection(n, g, t.pop("ship"), picky, rng)
@@ -277,7 +286,7 @@ def orders_frame(
     cutoff = int(np.datetime64(spec.cutoff, "s").astype(np.int64))
     t = _cut(t, cutoff)
 
-    worse = historic(cand["price"][b, insp["inspected_grade"]], age)
+    worse = prices_on(cand["price"][b, insp["inspected_grade"]], history.factor(b, day))
     counter = counter_cents(offered, insp["inspected_grade"] == g, worse)
     inspected = t["inspected_at"] != NEVER
     countered = insp["counter"] & inspected

@@ -18,13 +18,6 @@ CURRENCY = "EUR"
 GRID_VERSION = 1
 GRID_UPDATED_BY = "demo-data"
 
-DRIFT_BP_PER_DAY = 6
-"""Prices drift down over time: a listing paid 6 basis points more per day of age.
-
-The grid holds today's (the end date's) price. An order created ``age`` days
-before the end date was offered :func:`historic_cents` of its grid price.
-"""
-
 DEFAULT_ORDERS = 60_000
 DEFAULT_DAYS = 120
 DEFAULT_SEED = 42
@@ -34,16 +27,6 @@ MAX_ORDERS = 20_000_000
 def yesterday_utc() -> dt.date:
     """The default end date: the last full day, so the data looks like last night's snapshot."""
     return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
-
-
-def historic_cents(grid_cents: int, age_days: int) -> int:
-    """The price (in cents) an order created ``age_days`` before the end date was offered.
-
-    Integer arithmetic so tests and SQL can check it exactly:
-    ``grid_cents + grid_cents * age_days * DRIFT_BP_PER_DAY // 10_000``.
-    It is monotonic in ``grid_cents``, so drifted prices stay grade-monotonic.
-    """
-    return grid_cents + grid_cents * age_days * DRIFT_BP_PER_DAY // 10_000
 
 
 @dataclass(frozen=True)

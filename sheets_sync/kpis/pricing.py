@@ -55,7 +55,7 @@ from sheets_sync.kpis.common import filter_values, number_param
 from sheets_sync.kpis.query import BuiltinQuery, QueryContext
 from sheets_sync.schema import GRADE_RANK, Money, price_grid, products, sellers, tradein_orders
 from sheets_sync.tab_templates.model import SettingParam
-from sheets_sync.vocabulary.arithmetic import trailing_bounds
+from sheets_sync.vocabulary.arithmetic import cents, trailing_bounds
 
 ORDERS_WINDOW_DAYS = 28
 SHARE_PLACES = Decimal("0.000001")
@@ -107,11 +107,6 @@ COLUMNS = (
     "status",
     "version",
 )
-
-
-def cents(value: ColumnElement[Any]) -> ColumnElement[Any]:
-    """A money column as whole cents (exact on both databases, whatever the storage)."""
-    return cast(func.round(value * 100), BigInteger)
 
 
 def money(cents_value: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Float, case, cast, func
+from sqlalchemy import BigInteger, Float, case, cast, func
 from sqlalchemy.sql import ColumnElement
 
 
@@ -31,3 +31,8 @@ def count_if(condition: ColumnElement[Any]) -> ColumnElement[Any]:
 def ratio(numerator: ColumnElement[Any], denominator: ColumnElement[Any]) -> ColumnElement[Any]:
     """A float ratio of sums, NULL when the denominator is zero (never integer division)."""
     return cast(numerator, Float) / func.nullif(cast(denominator, Float), 0, type_=Float)
+
+
+def cents(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A money column as whole cents (exact on both databases, whatever the storage)."""
+    return cast(func.round(value * 100), BigInteger)
