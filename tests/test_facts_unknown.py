@@ -106,5 +106,7 @@ def test_the_warning_is_kept_with_the_run_and_shown_on_sync_status(
     assert run is not None and run["status"] == "succeeded"
     assert _said(run["warnings"].split("\n")) == _said(result.warnings) != []
     sync_now(loaded, settings, book, tabs=["Sync Status"])
-    shown = {r["Run ID"]: r["Warnings"] for r in sheet_records(tmp_path / "ops.xlsx", "Sync Status")}
+    shown = {
+        r["Run ID"]: r["Warnings"] for r in sheet_records(tmp_path / "ops.xlsx", "Sync Status")
+    }
     assert _said(str(shown[result.run_id]).split("\n")) == _said(result.warnings)
