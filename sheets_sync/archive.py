@@ -101,10 +101,13 @@ def notes_of_row(
 class ArchiveLayout:
     """Where each archive column is (0-based), found by its header in row 1.
 
-    A column whose header is not there is placed: at its usual position on a
-    sheet with none of the five headers (an archive the team emptied, an
-    adopted sheet), else in the first free column right of the headers; the
-    header is written wherever that cell is empty (``to_name``).
+    One of the five first headers that is not there (an adopted sheet, a
+    header the team cleared) is read at its usual position, as before the
+    headers were looked up, unless another of ours sits there. ``Restored at``,
+    new in old archives, goes to its usual column only when that column is
+    free, else to the first free column right of the headers: never into a
+    column of the team's. The header is written wherever the cell is empty
+    (``to_name``).
     """
 
     at: dict[str, int]
@@ -121,18 +124,16 @@ def archive_layout(header_row: Sequence[Any]) -> ArchiveLayout:
     for index, name in enumerate(cells):
         if name in ARCHIVE_COLUMNS and name not in at:
             at[name] = index
-    legacy = not any(h in at for h in ARCHIVE_HEADERS)
     used = {i for i, name in enumerate(cells) if name}
-    free = max(used, default=-1) + 1
     to_name: list[str] = []
     for position, header in enumerate(ARCHIVE_COLUMNS):
         if header in at:
             continue
-        if legacy:
-            at[header] = position
-        else:
-            at[header], free = free, free + 1
-        if at[header] not in used:
+        taken = set(at.values())
+        if position in taken or (header == RESTORED_AT and position in used):
+            position = min(set(range(len(cells) + len(ARCHIVE_COLUMNS) + 1)) - used - taken)
+        at[header] = position
+        if position not in used:
             to_name.append(header)
     return ArchiveLayout(at, tuple(to_name))
 
