@@ -281,7 +281,8 @@ def _check_rows_kept(
             f"team's cells on them move to {ARCHIVE_TITLE!r})"
         )
     kept = now_rows - deleted
-    check_shrink(frame.title, now_rows, kept, options.max_shrink_share, options.allow_shrink)
+    allow = options.allow_shrink or frame.template.allow_shrink  # rows leave it by design
+    check_shrink(frame.title, now_rows, kept, options.max_shrink_share, allow)
 
 
 def _align(frame: TabFrame, current: list[list[Any]], desired: list[list[Cell]]) -> Alignment:
