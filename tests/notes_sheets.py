@@ -26,7 +26,10 @@ from sheets_sync.backends.xlsx.backend import XlsxBackend
 from sheets_sync.config import Settings
 from sheets_sync.frame import TabFrame
 
-UNFORMATTED = {"value_render_option": "UNFORMATTED_VALUE", "date_time_render_option": "SERIAL_NUMBER"}
+UNFORMATTED = {
+    "value_render_option": "UNFORMATTED_VALUE",
+    "date_time_render_option": "SERIAL_NUMBER",
+}
 
 
 class Destination:

@@ -195,3 +195,24 @@ def test_a_keyless_tab_keeps_team_cells_by_position_archives_what_goes_and_warns
         "position, not by row (those of rows that go are moved to 'Archived notes'); give its "
         "template a `key:` (the columns identifying a row) so they follow their rows"
     ]
+
+
+def test_notes_come_home_within_the_sync_s_usual_requests(emulator, controls, gspread_client):
+    """The archive is read with the tabs and written in the structural batch: a sync that
+    brings a note home and archives another costs what any sync costs."""
+    dest = Spreadsheet(emulator, gspread_client.create("Trade-In Ops"))
+    with_owner_notes(dest)
+    dest.sync(sellers(2, 3))
+    start = controls.counters()
+    report = dest.sync(sellers(1, 2))  # S1 comes home, S3 leaves
+    assert (report.tabs[0].restored_notes, report.tabs[0].archived_notes) == (1, 1)
+    after = controls.counters()
+    kinds = {k: n - start["by_kind"].get(k, 0) for k, n in after["by_kind"].items()}
+    assert {k: n for k, n in kinds.items() if n} == {
+        "spreadsheets.get": 1,
+        "spreadsheets.developerMetadata.search": 1,
+        "spreadsheets.values.batchGet": 1,
+        "spreadsheets.batchUpdate": 1,
+        "spreadsheets.values.batchUpdate": 1,
+    }
+    assert dest.column("Sellers", "Owner") == {"S1": "ana", "S2": "ben"}
