@@ -9,6 +9,7 @@ templates as loaded, rows built here column by column.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from helpers import shipped_template
 from notes_sheets import Destination, Spreadsheet, Workbook
 
-from sheets_sync.errors import TemplateError
+from sheets_sync.errors import ShrinkError, TemplateError
 from sheets_sync.frame import TabFrame
 from sheets_sync.tab_templates.loader import load_template
 from sheets_sync.tab_templates.model import ColumnType, TabTemplate
@@ -80,6 +81,22 @@ def test_the_team_s_cells_beside_runs_and_alerts_follow_their_rows(
     assert archived[:4] == [template.title, str(shown), "Checked", "seen by ana"]
 
 
+@pytest.mark.parametrize("name", ["sync_status", "alerts_tab"])
+def test_many_alerts_resolving_at_once_do_not_stop_the_sync(dest: Destination, name: str) -> None:
+    """Their rows leave by design (``allow_shrink: true`` in the template): five alerts
+    leaving together is no half-loaded database, and the team's cells still go to the
+    archive; the same tab without the option is stopped by the shrink guard."""
+    template = shipped_template(name)
+    assert template.allow_shrink
+    dest.sync(TabFrame(template, [run_row(template, n) for n in range(1, 6)]))
+    dest.type_in(template.title, 1, len(template.columns) + 1, [["Checked"], ["ok"]])
+    guarded = replace(template, allow_shrink=False)
+    with pytest.raises(ShrinkError, match="would remove 5 of its 5 rows"):
+        dest.sync(TabFrame(guarded, []))
+    report = dest.sync(TabFrame(template, []))
+    assert (report.tabs[0].rows, report.tabs[0].archived_notes) == (0, 1)
+
+
 YAML = """\
 title: Coverage
 query: pricing
@@ -100,7 +117,7 @@ def test_a_keyless_template_with_an_editable_column_is_refused(tmp_path: Path) -
         "columns identifying a row, e.g. an id column), or remove `editable: true`"
     )
     path.write_text(YAML.format(key="key: []\n"), encoding="utf-8")
-    with pytest.raises(TemplateError, match="columns.1..editable: 'Comment' is editable"):
+    with pytest.raises(TemplateError, match=r"columns\[1\]\.editable: 'Comment' is editable"):
         load_template(path)
     path.write_text(YAML.format(key="key: [Seller ID]\n"), encoding="utf-8")
     assert load_template(path).editable_headers == ["Comment"]
