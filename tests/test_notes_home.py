@@ -12,15 +12,20 @@ written out here, never computed with the product's helpers.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import gspread
+import kpi_data
 import pytest
-from helpers import column, tab
+from helpers import column, tab, templates_with_daily_window
 from notes_sheets import Destination, Spreadsheet, Workbook
 
+from sheets_sync.config import Settings
+from sheets_sync.db import make_engine
 from sheets_sync.frame import TabFrame
+from sheets_sync.jobs.run import sync_now
 from sheets_sync.tab_templates.model import ColumnType
 
 ARCHIVE = "Archived notes"
@@ -216,3 +221,43 @@ def test_notes_come_home_within_the_sync_s_usual_requests(emulator, controls, gs
         "spreadsheets.values.batchUpdate": 1,
     }
     assert dest.column("Sellers", "Owner") == {"S1": "ana", "S2": "ben"}
+
+
+# -- end to end: a sync with an earlier --as-of brings its days back, notes and all --------
+
+START = dt.date(2025, 3, 1)
+LAST_DAY = dt.date(2025, 3, 20)
+DAILY_KEY = ("Date", "Country", "Seller ID", "Category")
+
+
+def checked(dest: Destination) -> dict[tuple[Any, ...], Any]:
+    """The team's ``Checked`` cell of every KPI Daily row, by the row's key cells."""
+    table = dest.grid("KPI Daily")
+    at = [table[0].index(h) for h in DAILY_KEY]
+    note = table[0].index("Checked")
+    return {tuple(r[i] for i in at): cell(r, note) for r in table[1:]}
+
+
+def test_an_earlier_as_of_brings_back_the_notes_of_the_days_it_shows(
+    dest: Destination, db_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(db_url)
+    kpi_data.load(engine, kpi_data.random_orders(150, START, 21))
+    folder = templates_with_daily_window(tmp_path / "templates", 7)
+    settings = Settings.load(environ={}, templates_dir=folder)
+
+    def daily(day: dt.date) -> Any:
+        return sync_now(engine, settings, dest.backend, tabs=["KPI Daily"], as_of=day)
+
+    daily(LAST_DAY - dt.timedelta(days=2))
+    table = dest.grid("KPI Daily")
+    typed = [["Checked"], *([f"ok {n}"] for n in range(2, len(table) + 1))]
+    dest.type_in("KPI Daily", 1, len(table[0]) + 1, typed)
+    before = checked(dest)
+    daily(LAST_DAY)  # two days leave the window with their notes
+    assert 0 < len(notes(dest)) < len(before)
+    result = daily(LAST_DAY - dt.timedelta(days=2))  # and come back
+    assert checked(dest) == before
+    assert all(n[4] for n in notes(dest))
+    back = f"{len(notes(dest))} archived team cell(s) back on their rows in KPI Daily"
+    assert back in " ".join(result.warnings)
