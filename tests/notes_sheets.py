@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import excel_edits
 import gspread
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
@@ -81,7 +82,7 @@ class Workbook(Destination):
         self._edit(title, lambda ws: _put(ws, row, col, rows))
 
     def delete_column(self, title: str, col: int) -> None:
-        self._edit(title, lambda ws: ws.delete_cols(col))
+        excel_edits.delete_column(self.path, title, col)  # its names moved, as Excel does
 
     def replace_all(self, title: str, rows: Sequence[Sequence[Any]]) -> None:
         def rewrite(ws: Any) -> None:

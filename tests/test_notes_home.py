@@ -108,6 +108,24 @@ def test_a_note_leaves_with_its_row_and_comes_home_with_its_key(dest: Destinatio
     assert dest.sync(sellers(1, 2, 3)).tabs[0].restored_notes == 0  # never twice
 
 
+def test_a_note_comes_home_to_its_column_when_a_managed_column_is_restored_left_of_it(
+    dest: Destination,
+) -> None:
+    """The team deleted the managed ``Seller`` column while S1 was away: the sync puts it
+    back, which moves ``Owner`` one column right, and the note lands in ``Owner``."""
+    with_owner_notes(dest)
+    dest.sync(sellers(2, 3))
+    dest.delete_column("Sellers", 2)
+    dest.sync(sellers(1, 2, 3))
+    table = dest.grid("Sellers")
+    assert table[0][:4] == ["Seller ID", "Seller", "Orders", "Owner"]
+    assert {r[0]: r[1:4] for r in table[1:]} == {
+        "S1": ["Seller 1", 10, "ana"],
+        "S2": ["Seller 2", 20, "ben"],
+        "S3": ["Seller 3", 30, "cy"],
+    }
+
+
 def test_a_note_from_another_tab_with_the_same_key_stays_out(dest: Destination) -> None:
     """Sellers and Owners are both keyed by Seller ID; S1's Sellers note is not the
     Owners tab's, though that tab has a team column of the same name."""

@@ -77,7 +77,7 @@ class Homecomings:
         if not frame.template.key:
             written.warnings += _keyless(kept, frame)
             return
-        if self.archive is None or not kept.keyed:
+        if self.archive is None or kept.lost_key:
             return
         coming = _coming(self.archive, kept, frame)
         for position, column, entry in coming.cells:
