@@ -3,7 +3,8 @@
 Pure: no HTTP. The plan is ONE ``spreadsheets:batchUpdate`` request list (all
 structure of all tabs: new sheets, row deletions/insertions, grid sizes,
 formats, filter, protection, named ranges, conditional formats, pivots, charts
-and their data, :mod:`.charts`) and the changed cells grouped into rectangles,
+and their data, :mod:`.charts`, the team's notes leaving and coming home and
+their ``Archived notes`` rows, :mod:`.notes`) and the changed cells grouped into rectangles,
 packed into ``values:batchUpdate`` bodies under the payload cap (:mod:`.bodies`).
 Both kinds of request are idempotent when replayed against the state they were
 planned from, and a rerun re-plans from what is actually there, so an
