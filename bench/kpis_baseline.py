@@ -435,15 +435,23 @@ HEADLINE_RATES = dict(zip(HEADLINE_METRICS[2:], (("ship_rate", 100.0), ("counter
                       100.0), ("sla_rate", 100.0), ("csat", 1.0)), strict=True))  # fmt: skip
 
 
-def _headline_values(orders: pd.DataFrame, first: dt.date, as_of: dt.date) -> list[Any]:
-    """One period's six figures (None where a rate has nothing to divide), per headline.py."""
+def _headline_values(
+    orders: pd.DataFrame, first: dt.date, as_of: dt.date, maturity: int
+) -> tuple[list[Any], list[int]]:
+    """One period's six figures (None where a rate has nothing to divide) and the orders
+    each rate rests on, per headline.py: the ship rate over the cohort ``maturity`` days
+    earlier."""
     lo, hi = day_bounds(first, as_of)
+    shift = dt.timedelta(days=maturity)
+    born_lo, born_hi = day_bounds(first - shift, as_of - shift)
     created = orders["created_at"].ge(lo) & orders["created_at"].lt(hi)
+    matured = orders["created_at"].ge(born_lo) & orders["created_at"].lt(born_hi)
     inspected = orders["inspected_at"].ge(lo) & orders["inspected_at"].lt(hi)
     paid = orders["paid_at"].ge(lo) & orders["paid_at"].lt(hi)
     rated = paid & orders["csat"].notna()
     n_created, n_inspected = int(created.sum()), int(inspected.sum())
-    shipped = int((created & orders["shipped_at"].lt(hi)).sum())
+    n_matured = int(matured.sum())
+    shipped = int((matured & orders["shipped_at"].lt(hi)).sum())
     in_sla = int((inspected & (orders["inspected_at"] - orders["received_at"]).le(SLA)).sum())
     countered = int((inspected & orders["counter_offer_price"].notna()).sum())
 
@@ -452,10 +460,10 @@ def _headline_values(orders: pd.DataFrame, first: dt.date, as_of: dt.date) -> li
 
     return [
         float(n_created), round(float(orders["paid_price"][paid].astype(float).sum()), 2),
-        share(shipped * 100.0, n_created), share(countered * 100.0, n_inspected),
+        share(shipped * 100.0, n_matured), share(countered * 100.0, n_inspected),
         share(in_sla * 100.0, n_inspected),
         share(float(orders["csat"][rated].sum()), int(rated.sum())),
-    ]  # fmt: skip
+    ], [n_matured, n_inspected, n_inspected, int(rated.sum())]  # fmt: skip
 
 
 def _volume_targets(targets: pd.DataFrame, first: dt.date, as_of: dt.date) -> list[Any]:
@@ -471,13 +479,17 @@ def _volume_targets(targets: pd.DataFrame, first: dt.date, as_of: dt.date) -> li
             for m in ("orders_target", "paid_amount_target")]  # fmt: skip
 
 
-def _headline_status(value: Any, target: Any, lower: bool, limits: Mapping[str, Any]) -> Any:
+def _headline_status(
+    value: Any, target: Any, lower: bool, limits: Mapping[str, Any], low_volume: bool
+) -> Any:
     """(attainment, status) as the SQL's CASE decides it."""
     attainment = (
         (target / value if value else None) if lower else (value / target if target else None)
     )
     if value is None:
         return attainment, "NO DATA"
+    if low_volume:
+        return attainment, "LOW VOLUME"
     if not target:
         return attainment, "NO TARGET"
     if lower and value == 0:
@@ -493,17 +505,23 @@ def dashboard_headline(tables: Tables, as_of: dt.date, params: Mapping[str, Any]
     orders, targets = tables["orders"], tables["targets"]
     firsts = (as_of, as_of - dt.timedelta(days=as_of.weekday()), as_of.replace(day=1))
     rows = []
+    maturity, shift = params["ship_maturity_days"], dt.timedelta(days=params["ship_maturity_days"])
     for period, first in zip(HEADLINE_PERIODS, firsts, strict=True):
-        values = _headline_values(orders, first, as_of)
+        values, volumes = _headline_values(orders, first, as_of, maturity)
         goals = _volume_targets(targets, first, as_of)
-        for metric, value in zip(HEADLINE_METRICS, values, strict=True):
+        volumes = [None, None, *volumes]
+        for metric, value, volume in zip(HEADLINE_METRICS, values, volumes, strict=True):
             key, points = HEADLINE_RATES.get(metric, ("", 0.0))
             target = params["rate_targets"][key] * points if key else goals.pop(0)
             lower = metric == "Counter-offer rate (%)"
-            attainment, status = _headline_status(value, target, lower, params["status"])
-            rows.append({"metric": metric, "period": period, "period_start": first,
-                         "period_end": as_of, "value": value, "target": target,
-                         "attainment": attainment, "status": status})  # fmt: skip
+            low = volume is not None and volume < params["min_volume"]
+            attainment, status = _headline_status(value, target, lower, params["status"], low)
+            ship = key == "ship_rate"
+            rows.append({"metric": f"{metric}, orders {maturity}+ days old" if ship else metric,
+                         "period": period, "period_start": first - shift if ship else first,
+                         "period_end": as_of - shift if ship else as_of, "value": value,
+                         "target": target, "attainment": attainment,
+                         "status": status})  # fmt: skip
     return pd.DataFrame(rows, dtype=object)
 
 

@@ -28,6 +28,7 @@ from sheets_sync.backends.base import SheetBackend, WriteOptions, WriteReport, W
 from sheets_sync.config import Settings
 from sheets_sync.destinations import open_destination
 from sheets_sync.errors import ConfigError
+from sheets_sync.facts.unknown import unknown_products, unknown_warning
 from sheets_sync.frame import TabFrame
 from sheets_sync.guards import AsOf, check_unique_keys, resolve_as_of
 from sheets_sync.tab_templates import TabTemplate
@@ -174,16 +175,35 @@ def run_sync(
     notify = progress or (lambda event: None)
     with engine.connect() as conn:
         resolved, frames, compute_seconds = _compute(conn, plan.templates, as_of, filters, notify)
+        facts_said = _facts_warnings(conn, plan.templates, resolved.day)
     backend = plan.backend
     notify(ProgressEvent("write", backend.destination, len(frames), len(frames)))
     written = backend.write_tabs(frames, options)
     for tab in written.tabs:
         tab.compute_seconds = compute_seconds.get(tab.title, 0.0)
     seconds = time.perf_counter() - started
-    warnings = [*resolved.warnings, *_archive_warnings(written)]
+    warnings = [*resolved.warnings, *facts_said, *_archive_warnings(written)]
     result = SyncResult(run_id, backend.destination, resolved.day, written, seconds, warnings)
     notify(ProgressEvent("done", backend.destination, len(frames), len(frames)))
     return result
+
+
+def _facts_warnings(conn: Connection, templates: Sequence[TabTemplate], day: dt.date) -> list[str]:
+    """What the facts behind this sync's KPI tabs need the team to know: orders counted
+    under ``unknown`` (their product not in the catalogue yet).
+
+    Only a sync that computed a tab from the facts says it (it has just refreshed
+    them, and its figures are the ones concerned); one indexed read of the facts'
+    ``unknown`` cells. Drift is the nightly alert's (``facts_drift``), not every
+    sync's: the quick check costs more than a sync should pay (docs/design.md §4).
+    """
+    from sheets_sync.kpis.registry import builtin_query
+
+    if not any(t.sql_path is None and builtin_query(str(t.query), t.title).reads_facts
+               for t in templates):  # fmt: skip
+        return []
+    found = unknown_products(conn, day)
+    return [] if found is None else [unknown_warning(found, day)]
 
 
 def _archive_warnings(written: WriteReport) -> list[str]:

@@ -177,11 +177,13 @@ def test_slack_gets_one_block_kit_digest(firing, settings, slack):
         "type": "section",
         "text": {
             "type": "mrkdwn",
-            "text": "*[CRITICAL] Counter-offers above 30%*\nWhere: seller S1\n"
-            "Value: 40.0% (threshold 30.0%)\nSince 2025-06-11 06:00 UTC",
+            "text": "*[CRITICAL] Counter-offers above 30%*\nWhere: seller Recommerce Pro (S1)\n"
+            "Value: 40.0 % (threshold 30.0 %)\nSince 2025-06-11 06:00 UTC\n"
+            f"Look: <{SHEET_URL}|Alerts tab>",
         },
     }
-    assert "Where: seller S2\nValue: 50.0%" in second["text"]["text"]
+    where = 'Where: seller =IMPORTXML("http://example.com","//a") (S2)\nValue: 50.0 %'
+    assert where in second["text"]["text"]  # a formula-like name is only text to Slack
     assert link["text"]["text"] == f"<{SHEET_URL}|Open the spreadsheet (Alerts tab)>"
 
 
@@ -193,7 +195,11 @@ def test_email_is_one_digest_to_every_recipient(firing, settings, mailbox):
     assert message["From"] == "alerts@example.com"
     assert message["Message-ID"].startswith("<alert-notification-")
     text = message.get_payload(decode=True).decode().replace("\r\n", "\n")
-    assert "[CRITICAL] Counter-offers above 30%\nWhere: seller S1\nValue: 40.0%" in text
+    assert (
+        "[CRITICAL] Counter-offers above 30%\nWhere: seller Recommerce Pro (S1)\n"
+        "Value: 40.0 % (threshold 30.0 %)\nSince 2025-06-11 06:00 UTC\n"
+        f"Look: Alerts tab of {SHEET_URL}"
+    ) in text
     assert text.rstrip().endswith(f"Spreadsheet (Alerts tab): {SHEET_URL}")
 
 
@@ -205,7 +211,7 @@ def test_resolution_is_announced_on_both_channels(firing, settings, slack, mailb
         )
     run(firing, settings, hours=1)
     assert slack.bodies[1]["text"] == "Trade-in alerts: 0 raised, 1 resolved"
-    assert "[Resolved] Counter-offers above 30%" in slack.bodies[1]["blocks"][1]["text"]["text"]
+    assert "[RESOLVED] Counter-offers above 30%" in slack.bodies[1]["blocks"][1]["text"]["text"]
     assert mailbox.messages[1][1]["Subject"] == "Trade-in alerts: 0 raised, 1 resolved"
 
 

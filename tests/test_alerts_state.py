@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -17,8 +18,8 @@ from typing import Any
 
 import pytest
 from alerts_data import AS_OF, NOON, NOW, insert_rows, inspected, write_rules
-from fixtures_sidebar import seed_alerts
-from helpers import shipped_template
+from fixtures_sidebar import HOSTILE, seed_alerts
+from helpers import TEMPLATES, shipped_template
 from kpi_data import frame, load, records
 from sqlalchemy import delete, inspect, select
 from sqlalchemy.engine import Engine
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sheets_sync import db, db_init, schema
 from sheets_sync.alerts.run import EVALUATION_LOCK, evaluate_and_notify
 from sheets_sync.cli import main
+from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
 from sheets_sync.errors import BusyError
 from sheets_sync.locks import destination_lock
@@ -122,7 +124,9 @@ def test_a_cleared_alert_is_resolved_and_notified_once(high, settings):
     with high.begin() as conn:
         conn.execute(delete(schema.tradein_orders).where(schema.tradein_orders.c.order_id < "A004"))
     cleared = run(high, settings, now=NOW + HOUR)  # S1 now 0 of 6
-    assert cleared.resolved == [{"rule_id": "co_high", "scope": "seller", "scope_key": "S1"}]
+    assert [(a["rule_id"], a["scope"], a["scope_key"]) for a in cleared.resolved] == [
+        ("co_high", "seller", "S1")
+    ]
     (alert,) = table(high, schema.alerts)
     assert (alert["status"], alert["resolved_at"], alert["resolved_notified"]) == (
         "resolved", NOW + HOUR, True,
@@ -232,7 +236,8 @@ def test_cli_dry_run_and_json(high, settings, runner, db_url, monkeypatch):
     assert dry.output.splitlines() == [
         "Alerts as of 2025-06-10 (1 rules): 1 new, 0 still active, 0 resolved "
         "(dry run: nothing notified, nothing recorded)",
-        "  NEW      [critical] co_high — seller S1: 40.0% vs 30.0%",
+        "  NEW      CRITICAL Counter-offers above 30% — seller Recommerce Pro (S1): "
+        f"40.0 % (threshold 30.0 %), since {utcnow():%Y-%m-%d}",  # new: first seen now
     ]
     assert table(high, schema.alerts) == []
     result = runner.invoke(main, [*args, "--json"])
@@ -241,6 +246,34 @@ def test_cli_dry_run_and_json(high, settings, runner, db_url, monkeypatch):
     assert (body["dry_run"], body["raised"][0]["scope_key"], body["notifications_queued"]) == (
         False, "S1", 0,
     )  # fmt: skip
+    assert (body["raised"][0]["where"], body["raised"][0]["value_text"]) == (
+        "seller Recommerce Pro (S1)", "40.0 %",
+    )  # fmt: skip
+
+
+REGISTRY = """\
+spreadsheets:
+  - {id: 1OpsTeamAllMarkets00000000000, name: Ops team}
+  - {id: 1FranceNoAlertsTab0000000000, name: France KPIs, countries: [FR], tabs: [KPI Daily]}
+  - {id: 1FranceMarketTeam000000000000, name: France, countries: [FR]}
+"""
+
+
+def test_the_cli_links_an_alert_to_the_registered_sheet_that_shows_it(
+    high, settings, runner, db_url, monkeypatch, tmp_path
+):
+    """S1 sells in France: the France team's sheet (which has the Alerts tab) is where to look."""
+    registry = tmp_path / "sheets-sync.yaml"
+    registry.write_text(REGISTRY, encoding="utf-8")
+    shutil.copytree(TEMPLATES / "tabs", settings.files.templates_dir / "tabs")
+    monkeypatch.setenv("SHEETS_SYNC_TEMPLATES_DIR", str(settings.files.templates_dir))
+    monkeypatch.setenv("SHEETS_SYNC_CONFIG_FILE", str(registry))
+    args = ["alerts", "--as-of", AS_OF.isoformat(), "--database-url", db_url]
+    result = runner.invoke(main, [*args, "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    (raised,) = json.loads(result.output)["raised"]
+    france = "https://docs.google.com/spreadsheets/d/1FranceMarketTeam000000000000/edit"
+    assert (raised["where"], raised["link"]) == ("seller Recommerce Pro (S1)", france)
 
 
 def test_cli_names_a_bad_rules_file(runner, db_url, tmp_path, monkeypatch):
@@ -290,7 +323,7 @@ def test_alerts_tab_active_by_severity_and_age_then_recent_resolutions(engine):
         (6, "resolved"), (5, "resolved"),
     ]  # fmt: skip
     assert [(str(r["Value"]), str(r["Threshold"]), r["Unit"]) for r in shown[2:4]] == [
-        ("25.00", "20.00", "%"), ("20.00", "14.00", "days"),
+        ("0.25", "0.2", "%"), ("20.0", "14.0", "days"),
     ]  # fmt: skip
     assert (shown[0]["First seen"], shown[0]["Last seen"], shown[4]["Resolved at"]) == (
         NOW - day, NOW, NOW - day,
@@ -310,12 +343,16 @@ def test_the_shipped_rules_raise_a_handful_on_the_demo_data(runner, db_url):
     }
 
 
+ALL, FR = "all markets", "market France (FR)"
+S_FR, S_DE = "seller Recommerce Pro (S_FR)", f"seller {HOSTILE} (S_DE)"
+
+
 @pytest.mark.parametrize(
     ("countries", "shown"),
     [
-        (None, ["all", "S_DE", "S_FR", "smartphone", "FR", "DE", "FR"]),
-        (("FR",), ["all", "S_FR", "FR", "FR"]),  # its market, its seller, overall
-        (("DE", "FR"), ["all", "S_DE", "S_FR", "FR", "DE", "FR"]),  # no category
+        (None, [ALL, S_DE, S_FR, "category smartphones", FR, "market Germany (DE)", FR]),
+        (("FR",), [ALL, S_FR, FR, FR]),  # its market, its seller, overall
+        (("DE", "FR"), [ALL, S_DE, S_FR, FR, "market Germany (DE)", FR]),  # no category
     ],
 )
 def test_a_market_sheets_alerts_tab_lists_its_markets_alerts(engine, countries, shown):

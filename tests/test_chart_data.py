@@ -118,3 +118,85 @@ def test_a_source_outside_the_run_and_an_unreadable_week_are_named() -> None:
     spec = chart(filter=ChartFilter(LastPeriods("Week", 2, PeriodUnit.WEEKS)))
     with pytest.raises(DataError, match="'last week', which is not a date"):
         chart_table(spec, bad)
+
+
+# -- ratio of sums --
+
+RATED = TabTemplate(
+    title="Rated",
+    columns=(
+        ColumnSpec("Week", "week"),
+        ColumnSpec("Country", "country"),
+        ColumnSpec("Category", "category"),
+        ColumnSpec("Countered", "countered", ColumnType.INTEGER),
+        ColumnSpec("Inspected", "inspected", ColumnType.INTEGER),
+        ColumnSpec("Rate", "rate", ColumnType.PERCENT),
+    ),
+)
+# Week 02: FR laptops had nothing inspected (0), DE laptops no row at all; week 03: DE
+# inspected nothing in any category (no point, not 0 %); week 04: a blank denominator.
+RATED_ROWS = [
+    ("2026-W02", "FR", "smartphone", 3, 10, 0.3),
+    ("2026-W02", "FR", "laptop", 0, 0, None),
+    ("2026-W02", "DE", "smartphone", 1, 4, 0.25),
+    ("2026-W01", "FR", "smartphone", 2, 8, 0.25),
+    ("2026-W01", "FR", "laptop", 1, 1, 1.0),
+    ("2026-W01", "DE", "laptop", 5, 20, 0.25),
+    ("2026-W03", "DE", "smartphone", 0, 0, None),
+    ("2026-W03", "FR", "smartphone", 1, 3, 1 / 3),
+    ("2026-W04", "FR", "smartphone", 2, None, None),
+]
+RATIO = SeriesSpec("Countered", label="Counter-offer rate", per="Inspected")
+
+
+def _ratio_of_sums(rows, keep) -> dict:
+    """Sum each side per key, then divide; nothing inspected is no point."""
+    sums: dict = {}
+    for week, country, _, countered, inspected, _ in rows:
+        num, den = sums.get(keep(week, country), (0, 0))
+        sums[keep(week, country)] = (num + countered, den + (inspected or 0))
+    return {k: (n / d if d else None) for k, (n, d) in sums.items()}
+
+
+def test_a_ratio_series_divides_the_sums_across_categories() -> None:
+    table = chart_table(
+        chart(type=ChartType.LINE, series=(RATIO,), aggregate=Aggregate.SUM),
+        TabFrame(RATED, RATED_ROWS),
+    )
+    want = _ratio_of_sums(RATED_ROWS, lambda week, country: week)
+    assert table.headers == ("Week", "Counter-offer rate")
+    assert table.types == (ColumnType.TEXT, ColumnType.PERCENT)
+    assert list(table.rows) == sorted(want.items())
+    assert dict(table.rows)["2026-W01"] == pytest.approx(8 / 29)  # not the mean of 0.25, 1, 0.25
+    assert dict(table.rows)["2026-W04"] is None
+
+
+def test_a_split_ratio_gives_no_point_where_the_market_inspected_nothing() -> None:
+    table = chart_table(
+        chart(type=ChartType.LINE, series=(RATIO,), split_by="Country", aggregate=Aggregate.SUM),
+        TabFrame(RATED, RATED_ROWS),
+    )
+    want = _ratio_of_sums(RATED_ROWS, lambda week, country: (week, country))
+    assert table.headers == ("Week", "DE", "FR")
+    assert table.types == (ColumnType.TEXT, ColumnType.PERCENT, ColumnType.PERCENT)
+    expected = [
+        (w, want.get((w, "DE")), want.get((w, "FR"))) for w in sorted({r[0] for r in RATED_ROWS})
+    ]
+    assert list(table.rows) == expected
+    assert table.rows[1] == ("2026-W02", 1 / 4, 3 / 10)  # FR's uninspected laptops add 0 / 0
+    assert table.rows[2][1] is None  # DE inspected nothing in week 03: no point, not 0 %
+
+
+def test_a_ratio_beside_a_plain_series_is_named_and_typed_each() -> None:
+    plain = SeriesSpec("Inspected")
+    unnamed = SeriesSpec("Countered", per="Inspected")
+    table = chart_table(
+        chart(series=(plain, unnamed), aggregate=Aggregate.SUM, filter=ChartFilter(
+            equals=(EqualsFilter("Country", ("DE",)),))),
+        TabFrame(RATED, RATED_ROWS),
+    )  # fmt: skip
+    assert table.headers == ("Week", "Inspected", "Countered / Inspected")
+    assert table.types == (ColumnType.TEXT, ColumnType.INTEGER, ColumnType.PERCENT)
+    assert list(table.rows) == [
+        ("2026-W01", 20, 5 / 20), ("2026-W02", 4, 1 / 4), ("2026-W03", 0, None)
+    ]  # fmt: skip

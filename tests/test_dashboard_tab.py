@@ -1,6 +1,8 @@
 """The shipped `Dashboard` tab end to end: synced into a workbook on both databases it is
 the first sheet, shows the headline figures with their status colours, brings the tabs
-its charts read, and draws its six charts over exactly their data; LibreOffice opens it.
+its charts read, and draws its six charts over exactly their data — the rate charts a
+ratio of the sums of `KPI Weekly`'s counts across categories, on both destinations;
+LibreOffice opens it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import datetime as dt
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import IN_CI
@@ -17,6 +20,7 @@ from kpi_data import frame, load, random_orders
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
+from sheets_sync.backends.gsheets.charts import data_title as gsheets_data_title
 from sheets_sync.backends.xlsx.charts import data_title
 from sheets_sync.config import Settings
 from sheets_sync.jobs.run import sync_now
@@ -25,6 +29,32 @@ AS_OF = dt.date(2026, 1, 2)
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 DATA = f"'{data_title('Dashboard')}'"
+RATE_CHARTS = {
+    "Counter-offer rate per week by market": ("Counter-offers", "Inspected"),
+    "Inspection SLA rate per week by market": ("Inspected within SLA", "Inspected"),
+}
+
+
+def expected_rates(weekly: list[list[Any]], numerator: str, denominator: str) -> list[tuple]:
+    """From the `KPI Weekly` sheet's cells: both counts summed per week and market over
+    every category, then divided (no point without an inspection), the last 13 weeks."""
+    header, rows = weekly[0], weekly[1:]
+    at = {name: header.index(name) for name in ("Week", "Country", numerator, denominator)}
+    sums: dict[tuple[str, str], list[float]] = {}
+    for row in rows:
+        pair = sums.setdefault((row[at["Week"]], row[at["Country"]]), [0, 0])
+        pair[0] += row[at[numerator]] or 0
+        pair[1] += row[at[denominator]] or 0
+    mondays = {w: dt.date.fromisocalendar(int(w[:4]), int(w[-2:]), 1) for w, _ in sums}
+    last = max(mondays.values())
+    weeks = sorted(w for w in set(mondays) if (last - mondays[w]).days < 13 * 7)
+    markets = sorted({c for _, c in sums})
+
+    def rate(week: str, market: str) -> float | None:
+        numerator, denominator = sums.get((week, market), [0, 0])
+        return numerator / denominator if denominator else None
+
+    return [(w, *(rate(w, c) for c in markets)) for w in weeks]
 
 
 @pytest.fixture
@@ -87,6 +117,41 @@ def test_on_google_sheets_the_dashboard_is_first_with_its_six_charts(
     assert titles == sorted(c.title for c in shipped_template("dashboard").charts)
     rows = sheet.worksheet("Dashboard").get_all_values()
     assert len(rows) == 19 and rows[0][:2] == ["Metric", "Period"]
+    raw = "UNFORMATTED_VALUE"
+    weekly = sheet.worksheet("KPI Weekly").get_values(value_render_option=raw)
+    grid = sheet.worksheet(gsheets_data_title("Dashboard")).get_values(value_render_option=raw)
+    starts = [i for i, h in enumerate(grid[0]) if h != "" and (i == 0 or grid[0][i - 1] == "")]
+    charts = [c.title for c in shipped_template("dashboard").charts]
+    for title, (numerator, denominator) in RATE_CHARTS.items():
+        first = starts[charts.index(title)]
+        block = [tuple(v if v != "" else None for v in r[first : first + 3]) for r in grid]
+        assert block[0] == ("Week", "DE", "FR")
+        got = [b for b in block[1:] if b[0] is not None]
+        want = expected_rates([[v if v != "" else None for v in r] for r in weekly], numerator,
+                              denominator)  # fmt: skip
+        assert [g[0] for g in got] == [w[0] for w in want]
+        for g, w in zip(got, want, strict=True):
+            assert g[1:] == pytest.approx(w[1:]), (title, g[0])
+
+
+def test_the_rate_charts_divide_the_summed_counts_of_every_category(book: Path) -> None:
+    wb = load_workbook(book)
+    weekly = [list(r) for r in wb["KPI Weekly"].iter_rows(values_only=True)]
+    assert {r[3] for r in weekly[1:]} == {"smartphone", "laptop"}  # more than one category
+    data = wb[data_title("Dashboard")]
+    titles = {data.cell(row=1, column=c).value: c for c in range(1, data.max_column + 1)}
+    for title, (numerator, denominator) in RATE_CHARTS.items():
+        first = titles[title]
+        block = [
+            tuple(data.cell(row=r, column=c).value for c in range(first, first + 3))
+            for r in range(2, data.max_row + 1)
+        ]
+        assert block[0] == ("Week", "DE", "FR")
+        got = [b for b in block[1:] if b[0] is not None]
+        want = expected_rates(weekly, numerator, denominator)
+        assert [g[0] for g in got] == [w[0] for w in want] and len(got) == 13
+        for g, w in zip(got, want, strict=True):
+            assert g[1:] == pytest.approx(w[1:]), (title, g[0])
 
 
 @pytest.mark.skipif(

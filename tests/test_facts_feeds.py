@@ -5,12 +5,15 @@ not yet in ``products`` must still count (under ``unknown``), and move to its
 product's category when the product arrives, without ``facts rebuild``. Orders,
 products and sellers are inserted in random order (hypothesis), refreshing in
 between; after every refresh the stored facts equal a full computation and count
-every order of the table; on SQLite and PostgreSQL.
+every order of the table, the quick check (daily totals) finds nothing, and the
+orders a sync would warn about under ``unknown`` are exactly those whose product
+has not landed yet; on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +26,9 @@ from sqlalchemy.engine import Engine
 from sheets_sync import facts
 from sheets_sync.db_init import init_db
 from sheets_sync.facts.measures import UNKNOWN_CATEGORY
+from sheets_sync.facts.quick import differences_in
 from sheets_sync.facts.triggers import drop_triggers
+from sheets_sync.facts.unknown import unknown_products
 from sheets_sync.schema import (
     kpi_daily_facts,
     kpi_suspension_facts,
@@ -33,6 +38,8 @@ from sheets_sync.schema import (
 )
 
 DAY = dt.datetime(2025, 3, 3, 9)
+SPAN = (DAY.date(), DAY.date() + dt.timedelta(days=10))
+"""Every event of the orders below falls in these days."""
 CATEGORY = {"P0": "smartphone", "P1": "tablet", "P2": "laptop"}
 
 
@@ -73,6 +80,8 @@ def _empty(engine: Engine) -> None:
 
 def _assert_facts_follow_the_orders(engine: Engine) -> None:
     """Equal to a full computation, and every order of the table counted once."""
+    with engine.connect() as conn:  # before check() refreshes: as a sync leaves them
+        assert differences_in(conn, *SPAN) == []
     reports = facts.check(engine)
     assert [(r.table, r.missing, r.extra, r.samples) for r in reports] == [
         (r.table, 0, 0, []) for r in reports
@@ -114,15 +123,33 @@ def test_facts_equal_a_rebuild_whatever_order_the_feeds_land_in(
     steps += [("product", _product(p)) for p in sorted(CATEGORY)]
     steps += [("seller", _seller(s)) for s in ("S0", "S1")]
     steps += [("refresh", None)] * 3
+    landed: list[tuple[str, Any]] = []
     for kind, row in data.draw(st.permutations(steps)):
         if kind == "refresh":
             facts.refresh(engine)
             _assert_facts_follow_the_orders(engine)
+            _assert_warned_about(engine, landed)
         else:
             _insert(engine, kind, row)
+            landed.append((kind, row))
     facts.refresh(engine)
     _assert_facts_follow_the_orders(engine)
+    _assert_warned_about(engine, landed)
     assert UNKNOWN_CATEGORY not in _categories(engine)
+
+
+def _assert_warned_about(engine: Engine, landed: list[tuple[str, Any]]) -> None:
+    """The sync's ``unknown`` warning counts the orders whose product has not landed, per product."""
+    have = {row["product_id"] for kind, row in landed if kind == "product"}
+    waiting = Counter(row["product_id"] for kind, row in landed
+                      if kind == "order" and row["product_id"] not in have)  # fmt: skip
+    with engine.connect() as conn:
+        found = unknown_products(conn, SPAN[1])
+    if not waiting:
+        assert found is None
+        return
+    assert found is not None
+    assert (found.orders, dict(found.samples)) == (sum(waiting.values()), dict(waiting))
 
 
 def test_an_order_before_its_product_counts_then_moves_to_its_category(engine: Engine) -> None:

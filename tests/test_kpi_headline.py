@@ -3,7 +3,8 @@
 Checked on SQLite and PostgreSQL against a plain-Python computation of the
 definitions (docs/design.md §4 and the `dashboard_headline` docstring) over
 hand-written orders and targets: one order at a time, exact fractions, the
-pro-rated target summed day by day.
+pro-rated target summed day by day, the ship rate over the orders created
+``ship_maturity_days`` before each period.
 """
 
 from __future__ import annotations
@@ -27,6 +28,20 @@ DASHBOARD = shipped_template("dashboard")
 AS_OF = dt.date(2026, 1, 2)  # a Friday: its week began on Monday 29 December
 D = dt.datetime
 RATE_TARGETS = {"ship_rate": 0.65, "counter_offer_rate": 0.25, "sla_rate": 0.85, "csat": 4.2}
+SHIP = "Ship rate (%)"
+LABELS = {SHIP: "Ship rate (%), orders 14+ days old"}
+"""The row label a metric shows when it differs from its name: the ship rate's cohort age."""
+VOLUME_OF = {SHIP: "matured", "Counter-offer rate (%)": "inspected",
+             "Inspection SLA rate (%)": "inspected", "CSAT (1–5)": "rated"}  # fmt: skip
+
+
+def tab(**params: Any):
+    """The shipped Dashboard with some params changed."""
+    return dataclasses.replace(DASHBOARD, params={**DASHBOARD.params, **params})
+
+
+JUDGE_ALL = tab(min_volume=0)
+"""Every rate judged however few its orders: hand-written data has a handful per period."""
 
 
 def _paid(order_id: str, created: D, paid: D, price: str, csat: int | None = None, **fields: Any):
@@ -54,6 +69,17 @@ HAND_WRITTEN = [
     order("A1", D(2026, 1, 2, 9), shipped_at=D(2026, 1, 2, 18), status="shipped"),
     order("A2", D(2026, 1, 2, 10), shipped_at=D(2026, 1, 3, 8), status="shipped"),
     order("A3", D(2026, 1, 2, 23, 59), country="DE", product_id="P3"),
+    # 14 days before (the Day's matured cohort): shipped, shipped after as-of, never shipped
+    order("M1", D(2025, 12, 19, 0, 0), shipped_at=D(2025, 12, 20), status="shipped"),
+    order("M2", D(2025, 12, 19, 12), shipped_at=D(2026, 1, 3, 8), status="shipped"),
+    order("M3", D(2025, 12, 19, 23, 59, 59), country="DE", cancelled_at=D(2026, 1, 2),
+          status="cancelled"),
+    # the week's and the month's cohorts only (15–18 December), and just outside them
+    order("M4", D(2025, 12, 15, 0, 0), shipped_at=D(2025, 12, 16), status="shipped"),
+    order("M5", D(2025, 12, 18, 8), seller_id="S2", shipped_at=D(2025, 12, 18, 20),
+          status="shipped"),
+    order("M6", D(2025, 12, 14, 23, 59, 59), shipped_at=D(2025, 12, 15), status="shipped"),
+    order("M7", D(2025, 12, 20, 0, 0)),
     # created earlier in the week (December) and in the month (1 January)
     order("B1", D(2025, 12, 29, 0, 0), shipped_at=D(2025, 12, 30), status="shipped"),
     order("B2", D(2025, 12, 31, 23, 59, 59), country="DE", cancelled_at=D(2026, 1, 1),
@@ -108,9 +134,24 @@ def _frac(num: Any, den: Any, scale: int = 1) -> Fraction | None:
     return None if not den else Fraction(num) * scale / Fraction(den)
 
 
-def _values(orders: list[dict[str, Any]], span, as_of) -> dict[str, Fraction | None]:
+def _earlier(span: tuple[dt.date, dt.date], days: int) -> tuple[dt.date, dt.date]:
+    return span[0] - dt.timedelta(days=days), span[1] - dt.timedelta(days=days)
+
+
+def _volumes(orders: list[dict[str, Any]], span, maturity: int) -> dict[str, int]:
+    """How many orders each rate rests on: the matured cohort, inspected, CSAT answers."""
+    cohort = _earlier(span, maturity)
+    return {
+        "matured": sum(_on(o["created_at"], cohort) for o in orders),
+        "inspected": sum(_on(o["inspected_at"], span) for o in orders),
+        "rated": sum(_on(o["paid_at"], span) and o["csat"] is not None for o in orders),
+    }
+
+
+def _values(orders: list[dict[str, Any]], span, as_of, maturity) -> dict[str, Fraction | None]:
     created = [o for o in orders if _on(o["created_at"], span)]
-    shipped = [o for o in created if o["shipped_at"] and o["shipped_at"].date() <= as_of]
+    matured = [o for o in orders if _on(o["created_at"], _earlier(span, maturity))]
+    shipped = [o for o in matured if o["shipped_at"] and o["shipped_at"].date() <= as_of]
     inspected = [o for o in orders if _on(o["inspected_at"], span)]
     in_sla = [
         o for o in inspected if o["inspected_at"] - o["received_at"] <= dt.timedelta(hours=48)
@@ -121,7 +162,7 @@ def _values(orders: list[dict[str, Any]], span, as_of) -> dict[str, Fraction | N
     return dict(zip(METRICS, (
         Fraction(len(created)),
         sum((Fraction(o["paid_price"]) for o in paid), Fraction(0)),
-        _frac(len(shipped), len(created), 100),
+        _frac(len(shipped), len(matured), 100),
         _frac(len(countered), len(inspected), 100),
         _frac(len(in_sla), len(inspected), 100),
         _frac(sum(rated), len(rated)),
@@ -141,42 +182,58 @@ def _volume_target(targets, span, measure: str) -> Fraction | None:
     return total if found else None
 
 
-def _status(value, target, lower: bool, green=1.0, amber=0.9) -> tuple[Fraction | None, str]:
+def _status(value, target, lower: bool, volume, params) -> tuple[Fraction | None, str]:
+    green, amber = params["status"]["green"], params["status"]["amber"]
     if value is None:
         return None, "NO DATA"
+    attainment = None
+    if target and not (lower and value == 0):
+        attainment = target / value if lower else value / target
+    if volume is not None and volume < params["min_volume"]:
+        return attainment, "LOW VOLUME"
     if not target:
         return None, "NO TARGET"
     if lower and value == 0:
         return None, "GREEN"
-    attainment = target / value if lower else value / target
     shown = round(attainment, 6)  # the status reads the attainment as the tab shows it
     if shown >= Fraction(str(green)):
         return attainment, "GREEN"
     return attainment, "AMBER" if shown >= Fraction(str(amber)) else "RED"
 
 
-def reference(orders, targets, as_of=AS_OF, rate_targets=RATE_TARGETS) -> list[dict[str, Any]]:
+def reference(orders, targets, as_of=AS_OF, template=DASHBOARD) -> list[dict[str, Any]]:
     """The tab's rows, metric by metric, each period in order."""
+    params = {**template.params}
+    rate_targets, maturity = params["rate_targets"], params["ship_maturity_days"]
     scales = (("ship_rate", 100), ("counter_offer_rate", 100), ("sla_rate", 100), ("csat", 1))
     goals = {
         m: Fraction(str(rate_targets[k])) * s for m, (k, s) in zip(METRICS[2:], scales, strict=True)
     }
-    per_period = {p: _values(orders, span, as_of) for p, span in _spans(as_of).items()}
+    spans = _spans(as_of)
+    per_period = {p: _values(orders, span, as_of, maturity) for p, span in spans.items()}
     rows = []
     for metric in METRICS:
-        for period, span in _spans(as_of).items():
-            value = per_period[period][metric]
+        for period, span in spans.items():
+            value, volume = per_period[period][metric], None
             if metric in METRICS[:2]:
                 measure = "orders_target" if metric == METRICS[0] else "paid_amount_target"
                 target = _volume_target(targets, span, measure)
             else:
                 target = goals[metric]
-            attainment, status = _status(value, target, metric == "Counter-offer rate (%)")
+                volume = _volumes(orders, span, maturity)[VOLUME_OF[metric]]
+            lower = metric == "Counter-offer rate (%)"
+            attainment, status = _status(value, target, lower, volume, params)
+            days = _earlier(span, maturity) if metric == SHIP else span
             rows.append({
-                "Metric": metric, "Period": period, "From": span[0], "To": span[1],
-                "Value": value, "Target": target, "Attainment": attainment, "Status": status,
+                "Metric": _label(metric, maturity), "Period": period, "From": days[0],
+                "To": days[1], "Value": value, "Target": target, "Attainment": attainment,
+                "Status": status,
             })  # fmt: skip
     return rows
+
+
+def _label(metric: str, maturity: int) -> str:
+    return LABELS[metric].replace("14+", f"{maturity}+") if metric in LABELS else metric
 
 
 def _cents(value: Fraction | None) -> Decimal | None:
@@ -209,15 +266,23 @@ def assert_matches(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> Non
 
 def test_hand_written_orders_match_the_reference(engine):
     load(engine, HAND_WRITTEN, TARGETS)
-    got = records(frame(engine, DASHBOARD, as_of=AS_OF))
-    want = reference(HAND_WRITTEN, TARGETS)
+    got = records(frame(engine, JUDGE_ALL, as_of=AS_OF))
+    want = reference(HAND_WRITTEN, TARGETS, template=JUDGE_ALL)
     assert_matches(got, want)
     by_key = {(r["Metric"], r["Period"]): r for r in got}
+    ship = {p: by_key[(LABELS[SHIP], p)] for p in PERIODS}
     # the hand-computed figures the rows above are built to show
     assert by_key[("Orders created", "Day")]["Value"] == Decimal("3.00")
     assert by_key[("Orders created", "Week to date")]["Value"] == Decimal("7.00")  # I1 too
     assert by_key[("Orders created", "Month to date")]["Value"] == Decimal("4.00")
-    assert by_key[("Ship rate (%)", "Day")]["Value"] == Decimal("33.33")  # A2 shipped after as-of
+    # the ship rate of the orders created 14 days earlier: M2 shipped after as-of, M3 never
+    assert (ship["Day"]["Value"], ship["Day"]["From"], ship["Day"]["To"]) == (
+        Decimal("33.33"), dt.date(2025, 12, 19), dt.date(2025, 12, 19)
+    )  # fmt: skip
+    assert (ship["Week to date"]["Value"], ship["Week to date"]["From"]) == (
+        Decimal("60.00"), dt.date(2025, 12, 15)
+    )  # M1–M5  # fmt: skip
+    assert ship["Month to date"]["Value"] == Decimal("50.00")  # M1, M2, M3, M5
     assert by_key[("Inspection SLA rate (%)", "Week to date")]["Value"] == Decimal("50.00")
     assert by_key[("Paid amount", "Month to date")]["Value"] == Decimal("265.50")
     assert by_key[("CSAT (1–5)", "Week to date")]["Value"] == Decimal("4.00")
@@ -231,15 +296,24 @@ def test_hand_written_orders_match_the_reference(engine):
 def test_rows_come_metric_by_metric_in_period_order(engine):
     load(engine, HAND_WRITTEN, TARGETS)
     got = records(frame(engine, DASHBOARD, as_of=AS_OF))
-    assert [(r["Metric"], r["Period"]) for r in got] == [(m, p) for m in METRICS for p in PERIODS]
+    labels = [LABELS.get(m, m) for m in METRICS]
+    assert [(r["Metric"], r["Period"]) for r in got] == [(m, p) for m in labels for p in PERIODS]
 
 
-@pytest.mark.parametrize("as_of", [dt.date(2026, 1, 2), dt.date(2025, 12, 15), dt.date(2026, 2, 1)])
-def test_a_mixed_dataset_matches_the_reference(engine, as_of):
+@pytest.mark.parametrize(
+    "template", [DASHBOARD, tab(ship_maturity_days=7, min_volume=0)], ids=["shipped", "7-days"]
+)
+@pytest.mark.parametrize(
+    "as_of",
+    # mid-month, a Monday; across the new year; a Sunday; the data's first days (no cohort yet)
+    [dt.date(2025, 12, 15), dt.date(2026, 1, 2), dt.date(2026, 2, 1), dt.date(2025, 11, 26)],
+)
+def test_a_mixed_dataset_matches_the_reference(engine, as_of, template):
     orders = random_orders(260, dt.date(2025, 11, 20), days=75)
     load(engine, orders, TARGETS)
     assert_matches(
-        records(frame(engine, DASHBOARD, as_of=as_of)), reference(orders, TARGETS, as_of)
+        records(frame(engine, template, as_of=as_of)),
+        reference(orders, TARGETS, as_of, template),
     )
 
 
@@ -253,16 +327,17 @@ def test_a_market_sheet_counts_its_markets_and_their_targets_only(engine):
 
 def test_a_category_filter_applies_to_orders_and_targets(engine):
     load(engine, HAND_WRITTEN, TARGETS)
-    got = records(frame(engine, DASHBOARD, as_of=AS_OF, filters={"category": ("laptop",)}))
+    got = records(frame(engine, JUDGE_ALL, as_of=AS_OF, filters={"category": ("laptop",)}))
     laptops = [o for o in HAND_WRITTEN if CATEGORY[o["product_id"]] == "laptop"]
-    assert_matches(got, reference(laptops, [t for t in TARGETS if t["category"] == "laptop"]))
+    goals = [t for t in TARGETS if t["category"] == "laptop"]
+    assert_matches(got, reference(laptops, goals, template=JUDGE_ALL))
 
 
 def test_a_seller_sheet_has_no_volume_target(engine):
     load(engine, HAND_WRITTEN, TARGETS)
-    got = records(frame(engine, DASHBOARD, as_of=AS_OF, filters={"seller_id": ("S1",)}))
+    got = records(frame(engine, JUDGE_ALL, as_of=AS_OF, filters={"seller_id": ("S1",)}))
     mine = [o for o in HAND_WRITTEN if o["seller_id"] == "S1"]
-    assert_matches(got, reference(mine, []))
+    assert_matches(got, reference(mine, [], template=JUDGE_ALL))
     volumes = [r for r in got if r["Metric"] in METRICS[:2]]
     assert {r["Status"] for r in volumes} == {"NO TARGET"}
 
@@ -282,16 +357,16 @@ def test_no_orders_gives_zero_volumes_and_no_rates(engine):
 def test_status_follows_the_template_limits_at_and_around_them(engine, ship_target, status):
     """Day ship rate is 1/3: attainment 1 or more is GREEN, from 0.9 AMBER, below RED."""
     load(engine, HAND_WRITTEN, TARGETS)
-    params = {**DASHBOARD.params, "rate_targets": {**RATE_TARGETS, "ship_rate": ship_target}}
-    tab = dataclasses.replace(DASHBOARD, params=params)
-    day = next(r for r in records(frame(engine, tab, as_of=AS_OF)) if r["Metric"] == METRICS[2])
+    judged = tab(min_volume=0, rate_targets={**RATE_TARGETS, "ship_rate": ship_target})
+    rows = records(frame(engine, judged, as_of=AS_OF))
+    day = next(r for r in rows if r["Metric"] == LABELS[SHIP])
     assert day["Status"] == status
 
 
 def test_a_counter_offer_rate_under_target_is_green_and_zero_is_green(engine):
     """Lower is better: attainment is target / value; no counter-offer at all is on target."""
     load(engine, [_inspected("Z1", D(2026, 1, 2, 8), 3)], [])
-    rows = records(frame(engine, DASHBOARD, as_of=AS_OF))
+    rows = records(frame(engine, JUDGE_ALL, as_of=AS_OF))
     day = next(r for r in rows if r["Metric"] == "Counter-offer rate (%)")
     assert (day["Value"], day["Attainment"], day["Status"]) == (Decimal("0.00"), None, "GREEN")
 
@@ -304,12 +379,15 @@ def test_a_counter_offer_rate_under_target_is_green_and_zero_is_green(engine):
          "params.rate_targets.csat: 'high' is not a number ≥ 0. Fix:"),
         ({"status": {"green": 1.0}}, "params.status: needs exactly `green` and `amber`"),
         ({"status": {"green": 0.8, "amber": 0.9}}, "params.status: amber 0.9 is above green 0.8"),
+        ({"ship_maturity_days": 0}, "params.ship_maturity_days: 0 is not a whole number ≥ 1"),
+        ({"ship_maturity_days": "two weeks"},
+         "params.ship_maturity_days: 'two weeks' is not a whole number ≥ 1"),
+        ({"min_volume": -1}, "params.min_volume: -1 is not a whole number ≥ 0"),
     ],
 )  # fmt: skip
 def test_bad_params_name_the_key_and_the_fix(engine, params, message):
-    tab = dataclasses.replace(DASHBOARD, params={**DASHBOARD.params, **params})
     with pytest.raises(TemplateError, match=f"^{re.escape(message)}") as raised:
-        frame(engine, tab, as_of=AS_OF)
+        frame(engine, tab(**params), as_of=AS_OF)
     assert "Fix: " in str(raised.value)
 
 

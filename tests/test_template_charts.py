@@ -107,6 +107,20 @@ def test_a_chart_may_read_another_tab_checked_once_all_are_loaded(tmp_path: Path
     assert list(templates) == ["Board", "Weekly"]
 
 
+def test_a_ratio_series_is_parsed_into_numerator_and_denominator(tmp_path: Path) -> None:
+    ratio_yaml = (
+        CHART.replace(
+            "[Orders]", "[{ratio: [Paid amount, Orders], label: Paid per order}, Orders]"
+        ).replace("type: column", "type: line")
+        + "    aggregate: sum\n    split_by: Country\n"
+    )
+    (chart,) = load_template(write(tmp_path, ratio_yaml)).charts
+    rate, plain = chart.series
+    assert (rate.column, rate.per, rate.display_name) == ("Paid amount", "Orders", "Paid per order")
+    assert rate.columns == ("Paid amount", "Orders") and plain.per is None
+    assert chart.columns == ("Week", "Paid amount", "Orders", "Country")
+
+
 def test_the_shipped_templates_still_load() -> None:
     templates = load_templates(TEMPLATES, query_columns())
     assert "KPI Weekly" in templates
@@ -270,6 +284,92 @@ BAD = [
         id="summed-rate",
     ),
     pytest.param(
+        CHART.replace("[Orders]", "[{ratio: [Orders]}]") + "    aggregate: sum\n",
+        "charts[0].series[0].ratio",
+        "['Orders'] is not two columns",
+        "`ratio: [Counter-offers, Inspected]`",
+        13,
+        id="ratio-of-one-column",
+    ),
+    pytest.param(
+        CHART.replace("[Orders]", "[{ratio: Orders / Paid amount}]") + "    aggregate: sum\n",
+        "charts[0].series[0].ratio",
+        "'Orders / Paid amount' is not two columns",
+        "name the numerator and the denominator",
+        13,
+        id="ratio-as-text",
+    ),
+    pytest.param(
+        CHART.replace("[Orders]", "[{column: Orders, ratio: [Orders, Paid amount]}]"),
+        "charts[0].series[0]",
+        "both `column:` and `ratio:`",
+        "keep `ratio: [numerator, denominator]` for a rate",
+        13,
+        id="ratio-and-column",
+    ),
+    pytest.param(
+        CHART.replace("[Orders]", "[{ratio: [Orders, Orders]}]") + "    aggregate: sum\n",
+        "charts[0].series[0].ratio",
+        "'Orders' divided by itself is always 1",
+        "name the numerator and the denominator",
+        13,
+        id="ratio-of-itself",
+    ),
+    pytest.param(
+        CHART.replace("[Orders]", "[{ratio: [Orders, Paied amount]}]") + "    aggregate: sum\n",
+        "charts[0].series[0].ratio",
+        "'Paied amount' is not a column header of this tab",
+        "did you mean 'Paid amount'?",
+        13,
+        id="ratio-unknown-column",
+    ),
+    pytest.param(
+        CHART.replace("[Orders]", "[{ratio: [Orders, Country]}]") + "    aggregate: sum\n",
+        "charts[0].series[0].ratio",
+        "'Country' is text, not a number",
+        "plot a numeric column of this tab",
+        13,
+        id="ratio-of-text",
+    ),
+    pytest.param(
+        CHART.replace("[Orders]", "[{ratio: [SLA rate, Orders]}]") + "    aggregate: sum\n",
+        "charts[0].series[0].ratio",
+        "'SLA rate' is a rate, and rates do not add up",
+        "divide the counts the rate is made of",
+        13,
+        id="ratio-of-a-rate",
+    ),
+    pytest.param(
+        CHART.replace("[Orders]", "[{ratio: [Orders, Paid amount]}]"),
+        "charts[0].series[0].ratio",
+        "a ratio divides sums, and the chart does not sum",
+        "add `aggregate: sum` to the chart",
+        13,
+        id="ratio-without-sum",
+    ),
+    pytest.param(
+        CHART.replace("[Orders]", "[{ratio: [Orders, Paid amount]}]").replace(
+            "type: column", "type: pie"
+        )
+        + "    aggregate: sum\n",
+        "charts[0].series[0].ratio",
+        "a pie chart draws slices of a whole, and ratios are not parts of a whole",
+        "draw the rate on a line or column chart",
+        13,
+        id="ratio-on-a-pie",
+    ),
+    pytest.param(
+        CHART.replace("[Orders]", "[{ratio: [Orders, Paid amount]}]").replace(
+            "type: column", "type: stacked_column"
+        )
+        + "    aggregate: sum\n",
+        "charts[0].series[0].ratio",
+        "a stacked_column chart draws stacked parts",
+        "draw the rate on a line or column chart",
+        13,
+        id="ratio-stacked",
+    ),
+    pytest.param(
         CHART + "    aggregate: mean\n",
         "charts[0].aggregate",
         "'mean' is not allowed",
@@ -340,6 +440,16 @@ BAD_ACROSS = [
         "did you mean 'Paid amount'?",
         11,
         id="unknown-column-of-the-source",
+    ),
+    pytest.param(
+        OTHER.replace("[Paid amount]", "[{ratio: [Paid amount, Oders]}]").replace(
+            "position:", "aggregate: sum\n    position:"
+        ),
+        "charts[0].series[0].ratio",
+        "'Oders' is not a column header of tab 'Weekly'",
+        "did you mean 'Orders'?",
+        11,
+        id="ratio-unknown-column-of-the-source",
     ),
     pytest.param(
         OTHER.replace("{cell: B10}", "{cell: B10, sheet: weekly}"),

@@ -115,8 +115,12 @@ def test_a_market_sheet_sees_its_markets_sellers_and_overall_alerts(sidebar_app,
 def test_an_alert_reads_in_peoples_units_with_the_sellers_name(sidebar_app, seeded) -> None:
     by_key = {a["scope_key"]: a for a in alerts_of(sidebar_app, SHEET_ALL) if a["rule_id"] == "sla"}
     german = by_key["S_DE"]
-    assert (german["value"], german["threshold"], german["unit"]) == (71.25, 85.0, "%")
-    assert german["scope_name"] == HOSTILE
+    assert (german["value"], german["threshold"], german["unit"]) == (0.7125, 0.85, "%")
+    assert (german["value_text"], german["threshold_text"]) == ("71.3 %", "85.0 %")
+    assert german["where"] == f"seller {HOSTILE} (S_DE)" and german["scope_name"] == HOSTILE
     assert german["first_seen"].endswith("Z") and german["resolved_at"] is None
     failed = alerts_of(sidebar_app, SHEET_FR)[0]
     assert (failed["value"], failed["unit"], failed["scope_name"]) == (2, "runs", None)
+    assert (failed["where"], failed["value_text"], failed["threshold_text"]) == (
+        "all markets", "2 runs", "0 runs",
+    )  # fmt: skip

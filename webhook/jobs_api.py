@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from sheets_sync.alerts.speech import Viewer, viewers
 from sheets_sync.config import Settings
 from sheets_sync.jobs.executor import request_sync
 from sheets_sync.jobs.queue import Ticket
@@ -156,12 +157,13 @@ def nightly() -> ResponseReturnValue:
         ticket = start(scope_of(sheet), "cron", "cron")
         started.append({"spreadsheet_id": sheet.id, "name": sheet.name, **ticket_json(ticket)})
     engine, settings = runtime.engine(), runtime.settings()
+    sheets = viewers(runtime.registry().sheets)  # where each alert's message links to
     run_ids = [run["run_id"] for run in started]
-    runtime.executor().after(run_ids, "nightly alerts", lambda: _alerts(engine, settings))
+    runtime.executor().after(run_ids, "nightly alerts", lambda: _alerts(engine, settings, sheets))
     return jsonify(runs=started), 202
 
 
-def _alerts(engine: Engine, settings: Settings) -> None:
+def _alerts(engine: Engine, settings: Settings, sheets: list[Viewer]) -> None:
     """docs/design.md §9: the rules are evaluated once the nightly syncs have ended.
 
     Two nightly calls joining the same runs each evaluate; the evaluation lock
@@ -169,5 +171,5 @@ def _alerts(engine: Engine, settings: Settings) -> None:
     """
     from sheets_sync.alerts.run import evaluate_and_notify
 
-    summary = evaluate_and_notify(engine, settings, owner="nightly alerts (cron)")
+    summary = evaluate_and_notify(engine, settings, owner="nightly alerts (cron)", viewers=sheets)
     log.info("nightly alerts: %s", summary.lines()[0])

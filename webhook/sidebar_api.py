@@ -3,7 +3,9 @@
 ``GET /runs?spreadsheet_id=ID&limit=N`` lists the runs of one registered
 spreadsheet, newest first, each the object ``GET /runs/<id>`` returns;
 ``GET /alerts?spreadsheet_id=ID`` its active and recently resolved alerts,
-a market team's sheet seeing only its markets' (:mod:`sheets_sync.kpis.alerts_tab`).
+a market team's sheet seeing only its markets' (:mod:`sheets_sync.kpis.alerts_tab`),
+each with the words every channel says it in (where by name, value and
+threshold in their unit), which the sidebar shows as they come.
 Both are authenticated like every endpoint, read only, answer 404 for a
 spreadsheet that is not registered, as the others do, and 403 to a caller who
 is not a member of it (:mod:`webhook.access`). The queries are the
@@ -17,9 +19,11 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from sheets_sync.alerts.speech import Seller, alert_of
 from sheets_sync.clock import utcnow
 from sheets_sync.jobs.runs import recent_runs
 from sheets_sync.kpis.alerts_tab import recent_alerts
+from sheets_sync.vocabulary.alert_voice import say
 from webhook import access, runtime
 from webhook.auth import requires_auth
 from webhook.errors import BadRequest
@@ -73,8 +77,16 @@ def list_alerts() -> ResponseReturnValue:
 
 
 def alert_json(row: dict[str, Any]) -> dict[str, Any]:
-    """One alert; value and threshold in the unit people read (rates in %), times in UTC."""
+    """One alert: its columns, times in UTC, and the words the sidebar shows as they are.
+
+    ``where``, ``value_text`` and ``threshold_text`` are the library's voice
+    (:mod:`sheets_sync.vocabulary.alert_voice`), as Slack, the e-mail and the
+    Alerts tab say them; ``value`` and ``threshold`` stay the raw figures (a rate
+    as 0.7125) beside their ``unit``.
+    """
+    said = say(alert_of(row, Seller(row["scope_name"], None)))
     shown = {**row, **{name: timestamp(row[name]) for name in ALERT_TIMES}}
     for name in ("value", "threshold"):
-        shown[name] = round(float(row[name]), 4)
+        shown[name] = round(float(row[name]), 6)
+    shown.update(where=said.where, value_text=said.value, threshold_text=said.threshold)
     return shown

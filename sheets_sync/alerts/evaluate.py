@@ -32,6 +32,7 @@ from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from sheets_sync.alerts.metrics import METRICS, Bounds, Metric
 from sheets_sync.alerts.rules import Rule
+from sheets_sync.facts.quick import differing_count, window
 from sheets_sync.kpis import onboarding
 from sheets_sync.kpis.query import QueryContext
 from sheets_sync.schema import products, sync_runs, targets, tradein_orders
@@ -73,6 +74,8 @@ def rule_query(rule: Rule, as_of: dt.date, now: dt.datetime) -> Select[Any]:
         figures = _stalls(as_of)
     elif metric.source == "runs":
         figures = _failed_runs(metric, (now - dt.timedelta(days=rule.window), now))
+    elif metric.source == "facts":
+        figures = _facts_drift(as_of, rule.window)
     elif rule.condition.kind == "below_target":
         figures = _against_target(rule, metric, as_of)
     else:
@@ -190,6 +193,17 @@ def _failed_runs(metric: Metric, bounds: Bounds) -> FromClause:
     if metric.run_kinds:
         failed = and_(failed, r.kind.in_(metric.run_kinds))
     count = func.coalesce(count_if(failed), 0)
+    return select(
+        literal(OVERALL, Text).label("scope_key"),
+        cast(count, Float).label("value"),
+        count.label("volume"),
+    ).subquery("figures")
+
+
+def _facts_drift(as_of: dt.date, days: int) -> FromClause:
+    """Measure-days of the window whose stored facts differ from the orders (the quick
+    check of :mod:`sheets_sync.facts.quick`, counted in SQL): 0 when they agree."""
+    count = differing_count(*window(as_of, days))
     return select(
         literal(OVERALL, Text).label("scope_key"),
         cast(count, Float).label("value"),

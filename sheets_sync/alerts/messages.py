@@ -2,87 +2,54 @@
 
 The outbox stores the rendered payload, so a notification delivered on a
 later run says what was true when it was raised, and delivery needs nothing
-but the payload. Slack gets Block Kit sections (what, where, value vs
-threshold, since when, a link to the spreadsheet when known); e-mail gets a
-subject and a plain-text body. Text from the database (seller ids, rule
-descriptions) is sent as plain text: Slack ``mrkdwn`` is escaped.
+but the payload. Both channels lay out the words of
+:mod:`sheets_sync.vocabulary.alert_voice` — what, where by name, value and
+threshold in their unit, since when, where to look — and word nothing
+themselves, so Slack, the e-mail, the CLI, the Alerts tab and the sidebar say
+an alert alike. Slack gets Block Kit sections; e-mail a subject and a
+plain-text body. Text from the database (seller names, rule descriptions) is
+sent as plain text: Slack ``mrkdwn`` is escaped.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
+
+from sheets_sync.vocabulary.alert_voice import Said
 
 MAX_SLACK_ALERTS = 40
 """Slack allows 50 blocks per message; beyond this many alerts the digest says how many more."""
-
-
-@dataclass(frozen=True)
-class Item:
-    """One alert raised or resolved, as a notification tells it."""
-
-    event: str  # "raised" or "resolved"
-    rule_id: str
-    description: str
-    severity: str
-    metric: str
-    scope: str
-    scope_key: str
-    value: float
-    threshold: float
-    first_seen: dt.datetime
-    resolved_at: dt.datetime | None = None
-
-    @property
-    def where(self) -> str:
-        return "overall" if self.scope == "overall" else f"{self.scope} {self.scope_key}"
-
-    @property
-    def headline(self) -> str:
-        mark = "Resolved" if self.event == "resolved" else self.severity.upper()
-        return f"[{mark}] {self.description or self.rule_id}"
-
-    def figures(self) -> str:
-        return f"{fmt(self.metric, self.value)} (threshold {fmt(self.metric, self.threshold)})"
-
-    def since(self) -> str:
-        text = f"Since {self.first_seen:%Y-%m-%d %H:%M} UTC"
-        if self.resolved_at is not None:
-            text += f", resolved {self.resolved_at:%Y-%m-%d %H:%M} UTC"
-        return text
-
-
-def fmt(metric: str, number: float) -> str:
-    """Rates as percentages, stalls and counts as whole numbers, amounts with cents."""
-    if metric.endswith("_rate"):
-        return f"{number * 100:.1f}%"
-    if metric == "paid_amount":
-        return f"{number:,.2f}"
-    if metric == "csat":
-        return f"{number:.2f}"
-    return f"{number:,.0f}" if float(number).is_integer() else f"{number:,.1f}"
 
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def slack_payload(items: list[Item], spreadsheet_url: str | None) -> dict[str, Any]:
+def _summary(items: Sequence[Said]) -> str:
+    raised = sum(1 for i in items if i.mark != "RESOLVED")
+    return f"Trade-in alerts: {raised} raised, {len(items) - raised} resolved"
+
+
+def _slack_section(item: Said) -> dict[str, Any]:
+    fields = [
+        f"*[{item.mark}] {_escape(item.what)}*",
+        f"Where: {_escape(item.where)}",
+        f"Value: {_escape(item.figures)}",
+        item.when,
+    ]
+    if item.link:
+        fields.append(f"Look: <{item.link}|{item.tab} tab>")
+    return {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(fields)}}
+
+
+def slack_payload(items: Sequence[Said], spreadsheet_url: str | None) -> dict[str, Any]:
     """An incoming-webhook body: a header, one section per alert, the link, the rest counted."""
-    raised = sum(1 for i in items if i.event == "raised")
-    summary = f"Trade-in alerts: {raised} raised, {len(items) - raised} resolved"
+    summary = _summary(items)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": summary}}
     ]
-    for item in items[:MAX_SLACK_ALERTS]:
-        fields = [
-            f"*{_escape(item.headline)}*",
-            f"Where: {_escape(item.where)}",
-            f"Value: {item.figures()}",
-            item.since(),
-        ]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(fields)}})
+    blocks += [_slack_section(item) for item in items[:MAX_SLACK_ALERTS]]
     if len(items) > MAX_SLACK_ALERTS:
         more = f"… and {len(items) - MAX_SLACK_ALERTS} more: see the Alerts tab"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
@@ -92,14 +59,18 @@ def slack_payload(items: list[Item], spreadsheet_url: str | None) -> dict[str, A
     return {"text": summary, "blocks": blocks}
 
 
-def email_payload(items: list[Item], spreadsheet_url: str | None) -> dict[str, Any]:
+def email_text(item: Said) -> str:
+    """One alert's paragraph of the digest."""
+    lines = [f"[{item.mark}] {item.what}", f"Where: {item.where}", f"Value: {item.figures}"]
+    lines.append(item.when)
+    if item.link:
+        lines.append(f"Look: {item.look}")
+    return "\n".join(lines)
+
+
+def email_payload(items: Sequence[Said], spreadsheet_url: str | None) -> dict[str, Any]:
     """A digest: subject with the counts, one paragraph per alert, the link at the end."""
-    raised = sum(1 for i in items if i.event == "raised")
-    subject = f"Trade-in alerts: {raised} raised, {len(items) - raised} resolved"
-    paragraphs = [
-        f"{item.headline}\nWhere: {item.where}\nValue: {item.figures()}\n{item.since()}"
-        for item in items
-    ]
+    paragraphs = [email_text(item) for item in items]
     if spreadsheet_url:
         paragraphs.append(f"Spreadsheet (Alerts tab): {spreadsheet_url}")
-    return {"subject": subject, "body": "\n\n".join(paragraphs) + "\n"}
+    return {"subject": _summary(items), "body": "\n\n".join(paragraphs) + "\n"}

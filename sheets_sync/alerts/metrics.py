@@ -1,4 +1,4 @@
-"""What a rule can measure: the §4 rates and volumes, grade mismatch, stalls, failed runs.
+"""What a rule can measure: the §4 rates and volumes, grade mismatch, stalls, failed runs, drift.
 
 Each order metric is a pair of SQL aggregates over ``tradein_orders`` for a
 half-open time range: its value and its volume (the count a ``min_volume``
@@ -22,6 +22,7 @@ from sqlalchemy import Float, and_, case, cast, func
 from sqlalchemy.sql import ColumnElement
 
 from sheets_sync.schema import GRADE_RANK, tradein_orders
+from sheets_sync.vocabulary.alert_voice import Unit, unit_of
 from sheets_sync.vocabulary.arithmetic import count_if, ratio
 from sheets_sync.vocabulary.orders import ANSWERED_STATUSES, within_inspection_sla
 
@@ -37,8 +38,9 @@ class Metric:
     """One measurable figure.
 
     ``source`` says where it comes from: ``orders`` (``value``/``volume``
-    aggregates over a time range), ``onboarding`` (days stalled per seller) or
-    ``runs`` (failed ``sync_runs`` of ``run_kinds``). ``rate`` metrics are
+    aggregates over a time range), ``onboarding`` (days stalled per seller),
+    ``runs`` (failed ``sync_runs`` of ``run_kinds``) or ``facts`` (measure-days
+    whose stored daily facts differ from the orders, :mod:`sheets_sync.facts.quick`). ``rate`` metrics are
     compared as they are against their trailing average; volumes are scaled to
     the window's length first. ``target`` names the ``targets`` column a
     ``below_target`` condition compares with.
@@ -53,6 +55,11 @@ class Metric:
     rate: bool = False
     target: str | None = None
     run_kinds: tuple[str, ...] = ()
+
+    @property
+    def unit(self) -> Unit:
+        """What the metric's figures are said in (the one table, :data:`METRIC_UNITS`)."""
+        return unit_of(self.name)
 
     @property
     def windowed(self) -> bool:
@@ -141,6 +148,7 @@ _ALL: tuple[Metric, ...] = (
     Metric("failed_syncs", "runs", scopes=("overall",), run_kinds=("sync",)),
     Metric("failed_pricing_pushes", "runs", scopes=("overall",), run_kinds=("pricing",)),
     Metric("failed_runs", "runs", scopes=("overall",)),
+    Metric("facts_drift", "facts", scopes=("overall",)),
 )  # fmt: skip
 
 METRICS: dict[str, Metric] = {m.name: m for m in _ALL}

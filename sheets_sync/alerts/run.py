@@ -10,23 +10,24 @@ file or a database without the schema, before changing anything.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from sheets_sync.alerts.evaluate import Finding, evaluate
-from sheets_sync.alerts.messages import fmt
+from sheets_sync.alerts.evaluate import evaluate
 from sheets_sync.alerts.notify import Delivery, deliver
 from sheets_sync.alerts.rules import Rule, load_rules
+from sheets_sync.alerts.speech import Viewer, as_raised, speak
 from sheets_sync.alerts.state import Plan, apply, plan
 from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
 from sheets_sync.db import require_schema
 from sheets_sync.guards import as_of_day
 from sheets_sync.locks import destination_lock
+from sheets_sync.vocabulary.alert_voice import Said
 
 RULES_FILE = "alerts.yaml"
 EVALUATION_LOCK = "alerts evaluation"
@@ -57,7 +58,7 @@ class AlertsSummary:
         }  # fmt: skip
 
     def lines(self) -> list[str]:
-        """The human summary the CLI prints."""
+        """The human summary the CLI prints: each alert as the voice says it in one line."""
         verb = "would be" if self.dry_run else "were"
         head = (
             f"Alerts as of {self.as_of.isoformat()} ({self.rules} rules): "
@@ -66,8 +67,8 @@ class AlertsSummary:
         )
         out = [head + (" (dry run: nothing notified, nothing recorded)" if self.dry_run else "")]
         for label, alerts in (("NEW", self.raised), ("ACTIVE", self.ongoing)):
-            out += [f"  {label:8} {_describe(a)}" for a in alerts]
-        out += [f"  RESOLVED {a['rule_id']} {a['scope']} {a['scope_key']}" for a in self.resolved]
+            out += [f"  {label:8} {a['line']}" for a in alerts]
+        out += [f"  {a['line']}" for a in self.resolved]  # the line starts with RESOLVED
         if not self.dry_run:
             out.append(
                 f"Notifications: {self.queued} queued; {self.delivery.delivered} {verb} "
@@ -77,18 +78,16 @@ class AlertsSummary:
         return out
 
 
-def _describe(a: dict[str, Any]) -> str:
-    where = "overall" if a["scope"] == "overall" else f"{a['scope']} {a['scope_key']}"
-    value, threshold = fmt(a["metric"], a["value"]), fmt(a["metric"], a["threshold"])
-    return f"[{a['severity']}] {a['rule_id']} — {where}: {value} vs {threshold}"
-
-
-def _as_dict(f: Finding) -> dict[str, Any]:
-    return {
-        "rule_id": f.rule.id, "description": f.rule.description, "severity": f.rule.severity,
-        "metric": f.rule.metric, "scope": f.rule.scope, "scope_key": f.scope_key,
-        "value": f.value, "threshold": f.threshold, "volume": f.volume,
-    }  # fmt: skip
+def _as_dict(row: Mapping[str, Any], said: Said, volume: int | None) -> dict[str, Any]:
+    """An alert for the summary (and ``--json``): its figures and the words they are said in."""
+    shown = {k: row[k] for k in ("rule_id", "description", "severity", "metric", "scope")}
+    shown.update(scope_key=row["scope_key"], value=row["value"], threshold=row["threshold"])
+    if volume is not None:
+        shown["volume"] = volume
+    shown.update(where=said.where, value_text=said.value, threshold_text=said.threshold)
+    shown["link"] = said.link
+    shown["line"] = said.line()
+    return shown
 
 
 def rules_path(settings: Settings) -> Path:
@@ -104,6 +103,7 @@ def evaluate_and_notify(
     as_of: dt.date | None = None,
     now: dt.datetime | None = None,
     owner: str = "alerts",
+    viewers: Sequence[Viewer] = (),
 ) -> AlertsSummary:
     """Evaluate every rule as of ``as_of`` (default: the sync's day), record, notify.
 
@@ -117,53 +117,77 @@ def evaluate_and_notify(
     (:mod:`sheets_sync.locks`, the one syncs use per spreadsheet) from its first
     read to its commit: the second waits up to ``SHEETS_SYNC_LOCK_WAIT_SECONDS``,
     then finds the alerts already recorded and notifies nothing twice. ``owner``
-    names who evaluates in the lock note (and so in a busy error).
+    names who evaluates in the lock note (and so in a busy error). ``viewers`` are
+    the registered spreadsheets an alert may link to (:mod:`.speech`).
     """
     rules = load_rules(rules_path(settings))
     require_schema(engine)
     moment = now or utcnow()
     if dry_run:
-        day, changes, queued = _evaluate(engine, settings, rules, as_of, moment, dry_run)
+        summary = _evaluate(engine, settings, rules, (as_of, moment, dry_run), viewers)
     else:
         lock = destination_lock(
             engine, EVALUATION_LOCK, owner, wait_seconds=settings.locks.lock_wait_seconds,
             lease_seconds=settings.locks.lock_lease_seconds,
         )  # fmt: skip
         with lock:
-            day, changes, queued = _evaluate(engine, settings, rules, as_of, moment, dry_run)
-    summary = AlertsSummary(
-        as_of=day, rules=len(rules), dry_run=dry_run, queued=queued,
-        raised=[_as_dict(f) for f in changes.new],
-        ongoing=[_as_dict(f) for _, f in changes.ongoing],
-        resolved=[
-            {"rule_id": r.rule_id, "scope": r.scope, "scope_key": r.scope_key}
-            for r in changes.resolved
-        ],
-    )  # fmt: skip
+            summary = _evaluate(engine, settings, rules, (as_of, moment, dry_run), viewers)
     if not dry_run:
         summary.delivery = deliver(engine, settings.alerts)
     return summary
+
+
+Moment = tuple[dt.date | None, dt.datetime, bool]
+"""(as_of, now, dry_run) of one evaluation."""
 
 
 def _evaluate(
     engine: Engine,
     settings: Settings,
     rules: Sequence[Rule],
-    as_of: dt.date | None,
-    moment: dt.datetime,
-    dry_run: bool,
-) -> tuple[dt.date, Plan, int]:
-    """Read, compare and (unless a dry run) record in one transaction: (day, plan, queued)."""
+    moment: Moment,
+    viewers: Sequence[Viewer],
+) -> AlertsSummary:
+    """Read, compare, say and (unless a dry run) record in one transaction."""
+    as_of, now, dry_run = moment
+    url = settings.alerts.alerts_spreadsheet_url
     with engine.begin() as conn:
         day = as_of_day(conn, as_of)
-        changes = plan(conn, evaluate(conn, rules, day, moment))
-        queued = 0
+        changes = plan(conn, evaluate(conn, rules, day, now))
+        raised, ongoing, resolved = _said(conn, changes, now, viewers, url)
+        summary = AlertsSummary(day, len(rules), dry_run, raised, ongoing, resolved)
         if not dry_run:
-            queued = apply(
-                conn,
-                changes,
-                moment,
-                settings.alerts.alert_channels,
-                settings.alerts.alerts_spreadsheet_url,
-            )
-    return day, changes, queued
+            channels = settings.alerts.alert_channels
+            summary.queued = apply(conn, changes, now, channels, url, viewers)
+    return summary
+
+
+SaidGroups = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
+"""(raised, ongoing, resolved) alerts of the summary, each with its words."""
+
+
+def _said(
+    conn: Connection, changes: Plan, now: dt.datetime, viewers: Sequence[Viewer], url: str | None
+) -> SaidGroups:
+    """(raised, ongoing, resolved) of the plan with their words, before anything is written."""
+    raised = [(as_raised(f, now), f.volume) for f in changes.new]
+    ongoing = [(as_raised(f, now, row.first_seen), f.volume) for row, f in changes.ongoing]
+    resolved = [
+        ({**row._mapping, "status": "resolved", "resolved_at": now}, None)
+        for row in changes.resolved
+    ]
+    return (
+        _with_words(conn, raised, viewers, url),
+        _with_words(conn, ongoing, viewers, url),
+        _with_words(conn, resolved, viewers, url),
+    )
+
+
+def _with_words(
+    conn: Connection,
+    group: Sequence[tuple[Mapping[str, Any], int | None]],
+    viewers: Sequence[Viewer],
+    url: str | None,
+) -> list[dict[str, Any]]:
+    said = speak(conn, [row for row, _ in group], viewers, url)
+    return [_as_dict(row, s, volume) for (row, volume), s in zip(group, said, strict=True)]

@@ -27,9 +27,11 @@ from sqlalchemy import and_, exc, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from sheets_sync.alerts.evaluate import Finding
-from sheets_sync.alerts.messages import Item, email_payload, slack_payload
+from sheets_sync.alerts.messages import email_payload, slack_payload
+from sheets_sync.alerts.speech import Viewer, speak
 from sheets_sync.errors import DatabaseError
 from sheets_sync.schema import alert_notifications, alerts
+from sheets_sync.vocabulary.alert_voice import Said
 
 RESOLVED_NOTICE_DAYS = 14
 """A resolution older than this is not announced any more (it would only confuse)."""
@@ -40,7 +42,8 @@ class Plan:
     """What an evaluation changes: new findings, refreshed alerts, cleared alerts."""
 
     new: list[Finding] = field(default_factory=list)
-    ongoing: list[tuple[int, Finding]] = field(default_factory=list)
+    ongoing: list[tuple[Row[Any], Finding]] = field(default_factory=list)
+    """Each still-firing finding with its active row (which knows since when)."""
     resolved: list[Row[Any]] = field(default_factory=list)
 
 
@@ -56,7 +59,7 @@ def plan(conn: Connection, findings: Sequence[Finding]) -> Plan:
         if row is None:
             result.new.append(finding)
         else:
-            result.ongoing.append((row.alert_id, finding))
+            result.ongoing.append((row, finding))
     result.resolved = sorted(active.values(), key=lambda r: (r.rule_id, r.scope_key))
     return result
 
@@ -67,6 +70,7 @@ def apply(
     now: dt.datetime,
     channels: Iterable[str],
     spreadsheet_url: str | None = None,
+    viewers: Sequence[Viewer] = (),
 ) -> int:
     """Write the plan and queue its announcements; returns how many notifications were queued.
 
@@ -82,16 +86,16 @@ def apply(
             "another alerts evaluation changed the same alerts at the same time; "
             "nothing was written by this one: run `sheets-sync alerts` again"
         ) from err
-    return queue(conn, now, tuple(channels), spreadsheet_url)
+    return queue(conn, now, tuple(channels), spreadsheet_url, viewers)
 
 
 def _write(conn: Connection, changes: Plan, now: dt.datetime) -> None:
     if changes.new:
         conn.execute(insert(alerts), [_new_row(f, now) for f in changes.new])
-    for alert_id, f in changes.ongoing:
+    for row, f in changes.ongoing:
         conn.execute(
             update(alerts)
-            .where(alerts.c.alert_id == alert_id)
+            .where(alerts.c.alert_id == row.alert_id)
             .values(last_seen=now, value=f.value, threshold=f.threshold)
         )
     ids = [row.alert_id for row in changes.resolved]
@@ -124,15 +128,24 @@ def pending(conn: Connection, now: dt.datetime) -> list[Row[Any]]:
 
 
 def queue(
-    conn: Connection, now: dt.datetime, channels: tuple[str, ...], spreadsheet_url: str | None
+    conn: Connection,
+    now: dt.datetime,
+    channels: tuple[str, ...],
+    spreadsheet_url: str | None,
+    viewers: Sequence[Viewer] = (),
 ) -> int:
-    """One digest per configured channel of what is pending; flags set in the same step."""
+    """One digest per configured channel of what is pending; flags set in the same step.
+
+    Each alert links to the spreadsheet of ``viewers`` that shows it, else to
+    ``spreadsheet_url`` (:func:`sheets_sync.alerts.speech.link_for`).
+    """
     rows = _take(
         conn, [r for r in pending(conn, now) if set(r.channels.split(",")) & set(channels)]
     )
+    said = speak(conn, rows, viewers, spreadsheet_url)
     queued = 0
     for channel in channels:
-        items = [_item(r) for r in rows if channel in r.channels.split(",")]
+        items = [s for r, s in zip(rows, said, strict=True) if channel in r.channels.split(",")]
         if items:
             conn.execute(
                 insert(alert_notifications).values(
@@ -166,15 +179,5 @@ def _take(conn: Connection, rows: list[Row[Any]]) -> list[Row[Any]]:
     return [r for r in rows if r.alert_id in taken]
 
 
-def _render(channel: str, items: list[Item], url: str | None) -> dict[str, Any]:
+def _render(channel: str, items: list[Said], url: str | None) -> dict[str, Any]:
     return slack_payload(items, url) if channel == "slack" else email_payload(items, url)
-
-
-def _item(row: Row[Any]) -> Item:
-    return Item(
-        event="resolved" if row.status == "resolved" else "raised",
-        rule_id=row.rule_id, description=row.description, severity=row.severity,
-        metric=row.metric, scope=row.scope, scope_key=row.scope_key,
-        value=float(row.value), threshold=float(row.threshold),
-        first_seen=row.first_seen, resolved_at=row.resolved_at,
-    )  # fmt: skip

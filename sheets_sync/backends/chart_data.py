@@ -6,7 +6,10 @@ re-sorted), repeats x values (one row per week × country × category), and
 holds more rows than ``filter`` keeps, none of which a native chart can undo
 on its own. The table is one header row (x, then one column per plotted
 series), then one row per x value in ascending order (per source row when
-``aggregate: none`` and nothing is split). Pure: no I/O.
+``aggregate: none`` and nothing is split). A ratio series sums its numerator
+and its denominator per x value (and per split value), then divides: a rate
+across categories is a ratio of sums, never a sum or an average of rates.
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -72,10 +75,13 @@ def chart_table(chart: ChartSpec, source: TabFrame) -> ChartTable:
     latest = _latest(chart, source, at)
     rows = [r for r in source.rows if _kept(chart, source, r, at, latest)]
     x_type = template.column(chart.x).type
-    series_types = [template.column(s.column).type for s in chart.series]
+    series_types = [_series_type(s, template.column(s.column).type) for s in chart.series]
     if chart.split_by is None:
         rows = _summed(chart, rows, at) if chart.aggregate is Aggregate.SUM else rows
-        picked = [(r[at[chart.x]], *(r[at[s.column]] for s in chart.series)) for r in rows]
+        picked = [
+            (r[at[chart.x]], *(_point(s, [r[at[c]] for c in s.columns]) for s in chart.series))
+            for r in rows
+        ]
         out = tuple(sorted(picked, key=lambda r: _order(r[0])))
         if chart.filter.top is not None:
             out = _top(out, chart.filter.top)
@@ -83,6 +89,25 @@ def chart_table(chart: ChartSpec, source: TabFrame) -> ChartTable:
         headers = (chart.x, *(s.display_name for s in chart.series))
         return ChartTable(chart, headers, (x_type, *series_types), series, out)
     return _split(chart, source.title, rows, at, x_type, series_types)
+
+
+def _series_type(spec: SeriesSpec, column_type: ColumnType) -> ColumnType:
+    """A ratio is drawn as a rate (a fraction, shown in percent), whatever it divides."""
+    return ColumnType.PERCENT if spec.per else column_type
+
+
+def _point(spec: SeriesSpec, sums: Sequence[Any]) -> Any:
+    """A plain series' value; a ratio's numerator / denominator, as a fraction.
+
+    No denominator (empty or 0) is no point, never 0: a week nothing was inspected in
+    has no counter-offer rate, and a 0 would draw a dip that did not happen.
+    """
+    if spec.per is None:
+        return sums[0]
+    numerator, denominator = sums
+    if numerator is None or not denominator:
+        return None
+    return float(numerator) / float(denominator)
 
 
 def _top(rows: Sequence[Row], count: int) -> tuple[Row, ...]:
@@ -180,7 +205,7 @@ def _add(total: Any, value: Any) -> Any:
 def _summed(chart: ChartSpec, rows: Sequence[Row], at: dict[str, int]) -> list[Row]:
     """One row per x value (the rest of the row's cells are not read again)."""
     sums: dict[Any, list[Any]] = {}
-    columns = [at[s.column] for s in chart.series]
+    columns = {at[c] for s in chart.series for c in s.columns}
     for row in rows:
         total = sums.setdefault(row[at[chart.x]], [None] * len(row))
         for i in columns:
@@ -204,13 +229,15 @@ def _split(
     assert chart.split_by is not None
     split = at[chart.split_by]
     values = sorted({_text(r[split]) for r in rows})
-    cells: dict[tuple[Any, int, str], Any] = {}
+    cells: dict[tuple[Any, int, str], list[Any]] = {}
     for row in rows:
         for j, spec in enumerate(chart.series):
             key = (row[at[chart.x]], j, _text(row[split]))
             if key in cells and chart.aggregate is not Aggregate.SUM:
                 raise _repeated(chart, tab, row[at[chart.x]], key[2])
-            cells[key] = _add(cells.get(key), row[at[spec.column]])
+            sums = cells.setdefault(key, [None] * len(spec.columns))
+            for i, column in enumerate(spec.columns):
+                sums[i] = _add(sums[i], row[at[column]])
     xs = sorted({r[at[chart.x]] for r in rows}, key=_order)
     many = len(chart.series) > 1
     series, types = [], []
@@ -220,10 +247,19 @@ def _split(
             series.append(replace(spec, label=name))
             types.append(series_types[j])
     out = tuple(
-        (x, *(cells.get((x, j, v)) for j in range(len(chart.series)) for v in values)) for x in xs
-    )
+        (x, *(_split_point(cells, x, j, spec, v) for j, spec in enumerate(chart.series)
+              for v in values))
+        for x in xs
+    )  # fmt: skip
     headers = (chart.x, *(s.display_name for s in series))
     return ChartTable(chart, headers, (x_type, *types), tuple(series), out)
+
+
+def _split_point(
+    cells: dict[tuple[Any, int, str], list[Any]], x: Any, j: int, spec: SeriesSpec, value: str
+) -> Any:
+    sums = cells.get((x, j, value))
+    return None if sums is None else _point(spec, sums)
 
 
 def _repeated(chart: ChartSpec, tab: str, x: Any, value: str) -> DataError:

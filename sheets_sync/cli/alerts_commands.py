@@ -15,8 +15,11 @@ import json
 import click
 
 from sheets_sync.alerts.run import evaluate_and_notify
+from sheets_sync.alerts.speech import viewers
 from sheets_sync.cli.app import AppContext, database_option, main, pass_app
 from sheets_sync.cli.params import PastDay, os_user
+from sheets_sync.registry import load_registry
+from sheets_sync.sync import load_all_templates
 
 
 @main.command("alerts")
@@ -33,7 +36,9 @@ from sheets_sync.cli.params import PastDay, os_user
 def alerts_command(app: AppContext, dry_run: bool, as_json: bool, as_of: dt.date | None) -> None:
     """Evaluate the rules of templates/alerts.yaml, record alerts and send notifications.
 
-    An alert that stays active is notified once; one that clears is marked
+    Each alert is said with the seller's or market's name, its figures in
+    their unit and a link to a registered spreadsheet whose Alerts tab shows
+    it. An alert that stays active is notified once; one that clears is marked
     resolved and notified once more. Notifications go to Slack
     (SHEETS_SYNC_SLACK_WEBHOOK_URL) and/or e-mail (SHEETS_SYNC_SMTP_*).
 
@@ -44,9 +49,11 @@ def alerts_command(app: AppContext, dry_run: bool, as_json: bool, as_of: dt.date
     """
     user = os_user()
     owner = f"cli by {user}" if user else "cli"
+    registry = load_registry(app.settings, lambda: load_all_templates(app.settings))
     summary = evaluate_and_notify(
-        app.engine, app.settings, dry_run=dry_run, as_of=as_of, owner=owner
-    )
+        app.engine, app.settings, dry_run=dry_run, as_of=as_of, owner=owner,
+        viewers=viewers(registry.sheets),
+    )  # fmt: skip
     if as_json:
         click.echo(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -112,11 +112,11 @@ def event_values(src: FromClause) -> dict[str, dict[str, ColumnElement[Any]]]:
     }  # fmt: skip
 
 
-def _weight(src: FromClause) -> ColumnElement[Any] | None:
+def weight_of(src: FromClause) -> ColumnElement[Any] | None:
     return src.c.sign if src is kpi_fact_changes else None
 
 
-def _summed(value: ColumnElement[Any], weight: ColumnElement[Any] | None) -> ColumnElement[Any]:
+def summed(value: ColumnElement[Any], weight: ColumnElement[Any] | None) -> ColumnElement[Any]:
     """One branch's sum, typed BIGINT so every ``UNION ALL`` branch has the same types."""
     return cast(func.sum(value if weight is None else value * weight), BigInteger)
 
@@ -134,21 +134,21 @@ def _category() -> ColumnElement[Any]:
 
 
 def _branch(src: FromClause, event: str, values: Mapping[str, ColumnElement[Any]]) -> Select[Any]:
-    c, weight = src.c, _weight(src)
+    c, weight = src.c, weight_of(src)
     day = day_of(c[event])
     sums = [
-        _summed(values[m], weight).label(m) if m in values else ZERO.label(m) for m in FACT_MEASURES
+        summed(values[m], weight).label(m) if m in values else ZERO.label(m) for m in FACT_MEASURES
     ]
     category = _category()
     return (
         select(day.label("day"), c.country, c.seller_id, category.label("category"), *sums)
         .select_from(_with_category(src))
-        .where(c[event].is_not(None), *_not_marker(src))
+        .where(c[event].is_not(None), *not_marker(src))
         .group_by(day, c.country, c.seller_id, category)
     )
 
 
-def _not_marker(src: FromClause) -> list[ColumnElement[Any]]:
+def not_marker(src: FromClause) -> list[ColumnElement[Any]]:
     """Log rows that only mark a full rebuild carry no order."""
     return [src.c.full_rebuild.is_(False)] if src is kpi_fact_changes else []
 
@@ -164,15 +164,15 @@ def daily_facts(src: FromClause) -> Select[Any]:
 
 def suspension_facts(src: FromClause) -> Select[Any]:
     """Suspensions per inspection day × cell × reason of ``src`` (weighted like the facts)."""
-    c, weight = src.c, _weight(src)
+    c, weight = src.c, weight_of(src)
     day = day_of(c.inspected_at)
     reason = func.coalesce(func.nullif(c.suspended_reason, ""), NO_REASON)
     one: ColumnElement[Any] = literal_column("1")
     category = _category()
     return (
         select(day.label("day"), c.country, c.seller_id, category.label("category"),
-               reason.label("reason"), _summed(one, weight).label("suspended"))
+               reason.label("reason"), summed(one, weight).label("suspended"))
         .select_from(_with_category(src))
-        .where(and_(c.inspected_at.is_not(None), is_suspended(src)), *_not_marker(src))
+        .where(and_(c.inspected_at.is_not(None), is_suspended(src)), *not_marker(src))
         .group_by(day, c.country, c.seller_id, category, reason)
     )  # fmt: skip

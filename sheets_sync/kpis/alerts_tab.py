@@ -1,9 +1,12 @@
 """The Alerts tab and the add-on sidebar's alert list: active alerts first, then recent resolutions.
 
 Read from the ``alerts`` table the evaluations keep (:mod:`sheets_sync.alerts.state`), so the tab
-shows what was notified, with when each alert was first and last seen. Rates
-are shown in percent (84.7, not 0.847) beside a ``unit`` column, since one
-column holds rates, counts, days and amounts. An
+shows what was notified, with when each alert was first and last seen, in the
+words of :mod:`sheets_sync.vocabulary.alert_voice`: ``where`` names the seller,
+market or category as the messages do, and ``unit`` comes from the one table of
+units by metric. Value and threshold stay the raw numbers (a rate as 0.847,
+pivot-ready); the template formats each row by its unit (``format_by: Unit``),
+so a rate reads ``84.7 %`` and an amount ``€ 12,340.00``. An
 alert resolved within the last ``resolved_days`` (default 14) days before the
 end of ``as_of`` stays listed as ``resolved`` so the team sees what cleared.
 
@@ -30,29 +33,28 @@ from sqlalchemy.sql import ColumnElement, Select
 from sheets_sync.kpis.common import int_param
 from sheets_sync.kpis.query import BuiltinQuery, QueryContext
 from sheets_sync.schema import alerts, sellers
+from sheets_sync.vocabulary.alert_voice import unit_sql, where_sql
 from sheets_sync.vocabulary.arithmetic import trailing_bounds
 
 SEVERITY_ORDER = ("critical", "warning", "info")
 DEFAULTS: dict[str, Any] = {"resolved_days": 14}
 COLUMNS = (
-    "status", "severity", "rule_id", "description", "scope", "scope_key", "metric", "value",
-    "threshold", "unit", "first_seen", "last_seen", "resolved_at", "alert_id",
+    "status", "severity", "rule_id", "description", "scope", "scope_key", "where", "metric",
+    "value", "threshold", "unit", "first_seen", "last_seen", "resolved_at", "alert_id",
 )  # fmt: skip
 PLAIN = ("status", "severity", "rule_id", "description", "scope", "scope_key", "metric")
 TIMES = ("first_seen", "last_seen", "resolved_at", "alert_id")
 
 
-def _shown(a: Any) -> tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any]]:
-    """Value and threshold in the unit people read them in: rates in %, with the unit."""
-    is_rate = a.metric.endswith("_rate", autoescape=True)
-    unit = case(
-        (is_rate, "%"), (a.metric == "onboarding_stall_days", "days"),
-        (a.metric == "paid_amount", "EUR"), (a.metric == "csat", "/5"),
-        (a.metric.startswith("failed_", autoescape=True), "runs"), else_="orders",
-    )  # fmt: skip
-    value = case((is_rate, a.value * 100), else_=a.value)
-    threshold = case((is_rate, a.threshold * 100), else_=a.threshold)
-    return value.label("value"), threshold.label("threshold"), unit.label("unit")
+def _shown(a: Any) -> tuple[ColumnElement[Any], ...]:
+    """Where by name, value and threshold as recorded, and the unit they are read in."""
+    where = where_sql(a.scope, a.scope_key, sellers.c.name).label("where")
+    return (
+        where,
+        a.value.label("value"),
+        a.threshold.label("threshold"),
+        unit_sql(a.metric).label("unit"),
+    )
 
 
 def relevant_to(countries: Sequence[str] | None) -> ColumnElement[bool]:
@@ -61,7 +63,9 @@ def relevant_to(countries: Sequence[str] | None) -> ColumnElement[bool]:
     if not countries:
         return true()
     markets = tuple(countries)
-    based_there = select(sellers.c.seller_id).where(sellers.c.country.in_(markets))
+    based_there = (  # never correlated with the sellers the listing joins for names
+        select(sellers.c.seller_id).where(sellers.c.country.in_(markets)).correlate(None)
+    )
     return or_(
         a.scope == "overall",
         and_(a.scope == "country", a.scope_key.in_(markets)),
@@ -75,7 +79,12 @@ def listing(since: dt.datetime, countries: Sequence[str] | None) -> Select[Any]:
     active = a.status == "active"
     severity = case({s: i for i, s in enumerate(SEVERITY_ORDER)}, value=a.severity, else_=9)
     columns = [*(a[n] for n in PLAIN), *_shown(a), *(a[n] for n in TIMES)]
-    query = select(*columns).where(active | (a.resolved_at >= since), relevant_to(countries))
+    named = and_(a.scope == "seller", sellers.c.seller_id == a.scope_key)
+    query = (
+        select(*columns, sellers.c.name.label("scope_name"))
+        .select_from(alerts.outerjoin(sellers, named))
+        .where(active | (a.resolved_at >= since), relevant_to(countries))
+    )
     return query.order_by(
         case((active, 0), else_=1),
         case((active, severity), else_=0),
@@ -100,17 +109,10 @@ def recent_alerts(
     """The sidebar's list: the tab's rows, resolutions counted back from ``now``.
 
     A seller alert also carries the seller's name (``scope_name``; None for
-    other scopes), so people read who it is, not only an id.
+    other scopes), for the voice to say who it is, not only an id.
     """
     since = now - dt.timedelta(days=resolved_days)
-    a = alerts.c
-    named = and_(a.scope == "seller", sellers.c.seller_id == a.scope_key)
-    query = (
-        listing(since, countries)
-        .add_columns(sellers.c.name.label("scope_name"))
-        .outerjoin(sellers, named)
-    )
-    return [dict(row._mapping) for row in conn.execute(query)]
+    return [dict(row._mapping) for row in conn.execute(listing(since, countries))]
 
 
 QUERY = BuiltinQuery(

@@ -16,6 +16,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sheets_sync.tab_templates.chart_series import (
+    check_ratio_shape,
+    check_series_columns,
+    parse_series,
+    required_text,
+)
 from sheets_sync.tab_templates.checks import enum_value, headers, items, mapping
 from sheets_sync.tab_templates.model import (
     DEFAULT_CHART_HEIGHT,
@@ -31,7 +37,6 @@ from sheets_sync.tab_templates.model import (
     EqualsFilter,
     LastPeriods,
     PeriodUnit,
-    SeriesSpec,
     SeriesType,
     TabTemplate,
 )
@@ -41,7 +46,6 @@ CHART_KEYS = {
     "title", "type", "source", "x", "series", "filter", "aggregate", "split_by",
     "position", "size",
 }  # fmt: skip
-SERIES_KEYS = {"column", "axis", "type", "label"}
 FILTER_KEYS = {"last", "column", "equals", "top"}
 POSITION_KEYS = {"cell", "row", "column", "sheet", "offset_x", "offset_y"}
 SIZE_KEYS = {"width", "height"}
@@ -50,7 +54,6 @@ MAX_COLUMNS = 18_278  # ZZZ, the widest grid either destination has
 _CELL = re.compile(r"^([A-Za-z]{1,3})([1-9][0-9]*)$")
 _LAST = re.compile(r"^\s*([1-9][0-9]*)\s*(day|week|month)s?\s*$", re.IGNORECASE)
 _DATED = {ColumnType.DATE, ColumnType.DATETIME, ColumnType.TEXT}
-_RIGHT_AXIS = {ChartType.COLUMN, ChartType.LINE, ChartType.COMBO}
 _SPLITS = {ChartType.COLUMN, ChartType.STACKED_COLUMN, ChartType.LINE, ChartType.BAR}
 
 
@@ -113,19 +116,7 @@ def check_chart_columns(
     known = [c.header for c in columns]
     types = {c.header: c.type for c in columns}
     headers([chart.x], known, f"{key}.x", where, of)
-    for j, series in enumerate(chart.series):
-        name = f"{key}.series[{j}]"
-        headers([series.column], known, name, where, of)
-        if not types[series.column].is_numeric:
-            raise where.fail(
-                name, f"{series.column!r} is {types[series.column].value}, not a number",
-                f"plot a numeric column of {of}",
-            )  # fmt: skip
-        if chart.aggregate is Aggregate.SUM and types[series.column] is ColumnType.PERCENT:
-            raise where.fail(
-                name, f"{series.column!r} is a rate, and rates do not add up",
-                "plot the counts the rate is made of, or remove `aggregate: sum`",
-            )  # fmt: skip
+    check_series_columns(chart, key, types, of, where)
     if chart.split_by:
         headers([chart.split_by], known, f"{key}.split_by", where, of)
     _check_filter_columns(chart.filter, f"{key}.filter", known, types, of, where)
@@ -154,13 +145,15 @@ def _check_filter_columns(
 
 def _chart(raw: dict[str, Any], key: str, where: Where) -> ChartSpec:
     where.check_keys(raw, CHART_KEYS, f"{key}.")
-    title = _text(raw.get("title"), f"{key}.title", where, "e.g. `title: Weekly orders`")
+    title = required_text(raw.get("title"), f"{key}.title", where, "e.g. `title: Weekly orders`")
     kind = enum_value(ChartType, raw.get("type"), f"{key}.type", where)
-    x = _text(raw.get("x"), f"{key}.x", where, "name the column of the x axis, e.g. `x: Week`")
-    series = _series_list(raw.get("series"), kind, f"{key}.series", where)
+    x = required_text(
+        raw.get("x"), f"{key}.x", where, "name the column of the x axis, e.g. `x: Week`"
+    )
+    series = parse_series(raw.get("series"), kind, f"{key}.series", where)
     split_by = raw.get("split_by")
     if split_by is not None:
-        split_by = _text(split_by, f"{key}.split_by", where, "e.g. `split_by: Country`")
+        split_by = required_text(split_by, f"{key}.split_by", where, "e.g. `split_by: Country`")
     chart = ChartSpec(
         title=title,
         type=kind,
@@ -179,49 +172,12 @@ def _chart(raw: dict[str, Any], key: str, where: Where) -> ChartSpec:
     return chart
 
 
-def _text(value: Any, key: str, where: Where, fix: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise where.fail(
-            key, "missing or empty" if value is None else f"{value!r} is not text", fix
-        )
-    return value
-
-
 def _source(value: Any, key: str, where: Where) -> str | None:
     if value is None:
         return None
-    return _text(value, key, where, "name the tab the chart reads, e.g. `source: KPI Weekly`")
-
-
-def _series_list(value: Any, kind: ChartType, key: str, where: Where) -> tuple[SeriesSpec, ...]:
-    raw = items(value, key, where)
-    if not raw:
-        raise where.fail(key, "no series", "list the columns to plot, e.g. `series: [Paid amount]`")
-    return tuple(_series(item, kind, f"{key}[{j}]", where) for j, item in enumerate(raw))
-
-
-def _series(item: Any, kind: ChartType, key: str, where: Where) -> SeriesSpec:
-    if isinstance(item, str):
-        item = {"column": item}
-    raw = mapping(item, key, where)
-    where.check_keys(raw, SERIES_KEYS, f"{key}.")
-    column = _text(raw.get("column"), f"{key}.column", where, "e.g. `column: Orders created`")
-    axis = enum_value(Axis, raw.get("axis", "left"), f"{key}.axis", where)
-    series_type = None
-    if "type" in raw:
-        if kind is not ChartType.COMBO:
-            raise where.fail(
-                f"{key}.type", f"a {kind.value} chart draws every series alike",
-                "remove `type:` (only combo charts mix columns and lines)",
-            )  # fmt: skip
-        series_type = enum_value(SeriesType, raw["type"], f"{key}.type", where)
-    if axis is Axis.RIGHT and kind not in _RIGHT_AXIS:
-        raise where.fail(
-            f"{key}.axis", f"a {kind.value} chart has no right axis",
-            "remove `axis: right`, or use a column, line or combo chart",
-        )  # fmt: skip
-    label = raw.get("label")
-    return SeriesSpec(column, axis, series_type, str(label) if label is not None else None)
+    return required_text(
+        value, key, where, "name the tab the chart reads, e.g. `source: KPI Weekly`"
+    )
 
 
 def _check_shape(chart: ChartSpec, key: str, where: Where) -> None:
@@ -248,7 +204,8 @@ def _check_shape(chart: ChartSpec, key: str, where: Where) -> None:
             f"{key}.filter.top", "ranks rows by one series, which `split_by` splits",
             "remove `top:` or `split_by:`",
         )  # fmt: skip
-    if chart.x in {s.column for s in chart.series}:
+    check_ratio_shape(chart, key, where)
+    if chart.x in {c for s in chart.series for c in s.columns}:
         raise where.fail(
             f"{key}.x", f"{chart.x!r} is both the x axis and a series",
             "plot other columns than the x axis",
@@ -269,7 +226,9 @@ def _filter(value: Any, x: str, key: str, where: Where) -> ChartFilter:
                 "write a count and a unit, e.g. `last: 13 weeks` (days, weeks or months)",
             )  # fmt: skip
         column = raw.get("column", x)
-        column = _text(column, f"{key}.column", where, "name the date column, e.g. `column: Week`")
+        column = required_text(
+            column, f"{key}.column", where, "name the date column, e.g. `column: Week`"
+        )
         last = LastPeriods(column, int(match[1]), PeriodUnit(f"{match[2].lower()}s"))
     elif "column" in raw:
         raise where.fail(f"{key}.column", "names the column of `last:`", "add `last: 13 weeks`")
@@ -310,7 +269,7 @@ def _position(value: Any, key: str, where: Where) -> ChartPosition:
         column = _one_based(raw.get("column"), f"{key}.column", where, MAX_COLUMNS) - 1
     sheet = raw.get("sheet")
     if sheet is not None:
-        sheet = _text(sheet, f"{key}.sheet", where, "name a tab, e.g. `sheet: Dashboard`")
+        sheet = required_text(sheet, f"{key}.sheet", where, "name a tab, e.g. `sheet: Dashboard`")
     offsets = {
         name: _pixels(raw.get(name, 0), f"{key}.{name}", where, 0)
         for name in ("offset_x", "offset_y")

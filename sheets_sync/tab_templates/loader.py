@@ -32,6 +32,7 @@ from sheets_sync.tab_templates.formats import parse_conditional_formats
 from sheets_sync.tab_templates.model import ColumnSpec, ColumnType, SheetPosition, TabTemplate
 from sheets_sync.tab_templates.params import SettingParams, tab_params
 from sheets_sync.tab_templates.pivots import SAME, distinct_titles, parse_pivots, sheet_titles
+from sheets_sync.tab_templates.row_formats import check_formats_by, parse_format_by
 from sheets_sync.tab_templates.source import Where, read_yaml
 
 TAB_KEYS = {
@@ -41,6 +42,7 @@ TAB_KEYS = {
 }  # fmt: skip
 COLUMN_KEYS = {
     "header", "source", "type", "format", "width", "editable", "hidden", "hold_while_pending",
+    "format_by",
 }  # fmt: skip
 FREEZE_KEYS = {"rows", "columns"}
 
@@ -185,6 +187,7 @@ def _columns(value: Any, where: Where) -> tuple[ColumnSpec, ...]:
                 f"columns[{i}].header", f"{column.header!r} appears twice", "rename one"
             )
         seen.add(column.header)
+    check_formats_by(columns, where)
     return columns
 
 
@@ -205,6 +208,7 @@ def _column(item: Any, key: str, where: Where) -> ColumnSpec:
         hold_while_pending=_bool(
             raw.get("hold_while_pending", False), f"{key}.hold_while_pending", where
         ),
+        format_by=parse_format_by(raw.get("format_by"), f"{key}.format_by", where),
     )
 
 

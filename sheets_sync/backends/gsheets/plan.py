@@ -41,6 +41,7 @@ from sheets_sync.backends.gsheets.notes import (
     leaving_notes,
     restore_requests,
 )
+from sheets_sync.backends.gsheets.rowformats import row_formats
 from sheets_sync.backends.gsheets.state import BookState, SheetState
 from sheets_sync.errors import ShrinkError
 from sheets_sync.frame import TabFrame
@@ -251,6 +252,8 @@ def _plan_tab(
         requests.extend(_realign(sheet_id, alignment))
         requests.append(structure.resize(sheet_id, rows, cols, frozen))
     requests.extend(_decorate(state, frame, sheet_id, current, len(desired), rows, layout.after))
+    in_sheet_order = [frame.rows[p.desired] for p in alignment.layout]
+    requests.extend(row_formats(template, in_sheet_order, sheet_id, layout.after))
     width = current.col_count if current is not None else 0
     coming = coming_home(frame, raw, layout, alignment, desired, moment.archive, width)
     requests.extend(restore_requests(sheet_id, raw, layout, coming, width))

@@ -23,7 +23,7 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from sheets_sync.tab_templates.model import ColumnSpec, ColumnType
+from sheets_sync.tab_templates.model import ColumnSpec, ColumnType, FormatBy
 
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="E8EAED")
@@ -39,11 +39,23 @@ class ColumnStyles:
         self.styles = [_style_array(ws, c, bold) for c in columns]
         self.types = [c.type for c in columns]
         self.keep_empty = [c.editable or bold for c in columns]
+        headers = [c.header for c in columns]
+        self.by_row: list[tuple[int, int, dict[str, Any]]] = [
+            (j, headers.index(c.format_by.column), _styles_by(ws, c, c.format_by, bold))
+            for j, c in enumerate(columns)
+            if c.format_by is not None
+        ]
+        """(column, column naming each row's format, that text → style): ``format_by``."""
 
 
-def _style_array(ws: Worksheet, column: ColumnSpec, bold: bool) -> Any:
+def _styles_by(ws: Worksheet, column: ColumnSpec, by: FormatBy, bold: bool) -> dict[str, Any]:
+    """The column's style under each of its ``format_by`` formats."""
+    return {name: _style_array(ws, column, bold, fmt) for name, fmt in by.formats}
+
+
+def _style_array(ws: Worksheet, column: ColumnSpec, bold: bool, fmt: str | None = None) -> Any:
     scratch = Cell(ws, row=1, column=1)
-    fmt = column.effective_format
+    fmt = fmt or column.effective_format
     if fmt:
         scratch.number_format = fmt
     scratch.protection = Protection(locked=not column.editable)

@@ -58,6 +58,10 @@ class RowWriter:
         self.ws, self.data = ws, data
         self.order = sorted(range(len(data.positions)), key=lambda j: data.positions[j])
         self.styles = [style_attr(ws, s) for s in data.styles.styles]
+        self.by_row = [
+            (j, by, {name: style_attr(ws, s) for name, s in styles.items()})
+            for j, by, styles in data.styles.by_row
+        ]
         self.heads = [f'<c r="{get_column_letter(p)}' for p in data.positions]
         self.text = [kind is ColumnType.TEXT for kind in data.styles.types]
         self.keep_empty = data.styles.keep_empty
@@ -73,7 +77,8 @@ class RowWriter:
         row, rs = self.data.rows[index], str(r)
         columns: list[int] = []
         out: list[str] = []
-        positions, heads, styles = self.data.positions, self.heads, self.styles
+        positions, heads = self.data.positions, self.heads
+        styles = self._styles(row) if self.by_row else self.styles
         for j in self.order:
             value = row[j]
             kind = type(value)
@@ -92,6 +97,13 @@ class RowWriter:
                 columns.append(positions[j])
                 out.append(xml)
         return columns, out
+
+    def _styles(self, row: Sequence[Any]) -> list[str]:
+        """The columns' styles for this row, a ``format_by`` column's chosen by its text."""
+        styles = list(self.styles)
+        for j, by, chosen in self.by_row:
+            styles[j] = chosen.get(row[by], styles[j])
+        return styles
 
     def _other(self, j: int, rs: str, value: Any) -> str:
         value = to_cell_value(value, self.data.styles.types[j])
