@@ -207,13 +207,22 @@ def _facts_warnings(conn: Connection, templates: Sequence[TabTemplate], day: dt.
 
 
 def _archive_warnings(written: WriteReport) -> list[str]:
-    """One line per tab whose leaving rows carried the team's cells."""
-    return [
-        f"{tab.archived_notes:,} team cell(s) moved to {ARCHIVE_TITLE!r} "
-        f"(rows that left {tab.title})"
-        for tab in written.tabs
-        if tab.archived_notes
-    ]
+    """One line per tab whose leaving rows carried the team's cells, one per tab whose
+    returning rows got theirs back, and what the backend said about the team's cells."""
+    out = []
+    for tab in written.tabs:
+        if tab.archived_notes:
+            out.append(
+                f"{tab.archived_notes:,} team cell(s) moved to {ARCHIVE_TITLE!r} "
+                f"(rows that left {tab.title})"
+            )
+        if tab.restored_notes:
+            out.append(
+                f"{tab.restored_notes:,} archived team cell(s) back on their rows in "
+                f"{tab.title} (marked 'Restored at' in {ARCHIVE_TITLE!r})"
+            )
+        out.extend(tab.warnings)
+    return out
 
 
 def _compute(

@@ -116,4 +116,4 @@ def test_template_columns_and_limit():
     ]  # fmt: skip
     assert template.params["limit"] == 50
     assert template.window_days is None
-    assert template.key == ()
+    assert template.key == ("Run ID",)  # hidden; the team's cells follow their run

@@ -28,7 +28,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from sheets_sync import schema
-from sheets_sync.archive import ARCHIVE_HEADERS, ARCHIVE_TITLE
+from sheets_sync.archive import ARCHIVE_COLUMNS, ARCHIVE_TITLE
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WriteReport
 from sheets_sync.backends.xlsx import save as xlsx_save
 from sheets_sync.backends.xlsx.backend import XlsxBackend
@@ -325,7 +325,7 @@ def test_notes_of_rows_that_leave_are_archived_and_kept_by_later_syncs(book: Pat
     report = sync(book, [*FOUR[2:], row(3, "FR")])  # day 1 leaves the window
     assert [(t.title, t.archived_notes) for t in report.tabs] == [(TITLE, 3)]
     rows = archive(book)
-    assert tuple(rows[0]) == ARCHIVE_HEADERS
+    assert tuple(rows[0]) == ARCHIVE_COLUMNS  # the five headers, then Restored at
     found = {(r[0], r[1], r[2], r[3]) for r in rows[1:]}
     assert found == {
         (TITLE, "2025-06-01 · FR", "Note", "call FR"),
@@ -366,7 +366,8 @@ def test_a_team_sheet_named_archived_notes_is_refused_when_notes_must_go_there(
         sync(book, FOUR[1:])
     assert book.read_bytes() == before
     sync(book, FOUR[1:], adopt=True)  # the notes go below what the team's sheet holds
-    assert archive(book)[0] == ["my own archive", None, None, None, None]
+    # the team's A1 stays; the columns the notes go to are named where row 1 was empty
+    assert archive(book)[0] == ["my own archive", *ARCHIVE_COLUMNS[1:]]
     assert archive(book)[1][1:4] == ["2025-06-01 · FR", "Note", "call FR"]
 
 

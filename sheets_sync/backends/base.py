@@ -27,8 +27,11 @@ class WrittenTab:
     every cell for a workbook, only the changed ones for Google.
     ``truncated_from`` is the row count before the tab was cut to fit.
     ``archived_notes``: the team's cells moved to ``Archived notes`` because
-    their row left this tab. ``compute_seconds`` is attached by the engine;
-    backends fill the rest.
+    their row left this tab; ``restored_notes``: archived cells back on their
+    row, its key being in the tab again. ``warnings``: what the team should
+    know about their cells on this tab (notes that could not come home, a tab
+    without a key keeping them by position). ``compute_seconds`` is attached by
+    the engine; backends fill the rest.
     """
 
     title: str
@@ -38,6 +41,8 @@ class WrittenTab:
     write_seconds: float = 0.0
     compute_seconds: float = 0.0
     archived_notes: int = 0
+    restored_notes: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:

@@ -115,4 +115,6 @@ def recent_alerts(
     return [dict(row._mapping) for row in conn.execute(listing(since, countries))]
 
 
-QUERY = BuiltinQuery(name="alerts", build=build, columns=COLUMNS, defaults=DEFAULTS)
+QUERY = BuiltinQuery(
+    name="alerts", build=build, columns=COLUMNS, defaults=DEFAULTS, keeps_order=True
+)  # keyed by alert id, listed as `listing` orders them

@@ -69,7 +69,9 @@ class BuiltinQuery:
     template may override; ``default_window_days`` applies when the template
     sets no ``window_days``. The runner sorts a keyed tab's rows by its key,
     or by ``order_by`` (columns) when the template has them all, comparing
-    the values of a ``ranks`` column by their rank (grades best first).
+    the values of a ``ranks`` column by their rank (grades best first);
+    ``keeps_order``: the query's own ``ORDER BY`` is the tab's order (alerts
+    by severity and age, runs newest first), keyed or not.
     ``setting_params`` gives the params the settings own (Pricing: the push's
     guardrails): the template loader sets them from the settings and refuses a
     template giving them another value.
@@ -83,6 +85,7 @@ class BuiltinQuery:
     derived: Mapping[str, DerivedColumn] = field(default_factory=dict)
     order_by: tuple[str, ...] = ()
     ranks: Mapping[str, Mapping[Any, int]] = field(default_factory=dict)
+    keeps_order: bool = False
     reads_facts: bool = False
     setting_params: Callable[[Settings], Mapping[str, SettingParam]] | None = None
 

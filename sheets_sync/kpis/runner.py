@@ -232,7 +232,7 @@ def _ordered(rows: list[Row], template: TabTemplate, query: BuiltinQuery | None)
     """Sorted in Python (NULLs first), so both databases give the same order whatever
     their text collation: by the query's ``order_by`` when the template has those
     columns (a ``ranks`` column by rank: Pricing's grades best first), then the key."""
-    if not template.key:
+    if not template.key or (query is not None and query.keeps_order):
         return rows
     indexes = list(template.key_indexes)
     ranks: dict[int, Mapping[Any, int]] = {}

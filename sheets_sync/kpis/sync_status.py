@@ -64,4 +64,6 @@ def build(ctx: QueryContext) -> Select[Any]:
     )  # fmt: skip
 
 
-QUERY = BuiltinQuery(name="sync_status", build=build, columns=COLUMNS, defaults=DEFAULTS)
+QUERY = BuiltinQuery(
+    name="sync_status", build=build, columns=COLUMNS, defaults=DEFAULTS, keeps_order=True
+)  # keyed by run id, newest first

@@ -38,7 +38,7 @@ from sheets_sync.tab_templates.source import Where, read_yaml
 TAB_KEYS = {
     "title", "description", "query", "sql", "columns", "key", "window_days", "params",
     "freeze", "filter", "truncate_to_limit", "conditional_formats", "pivots", "charts", "order",
-    "position",
+    "position", "allow_shrink",
 }  # fmt: skip
 COLUMN_KEYS = {
     "header", "source", "type", "format", "width", "editable", "hidden", "hold_while_pending",
@@ -110,6 +110,7 @@ def load_template(
     where.check_keys(freeze, FREEZE_KEYS, "freeze.")
     key = tuple(_headers(raw.get("key", []), headers, "key", where))
     _check_holds(columns, key, where)
+    _check_editable_keyed(columns, key, where)
     return TabTemplate(
         title=title,
         columns=columns,
@@ -123,6 +124,7 @@ def load_template(
         freeze_columns=_count(freeze.get("columns", 0), "freeze.columns", where),
         filter=_bool(raw.get("filter", True), "filter", where),
         truncate_to_limit=_bool(raw.get("truncate_to_limit", False), "truncate_to_limit", where),
+        allow_shrink=_bool(raw.get("allow_shrink", False), "allow_shrink", where),
         conditional_formats=parse_conditional_formats(
             raw.get("conditional_formats", []), headers, where
         ),
@@ -232,6 +234,24 @@ def _check_holds(columns: tuple[ColumnSpec, ...], key: tuple[str, ...], where: W
                 name, "the tab has no `key`, so a held cell cannot follow its row",
                 "give the tab a `key:` (the columns identifying a row), or remove the option",
             )  # fmt: skip
+
+
+def _check_editable_keyed(
+    columns: tuple[ColumnSpec, ...], key: tuple[str, ...], where: Where
+) -> None:
+    """What the team types in an editable column belongs to a row; without a key no row can
+    be found again, so the value would stay beside whichever row comes to that position."""
+    if key:
+        return
+    for i, column in enumerate(columns):
+        if column.editable:
+            raise where.fail(
+                f"columns[{i}].editable",
+                f"{column.header!r} is editable, but the tab has no `key`, so what the team "
+                "types there cannot follow its row",
+                "give the tab a `key:` (the columns identifying a row, e.g. an id column), "
+                "or remove `editable: true`",
+            )
 
 
 def _snake(header: str) -> str:

@@ -210,6 +210,9 @@ class TabTemplate:
     freeze_columns: int = 0
     filter: bool = True
     truncate_to_limit: bool = False
+    allow_shrink: bool = False
+    """Rows leave this keyed tab by design (alerts resolving, the last N runs): the shrink
+    guard does not stop it; the team's cells on leaving rows are archived all the same."""
     conditional_formats: tuple[ConditionalFormat, ...] = ()
     pivots: tuple[PivotSpec, ...] = ()
     charts: tuple[ChartSpec, ...] = ()

@@ -4,7 +4,7 @@ A sync is: one ``spreadsheets.get`` (metadata and charts, field mask), one
 ``developerMetadata:search`` (which sheets, columns and charts are the
 product's, see :mod:`.ownership`, :mod:`.columns` and :mod:`.charts`), one
 ``values:batchGet`` of the whole rows of every existing managed sheet (inside
-its grid; the hidden chart-table sheets too), one
+its grid; the hidden chart-table sheets and ``Archived notes`` too), one
 ``spreadsheets:batchUpdate`` carrying all structure (applied atomically by
 Google; rows leaving a keyed tab and their team notes moving to ``Archived
 notes`` are in it), then ``values:batchUpdate`` bodies of changed cells under
@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from google.auth.credentials import Credentials
 
+from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import (
     DEFAULT_OPTIONS,
     CellWrite,
@@ -160,6 +161,7 @@ class GoogleSheetsBackend:
         wanted = [f.title for f in frames] + [
             data_title(f.title) for f in frames if f.template.charts
         ]
+        wanted += [] if owned.archive_blocked else [ARCHIVE_TITLE]  # notes coming home
         titles = [t for t in wanted if t in sheets]
         if not titles:
             return owned

@@ -3,7 +3,8 @@
 Pure: no HTTP. The plan is ONE ``spreadsheets:batchUpdate`` request list (all
 structure of all tabs: new sheets, row deletions/insertions, grid sizes,
 formats, filter, protection, named ranges, conditional formats, pivots, charts
-and their data, :mod:`.charts`) and the changed cells grouped into rectangles,
+and their data, :mod:`.charts`, the team's notes leaving and coming home and
+their ``Archived notes`` rows, :mod:`.notes`) and the changed cells grouped into rectangles,
 packed into ``values:batchUpdate`` bodies under the payload cap (:mod:`.bodies`).
 Both kinds of request are idempotent when replayed against the state they were
 planned from, and a rerun re-plans from what is actually there, so an
@@ -18,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sheets_sync.archive import ARCHIVE_TITLE, ArchivedNote
+from sheets_sync.archive import ARCHIVE_TITLE, Archive, ArchivedNote, ArchiveRow, read_archive
 from sheets_sync.backends.base import DEFAULT_OPTIONS, WriteOptions, WrittenTab
 from sheets_sync.backends.gsheets import charts, structure
 from sheets_sync.backends.gsheets.bodies import pack, value_range
@@ -33,7 +34,13 @@ from sheets_sync.backends.gsheets.diff import (
     blocks,
     changed_runs,
 )
-from sheets_sync.backends.gsheets.notes import archive_requests, leaving_notes
+from sheets_sync.backends.gsheets.notes import (
+    archive_requests,
+    coming_home,
+    keyless_warnings,
+    leaving_notes,
+    restore_requests,
+)
 from sheets_sync.backends.gsheets.rowformats import row_formats
 from sheets_sync.backends.gsheets.state import BookState, SheetState
 from sheets_sync.errors import ShrinkError
@@ -65,6 +72,7 @@ class _TabPlan:
     written: WrittenTab
     layout: ColumnLayout
     notes: list[ArchivedNote]
+    restored: list[ArchiveRow]
 
 
 def build_plan(
@@ -86,31 +94,52 @@ def build_plan(
     ranges: list[dict[str, Any]] = []
     pivots: list[WrittenTab] = []
     notes: list[ArchivedNote] = []
+    restored: list[ArchiveRow] = []
     when = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     room = charts.chart_room(frames)
+    archive = _archive(state, archive_blocked)
     for frame in frames:
-        tab = _plan_tab(state, frame, ids, options, when, room)
+        tab = _plan_tab(state, frame, ids, options, _Moment(when, room, archive))
         plan.requests.extend(tab.requests)
         ranges.extend(tab.ranges)
         plan.tabs.append(tab.written)
         notes.extend(tab.notes)
+        restored.extend(tab.restored)
         grid_rows, _ = _grid_size(state, frame)
         for spec in frame.template.pivots:
             plan.requests.extend(
                 _pivot_requests(state, frame, spec, ids, grid_rows - 1, tab.layout.after)
             )
             pivots.append(WrittenTab(spec.title, rows=None, cells=0))  # Google computes it
-    archive_id, new = ids.of(ARCHIVE_TITLE) if notes else (0, True)
-    archive = None if new else state.sheets[ARCHIVE_TITLE]
+    archive_id, new = ids.of(ARCHIVE_TITLE) if notes or restored else (0, True)
+    sheet = None if new else state.sheets[ARCHIVE_TITLE]
     drawn = charts.plan_charts(state, frames, ids.of)
     plan.requests.extend(drawn.requests)
     for written in plan.tabs:
         written.cells += drawn.cells.get(written.title, 0)
-    plan.requests.extend(archive_requests(archive, archive_id, notes, archive_blocked))
+    plan.requests.extend(
+        archive_requests(sheet, archive_id, notes, restored, archive, archive_blocked, when)
+    )
     plan.tabs.extend(pivots)
     plan.requests.extend(_first_sheets(state, frames, ids))
     plan.value_bodies = pack(ranges, payload_cap)
     return plan
+
+
+@dataclass(frozen=True)
+class _Moment:
+    """What every tab of one sync shares: its time, the charts' room, the archive as read."""
+
+    when: dt.datetime
+    room: Mapping[str, tuple[int, int]]
+    archive: Archive | None
+
+
+def _archive(state: BookState, blocked: bool) -> Archive | None:
+    """The archive as read with the tabs; none when absent or a team sheet holds its title."""
+    if blocked or ARCHIVE_TITLE not in state.sheets:
+        return None
+    return read_archive(state.values.get(ARCHIVE_TITLE, []))
 
 
 def _first_sheets(state: BookState, frames: Sequence[TabFrame], ids: _SheetIds) -> list[dict]:
@@ -189,10 +218,10 @@ def _plan_tab(
     frame: TabFrame,
     ids: _SheetIds,
     options: WriteOptions,
-    when: dt.datetime,
-    room: Mapping[str, tuple[int, int]],
+    moment: _Moment,
 ) -> _TabPlan:
-    """Requests, value ranges, what gets written and the leaving notes of one managed tab."""
+    """Requests, value ranges, what gets written, the leaving notes and the notes coming
+    home of one managed tab."""
     template = frame.template
     sheet_id, new = ids.of(frame.title)
     current = None if new else state.sheets[frame.title]
@@ -206,6 +235,7 @@ def _plan_tab(
     alignment = _align(frame, have[1:], desired)
     if template.key:
         _check_rows_kept(frame, layout, len(have[1:]), len(alignment.deletions), options)
+    room = moment.room
     rows, _ = _grid_size(state, frame, room)
     cols = max(layout.grid_cols, max(layout.after) + 1, room.get(frame.title, (0, 0))[1])
     frozen = (template.freeze_rows, template.freeze_columns)
@@ -224,14 +254,22 @@ def _plan_tab(
     requests.extend(_decorate(state, frame, sheet_id, current, len(desired), rows, layout.after))
     in_sheet_order = [frame.rows[p.desired] for p in alignment.layout]
     requests.extend(row_formats(template, in_sheet_order, sheet_id, layout.after))
+    width = current.col_count if current is not None else 0
+    coming = coming_home(frame, raw, layout, alignment, desired, moment.archive, width)
+    requests.extend(restore_requests(sheet_id, raw, layout, coming, width))
     changed = _changed_blocks(frame, have, desired, alignment, layout.after)
-    notes = leaving_notes(frame, raw, layout, alignment.deletions, when)
-    cells = sum(b.cells for b in changed)
+    notes = leaving_notes(frame, raw, layout, alignment.deletions, moment.when)
     written = WrittenTab(
-        frame.title, len(desired), cells, frame.truncated_from, archived_notes=len(notes)
+        frame.title,
+        len(desired),
+        sum(b.cells for b in changed) + len(coming.cells),
+        frame.truncated_from,
+        archived_notes=len(notes),
+        restored_notes=len(coming.cells),
+        warnings=[*coming.warnings(frame.title), *keyless_warnings(frame, raw, layout)],
     )
     ranges = [value_range(frame.title, b) for b in changed]
-    return _TabPlan(requests, ranges, written, layout, notes)
+    return _TabPlan(requests, ranges, written, layout, notes, coming.restored)
 
 
 def _check_rows_kept(
@@ -247,7 +285,8 @@ def _check_rows_kept(
             f"team's cells on them move to {ARCHIVE_TITLE!r})"
         )
     kept = now_rows - deleted
-    check_shrink(frame.title, now_rows, kept, options.max_shrink_share, options.allow_shrink)
+    allow = options.allow_shrink or frame.template.allow_shrink  # rows leave it by design
+    check_shrink(frame.title, now_rows, kept, options.max_shrink_share, allow)
 
 
 def _align(frame: TabFrame, current: list[list[Any]], desired: list[list[Cell]]) -> Alignment:

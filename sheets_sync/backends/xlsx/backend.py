@@ -33,7 +33,6 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import (
     DEFAULT_OPTIONS,
     CellWrite,
@@ -118,10 +117,15 @@ class XlsxBackend:
         written: list[WrittenTab] = []
         pivots: list[WrittenTab] = []
         leaving: list[extras.LeavingNote] = []
+        home = notes_sheet.Homecomings.read(package, options.adopt, when)
         for frame, plan in zip(fitted, plans, strict=True):
             notes = extras.leaving_notes(plan.kept, frame, when)
             leaving.extend(notes)
-            written.append(self._write_tab(package, writes, frame, plan, len(notes)))
+            tab = WrittenTab(
+                frame.title, len(frame.rows), frame.cell_count, archived_notes=len(notes)
+            )
+            home.bring(plan.kept, frame, tab)
+            written.append(self._write_tab(package, writes, frame, plan, tab))
             for spec in frame.template.pivots:
                 found = sheets[spec.title]
                 pivots.append(self._write_pivot(package, writes, frame, spec, found))
@@ -130,26 +134,8 @@ class XlsxBackend:
                 title = chart_sheets.data_title(frame.title)
                 _write_charts(package, writes, frame, fitted, sheets[title], set(sheets))
         _put_first(wb, fitted)
-        self._archive(package, writes, leaving, options.adopt)
+        home.save(package, writes, leaving, options.adopt, self.destination)
         return WriteReport(tabs=written + pivots)
-
-    def _archive(
-        self,
-        package: Package,
-        writes: list[save.SheetWrite],
-        leaving: list[extras.LeavingNote],
-        adopt: bool,
-    ) -> None:
-        """Append the leaving notes to ``Archived notes`` (read whole: it is rewritten)."""
-        if not leaving:
-            return
-        found = markers.resolve(package.wb, ARCHIVE_TITLE)
-        sheet = found.ours or found.foreign
-        if sheet is not None:
-            package.load(sheet)
-        notes_sheet.append(package.wb, leaving, adopt, self.destination)
-        ws = package.wb[ARCHIVE_TITLE]
-        writes.append(save.SheetWrite(ws, None, package.part_of(ws)))
 
     def _resolve(
         self, wb: Workbook, frames: Sequence[TabFrame], adopt: bool
@@ -199,8 +185,9 @@ class XlsxBackend:
         writes: list[save.SheetWrite],
         frame: TabFrame,
         plan: previous.Plan,
-        archived: int,
+        written: WrittenTab,
     ) -> WrittenTab:
+        """Rebuild the tab's sheet; ``written`` (its notes already counted) gets the rest."""
         start = time.perf_counter()
         wb = package.wb
         ws, old = _fresh_sheet(wb, plan.sheet)
@@ -224,15 +211,9 @@ class XlsxBackend:
         if self.charts is not None:
             self.charts(frame, ws)
         writes.append(save.SheetWrite(ws, data, _part(package, old)))
-        seconds = time.perf_counter() - start
-        return WrittenTab(
-            frame.title,
-            len(frame.rows),
-            frame.cell_count,
-            frame.truncated_from,
-            seconds,
-            archived_notes=archived,
-        )
+        written.truncated_from = frame.truncated_from
+        written.write_seconds = time.perf_counter() - start
+        return written
 
     def _write_pivot(
         self,

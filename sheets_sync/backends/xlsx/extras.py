@@ -9,8 +9,10 @@ when rows move or appear (new rows get empty team cells). When a row leaves
 the data — a day leaving the rolling window, a seller done onboarding — its
 non-empty team cells become rows of the ``Archived notes`` sheet
 (:mod:`sheets_sync.archive`, written by :mod:`.notes`) in the same save, so
-nothing the team wrote disappears without a trace. A tab without a key keeps
-team cells by row position.
+nothing the team wrote disappears without a trace; notes of a returning key
+come back (:mod:`.notes`). A tab without a key keeps team cells by row
+position — with a warning on every sync — and archives those of rows past
+its new end as ``row N``.
 
 Which columns are managed and where they are is :mod:`.columns`' job.
 """
@@ -53,6 +55,10 @@ class Extras:
     def empty(self) -> bool:
         return not self.columns
 
+    def column_name(self, index: int) -> str:
+        """Team column ``index`` as the archive names it (header, or letter when headerless)."""
+        return _column_name(self.headers[index], self.columns[index])
+
     def kept_rows(self, frame: TabFrame) -> int:
         """Rows of the previous version whose key is still in the data."""
         new = {normalise_key(frame.key_of(row)) for row in frame.rows}
@@ -80,10 +86,10 @@ def capture(ws: Worksheet, frame: TabFrame, old: OldColumns) -> Extras:
     extras = Extras(columns=list(old.team), keyed=bool(key) and None not in key_at)
     extras.lost_key = [k for k, at in zip(key, key_at, strict=True) if at is None]
     extras.widths = [_width(ws, t.old) for t in old.team]
-    extras.headers = [_copy(ws._cells.get((1, t.old))) for t in old.team]
+    extras.headers = [copy_cell(ws._cells.get((1, t.old))) for t in old.team]
     grid = ws._cells
     for r in range(2, ws.max_row + 1):
-        cells = [_copy(grid.get((r, t.old))) for t in old.team]
+        cells = [copy_cell(grid.get((r, t.old))) for t in old.team]
         if not key:
             extras.by_position.append(cells)
             continue
@@ -120,15 +126,19 @@ def restore(ws: Worksheet, extras: Extras, frame: TabFrame, positions: Sequence[
 
 
 def leaving_notes(extras: Extras, frame: TabFrame, when: dt.datetime) -> list[LeavingNote]:
-    """The non-empty team cells of keyed rows that are not in the data any more
-    (of every row, when the team deleted a key column)."""
-    if not extras.by_key and not extras.orphans:
+    """The non-empty team cells of keyed rows that are not in the data any more (of every
+    row, when the team deleted a key column); of a keyless tab, those of the rows past its
+    new last row, named ``row N``."""
+    if not extras.by_key and not extras.orphans and not extras.by_position:
         return []
     staying = {normalise_key(frame.key_of(row)) for row in frame.rows}
     leaving = extras.orphans or [
         (key, cells) for key, cells in extras.by_key.items() if key not in staying
     ]
-    names = [_column_name(h, t) for h, t in zip(extras.headers, extras.columns, strict=True)]
+    if not frame.template.key:
+        past = list(enumerate(extras.by_position))[len(frame.rows) :]
+        leaving = [(key_or_row((), i + 2), cells) for i, cells in past if any(cells)]
+    names = [extras.column_name(i) for i in range(len(extras.columns))]
     out: list[LeavingNote] = []
     for key, cells in leaving:
         present = [
@@ -158,7 +168,7 @@ def _put_row(
         cell._value, cell.data_type, cell._style = copied[0], copied[1], copied[2]
 
 
-def _copy(cell: Cell | None) -> CellCopy | None:
+def copy_cell(cell: Cell | None) -> CellCopy | None:
     if cell is None or cell.value is None:
         return None
     return (cell._value, cell.data_type, cell._style.__copy__())

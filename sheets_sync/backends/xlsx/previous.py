@@ -84,4 +84,5 @@ def _check_rows_kept(
         )
     if kept.keyed:
         current, still = len(kept.old_keys), kept.kept_rows(frame)
-        check_shrink(frame.title, current, still, options.max_shrink_share, options.allow_shrink)
+        allow = options.allow_shrink or frame.template.allow_shrink  # rows leave by design
+        check_shrink(frame.title, current, still, options.max_shrink_share, allow)
