@@ -46,22 +46,49 @@ def _load(engine: Engine, rng: random.Random) -> dict[Listing, int]:
     """Products, sellers and a grid listing per seller × product; the prices (cents)."""
     prices = {(s, p): rng.randrange(9_000, 11_000, 50) for s in SELLERS for p in PRODUCTS}
     with engine.begin() as conn:
-        conn.execute(insert(schema.products), [
-            {"product_id": p, "category": c, "brand": "Acme", "model": p, "release_year": 2022}
-            for p, c in PRODUCTS.items()])
-        conn.execute(insert(schema.sellers), [
-            {"seller_id": s, "name": s, "country": "FR", "status": "active",
-             "created_at": dt.datetime(2025, 1, 1)} for s in SELLERS])
-        conn.execute(insert(schema.price_grid), [
-            {"seller_id": s, "product_id": p, "grade": "good", "country": "FR",
-             "price": Decimal(c) / 100, "currency": "EUR", "version": 1,
-             "updated_at": dt.datetime(2025, 5, 1), "updated_by": "test"}
-            for (s, p), c in prices.items()])
-    return prices  # fmt: skip
+        conn.execute(
+            insert(schema.products),
+            [
+                {"product_id": p, "category": c, "brand": "Acme", "model": p, "release_year": 2022}
+                for p, c in PRODUCTS.items()
+            ],
+        )
+        conn.execute(
+            insert(schema.sellers),
+            [
+                {
+                    "seller_id": s,
+                    "name": s,
+                    "country": "FR",
+                    "status": "active",
+                    "created_at": dt.datetime(2025, 1, 1),
+                }
+                for s in SELLERS
+            ],
+        )
+        conn.execute(
+            insert(schema.price_grid),
+            [
+                {
+                    "seller_id": s,
+                    "product_id": p,
+                    "grade": "good",
+                    "country": "FR",
+                    "price": Decimal(c) / 100,
+                    "currency": "EUR",
+                    "version": 1,
+                    "updated_at": dt.datetime(2025, 5, 1),
+                    "updated_by": "test",
+                }
+                for (s, p), c in prices.items()
+            ],
+        )
+    return prices
 
 
-def _push(engine: Engine, prices: dict[Listing, int], last: dict[Listing, int],
-          rng: random.Random) -> None:
+def _push(
+    engine: Engine, prices: dict[Listing, int], last: dict[Listing, int], rng: random.Random
+) -> None:
     """A price pushed on a day from the listing's last change on (past or today), as the
     push writes it: the grid's price, and the change with the old price."""
     listing = rng.choice(sorted(prices))
@@ -71,9 +98,11 @@ def _push(engine: Engine, prices: dict[Listing, int], last: dict[Listing, int],
     key = {"seller_id": seller, "product_id": product, "grade": "good", "country": "FR"}
     g = schema.price_grid.c
     with engine.begin() as conn:
-        conn.execute(update(schema.price_grid)
-                     .where(g.seller_id == seller, g.product_id == product)
-                     .values(price=Decimal(new) / 100, updated_at=_at(day, 12)))
+        conn.execute(
+            update(schema.price_grid)
+            .where(g.seller_id == seller, g.product_id == product)
+            .values(price=Decimal(new) / 100, updated_at=_at(day, 12))
+        )
         conn.execute(insert(schema.price_changes).values(
             **key, old_price=Decimal(prices[listing]) / 100, new_price=Decimal(new) / 100,
             changed_by="test", changed_at=_at(day, 12), source="import"))  # fmt: skip
@@ -87,9 +116,16 @@ def _write_order(engine: Engine, rng: random.Random, made: list[str]) -> None:
     with engine.begin() as conn:
         if kind == "create" or not made:
             key = f"O{rng.randrange(10**9)}"
-            conn.execute(insert(schema.tradein_orders).values(order(
-                key, _at(rng.randrange(DAYS), rng.randrange(24)),
-                seller_id=rng.choice(SELLERS), product_id=rng.choice(sorted(PRODUCTS)))))
+            conn.execute(
+                insert(schema.tradein_orders).values(
+                    order(
+                        key,
+                        _at(rng.randrange(DAYS), rng.randrange(24)),
+                        seller_id=rng.choice(SELLERS),
+                        product_id=rng.choice(sorted(PRODUCTS)),
+                    )
+                )
+            )
             made.append(key)
             return
         key = rng.choice(made)
@@ -102,15 +138,17 @@ def _write_order(engine: Engine, rng: random.Random, made: list[str]) -> None:
             made.remove(key)
         else:
             conn.execute(update(schema.tradein_orders).where(o.order_id == key).values(changes))
-    # fmt: skip
 
 
 def _held(engine: Engine) -> set[tuple[Any, ...]]:
     c = schema.winmodel_counts.c
     with engine.connect() as conn:
-        rows = conn.execute(select(c.day, c.category, c.country, c.rank_bucket, c.gap_bucket,
-                                   c.exposure, c.wins).where(c.day >= FIRST, c.day <= AS_OF))
-        return {tuple(row) for row in rows}  # fmt: skip
+        rows = conn.execute(
+            select(
+                c.day, c.category, c.country, c.rank_bucket, c.gap_bucket, c.exposure, c.wins
+            ).where(c.day >= FIRST, c.day <= AS_OF)
+        )
+        return {tuple(row) for row in rows}
 
 
 def _rebuilt(engine: Engine) -> set[tuple[Any, ...]]:

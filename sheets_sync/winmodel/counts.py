@@ -109,7 +109,10 @@ def count_in(conn: Connection, start: dt.date, end: dt.date) -> None:
     conn.execute(delete(winmodel_counts).where(and_(c.day >= start, c.day <= end)))
     conn.execute(delete(winmodel_days).where(_between(start, end)))
     counts = position_counts(conn, start, end, by_day=True)
-    rows = counts.astype({"exposure": int, "wins": int}).to_dict("records")
+    rows = [
+        {str(k): v for k, v in row.items()}
+        for row in counts.astype({"exposure": int, "wins": int}).to_dict("records")
+    ]
     if rows:
         conn.execute(insert(winmodel_counts), rows)
     conn.execute(insert(winmodel_days), [{"day": day, "stale": False} for day in
@@ -143,4 +146,3 @@ def runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
 
 def _days(start: dt.date, end: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
-

@@ -20,8 +20,8 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from sheets_sync.winmodel.buckets import ALONE, GAP_BUCKETS, RANK_BUCKETS
-from sheets_sync.winmodel.demand import Demand, demand_from
 from sheets_sync.winmodel.counts import ensure_counted, stored_counts, window
+from sheets_sync.winmodel.demand import Demand, demand_from
 from sheets_sync.winmodel.positions import cell_demand
 
 FIT_DAYS = 56
