@@ -207,6 +207,22 @@ def test_only_the_day_a_late_order_lands_on_is_recounted(engine: Engine) -> None
     assert _held(engine) == _rebuilt(engine)
 
 
+def test_an_order_moved_or_deleted_recounts_the_days_it_left(engine: Engine) -> None:
+    _fill(engine)
+    o = schema.tradein_orders.c
+    with engine.begin() as conn:
+        conn.execute(insert(schema.tradein_orders).values(order("MOVED", _at(2), seller_id="S1")))
+        conn.execute(insert(schema.tradein_orders).values(order("GONE", _at(5), seller_id="S0")))
+    counts.refresh(engine, FIRST, AS_OF)
+    with engine.begin() as conn:
+        conn.execute(update(schema.tradein_orders).where(o.order_id == "MOVED")
+                     .values(created_at=_at(7)))  # fmt: skip
+        conn.execute(delete(schema.tradein_orders).where(o.order_id == "GONE"))
+    days = counts.refresh(engine, FIRST, AS_OF).days
+    assert days == tuple(FIRST + dt.timedelta(days=n) for n in (2, 5, 7))
+    assert _held(engine) == _rebuilt(engine)
+
+
 def test_an_order_progressing_recounts_nothing(engine: Engine) -> None:
     """Orders change status every day; that is not what the model reads."""
     _fill(engine)
