@@ -355,6 +355,25 @@ kpi_fact_state = Table(
 """The watermark: when the facts were last fully built and refreshed, and the last change
 applied. No row means never built (the next refresh builds them in full)."""
 
+winmodel_counts = Table(
+    "winmodel_counts", metadata,
+    Column("day", Date, nullable=False), Column("category", Text, nullable=False),
+    Column("country", Text, nullable=False), Column("rank_bucket", SmallInteger, nullable=False),
+    Column("gap_bucket", SmallInteger, nullable=False),
+    Column("exposure", BigInteger, nullable=False), Column("wins", BigInteger, nullable=False),
+    PrimaryKeyConstraint("day", "category", "country", "rank_bucket", "gap_bucket",
+                         name="pk_winmodel_counts"),
+)  # fmt: skip
+"""The win model's exposure and wins per day × category × country × position
+(sheets_sync/winmodel/counts.py): what its fit sums instead of rebuilding the past."""
+
+winmodel_days = Table(
+    "winmodel_days", metadata,
+    Column("day", Date, primary_key=True), Column("stale", Boolean, nullable=False),
+)  # fmt: skip
+"""The days ``winmodel_counts`` holds; ``stale`` set by the triggers when an order of the
+day, or a price change on or before it, was written since (sheets_sync/facts/triggers.py)."""
+
 DATA_TABLES: tuple[Table, ...] = (
     sellers,
     products,

@@ -29,6 +29,12 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from sheets_sync.facts.measures import UNKNOWN_CATEGORY
+from sheets_sync.facts.stale_days import (
+    WINMODEL_PG_TRIGGERS,
+    WINMODEL_SQLITE_TRIGGERS,
+    winmodel_pg_ddl,
+    winmodel_sqlite_ddl,
+)
 from sheets_sync.schema import tradein_orders
 
 ORDER_COLUMNS = tuple(c.name for c in tradein_orders.columns)
@@ -44,7 +50,12 @@ PG_TRIGGERS = {
     "kpi_facts_orders_truncate": "tradein_orders",
     "kpi_facts_products": "products",
 }
-FULL_REBUILD = "INSERT INTO kpi_fact_changes (sign, full_rebuild) VALUES (0, TRUE)"
+FULL_REBUILD = (
+    "INSERT INTO kpi_fact_changes (sign, full_rebuild) VALUES (0, TRUE); "
+    "UPDATE winmodel_days SET stale = TRUE WHERE NOT stale"
+)
+"""The facts rebuilt in full, and every day the win model counted recounted (its counts
+are per category too, and leave out orders without a product)."""
 HAS_ORDERS = "EXISTS (SELECT 1 FROM tradein_orders WHERE product_id = NEW.product_id)"
 """A product just inserted already has orders (they were counted under ``unknown``)."""
 ORDERS_BY_PRODUCT = "CREATE INDEX IF NOT EXISTS ix_orders_product ON tradein_orders (product_id)"
@@ -82,6 +93,7 @@ def _sqlite_ddl() -> list[str]:
         f"WHEN {category_moved} BEGIN {FULL_REBUILD}; END",
         "CREATE TRIGGER IF NOT EXISTS kpi_facts_products_delete AFTER DELETE ON products "
         f"BEGIN {FULL_REBUILD}; END",
+        *winmodel_sqlite_ddl(),
     ]
 
 
@@ -123,6 +135,7 @@ def _pg_ddl() -> list[str]:
         f"{statement} kpi_facts_log_rebuild()",
         "CREATE OR REPLACE TRIGGER kpi_facts_products AFTER INSERT OR UPDATE OR DELETE ON products "
         "FOR EACH ROW EXECUTE FUNCTION kpi_facts_log_product()",
+        *winmodel_pg_ddl(),
     ]
 
 
@@ -133,13 +146,18 @@ def create_triggers(conn: Connection) -> None:
 
 
 def drop_triggers(conn: Connection) -> None:
-    """Drop the triggers and their index (a bulk load recreates them, rebuilds the facts after)."""
+    """Drop the triggers and their index (a bulk load recreates them, rebuilds the facts after).
+
+    Every day the win model counted turns stale: what is written until the triggers
+    are back escapes them.
+    """
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_orders_product")
+    conn.exec_driver_sql("UPDATE winmodel_days SET stale = TRUE WHERE NOT stale")
     if conn.dialect.name == "sqlite":
-        for name in SQLITE_TRIGGERS:
+        for name in (*SQLITE_TRIGGERS, *WINMODEL_SQLITE_TRIGGERS):
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
         return
-    for name, table in PG_TRIGGERS.items():
+    for name, table in (PG_TRIGGERS | WINMODEL_PG_TRIGGERS).items():
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table}")
 
 

@@ -1,6 +1,7 @@
 """Fit the win model: the share of a cell's trade-ins a listing wins, per position.
 
-The counts come from SQL (:func:`sheets_sync.winmodel.positions.position_counts`);
+The counts come from SQL (:func:`sheets_sync.winmodel.positions.position_counts`, kept
+per day by :mod:`sheets_sync.winmodel.counts`);
 this is the one small pandas step: turn exposure and wins into shares, per
 category × country, each pulled towards the overall curve by its evidence
 (empirical Bayes: the group's own rate weighs ``n / (n + PRIOR_ORDERS)``,
@@ -19,8 +20,9 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from sheets_sync.winmodel.buckets import ALONE, GAP_BUCKETS, RANK_BUCKETS
+from sheets_sync.winmodel.counts import ensure_counted, stored_counts, window
 from sheets_sync.winmodel.demand import Demand, demand_from
-from sheets_sync.winmodel.positions import cell_demand, position_counts
+from sheets_sync.winmodel.positions import cell_demand
 
 FIT_DAYS = 56
 """History the fit reads, ending on ``as_of``: long enough for thin markets, recent enough
@@ -60,8 +62,14 @@ def fit(
     days: int = FIT_DAYS,
     demand_days: int = DEMAND_HISTORY_DAYS,
 ) -> WinModel:
-    """Fit on the ``days`` days ending on ``as_of`` (later orders and prices are not read)."""
-    counts = position_counts(conn, as_of - dt.timedelta(days=days - 1), as_of)
+    """Fit on the ``days`` days ending on ``as_of`` (later orders and prices are not read).
+
+    The counts come from ``winmodel_counts``, the days it lacks counted first
+    (:mod:`.counts`): on a database counted yesterday, one day's pass.
+    """
+    start, end = window(as_of, days)
+    ensure_counted(conn, start, end)
+    counts = stored_counts(conn, start, end)
     overall, curves = smooth(counts)
     demand = demand_from(cell_demand(conn, as_of, demand_days), demand_days, DEMAND_DAYS)
     return WinModel(as_of=as_of, overall=overall, curves=curves, demand=demand)

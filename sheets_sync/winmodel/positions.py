@@ -143,30 +143,34 @@ def _positioned(ranked: Subquery) -> Subquery:
     ).subquery("positioned")
 
 
-def position_counts(conn: Connection, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Exposure and wins per category × country × rank bucket × gap bucket, days start..end."""
+def position_counts(
+    conn: Connection, start: dt.date, end: dt.date, by_day: bool = False
+) -> pd.DataFrame:
+    """Exposure and wins per category × country × rank bucket × gap bucket, days start..end
+    (and per ``day`` when ``by_day``: what :mod:`.counts` stores)."""
     p = _positioned(_ranked(start, end)).c
     w = _orders(start, end, by_seller=True).c
-    rank_b, gap_b = p.rank_bucket, p.gap_bucket
+    keys = [products.c.category, p.country, p.rank_bucket, p.gap_bucket]
+    keys = [p.day, *keys] if by_day else keys
     won = and_(
         w.seller_id == p.seller_id, w.product_id == p.product_id, w.grade == p.grade,
         w.country == p.country, w.day == p.day,
     )  # fmt: skip
     positioned = p.seller_id.table
     query = (
-        select(
-            products.c.category, p.country, rank_b, gap_b,
-            func.sum(p.orders).label("exposure"),
-            func.sum(func.coalesce(w.orders, 0)).label("wins"),
-        )
+        select(*keys, func.sum(p.orders).label("exposure"),
+               func.sum(func.coalesce(w.orders, 0)).label("wins"))
         .select_from(positioned.outerjoin(w.seller_id.table, won)
                      .join(products, products.c.product_id == p.product_id))
-        .group_by(products.c.category, p.country, rank_b, gap_b)
+        .group_by(*keys)
     )  # fmt: skip
-    rows = conn.execute(query).all()
-    return pd.DataFrame(rows, columns=list(COUNT_COLUMNS)).astype(
+    columns = ["day", *COUNT_COLUMNS] if by_day else list(COUNT_COLUMNS)
+    counts = pd.DataFrame(conn.execute(query).all(), columns=columns).astype(
         {"rank_bucket": int, "gap_bucket": int, "exposure": float, "wins": float}
     )
+    if by_day:
+        counts["day"] = [start + dt.timedelta(days=int(d)) for d in counts["day"]]
+    return counts
 
 
 def cell_demand(conn: Connection, as_of: dt.date, days: int) -> pd.DataFrame:
