@@ -133,3 +133,12 @@ class Spreadsheet(Destination):
         ws = self.sheet.worksheet(title)
         ws.clear()
         self.type_in(title, 1, 1, rows)
+
+
+def open_destination(kind: str, request: Any, tmp_path: Path) -> Destination:
+    """A fresh workbook, or a fresh spreadsheet on the emulator: the two places notes live."""
+    if kind == "xlsx":
+        return Workbook(tmp_path / "ops.xlsx")
+    emulator = request.getfixturevalue("emulator")
+    client: gspread.Client = request.getfixturevalue("gspread_client")
+    return Spreadsheet(emulator, client.create("Trade-In Ops"))

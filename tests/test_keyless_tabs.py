@@ -13,10 +13,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import gspread
 import pytest
 from helpers import shipped_template
-from notes_sheets import Destination, Spreadsheet, Workbook
+from notes_sheets import Destination, open_destination
 
 from sheets_sync.errors import ShrinkError, TemplateError
 from sheets_sync.frame import TabFrame
@@ -28,11 +27,7 @@ ARCHIVE = "Archived notes"
 
 @pytest.fixture(params=["xlsx", "gsheets"])
 def dest(request: pytest.FixtureRequest, tmp_path: Path) -> Destination:
-    if request.param == "xlsx":
-        return Workbook(tmp_path / "ops.xlsx")
-    emulator = request.getfixturevalue("emulator")
-    client: gspread.Client = request.getfixturevalue("gspread_client")
-    return Spreadsheet(emulator, client.create("Trade-In Ops"))
+    return open_destination(request.param, request, tmp_path)
 
 
 def run_row(template: TabTemplate, n: int) -> tuple[Any, ...]:

@@ -16,11 +16,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import gspread
 import kpi_data
 import pytest
 from helpers import column, tab, templates_with_daily_window
-from notes_sheets import Destination, Spreadsheet, Workbook
+from notes_sheets import Destination, Spreadsheet, open_destination
 
 from sheets_sync.config import Settings
 from sheets_sync.db import make_engine
@@ -50,11 +49,7 @@ def owners(*ids: int) -> TabFrame:
 
 @pytest.fixture(params=["xlsx", "gsheets"])
 def dest(request: pytest.FixtureRequest, tmp_path: Path) -> Destination:
-    if request.param == "xlsx":
-        return Workbook(tmp_path / "ops.xlsx")
-    emulator = request.getfixturevalue("emulator")
-    client: gspread.Client = request.getfixturevalue("gspread_client")
-    return Spreadsheet(emulator, client.create("Trade-In Ops"))
+    return open_destination(request.param, request, tmp_path)
 
 
 def cell(row: list[Any], index: int) -> Any:
