@@ -31,11 +31,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 
 from sheets_sync.db import sqlite_immediate
+from sheets_sync.facts.maintain import WAIT_SECONDS
 from sheets_sync.schema import winmodel_counts, winmodel_days
 from sheets_sync.winmodel.positions import COUNT_COLUMNS, position_counts
-
-WAIT_SECONDS = 900
-"""How long a refresh waits for another one (a first build of a large database takes a while)."""
 
 
 @dataclass(frozen=True)
