@@ -19,6 +19,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -239,10 +240,11 @@ def _compute(
     day = resolved.day
     frames: list[TabFrame] = []
     seconds: dict[str, float] = {}
+    shared: dict[Any, Any] = {}  # what several tabs use, made once per sync (the win model)
     for index, template in enumerate(selected):
         notify(ProgressEvent("compute", template.title, index, len(selected)))
         start = time.perf_counter()
-        context = build_context(conn, template, as_of=day, filters=filters)
+        context = build_context(conn, template, as_of=day, filters=filters, shared=shared)
         frames.append(compute_frame(conn, template, context))
         seconds[template.title] = time.perf_counter() - start
         notify(

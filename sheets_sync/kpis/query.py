@@ -10,13 +10,16 @@ adding a query is one description added to :mod:`.registry`'s list.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.sql import Select
 
 if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy.engine import Connection
+
     from sheets_sync.config import Settings
     from sheets_sync.tab_templates.model import SettingParam
 
@@ -31,6 +34,9 @@ class QueryContext:
     ``{"seller_id": ("S001",), "country": ("FR", "DE")}``; ``params`` are the
     template's own settings (thresholds, windows) already merged over the query's
     defaults by :meth:`BuiltinQuery.context`, so a query reads them as they are.
+    ``shared`` is one sync's scratch space, the same mapping for every tab of the
+    sync: what several tabs need and is dear to make (the win model, fitted once
+    per sync) is kept there, never across syncs.
     """
 
     as_of: dt.date
@@ -38,6 +44,7 @@ class QueryContext:
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
     dialect: str = "sqlite"
+    shared: MutableMapping[Any, Any] = field(default_factory=dict, compare=False)
 
     @property
     def window_start(self) -> dt.date | None:
@@ -61,6 +68,22 @@ class DerivedColumn:
 
 
 @dataclass(frozen=True)
+class AfterStep:
+    """Columns computed over the query's whole result, in one vectorised pandas step.
+
+    For what SQL cannot say well: the win model's expected orders at a price
+    (docs/design.md §7) are a lookup in curves fitted in Python. ``compute`` gets
+    the result as a frame (the query's labels as columns) and returns a frame
+    of ``columns``, one row per result row in the same order; the runner appends
+    them to the result before typing, so a template names them by ``source:``
+    like any other.
+    """
+
+    columns: tuple[str, ...]
+    compute: Callable[[Connection, QueryContext, pd.DataFrame], pd.DataFrame]
+
+
+@dataclass(frozen=True)
 class BuiltinQuery:
     """One built-in query a template can name with ``query:``.
 
@@ -74,7 +97,8 @@ class BuiltinQuery:
     by severity and age, runs newest first), keyed or not.
     ``setting_params`` gives the params the settings own (Pricing: the push's
     guardrails): the template loader sets them from the settings and refuses a
-    template giving them another value.
+    template giving them another value. ``after``: columns added to the result by
+    a step in Python (:class:`AfterStep`); ``columns`` lists them too.
     """
 
     name: str
@@ -88,6 +112,7 @@ class BuiltinQuery:
     keeps_order: bool = False
     reads_facts: bool = False
     setting_params: Callable[[Settings], Mapping[str, SettingParam]] | None = None
+    after: AfterStep | None = None
 
     def context(
         self,
@@ -97,6 +122,7 @@ class BuiltinQuery:
         filters: Mapping[str, tuple[str, ...]] | None = None,
         params: Mapping[str, Any] | None = None,
         dialect: str = "sqlite",
+        shared: MutableMapping[Any, Any] | None = None,
     ) -> QueryContext:
         """The context this query runs in: the one place params meet their defaults.
 
@@ -110,4 +136,5 @@ class BuiltinQuery:
             filters=dict(filters or {}),
             params={**self.defaults, **(params or {})},
             dialect=dialect,
+            shared={} if shared is None else shared,
         )

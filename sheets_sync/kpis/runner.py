@@ -13,12 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import exc, text
 from sqlalchemy.engine import Connection
 
@@ -27,7 +28,7 @@ from sheets_sync.errors import TemplateError
 from sheets_sync.facts import ensure_fresh
 from sheets_sync.frame import Row, TabFrame
 from sheets_sync.guards import as_of_day
-from sheets_sync.kpis.query import BuiltinQuery, DerivedColumn, QueryContext
+from sheets_sync.kpis.query import AfterStep, BuiltinQuery, DerivedColumn, QueryContext
 from sheets_sync.kpis.registry import builtin_query
 from sheets_sync.tab_templates.model import ColumnSpec, ColumnType, TabTemplate
 
@@ -50,8 +51,12 @@ def build_context(
     template: TabTemplate,
     as_of: dt.date | None = None,
     filters: Mapping[str, tuple[str, ...]] | None = None,
+    shared: MutableMapping[Any, Any] | None = None,
 ) -> QueryContext:
-    """The context of a tab: a built-in query merges the template's settings over its defaults."""
+    """The context of a tab: a built-in query merges the template's settings over its defaults.
+
+    ``shared``: the sync's scratch space, one mapping for all its tabs (:class:`QueryContext`).
+    """
     day = as_of if as_of is not None else default_as_of(conn)
     if template.query is None:
         return QueryContext(
@@ -60,6 +65,7 @@ def build_context(
             filters=dict(filters or {}),
             params=dict(template.params),
             dialect=conn.dialect.name,
+            shared={} if shared is None else shared,
         )
     return _builtin(template).context(
         day,
@@ -67,6 +73,7 @@ def build_context(
         filters=filters,
         params=template.params,
         dialect=conn.dialect.name,
+        shared=shared,
     )
 
 
@@ -85,6 +92,9 @@ def compute_frame(conn: Connection, template: TabTemplate, context: QueryContext
         _tune_session(conn)
         result = conn.execute(query.build(context).execution_options(yield_per=CHUNK_ROWS))
         names, chunks = list(result.keys()), result.partitions()
+        if query.after is not None:
+            names, all_rows = _with_after(conn, context, query.after, names, result.all())
+            chunks = [all_rows]
         where, derived = f"built-in query {query.name!r}", query.derived
     extractors = [_extractor(template, c, names, where, derived) for c in template.columns]
     typed: list[Row] = []
@@ -95,6 +105,19 @@ def compute_frame(conn: Connection, template: TabTemplate, context: QueryContext
         ]
         typed += zip(*columns, strict=True)
     return TabFrame(template=template, rows=_ordered(typed, template, query))
+
+
+def _with_after(
+    conn: Connection, context: QueryContext, step: AfterStep, names: list[str], rows: Sequence[Any]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The result with the step's columns appended (the whole result at once: the step
+    compares rows with each other, so it cannot work a chunk at a time)."""
+    frame = pd.DataFrame.from_records(list(rows), columns=names)
+    added = step.compute(conn, context, frame)
+    if list(added.columns) != list(step.columns) or len(added) != len(frame):
+        raise AssertionError(f"after-step returned {list(added.columns)} × {len(added)} rows")
+    extra = zip(*(added[c].tolist() for c in step.columns), strict=True) if len(added) else []
+    return [*names, *step.columns], [(*row, *more) for row, more in zip(rows, extra, strict=True)]
 
 
 def _typed_column(
