@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
 from click.testing import CliRunner
+from fresh_databases import copy_sqlite_template, fresh_postgres
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -79,27 +81,23 @@ def db_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this session's (worker's) SQLite database built by ``init_db`` is kept."""
+    return tmp_path_factory.mktemp("template") / "tradein.db"
+
+
 @pytest.fixture
 def db_url(db_kind: str, tmp_path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """URL of an empty database with the schema created, one per test."""
+    """URL of an empty database with the schema created, one per test
+    (:mod:`fresh_databases`: copied or emptied, as ``init_db`` would leave it)."""
     if db_kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tradein.db'}"
-    else:
-        url = request.getfixturevalue("pg_session_url")
-        _reset_postgres(url)
-    engine = make_engine(url)
-    init_db(engine)
-    engine.dispose()
+        template = request.getfixturevalue("sqlite_template")
+        yield copy_sqlite_template(template, tmp_path / "tradein.db")
+        return
+    url = request.getfixturevalue("pg_session_url")
+    fresh_postgres(url)
     yield url
-
-
-def _reset_postgres(url: str) -> None:
-    """Drop everything a previous test left in the session database."""
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 @pytest.fixture(scope="module", params=DB_KINDS)
