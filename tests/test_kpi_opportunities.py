@@ -58,10 +58,12 @@ def add_edge_cells(engine: Engine) -> None:
         ])  # fmt: skip
 
 
-def add_target(engine: Engine, country: str, category: str, orders: int) -> None:
+def add_target(
+    engine: Engine, country: str, category: str, orders: int, month: dt.date = AS_OF
+) -> None:
     with engine.begin() as conn:
         conn.execute(insert(schema.targets), [{
-            "month": AS_OF.replace(day=1), "country": country, "category": category,
+            "month": month.replace(day=1), "country": country, "category": category,
             "orders_target": orders, "paid_amount_target": Decimal("1000.00"),
         }])  # fmt: skip
 
@@ -157,6 +159,7 @@ def test_a_market_behind_its_target_is_ranked_up(engine: Engine) -> None:
     before = [key(r) for r in rows(engine, tab) if r["Move"] == "growth"]
     add_target(engine, "DE", "console", 100)
     add_target(engine, "FR", "smartphone", 300)  # 100 by now, 100 done: on pace, weight 1
+    add_target(engine, "FR", "smartphone", 9000, dt.date(2025, 7, 1))  # next month's: not read
     got = [r for r in rows(engine, tab) if r["Move"] == "growth"]
     de = ("B", "P2", "good", "DE")
     assert before.index(de) > 0 and key(got[0]) == de
