@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from helpers import shipped_template
+from helpers import order, shipped_template
 from kpi_data import frame, records
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
@@ -56,6 +56,50 @@ def add_edge_cells(engine: Engine) -> None:
              "updated_at": dt.datetime(2025, 5, 1), "updated_by": "test"}
             for s, g, p in listings
         ])  # fmt: skip
+
+
+def add_listings(engine: Engine, *listings: tuple[str, str, str, str, str]) -> None:
+    """(seller, product, grade, country, price) rows of ``price_grid``."""
+    with engine.begin() as conn:
+        conn.execute(insert(schema.price_grid), [
+            {"seller_id": s, "product_id": p, "grade": g, "country": c, "price": Decimal(e),
+             "currency": "EUR", "version": 1, "updated_at": dt.datetime(2025, 5, 1),
+             "updated_by": "test"}
+            for s, p, g, c, e in listings
+        ])  # fmt: skip
+
+
+def add_wide_lead(engine: Engine) -> None:
+    """A phone P4 in FR where A leads C by 10 % and wins 9 orders a day of 10: stepping down
+    to one euro ahead of C loses orders (a lead under 2 % wins 6 in 10 on P1)."""
+    with engine.begin() as conn:
+        conn.execute(insert(schema.products), [{
+            "product_id": "P4", "category": "smartphone", "brand": "X", "model": "P4",
+            "release_year": 2021}])  # fmt: skip
+        conn.execute(insert(schema.tradein_orders), [
+            order(f"W{day:02d}{i}", dt.datetime(2025, 6, day, 8 + i), product_id="P4",
+                  seller_id="A" if i < 9 else "C")
+            for day in range(1, 11) for i in range(10)
+        ])  # fmt: skip
+    add_listings(engine, ("A", "P4", "good", "FR", "110"), ("C", "P4", "good", "FR", "100"))
+
+
+def add_twin(engine: Engine) -> None:
+    """P3: P1's listings, price history and orders again, so every move of P1 has a twin of
+    exactly the same worth (the two cells share the smartphone × FR curve)."""
+    with engine.begin() as conn:
+        for table in (schema.products, schema.price_grid, schema.price_changes,
+                      schema.tradein_orders):  # fmt: skip
+            rows = [dict(r._mapping) for r in conn.execute(select(table)).all()]
+            twins = [r | {"product_id": "P3", "model": "P3"} for r in rows
+                     if r["product_id"] == "P1"]  # fmt: skip
+            for twin in twins:
+                twin.pop("change_id", None)
+                if "order_id" in twin:
+                    twin["order_id"] = "P3" + twin["order_id"]
+            conn.execute(
+                insert(table), [{k: v for k, v in t.items() if k in table.c} for t in twins]
+            )
 
 
 def add_target(
@@ -200,6 +244,48 @@ def test_a_leader_alone_or_tied_gets_no_savings_move(engine: Engine) -> None:
     assert alone not in got  # nobody to beat: no price to win, no move
     assert all(got.get(k, {}).get("Move") != "savings" for k in tied)
     assert [k for k, r in got.items() if r["Move"] == "savings"] == [("A", "P1", "good", "FR")]
+
+
+def test_a_savings_move_shows_the_orders_it_loses(engine: Engine) -> None:
+    load_market(engine)
+    add_wide_lead(engine)
+    got = {key(r): r for r in rows(engine, template())}
+    a = got[("A", "P4", "good", "FR")]
+    assert (a["Move"], a["Suggested price"]) == ("savings", Decimal("101.00"))
+    assert a["Order change"] < 0 < a["Kept 28d"]
+    for name, value in model_figures(engine, a).items():
+        assert a[name] == value, name
+
+
+def test_a_leader_whose_suggestion_falls_behind_gets_no_savings_move(engine: Engine) -> None:
+    """A's flawless P1 (99, alone ahead of D's 50) is suggested 69.30 (its −30 % floor), so
+    A's good P1 is held at 70.00 to keep grade order: below B's 98, no longer first."""
+    load_market(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(schema.sellers), [{
+            "seller_id": "D", "name": "Seller D", "country": "FR", "status": "active",
+            "created_at": dt.datetime(2024, 1, 1)}])  # fmt: skip
+    add_listings(engine, ("A", "P1", "flawless", "FR", "99"), ("D", "P1", "flawless", "FR", "50"))
+    got = {key(r): r for r in rows(engine, template(**EVERY_MOVE))}
+    assert ("A", "P1", "good", "FR") not in got
+    assert {k for k, r in got.items() if r["Move"] == "growth"} == {
+        ("B", "P1", "good", "FR"), ("C", "P1", "good", "FR")
+    }  # fmt: skip
+
+
+def test_equal_moves_are_ordered_by_key(engine: Engine) -> None:
+    load_market(engine)
+    add_twin(engine)
+    got = rows(engine, template())
+    assert [(r["Move"], r["Rank"], r["Seller ID"], r["Product ID"]) for r in got] == [
+        ("growth", 1, "B", "P1"), ("growth", 2, "B", "P3"),
+        ("growth", 3, "C", "P1"), ("growth", 4, "C", "P3"),
+        ("savings", 1, "A", "P1"), ("savings", 2, "A", "P3"),
+    ]  # fmt: skip
+    twins = [(got[i], got[i + 1]) for i in (0, 2, 4)]
+    for one, two in twins:
+        assert one["Orders per €100"] == two["Orders per €100"]
+        assert one["Kept 28d"] == two["Kept 28d"]
 
 
 def test_top_keeps_the_best_of_each_kind(engine: Engine) -> None:
