@@ -273,6 +273,26 @@ def test_a_leader_whose_suggestion_falls_behind_gets_no_savings_move(engine: Eng
     }  # fmt: skip
 
 
+def test_a_leader_by_less_than_a_step_gets_no_growth_move(engine: Engine) -> None:
+    """P5 at 20.50 against 19.90: the price to win, 20.90, is above A's own price and would
+    lead by 5.03 %, which wins more (9 in 10 on P4); but A is first already: no growth move."""
+    load_market(engine)
+    add_wide_lead(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(schema.products), [{
+            "product_id": "P5", "category": "smartphone", "brand": "X", "model": "P5",
+            "release_year": 2021}])  # fmt: skip
+        conn.execute(insert(schema.tradein_orders), [
+            order(f"V{day:02d}", dt.datetime(2025, 6, day, 9), product_id="P5", seller_id="A")
+            for day in range(1, 11)
+        ])  # fmt: skip
+    add_listings(engine, ("A", "P5", "good", "FR", "20.50"), ("C", "P5", "good", "FR", "19.90"))
+    got = {key(r): r for r in rows(engine, template(**EVERY_MOVE))}
+    assert ("A", "P5", "good", "FR") not in got
+    c = got[("C", "P5", "good", "FR")]
+    assert (c["Move"], c["Suggested price"]) == ("growth", Decimal("21.50"))
+
+
 def test_equal_moves_are_ordered_by_key(engine: Engine) -> None:
     load_market(engine)
     add_twin(engine)

@@ -79,7 +79,7 @@ def _move(c: Any) -> ColumnElement[Any]:
     """``growth``, ``savings`` or NULL (no move), from the listing's prices in cents."""
     suggested, current, competing = c.monotonic, c.cents, c.competing
     growth = and_(competing >= current, suggested > current)
-    savings = and_(competing < current, suggested < current, suggested > competing)
+    savings = and_(suggested < current, suggested > competing)  # so it was first, alone
     return case((growth, literal("growth")), (savings, literal("savings")))
 
 
