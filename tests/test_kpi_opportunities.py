@@ -268,6 +268,9 @@ def test_a_leader_whose_suggestion_falls_behind_gets_no_savings_move(engine: Eng
     add_listings(engine, ("A", "P1", "flawless", "FR", "99"), ("D", "P1", "flawless", "FR", "50"))
     got = {key(r): r for r in rows(engine, template(**EVERY_MOVE))}
     assert ("A", "P1", "good", "FR") not in got
+    # A's flawless may step down to 69.30 and stay first, but nobody sold a flawless P1:
+    # nothing kept, no move, even with the thresholds at 0
+    assert [k for k, r in got.items() if r["Move"] == "savings"] == []
     assert {k for k, r in got.items() if r["Move"] == "growth"} == {
         ("B", "P1", "good", "FR"), ("C", "P1", "good", "FR")
     }  # fmt: skip
