@@ -338,6 +338,8 @@ def test_no_history_and_no_grid_give_an_empty_tab(engine: Engine) -> None:
     ],
 )
 def test_a_bad_param_is_named(engine: Engine, params: dict[str, Any], message: str) -> None:
+    with pytest.raises(TemplateError, match=message):  # even with nothing to rank
+        frame(engine, template(**params), as_of=AS_OF)
     load_market(engine)
     with pytest.raises(TemplateError, match=message):
         frame(engine, template(**params), as_of=AS_OF)

@@ -78,10 +78,8 @@ def _figures(conn: Connection, ctx: QueryContext, frame: pd.DataFrame) -> pd.Dat
     )  # fmt: skip
 
 
-def _worth(figures: pd.DataFrame, growth: pd.Series, ctx: QueryContext) -> pd.Series:
+def _worth(figures: pd.DataFrame, growth: pd.Series, extra: float, kept: float) -> pd.Series:
     """The moves big enough to show: enough extra orders, or enough money kept (and some)."""
-    extra = number_param(ctx.params, "min_extra_orders")
-    kept = number_param(ctx.params, "min_kept")
     gain = figures["order_change"].where(growth, figures["kept_28d"])
     return figures["score"].notna() & (gain > 0) & (gain >= np.where(growth, extra, kept))
 
@@ -106,10 +104,11 @@ def _listing(frame: pd.DataFrame) -> pd.Series:
 def compute(conn: Connection, ctx: QueryContext, frame: pd.DataFrame) -> pd.DataFrame:
     """The moves the tab shows, best first per kind: the rows kept are the index."""
     top = int_param(ctx.params, "top", 1)
+    extra, kept = (number_param(ctx.params, n) for n in ("min_extra_orders", "min_kept"))
     if frame.empty:
         return pd.DataFrame(columns=list(COLUMNS))
     figures = _figures(conn, ctx, frame)
-    figures = figures[_worth(figures, frame["move"] == "growth", ctx)]
+    figures = figures[_worth(figures, frame["move"] == "growth", extra, kept)]
     ranked = _ranked(figures, frame, top)
     ranked["listing"] = _listing(frame.loc[ranked.index])
     out = ranked.loc[:, list(COLUMNS)]
