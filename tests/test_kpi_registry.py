@@ -25,7 +25,7 @@ from sheets_sync.sync import load_all_templates
 
 KNOWN = (
     "['alerts', 'dashboard_headline', 'kpi_daily', 'kpi_monthly', 'kpi_weekly', 'onboarding', "
-    "'pricing', 'quality', 'seller_scorecard', 'sync_status']"
+    "'pricing', 'pricing_opportunities', 'quality', 'seller_scorecard', 'sync_status']"
 )
 SHIPPED = sorted((TEMPLATES_DIR / "tabs").glob("*.yaml"))
 
@@ -79,6 +79,7 @@ def test_an_unknown_query_fails_at_run_naming_the_known_ones(engine):
         ("onboarding", {"stall_days": 3}),
         ("sync_status", {"limit": 5}),
         ("pricing", {"step": 0.5, "ceiling": 900}),
+        ("pricing_opportunities", {"top": 20, "min_kept": 1.5}),
         ("seller_scorecard", {"min_volume": 1, "thresholds": {}}),
         ("quality", {"status_window_days": 7, "thresholds": {}}),
         ("dashboard_headline", {"status": {"green": 1.1, "amber": 0.95}}),

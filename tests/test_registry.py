@@ -74,11 +74,13 @@ def test_a_tab_listed_with_the_tabs_its_charts_read_loads(tmp_path):
         spreadsheets:
           - id: {ID_A}
             name: Board only
-            tabs: [Dashboard, KPI Weekly, KPI Monthly, Seller Scorecard]
+            tabs: [Dashboard, KPI Weekly, KPI Monthly, Seller Scorecard, Pricing opportunities]
         """,
     )
     (sheet,) = load(path).sheets
-    assert sheet.tabs == ("Dashboard", "KPI Weekly", "KPI Monthly", "Seller Scorecard")
+    assert sheet.tabs == (
+        "Dashboard", "KPI Weekly", "KPI Monthly", "Seller Scorecard", "Pricing opportunities"
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("text", ["spreadsheets:\n", "spreadsheets: []\n"])
@@ -150,9 +152,9 @@ URL = f"https://docs.google.com/spreadsheets/d/{ID_A}/edit#gid=0"
         (GOOD + "    countries: [1]\n", "{p}:4: spreadsheets[0].countries[0]: 1 is not text. "
          "Fix: e.g. `countries: [FR, BE]`"),
         (GOOD + "    tabs: [Dashboard, KPI Weekly]\n", "{p}:4: spreadsheets[0].tabs[0]: tab "
-         "'Dashboard' draws charts from tab(s) KPI Monthly, Seller Scorecard, which this "
-         "spreadsheet does not get. Fix: add KPI Monthly, Seller Scorecard to `tabs:`, or leave "
-         "`tabs:` out to get every tab"),
+         "'Dashboard' draws charts from tab(s) KPI Monthly, Seller Scorecard, Pricing "
+         "opportunities, which this spreadsheet does not get. Fix: add KPI Monthly, Seller "
+         "Scorecard, Pricing opportunities to `tabs:`, or leave `tabs:` out to get every tab"),
         (GOOD + f"  - id: {ID_A}\n    name: Again\n", "{p}:4: spreadsheets[1].id: "
          f"'{ID_A}' is already registered as spreadsheets[0] (line 2). "
          "Fix: register each spreadsheet once; merge the two entries"),

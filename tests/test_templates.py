@@ -14,7 +14,7 @@ from sheets_sync.tab_templates import ColumnType, Summarize, load_template, load
 
 BUILT_IN_TITLES = {
     "KPI Daily", "KPI Weekly", "KPI Monthly", "Seller Scorecard", "Quality", "Pricing",
-    "Onboarding", "Sync Status", "Dashboard",
+    "Pricing opportunities", "Onboarding", "Sync Status", "Dashboard",
 }  # fmt: skip
 
 GOOD = """\

@@ -258,6 +258,6 @@ def tabs(app: AppContext) -> None:
             query,
             str(len(template.columns)),
             ", ".join(template.key) or "—",
-            ", ".join(p.title for p in template.pivots) or "—",
+            "\n".join(p.title for p in template.pivots) or "—",  # one a line: kept whole
         )
     _console().print(table)

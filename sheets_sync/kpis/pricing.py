@@ -240,10 +240,21 @@ def _monotonic(proposals: Subquery) -> Subquery:
     return select(*p, kept.label("monotonic")).subquery("monotonic")
 
 
+def suggestions(ctx: QueryContext) -> Subquery:
+    """Every listing (all sellers, all markets: filter the result) with, in cents, its price
+    (``cents``), its cell's ``best``, the best competing price (``competing``), the price to
+    win (``to_win``) and the guardrail-capped suggestion (``monotonic``); and its ``rank``.
+
+    One definition for the Pricing tab and whoever acts on its suggestions
+    (Pricing opportunities), so the two never disagree on a price.
+    """
+    return _monotonic(_proposals(_competition(_cells(ctx)), ctx))
+
+
 def build(ctx: QueryContext) -> Select[Any]:
     """Pricing display rows ordered seller, product, country, grade (best first); the
     runner sorts them so again in Python (``QUERY.order_by``), the same on both databases."""
-    listings = _monotonic(_proposals(_competition(_cells(ctx)), ctx))
+    listings = suggestions(ctx)
     c = listings.c
     p, s = products.c, sellers.c
     query = (
@@ -272,11 +283,18 @@ def build(ctx: QueryContext) -> Select[Any]:
         .join_from(listings, sellers, s.seller_id == c.seller_id)
         .join(products, p.product_id == c.product_id)
     )
-    if seller_ids := filter_values(ctx, "seller_id"):
-        query = query.where(c.seller_id.in_(seller_ids))
-    if countries := filter_values(ctx, "country"):
-        query = query.where(c.country.in_(countries))
+    query = query.where(*sheet_filters(ctx, listings))
     return query.order_by(c.seller_id, c.product_id, c.country, c.grade_rank)
+
+
+def sheet_filters(ctx: QueryContext, listings: Subquery) -> list[ColumnElement[bool]]:
+    """The spreadsheet's sellers and markets, applied to :func:`suggestions` (after its
+    market-wide windows, so a filtered sheet still sees every competitor)."""
+    where: list[ColumnElement[bool]] = []
+    for name in ("seller_id", "country"):
+        if values := filter_values(ctx, name):
+            where.append(listings.c[name].in_(values))
+    return where
 
 
 QUERY = BuiltinQuery(

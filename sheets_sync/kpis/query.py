@@ -77,10 +77,16 @@ class AfterStep:
     of ``columns``, one row per result row in the same order; the runner appends
     them to the result before typing, so a template names them by ``source:``
     like any other.
+
+    ``selects_rows``: the step also decides which rows stay, and in which order,
+    because that needs its columns (Pricing opportunities keeps the moves worth
+    making, best first): the returned frame's index names the result rows kept
+    (the input frame's positions, each at most once), in the tab's order.
     """
 
     columns: tuple[str, ...]
     compute: Callable[[Connection, QueryContext, pd.DataFrame], pd.DataFrame]
+    selects_rows: bool = False
 
 
 @dataclass(frozen=True)

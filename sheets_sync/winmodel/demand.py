@@ -12,7 +12,9 @@ noisy count, so a lucky month does not earn itself more weight).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 DEMAND_PRIOR_ORDERS = 5.0
@@ -41,8 +43,30 @@ class Demand:
         blended = own if pooled == 0 else _blend(own, pooled)
         return blended * self.per_days / self.days
 
+    def of_many(self, cells: pd.DataFrame) -> np.ndarray:
+        """:meth:`of` for every row of ``cells`` (columns product_id, grade, country,
+        category) at once, with the same arithmetic: a grid of 50,000 listings in
+        milliseconds instead of a Python call each."""
+        text = {c: cells[c].astype(str) for c in ("product_id", "grade", "country", "category")}
+        own = _lookup(self.cells, [text["product_id"], text["grade"], text["country"]])
+        pooled = _lookup(self.products, [text["product_id"], text["country"]]) * _lookup(
+            self.mix, [text["category"], text["country"], text["grade"]]
+        )
+        blended = np.where(pooled == 0, own, _blend(own, pooled))
+        return np.asarray(blended * self.per_days / self.days, dtype=float)
 
-def _blend(own: float, pooled: float) -> float:
+
+def _lookup(table: dict[tuple[str, ...], float], keys: list[pd.Series]) -> np.ndarray:
+    """``table.get(key, 0.0)`` for the keys made of the series' rows."""
+    if not table or not len(keys[0]):
+        return np.zeros(len(keys[0]))
+    known = pd.Series(list(table.values()), index=pd.MultiIndex.from_tuples(list(table)))
+    wanted = pd.MultiIndex.from_arrays([k.to_numpy() for k in keys])
+    return known.reindex(wanted).fillna(0.0).to_numpy(dtype=float)
+
+
+def _blend(own: Any, pooled: Any) -> Any:
+    """Works on floats and on arrays alike (the same arithmetic either way)."""
     weight = pooled / (pooled + DEMAND_PRIOR_ORDERS)
     return weight * own + (1 - weight) * pooled
 

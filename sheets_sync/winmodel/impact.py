@@ -81,18 +81,17 @@ def shares(
     """
     keys = list(model.curves)
     stack = np.stack([*(model.curves[k] for k in keys), model.overall])
-    index = {key: i for i, key in enumerate(keys)}
-    pairs = zip(groups["category"].astype(str), groups["country"].astype(str), strict=True)
-    curve = np.fromiter((index.get(p, len(keys)) for p in pairs), dtype=np.int64, count=len(groups))
+    curve = np.full(len(groups), len(keys), dtype=np.int64)  # the overall curve by default
+    if keys and len(groups):
+        pairs = [groups[c].astype(str) for c in ("category", "country")]
+        at = pd.MultiIndex.from_tuples(keys).get_indexer(pd.MultiIndex.from_arrays(pairs))
+        curve = np.where(at < 0, len(keys), at)
     return stack[curve, rank_bucket, gap_bucket].astype(float)
 
 
 def demand(model: WinModel, listings: pd.DataFrame) -> np.ndarray:
     """Each listing's cell's expected orders per ``DEMAND_DAYS`` days."""
-    columns = (listings[c].astype(str) for c in ("product_id", "grade", "country", "category"))
-    of = model.demand.of
-    return np.fromiter((of(*row) for row in zip(*columns, strict=True)), dtype=float,
-                       count=len(listings))  # fmt: skip
+    return model.demand.of_many(listings)
 
 
 def expected_orders(
