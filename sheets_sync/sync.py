@@ -103,7 +103,9 @@ def select_templates(
     """The templates named by ``titles`` (all when None), in template order.
 
     The tabs a selected tab's charts read come along: a chart is drawn from its
-    source's frame of this run, never from stale data.
+    source's frame of this run, never from stale data; so do the tabs they are drawn
+    on (Pricing opportunities' chart sits on the Dashboard), never drawn on a sheet
+    this run did not make.
     """
     if not titles:
         return list(templates.values())
@@ -114,8 +116,21 @@ def select_templates(
             f"unknown tab(s) {', '.join(repr(t) for t in unknown)}; the tabs are: "
             f"{', '.join(templates)} (titles are case-sensitive; separate them with commas)"
         )
-    wanted += [c.source_title(t) for t in wanted for c in templates[t].charts]
+    wanted = _with_chart_tabs(templates, wanted)
     return [t for title, t in templates.items() if title in wanted]
+
+
+def _with_chart_tabs(templates: Mapping[str, TabTemplate], titles: list[str]) -> list[str]:
+    """``titles`` and, transitively, the tabs their charts read or are drawn on."""
+    wanted, todo = set(titles), list(titles)
+    while todo:
+        title = todo.pop()
+        for chart in templates[title].charts:
+            for other in (chart.source_title(title), chart.sheet_title(title)):
+                if other not in wanted:
+                    wanted.add(other)
+                    todo.append(other)
+    return list(wanted)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The shipped `Dashboard` tab end to end: synced into a workbook on both databases it is
 the first sheet, shows the headline figures with their status colours, brings the tabs
-its charts read, and draws its seven charts over exactly their data — the rate charts a
+its charts read, and draws its six charts over exactly their data — the rate charts a
 ratio of the sums of `KPI Weekly`'s counts across categories, on both destinations;
 LibreOffice opens it.
 """
@@ -86,11 +86,11 @@ def test_the_dashboard_is_first_with_its_headline_figures(book: Path, engine: En
     assert rules['"RED"'].endswith("F4CCCC") and rules['"GREEN"'].endswith("D9EAD3")
 
 
-def test_the_seven_charts_are_drawn_over_their_tables(book: Path) -> None:
+def test_the_six_charts_are_drawn_over_their_tables(book: Path) -> None:
     wb = load_workbook(book)
     charts = wb["Dashboard"]._charts
     kinds = sorted(type(c).__name__ for c in charts)
-    assert kinds == ["BarChart"] * 5 + ["LineChart"] * 2
+    assert kinds == ["BarChart"] * 4 + ["LineChart"] * 2
     data = wb[data_title("Dashboard")]
     assert data.sheet_state == "hidden"
     weeks_shown = {data.cell(row=r, column=1).value for r in range(3, data.max_row + 1)} - {None}
@@ -100,7 +100,7 @@ def test_the_seven_charts_are_drawn_over_their_tables(book: Path) -> None:
             assert series.val.numRef.f.startswith(f"{DATA}!$")
 
 
-def test_on_google_sheets_the_dashboard_is_first_with_its_seven_charts(
+def test_on_google_sheets_the_dashboard_is_first_with_its_six_charts(
     engine: Engine, db_url: str, emulator, gspread_client
 ) -> None:
     load(engine, random_orders(300, dt.date(2025, 9, 1), days=124))

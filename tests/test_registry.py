@@ -74,13 +74,11 @@ def test_a_tab_listed_with_the_tabs_its_charts_read_loads(tmp_path):
         spreadsheets:
           - id: {ID_A}
             name: Board only
-            tabs: [Dashboard, KPI Weekly, KPI Monthly, Seller Scorecard, Pricing opportunities]
+            tabs: [Dashboard, KPI Weekly, KPI Monthly, Seller Scorecard]
         """,
     )
     (sheet,) = load(path).sheets
-    assert sheet.tabs == (
-        "Dashboard", "KPI Weekly", "KPI Monthly", "Seller Scorecard", "Pricing opportunities"
-    )  # fmt: skip
+    assert sheet.tabs == ("Dashboard", "KPI Weekly", "KPI Monthly", "Seller Scorecard")
 
 
 @pytest.mark.parametrize("text", ["spreadsheets:\n", "spreadsheets: []\n"])
@@ -152,9 +150,13 @@ URL = f"https://docs.google.com/spreadsheets/d/{ID_A}/edit#gid=0"
         (GOOD + "    countries: [1]\n", "{p}:4: spreadsheets[0].countries[0]: 1 is not text. "
          "Fix: e.g. `countries: [FR, BE]`"),
         (GOOD + "    tabs: [Dashboard, KPI Weekly]\n", "{p}:4: spreadsheets[0].tabs[0]: tab "
-         "'Dashboard' draws charts from tab(s) KPI Monthly, Seller Scorecard, Pricing "
-         "opportunities, which this spreadsheet does not get. Fix: add KPI Monthly, Seller "
-         "Scorecard, Pricing opportunities to `tabs:`, or leave `tabs:` out to get every tab"),
+         "'Dashboard' has charts that read or are drawn on tab(s) KPI Monthly, Seller "
+         "Scorecard, which this spreadsheet does not get. Fix: add KPI Monthly, Seller Scorecard "
+         "to `tabs:`, or leave `tabs:` out to get every tab"),
+        (GOOD + "    tabs: [Pricing, Pricing opportunities]\n", "{p}:4: spreadsheets[0].tabs[1]: "
+         "tab 'Pricing opportunities' has charts that read or are drawn on tab(s) Dashboard, "
+         "which this spreadsheet does not get. Fix: add Dashboard to `tabs:`, or leave `tabs:` "
+         "out to get every tab"),
         (GOOD + f"  - id: {ID_A}\n    name: Again\n", "{p}:4: spreadsheets[1].id: "
          f"'{ID_A}' is already registered as spreadsheets[0] (line 2). "
          "Fix: register each spreadsheet once; merge the two entries"),
@@ -162,7 +164,7 @@ URL = f"https://docs.google.com/spreadsheets/d/{ID_A}/edit#gid=0"
     ids=["list", "empty", "bad-yaml", "top-key-typo", "not-a-list", "item-not-mapping",
          "no-id", "short-id", "url-id", "number-id", "no-name", "key-typo", "tab-typo",
          "tabs-string", "tabs-empty", "tab-twice", "lower-case-country", "three-letters",
-         "norway-unquoted", "country-number", "chart-source-missing", "duplicate-id"],
+         "norway-unquoted", "country-number", "chart-source-missing", "chart-host-missing", "duplicate-id"],
 )  # fmt: skip
 def test_a_bad_registry_is_one_line_naming_file_line_key_and_fix(tmp_path, text, message):
     path = tmp_path / "sheets-sync.yaml"

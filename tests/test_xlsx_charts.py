@@ -268,14 +268,22 @@ def test_a_chart_drawn_on_a_tab_outside_the_run_is_refused_before_writing(book: 
     assert book.read_bytes() == before
 
 
-def test_a_tab_title_too_long_for_its_chart_data_sheet_is_refused_before_writing(
+def test_a_long_tab_title_gets_its_chart_data_sheet_cut_to_fit(book: Path) -> None:
+    long_board = tab("Board of the whole market team", column("Figure"), charts=(PIE,))
+    XlsxBackend(book).write_tabs([TabFrame(template=long_board, rows=[]), weekly(2)])
+    wb = load_workbook(book)
+    assert "Board of the whole · chart data" in wb.sheetnames
+    assert wb["Board of the whole · chart data"].sheet_state == "hidden"
+
+
+def test_two_tab_titles_cut_to_one_chart_data_sheet_are_refused_before_writing(
     book: Path,
 ) -> None:
-    long_board = tab("Board of the whole market team", column("Figure"), charts=(PIE,))
+    boards = [
+        tab(f"Board of the whole market {n}", column("Figure"), charts=(PIE,)) for n in (1, 2)
+    ]
     with pytest.raises(LimitError) as raised:
-        XlsxBackend(book).write_tabs([TabFrame(template=long_board, rows=[]), weekly(2)])
-    assert "'Board of the whole market team · chart data' would have 43 characters" in str(
-        raised.value
-    )
-    assert "shorten the tab's `title` to 18 characters" in str(raised.value)
+        XlsxBackend(book).write_tabs([TabFrame(template=b, rows=[]) for b in boards] + [weekly(2)])
+    assert "'Board of the whole · chart data'" in str(raised.value)
+    assert "differs from the others in its first 18 characters" in str(raised.value)
     assert not book.exists()

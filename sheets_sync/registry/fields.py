@@ -98,8 +98,8 @@ def _check_chart_tabs(
         names = ", ".join(missing)
         raise where.fail(
             key,
-            f"tab {template.title!r} draws charts from tab(s) {names}, which this spreadsheet "
-            "does not get",
+            f"tab {template.title!r} has charts that read or are drawn on tab(s) {names}, which "
+            "this spreadsheet does not get",
             f"add {names} to `tabs:`, or leave `tabs:` out to get every tab",
         )
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +148,7 @@ class XlsxBackend:
                 sheets[spec.title] = markers.resolve(wb, spec.title, legacy_ok=tab.legacy)
             if frame.template.charts:
                 data = chart_sheets.data_title(frame.title)
-                _check_data_title(frame.title, data, self.limits)
+                _check_data_title(frame.title, data, sheets)
                 sheets[data] = markers.resolve(wb, data)
         for title, found in sheets.items():
             if found.ours is not None and found.foreign is not None:
@@ -350,15 +350,14 @@ def _write_charts(
     chart_sheets.draw(placed, ws, lambda title: wb[title])
 
 
-def _check_data_title(tab: str, data: str, limits: Limits) -> None:
-    """The hidden sheet of a tab's charts is titled after the tab; a workbook caps titles."""
-    cap = limits.max_title_chars
-    if cap is not None and len(data) > cap:
-        room = cap - (len(data) - len(tab))
+def _check_data_title(tab: str, data: str, taken: Mapping[str, object]) -> None:
+    """A long tab title is cut for its chart data sheet: two tabs must not cut to one."""
+    if data in taken:
         raise LimitError(
-            f"tab {tab!r} has charts, whose data sheet {data!r} would have {len(data)} "
-            f"characters, {limits.name} allows at most {cap}; shorten the tab's `title` to "
-            f"{room} characters in its template"
+            f"tab {tab!r} has charts, whose data sheet {data!r} (its title cut to fit a "
+            f"workbook's 31 characters) is the title of another sheet of this run; give the "
+            f"tab a `title` that differs from the others in its first "
+            f"{len(data) - len(chart_sheets.DATA_SUFFIX)} characters"
         )
 
 

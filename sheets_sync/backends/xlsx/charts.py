@@ -33,6 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sheets_sync.backends.chart_data import ChartTable, chart_tables
 from sheets_sync.backends.xlsx import cells
 from sheets_sync.frame import TabFrame
+from sheets_sync.limits import XLSX_MAX_TITLE_CHARS
 from sheets_sync.tab_templates.model import (
     Axis,
     ChartSpec,
@@ -65,8 +66,11 @@ class Placed:
 
 
 def data_title(tab: str) -> str:
-    """The hidden sheet holding the tables of ``tab``'s charts."""
-    return f"{tab}{DATA_SUFFIX}"
+    """The hidden sheet holding the tables of ``tab``'s charts, the tab's title cut where a
+    workbook's 31 characters would not hold it (``Pricing opportunit · chart data``); two tabs
+    cut to the same title are refused before writing (:func:`..backend._check_data_titles`)."""
+    room = XLSX_MAX_TITLE_CHARS - len(DATA_SUFFIX)
+    return f"{tab if len(tab) <= room else tab[:room].rstrip()}{DATA_SUFFIX}"
 
 
 def collect(frame: TabFrame, frames: Sequence[TabFrame]) -> list[Placed]:
@@ -173,7 +177,8 @@ def _style(chart: ChartBase, table: ChartTable) -> None:
     chart.y_axis.delete = False
     chart.x_axis.number_format = _format(table.types[0]) or "General"
     left = [t for s, t in zip(table.series, table.types[1:], strict=True) if s.axis is Axis.LEFT]
-    chart.y_axis.number_format = _format(left[0] if left else table.types[1]) or "General"
+    values = left or table.types[1:2]  # none: a split chart over no data has no series yet
+    chart.y_axis.number_format = (_format(values[0]) if values else None) or "General"
     chart.legend.position = "b"
     if isinstance(chart, BarChart) and chart.type == "bar":
         chart.x_axis.scaling.orientation = "maxMin"  # the table's first row on top, as read
