@@ -156,7 +156,8 @@ def mark_failed(
 
     ``only_if`` a status: leave the run alone unless it still has it (a run
     that never started must not overwrite another delivery that did).
-    ``quota_wait_seconds``: how long it waited for Sheets quota before it failed.
+    ``quota_wait_seconds``: how long it waited for Sheets quota before it failed (None:
+    not known, as for a run that failed before it started).
     """
     finished = utcnow()
     message = error if isinstance(error, str) else describe_error(error)
@@ -168,11 +169,7 @@ def mark_failed(
         finished_at=finished,
         duration_seconds=_duration(engine, run_id, finished),
         error=message[:MAX_ERROR_CHARS],
-        **(
-            {}
-            if quota_wait_seconds is None
-            else {"quota_wait_seconds": _seconds(quota_wait_seconds)}
-        ),
+        quota_wait_seconds=_seconds(quota_wait_seconds),
     )
 
 

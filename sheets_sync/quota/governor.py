@@ -96,6 +96,9 @@ class QuotaGovernor:
             if left <= 0:
                 self.waited_seconds += waited
                 raise self._gave_up(kind, limit)
+            if waited == 0.0:
+                log.info("sheets quota: %s's %s window is full; waiting up to %.1f s",
+                         self.account, kind, taken.wait_seconds)  # fmt: skip
             pause = taken.wait_seconds if taken.exact else IN_FLIGHT_POLL_SECONDS
             self.sleep(max(min(pause, taken.wait_seconds, left), 0.001))
             waited = self.clock() - started
@@ -117,7 +120,7 @@ class QuotaGovernor:
     def _gave_up(self, kind: str, limit: int) -> QuotaWaitError:
         rules = self.rules
         return QuotaWaitError(
-            f"waited {self.waited_seconds:.0f} s for Google Sheets {kind} quota and gave up: "
+            f"waited {self.waited_seconds:.1f} s for Google Sheets {kind} quota and gave up: "
             f"other syncs and pushes are using all of the {limit} {kind} requests per "
             f"{rules.window_seconds:g} s that {self.account} may send "
             f"({ENV_PREFIX}QUOTA_{kind.upper()}S_PER_MINUTE), longer than a run may wait "
