@@ -224,7 +224,7 @@ def test_a_run_that_cannot_get_quota_in_time_fails_saying_so(
         db_url, emulator.url, quota_reads_per_minute=1, quota_window_seconds=600,
         quota_wait_seconds=0.5,
     )  # fmt: skip
-    with pytest.raises(QuotaWaitError, match="SHEETS_SYNC_QUOTA_WAIT_SECONDS=0.5") as raised:
+    with pytest.raises(QuotaWaitError, match=r"SHEETS_SYNC_QUOTA_WAIT_SECONDS=0\.5") as raised:
         sync_now(engine, starved, f"gsheets:{sheet.id}", tabs=TABS)
 
     assert "read quota" in str(raised.value)
