@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from sheets_sync.backends.base import SheetBackend
 from sheets_sync.config.parts import SheetsSettings
 from sheets_sync.errors import DestinationError
@@ -54,13 +56,23 @@ def parse_destination(spec: str) -> Destination:
     return Destination(kind, target)
 
 
-def open_destination(spec: str | Destination, sheets: SheetsSettings) -> SheetBackend:
-    """The backend writing to ``spec`` (only a Google spreadsheet reads ``sheets``)."""
+def open_destination(
+    spec: str | Destination, sheets: SheetsSettings, engine: Engine | None
+) -> SheetBackend:
+    """The backend writing to ``spec`` (only a Google spreadsheet reads ``sheets``).
+
+    ``engine``'s database holds the Sheets quota every process and instance shares
+    (:mod:`sheets_sync.quota`): a spreadsheet's requests wait their turn in it. Asked
+    of every caller, so none opens a spreadsheet outside it by forgetting; None only
+    where no database is at hand (then the 429 backoff alone paces the requests).
+    """
     destination = spec if isinstance(spec, Destination) else parse_destination(spec)
-    return _OPENERS[destination.kind](destination, sheets)
+    return _OPENERS[destination.kind](destination, sheets, engine)
 
 
-def _open_xlsx(destination: Destination, sheets: SheetsSettings) -> SheetBackend:
+def _open_xlsx(
+    destination: Destination, sheets: SheetsSettings, engine: Engine | None
+) -> SheetBackend:
     from sheets_sync.backends.xlsx.backend import XlsxBackend
 
     return XlsxBackend(Path(destination.target).expanduser())
@@ -103,14 +115,16 @@ def check_writable(destination: Destination) -> None:
         ) from error
 
 
-def _open_gsheets(destination: Destination, sheets: SheetsSettings) -> SheetBackend:
+def _open_gsheets(
+    destination: Destination, sheets: SheetsSettings, engine: Engine | None
+) -> SheetBackend:
     from sheets_sync.backends.gsheets.backend import GoogleSheetsBackend
 
-    backend: SheetBackend = GoogleSheetsBackend(sheets, destination.target)
+    backend: SheetBackend = GoogleSheetsBackend(sheets, destination.target, engine=engine)
     return backend
 
 
-_OPENERS: dict[str, Callable[[Destination, SheetsSettings], SheetBackend]] = {
+_OPENERS: dict[str, Callable[[Destination, SheetsSettings, Engine | None], SheetBackend]] = {
     "xlsx": _open_xlsx,
     "gsheets": _open_gsheets,
 }

@@ -32,6 +32,15 @@ class BusyError(TransientError):
         self.holder = holder
 
 
+class QuotaWaitError(TransientError):
+    """A run waited as long as it may (``SHEETS_SYNC_QUOTA_WAIT_SECONDS``) for the shared
+    Sheets quota (:mod:`sheets_sync.quota`); ``waited_seconds`` is its whole wait."""
+
+    def __init__(self, message: str, waited_seconds: float) -> None:
+        super().__init__(message)
+        self.waited_seconds = waited_seconds
+
+
 class RunChanged(SheetsSyncError):
     """A queued run was no longer queued as read when its runner went to start it.
 

@@ -45,24 +45,14 @@ GRADE_RANK: dict[str, int] = {g: i + 1 for i, g in enumerate(GRADES)}
 CATEGORIES: tuple[str, ...] = ("smartphone", "tablet", "laptop", "console", "smartwatch")
 SELLER_STATUSES: tuple[str, ...] = ("onboarding", "active", "paused", "offboarded")
 ORDER_STATUSES: tuple[str, ...] = (
-    "created",
-    "shipped",
-    "received",
-    "counter_offered",
-    "validated",
-    "paid",
-    "cancelled",
-    "returned",
-    "suspended",
-)
+    "created", "shipped", "received", "counter_offered", "validated", "paid", "cancelled",
+    "returned", "suspended",
+)  # fmt: skip
 COUNTER_OFFER_STATUSES: tuple[str, ...] = ("accepted", "refused", "expired")
 ONBOARDING_STEPS: tuple[str, ...] = (
-    "contract_signed",
-    "kyc_verified",
-    "pricing_uploaded",
-    "shipping_configured",
+    "contract_signed", "kyc_verified", "pricing_uploaded", "shipping_configured",
     "first_order_received",
-)
+)  # fmt: skip
 CHANGE_SOURCES: tuple[str, ...] = ("sheet", "cli", "api", "import")
 RUN_TRIGGERS: tuple[str, ...] = ("cli", "menu", "cron", "api")
 RUN_STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed")
@@ -212,6 +202,7 @@ sync_runs = Table(
     Column("rows_written", Integer),
     Column("error", Text),
     Column("warnings", Text),
+    Column("quota_wait_seconds", Float),
     _one_of("trigger", RUN_TRIGGERS, "ck_sync_runs_trigger"),
     _one_of("status", RUN_STATUSES, "ck_sync_runs_status"),
     Index("ix_sync_runs_spreadsheet", "spreadsheet", "queued_at"),
@@ -232,6 +223,22 @@ sync_locks = Table(
 """Who holds each destination's run lock (sheets_sync/locks/): the SQLite lease
 itself, or on PostgreSQL a note beside the advisory lock so a waiting run can
 name the holder. ``destination`` is the lock key (a workbook's resolved path)."""
+
+QUOTA_KINDS: tuple[str, ...] = ("read", "write")
+
+sheets_quota = Table(
+    "sheets_quota", metadata,
+    Column("account", Text, nullable=False), Column("kind", Text, nullable=False),
+    Column("recent", Text, nullable=False, server_default=""),
+    Column("granted", BigInteger, nullable=False, server_default="0"),
+    Column("waited_seconds", Float, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("account", "kind", name="pk_sheets_quota"),
+    _one_of("kind", QUOTA_KINDS, "ck_sheets_quota_kind"),
+)  # fmt: skip
+"""The Google Sheets request quota every process and instance shares (sheets_sync/quota/):
+per account the product calls Google as and per kind (``read``, ``write``), ``recent`` lists
+until when each recent request counts (Unix seconds: its end, or while it is in flight the
+latest it may end), the sliding window's log; ``granted`` and ``waited_seconds`` are totals."""
 
 hmac_nonces = Table(
     "hmac_nonces",
@@ -375,20 +382,15 @@ winmodel_days = Table(
 day, or a price change on or before it, was written since (sheets_sync/facts/triggers.py)."""
 
 DATA_TABLES: tuple[Table, ...] = (
-    sellers,
-    products,
-    price_grid,
-    price_changes,
-    tradein_orders,
-    seller_onboarding,
-    targets,
-)
+    sellers, products, price_grid, price_changes, tradein_orders, seller_onboarding, targets,
+)  # fmt: skip
 """Tables the demo generator fills (and ``--replace`` empties), children last."""
 
 
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("price_changes", "trace_id"),
     ("sync_runs", "warnings"),
+    ("sync_runs", "quota_wait_seconds"),
 )
 """Nullable columns added to a table after it first shipped: ``sheets-sync init-db`` adds
 each one to a database made before it (creating tables makes missing tables, not columns;

@@ -54,7 +54,8 @@ Progress = Callable[[ProgressEvent], None]
 class SyncResult:
     """What a run did, for the CLI summary, the webhook and tests.
 
-    ``written`` is the backend's report with each tab's compute time attached.
+    ``written`` is the backend's report with each tab's compute time attached;
+    ``quota_wait_seconds`` how long its requests waited for the shared Sheets quota.
     """
 
     run_id: str
@@ -63,6 +64,7 @@ class SyncResult:
     written: WriteReport = field(default_factory=WriteReport)
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    quota_wait_seconds: float = 0.0
 
     @property
     def tabs(self) -> list[WrittenTab]:
@@ -162,7 +164,7 @@ def plan_sync(
     """The templates of ``tabs`` (all when None) and the destination's opened backend."""
     selected = select_templates(load_all_templates(settings), tabs)
     backend = (
-        open_destination(destination, settings.sheets)
+        open_destination(destination, settings.sheets, engine)
         if isinstance(destination, str)
         else destination
     )
@@ -194,12 +196,14 @@ def run_sync(
         facts_said = _facts_warnings(conn, plan.templates, resolved.day)
     backend = plan.backend
     notify(ProgressEvent("write", backend.destination, len(frames), len(frames)))
+    waited_before = backend.quota_wait_seconds
     written = backend.write_tabs(frames, options)
     for tab in written.tabs:
         tab.compute_seconds = compute_seconds.get(tab.title, 0.0)
     seconds = time.perf_counter() - started
     warnings = [*resolved.warnings, *facts_said, *_archive_warnings(written)]
     result = SyncResult(run_id, backend.destination, resolved.day, written, seconds, warnings)
+    result.quota_wait_seconds = backend.quota_wait_seconds - waited_before
     notify(ProgressEvent("done", backend.destination, len(frames), len(frames)))
     return result
 

@@ -45,7 +45,7 @@ class TeamSheet:
 
     @property
     def backend(self) -> SheetBackend:
-        return open_destination(self.destination, self.settings.sheets)
+        return open_destination(self.destination, self.settings.sheets, None)  # the team reads
 
     def table(self) -> list[list[Any]]:
         return self.backend.read_tab(TITLE)

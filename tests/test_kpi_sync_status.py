@@ -37,6 +37,7 @@ def make_runs(count: int) -> list[dict[str, Any]]:
             "tabs": "KPI Daily,Pricing", "api_calls": n, "cells_written": 100 * n,
             "bytes_sent": 1000 * n, "error": f"boom {n} " + "x" * 3000 if kind == 3 else None,
             "warnings": f"careful {n}\n" + "w" * 3000 if kind == 4 else None,
+            "quota_wait_seconds": 0.5 * n if kind in (2, 3, 4) else None,
         })  # fmt: skip
     return runs
 
@@ -68,6 +69,7 @@ def reference(runs: list[dict[str, Any]], limit: int, max_error: int) -> list[di
             "cells_written": r["cells_written"], "bytes_sent": r["bytes_sent"],
             "error": r["error"][:max_error] if r["error"] else None,
             "warnings": r["warnings"][:max_error] if r["warnings"] else None,
+            "quota_wait_seconds": r["quota_wait_seconds"],
         })  # fmt: skip
     shown.sort(key=lambda r: (r["when"], r["run_id"]), reverse=True)
     return shown[:limit]
@@ -114,6 +116,7 @@ def test_template_columns_and_limit():
         "When", "Trigger", "Requested by", "Kind", "Spreadsheet", "Status", "Duration (s)",
         "Tabs", "API calls", "Cells written", "Bytes sent", "Error",
     ]  # fmt: skip
+    assert template.headers[13] == "Quota wait (s)"  # after the contract's columns
     assert template.params["limit"] == 50
     assert template.window_days is None
     assert template.key == ("Run ID",)  # hidden; the team's cells follow their run

@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"clock", "limits", "secrets", "vocabulary"},
     {"config", "schema"},
     {"db", "batching", "locks", "tab_templates"},
-    {"frame", "facts", "nonces"},
+    {"frame", "facts", "nonces", "quota"},
     {"db_init", "guards", "archive", "winmodel"},
     {"kpis"},
     {"alerts", "backends"},

@@ -124,7 +124,8 @@ def run_status(run_id: str) -> ResponseReturnValue:
 
 
 def run_json(run: Any, sheet_id: str) -> dict[str, Any]:
-    figures = ("duration_seconds", "api_calls", "cells_written", "bytes_sent", "rows_written")
+    figures = ("duration_seconds", "api_calls", "cells_written", "bytes_sent", "rows_written",
+               "quota_wait_seconds")  # fmt: skip
     return {
         "run_id": run["run_id"],
         "kind": run["kind"],

@@ -136,6 +136,12 @@ class SheetBackend(Protocol):
         """The destination as the user wrote it (recorded in ``sync_runs``)."""
         ...
 
+    @property
+    def quota_wait_seconds(self) -> float:
+        """How long this backend's requests have waited, since it was opened, for the
+        destination's request quota (Google's, shared by every run; a workbook has none)."""
+        ...
+
     def write_tabs(
         self, frames: Sequence[TabFrame], options: WriteOptions = DEFAULT_OPTIONS
     ) -> WriteReport:

@@ -72,7 +72,7 @@ def run_and_report(
 ) -> SyncResult:
     """Run a CLI sync with progress, then print the summary table (shared with ``demo``)."""
     check_writable(destination)
-    backend = open_destination(destination, settings.sheets)
+    backend = open_destination(destination, settings.sheets, engine)
     with sync_progress() as progress:
         result = sync_now(
             engine,
@@ -107,6 +107,8 @@ def print_summary(result: SyncResult) -> None:
     console.print(table)
     for warning in result.warnings:
         console.print(f"Warning: {warning}")
+    if result.quota_wait_seconds > 0:
+        console.print(f"Waited {result.quota_wait_seconds:.1f} s for the shared Sheets quota.")
     console.print(f"Run {result.run_id} recorded in sync_runs.")
 
 

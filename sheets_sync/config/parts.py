@@ -63,8 +63,20 @@ class SheetsSettings:
     request_timeout_seconds: float = 60.0
     max_shrink_share: float = 0.5
     """A sync removing more than this share of a keyed tab's rows stops (``--allow-shrink``)."""
+    quota_reads_per_minute: int = 54
+    """Sheets read requests the service account may send per minute, all processes and
+    instances together (sheets_sync/quota/): Google's 60 per user less a tenth, for other
+    tools calling as the account and clocks that disagree. 0: reads are not governed."""
+    quota_writes_per_minute: int = 54
+    """The same for write requests, counted apart as Google counts them."""
+    quota_window_seconds: float = 60.0
+    """The quota's window, Google's minute; shorter only against the emulator (tests, benches)."""
+    quota_wait_seconds: float = 300.0
+    """The longest one run (a sync, a pricing push) may wait for quota in all before it fails:
+    below the 600 s App Engine and Cloud Tasks give the request running it."""
 
     def validate(self) -> None:
+        self._validate_quota()
         if self.payload_cap_bytes < 10_000:
             raise ConfigError(f"{ENV_PREFIX}PAYLOAD_CAP_BYTES must be at least 10000 bytes")
         if not 0 < self.max_shrink_share <= 1:
@@ -76,6 +88,28 @@ class SheetsSettings:
             raise ConfigError(
                 f"{ENV_PREFIX}SHEETS_API_URL={self.sheets_api_url!r} must start with "
                 "http:// or https:// (e.g. http://127.0.0.1:8765 for the emulator)"
+            )
+
+    def _validate_quota(self) -> None:
+        for kind in ("reads", "writes"):
+            value = getattr(self, f"quota_{kind}_per_minute")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
+                raise ConfigError(
+                    f"{ENV_PREFIX}QUOTA_{kind.upper()}_PER_MINUTE={value!r} must be a whole "
+                    f"number from 0 to 1000: the Sheets {kind[:-1]} requests per minute the "
+                    "service account may send (Google's default quota is 60: e.g. 54), "
+                    "or 0 to leave them to the 429 backoff alone"
+                )
+        if not 0 < self.quota_window_seconds <= 3600:
+            raise ConfigError(
+                f"{ENV_PREFIX}QUOTA_WINDOW_SECONDS={self.quota_window_seconds} must be above 0 "
+                "and at most 3600: the quota's window in seconds (Google's is 60)"
+            )
+        if not 0 < self.quota_wait_seconds <= 3600:
+            raise ConfigError(
+                f"{ENV_PREFIX}QUOTA_WAIT_SECONDS={self.quota_wait_seconds} must be above 0 and "
+                "at most 3600: how long a run may wait for Sheets quota before it fails, "
+                "e.g. 300 (App Engine gives a request 600)"
             )
 
 

@@ -20,7 +20,10 @@ from typing import Any
 import google.auth.exceptions
 from google.auth.credentials import with_scopes_if_required
 from google.auth.transport.requests import Request
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from sheets_sync import db
 from sheets_sync.backends.gsheets.auth import (
     SCOPES,
     account_email,
@@ -30,6 +33,7 @@ from sheets_sync.backends.gsheets.auth import (
 )
 from sheets_sync.backends.gsheets.cells import quote_title
 from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
+from sheets_sync.backends.gsheets.quota import governor
 from sheets_sync.backends.gsheets.session import RewritingSession
 from sheets_sync.config.env import ENV_PREFIX
 from sheets_sync.doctor.result import (
@@ -95,7 +99,8 @@ def brief(error: BaseException) -> str:
 
 
 def client(state: State) -> RetryingHTTPClient:
-    """The retrying gspread client a sync uses, with the doctor's short deadline."""
+    """The retrying gspread client a sync uses, with the doctor's short deadline; its requests
+    wait for the shared Sheets quota like a sync's when the database has its table."""
     settings = state.settings
     assert settings is not None
     return RetryingHTTPClient(
@@ -103,7 +108,18 @@ def client(state: State) -> RetryingHTTPClient:
         RetryPolicy(deadline_seconds=min(settings.sheets.retry_deadline_seconds,
                                          NETWORK_DEADLINE_SECONDS)),
         timeout=min(settings.sheets.request_timeout_seconds, NETWORK_TIMEOUT_SECONDS),
+        quota=governor(_quota_database(state), settings.sheets, state.credentials),
     )  # fmt: skip
+
+
+def _quota_database(state: State) -> Engine | None:
+    """The database holding the shared quota, if it answers and has the table."""
+    try:
+        if state.engine is not None and "sheets_quota" not in db.missing_tables(state.engine):
+            return state.engine
+    except SQLAlchemyError:
+        pass  # the database check has said why
+    return None
 
 
 def check_spreadsheet(

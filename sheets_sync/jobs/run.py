@@ -222,6 +222,7 @@ def _attempt(
     be) and raised; anything before the claim is returned as ``unstarted``.
     """
     started = recorded = False
+    waited_before = plan.backend.quota_wait_seconds
     try:
         with _lock(engine, settings.locks, plan.destination, run_id, request):
             fail_dead_running(engine, settings, plan.destination)  # killed while holding it
@@ -231,7 +232,8 @@ def _attempt(
             try:
                 result = _sync(engine, plan, run_id, request)
             except BaseException as error:
-                runs.mark_failed(engine, run_id, error)  # under the lock: never running without it
+                waited = plan.backend.quota_wait_seconds - waited_before
+                runs.mark_failed(engine, run_id, error, quota_wait_seconds=waited)  # under the lock
                 recorded = True
                 raise
     except BaseException as error:
@@ -264,8 +266,9 @@ def _sync(engine: Engine, plan: SyncPlan, run_id: str, request: _Request) -> Syn
         engine, plan, run_id, request.options, request.progress, request.as_of, request.filters
     )
     runs.mark_succeeded(
-        engine, run_id, tabs=plan.titles, written=result.written, warnings=result.warnings
-    )
+        engine, run_id, tabs=plan.titles, written=result.written, warnings=result.warnings,
+        quota_wait_seconds=result.quota_wait_seconds,
+    )  # fmt: skip
     return result
 
 

@@ -118,12 +118,14 @@ def mark_succeeded(
     tabs: Sequence[str],
     written: WriteReport,
     warnings: Sequence[str] = (),
+    quota_wait_seconds: float | None = None,
 ) -> None:
     """Record the figures the backend reported, so a tab it cut to fit counts as cut.
 
     The run's warnings (orders counted under ``unknown``, team notes archived, …)
     are kept with it, one per line, so a run started from the menu says them in
-    the sidebar and the Sync Status tab, not only in a terminal nobody watched.
+    the sidebar and the Sync Status tab, not only in a terminal nobody watched;
+    ``quota_wait_seconds``, how long its requests waited for the shared Sheets quota.
     """
     finished = utcnow()
     _update(
@@ -139,16 +141,23 @@ def mark_succeeded(
         rows_written=written.rows_written,
         error=None,
         warnings="\n".join(warnings)[:MAX_ERROR_CHARS] or None,
+        quota_wait_seconds=_seconds(quota_wait_seconds),
     )
 
 
 def mark_failed(
-    engine: Engine, run_id: str, error: BaseException | str, only_if: str | None = None
+    engine: Engine,
+    run_id: str,
+    error: BaseException | str,
+    only_if: str | None = None,
+    quota_wait_seconds: float | None = None,
 ) -> None:
     """Record the failure; the message is what the user saw, cut to a sheet-safe length.
 
     ``only_if`` a status: leave the run alone unless it still has it (a run
     that never started must not overwrite another delivery that did).
+    ``quota_wait_seconds``: how long it waited for Sheets quota before it failed (None:
+    not known, as for a run that failed before it started).
     """
     finished = utcnow()
     message = error if isinstance(error, str) else describe_error(error)
@@ -160,7 +169,12 @@ def mark_failed(
         finished_at=finished,
         duration_seconds=_duration(engine, run_id, finished),
         error=message[:MAX_ERROR_CHARS],
+        quota_wait_seconds=_seconds(quota_wait_seconds),
     )
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 WhyDead = Callable[[RowMapping, dt.datetime], str | None]

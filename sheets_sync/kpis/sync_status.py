@@ -41,6 +41,7 @@ COLUMNS = (
     "bytes_sent",
     "error",
     "warnings",
+    "quota_wait_seconds",
 )
 
 
@@ -57,7 +58,7 @@ def build(ctx: QueryContext) -> Select[Any]:
             r.status, func.coalesce(r.duration_seconds, measured).label("duration_seconds"),
             r.tabs, r.api_calls, r.cells_written, r.bytes_sent,
             func.substr(r.error, 1, max_error).label("error"),
-            func.substr(r.warnings, 1, max_error).label("warnings"),
+            func.substr(r.warnings, 1, max_error).label("warnings"), r.quota_wait_seconds,
         )
         .order_by(when.desc(), r.run_id.desc())
         .limit(limit)

@@ -64,6 +64,8 @@ class PushSummary:
     countries: tuple[str, ...] | None = None
     """The markets this sheet may price (a market team's registered sheet); None: all."""
     trace_id: str | None = None
+    quota_wait_seconds: float = 0.0
+    """How long its Sheets requests waited for the shared quota."""
 
     def count(self, kind: Kind) -> int:
         return sum(1 for o in self.outcomes if o.kind is kind)
@@ -110,6 +112,7 @@ class PushSummary:
             "unchanged": self.unchanged, "not_written_back": len(self.not_written_back),
             "api_calls": self.api_calls,
             "cells_written": self.cells_written,
+            "quota_wait_seconds": round(self.quota_wait_seconds, 3),
             "seconds": {k: round(v, 3) for k, v in self.phases.items()},
             "rows": [_row_dict(o) for o in self.outcomes],
         }  # fmt: skip
@@ -156,13 +159,22 @@ def push_pricing(
     """
     if not user or not user.strip():
         raise PricingError("a push needs the user it is made for; pass --user EMAIL")
-    backend = open_destination(source, settings.sheets) if isinstance(source, str) else source
+    backend = (
+        open_destination(source, settings.sheets, engine) if isinstance(source, str) else source
+    )
     db.require_schema(engine)
     summary = PushSummary(backend.destination, user.strip(), request_id or _request_id(), dry_run)
     summary.countries = tuple(countries) if countries else None
     summary.trace_id = trace_id
+    waited_before = backend.quota_wait_seconds
+
+    def waited() -> float:
+        summary.quota_wait_seconds = backend.quota_wait_seconds - waited_before
+        return summary.quota_wait_seconds
+
     if dry_run:
         _push(engine, settings, backend, summary)
+        waited()
         return summary
     summary.run_id = runs.queue_run(
         engine, backend.destination, trigger, summary.user, [TITLE], kind=KIND
@@ -177,10 +189,11 @@ def push_pricing(
             runs.mark_running(engine, summary.run_id)
             _push(engine, settings, backend, summary)
             runs.mark_succeeded(
-                engine, summary.run_id, tabs=[summary.describe()], written=_report(summary)
-            )
+                engine, summary.run_id, tabs=[summary.describe()], written=_report(summary),
+                quota_wait_seconds=waited(),
+            )  # fmt: skip
     except BaseException as error:
-        runs.mark_failed(engine, summary.run_id, error)
+        runs.mark_failed(engine, summary.run_id, error, quota_wait_seconds=waited())
         raise
     return summary
 

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from google.auth.credentials import Credentials
+from sqlalchemy.engine import Engine
 
 from sheets_sync.archive import ARCHIVE_TITLE
 from sheets_sync.backends.base import (
@@ -47,6 +48,7 @@ from sheets_sync.backends.gsheets.charts import data_title
 from sheets_sync.backends.gsheets.http import RetryingHTTPClient, RetryPolicy
 from sheets_sync.backends.gsheets.ownership import Ownership, resolve
 from sheets_sync.backends.gsheets.plan import Plan, build_plan, cells_besides_frames
+from sheets_sync.backends.gsheets.quota import governor
 from sheets_sync.backends.gsheets.state import (
     METADATA_FIELDS,
     SEARCH_BODY,
@@ -75,8 +77,10 @@ class GoogleSheetsBackend:
         spreadsheet_id: str,
         http: RetryingHTTPClient | None = None,
         credentials: Credentials | None = None,
+        engine: Engine | None = None,
     ) -> None:
-        """``credentials`` default to :func:`load_credentials`; ``http`` to our retrying client."""
+        """``credentials`` default to :func:`load_credentials`; ``http`` to our retrying client,
+        whose requests wait for the Sheets quota shared through ``engine``'s database."""
         self.sheets = sheets
         self.spreadsheet_id = spreadsheet_id
         if credentials is None and http is None:
@@ -87,6 +91,7 @@ class GoogleSheetsBackend:
                 make_session(sheets, credentials),
                 RetryPolicy(deadline_seconds=sheets.retry_deadline_seconds),
                 timeout=sheets.request_timeout_seconds,
+                quota=governor(engine, sheets, credentials),
             )
         self.http = http
         self._tags: dict[str, cellio.Located] = {}  # a push's tab, found by read_managed
@@ -94,6 +99,10 @@ class GoogleSheetsBackend:
     @property
     def destination(self) -> str:
         return f"gsheets:{self.spreadsheet_id}"
+
+    @property
+    def quota_wait_seconds(self) -> float:
+        return self.http.quota_wait_seconds
 
     def write_tabs(
         self, frames: Sequence[TabFrame], options: WriteOptions = DEFAULT_OPTIONS

@@ -17,6 +17,10 @@ by gspread itself) share the same policy and counters:
   once so the caller re-plans from what is actually there.
 * Any other error answer is :class:`SheetsAPIError` carrying status and body.
 
+* With a quota governor, each attempt to the Sheets API first takes a place in
+  the account's shared quota (:mod:`sheets_sync.quota`), waiting its turn, and
+  settles it when the answer came; the wait is not charged to the deadline.
+
 The clocks (monotonic for the deadline, wall for HTTP dates), sleep and
 random source are injectable so tests never wait.
 Nothing here logs headers: they carry the access token.
@@ -29,7 +33,8 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -38,7 +43,9 @@ import requests
 from gspread.http_client import HTTPClient
 from gspread.urls import SPREADSHEET_URL
 
+from sheets_sync.backends.gsheets.quota import quota_kind
 from sheets_sync.errors import SheetsAPIError, TransientSheetsAPIError
+from sheets_sync.quota import QuotaGovernor
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +94,7 @@ class RetryingHTTPClient(HTTPClient):
         sleep: Callable[[float], None] = time.sleep,
         draw: Callable[[], float] = random.random,
         wall_clock: Callable[[], float] = time.time,
+        quota: QuotaGovernor | None = None,
     ) -> None:
         super().__init__(auth=None, session=session)  # type: ignore[arg-type]
         self.policy = policy or RetryPolicy()
@@ -95,6 +103,12 @@ class RetryingHTTPClient(HTTPClient):
         self.wall_clock = wall_clock
         self.counters = Counters()
         self.replayable: Callable[[str, str], bool] = _replayable
+        self.quota = quota
+
+    @property
+    def quota_wait_seconds(self) -> float:
+        """How long this client's requests waited for the shared quota, in all."""
+        return self.quota.waited_seconds if self.quota is not None else 0.0
 
     def request(
         self,
@@ -111,8 +125,10 @@ class RetryingHTTPClient(HTTPClient):
         deadline = self.clock() + self.policy.deadline_seconds
         attempt = 0
         while True:
-            timeout = self._timeout(deadline)
-            failure = self._attempt(method, endpoint, params, body, files, headers, timeout)
+            with self._quota_place(method, endpoint) as waited:
+                deadline += waited  # waiting for quota is not retrying
+                timeout = self._timeout(deadline)
+                failure = self._attempt(method, endpoint, params, body, files, headers, timeout)
             if isinstance(failure, requests.Response):
                 return failure
             if failure.maybe_applied and not replayable:
@@ -132,6 +148,29 @@ class RetryingHTTPClient(HTTPClient):
             self.counters.retries += 1
             self.sleep(delay)
             attempt += 1
+
+    @contextmanager
+    def _quota_place(self, method: str, endpoint: str) -> Iterator[float]:
+        """A place in the shared quota for one attempt (none for Drive or token calls, or
+        without a governor), settled once the attempt ended; yields the seconds waited."""
+        kind = quota_kind(method, endpoint) if self.quota is not None else None
+        if self.quota is None or kind is None:
+            yield 0.0
+            return
+        before = self.quota.waited_seconds
+        place = self.quota.take(kind, self._longest_attempt())
+        try:
+            yield self.quota.waited_seconds - before
+        finally:
+            self.quota.settle(place)
+
+    def _longest_attempt(self) -> float:
+        """How long an attempt may last: while in flight, it counts against the quota so long."""
+        if self.timeout is None:
+            return self.policy.deadline_seconds
+        if isinstance(self.timeout, tuple):
+            return float(sum(self.timeout))
+        return float(self.timeout)
 
     def _timeout(self, deadline: float) -> float | tuple[float, float]:
         """This attempt's timeout: the configured one (gspread's ``set_timeout`` may make it a

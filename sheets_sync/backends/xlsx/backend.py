@@ -83,6 +83,10 @@ class XlsxBackend:
     def destination(self) -> str:
         return f"xlsx:{self.path}"
 
+    @property
+    def quota_wait_seconds(self) -> float:
+        return 0.0  # a file has no request quota
+
     def write_tabs(
         self, frames: Sequence[TabFrame], options: WriteOptions = DEFAULT_OPTIONS
     ) -> WriteReport:
