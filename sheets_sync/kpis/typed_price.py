@@ -58,19 +58,22 @@ def prepare(conn: Connection, ctx: QueryContext) -> PendingCompute:
 
     def compute(edits: Sequence[PendingEdit]) -> list[tuple[float | None, float | None]]:
         prices = np.array([typed_cents(e.values.get(TYPED), ceiling) for e in edits], dtype=float)
-        return at_prices(grid, [e.key for e in edits], prices)
+        return at_prices(grid, rows_of(grid, [e.key for e in edits]), prices)
 
     return compute
 
 
-def at_prices(
-    grid: MarketGrid, keys: Sequence[Mapping[str, Any]], prices: np.ndarray
-) -> list[tuple[float | None, float | None]]:
-    """(expected orders per 28 days, cost change per 28 days in money) of each listing of
-    ``keys`` (mappings of :data:`KEY`) at its price in cents (NaN, or a listing not in the
-    grid: both None)."""
+def rows_of(grid: MarketGrid, keys: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """The grid row of each listing of ``keys`` (mappings of :data:`KEY`; -1: not listed)."""
     frame = pd.DataFrame([[str(k[part]) for part in KEY] for k in keys], columns=list(KEY))
-    rows = grid.rows_of(frame)
+    return grid.rows_of(frame)
+
+
+def at_prices(
+    grid: MarketGrid, rows: np.ndarray, prices: np.ndarray
+) -> list[tuple[float | None, float | None]]:
+    """(expected orders per 28 days, cost change per 28 days in money) of the listings at
+    grid ``rows``, each at its price in cents (NaN, or a row -1: both None)."""
     expected = grid.expected_at(rows, prices)
     current = grid.listings["cents"].to_numpy(dtype=float)[np.where(rows >= 0, rows, 0)]
     cost = np.where(expected == 0, 0.0, expected * (prices - current) / 100)  # never -0.00
