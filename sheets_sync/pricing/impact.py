@@ -129,7 +129,7 @@ def expected_effect(engine: Engine, outcomes: Sequence[Outcome]) -> Effect:
     if not edits:
         return Effect()
     try:
-        with engine.begin() as conn:  # the fit may store the model's counts
+        with engine.connect() as conn:  # reads only: the fit stores its counts on its own
             return _effect(conn, edits)
     except Exception as error:  # advisory: an estimate that fails never fails the preview
         log.warning("expected effect of a pricing preview failed", exc_info=True)
