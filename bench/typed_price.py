@@ -94,7 +94,7 @@ def bench(kind: str, url: str, orders: int, edits: int, rounds: int) -> dict[str
 
 def alone(engine: Any, settings: Settings, effects: list[Any]) -> dict[str, float]:
     """The step's preparation and one call with every edit, timed on their own."""
-    template = next(t for t in load_all_templates(settings) if t.title == "Pricing")
+    template = load_all_templates(settings)["Pricing"]
     with engine.begin() as conn:
         ctx = QueryContext(as_of_day(conn, None), params=template.params)
         grid_s, _ = timed(lambda: market_grid(conn, ctx))
