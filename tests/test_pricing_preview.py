@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 from pricing_data import USER, grid, key
 from pricing_sheets import TeamSheet
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlalchemy.engine import Engine
 from test_typed_price import CURRENT, kinds_since
 
@@ -29,7 +29,7 @@ from sheets_sync.guards import as_of_day
 from sheets_sync.pricing.model import PricingKey
 from sheets_sync.winmodel import Market, expected_at_price, fit
 
-GOOD, CRACKED, S2_GOOD = key(), key(grade="cracked"), key("S2")
+GOOD, CRACKED, FLAWLESS, S2_GOOD = key(), key(grade="cracked"), key(grade="flawless"), key("S2")
 PREVIEW_REQUESTS = {
     "spreadsheets.developerMetadata.search": 1,
     "spreadsheets.values.batchGetByDataFilter": 1,
@@ -79,12 +79,14 @@ def test_the_preview_reports_the_expected_effect_of_the_valid_edits(
     team.type({
         (GOOD, "New price"): 125, (S2_GOOD, "New price"): "115",
         (CRACKED, "New price"): "abc",  # rejected: not part of the effect
+        (FLAWLESS, "New price"): "150",  # its current price: unchanged, no effect
     })  # fmt: skip
     table, prices = team.table(), grid(engine)
     summary = json.loads(preview("--json").output)
-    assert (summary["applied"], summary["rejected"]) == (2, 1)
+    assert (summary["applied"], summary["rejected"], summary["unchanged"]) == (2, 1, 1)
     by_grade_seller = {(r["seller_id"], r["grade"]): r for r in summary["rows"]}
-    assert by_grade_seller[("S1", "cracked")]["expected_effect"] is None
+    for grade in ("cracked", "flawless"):
+        assert by_grade_seller[("S1", grade)]["expected_effect"] is None
     rows = []
     for listing, typed in ((GOOD, "125"), (S2_GOOD, "115")):
         figures = by_grade_seller[(listing.seller, listing.grade)]["expected_effect"]
@@ -138,6 +140,26 @@ def test_without_order_history_the_preview_says_so_in_one_line_and_goes_on(
     lines = preview().output.splitlines()
     assert lines[1] == f"Expected effect: not available ({effect['missing']})."
     assert len(lines) == 2
+
+
+def test_an_estimate_that_fails_is_one_line_and_the_preview_goes_on(
+    db_kind: str, engine: Engine, team: TeamSheet, preview: Any
+) -> None:
+    """Orders the model cannot read (text in a timestamp, which only SQLite stores): the
+    preview still says what would be applied, and why there is no effect."""
+    if db_kind != "sqlite":
+        pytest.skip("PostgreSQL's timestamp columns refuse text")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE tradein_orders SET shipped_at = 'last tuesday'"))
+    team.type({(GOOD, "New price"): 125})
+    summary = json.loads(preview("--json").output)
+    assert summary["applied"] == 1
+    effect = summary["expected_effect"]
+    assert effect["available"] is False
+    assert effect["missing"].startswith("the win model could not be fitted: ")
+    assert "shipped_at" in effect["missing"] and "\n" not in effect["missing"]
+    lines = preview().output.splitlines()
+    assert lines[1] == f"Expected effect: not available ({effect['missing']})."
 
 
 def test_a_push_reports_no_effect_and_nothing_to_preview_says_nothing_of_it(
