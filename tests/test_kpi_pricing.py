@@ -306,12 +306,14 @@ def test_template_has_the_contract_columns():
         "Seller ID", "Seller", "Product ID", "Category", "Brand", "Model", "Storage (GB)",
         "Grade", "Country", "Currency", "Current price", "Best price", "Rank", "Price to win",
         "Orders 28d", "Suggested price", "New price", "Reason", "Status", "Version",
+        "Expected at new price 28d", "Cost change at new price 28d",
     ]  # fmt: skip
     assert template.editable_headers == ["New price", "Reason"]
     assert template.key == ("Seller ID", "Product ID", "Grade", "Country")
     money_columns = {c.header for c in template.columns if c.type.value == "money"}
     assert money_columns == {
         "Current price", "Best price", "Price to win", "Suggested price", "New price",
+        "Cost change at new price 28d",
     }  # fmt: skip
     assert template.query == "pricing"
 

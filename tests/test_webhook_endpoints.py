@@ -406,12 +406,19 @@ def test_a_preview_then_a_push_of_the_pricing_tab(client, settings, sheets, gspr
     summary = preview.get_json()
     assert (summary["dry_run"], summary["applied"], summary["rejected"]) == (True, 1, 1)
     assert summary["run_id"] is None and price_changes(settings) == []
+    effect, [applied] = summary["expected_effect"], [r for r in summary["rows"] if r["price"]]
+    assert (effect["available"], effect["edits"]) == (True, 1)  # the valid edit only
+    mine = applied["expected_effect"]
+    for figure in ("expected_orders_28d_before", "expected_orders_28d_after"):
+        assert effect[figure] == mine[figure]
+    assert effect["cost_change_28d"] == {"EUR": mine["cost_change_28d"]}
 
     pushed = client.post("/hooks/pricing", json={"spreadsheet_id": sheets["all"]}, headers=auth())
     assert pushed.status_code == 200
     summary = pushed.get_json()
     assert (summary["applied"], summary["rejected"], summary["user"]) == (1, 1, EMAIL)
     assert {r["outcome"] for r in summary["rows"]} == {"applied", "rejected"}
+    assert summary["expected_effect"] is None  # a preview's, not a push's
     (change,) = price_changes(settings)
     assert (change["changed_by"], str(change["new_price"])) == (EMAIL, "125.00")
     assert change["request_id"] == pushed.headers["X-Request-Id"]

@@ -107,7 +107,8 @@ def markets_of(app: AppContext, source: Destination) -> tuple[str, ...] | None:
 
 
 def print_summary(summary: PushSummary) -> None:
-    """One line of counts, then one line per row that did not go through."""
+    """One line of counts, a preview's expected effect, then one line per row that did not
+    go through."""
     if summary.dry_run:
         head = f"Preview of {summary.destination} (nothing changed): would apply {summary.applied}"
     else:
@@ -116,6 +117,9 @@ def print_summary(summary: PushSummary) -> None:
         f"{head}, {summary.rejected} rejected, {summary.conflicts} conflicts, "
         f"{summary.unchanged} unchanged."
     )
+    effect = summary.effect
+    if effect is not None and (effect.edits or effect.missing):
+        click.echo(effect.describe())
     for outcome in summary.outcomes:
         where = f"row {outcome.row_now or outcome.row.row} ({describe_key(outcome.key)})"
         note = not_written_note(outcome)

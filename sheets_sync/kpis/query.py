@@ -10,11 +10,13 @@ adding a query is one description added to :mod:`.registry`'s list.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.sql import Select
+
+from sheets_sync.frame import PendingEdit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,6 +91,28 @@ class AfterStep:
     selects_rows: bool = False
 
 
+PendingCompute = Callable[[Sequence[PendingEdit]], Sequence[Sequence[Any]]]
+"""All of a tab's pending edits → one row of values per edit (:class:`PendingStep`)."""
+
+
+@dataclass(frozen=True)
+class PendingStep:
+    """Columns filled from what the team typed and has not pushed yet (docs/design.md §5).
+
+    The database never holds a pending edit; the backend reads it anyway, to
+    keep it across the sync. So the query returns these ``columns`` empty and
+    ``prepare`` (called once per tab while the sync's connection is open, as
+    the sync computes the tab) returns the function the backend calls once with
+    every pending edit of the tab (:class:`sheets_sync.frame.PendingEdit`: the
+    row's key and editable cells, by source); it answers, per edit, the values
+    of ``columns`` in that order (``None``: empty). The runner types them as the
+    template's columns and hands the frame a :class:`sheets_sync.frame.FromPending`.
+    """
+
+    columns: tuple[str, ...]
+    prepare: Callable[[Connection, QueryContext], PendingCompute]
+
+
 @dataclass(frozen=True)
 class BuiltinQuery:
     """One built-in query a template can name with ``query:``.
@@ -104,7 +128,8 @@ class BuiltinQuery:
     ``setting_params`` gives the params the settings own (Pricing: the push's
     guardrails): the template loader sets them from the settings and refuses a
     template giving them another value. ``after``: columns added to the result by
-    a step in Python (:class:`AfterStep`); ``columns`` lists them too.
+    a step in Python (:class:`AfterStep`); ``pending``: columns filled by the backend
+    from the rows' pending edits (:class:`PendingStep`); ``columns`` lists both too.
     """
 
     name: str
@@ -119,6 +144,7 @@ class BuiltinQuery:
     reads_facts: bool = False
     setting_params: Callable[[Settings], Mapping[str, SettingParam]] | None = None
     after: AfterStep | None = None
+    pending: PendingStep | None = None
 
     def context(
         self,

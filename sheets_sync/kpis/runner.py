@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -28,6 +28,7 @@ from sheets_sync.errors import TemplateError
 from sheets_sync.facts import ensure_fresh
 from sheets_sync.frame import Row, TabFrame
 from sheets_sync.guards import as_of_day
+from sheets_sync.kpis.pending import with_step
 from sheets_sync.kpis.query import AfterStep, BuiltinQuery, DerivedColumn, QueryContext
 from sheets_sync.kpis.registry import builtin_query
 from sheets_sync.tab_templates.model import ColumnSpec, ColumnType, TabTemplate
@@ -96,7 +97,9 @@ def compute_frame(conn: Connection, template: TabTemplate, context: QueryContext
             names, all_rows = _with_after(conn, context, query.after, names, result.all())
             chunks = [all_rows]
         where, derived = f"built-in query {query.name!r}", query.derived
-    extractors = [_extractor(template, c, names, where, derived) for c in template.columns]
+    pending = query.pending if query is not None else None
+    empty = pending.columns if pending is not None else ()
+    extractors = [_extractor(template, c, names, where, derived, empty) for c in template.columns]
     typed: list[Row] = []
     for chunk in chunks:  # a chunk of raw rows at a time: never all raw and all typed at once
         columns = [
@@ -104,7 +107,8 @@ def compute_frame(conn: Connection, template: TabTemplate, context: QueryContext
             for column, extract in zip(template.columns, extractors, strict=True)
         ]
         typed += zip(*columns, strict=True)
-    return TabFrame(template=template, rows=_ordered(typed, template, query))
+    frame = TabFrame(template=template, rows=_ordered(typed, template, query))
+    return with_step(conn, frame, context, pending, lambda c: _converter(c, where))
 
 
 def _with_after(
@@ -247,9 +251,13 @@ def _extractor(
     names: list[str],
     where: str,
     derived: Mapping[str, DerivedColumn],
+    empty: Collection[str] = (),
 ) -> Callable[[Row], Any]:
+    """``empty``: columns the backend fills from pending edits (:mod:`.pending`)."""
     if column.source in names:
         return _item(names.index(column.source))
+    if column.source in empty:
+        return lambda row: None
     spec = derived.get(column.source)
     if spec is not None and spec.source in names:
         index, function = names.index(spec.source), functools.lru_cache(maxsize=4096)(spec.function)

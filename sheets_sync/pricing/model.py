@@ -14,6 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from sheets_sync.vocabulary.prices import short
+
 if TYPE_CHECKING:
     from sheets_sync.config.parts import PricingSettings
 
@@ -45,12 +47,6 @@ def group_of(key: PricingKey) -> Group:
 def money(value: Decimal | None) -> str:
     """``125`` → ``125.00``: prices as the sheet shows them (validated to cents already)."""
     return "—" if value is None else f"{value:.2f}"
-
-
-def short(value: Any, limit: int = 40) -> str:
-    """A cell's value quoted and cut, so a long paste does not flood a Status cell."""
-    text = str(value)
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def describe_key(key: PricingKey) -> str:

@@ -18,7 +18,9 @@ Every push is recorded in ``sync_runs`` (kind ``pricing``), its counts in the
 0 conflicts, 0 unchanged``), ``rows_written`` the edited rows reported back.
 It holds the destination's run lock (:mod:`sheets_sync.locks`), so a push and
 a sync of the same spreadsheet never overlap. A dry run (the add-on's
-"Preview") reads and assesses only: no lock, no ``sync_runs`` row, no write.
+"Preview") reads and assesses only: no lock, no ``sync_runs`` row, no write to the
+sheet or the prices; it adds the expected effect of the edits that would apply
+(:mod:`.impact`: advisory, it never fails the preview).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from sheets_sync.errors import PricingError, SheetsSyncError
 from sheets_sync.jobs import runs
 from sheets_sync.locks import destination_lock
 from sheets_sync.pricing.apply import decide_and_apply
+from sheets_sync.pricing.impact import Effect, expected_effect
 from sheets_sync.pricing.model import Kind, Outcome, Rules, SheetRow
 from sheets_sync.pricing.sheet import TITLE, read_edits, write_back
 from sheets_sync.pricing.validate import screen
@@ -66,6 +69,8 @@ class PushSummary:
     trace_id: str | None = None
     quota_wait_seconds: float = 0.0
     """How long its Sheets requests waited for the shared quota."""
+    effect: Effect | None = None
+    """A preview's expected effect of the edits that would apply (:mod:`.impact`)."""
 
     def count(self, kind: Kind) -> int:
         return sum(1 for o in self.outcomes if o.kind is kind)
@@ -114,12 +119,14 @@ class PushSummary:
             "cells_written": self.cells_written,
             "quota_wait_seconds": round(self.quota_wait_seconds, 3),
             "seconds": {k: round(v, 3) for k, v in self.phases.items()},
-            "rows": [_row_dict(o) for o in self.outcomes],
+            "expected_effect": self.effect.to_dict() if self.effect is not None else None,
+            "rows": [_row_dict(o, self.effect) for o in self.outcomes],
         }  # fmt: skip
 
 
-def _row_dict(outcome: Outcome) -> dict[str, Any]:
+def _row_dict(outcome: Outcome, effect: Effect | None) -> dict[str, Any]:
     key = outcome.key
+    mine = effect.of(key) if effect is not None and outcome.to_write else None
     return {
         "row": outcome.row_now or outcome.row.row, "seller_id": key.seller,
         "product_id": key.product, "grade": key.grade, "country": key.country,
@@ -127,6 +134,7 @@ def _row_dict(outcome: Outcome) -> dict[str, Any]:
         "price": None if outcome.price is None else str(outcome.price),
         "version": outcome.version, "status": outcome.status(),
         "written_back": outcome.written_back, "note": not_written_note(outcome),
+        "expected_effect": mine.to_dict() if mine is not None else None,
     }  # fmt: skip
 
 
@@ -217,6 +225,10 @@ def _push(engine: Engine, settings: Settings, backend: SheetBackend, summary: Pu
     )  # fmt: skip
     summary.outcomes = _in_row_order(rows, screened, judged)
     summary.phases["apply"] = time.perf_counter() - started
+    if summary.dry_run:
+        started = time.perf_counter()
+        summary.effect = expected_effect(engine, summary.outcomes)
+        summary.phases["expected_effect"] = time.perf_counter() - started
     if summary.dry_run or not summary.outcomes:
         return
     started = time.perf_counter()

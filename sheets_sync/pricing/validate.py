@@ -47,6 +47,7 @@ from sheets_sync.pricing.model import (
 )
 from sheets_sync.pricing.parse import PriceRejected, is_blank, parse_price
 from sheets_sync.schema import GRADE_RANK
+from sheets_sync.vocabulary.prices import price_problem
 
 CENT = Decimal("0.01")
 REFRESH = "run `sheets-sync sync` (or Refresh) to see it, then edit again"
@@ -236,20 +237,12 @@ def clean_reason(value: Any) -> str | None:
 def check_price(price: Decimal, current: Decimal, reason: str | None, rules: Rules) -> str | None:
     """The first guardrail ``price`` breaks, as the `Status` detail; None when it passes.
 
-    The ceiling is checked before the cents: rounding a number of any size to
-    cents could overflow the decimal context, and one that large is refused anyway.
+    The rules of the price alone come first (:func:`price_problem`), then those of
+    the row: a reason for 0 and for a big change.
     """
-    if price < 0:
-        return (
-            f"{_number(price)} is negative; type a price of 0 or more (0 takes the listing offline)"
-        )
-    if price > rules.ceiling:
-        return f"{_number(price)} is above the ceiling of {rules.ceiling}; type a lower price"
-    if price != price.quantize(CENT):
-        return (
-            f"{_number(price)} has more than 2 decimals; round it to cents, "
-            f"e.g. {price.quantize(CENT)}"
-        )
+    problem = price_problem(price, rules.ceiling)
+    if problem is not None:
+        return problem
     if reason is None and price == 0 and current != 0:
         return "0 takes the listing offline: say why in Reason, then push again"
     if reason is None and price != current and _big_change(price, current, rules.max_change):
@@ -259,12 +252,6 @@ def check_price(price: Decimal, current: Decimal, reason: str | None, rules: Rul
             "say why in Reason, then push again"
         )
     return None
-
-
-def _number(price: Decimal) -> str:
-    """A price for a message: as typed, or in scientific form when it is very long."""
-    text = str(price)
-    return text if len(text) <= 24 else f"{price:.6E}"
 
 
 def _big_change(price: Decimal, current: Decimal, max_change: Decimal) -> bool:

@@ -1,5 +1,6 @@
 """The words the KPIs, the facts, the guards and the alerts share, defined once, below them all.
 
+:mod:`.prices` reads a price as the team types it (the push and the sync alike);
 :mod:`.orders` names an order's events, the counter-offer answers that count as
 refusals and the 48 h inspection SLA; :mod:`.arithmetic` says how a figure is
 counted, divided and windowed; :mod:`.sqlfuncs` spells the date arithmetic

@@ -26,9 +26,17 @@ var ROWS_LISTED = 8;
  */
 
 /**
+ * A preview's expected effect of the edits that would apply (the win model's; advisory).
+ * @typedef {{available: boolean, missing: ?string, edits: number,
+ *     expected_orders_28d_before: ?number, expected_orders_28d_after: ?number,
+ *     cost_change_28d: ?Object<string, string>}} ExpectedEffect
+ */
+
+/**
  * The counts and rows of a pricing preview or push.
  * @typedef {{applied: number, rejected: number, conflicts: number, unchanged: number,
- *     rows: ?Array<PricingRow>, not_written_back: ?number}} PricingSummary
+ *     rows: ?Array<PricingRow>, not_written_back: ?number,
+ *     expected_effect: ?ExpectedEffect}} PricingSummary
  */
 
 /**
@@ -245,14 +253,44 @@ function pricingBody_(dryRun) {
 }
 
 /**
- * The preview's counts, then the rows that would not go through and why.
+ * The preview's counts, its expected effect, then the rows that would not go through and why.
  * @param {PricingSummary} summary
  * @return {string}
  */
 function previewText_(summary) {
   return 'If pushed now: ' + plural_(summary.applied, 'price change') + ' would be applied, ' +
       summary.rejected + ' rejected, ' + plural_(summary.conflicts, 'conflict') + ' (' +
-      summary.unchanged + ' unchanged).' + problemRows_(summary.rows);
+      summary.unchanged + ' unchanged).' + effectText_(summary.expected_effect) +
+      problemRows_(summary.rows);
+}
+
+/**
+ * One line: what the edits that would apply should do to orders and cost per 28 days.
+ * @param {?ExpectedEffect|undefined} effect
+ * @return {string}
+ */
+function effectText_(effect) {
+  if (!effect) return '';
+  if (!effect.available) return '\nExpected effect: not available (' + effect.missing + ').';
+  if (!effect.edits) return '';
+  var before = effect.expected_orders_28d_before || 0;
+  var after = effect.expected_orders_28d_after || 0;
+  var costs = effect.cost_change_28d || {};
+  var cost = Object.keys(costs).map(function (currency) {
+    return signed_(Number(costs[currency]), 2) + ' ' + currency;
+  }).join(', ');
+  return '\nExpected effect (win model, advisory): ' + before.toFixed(1) + ' → ' +
+      after.toFixed(1) + ' orders per 28 days (' + signed_(after - before, 1) + '); cost ' +
+      cost + ' per 28 days.';
+}
+
+/**
+ * @param {number} value
+ * @param {number} places
+ * @return {string} the value with its sign, e.g. +1.5 or -3.00
+ */
+function signed_(value, places) {
+  return (value >= 0 ? '+' : '') + value.toFixed(places);
 }
 
 /**

@@ -155,6 +155,7 @@ test('Preview pricing changes shows the counts and the rows that would not go th
   const dialog = onlyDialog(addon);
   assert.equal(dialog.title, 'Preview pricing changes');
   assert.match(dialog.prompt, /1 price change would be applied, 1 rejected, 0 conflicts/);
+  assert.match(dialog.prompt, /\nExpected effect \(win model, advisory\): \d+\.\d → \d+\.\d orders per 28 days \([+-]\d+\.\d\); cost [+-]\d+\.\d\d EUR per 28 days\.\n/);
   assert.match(dialog.prompt, /• Row \d+ \(S1 P1 cracked FR\): /);
   assert.match(dialog.prompt, /Nothing was pushed/);
   assert.deepEqual(JSON.parse(addon.requests[0].payload),
@@ -200,6 +201,21 @@ test('A push whose rows moved away says their results are not in the Status colu
   assert.match(text, /^Pushed: 2 price changes applied/);
   assert.match(text, /1 row moved or deleted while the push ran: its result is not in the Status/);
   assert.doesNotMatch(addon.run('pushedText_', {...summary, not_written_back: 0}), /moved/);
+});
+
+test('the expected effect is one short line, or says why it is missing, or nothing', async () => {
+  const addon = await addonFor(service);
+  const effect = {available: true, missing: null, edits: 2, expected_orders_28d_before: 3.04,
+    expected_orders_28d_after: 4.5, cost_change_28d: {EUR: '-12.5', GBP: '3.10'}};
+  assert.equal(addon.run('effectText_', effect), '\nExpected effect (win model, advisory): ' +
+      '3.0 → 4.5 orders per 28 days (+1.5); cost -12.50 EUR, +3.10 GBP per 28 days.');
+  const missing = {available: false, missing: 'no orders in the 56 days to 2025-06-30 to learn ' +
+      'from', edits: 0, expected_orders_28d_before: null, expected_orders_28d_after: null,
+    cost_change_28d: null};
+  assert.equal(addon.run('effectText_', missing), '\nExpected effect: not available (no ' +
+      'orders in the 56 days to 2025-06-30 to learn from).');
+  assert.equal(addon.run('effectText_', {...effect, edits: 0}), '');
+  assert.equal(addon.run('effectText_', null), '');  // a push's answer has none
 });
 
 test('Push pricing changes with only rejected rows, or none, says why nothing is pushed', async () => {

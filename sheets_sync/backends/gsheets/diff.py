@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sheets_sync.backends.base import holdable
-from sheets_sync.backends.gsheets.cells import Cell, normalise_key, same_cell
+from sheets_sync.backends.gsheets.cells import Cell, normalise_key, same_cell, to_row
+from sheets_sync.frame import TabFrame
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,33 @@ class ColumnRules:
         if not any(i < len(current) and not _blank(current[i]) for i in self.keep):
             return frozenset()
         return frozenset(i for i in self.hold if i < len(current) and holdable(current[i]))
+
+
+def with_pending(
+    frame: TabFrame,
+    current: Sequence[Sequence[Any]],
+    desired: list[list[Cell]],
+    alignment: Alignment,
+) -> tuple[TabFrame, list[list[Cell]]]:
+    """The frame and its cells with the columns computed from pending edits filled
+    (:meth:`TabFrame.with_pending`): each kept row's editable cells as read with the
+    rest of the tab (``current``, in template order), so it costs no request."""
+    if frame.from_pending is None:
+        return frame, desired
+    editable = frame.template.editable_indexes
+    found: dict[int, dict[int, Any]] = {}
+    for placement in alignment.layout:
+        row = current[placement.source] if placement.source is not None else ()
+        typed = {j: row[j] for j in editable if j < len(row) and not _blank(row[j])}
+        if typed:
+            found[placement.desired] = typed
+    filled = frame.with_pending(found)
+    if filled is frame:
+        return frame, desired
+    cells = list(desired)
+    for i in found:
+        cells[i] = to_row(filled.rows[i])
+    return filled, cells
 
 
 def _blank(value: Any) -> bool:

@@ -33,6 +33,7 @@ from sheets_sync.backends.gsheets.diff import (
     align_rows,
     blocks,
     changed_runs,
+    with_pending,
 )
 from sheets_sync.backends.gsheets.notes import (
     archive_requests,
@@ -233,6 +234,7 @@ def _plan_tab(
     have = [layout.project(row) for row in raw]
     desired = [to_row(row) for row in frame.rows]
     alignment = _align(frame, have[1:], desired)
+    frame, desired = with_pending(frame, have[1:], desired, alignment)
     if template.key:
         _check_rows_kept(frame, layout, len(have[1:]), len(alignment.deletions), options)
     room = moment.room

@@ -117,6 +117,7 @@ class XlsxBackend:
         wb = package.wb
         sheets = self._resolve(wb, fitted, options.adopt)
         plans = [previous.plan(package, frame, sheets[frame.title], options) for frame in fitted]
+        fitted = [pending.filled(f, plan.edits) for f, plan in zip(fitted, plans, strict=True)]
         when = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         written: list[WrittenTab] = []
         pivots: list[WrittenTab] = []

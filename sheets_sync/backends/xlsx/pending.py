@@ -11,7 +11,8 @@ keep the previous version's cell too, so the push still compares the database
 with the version the edit was typed against and reports a change made by
 someone else in between as a conflict — unless that cell is blank or not a
 version (:func:`..base.holdable`): then the data's value is written. Cells are copied whole (value, data
-type, style), so a formula typed there stays a formula.
+type, style), so a formula typed there stays a formula. A frame computing columns from
+the pending edits (`Expected at new price 28d`) gets them here (:func:`filled`).
 """
 
 from __future__ import annotations
@@ -83,6 +84,20 @@ def restore(ws: Worksheet, pending: Pending, frame: TabFrame, positions: Sequenc
             if j in pending.editable and row[j] is not None:
                 continue  # the data has a value for it: the data wins, as on Google
             _put(ws, i + 2, positions[j], copied)
+
+
+def filled(frame: TabFrame, pending: Pending) -> TabFrame:
+    """``frame`` with the columns it computes from pending edits filled on the rows holding
+    one (:meth:`TabFrame.with_pending`, as the Google backend does): the team's cells as
+    captured, the values of cells (a formula as its text), not their styles."""
+    if frame.from_pending is None or not pending.by_key:
+        return frame
+    found: dict[int, dict[int, Any]] = {}
+    for i, row in enumerate(frame.rows):
+        copies = pending.by_key.get(normalise_key(frame.key_of(row)))
+        if copies is not None:
+            found[i] = {j: copy[0] for j, copy in copies.items() if j in pending.editable}
+    return frame.with_pending(found)
 
 
 def _put(ws: Worksheet, row: int, column: int, copied: CellCopy) -> None:
