@@ -17,8 +17,8 @@ first reads every managed cell back to diff against it); Pricing alone (the
 widest tab: one row per ``price_grid`` row, 1.06 M cells) the same two ways;
 KPI Daily alone to a new spreadsheet; every tab to a new ``xlsx`` workbook.
 
-``--trace`` also runs the all-tabs first sync under ``tracemalloc`` and prints
-the lines holding the most memory at the traced peak (a thread snapshots the
+``--trace`` also runs the all-tabs first sync and the next day's under
+``tracemalloc`` and prints the lines holding the most memory at the traced peak (a thread snapshots the
 heap each time it grows past its last high by 5 %), to find what to stream.
 
 Run:  .venv/bin/python -P bench/sync_memory.py [--orders 1000000]
@@ -91,9 +91,9 @@ def child(args: argparse.Namespace) -> None:
     from sheets_sync.jobs.run import sync_now
 
     if args.destination.startswith("gsheets:"):
-        import sheets_sync.backends.gsheets.backend  # noqa: F401  (imports, not the sync)
+        import sheets_sync.backends.gsheets.backend
     else:
-        import sheets_sync.backends.xlsx.backend  # noqa: F401
+        import sheets_sync.backends.xlsx.backend
     import sheets_sync.kpis.runner  # noqa: F401
 
     settings = Settings.load(
@@ -233,9 +233,10 @@ def run_all(args: argparse.Namespace, data: Path) -> list[tuple[str, Scenario, d
                       f"{figures['requests']} requests", flush=True)  # fmt: skip
             if args.trace:
                 key = client.create("traced").id
-                traced = run_scenario(SCENARIOS[0], url, sheets_url, f"gsheets:{key}", True)
-                print(f"  {db}: {SCENARIOS[0].name} under tracemalloc")
-                print("\n".join(traced["top"]), flush=True)
+                for scenario in SCENARIOS[:2]:  # the first sync, then the next day's
+                    traced = run_scenario(scenario, url, sheets_url, f"gsheets:{key}", True)
+                    print(f"  {db}: {scenario.name} under tracemalloc")
+                    print("\n".join(traced["top"]), flush=True)
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -32,6 +32,11 @@ class BusyError(TransientError):
         self.holder = holder
 
 
+class MemoryBusy(TransientError):
+    """The instance's memory budget has no room for a sync now (sheets_sync/jobs/memory.py);
+    its run stays queued for a retry."""
+
+
 class RunChanged(SheetsSyncError):
     """A queued run was no longer queued as read when its runner went to start it.
 

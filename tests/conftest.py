@@ -7,6 +7,7 @@ Under ``CI=true`` an unreachable PostgreSQL is a failure, never a skip.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from typing import NoReturn
@@ -138,3 +139,12 @@ def runner(monkeypatch: pytest.MonkeyPatch, tmp_path) -> CliRunner:
             monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
     return CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def own_temp_folder(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
+    """Each test its own temporary folder (``TMPDIR``), where the instance's memory budget
+    lives by default (sheets_sync/jobs/memory.py): the test suites running at once on one
+    machine then never wait for each other's syncs, as separate instances would not."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path_factory.mktemp("tmp")))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
