@@ -16,13 +16,17 @@ the data's last day), then the next day's sync of the same spreadsheet (which
 first reads every managed cell back to diff against it); Pricing alone (the
 widest tab: one row per ``price_grid`` row, 1.06 M cells) the same two ways;
 KPI Daily alone to a new spreadsheet; every tab to a new ``xlsx`` workbook.
+``--baseline-tree PATH`` runs every scenario again, in the same run, with
+another checkout's ``sheets_sync`` first on ``PYTHONPATH`` (e.g. ``git archive
+main`` unpacked), each on spreadsheets of its own: the before and after.
 
 ``--trace`` also runs the all-tabs first sync and the next day's under
 ``tracemalloc`` and prints the lines holding the most memory at the traced peak (a thread snapshots the
 heap each time it grows past its last high by 5 %), to find what to stream.
 
 Run:  .venv/bin/python -P bench/sync_memory.py [--orders 1000000]
-        [--databases sqlite,postgresql] [--data DIR] [--trace] [--only NAME,…]
+        [--databases sqlite,postgresql] [--data DIR] [--trace] [--only NAME;…]
+        [--baseline-tree PATH]
 """
 
 # ruff: noqa: E402  (sys.path must be fixed before the package is imported)
@@ -38,6 +42,7 @@ sys.path.append(str(BENCH))  # benchlib, after the package
 import argparse
 import datetime as dt
 import gc
+import itertools
 import json
 import os
 import subprocess
@@ -193,7 +198,12 @@ def prepare(db: str, orders: int, data: Path) -> str:
 
 
 def run_scenario(
-    scenario: Scenario, db_url: str, sheets_url: str, destination: str, trace: bool
+    scenario: Scenario,
+    db_url: str,
+    sheets_url: str,
+    destination: str,
+    trace: bool,
+    tree: Path | None = None,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
@@ -202,7 +212,8 @@ def run_scenario(
             "--sheets-url", sheets_url, "--to", destination, "--tabs", scenario.tabs,
             "--as-of", scenario.as_of.isoformat(), "--out", str(out),
         ]  # fmt: skip
-        subprocess.run(command + (["--trace"] if trace else []), check=True)
+        env = dict(os.environ, PYTHONPATH=str(tree)) if tree else None
+        subprocess.run(command + (["--trace"] if trace else []), check=True, env=env)
         return dict(json.loads(out.read_text()))
 
 
@@ -212,22 +223,26 @@ def run_all(args: argparse.Namespace, data: Path) -> list[tuple[str, Scenario, d
     from sheets_emulator.client import emulator_client
 
     rows = []
-    wanted = [s for s in SCENARIOS if not args.only or s.name in args.only.split(",")]
+    wanted = [s for s in SCENARIOS if not args.only or s.name in args.only.split(";")]
     for db in args.databases.split(","):
         url = prepare(db, args.orders, data)
         proc, sheets_url = start_emulator()
         try:
             client = emulator_client(sheets_url)
             sheets: dict[str, str] = {}
-            for scenario in wanted:
+            trees = {"this tree": None, "baseline": args.baseline_tree}
+            for (label, tree), scenario in itertools.product(trees.items(), wanted):
+                if label == "baseline" and tree is None:
+                    continue
                 if scenario.xlsx:
-                    destination = f"xlsx:{data / f'{db}-{scenario.sheet}.xlsx'}"
+                    destination = f"xlsx:{data / f'{db}-{label}-{scenario.sheet}.xlsx'}"
                 else:
-                    key = sheets.setdefault(scenario.sheet, client.create(scenario.sheet).id)
+                    sheet = f"{label} {scenario.sheet}"
+                    key = sheets.setdefault(sheet, client.create(sheet).id)
                     destination = f"gsheets:{key}"
-                figures = run_scenario(scenario, url, sheets_url, destination, False)
-                rows.append((db, scenario, figures))
-                print(f"  {db:10s} {scenario.name:24s} peak {figures['peak_mb']:6.0f} MB "
+                figures = run_scenario(scenario, url, sheets_url, destination, False, tree)
+                rows.append((f"{db}, {label}" if tree else db, scenario, figures))
+                print(f"  {rows[-1][0]:10s} {scenario.name:24s} peak {figures['peak_mb']:6.0f} MB "
                       f"(base {figures['base_mb']:.0f}, after {figures['after_mb']:.0f}); "
                       f"{figures['seconds']:.1f} s, {figures['cells']:,} cells, "
                       f"{figures['requests']} requests", flush=True)  # fmt: skip
@@ -235,7 +250,7 @@ def run_all(args: argparse.Namespace, data: Path) -> list[tuple[str, Scenario, d
                 key = client.create("traced").id
                 for scenario in SCENARIOS[:2]:  # the first sync, then the next day's
                     traced = run_scenario(scenario, url, sheets_url, f"gsheets:{key}", True)
-                    print(f"  {db}: {scenario.name} under tracemalloc")
+                    print(f"  {db}: {scenario.name} under tracemalloc (this tree)")
                     print("\n".join(traced["top"]), flush=True)
         finally:
             proc.terminate()
@@ -264,7 +279,8 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--data", type=Path, help="keep the datasets here for the next run")
     parser.add_argument("--trace", action="store_true")
-    parser.add_argument("--only", default="", help="comma list of scenario names")
+    parser.add_argument("--only", default="", help="scenario names, separated by ;")
+    parser.add_argument("--baseline-tree", type=Path, help="another checkout, run beside this one")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     for name in ("--db-url", "--sheets-url", "--to", "--tabs", "--as-of", "--out"):
         parser.add_argument(name, default="", help=argparse.SUPPRESS)

@@ -141,10 +141,14 @@ def runner(monkeypatch: pytest.MonkeyPatch, tmp_path) -> CliRunner:
     return CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def own_temp_folder(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
-    """Each test its own temporary folder (``TMPDIR``), where the instance's memory budget
-    lives by default (sheets_sync/jobs/memory.py): the test suites running at once on one
-    machine then never wait for each other's syncs, as separate instances would not."""
-    monkeypatch.setenv("TMPDIR", str(tmp_path_factory.mktemp("tmp")))
-    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
+@pytest.fixture(autouse=True, scope="session")
+def own_temp_folder() -> Iterator[None]:
+    """This test run's own temporary folder (``TMPDIR``), where the instance's memory budget
+    lives by default (sheets_sync/jobs/memory.py): test runs on one machine at once then
+    never wait for each other's syncs, as separate instances would not. Left in place: the
+    fork server's files inside it are removed at exit, after every fixture."""
+    folder = tempfile.mkdtemp(prefix="sheets-sync-tests-")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", folder)
+        patch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
+        yield

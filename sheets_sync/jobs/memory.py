@@ -26,6 +26,7 @@ look-ups; waiting is a poll of that folder (a handful of files).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import json
 import logging
@@ -39,6 +40,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from sheets_sync.clock import utcnow
 from sheets_sync.config.env import ENV_PREFIX
 from sheets_sync.config.parts import JobsSettings
 from sheets_sync.jobs import runs
@@ -61,6 +63,8 @@ Pricing is the widest tab (one row per ``price_grid`` row)."""
 OTHER_SHARE = 0.03
 """A tab not in :data:`TAB_SHARES` (the small built-in ones, a team's own template)."""
 POLL_SECONDS = 0.5
+WAITING = "waiting for memory"
+"""How the note on a run waiting for memory starts (then replaced by how long it waited)."""
 
 
 def estimate_mb(jobs: JobsSettings, tabs: Sequence[str] | None) -> int:
@@ -89,7 +93,7 @@ class Waiting:
     def reason(self) -> str:
         queue = f", behind {self.ahead} other waiting sync(s)" if self.ahead else ""
         return (
-            f"waiting for memory: needs ~{self.mb} MB; {self.running} sync(s) running on this "
+            f"{WAITING}: needs ~{self.mb} MB; {self.running} sync(s) running on this "
             f"instance hold {self.used} of {self.budget} MB ({ENV_PREFIX}MEMORY_BUDGET_MB)"
             f"{queue}; it starts when they end"
         )
@@ -250,7 +254,18 @@ def admitted(
     with budget.reserve(run_id, mb, on_wait, wait) as waited:
         if waited is not None and told:
             runs.note_queued(engine, run_id, told[0].waited(waited))
+        elif waited is not None and str(run["warnings"] or "").startswith(WAITING):
+            runs.note_queued(engine, run_id, _handed_back(run["queued_at"]))
         yield waited is not None
+
+
+def _handed_back(queued_at: dt.datetime) -> str:
+    """What a run handed back to its queue for memory says once a delivery found room."""
+    seconds = (utcnow() - queued_at).total_seconds()
+    return (
+        f"waited for memory: handed back to its queue while the instance had no room "
+        f"({ENV_PREFIX}MEMORY_BUDGET_MB); started {seconds:.1f} s after it was queued"
+    )
 
 
 def _read_live(path: Path) -> tuple[_Entry, bool] | None:
