@@ -149,9 +149,10 @@ class JobsSettings:
     would not fit waits (sheets_sync/jobs/memory.py). The default fits app.yaml's F2 (768 MB)
     less the gunicorn master, its two workers and the sync processes' fork server, measured
     (docs/scaling.md, "Memory"). 0: no budget."""
-    sync_memory_mb: int = 310
+    sync_memory_mb: int = 300
     """The peak of one sync of every tab in its process, in MB (measured at 1,000,000 orders:
-    299 MB); a sync of fewer tabs counts its tabs' share (jobs/memory.py)."""
+    271–274 MB, the next day's sync on either database); a sync of fewer tabs counts its
+    tabs' share (jobs/memory.py)."""
     memory_budget_dir: Path | None = None
     """The folder where the processes of one instance note their syncs' memory (its own
     disk, never shared between instances); default: the temporary folder's
@@ -186,7 +187,7 @@ class JobsSettings:
         if self.sync_memory_mb < 1:
             raise ConfigError(
                 f"{ENV_PREFIX}SYNC_MEMORY_MB={self.sync_memory_mb} must be 1 or more (the peak "
-                "of one sync of every tab, in MB, e.g. 310; bench/sync_memory.py measures it)"
+                "of one sync of every tab, in MB, e.g. 300; bench/sync_memory.py measures it)"
             )
         folder = self.memory_budget_dir
         if folder is not None and not folder.is_absolute():
