@@ -111,7 +111,7 @@ OnWait = Callable[[Waiting], None]
 
 @dataclass(frozen=True)
 class _Entry:
-    """A reservation or a waiter, as its file says, and whether its process still holds it."""
+    """A live reservation or waiter, as its file says."""
 
     path: Path
     mb: int
