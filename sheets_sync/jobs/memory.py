@@ -1,7 +1,7 @@
 """The instance's memory budget: as many syncs at once as the instance's memory holds.
 
 docs/design.md §8, docs/scaling.md ("Memory"). One sync of every tab of the
-full-size demo peaks near 300 MB in its process; ``app.yaml``'s F2 instance
+full-size demo peaks near 275 MB in its process; ``app.yaml``'s F2 instance
 has 768 MB for its gunicorn workers and every sync they start. So each sync
 *reserves* its estimated peak (:func:`estimate_mb`) from
 ``SHEETS_SYNC_MEMORY_BUDGET_MB`` before it starts, and gives it back when it
@@ -57,9 +57,10 @@ TAB_SHARES: dict[str, float] = {
     "Seller Scorecard": 0.03,
     "Quality": 0.03,
 }
-"""Each tab's share of a full sync's peak above :data:`SYNC_BASE_MB`, from
-``bench/sync_memory.py`` at 1,000,000 orders (bench/RESULTS.md, "Sync memory"):
-Pricing is the widest tab (one row per ``price_grid`` row)."""
+"""Each tab's share of a full sync's peak above :data:`SYNC_BASE_MB`. Pricing's and KPI
+Daily's are measured (``bench/sync_memory.py`` at 1,000,000 orders, bench/RESULTS.md,
+"Sync memory": 156 and ~45 of a full sync's ~204 MB); Pricing is the widest tab, one
+row per ``price_grid`` row. The small tabs' are allowances, not measured one by one."""
 OTHER_SHARE = 0.03
 """A tab not in :data:`TAB_SHARES` (the small built-in ones, a team's own template)."""
 POLL_SECONDS = 0.5
