@@ -41,6 +41,11 @@ class QuotaWaitError(TransientError):
         self.waited_seconds = waited_seconds
 
 
+class MemoryBusy(TransientError):
+    """The instance's memory budget has no room for a sync now (sheets_sync/jobs/memory.py);
+    its run stays queued for a retry."""
+
+
 class RunChanged(SheetsSyncError):
     """A queued run was no longer queued as read when its runner went to start it.
 

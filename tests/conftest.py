@@ -7,6 +7,7 @@ Under ``CI=true`` an unreachable PostgreSQL is a failure, never a skip.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,3 +137,16 @@ def runner(monkeypatch: pytest.MonkeyPatch, tmp_path) -> CliRunner:
             monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
     return CliRunner()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def own_temp_folder() -> Iterator[None]:
+    """This test run's own temporary folder (``TMPDIR``), where the instance's memory budget
+    lives by default (sheets_sync/jobs/memory.py): test runs on one machine at once then
+    never wait for each other's syncs, as separate instances would not. Left in place: the
+    fork server's files inside it are removed at exit, after every fixture."""
+    folder = tempfile.mkdtemp(prefix="sheets-sync-tests-")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", folder)
+        patch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
+        yield

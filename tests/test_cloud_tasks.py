@@ -30,6 +30,7 @@ from sheets_sync.config import Settings
 from sheets_sync.errors import ConfigError
 from sheets_sync.jobs import runs
 from sheets_sync.jobs.cloud_tasks import create_task, make_client
+from sheets_sync.jobs.memory import MemoryBudget
 from sheets_sync.jobs.run import Job
 from sheets_sync.locks import destination_lock
 from webhook import create_app
@@ -433,3 +434,24 @@ def test_a_queue_that_cannot_take_the_task_fails_the_run_and_answers_503(
 def test_bad_tasks_settings_are_refused_naming_the_variable(env, says) -> None:
     with pytest.raises(ConfigError, match=says):
         Settings.load(environ=env)
+
+
+def test_a_delivery_without_room_in_the_instance_s_memory_is_handed_back_then_runs(
+    service, sheet_id
+) -> None:
+    """A task request never waits for memory (it would hold a worker's thread): 503, the run
+    stays queued saying why, and the queue's next delivery runs it once there is room."""
+    engine = service.app.extensions[ENGINE_KEY]
+    run_id = runs.queue_run(engine, f"gsheets:{sheet_id}", "api", "ana", ["KPI Daily"])
+    budget = MemoryBudget.from_settings(service.settings.jobs)
+    with budget.reserve("another sync", budget.budget_mb):
+        answer = requests.post(f"{service.url}/tasks/refresh", timeout=60, **task_request(run_id))
+        assert answer.status_code == 503 and answer.headers["Retry-After"]
+        assert "waits for memory" in answer.json()["error"]
+        run = service.run(run_id)
+        assert run["status"] == "queued" and run["warnings"].startswith("waiting for memory")
+    answer = requests.post(f"{service.url}/tasks/refresh", timeout=60, **task_request(run_id))
+    assert (answer.status_code, answer.json()["ran"]) == (200, True)
+    run = service.run(run_id)
+    assert run["status"] == "succeeded" and run["warnings"].startswith("waited for memory")
+    assert budget.holders() == []

@@ -445,3 +445,16 @@ def test_the_header_format_names_only_current_fields():
     repeat = header["repeatCell"]
     assert repeat["fields"] == "userEnteredFormat(textFormat.bold,backgroundColorStyle)"
     assert set(repeat["cell"]["userEnteredFormat"]) == {"textFormat", "backgroundColorStyle"}
+
+
+def test_the_read_back_keeps_each_repeated_value_once_and_every_value_its_type() -> None:
+    """A next-day sync holds every managed cell it read; equal texts and numbers share one
+    object, but 1, 1.0 and True stay what they were read as (booleans compare by type)."""
+    read = json.loads('[["FR", 1, 1.0, true, 45231], ["FR", 1.0, 1, true, 45231]]')
+    assert read[0][0] is not read[1][0] and read[0][4] is not read[1][4]
+    state = BookState().with_values(["Pricing"], [{"values": read}])
+    first, second = state.values["Pricing"]
+    assert first == ["FR", 1, 1.0, True, 45231] and second == ["FR", 1.0, 1, True, 45231]
+    assert [type(v) for v in first] == [str, int, float, bool, int]
+    assert [type(v) for v in second] == [str, float, int, bool, int]
+    assert first[0] is second[0] and first[4] is second[4] and first[1] is second[2]

@@ -71,3 +71,19 @@ def test_a_sync_process_that_dies_fails_its_run_and_the_next_run_gets_a_new_one(
     assert not second.joined
     run = runs.get_run(loaded, second.run_id)
     assert run is not None and run["status"] == "succeeded", run and run["error"]
+
+
+def test_each_run_gets_a_child_of_its_own_which_ends_with_it(loaded, settings, tmp_path) -> None:
+    """A child left at rest after a full sync held ~140 MB (bench/sync_memory.py): none stays."""
+    executor = executor_with(loaded, settings, functools.partial(note_child, str(tmp_path)))
+    for name in ("a", "b"):
+        job = Job("", f"xlsx:{tmp_path / f'{name}.xlsx'}", ("Onboarding",))
+        ticket = request_sync(loaded, settings, executor, job)
+        run = wait_until_run_ended(loaded, ticket.run_id)
+        assert run["status"] == "succeeded", run["error"]
+    executor.shutdown()
+    pids = [int(p.name.removeprefix("child-")) for p in tmp_path.glob("child-*")]
+    assert len(set(pids)) == 2 and os.getpid() not in pids
+    for pid in pids:  # ended, not idle: /proc has no such process (or a zombie at most)
+        status = Path(f"/proc/{pid}/status")
+        assert not status.exists() or "zombie" in status.read_text()

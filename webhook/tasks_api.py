@@ -10,7 +10,10 @@ docs/design.md §8, :mod:`sheets_sync.jobs.cloud_tasks`. Only the queue may call
   and gets 200 once it has ended.
 - **503** (with ``Retry-After``) when it could not start for a passing reason
   (another run holds the spreadsheet past ``SHEETS_SYNC_LOCK_WAIT_SECONDS``,
-  the database is down): the run stays queued and the queue's retry runs it.
+  the database is down, or the instance's memory budget has no room for it
+  now, :mod:`sheets_sync.jobs.memory`): the run stays queued and the queue's
+  retry runs it. A delivery never waits for memory in the request: that would
+  hold one of the worker's four threads.
 
 A run that started and failed is final (recorded failed with its error, 200):
 the queue does not re-run what the team has seen fail; a new refresh does.
@@ -24,7 +27,9 @@ import re
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from sheets_sync.errors import MemoryBusy
 from sheets_sync.jobs import runs
+from sheets_sync.jobs.memory import admitted
 from sheets_sync.jobs.queue import sweep_stale
 from sheets_sync.jobs.run import RUN_CONTEXT, Job, Outcome, run_queued
 from sheets_sync.registry import scope_of
@@ -69,7 +74,12 @@ def _run(run_id: str, destination: str) -> Outcome:
     sheet = runtime.registry().get(destination.removeprefix(GSHEETS))
     if sheet is None:
         return _unregistered(run_id, destination)
-    outcome = run_queued(engine, settings, run_id, scope_of(sheet).filters, retry_unstarted=True)
+    with admitted(runtime.executor().budget, engine, settings.jobs, run_id, wait=False) as room:
+        if not room:
+            raise MemoryBusy(f"run {run_id} waits for memory on this instance; retried later")
+        outcome = run_queued(
+            engine, settings, run_id, scope_of(sheet).filters, retry_unstarted=True
+        )
     if outcome.status == "running" and run_id in sweep_stale(engine, settings, destination):
         return Outcome(run_id, "failed", ran=False)
     if outcome.ran and outcome.status == "succeeded":

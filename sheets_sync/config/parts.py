@@ -178,8 +178,22 @@ class JobsSettings:
     """The in-process executor starts a spreadsheet's next run no sooner than this after its
     last one started (app.yaml: 6, the pace queue.yaml gives Cloud Tasks); refreshes arriving
     meanwhile join the waiting run. 0: at once."""
+    memory_budget_mb: int = 450
+    """What the syncs running at once on one instance may hold together, in MB; a sync that
+    would not fit waits (sheets_sync/jobs/memory.py). The default fits app.yaml's F2 (768 MB)
+    less the gunicorn master, its two workers and the sync processes' fork server, measured
+    (docs/scaling.md, "Memory"). 0: no budget."""
+    sync_memory_mb: int = 300
+    """The peak of one sync of every tab in its process, in MB (measured at 1,000,000 orders:
+    271–274 MB, the next day's sync on either database); a sync of fewer tabs counts its
+    tabs' share (jobs/memory.py)."""
+    memory_budget_dir: Path | None = None
+    """The folder where the processes of one instance note their syncs' memory (its own
+    disk, never shared between instances); default: the temporary folder's
+    ``sheets-sync-memory``."""
 
     def validate(self) -> None:
+        self._validate_memory()
         if self.job_workers < 1:
             raise ConfigError(
                 f"{ENV_PREFIX}JOB_WORKERS={self.job_workers} must be 1 or more "
@@ -195,6 +209,25 @@ class JobsSettings:
                 f"{ENV_PREFIX}MIN_SYNC_INTERVAL_SECONDS={self.min_sync_interval_seconds} must be "
                 "0 or more and below JOB_TIMEOUT_SECONDS (seconds between two runs of one "
                 "spreadsheet, e.g. 6)"
+            )
+
+    def _validate_memory(self) -> None:
+        if self.memory_budget_mb < 0:
+            raise ConfigError(
+                f"{ENV_PREFIX}MEMORY_BUDGET_MB={self.memory_budget_mb} must be 0 (no budget) or "
+                "the MB the syncs running at once on one instance may use together, e.g. 450 "
+                "on an F2 instance (768 MB)"
+            )
+        if self.sync_memory_mb < 1:
+            raise ConfigError(
+                f"{ENV_PREFIX}SYNC_MEMORY_MB={self.sync_memory_mb} must be 1 or more (the peak "
+                "of one sync of every tab, in MB, e.g. 300; bench/sync_memory.py measures it)"
+            )
+        folder = self.memory_budget_dir
+        if folder is not None and not folder.is_absolute():
+            raise ConfigError(
+                f"{ENV_PREFIX}MEMORY_BUDGET_DIR={str(folder)!r} must be an absolute folder that "
+                "every process of the instance sees, e.g. /tmp/sheets-sync-memory"
             )
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
 from sheets_sync.jobs import runs
+from sheets_sync.jobs.memory import MemoryBudget, admitted
 from sheets_sync.jobs.processes import SyncProcesses
 from sheets_sync.jobs.queue import Ticket, destination_name, queue_or_join
 from sheets_sync.jobs.run import Job, run_job
@@ -53,10 +54,13 @@ class InProcessExecutor:
         settings: Settings,
         workers: int = 4,
         processes: SyncProcesses | None = None,
+        budget: MemoryBudget | None = None,
     ) -> None:
         self.engine, self.settings = engine, settings
         self.processes = processes
         """With ``processes``, each thread waits on a child process running the sync."""
+        self.budget = budget or MemoryBudget.from_settings(settings.jobs)
+        """The instance's memory, shared with its other processes (:mod:`.memory`)."""
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sheets-sync-job")
         self._lock = threading.Lock()
         self._follow_ups: list[threading.Thread] = []
@@ -113,15 +117,20 @@ class InProcessExecutor:
         thread.start()
 
     def _run(self, job: Job) -> None:
+        """Pace, wait for the memory the run needs (still queued and joinable), run it."""
         self._pace(job)
-        with self._lock:  # from now on it may read: nobody joins it blind
-            name = destination_name(job.destination)
-            if self._not_started.get(name, (None,))[0] is job:
-                del self._not_started[name]
-        if self.processes is not None:
-            self.processes.run(self.engine, job)
-        else:
-            run_job(self.engine, self.settings, job)
+        try:
+            with admitted(self.budget, self.engine, self.settings.jobs, job.run_id):
+                with self._lock:  # from now on it may read: nobody joins it blind
+                    name = destination_name(job.destination)
+                    if self._not_started.get(name, (None,))[0] is job:
+                        del self._not_started[name]
+                if self.processes is not None:
+                    self.processes.run(self.engine, job)
+                else:
+                    run_job(self.engine, self.settings, job)
+        except Exception as error:  # nobody waits on the future: say it, the sweep fails the run
+            log.error("run %s: %s", job.run_id, runs.describe_error(error))
 
     def _pace(self, job: Job) -> None:
         """Wait until the spreadsheet's last run started ``min_sync_interval_seconds`` ago.

@@ -8,12 +8,17 @@ is seconds of Python work; a request is a millisecond. With
 operating system gives the request workers the CPU first and the sync the
 rest, and the sync's Python never waits for, nor holds, a request's GIL.
 
-Children are forked from a fork server started once, so none inherits the
-threads, locks or connections of the worker that asked; each opens its own
-engine, keeps it for its next runs, and is started only when a run needs it
-(at most ``SHEETS_SYNC_JOB_WORKERS`` at once). A child that dies mid-run (out of
-memory, killed) fails its run at once with the reason, and the next run gets
-a new child. Everything a run guarantees holds as in a thread: the run is
+Each run gets a child of its own, forked from a fork server started once
+(so none inherits the threads, locks or connections of the worker that asked)
+and ending with the run: a child that lived on after its sync kept ~70 MB
+more than it started with, and one at rest per executor thread of both
+workers would hold memory no sync uses (docs/scaling.md, "Memory"). The fork
+server imports the sync's modules once (:data:`PRELOAD`), so a child starts
+with them already loaded, sharing their pages with it. At most
+``SHEETS_SYNC_JOB_WORKERS`` children run at once per worker (one per executor
+thread), fewer when the memory budget says so (:mod:`sheets_sync.jobs.memory`).
+A child that dies mid-run (out of memory, killed) fails its run at once with
+the reason. Everything a run guarantees holds as in a thread: the run is
 claimed in ``sync_runs`` only if still queued, holds the destination's lock
 while it writes, and ends succeeded or failed.
 """
@@ -23,10 +28,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 
 from sqlalchemy.engine import Engine
 
@@ -39,6 +42,9 @@ log = logging.getLogger(__name__)
 
 NICENESS = 10
 """Added to a sync process's nice value: the scheduler favours the requests ~10 to 1."""
+PRELOAD = ["sheets_sync.jobs.processes"]
+"""Imported once by the fork server: every child starts with the sync's modules loaded."""
+DIED = "the sync's process stopped while it ran (killed?); request the sync again"
 
 ChildSetup = Callable[[], None]
 
@@ -49,61 +55,56 @@ class SyncProcesses:
     def __init__(self, settings: Settings, child_setup: ChildSetup | None = None) -> None:
         self.settings = settings
         self.child_setup = child_setup
-        self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(PRELOAD)
 
     def run(self, engine: Engine, job: Job) -> Outcome:
-        """Run ``job`` in a child and wait for its outcome."""
-        pool = self._current_pool()
+        """Run ``job`` in a child of its own and wait for its outcome."""
+        receiver, sender = self._context.Pipe(duplex=False)
+        child = self._context.Process(
+            target=_child, args=(self.settings, job, self.child_setup, sender), daemon=True
+        )
+        child.start()
+        sender.close()
         try:
-            return pool.submit(_run_in_child, self.settings, job).result()
-        except BrokenProcessPool:
-            self._replace(pool)
-            reason = "the sync's process stopped while it ran (killed?); request the sync again"
-            for status in ("running", "queued"):
-                runs.mark_failed(engine, job.run_id, reason, only_if=status)
-            log.error("run %s failed: %s", job.run_id, reason)
-            return Outcome(job.run_id, "failed", ran=True)
+            answer = _answer(receiver)
+        finally:
+            receiver.close()
+            child.join()
+        if isinstance(answer, Outcome):
+            return answer
+        if isinstance(answer, BaseException):
+            raise answer
+        for status in ("running", "queued"):
+            runs.mark_failed(engine, job.run_id, DIED, only_if=status)
+        log.error("run %s failed: %s", job.run_id, DIED)
+        return Outcome(job.run_id, "failed", ran=True)
 
     def shutdown(self, wait: bool = True) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=wait)
-
-    def _current_pool(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                context = multiprocessing.get_context("forkserver")
-                self._pool = ProcessPoolExecutor(
-                    max_workers=self.settings.jobs.job_workers,
-                    mp_context=context,
-                    initializer=_child_started,
-                    initargs=(self.child_setup,),
-                )
-            return self._pool
-
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
-        with self._lock:
-            if self._pool is broken:
-                self._pool = None
-        broken.shutdown(wait=False)
+        """Nothing to stop: each child ends with its run (the executor waits for them)."""
 
 
-_CHILD_ENGINES: dict[str, Engine] = {}
+def _answer(receiver: Connection) -> object:
+    """The child's outcome or error; None when it ended without one (killed, crashed)."""
+    try:
+        return receiver.recv()
+    except EOFError:
+        return None
 
 
-def _child_started(child_setup: ChildSetup | None) -> None:
+def _child(
+    settings: Settings, job: Job, child_setup: ChildSetup | None, sender: Connection
+) -> None:
+    """In the child: the same run a thread would make, on an engine of its own."""
     os.nice(NICENESS)
     if child_setup is not None:
         child_setup()
-
-
-def _run_in_child(settings: Settings, job: Job) -> Outcome:
-    """In the child: the same run a thread would make, on the child's own engine."""
-    engine = _CHILD_ENGINES.get(settings.database.database_url)
-    if engine is None:
-        engine = _CHILD_ENGINES.setdefault(
-            settings.database.database_url, make_engine(settings.database.database_url)
-        )
-    return run_job(engine, settings, job)
+    engine = make_engine(settings.database.database_url)
+    try:
+        answer: object = run_job(engine, settings, job)
+    except BaseException as error:  # the parent raises it, as it would from a thread
+        answer = error
+    finally:
+        engine.dispose()
+    sender.send(answer)
+    sender.close()

@@ -126,23 +126,33 @@ def mark_succeeded(
     are kept with it, one per line, so a run started from the menu says them in
     the sidebar and the Sync Status tab, not only in a terminal nobody watched;
     ``quota_wait_seconds``, how long its requests waited for the shared Sheets quota.
+    A note made while it was queued (its wait for memory, :func:`note_queued`)
+    stays first.
     """
     finished = utcnow()
+    run = get_run(engine, run_id)
+    noted = [run["warnings"]] if run and run["warnings"] else []
     _update(
         engine,
         run_id,
         status="succeeded",
         finished_at=finished,
-        duration_seconds=_duration(engine, run_id, finished),
+        duration_seconds=_since(run["started_at"] if run else None, finished),
         tabs=", ".join(tabs),
         api_calls=written.api_calls,
         cells_written=written.cells_written,
         bytes_sent=written.bytes_sent,
         rows_written=written.rows_written,
         error=None,
-        warnings="\n".join(warnings)[:MAX_ERROR_CHARS] or None,
+        warnings="\n".join([*noted, *warnings])[:MAX_ERROR_CHARS] or None,
         quota_wait_seconds=_seconds(quota_wait_seconds),
     )
+
+
+def note_queued(engine: Engine, run_id: str, note: str) -> None:
+    """Say on a run still queued why it has not started (or how long it waited), in its
+    warnings: the sidebar, ``GET /runs/<id>`` and the Sync Status tab show them."""
+    _update(engine, run_id, "queued", warnings=note[:MAX_ERROR_CHARS])
 
 
 def mark_failed(
@@ -261,7 +271,10 @@ def recent_runs(conn: Connection, spreadsheet: str, limit: int) -> list[dict[str
 
 def _duration(engine: Engine, run_id: str, finished: dt.datetime) -> float | None:
     run = get_run(engine, run_id)
-    started = run and run["started_at"]
+    return _since(run["started_at"] if run else None, finished)
+
+
+def _since(started: dt.datetime | None, finished: dt.datetime) -> float | None:
     return round((finished - started).total_seconds(), 3) if started else None
 
 

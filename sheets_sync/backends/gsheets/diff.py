@@ -244,7 +244,13 @@ def changed_runs(
 
 
 def blocks(rows: Sequence[tuple[int, list[Cell], list[tuple[int, int]]]]) -> list[Block]:
-    """Merge per-row runs into rectangles: the same runs on consecutive rows stack."""
+    """Merge per-row runs into rectangles: the same runs on consecutive rows stack.
+
+    A run covering its whole row takes the row itself, not a copy: on a first
+    sync that is every row of every tab, and the copies were the plan's largest
+    allocation (bench/sync_memory.py --trace). The rows are the plan's own
+    (``to_row``), never changed after.
+    """
     out: list[Block] = []
     open_blocks: dict[tuple[int, int], Block] = {}
     previous_row = None
@@ -253,11 +259,12 @@ def blocks(rows: Sequence[tuple[int, list[Cell], list[tuple[int, int]]]]) -> lis
             open_blocks = {}
         still_open: dict[tuple[int, int], Block] = {}
         for c0, c1 in runs:
+            cells = values if (c0, c1) == (0, len(values)) else values[c0:c1]
             block = open_blocks.get((c0, c1))
             if block is not None and block.row1 == grid_row:
-                block.values.append(list(values[c0:c1]))
+                block.values.append(cells)
             else:
-                block = Block(grid_row, c0, [list(values[c0:c1])])
+                block = Block(grid_row, c0, [cells])
                 out.append(block)
             still_open[(c0, c1)] = block
         open_blocks = still_open

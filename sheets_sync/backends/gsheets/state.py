@@ -16,7 +16,7 @@ metadata read (``sheets.charts``), and the product's charts are known by their
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -147,8 +147,13 @@ class BookState:
     def with_values(
         self, titles: Sequence[str], value_ranges: Sequence[Mapping[str, Any]]
     ) -> BookState:
-        """Attach a batchGet answer; ranges come back in the order they were asked."""
+        """Attach a batchGet answer; ranges come back in the order they were asked.
+
+        Each repeated value is kept once (:func:`shared_values`): the answer holds
+        every managed cell, the largest thing a next-day sync reads.
+        """
         values = {t: list(r.get("values", [])) for t, r in zip(titles, value_ranges, strict=True)}
+        shared_values(values.values())
         return replace(self, values=values)
 
     @property
@@ -173,3 +178,22 @@ def _chart_tag(entry: Mapping[str, Any], out: dict[tuple[str, str], ChartTag]) -
     except (ValueError, KeyError, TypeError):
         return
     out.setdefault(key, tag)
+
+
+def shared_values(tables: Iterable[list[list[Any]]]) -> None:
+    """Point every repeated text, number and serial date of ``tables`` at one object.
+
+    JSON decoding makes a new object for every cell: the country, seller,
+    category and grade of each of Pricing's 53,082 rows, and each date of KPI
+    Daily, arrive as hundreds of thousands of equal objects of ~30–60 bytes.
+    Sharing them freed ~30 MB of a full-size next-day sync's read-back
+    (bench/sync_memory.py). One table per type, so ``1``, ``1.0`` and ``True``
+    stay the types they were read as.
+    """
+    memo: dict[type, dict[Any, Any]] = {str: {}, float: {}, int: {}}
+    for table in tables:
+        for row in table:
+            for index, value in enumerate(row):
+                same = memo.get(type(value))
+                if same is not None:
+                    row[index] = same.setdefault(value, value)
