@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import shutil
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -30,7 +31,8 @@ from sheets_sync import schema
 from sheets_sync.config import Settings
 from sheets_sync.frame import TabFrame
 from sheets_sync.jobs.run import sync_now
-from sheets_sync.kpis import impact
+from sheets_sync.kpis import impact, pricing
+from sheets_sync.kpis.after import with_after
 from sheets_sync.kpis.runner import build_context, compute_frame
 from sheets_sync.sync import load_all_templates
 from sheets_sync.tab_templates import TabTemplate
@@ -126,15 +128,30 @@ def test_the_figures_of_a_small_market_by_hand(engine: Engine) -> None:
     }
 
 
-def test_a_lone_listing_in_a_cell_nobody_orders_from(engine: Engine) -> None:
+def test_cells_nobody_orders_from(engine: Engine) -> None:
     """B alone in P1 good DE, where nobody sold: no demand, so nothing expected; no
-    competitor, so no price to win and no suggestion to price."""
+    competitor, so no price to win and no suggestion to price. A leads P2 good FR, where
+    nobody sold either: stepping down to 151.00 saves nothing on no orders — 0.00, not
+    -0.00."""
     load_market(engine)
-    add_listings(engine, ("B", "P1", "good", "DE", "120.00"))
+    add_listings(engine, ("B", "P1", "good", "DE", "120.00"),
+                 ("A", "P2", "good", "FR", "200.00"), ("B", "P2", "good", "FR", "150.00"))  # fmt: skip
     rows = compute(engine)
     lone = rows[key("B", country="DE")]
     assert lone["Suggested price"] is None
     assert [lone[h] for h in IMPACT] == [Decimal("0.00"), Decimal("0.00"), None, None]
+    leader = rows[key("A", "P2")]
+    assert leader["Suggested price"] == Decimal("151.00")
+    assert [leader[h] for h in IMPACT] == [Decimal("0.00")] * 4
+    assert not leader["Cost change at suggested 28d"].is_signed()  # never shown as -0.00
+    with engine.connect() as conn:  # nor handed to the runner as -0.0 (its cache may hide it)
+        ctx = build_context(conn, shipped_template("pricing"), as_of=AS_OF)
+        result = conn.execute(pricing.build(ctx))
+        names, out = with_after(conn, ctx, pricing.QUERY.after, list(result.keys()), result.all())
+    at = [names.index(c) for c in ("seller_id", "product_id", "grade", "country")]
+    cost = {tuple(row[i] for i in at): row[names.index("cost_change_at_suggested_28d")]
+            for row in out}  # fmt: skip
+    assert math.copysign(1.0, cost[key("A", "P2")]) == 1.0
 
 
 # -- the figures against the model, listing by listing ---------------------------------------
@@ -303,11 +320,12 @@ def test_the_model_is_fitted_once_per_sync_and_kept_in_its_scratch(engine: Engin
     assert fresh == {} and len(rows) == 3
 
 
-def test_a_sync_with_two_tabs_using_the_model_fits_it_once(
+def test_a_sync_with_several_tabs_using_the_model_fits_it_once(
     engine: Engine, db_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A real sync of Pricing and a second tab on the same query: one fit, and the second
-    tab's figures are Pricing's. A second sync fits again (nothing kept across syncs)."""
+    """A real sync of Pricing, Pricing opportunities and a third tab on the pricing query:
+    one fit, and every tab shows the same figures for a listing. A second sync fits again
+    (nothing kept across syncs)."""
     load_market(engine)
     settings = _templates(tmp_path, db_url, SOME)
     fits: list[dt.date] = []
@@ -319,12 +337,20 @@ def test_a_sync_with_two_tabs_using_the_model_fits_it_once(
 
     monkeypatch.setattr(impact, "fit", counted)
     book = tmp_path / "ops.xlsx"
-    sync_now(engine, settings, f"xlsx:{book}", tabs=["Pricing", "Pricing impact"], as_of=AS_OF)
+    tabs = ["Pricing", "Pricing opportunities", "Pricing impact"]
+    sync_now(engine, settings, f"xlsx:{book}", tabs=tabs, as_of=AS_OF)
     assert fits == [AS_OF]
     pricing = {r["Seller ID"]: r for r in sheet_records(book, "Pricing")}
     some = {r["Seller ID"]: r for r in sheet_records(book, "Pricing impact")}
+    moves = {r["Seller ID"]: r for r in sheet_records(book, "Pricing opportunities")}
     assert {s: r["Expected orders 28d"] for s, r in pricing.items()} == {"A": 30, "B": 15, "C": 5}
     assert {s: r["Orders now"] for s, r in some.items()} == {"A": 30, "B": 15, "C": 5}
     assert pricing["A"]["Cost change at suggested 28d"] == some["A"]["Cost"] == -30
+    assert set(moves) == {"A", "B", "C"}  # A steps down (a saving), B and C move up
+    for seller, move in moves.items():
+        row = pricing[seller]
+        assert (move["Expected orders 28d"], move["Expected at suggested"],
+                move["Cost change 28d"]) == (row["Expected orders 28d"],
+                row["Expected at suggested 28d"], row["Cost change at suggested 28d"])  # fmt: skip
     sync_now(engine, settings, f"xlsx:{book}", tabs=["Pricing"], as_of=AS_OF)
     assert fits == [AS_OF, AS_OF]
