@@ -301,19 +301,25 @@ def test_bad_params_name_the_key_and_the_fix(params, message):
 
 
 def test_template_has_the_contract_columns():
+    """The contract fixes the first 20 headers and their order; the win model's columns
+    follow (tests/test_pricing_impact.py, tests/test_typed_price.py)."""
     template = shipped_template("pricing")
-    assert template.headers == [
+    assert template.headers[:20] == [
         "Seller ID", "Seller", "Product ID", "Category", "Brand", "Model", "Storage (GB)",
         "Grade", "Country", "Currency", "Current price", "Best price", "Rank", "Price to win",
         "Orders 28d", "Suggested price", "New price", "Reason", "Status", "Version",
-        "Expected at new price 28d", "Cost change at new price 28d",
+    ]  # fmt: skip
+    assert template.headers[20:] == [
+        "Cell demand 28d", "Expected orders 28d", "Expected at suggested 28d",
+        "Cost change at suggested 28d", "Expected at new price 28d",
+        "Cost change at new price 28d",
     ]  # fmt: skip
     assert template.editable_headers == ["New price", "Reason"]
     assert template.key == ("Seller ID", "Product ID", "Grade", "Country")
     money_columns = {c.header for c in template.columns if c.type.value == "money"}
     assert money_columns == {
         "Current price", "Best price", "Price to win", "Suggested price", "New price",
-        "Cost change at new price 28d",
+        "Cost change at suggested 28d", "Cost change at new price 28d",
     }  # fmt: skip
     assert template.query == "pricing"
 

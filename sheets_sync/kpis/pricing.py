@@ -36,8 +36,10 @@ of a cent (33.33 at 30 % may move 9.99, not 10.00). Windows are computed over
 every seller before ``filters`` (``seller_id``, ``country``) restrict the rows,
 so a sheet filtered to one seller still compares it with the whole market.
 ``new_price``, ``reason`` and ``status`` are empty here (the team and the push
-fill them); ``version`` is the row's optimistic-lock version. The figures at the
-price the team typed are filled by the backend from the sheet (:mod:`.typed_price`).
+fill them); ``version`` is the row's optimistic-lock version. The impact
+columns (expected orders per 28 days now and at the suggestion, its cost) are
+added after the SQL by :mod:`.pricing_impact`; the figures at the price the
+team typed are filled by the backend from the sheet (:mod:`.typed_price`).
 """
 
 from __future__ import annotations
@@ -52,9 +54,9 @@ from sqlalchemy.sql import ColumnElement, Select, Subquery
 from sheets_sync.config import Settings
 from sheets_sync.config.env import ENV_PREFIX
 from sheets_sync.errors import TemplateError
-from sheets_sync.kpis import typed_price
+from sheets_sync.kpis import pricing_impact, typed_price
 from sheets_sync.kpis.common import filter_values, number_param
-from sheets_sync.kpis.query import BuiltinQuery, QueryContext
+from sheets_sync.kpis.query import AfterStep, BuiltinQuery, QueryContext
 from sheets_sync.schema import GRADE_RANK, Money, price_grid, products, sellers, tradein_orders
 from sheets_sync.tab_templates.model import SettingParam
 from sheets_sync.vocabulary.arithmetic import cents, trailing_bounds
@@ -108,6 +110,7 @@ COLUMNS = (
     "reason",
     "status",
     "version",
+    *pricing_impact.COLUMNS,
     *typed_price.COLUMNS,
 )
 
@@ -304,4 +307,7 @@ QUERY = BuiltinQuery(
     name="pricing", build=build, columns=COLUMNS, defaults=DEFAULTS,
     order_by=("seller_id", "product_id", "country", "grade"), ranks={"grade": GRADE_RANK},
     setting_params=setting_params, pending=typed_price.STEP,
+    after=AfterStep(
+        pricing_impact.COLUMNS, pricing_impact.impact_columns, reads=pricing_impact.READS
+    ),
 )  # fmt: skip

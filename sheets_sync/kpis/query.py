@@ -75,10 +75,12 @@ class AfterStep:
 
     For what SQL cannot say well: the win model's expected orders at a price
     (docs/design.md §7) are a lookup in curves fitted in Python. ``compute`` gets
-    the result as a frame (the query's labels as columns) and returns a frame
-    of ``columns``, one row per result row in the same order; the runner appends
-    them to the result before typing, so a template names them by ``source:``
-    like any other.
+    the result as a frame (the query's labels as columns; only ``reads`` when
+    given) and returns a frame of ``columns``, one row per result row in the
+    same order (NaN or None: an empty cell); the runner appends them to the
+    result before typing, so a template names them by ``source:`` like any
+    other. A step that does not select rows runs only for a template showing
+    one of its ``columns``.
 
     ``selects_rows``: the step also decides which rows stay, and in which order,
     because that needs its columns (Pricing opportunities keeps the moves worth
@@ -89,6 +91,9 @@ class AfterStep:
     columns: tuple[str, ...]
     compute: Callable[[Connection, QueryContext, pd.DataFrame], pd.DataFrame]
     selects_rows: bool = False
+    reads: tuple[str, ...] | None = None
+    """The result columns ``compute`` reads (None: all): only those are made into the
+    frame, a tenth of a second saved on 50,000 rows of twenty columns."""
 
 
 PendingCompute = Callable[[Sequence[PendingEdit]], Sequence[Sequence[Any]]]

@@ -19,7 +19,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import exc, text
 from sqlalchemy.engine import Connection
 
@@ -28,8 +27,9 @@ from sheets_sync.errors import TemplateError
 from sheets_sync.facts import ensure_fresh
 from sheets_sync.frame import Row, TabFrame
 from sheets_sync.guards import as_of_day
+from sheets_sync.kpis.after import wanted, with_after
 from sheets_sync.kpis.pending import with_step
-from sheets_sync.kpis.query import AfterStep, BuiltinQuery, DerivedColumn, QueryContext
+from sheets_sync.kpis.query import BuiltinQuery, DerivedColumn, QueryContext
 from sheets_sync.kpis.registry import builtin_query
 from sheets_sync.tab_templates.model import ColumnSpec, ColumnType, TabTemplate
 
@@ -93,8 +93,8 @@ def compute_frame(conn: Connection, template: TabTemplate, context: QueryContext
         _tune_session(conn)
         result = conn.execute(query.build(context).execution_options(yield_per=CHUNK_ROWS))
         names, chunks = list(result.keys()), result.partitions()
-        if query.after is not None:
-            names, all_rows = _with_after(conn, context, query.after, names, result.all())
+        if query.after is not None and wanted(template, query.after):
+            names, all_rows = with_after(conn, context, query.after, names, result.all())
             chunks = [all_rows]
         where, derived = f"built-in query {query.name!r}", query.derived
     pending = query.pending if query is not None else None
@@ -109,33 +109,6 @@ def compute_frame(conn: Connection, template: TabTemplate, context: QueryContext
         typed += zip(*columns, strict=True)
     frame = TabFrame(template=template, rows=_ordered(typed, template, query))
     return with_step(conn, frame, context, pending, lambda c: _converter(c, where))
-
-
-def _with_after(
-    conn: Connection, context: QueryContext, step: AfterStep, names: list[str], rows: Sequence[Any]
-) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """The result with the step's columns appended (the whole result at once: the step
-    compares rows with each other, so it cannot work a chunk at a time)."""
-    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=names)  # tuples: 3× faster
-    added = step.compute(conn, context, frame)
-    kept = _kept_rows(step, added, len(frame))
-    extra = zip(*(added[c].tolist() for c in step.columns), strict=True) if len(added) else []
-    return [*names, *step.columns], [(*rows[i], *more) for i, more in zip(kept, extra, strict=True)]
-
-
-def _kept_rows(step: AfterStep, added: pd.DataFrame, size: int) -> list[int]:
-    """The result rows the step's frame stands for: all of them in order, or (``selects_rows``)
-    those its index names, each once — anything else is a bug of the step, said as such."""
-    if list(added.columns) != list(step.columns):
-        raise AssertionError(f"after-step returned columns {list(added.columns)}")
-    if not step.selects_rows:
-        if len(added) != size:
-            raise AssertionError(f"after-step returned {len(added)} rows for {size}")
-        return list(range(size))
-    kept = [int(i) for i in added.index]
-    if len(set(kept)) != len(kept) or any(not 0 <= i < size for i in kept):
-        raise AssertionError(f"after-step kept rows {kept[:10]}… of {size}, not each at most once")
-    return kept
 
 
 def _typed_column(

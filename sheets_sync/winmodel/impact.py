@@ -40,15 +40,18 @@ class Competition:
     def of(cls, listings: pd.DataFrame) -> Competition:
         """From a frame with :data:`LISTING_COLUMNS` (any index; rows are numbered in order)."""
         frame = listings.loc[:, list(LISTING_COLUMNS)].reset_index(drop=True)
-        frame["row"] = np.arange(len(frame))
-        online = frame.loc[frame["cents"] > 0, [*CELL, "row", "cents"]]
-        pairs = frame[[*CELL, "row"]].merge(online, on=list(CELL), suffixes=("", "_other"))
-        pairs = pairs[pairs["row"] != pairs["row_other"]].sort_values("row", kind="stable")
-        return cls(
-            size=len(frame),
-            listing=pairs["row"].to_numpy(dtype=np.int64),
-            other_cents=pairs["cents"].to_numpy(dtype=np.int64),
-        )
+        cell = frame.groupby(list(CELL), sort=False).ngroup().to_numpy(dtype=np.int64)
+        cents = frame["cents"].to_numpy(dtype=np.int64)
+        online = np.flatnonzero(cents > 0)
+        online = online[np.argsort(cell[online], kind="stable")]  # grouped by cell
+        size = np.bincount(cell[online], minlength=int(cell.max(initial=-1)) + 1)
+        start = np.cumsum(size) - size
+        count = size[cell] if len(cell) else np.zeros(0, dtype=np.int64)
+        listing = np.repeat(np.arange(len(frame)), count)  # each listing × its cell's online
+        within = np.arange(len(listing)) - np.repeat(np.cumsum(count) - count, count)
+        other = online[np.repeat(start[cell], count) + within] if len(cell) else listing
+        mine = listing != other
+        return cls(size=len(frame), listing=listing[mine], other_cents=cents[other[mine]])
 
     def best_other(self) -> np.ndarray:
         """The best other online price of each listing's cell in cents (0: alone)."""
