@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/kpis.py [--orders 1000000] [--repeat 3] [--tabs pricing,all]
                                    [--databases sqlite,postgresql] [--keep] [--write-results]
+                                   [--no-cold]
 
 Generates the demo dataset (``sheets_sync.demo``) into a SQLite file and a
 scratch PostgreSQL database, then, per database and per scope (each tab alone,
@@ -10,7 +11,11 @@ then ``all`` of them), runs each variant in its own subprocess ``--repeat`` time
 * ``pushdown``: the runner's ``compute_frame`` for the tab templates (the
   database aggregates; Python only types the result rows);
 * ``pandas``: ``SELECT *`` of the raw tables the tabs need into pandas (each
-  read once per run), then groupby / merge / rank (:mod:`kpis_baseline`).
+  read once per run), then groupby / merge / rank (:mod:`kpis_baseline`);
+* ``cold`` (``all`` only, unless ``--no-cold``): the pushdown right after the
+  facts were marked unbuilt, untimed, before each run — the first sync after a
+  bulk load, which builds the daily facts in full before its first
+  fact-reading tab. Compared with the same pandas median as the warm pushdown.
 
 Tabs: KPI Daily, KPI Weekly, KPI Monthly, Seller Scorecard, Quality, Pricing,
 Onboarding and the Dashboard's headline figures (``dashboard``: its 18 rows;
@@ -55,19 +60,18 @@ from sheets_sync.tab_templates import TabTemplate, load_template  # noqa: E402
 
 sys.path.append(str(BENCH))
 import kpis_baseline  # noqa: E402
+from kpis_report import ALL, RESULTS, section, table, write_section  # noqa: E402
 
 ROOT = BENCH.parent
 TABS = (
     "kpi_daily", "kpi_weekly", "kpi_monthly", "seller_scorecard", "quality", "pricing",
     "onboarding", "dashboard",
 )  # fmt: skip
-ALL = "all"
 END_DATE = dt.date(2026, 10, 31)
 PG_ADMIN = os.environ.get(
     "SHEETS_SYNC_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 PG_DB = os.environ.get("SHEETS_SYNC_BENCH_PG_DB", "sheets_sync_bench_kpis")
-RESULTS = ROOT / "bench" / "RESULTS.md"
 REBUILDS: dict[str, float] = {}
 """Database → seconds of the full facts build, measured once per run."""
 
@@ -118,7 +122,18 @@ def baseline(url: str, as_of: dt.date, tabs: list[TabTemplate]) -> dict[str, lis
     return frames
 
 
+def mark_unbuilt(url: str) -> None:
+    """Before a cold run (untimed): the next fact-reading tab builds the facts in full."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        facts.mark_unbuilt(conn)
+    engine.dispose()
+
+
 VARIANTS = {"pushdown": pushdown, "pandas": baseline}
+COLD = "cold"
+PREPARE = {COLD: mark_unbuilt}
+"""Untimed set-up before each run of a variant."""
 
 
 def worker(variant: str, url: str, as_of: dt.date, scope: str, repeat: int, out: Path) -> None:
@@ -127,8 +142,9 @@ def worker(variant: str, url: str, as_of: dt.date, scope: str, repeat: int, out:
     tabs = templates(TABS if scope == ALL else (scope,))
     times, cpu, result = [], [], {}
     for _ in range(repeat):
+        PREPARE.get(variant, lambda _url: None)(url)
         started, cpu_started = time.perf_counter(), time.process_time()
-        result = VARIANTS[variant](url, as_of, tabs)
+        result = (pushdown if variant == COLD else VARIANTS[variant])(url, as_of, tabs)
         times.append(time.perf_counter() - started)
         cpu.append(time.process_time() - cpu_started)
     peak = _status_kb("VmHWM")
@@ -224,12 +240,18 @@ def _replicate(engine: Any, copies: int) -> None:
 
 
 def compare(
-    db: str, url: str, repeat: int, scopes: list[str], variants: tuple[str, ...] = tuple(VARIANTS)
+    db: str,
+    url: str,
+    repeat: int,
+    scopes: list[str],
+    variants: tuple[str, ...] = tuple(VARIANTS),
+    cold: bool = True,
 ) -> list[dict[str, Any]]:
     """Both variants on one database, per tab and for all tabs; fails loudly when numbers differ.
 
     ``variants`` may be the pushdown alone, where the baseline cannot run (its
     ``SELECT *`` of 10,000,000 orders would not fit in this machine's memory).
+    With ``cold``, all tabs are also run cold (the facts built in full first).
     """
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -242,6 +264,11 @@ def compare(
     summaries = []
     for scope in scopes:
         results = {v: run_variant(v, url, as_of, scope, repeat) for v in variants}
+        if cold and scope == ALL:
+            results[COLD] = run_variant(COLD, url, as_of, scope, repeat)
+            _check_equal(db, results[COLD]["tabs"], results["pushdown"]["tabs"], COLD)
+            print(f"  {db} {scope} cold: {statistics.median(results[COLD]['times']):.2f} s "
+                  "(full facts build included)", flush=True)  # fmt: skip
         if "pandas" not in results:
             rows = sum(len(r) for r in results["pushdown"]["tabs"].values())
             summaries.append(_summary(db, scope, results, rows))
@@ -250,21 +277,23 @@ def compare(
             continue
         rows = _check_equal(db, results["pushdown"]["tabs"], results["pandas"]["tabs"])
         summaries.append(_summary(db, scope, results, rows))
-        push, base = (summaries[-1][v]["median_s"] for v in VARIANTS)
+        push, base = (summaries[-1][v]["median_s"] for v in ("pushdown", "pandas"))
         print(f"  {db} {scope}: numbers equal ({rows:,} rows); pushdown {push:.2f} s, "
               f"pandas {base:.2f} s", flush=True)  # fmt: skip
     return summaries
 
 
-def _check_equal(db: str, pushed: dict[str, list[Any]], pandas_: dict[str, list[Any]]) -> int:
+def _check_equal(
+    db: str, pushed: dict[str, list[Any]], other_: dict[str, list[Any]], other_name: str = "pandas"
+) -> int:
     """The row count when every tab's rows are equal, else exit naming the first difference."""
     for title, rows in pushed.items():
-        other = pandas_[title]
+        other = other_[title]
         if rows != other:
             diff = next(((a, b) for a, b in zip(rows, other, strict=False) if a != b), ())
             raise SystemExit(
-                f"{db} {title}: pushdown and pandas differ ({len(rows)} vs {len(other)} rows); "
-                f"first: {diff}"
+                f"{db} {title}: pushdown and {other_name} differ ({len(rows)} vs {len(other)} "
+                f"rows); first: {diff}"
             )
     return sum(len(rows) for rows in pushed.values())
 
@@ -277,113 +306,6 @@ def _summary(db: str, scope: str, results: dict[str, dict[str, Any]], rows: int)
         for v, r in results.items()
     }  # fmt: skip
     return {"db": db, "scope": scope, "rows": rows, **figures}
-
-
-def _label(scope: str) -> str:
-    return "**all tabs**" if scope == ALL else TITLES[scope]
-
-
-TITLES = {
-    "kpi_daily": "KPI Daily", "kpi_weekly": "KPI Weekly", "kpi_monthly": "KPI Monthly",
-    "seller_scorecard": "Seller Scorecard", "quality": "Quality", "pricing": "Pricing",
-    "onboarding": "Onboarding", "dashboard": "Dashboard (headline)",
-}  # fmt: skip
-
-
-def table(summaries: list[dict[str, Any]]) -> str:
-    lines = [
-        "| database | query | rows | pushdown (median; runs) | pandas (median; runs) | "
-        "speed-up | pushdown peak RSS (above imports) | pandas peak RSS (above imports) | "
-        "CPU s, pushdown / pandas (SQLite) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for s in summaries:
-        push, base = s["pushdown"], s.get("pandas")
-        if base is None:
-            cells = [s["db"], _label(s["scope"]), f"{s['rows']:,}", _seconds(push), "—", "—",
-                     _memory(push), "—", "—"]  # fmt: skip
-        else:
-            cells = [s["db"], _label(s["scope"]), f"{s['rows']:,}", _seconds(push), _seconds(base),
-                     f"{base['median_s'] / push['median_s']:.1f}×", _memory(push), _memory(base),
-                     _cpu(s["db"], push, base)]  # fmt: skip
-        lines.append("| " + " | ".join(cells) + " |")
-    for s in summaries:
-        if s["scope"] == ALL and "pandas" in s:
-            push, base = s["pushdown"], s["pandas"]
-            lines += ["", f"{s['db']}, all tabs: pushdown is {base['median_s'] / push['median_s']:.1f}× "
-                      f"faster and uses {push['delta_mb'] / base['delta_mb']:.1%} of the baseline's "
-                      "memory above imports."]  # fmt: skip
-    return "\n".join(lines)
-
-
-def _cpu(db: str, push: dict[str, Any], base: dict[str, Any]) -> str:
-    """This process's CPU seconds: on SQLite the database runs in it, so both sides' whole
-    work is counted and the ratio holds on a busy machine; on PostgreSQL the server's
-    CPU is in another process, so the figure would flatter the pushdown (not shown)."""
-    if db != "sqlite" or "cpu_s" not in push:
-        return "—"
-    ratio = base["cpu_s"] / push["cpu_s"] if push["cpu_s"] else float("inf")
-    return f"{push['cpu_s']:.2f} / {base['cpu_s']:.2f} ({ratio:.1f}×)"
-
-
-def _seconds(figures: dict[str, Any]) -> str:
-    runs = ", ".join(f"{t:.2f}" for t in figures["times"])
-    return f"{figures['median_s']:.2f} s ({runs})"
-
-
-def _memory(figures: dict[str, Any]) -> str:
-    return f"{figures['peak_mb']:.0f} MB ({figures['delta_mb']:.0f} MB)"
-
-
-def write_section(body: str) -> None:
-    """Replace (or add) the ``## KPIs`` section of RESULTS.md, leaving others' sections alone."""
-    text_ = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    lines = text_.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == "## KPIs"), None)
-    if start is None:
-        lines += ["", *body.splitlines()]
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        lines[start:end] = [*body.splitlines(), ""]
-    RESULTS.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
-
-
-def section(summaries: list[dict[str, Any]], args: argparse.Namespace, command: str) -> str:
-    rebuilds = "; ".join(f"{db} {seconds:.1f} s" for db, seconds in REBUILDS.items())
-    return "\n".join([
-        "## KPIs",
-        "",
-        f"Every order-reading KPI tab over {args.orders:,} demo orders (365 days, seed 42) — "
-        "KPI Daily / Weekly / Monthly, Seller Scorecard, Quality, Pricing, the Dashboard's "
-        "headline figures — plus Onboarding: "
-        "the product's way (`compute_frame` of each template: KPI Daily / Weekly / Monthly, "
-        "Seller Scorecard and Quality roll up the daily fact table `kpi_daily_facts`, which "
-        "the runner first brings up to date — nothing pending here; Pricing, Onboarding and "
-        "the Dashboard headline (one grouped select over the raw orders) query their tables) vs the obvious baseline (`SELECT *` of the raw tables a tab needs "
-        "into pandas, orders joined to their category and seller name, then groupby / merge / "
-        "rank; `bench/kpis_baseline.py`, one function per KPI). Each row of the table is its "
-        "own subprocess per variant: one tab alone (the pandas side reads the tables that tab "
-        "needs), or **all tabs** in one go (pandas reads each table once and shares it). Wall "
-        f"time: median of {args.repeat} runs; memory: that subprocess's peak RSS (`VmHWM`), and "
-        "in brackets the same minus its RSS after imports. Every tab's rows are compared with "
-        "`==` and were equal.",
-        "",
-        f"The facts themselves: a full build from every order took {rebuilds} in this run "
-        "(once per database: at bulk load, or `sheets-sync facts rebuild`); afterwards each "
-        "sync applies only the logged changes (`bench/facts.py`, section *Daily facts*).",
-        "",
-        f"Command: `{command}`  ",
-        f"Machine: {os.cpu_count()} CPUs, shared with other helpers' jobs (load average often "
-        f"above 5): ratios are same-run; {dt.date.today().isoformat()}.",
-        "",
-        table(summaries),
-        "",
-        "PostgreSQL 15 JIT-compiled the old raw-order KPI queries for seconds (11.4 s of "
-        "11.5 s once), so the runner and the facts refresh set `SET LOCAL jit = off`.",
-        "",
-    ])  # fmt: skip
 
 
 def main() -> None:
@@ -406,6 +328,9 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--no-baseline", action="store_true", help="run the pushdown only (e.g. 10,000,000 orders)"
+    )
+    parser.add_argument(
+        "--no-cold", action="store_true", help="skip the all-tabs run with the facts built first"
     )
     parser.add_argument("--write-results", action="store_true", help="update bench/RESULTS.md")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -432,12 +357,12 @@ def main() -> None:
             else prepare_postgresql(args.orders)
         )
         variants = ("pushdown",) if args.no_baseline else tuple(VARIANTS)
-        summaries += compare(db, url, args.repeat, scopes, variants)
+        summaries += compare(db, url, args.repeat, scopes, variants, cold=not args.no_cold)
         if not args.keep:
             args.sqlite_path.unlink(missing_ok=True) if db == "sqlite" else drop_postgresql()
     print(table(summaries))
     if args.write_results:
-        write_section(section(summaries, args, command.strip()))
+        write_section(section(summaries, args, command.strip(), REBUILDS))
         print(f"wrote the KPIs section of {RESULTS}")
 
 

@@ -19,12 +19,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kpi_data import load, random_orders
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from sheets_sync import facts, schema
 from sheets_sync.cli import main
-from sheets_sync.facts.maintain import exclusive, refresh_in
+from sheets_sync.facts.maintain import exclusive, rebuild_in, refresh_in
 from sheets_sync.facts.triggers import drop_triggers
 from sheets_sync.schema import kpi_daily_facts, kpi_fact_changes, tradein_orders
 
@@ -168,6 +168,45 @@ def test_facts_never_built_are_built_in_full(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(delete(schema.kpi_fact_state))
     assert facts.refresh(engine).mode == "full"
+    _assert_equal_to_full(engine)
+
+
+def test_facts_marked_unbuilt_are_rebuilt_in_full_by_the_next_refresh(loaded: Engine) -> None:
+    """The cold path (a bulk load's mark, the benchmark's): the next refresh builds from
+    every order, so a write no trigger logged is counted too."""
+    with loaded.begin() as conn:
+        drop_triggers(conn)
+        conn.execute(update(tradein_orders).values(csat=None))
+        facts.mark_unbuilt(conn)
+    assert facts.refresh(loaded).mode == "full"
+    _assert_equal_to_full(loaded)
+
+
+def test_the_full_build_hashes_its_groups_then_restores_the_planner(engine: Engine) -> None:
+    """PostgreSQL: the build's grouped branches run with sort-based grouping off (the
+    planner would sort every order once per event), and the rest of the transaction
+    plans as before."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite always sorts to group: no planner setting to change")
+    load(engine, random_orders(30, START, 10))
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    setting = "SELECT current_setting('enable_sort')"
+    with exclusive(engine) as conn:
+        before = conn.exec_driver_sql(setting).scalar()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            rebuild_in(conn)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        after = conn.exec_driver_sql(setting).scalar()
+    assert (before, after) == ("on", "on")
+    build = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO kpi_daily_facts"))
+    off = statements.index("SET LOCAL enable_sort = off")
+    assert off < build
     _assert_equal_to_full(engine)
 
 

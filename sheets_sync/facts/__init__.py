@@ -17,6 +17,7 @@ from sheets_sync.facts.maintain import (
     bulk_load,
     check,
     ensure_fresh,
+    mark_unbuilt,
     rebuild,
     refresh,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "bulk_load",
     "check",
     "ensure_fresh",
+    "mark_unbuilt",
     "rebuild",
     "refresh",
 ]
