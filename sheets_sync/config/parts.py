@@ -178,15 +178,15 @@ class JobsSettings:
     """The in-process executor starts a spreadsheet's next run no sooner than this after its
     last one started (app.yaml: 6, the pace queue.yaml gives Cloud Tasks); refreshes arriving
     meanwhile join the waiting run. 0: at once."""
-    memory_budget_mb: int = 450
+    memory_budget_mb: int = 360
     """What the syncs running at once on one instance may hold together, in MB; a sync that
     would not fit waits (sheets_sync/jobs/memory.py). The default fits app.yaml's F2 (768 MB)
     less the gunicorn master, its two workers and the sync processes' fork server, measured
     (docs/scaling.md, "Memory"). 0: no budget."""
-    sync_memory_mb: int = 300
+    sync_memory_mb: int = 400
     """The peak of one sync of every tab in its process, in MB (measured at 1,000,000 orders:
-    271–274 MB, the next day's sync on either database); a sync of fewer tabs counts its
-    tabs' share (jobs/memory.py)."""
+    398 MB RSS, the next day's sync with the win model and Pricing opportunities); a sync of
+    fewer tabs counts its tabs' share (jobs/memory.py)."""
     memory_budget_dir: Path | None = None
     """The folder where the processes of one instance note their syncs' memory (its own
     disk, never shared between instances); default: the temporary folder's

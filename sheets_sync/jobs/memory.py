@@ -47,11 +47,12 @@ from sheets_sync.jobs import runs
 
 log = logging.getLogger(__name__)
 
-SYNC_BASE_MB = 70
-"""A sync process's resident size before it computes anything (its imports; measured 67 MB)."""
+SYNC_BASE_MB = 113
+"""A sync process's resident size before it computes anything (its imports; measured 113 MB)."""
 TAB_SHARES: dict[str, float] = {
-    "Pricing": 0.80,
-    "KPI Daily": 0.25,
+    "Pricing": 0.89,
+    "Pricing opportunities": 0.10,
+    "KPI Daily": 0.14,
     "KPI Weekly": 0.05,
     "KPI Monthly": 0.05,
     "Seller Scorecard": 0.03,
@@ -59,8 +60,10 @@ TAB_SHARES: dict[str, float] = {
 }
 """Each tab's share of a full sync's peak above :data:`SYNC_BASE_MB`. Pricing's and KPI
 Daily's are measured (``bench/sync_memory.py`` at 1,000,000 orders, bench/RESULTS.md,
-"Sync memory": 156 and ~45 of a full sync's ~204 MB); Pricing is the widest tab, one
-row per ``price_grid`` row. The small tabs' are allowances, not measured one by one."""
+"Sync memory": 255 and 41 of a full sync's 285 MB above the imports); Pricing is the
+widest tab, one row per ``price_grid`` row, and holds the win model's market grid.
+Pricing opportunities (which shares that grid when both are synced) and the small
+tabs' are allowances, not measured one by one."""
 OTHER_SHARE = 0.03
 """A tab not in :data:`TAB_SHARES` (the small built-in ones, a team's own template)."""
 POLL_SECONDS = 0.5
