@@ -77,3 +77,10 @@ def scratch_postgres(admin_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def figure(value: Any) -> str:
+    """A result printed for people: seconds to hundredths, counts with thousands separators."""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)

@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from benchlib import counters, scratch_postgres, start_emulator
+from benchlib import counters, figure, scratch_postgres, start_emulator
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
@@ -149,13 +149,7 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=10)
     for result in results:
-        print("  ".join(f"{k}={_fmt(v)}" for k, v in result.items()))
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
+        print("  ".join(f"{k}={figure(v)}" for k, v in result.items()))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ import tempfile
 import time
 from typing import Any
 
-from benchlib import counters, start_emulator
+from benchlib import counters, figure, start_emulator
 from pricing import END, database, type_edits
 
 from sheets_emulator.client import emulator_client
@@ -123,13 +123,7 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=10)
     for result in results:
-        print("  ".join(f"{k}={_fmt(v)}" for k, v in result.items()))
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
+        print("  ".join(f"{k}={figure(v)}" for k, v in result.items()))
 
 
 if __name__ == "__main__":
