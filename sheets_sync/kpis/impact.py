@@ -90,3 +90,13 @@ def _listings(conn: Connection) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows, columns=[*KEY, "category", "cents"])
     frame = frame.astype({k: str for k in KEY}).astype({"cents": np.int64})
     return frame.set_index(list(KEY), drop=False)
+
+
+def cost_change(
+    expected: np.ndarray, price_cents: np.ndarray, current_cents: np.ndarray
+) -> np.ndarray:
+    """Per 28 days, in money: the orders expected at the new price × (new − current price):
+    what a raise pays out more on the orders it wins, negative for what a cut keeps; 0
+    (never −0.00) where no order is expected, NaN where either is unknown."""
+    paid = expected * (price_cents - current_cents) / 100
+    return np.where(expected == 0, 0.0, paid)

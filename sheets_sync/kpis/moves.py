@@ -31,7 +31,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from sheets_sync.kpis.common import int_param, number_param
-from sheets_sync.kpis.impact import KEY, market_grid
+from sheets_sync.kpis.impact import KEY, cost_change, market_grid
 from sheets_sync.kpis.query import QueryContext
 
 KINDS = ("growth", "savings")
@@ -62,7 +62,7 @@ def _figures(conn: Connection, ctx: QueryContext, frame: pd.DataFrame) -> pd.Dat
     current = frame["current_cents"].to_numpy(float)
     suggested = frame["suggested_cents"].to_numpy(float)
     now, then = grid.expected_at(rows, current), grid.expected_at(rows, suggested)
-    cost = then * (suggested - current) / 100
+    cost = cost_change(then, suggested, current)
     growth = (frame["move"] == "growth").to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         per_100 = np.where(growth, (then - now) / cost * PER_EUROS, np.nan)

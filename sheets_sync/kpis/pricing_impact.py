@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from sheets_sync.kpis.impact import market_grid
+from sheets_sync.kpis.impact import cost_change, market_grid
 from sheets_sync.kpis.query import QueryContext
 
 COLUMNS = (
@@ -52,7 +52,7 @@ def impact_columns(conn: Connection, ctx: QueryContext, result: pd.DataFrame) ->
     listed = rows >= 0
     current, suggested = _cents(result["current_price"]), _cents(result["suggested_price"])
     at_suggested = grid.expected_at(rows, suggested)
-    cost = np.where(at_suggested == 0, 0.0, at_suggested * (suggested - current) / 100)
+    cost = cost_change(at_suggested, suggested, current)
     return pd.DataFrame({
         "cell_demand_28d": _at(grid.cell_demand, rows, listed),
         "expected_orders_28d": _at(grid.expected_now, rows, listed),

@@ -30,7 +30,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from sheets_sync.frame import PendingEdit
-from sheets_sync.kpis.impact import KEY, MarketGrid, market_grid
+from sheets_sync.kpis.impact import KEY, MarketGrid, cost_change, market_grid
 from sheets_sync.kpis.query import PendingCompute, PendingStep, QueryContext
 from sheets_sync.vocabulary.prices import PriceRejected, parse_price, price_problem
 
@@ -76,7 +76,7 @@ def at_prices(
     grid ``rows``, each at its price in cents (NaN, or a row -1: both None)."""
     expected = grid.expected_at(rows, prices)
     current = grid.listings["cents"].to_numpy(dtype=float)[np.where(rows >= 0, rows, 0)]
-    cost = np.where(expected == 0, 0.0, expected * (prices - current) / 100)  # never -0.00
+    cost = cost_change(expected, prices, current)
     return [
         (None, None) if math.isnan(orders) else (float(orders), float(paid))
         for orders, paid in zip(expected.tolist(), cost.tolist(), strict=True)
