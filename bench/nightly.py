@@ -24,7 +24,7 @@ time (``pg_stat_database.active_time``); and, for a sample of sheets (the
 head office and the first market team), the KPI tabs read back from the
 emulator against the pandas baseline of bench/kpis_baseline.py.
 
-Run:  .venv/bin/python -P bench/nightly.py [--orders 10000000] [--sheets 30]
+Run:  .venv/bin/python -P bench/nightly.py [--orders 10000000] [--days 120] [--sheets 30]
         [--window 60] [--refresh-every 2] [--compare "KPI Weekly,KPI Monthly"]
 """
 
@@ -290,6 +290,7 @@ def print_report(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=120, help="days the orders span")
     parser.add_argument("--sheets", type=int, default=30)
     parser.add_argument("--window", type=float, default=60.0)
     parser.add_argument("--refresh-every", type=float, default=2.0)
@@ -300,7 +301,7 @@ def main() -> None:
     with scratch_postgres(PG_ADMIN_URL) as db_url, tempfile.TemporaryDirectory() as tmp:
         began = time.perf_counter()
         subprocess.run([tool("sheets-sync"), "demo-data", "--orders", str(args.orders),
-                        "--replace", "--database-url", db_url], check=True,
+                        "--days", str(args.days), "--replace", "--database-url", db_url], check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
         print(f"demo data: {args.orders:,} orders in {time.perf_counter() - began:.0f} s",
               flush=True)  # fmt: skip

@@ -376,3 +376,13 @@ def test_targets_are_beaten_in_some_markets_and_missed_in_others(big):
     assert (attainment > 1.02).sum() >= 2 and (attainment < 0.98).sum() >= 2
     assert attainment.between(0.75, 1.25).all()
     assert np.isfinite(full["paid_amount_target"]).all()
+
+
+def test_orders_too_dense_for_money_columns_are_refused_before_any_write(engine):
+    """A month's target over NUMERIC(10,2) once stopped the load at a bare database overflow."""
+    spec = DemoSpec(orders=1_000_000, days=7, end_date=END)
+    with pytest.raises(
+        ConfigError, match=r"--days 7 make .*NUMERIC\(10,2\).*\(--days \d+ or more\)"
+    ):
+        generate(engine, spec)
+    assert all(not rows for rows in dump(engine).values())

@@ -11,10 +11,14 @@ import numpy as np
 import pandas as pd
 
 from sheets_sync.demo.spec import MARKETS, DemoSpec
+from sheets_sync.errors import ConfigError
 from sheets_sync.schema import CATEGORIES
 
 EXPECTED_PAID_SHARE = 0.57
 """Roughly the share of created orders' offered amount that ends up paid."""
+
+MONEY_LIMIT_CENTS = 10**10
+"""Money columns are NUMERIC(10,2): every amount is under 100,000,000.00."""
 
 
 def _months(spec: DemoSpec) -> pd.DatetimeIndex:
@@ -57,4 +61,21 @@ def targets_frame(
     frame["paid_amount_target"] = np.maximum(np.round(amount / 10_000) * 10_000, 10_000).astype(
         np.int64
     )
+    _check_money_fits(spec, frame)
     return frame
+
+
+def _check_money_fits(spec: DemoSpec, frame: pd.DataFrame) -> None:
+    """Refuse, before anything is written, a month whose target a money column cannot hold
+    (the database would stop the load at its first such row, with a bare overflow)."""
+    largest = frame.loc[frame["paid_amount_target"].idxmax()] if len(frame) else None
+    if largest is None or largest["paid_amount_target"] < MONEY_LIMIT_CENTS:
+        return
+    days = int(np.ceil(spec.days * largest["paid_amount_target"] / (0.9 * MONEY_LIMIT_CENTS)))
+    raise ConfigError(
+        f"--orders {spec.orders:,} over --days {spec.days} make a monthly paid-amount target "
+        f"of {largest['paid_amount_target'] / 100:,.2f} for {largest['country']} "
+        f"{largest['category']} ({largest['month']}), more than money columns hold "
+        f"(NUMERIC(10,2), under 100,000,000.00): spread the orders over more days "
+        f"(--days {days} or more) or ask for fewer orders"
+    )
