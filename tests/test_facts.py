@@ -260,13 +260,22 @@ def test_cli_check_reports_a_difference_and_rebuild_repairs_it(loaded: Engine, r
     assert runner.invoke(main, ["facts", "check", "--database-url", url]).exit_code == 0
 
 
-def test_a_bulk_load_logs_nothing_and_the_next_refresh_builds_once(engine: Engine) -> None:
-    """The demo loader's path: no log row per loaded order, one full build afterwards."""
+def test_a_bulk_load_logs_nothing_and_leaves_the_first_sync_nothing_to_build(
+    engine: Engine,
+) -> None:
+    """The demo loader's path: no log row per loaded order; the loader builds the facts and
+    counts the win model's window, so the first sync after it builds nothing."""
     from sheets_sync.demo import DemoSpec, generate
+    from sheets_sync.guards import as_of_day
+    from sheets_sync.winmodel.counts import is_counted, window
+    from sheets_sync.winmodel.fit import FIT_DAYS
 
-    generate(engine, DemoSpec(orders=2_000, days=30, end_date=START, seed=5))
-    assert _log_rows(engine) == 0
-    assert facts.refresh(engine).mode == "full"
+    summary = generate(engine, DemoSpec(orders=2_000, days=30, end_date=START, seed=5))
+    assert _log_rows(engine) == 0 and summary.prepare_seconds > 0
+    assert facts.refresh(engine).mode == "none"
+    _assert_equal_to_full(engine)
+    with engine.connect() as conn:
+        assert is_counted(conn, *window(as_of_day(conn, None), FIT_DAYS))
     _apply(engine, [])  # the triggers are back: a write after the load is logged
     with engine.begin() as conn:
         conn.execute(update(tradein_orders).where(tradein_orders.c.csat == 5).values(csat=4))

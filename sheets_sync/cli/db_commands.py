@@ -75,7 +75,8 @@ def _load_demo(app: AppContext, spec: DemoSpec, replace: bool) -> DemoSummary:
         f"Loaded {counts['tradein_orders']:,} orders, {counts['sellers']} sellers, "
         f"{counts['products']} products, {counts['price_grid']:,} prices, "
         f"{counts['targets']} targets into {summary.database} in {summary.seconds:.1f} s "
-        f"({spec.start_date} to {spec.end_date}, seed {spec.seed})."
+        f"({spec.start_date} to {spec.end_date}, seed {spec.seed}); the daily facts and the "
+        f"win model's counts are built ({summary.prepare_seconds:.1f} s of it)."
     )
     return summary
 

@@ -68,9 +68,9 @@ def targets_frame(
 def _check_money_fits(spec: DemoSpec, frame: pd.DataFrame) -> None:
     """Refuse, before anything is written, a month whose target a money column cannot hold
     (the database would stop the load at its first such row, with a bare overflow)."""
-    largest = frame.loc[frame["paid_amount_target"].idxmax()] if len(frame) else None
-    if largest is None or largest["paid_amount_target"] < MONEY_LIMIT_CENTS:
+    if frame.empty or frame["paid_amount_target"].max() < MONEY_LIMIT_CENTS:
         return
+    largest = frame.iloc[int(frame["paid_amount_target"].to_numpy().argmax())]
     days = int(np.ceil(spec.days * largest["paid_amount_target"] / (0.9 * MONEY_LIMIT_CENTS)))
     raise ConfigError(
         f"--orders {spec.orders:,} over --days {spec.days} make a monthly paid-amount target "
