@@ -556,9 +556,28 @@ TYPERS: dict[ColumnType, Callable[[Any], Any]] = {
 }
 
 
+MODEL_COLUMNS = frozenset({
+    "cell_demand_28d", "expected_orders_28d", "expected_at_suggested_28d",
+    "cost_change_at_suggested_28d", "expected_at_new_price_28d", "cost_change_at_new_price_28d",
+})  # fmt: skip
+"""Pricing's win-model figures: a fitted model's output, not an aggregate of rows, so the
+baseline has no twin of them. The pushdown still computes them (its time includes the
+fit), and both sides show them blank where they are compared (:func:`blank_model_columns`)."""
+
+
+def blank_model_columns(rows: list[Any], template: TabTemplate) -> list[tuple[Any, ...]]:
+    """The pushdown's rows with the win model's figures blanked, as the baseline leaves them."""
+    model = [i for i, c in enumerate(template.columns) if c.source in MODEL_COLUMNS]
+    if not model:
+        return [tuple(row) for row in rows]
+    return [tuple(None if i in model else v for i, v in enumerate(row)) for row in rows]
+
+
 def typed_rows(table: pd.DataFrame, template: TabTemplate) -> list[tuple[Any, ...]]:
     """The tab's columns typed like the runner's frame, in the runner's order."""
     typers = [TYPERS[column.type] for column in template.columns]
+    table = table.assign(**{c.source: None for c in template.columns
+                            if c.source in MODEL_COLUMNS})  # fmt: skip
     sources = table[[column.source for column in template.columns]]
     rows = [
         tuple(None if pd.isna(v) else typer(v) for v, typer in zip(record, typers, strict=True))
