@@ -52,7 +52,7 @@ from typing import Any
 import instance_memory
 import requests
 from benchlib import counters, figure, scratch_postgres, start_emulator, tool
-from nightly_check import compare_tabs
+from nightly_check import compare_sheets
 
 from sheets_emulator.client import emulator_client
 from sheets_emulator.kinds import READ_KINDS
@@ -313,10 +313,10 @@ def main() -> None:
             set_quota(sheets_url, None, args.window)  # reading back is the bench's, not the night's
             sample = [s for s in sheets if s.role == "head office"][:1]
             sample += [s for s in sheets if s.role == "market"][:1]
-            for sheet in sample:
-                for line in compare_tabs(db_url, sheets_url, sheet.id, sheet.countries,
-                                         args.compare.split(",")):  # fmt: skip
-                    print(f"{sheet.name}: {line}")
+            for line in compare_sheets(db_url, sheets_url,
+                                       [(s.name, s.id, s.countries) for s in sample],
+                                       args.compare.split(",")):  # fmt: skip
+                print(line, flush=True)
         finally:
             emulator.terminate()
             emulator.wait(timeout=30)
