@@ -27,6 +27,13 @@ from sheets_sync.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "from sheets_sync.cli import main; main()"]
+AT_A_TERMINAL = [
+    sys.executable, "-c",
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from sheets_sync.cli import main; main()",
+]  # fmt: skip
+"""The CLI as a terminal starts it, Ctrl+C live: a suite run in the background (``cmd &``
+in a script) inherits SIGINT ignored, and Python keeps an ignored SIGINT ignored."""
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -41,7 +48,7 @@ def served(db_url: str, tmp_path: Path) -> Iterator[str]:
         SHEETS_SYNC_DATABASE_URL=db_url, SHEETS_SYNC_AUTH="disabled", PYTHONFAULTHANDLER="1"
     )
     proc = subprocess.Popen(
-        [*CLI, "serve", "--host", "127.0.0.1", "--port", "0"],
+        [*AT_A_TERMINAL, "serve", "--host", "127.0.0.1", "--port", "0"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
