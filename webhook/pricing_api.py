@@ -8,6 +8,14 @@ the request id — the service's own (:mod:`webhook.request_ids`) — stored on
 every ``price_changes`` row; on App Engine the platform's trace id is stored
 beside it (``trace_id``), in the push's own transaction.
 
+A push runs in the request, in a gunicorn worker that lives on: it reads the
+whole Pricing tab (35–60 MB at 1,000,000 orders), and glibc would keep those
+pages for the worker after the push freed them, so the worker hands them back
+to the system after every push (:func:`sheets_sync.jobs.memory.give_back_freed`;
+bench/soak.py saw each worker grow ~50 MB and stay there without it). It does
+not reserve from the instance's memory budget: a preview would then wait
+behind a sync that holds its reservation while it waits for its sheet's lock.
+
 Only a pricer of the sheet (its ``pricers`` in ``sheets-sync.yaml``) may push
 or preview, by a verified ID token: a member who is not one, a sheet without
 ``pricers`` and an HMAC caller are 403s (:mod:`webhook.access`), before any
@@ -22,6 +30,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify
 from flask.typing import ResponseReturnValue
 
+from sheets_sync.jobs.memory import give_back_freed
 from sheets_sync.pricing import PushSummary, push_pricing
 from sheets_sync.registry import Scope
 from webhook import access, runtime
@@ -43,7 +52,11 @@ def pricing() -> ResponseReturnValue:
     scope = caller_scope(registered(body["spreadsheet_id"].strip()))
     access.require_pricer(scope)  # a preview too: it reads the sheet's edits and prices
     dry_run = bool(body.get("dry_run", False))
-    return jsonify(push(scope, dry_run=dry_run).to_dict())
+    try:
+        summary = push(scope, dry_run=dry_run)
+    finally:
+        give_back_freed()  # the worker lives on: the tab it read goes back to the system
+    return jsonify(summary.to_dict())
 
 
 def push(scope: Scope, *, dry_run: bool) -> PushSummary:

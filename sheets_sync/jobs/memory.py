@@ -26,6 +26,8 @@ look-ups; waiting is a poll of that folder (a handful of files).
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import datetime as dt
 import fcntl
 import json
@@ -309,3 +311,20 @@ def default_directory() -> Path:
     """Where the reservations live unless ``SHEETS_SYNC_MEMORY_BUDGET_DIR`` says: the
     temporary folder every process of the instance shares (``/tmp`` on App Engine)."""
     return Path(tempfile.gettempdir()) / "sheets-sync-memory"
+
+
+def give_back_freed() -> None:
+    """Return the heap's freed pages to the system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    A gunicorn worker lives on after a pricing push; what the push allocated
+    (the Pricing tab it read, the preview's market grid) is freed when it ends,
+    but glibc keeps the pages for the process: over a soak of menu pushes each
+    worker grew ~50 MB and stayed there (bench/soak.py), memory the budget no
+    longer saw. Trimmed, the worker goes back to its resting size.
+    """
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
