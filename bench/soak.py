@@ -25,6 +25,7 @@ and ended, and the pushes' applied rows equal the ``price_changes`` rows their
 request ids wrote.
 
 Run:  .venv/bin/python -P bench/soak.py [--minutes 30] [--orders 1000000]
+        [--workers N --threads N]  (other gunicorn sizes than app.yaml's, to compare)
 """
 
 # ruff: noqa: E402  (sys.path must be fixed before the package is imported)
@@ -197,7 +198,7 @@ def soak(db_url: str, sheets_url: str, sheets: list[nightly.Sheet], args: argpar
     env = app_env(tmp, db_url, sheets_url, sheets, certs_url)
     pricing_sheet = next(s for s in sheets if s.role == "pricing")
     with open(tmp / "gunicorn.log", "wb") as log:
-        proc, url = nightly.bench_webhook.start_gunicorn(env, log)
+        proc, url = nightly.bench_webhook.start_gunicorn(env, log, args.workers, args.threads)
         try:
             first_sync(url, db_url, pricing_sheet)
             sampler = Sampler(proc.pid, db_url, args.sample_every)
@@ -265,7 +266,8 @@ def slices(samples: list[dict[str, float]], count: int) -> list[dict[str, float]
 def print_report(result: dict[str, Any], args: argparse.Namespace, problems: list[str],
                  load: tuple[float, float]) -> None:  # fmt: skip
     ended, pushes = result["ended"], result["pushes"]
-    print(f"\nsoak of {args.minutes:g} min, {args.orders:,} orders (PostgreSQL), refresh every "
+    print(f"\nsoak of {args.minutes:g} min, {args.orders:,} orders (PostgreSQL), gunicorn "
+          f"{args.workers or 'app.yaml'} worker(s) × {args.threads or 'app.yaml'} threads, refresh every "
           f"{args.refresh_every:g} s, push every {args.push_every:g} s; load {load[0]:.1f} → "
           f"{load[1]:.1f}")  # fmt: skip
     print(f"refreshes answered {dict(result['refreshes'])}; their runs "
@@ -293,6 +295,8 @@ def main() -> None:
     parser.add_argument("--push-every", type=float, default=30.0)
     parser.add_argument("--sample-every", type=float, default=5.0)
     parser.add_argument("--slices", type=int, default=6)
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: app.yaml's)")
+    parser.add_argument("--threads", type=int, help="threads per worker (default: app.yaml's)")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     certs = CertsServer()
