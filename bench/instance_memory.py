@@ -123,18 +123,25 @@ def _is_sync(pid: int) -> bool:
     return "forkserver" in command_of(parent)
 
 
+def role_of(pid: int, root: int) -> str:
+    """What a process of the instance ``root`` is: master, worker, fork server, resource
+    tracker or sync child (asked first: it shares the fork server's command line)."""
+    command = command_of(pid)
+    if pid == root:
+        return "master"
+    if _is_sync(pid):
+        return "sync child"
+    if "forkserver" in command:
+        return "fork server"
+    return "resource tracker" if "resource_tracker" in command else "worker"
+
+
 def at_rest(root: int) -> dict[str, float]:
     """RSS and PSS (MB) of each process of the tree, named by its role."""
     out: dict[str, float] = {}
     for pid in tree(root):
         rss, pss = memory_kb(pid)
-        command = command_of(pid)
-        role = (
-            "master" if pid == root
-            else "fork server" if "forkserver" in command
-            else "resource tracker" if "resource_tracker" in command
-            else "worker"
-        )  # fmt: skip
+        role = role_of(pid, root)
         out[f"{role} RSS"] = out.get(f"{role} RSS", 0) + rss / 1024
         out[f"{role} PSS"] = out.get(f"{role} PSS", 0) + pss / 1024
     return out

@@ -86,17 +86,6 @@ def app_env(tmp: Path, db_url: str, sheets_url: str, sheets: list[nightly.Sheet]
     return env
 
 
-def role_of(pid: int, root: int) -> str:
-    command = instance_memory.command_of(pid)
-    if pid == root:
-        return "master"
-    if instance_memory._is_sync(pid):  # before the fork server: it shares its command line
-        return "sync child"
-    if "forkserver" in command:
-        return "fork server"
-    return "resource tracker" if "resource_tracker" in command else "worker"
-
-
 def open_fds(pid: int) -> int:
     try:
         return len(os.listdir(f"/proc/{pid}/fd"))
@@ -125,7 +114,7 @@ class Sampler:
     def one(self) -> dict[str, float]:
         sample: dict[str, float] = {"t": time.perf_counter()}
         for pid in instance_memory.tree(self.root):
-            role = role_of(pid, self.root)
+            role = instance_memory.role_of(pid, self.root)
             rss, pss = instance_memory.memory_kb(pid)
             for name, value in (("RSS", rss / 1024), ("PSS", pss / 1024),
                                 ("fds", open_fds(pid)), ("threads", threads_of(pid))):  # fmt: skip

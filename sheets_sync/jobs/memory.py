@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import datetime as dt
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -39,6 +39,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -322,9 +323,13 @@ def give_back_freed() -> None:
     worker grew ~50 MB and stayed there (bench/soak.py), memory the budget no
     longer saw. Trimmed, the worker goes back to its resting size.
     """
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
-    trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
+    trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim`` among the symbols the process already has (None elsewhere):
+    looked up once, not per push (``ctypes.util.find_library`` would run ``ldconfig``)."""
+    return getattr(ctypes.CDLL(None), "malloc_trim", None)
