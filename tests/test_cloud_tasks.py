@@ -246,6 +246,8 @@ def test_two_deliveries_at_once_run_it_once(service, sheet_id, controls) -> None
     with contextlib.closing(_pool(2)) as pool:
         answers = list(pool.map(deliver, range(2)))
     # the one that did not run it first: (409, False) would sort after (200, True)
+    said = [(a.status_code, a.text) for a in answers]
+    assert all("ran" in a.json() for a in answers), said  # a 503 would say why it did not
     bodies = sorted(((a.status_code, a.json()["ran"]) for a in answers), key=lambda b: b[1])
     assert bodies[1] == (200, True)  # one ran it ...
     assert bodies[0] in {(200, False), (409, False)}  # ... the other did not

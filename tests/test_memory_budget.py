@@ -126,6 +126,26 @@ def test_a_sync_that_does_not_fit_now_can_be_refused_instead_of_waiting(budget) 
         assert waited is not None and budget.holders() == ["task"]
 
 
+def test_two_syncs_that_fit_arriving_together_both_start_whoever_looks_first(budget) -> None:
+    """The later of two arrivals may look before the earlier one has: it must not be refused
+    (a Cloud Tasks delivery does not wait) for a waiter ahead that fits beside it anyway."""
+    earlier = budget._enqueue("earlier", 400)  # queued its file, has not looked yet
+    try:
+        with budget.reserve("later", 400, wait=False) as waited:
+            assert waited is not None and budget.holders() == ["later"]
+    finally:
+        os.close(earlier[0])
+
+
+def test_a_later_sync_that_fits_does_not_pass_a_waiter_ahead_that_would_not(budget) -> None:
+    running = admitted(Sync(budget, "running", 500))
+    big = waits(Sync(budget, "big", 600))
+    with budget.reserve("task", 100, wait=False) as waited:
+        assert waited is None  # 500 + 100 fits, but not with big's 600 ahead of it
+    running.finish()
+    admitted(big).finish()
+
+
 def test_no_budget_admits_everything(tmp_path) -> None:
     off = MemoryBudget(0, tmp_path / "off")
     with off.reserve("a", 10_000) as first, off.reserve("b", 10_000) as second:

@@ -6,8 +6,9 @@ has 768 MB for its gunicorn workers and every sync they start. So each sync
 *reserves* its estimated peak (:func:`estimate_mb`) from
 ``SHEETS_SYNC_MEMORY_BUDGET_MB`` before it starts, and gives it back when it
 ends; one that would not fit waits, its run still ``queued`` (and joinable),
-with the reason noted on the run. Waiters are served first come, first served,
-so a Pricing sync is not passed for ever by the small syncs arriving behind it;
+with the reason noted on the run. Waiters are served first come, first served
+(a later one goes first only if everyone ahead of it fits too), so a Pricing
+sync is not passed for ever by the small syncs arriving behind it;
 one bigger than the whole budget runs once nothing else does: alone, never
 refused.
 
@@ -198,16 +199,22 @@ class MemoryBudget:
         return fd, path
 
     def _try_hold(self, path: Path, mb: int) -> Waiting | None:
-        """Turn the waiter into a reservation if it is the first waiter and fits (or runs
-        alone); otherwise say why it waits."""
+        """Turn the waiter into a reservation if it fits beside the reservations *and* every
+        waiter ahead of it (passing them then delays none of them), or if it is first and
+        nothing runs (it runs alone); otherwise say why it waits.
+
+        Counting the waiters ahead rather than demanding to be first matters for two
+        syncs arriving together that both fit: the later one may look before the
+        earlier one has, and a delivery that does not wait would be refused for it.
+        """
         with self._mutex():
             held, waiters = self._entries()
             used = sum(e.mb for e in held)
-            first = not waiters or waiters[0].path == path
-            if first and (not held or used + mb <= self.budget_mb):
+            ahead = next((i for i, e in enumerate(waiters) if e.path == path), len(waiters))
+            ahead_mb = sum(e.mb for e in waiters[:ahead])
+            if (not held and ahead == 0) or used + ahead_mb + mb <= self.budget_mb:
                 _mark_held(path)
                 return None
-            ahead = next((i for i, e in enumerate(waiters) if e.path == path), len(waiters))
             return Waiting(mb, used, self.budget_mb, len(held), ahead)
 
     def _entries(self) -> tuple[list[_Entry], list[_Entry]]:
