@@ -12,7 +12,22 @@ from typing import Any
 
 
 class SheetsSyncError(Exception):
-    """Base class: every error the library raises on purpose."""
+    """Base class: every error the library raises on purpose.
+
+    Picklable with whatever attributes a subclass adds: a sync run in a child
+    process (:mod:`sheets_sync.jobs.processes`) hands its error to the parent,
+    which raises it as a thread would. Pickle's default rebuilds an exception by
+    calling its class with ``args`` alone, which fails for those taking more.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuilt, (type(self), self.args), self.__dict__
+
+
+def _rebuilt(cls: type[SheetsSyncError], args: tuple[Any, ...]) -> SheetsSyncError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    return error
 
 
 class TransientError(SheetsSyncError):

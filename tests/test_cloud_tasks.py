@@ -11,8 +11,10 @@ on loopback.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +26,7 @@ import requests
 from fixtures_sync import load_small_dataset
 from fixtures_tasks import QUEUE, TasksEmulator
 from fixtures_webhook import SECRET, CertsServer, bearer, service_settings, token
+from test_sync_processes import note_child
 from werkzeug.serving import make_server
 
 from sheets_sync.config import Settings
@@ -31,9 +34,10 @@ from sheets_sync.errors import ConfigError
 from sheets_sync.jobs import runs
 from sheets_sync.jobs.cloud_tasks import create_task, make_client
 from sheets_sync.jobs.memory import MemoryBudget
+from sheets_sync.jobs.processes import NICENESS, SyncProcesses
 from sheets_sync.jobs.run import Job
 from sheets_sync.locks import destination_lock
-from webhook import create_app
+from webhook import create_app, runtime
 from webhook.runtime import ENGINE_KEY
 
 SERVICE_ACCOUNT = "sheets-sync-tasks@tradein-ops.iam.gserviceaccount.com"
@@ -101,6 +105,9 @@ class Service:
         self.app.extensions[ENGINE_KEY].dispose()
 
 
+WHERE = ["in the request", "in a sync process"]
+
+
 @pytest.fixture
 def on_app_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GAE_ENV", "standard")
@@ -108,11 +115,14 @@ def on_app_engine(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def service(
-    loaded, db_url, emulator, certs, tmp_path, sheet_id, tasks_emulator, on_app_engine
+    request, loaded, db_url, emulator, certs, tmp_path, sheet_id, tasks_emulator, on_app_engine
 ) -> Iterator[Service]:
+    """The service with Cloud Tasks; a delivery's sync runs in the request's thread, or with
+    ``indirect`` parameter True in a sync process of its own (SHEETS_SYNC_JOB_PROCESSES)."""
     settings = tasks_settings(
         db_url, emulator, certs, tmp_path, sheet_id,
         tasks_queue=QUEUE, tasks_emulator_host=tasks_emulator.host, lock_wait_seconds=1,
+        job_processes=getattr(request, "param", False),
     )  # fmt: skip
     running = Service(settings)
     tasks_emulator.target(running.httpd.server_port)
@@ -158,6 +168,7 @@ def task_request(run_id: str, queue: str = QUEUE) -> dict[str, Any]:
 # --- end to end through the emulator -----------------------------------------------------------
 
 
+@pytest.mark.parametrize("service", [False, True], indirect=True, ids=WHERE)
 def test_a_refresh_is_delivered_by_the_queue_and_runs_to_the_end(
     service, tasks_emulator, sheet_id, gspread_client
 ) -> None:
@@ -183,6 +194,7 @@ def ticket_request_id(service: Service, run_id: str) -> str:
     return str(queued["request_id"])
 
 
+@pytest.mark.parametrize("service", [False, True], indirect=True, ids=WHERE)
 def test_a_task_created_twice_and_delivered_twice_runs_once(
     service, tasks_emulator, sheet_id, controls
 ) -> None:
@@ -203,6 +215,7 @@ def test_a_task_created_twice_and_delivered_twice_runs_once(
     assert len(tasks_emulator.state.names) == 1
 
 
+@pytest.mark.parametrize("service", [False, True], indirect=True, ids=WHERE)
 def test_a_run_that_cannot_start_stays_queued_and_the_queues_retry_runs_it(
     service, tasks_emulator, sheet_id
 ) -> None:
@@ -234,6 +247,7 @@ def test_a_run_widened_while_its_task_waits_syncs_every_tab_asked(
     assert deliveries_when(tasks_emulator, first["run_id"], answered_200) == [200]
 
 
+@pytest.mark.parametrize("service", [False, True], indirect=True, ids=WHERE)
 def test_two_deliveries_at_once_run_it_once(service, sheet_id, controls) -> None:
     engine = service.app.extensions[ENGINE_KEY]
     run_id = runs.queue_run(engine, f"gsheets:{sheet_id}", "api", "ana", ["KPI Daily"])
@@ -438,6 +452,7 @@ def test_bad_tasks_settings_are_refused_naming_the_variable(env, says) -> None:
         Settings.load(environ=env)
 
 
+@pytest.mark.parametrize("service", [False, True], indirect=True, ids=WHERE)
 def test_a_delivery_without_room_in_the_instance_s_memory_is_handed_back_then_runs(
     service, sheet_id
 ) -> None:
@@ -457,3 +472,23 @@ def test_a_delivery_without_room_in_the_instance_s_memory_is_handed_back_then_ru
     run = service.run(run_id)
     assert run["status"] == "succeeded" and run["warnings"].startswith("waited for memory")
     assert budget.holders() == []
+
+
+@pytest.mark.parametrize("service", [True], indirect=True, ids=WHERE[1:])
+def test_with_sync_processes_a_delivery_syncs_in_a_lower_priority_child(
+    service, tasks_emulator, sheet_id, tmp_path, gspread_client
+) -> None:
+    """The worker answering the menu keeps neither the sync's memory nor its GIL time."""
+    with service.app.app_context():
+        executor = runtime.executor()
+    folder = tmp_path / "children"
+    folder.mkdir()
+    executor.processes = SyncProcesses(service.settings, functools.partial(note_child, str(folder)))
+    ticket = service.refresh(sheet_id, ["KPI Daily"])
+    assert service.wait_ended(ticket["run_id"])["status"] == "succeeded"
+    assert deliveries_when(tasks_emulator, ticket["run_id"], answered_200) == [200]
+    [child] = folder.glob("child-*")
+    assert int(child.name.removeprefix("child-")) != os.getpid()
+    assert int(child.read_text()) == os.nice(0) + NICENESS
+    rows = gspread_client.open_by_key(sheet_id).worksheet("KPI Daily").get_all_records()
+    assert {r["Country"] for r in rows} == {"FR"}

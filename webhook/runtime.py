@@ -101,7 +101,8 @@ def executor() -> InProcessExecutor:
 
     Cloud Tasks when ``SHEETS_SYNC_TASKS_QUEUE`` is set (:mod:`sheets_sync.jobs.cloud_tasks`),
     else ``SHEETS_SYNC_JOB_WORKERS`` threads of this process, each running its sync
-    itself or, with ``SHEETS_SYNC_JOB_PROCESSES``, in a lower-priority child process.
+    itself or, with ``SHEETS_SYNC_JOB_PROCESSES``, in a lower-priority child process
+    (as do the tasks' deliveries this instance receives, :mod:`webhook.tasks_api`).
     """
     with _executor_lock:
         pool = current_app.extensions.get(EXECUTOR_KEY)
@@ -112,11 +113,11 @@ def executor() -> InProcessExecutor:
 
 
 def _make_executor(config: Settings) -> InProcessExecutor:
+    processes = SyncProcesses(config, logs.init_sync_process) if config.jobs.job_processes else None
     if config.tasks.tasks_queue:
         from sheets_sync.jobs.cloud_tasks import CloudTasksExecutor
 
-        return CloudTasksExecutor(engine(), config)
-    processes = SyncProcesses(config, logs.init_sync_process) if config.jobs.job_processes else None
+        return CloudTasksExecutor(engine(), config, processes=processes)
     return InProcessExecutor(engine(), config, config.jobs.job_workers, processes)
 
 

@@ -15,12 +15,18 @@ docs/design.md §8, :mod:`sheets_sync.jobs.cloud_tasks`. Only the queue may call
   retry runs it. A delivery never waits for memory in the request: that would
   hold one of the worker's four threads.
 
+With ``SHEETS_SYNC_JOB_PROCESSES`` (app.yaml) the sync runs in a child process at a
+lower CPU priority, as the in-process executor's do (:mod:`sheets_sync.jobs.processes`),
+while the request's thread waits for it: the worker answering the menu's requests
+keeps neither the sync's GIL time nor the ~300 MB its heap would otherwise hold on to.
+
 A run that started and failed is final (recorded failed with its error, 200):
 the queue does not re-run what the team has seen fail; a new refresh does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 
@@ -31,7 +37,7 @@ from sheets_sync.errors import MemoryBusy
 from sheets_sync.jobs import runs
 from sheets_sync.jobs.memory import admitted
 from sheets_sync.jobs.queue import sweep_stale
-from sheets_sync.jobs.run import RUN_CONTEXT, Job, Outcome, run_queued
+from sheets_sync.jobs.run import RUN_CONTEXT, Job, Outcome, run_delivered
 from sheets_sync.registry import scope_of
 from webhook import runtime
 from webhook.auth import requires_auth
@@ -61,25 +67,30 @@ def run_task() -> ResponseReturnValue:
     job = Job(run_id, str(run["spreadsheet"]), request_id=body.get("request_id"))
     token = RUN_CONTEXT.set(job)
     try:
-        outcome = _run(run_id, str(run["spreadsheet"]))
+        outcome = _run(job)
     finally:
         RUN_CONTEXT.reset(token)
     answer = jsonify(run_id=run_id, status=outcome.status, ran=outcome.ran)
     return answer, 409 if outcome.status == "running" else 200
 
 
-def _run(run_id: str, destination: str) -> Outcome:
-    """Run it with its spreadsheet's registered scope; a run whose process died is failed."""
-    engine, settings = runtime.engine(), runtime.settings()
+def _run(delivered: Job) -> Outcome:
+    """Run it with its spreadsheet's registered scope, in a sync process of its own when the
+    instance has them (``SHEETS_SYNC_JOB_PROCESSES``): the worker then keeps neither the
+    sync's memory nor its GIL time. A run whose process died is failed."""
+    engine, settings, executor = runtime.engine(), runtime.settings(), runtime.executor()
+    run_id, destination = delivered.run_id, delivered.destination
     sheet = runtime.registry().get(destination.removeprefix(GSHEETS))
     if sheet is None:
         return _unregistered(run_id, destination)
-    with admitted(runtime.executor().budget, engine, settings.jobs, run_id, wait=False) as room:
+    job = dataclasses.replace(delivered, filters=scope_of(sheet).filters)
+    with admitted(executor.budget, engine, settings.jobs, run_id, wait=False) as room:
         if not room:
             raise MemoryBusy(f"run {run_id} waits for memory on this instance; retried later")
-        outcome = run_queued(
-            engine, settings, run_id, scope_of(sheet).filters, retry_unstarted=True
-        )
+        if executor.processes is not None:
+            outcome = executor.processes.run(engine, job, run_delivered)
+        else:
+            outcome = run_delivered(engine, settings, job)
     if outcome.status == "running" and run_id in sweep_stale(engine, settings, destination):
         return Outcome(run_id, "failed", ran=False)
     if outcome.ran and outcome.status == "succeeded":

@@ -42,6 +42,7 @@ from sheets_sync.config.parts import TasksSettings
 from sheets_sync.errors import ConfigError, TransientError
 from sheets_sync.jobs import runs
 from sheets_sync.jobs.executor import InProcessExecutor
+from sheets_sync.jobs.processes import SyncProcesses
 from sheets_sync.jobs.run import Job
 
 log = logging.getLogger(__name__)
@@ -63,10 +64,18 @@ class CloudTasksExecutor(InProcessExecutor):
 
     ``client`` is a ``google.cloud.tasks_v2.CloudTasksClient`` (made from the
     settings when omitted), the way gspread takes an authorised session.
+    ``processes`` are where the deliveries this instance receives run their syncs
+    (``POST /tasks/refresh``); without them, in the request's thread.
     """
 
-    def __init__(self, engine: Engine, settings: Settings, client: Any = None) -> None:
-        super().__init__(engine, settings, workers=1)
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        client: Any = None,
+        processes: SyncProcesses | None = None,
+    ) -> None:
+        super().__init__(engine, settings, workers=1, processes=processes)
         if not settings.tasks.tasks_queue:
             raise ConfigError(f"{ENV_PREFIX}TASKS_QUEUE is not set: no queue to send runs to")
         self.queue = settings.tasks.tasks_queue

@@ -47,6 +47,9 @@ PRELOAD = ["sheets_sync.jobs.processes"]
 DIED = "the sync's process stopped while it ran (killed?); request the sync again"
 
 ChildSetup = Callable[[], None]
+Runner = Callable[[Engine, Settings, Job], Outcome]
+"""What runs the job in the child: :func:`run_job` (a module-level function, so the
+fork server's child can find it by name), or a Cloud Tasks delivery's runner."""
 
 
 class SyncProcesses:
@@ -58,11 +61,12 @@ class SyncProcesses:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(PRELOAD)
 
-    def run(self, engine: Engine, job: Job) -> Outcome:
-        """Run ``job`` in a child of its own and wait for its outcome."""
+    def run(self, engine: Engine, job: Job, runner: Runner = run_job) -> Outcome:
+        """Run ``job`` with ``runner`` in a child of its own and wait for its outcome; an
+        error the runner raises is raised here."""
         receiver, sender = self._context.Pipe(duplex=False)
         child = self._context.Process(
-            target=_child, args=(self.settings, job, self.child_setup, sender), daemon=True
+            target=_child, args=(self.settings, job, runner, self.child_setup, sender), daemon=True
         )
         child.start()
         sender.close()
@@ -93,7 +97,11 @@ def _answer(receiver: Connection) -> object:
 
 
 def _child(
-    settings: Settings, job: Job, child_setup: ChildSetup | None, sender: Connection
+    settings: Settings,
+    job: Job,
+    runner: Runner,
+    child_setup: ChildSetup | None,
+    sender: Connection,
 ) -> None:
     """In the child: the same run a thread would make, on an engine of its own."""
     os.nice(NICENESS)
@@ -101,7 +109,7 @@ def _child(
         child_setup()
     engine = make_engine(settings.database.database_url)
     try:
-        answer: object = run_job(engine, settings, job)
+        answer: object = runner(engine, settings, job)
     except BaseException as error:  # the parent raises it, as it would from a thread
         answer = error
     finally:

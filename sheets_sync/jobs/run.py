@@ -158,6 +158,19 @@ def run_job(engine: Engine, settings: Settings, job: Job) -> Outcome:
         RUN_CONTEXT.reset(token)
 
 
+def run_delivered(engine: Engine, settings: Settings, job: Job) -> Outcome:
+    """A queue's delivery of a run (Cloud Tasks): one that could not start for a passing
+    reason stays queued and its :class:`TransientError` is raised for the queue to retry.
+
+    The caller logs the outcome: a delivery of a run already taken is not a warning.
+    """
+    token = RUN_CONTEXT.set(job)
+    try:
+        return run_queued(engine, settings, job.run_id, job.filters, retry_unstarted=True)
+    finally:
+        RUN_CONTEXT.reset(token)
+
+
 def run_queued(
     engine: Engine,
     settings: Settings,
