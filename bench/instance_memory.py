@@ -6,7 +6,7 @@ bench/webhook.py's helpers) bound to loopback, on the full-size SQLite demo of
 ``--sheets`` spreadsheets registered (every tab) on ``sheets-sync emulator``.
 Per round (``--budgets``: the default ``SHEETS_SYNC_MEMORY_BUDGET_MB``, then
 ``0``, no budget), on new spreadsheets: the fixed cost first (gunicorn's
-master and its two workers at rest after a few requests), then one signed
+master and its worker(s) at rest after a few requests), then one signed
 refresh of every spreadsheet at once (first syncs), and once they have ended,
 again (the next syncs, which read every managed cell back first). A thread
 samples the whole process tree (master, workers, the sync processes' fork

@@ -100,12 +100,17 @@ def gunicorn_command(port: int, workers: int | None, threads: int | None) -> lis
 
 
 def start_gunicorn(
-    env: dict[str, str], log: Any, workers: int | None = None, threads: int | None = None
+    env: dict[str, str],
+    log: Any,
+    workers: int | None = None,
+    threads: int | None = None,
+    cpus: set[int] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """app.yaml's entrypoint, with ``-b :$PORT`` turned into loopback and a free port."""
+    """app.yaml's entrypoint, with ``-b :$PORT`` turned into loopback and a free port; with
+    ``cpus``, it and every process it starts (workers, sync processes) run on those alone."""
     port = free_port()
     command = gunicorn_command(port, workers, threads)
-    proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(command, env=env, stdout=log, stderr=log, preexec_fn=pinned(cpus))
     url = f"http://127.0.0.1:{port}"
     wait_up(url + "/healthz", proc, "gunicorn")
     return proc, url
@@ -203,14 +208,42 @@ def load(call: Call, clients: int, per_client: int, seconds: float) -> Round:
     return result
 
 
-def load_async(url: str, name: str, sheet_id: str, clients: int, seconds: float) -> Round:
+def pinned(cpus: set[int] | None) -> Callable[[], None] | None:
+    """What a child runs before it starts: keep to ``cpus`` (None: wherever it likes)."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def split_cpus(server_cpus: int | None) -> tuple[set[int] | None, set[int] | None]:
+    """The server's CPUs (the first ``server_cpus``) and the load generator's (the rest).
+
+    An F2 instance has a 1.2 GHz CPU limit, not this machine's cores: pinning the
+    server to one CPU measures what its processes share there, while the load
+    generator, which stands for the callers' own machines, runs apart.
+    """
+    if server_cpus is None:
+        return None, None
+    mine = sorted(os.sched_getaffinity(0))
+    if not 0 < server_cpus < len(mine):
+        raise SystemExit(f"--server-cpus must be 1 to {len(mine) - 1} on this machine")
+    return set(mine[:server_cpus]), set(mine[server_cpus:])
+
+
+def load_async(
+    url: str, name: str, sheet_id: str, clients: int, seconds: float, cpus: set[int] | None
+) -> Round:
     """The same closed loop from bench/loadgen.py in a process of its own."""
     command = [sys.executable, "-P", str(LOADGEN), "--url", url, "--call", name]
     # "=": a spreadsheet id may start with "-", which argparse would take for an option
     command += [f"--sheet={sheet_id}", "--clients", str(clients), "--seconds", str(seconds)]
     before = _children_cpu()
     done = subprocess.run(
-        command, env={**os.environ, "BENCH_HMAC_SECRET": SECRET}, capture_output=True, check=True
+        command,
+        env={**os.environ, "BENCH_HMAC_SECRET": SECRET},
+        capture_output=True,
+        check=True,
+        preexec_fn=pinned(cpus),
     )
     out = json.loads(done.stdout)
     return Round(
@@ -295,7 +328,8 @@ def run(args: argparse.Namespace) -> None:
             if args.parked:
                 park_a_run(db_url, sheet_id)
             log = stack.enter_context(open(Path(tmp) / "gunicorn.log", "wb"))
-            server, url = start_gunicorn(env, log, args.workers, args.threads)
+            server_cpus, args.client_cpus = split_cpus(args.server_cpus)
+            server, url = start_gunicorn(env, log, args.workers, args.threads, server_cpus)
             try:
                 measure(server, Bench(url, sheet_id, Signer(sheet_id), args))
             finally:
@@ -317,7 +351,9 @@ class Bench:
     def round(self, name: str, seconds: float, per_client: int) -> Round:
         clients = self.args.clients
         if self.args.client == "async":
-            return load_async(self.url, name, self.sheet_id, clients, seconds)
+            return load_async(
+                self.url, name, self.sheet_id, clients, seconds, self.args.client_cpus
+            )
         return load(calls(self.url, self.signer)[name], clients, per_client, seconds)
 
 
@@ -342,6 +378,7 @@ def measure(server: subprocess.Popen[bytes], bench: Bench) -> None:
         f"\nmedians of {args.repeat} rounds, {args.clients} clients ({args.client} client, "
         f"{args.database}, {' '.join(gunicorn_command(0, args.workers, args.threads)[1:-1])}, "
         f"{'parked run, no syncs, ' if args.parked else ''}"
+        f"{f'server on {args.server_cpus} CPU(s), ' if args.server_cpus else ''}"
         f"min sync interval {_min_interval(args)} s, "
         f"load average {os.getloadavg()[0]:.1f} at the end):"
     )
@@ -386,6 +423,12 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, help="instead of app.yaml's gunicorn --workers")
     parser.add_argument("--threads", type=int, help="instead of app.yaml's gunicorn --threads")
+    parser.add_argument(
+        "--server-cpus",
+        type=int,
+        help="pin gunicorn and its processes to this many CPUs, the load generator to the rest "
+        "(an F2 has about one)",
+    )
     run(parser.parse_args())
 
 

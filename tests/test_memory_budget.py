@@ -1,7 +1,7 @@
 """The instance's memory budget (sheets_sync/jobs/memory.py): syncs that would not fit wait.
 
-An F2 instance has 768 MB for its two gunicorn workers and every sync they
-start; one sync of every tab peaks near 300 MB. Syncs reserve their estimated
+An F2 instance has 768 MB for its gunicorn worker and every sync it
+starts; one sync of every tab peaks near 300 MB. Syncs reserve their estimated
 peak before they start: those that fit run, the next waits its turn (its run
 still queued, the reason noted on it) and runs when one ends; a sync bigger
 than the whole budget runs alone rather than never. The reservations hold

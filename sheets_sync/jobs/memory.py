@@ -12,9 +12,9 @@ sync is not passed for ever by the small syncs arriving behind it;
 one bigger than the whole budget runs once nothing else does: alone, never
 refused.
 
-The budget holds across the processes of one instance (the two gunicorn
-workers, each with its executor and task requests), so it lives where only
-they meet: a folder of the instance's own disk (``/tmp`` on App Engine is the
+The budget holds across the processes of one instance (its gunicorn
+workers, each with its executor and task requests; app.yaml runs one, but
+nothing here assumes it), so it lives where only they meet: a folder of the instance's own disk (``/tmp`` on App Engine is the
 instance's), not the database, which every instance shares and which would
 need each reservation to be swept after its process died. Each reservation is
 a small file its process holds an exclusive ``flock`` on for as long as the
