@@ -181,8 +181,8 @@ class JobsSettings:
     memory_budget_mb: int = 360
     """What the syncs running at once on one instance may hold together, in MB; a sync that
     would not fit waits (sheets_sync/jobs/memory.py). The default fits app.yaml's F2 (768 MB)
-    less the gunicorn master, its two workers and the sync processes' fork server, measured
-    (docs/scaling.md, "Memory"). 0: no budget."""
+    less the gunicorn master, its worker after a day of pushes, a push's own peak and the sync
+    processes' fork server, measured (docs/scaling.md, "Memory"). 0: no budget."""
     sync_memory_mb: int = 400
     """The peak of one sync of every tab in its process, in MB (measured at 1,000,000 orders:
     398 MB RSS, the next day's sync with the win model and Pricing opportunities); a sync of
