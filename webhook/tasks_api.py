@@ -13,12 +13,12 @@ docs/design.md §8, :mod:`sheets_sync.jobs.cloud_tasks`. Only the queue may call
   the database is down, or the instance's memory budget has no room for it
   now, :mod:`sheets_sync.jobs.memory`): the run stays queued and the queue's
   retry runs it. A delivery never waits for memory in the request: that would
-  hold one of the worker's four threads.
+  hold one of the worker's request threads.
 
 With ``SHEETS_SYNC_JOB_PROCESSES`` (app.yaml) the sync runs in a child process at a
 lower CPU priority, as the in-process executor's do (:mod:`sheets_sync.jobs.processes`),
 while the request's thread waits for it: the worker answering the menu's requests
-keeps neither the sync's GIL time nor the ~300 MB its heap would otherwise hold on to.
+keeps neither the sync's GIL time nor the ~400 MB its heap would otherwise hold on to.
 
 A run that started and failed is final (recorded failed with its error, 200):
 the queue does not re-run what the team has seen fail; a new refresh does.
@@ -87,10 +87,7 @@ def _run(delivered: Job) -> Outcome:
     with admitted(executor.budget, engine, settings.jobs, run_id, wait=False) as room:
         if not room:
             raise MemoryBusy(f"run {run_id} waits for memory on this instance; retried later")
-        if executor.processes is not None:
-            outcome = executor.processes.run(engine, job, run_delivered)
-        else:
-            outcome = run_delivered(engine, settings, job)
+        outcome = executor.run_now(job, run_delivered)
     if outcome.status == "running" and run_id in sweep_stale(engine, settings, destination):
         return Outcome(run_id, "failed", ran=False)
     if outcome.ran and outcome.status == "succeeded":

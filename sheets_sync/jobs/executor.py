@@ -29,9 +29,9 @@ from sheets_sync.clock import utcnow
 from sheets_sync.config import Settings
 from sheets_sync.jobs import runs
 from sheets_sync.jobs.memory import MemoryBudget, admitted
-from sheets_sync.jobs.processes import SyncProcesses
+from sheets_sync.jobs.processes import Runner, SyncProcesses
 from sheets_sync.jobs.queue import Ticket, destination_name, queue_or_join
-from sheets_sync.jobs.run import Job, run_job
+from sheets_sync.jobs.run import Job, Outcome, run_job
 from sheets_sync.jobs.runs import ACTIVE
 from sheets_sync.schema import sync_runs
 
@@ -125,12 +125,17 @@ class InProcessExecutor:
                     name = destination_name(job.destination)
                     if self._not_started.get(name, (None,))[0] is job:
                         del self._not_started[name]
-                if self.processes is not None:
-                    self.processes.run(self.engine, job)
-                else:
-                    run_job(self.engine, self.settings, job)
+                self.run_now(job)
         except Exception as error:  # nobody waits on the future: say it, the sweep fails the run
             log.error("run %s: %s", job.run_id, runs.describe_error(error))
+
+    def run_now(self, job: Job, runner: Runner = run_job) -> Outcome:
+        """Run ``job`` with ``runner`` and wait for it: in a sync child process when this
+        executor has them (``SHEETS_SYNC_JOB_PROCESSES``), else on the calling thread.
+        The executor's own threads and a Cloud Tasks delivery's request both come here."""
+        if self.processes is not None:
+            return self.processes.run(self.engine, job, runner)
+        return runner(self.engine, self.settings, job)
 
     def _pace(self, job: Job) -> None:
         """Wait until the spreadsheet's last run started ``min_sync_interval_seconds`` ago.

@@ -14,8 +14,8 @@ refused.
 
 The budget holds across the processes of one instance (its gunicorn
 workers, each with its executor and task requests; app.yaml runs one, but
-nothing here assumes it), so it lives where only they meet: a folder of the instance's own disk (``/tmp`` on App Engine is the
-instance's), not the database, which every instance shares and which would
+nothing here assumes it), so it lives where only they meet: a folder of the
+instance's own disk (``/tmp`` on App Engine is the instance's), not the database, which every instance shares and which would
 need each reservation to be swept after its process died. Each reservation is
 a small file its process holds an exclusive ``flock`` on for as long as the
 sync runs: the kernel lets go of it when the process ends, however it ends, so
